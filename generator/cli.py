@@ -1,0 +1,5 @@
+"""Placeholder; replaced by the generator implementation."""
+
+
+def main() -> None:
+    raise SystemExit("not implemented yet")

@@ -1,0 +1,1 @@
+"""kubesim: a small Kubernetes API simulator that the real kubectl talks to (test-only)."""
