@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Install every test dependency, then run every check and test suite.
+#
+#   bash .ci/test-all.sh            # what CI runs (via .ci/run)
+#   SKIP_INSTALL=1 bash .ci/test-all.sh   # re-run on a machine already set up
+#
+# Each runner prints its own summary line; the last line sums them up.
+# Exit status: 0 only if every step passed.
+set -Euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+log() { printf '==> %s\n' "$*"; }
+
+install_deps() {
+  local need_apt=()
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
+  command -v mariadbd >/dev/null 2>&1 || need_apt+=(mariadb-server mariadb-client)
+  command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+  command -v flock >/dev/null 2>&1 || need_apt+=(util-linux)
+  if ((${#need_apt[@]})); then
+    log "apt-get install ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  fi
+  log "pip install -e .[test]"
+  python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+  log "npm ci (bats-core)"
+  npm ci --silent --no-audit --no-fund >/dev/null
+  command -v kubectl >/dev/null 2>&1 || { echo "ERROR: kubectl is not on PATH; the behaviour tests drive the real kubectl" >&2; return 1; }
+}
+
+if [[ -z ${SKIP_INSTALL:-} ]]; then
+  install_deps || { echo "ERROR: installing test dependencies failed" >&2; exit 1; }
+fi
+
+BATS="$ROOT/node_modules/bats/bin/bats"
+failed=()
+step() {  # step NAME CMD...: run one check, remember failures
+  local name=$1; shift
+  log "$name"
+  if "$@"; then return 0; fi
+  failed+=("$name")
+}
+
+# Fresh, private kubectl state for anything that forgets to set its own.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export KUBECONFIG="$scratch/kubeconfig-unset" KUBECACHEDIR="$scratch/kubecache"
+unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
+
+step "ruff" ruff check generator tests bench
+step "mypy (strict) generator/" mypy generator
+step "shellcheck bats/ and out/" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
+step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backupns.yaml -o out --check
+
+run_pytest() {
+  python3 -m pytest -q -p no:cacheprovider tests
+  local rc=$?
+  # pytest exits 5 when it collected nothing: that is a failure here.
+  ((rc == 0))
+}
+step "pytest" run_pytest
+
+run_bats() {
+  local out rc passed failed_n
+  shopt -s globstar nullglob
+  local files=(bats/**/*.bats)
+  if ((${#files[@]} == 0)); then echo "bats: no test files" >&2; return 1; fi
+  out=$(mktemp)
+  "$BATS" --tap --jobs 1 "${files[@]}" | tee "$out"
+  rc=${PIPESTATUS[0]}
+  passed=$(grep -c '^ok ' "$out" || true)
+  failed_n=$(grep -c '^not ok ' "$out" || true)
+  rm -f "$out"
+  echo "bats: ${passed} passed, ${failed_n} failed"
+  ((rc == 0 && passed > 0))
+}
+step "bats" run_bats
+
+if ((${#failed[@]})); then
+  echo "FAILED steps: ${failed[*]}"
+  exit 1
+fi
+echo "all steps passed"
