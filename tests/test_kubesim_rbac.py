@@ -1,0 +1,649 @@
+"""kubesim authentication and RBAC: request attributes, the authorizer, TLS, the middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+from cryptography import x509
+
+from tests.kubesim import auth
+from tests.kubesim.rbac import (
+    Attributes,
+    Authorizer,
+    UserInfo,
+    as_create,
+    connect_create_check_required,
+    forbidden_status,
+    request_attributes,
+    service_account_user,
+)
+
+RBAC = "rbac.authorization.k8s.io/v1"
+SA = service_account_user("ns1", "backup")
+ADMIN = UserInfo("kubesim-admin", ("system:masters", "system:authenticated"))
+ANON = UserInfo("system:anonymous", ("system:unauthenticated",))
+
+
+# --------------------------------------------------------------------------- fakes
+
+
+class FakeStore:
+    """Just enough of Store for the authorizer and the token routes: objects by plural."""
+
+    def __init__(self, objs: list[dict[str, Any]] | None = None) -> None:
+        self.objs: list[dict[str, Any]] = list(objs or [])
+
+    @staticmethod
+    def _plural(res: Any) -> str:
+        return res if isinstance(res, str) else str(res.plural)
+
+    def list(self, res: Any, namespace: str | None = None) -> list[dict[str, Any]]:
+        plural = self._plural(res)
+        return [
+            o
+            for o in self.objs
+            if o["_plural"] == plural
+            and (namespace is None or o["metadata"].get("namespace") == namespace)
+        ]
+
+    def get(self, res: Any, namespace: str | None, name: str) -> dict[str, Any] | None:
+        for obj in self.list(res, namespace):
+            if obj["metadata"]["name"] == name:
+                return obj
+        return None
+
+
+def role(ns: str, name: str, *rules: dict[str, Any]) -> dict[str, Any]:
+    meta = {"name": name, "namespace": ns}
+    return {"_plural": "roles", "kind": "Role", "metadata": meta, "rules": list(rules)}
+
+
+def cluster_role(name: str, *rules: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    obj = {"_plural": "clusterroles", "kind": "ClusterRole", "metadata": {"name": name}}
+    obj["rules"] = list(rules)
+    obj.update(extra)
+    return obj
+
+
+def role_binding(ns: str, name: str, ref_kind: str, ref: str, *subjects: dict[str, Any]) -> dict:
+    return {
+        "_plural": "rolebindings",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": ns},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind, "name": ref},
+        "subjects": list(subjects),
+    }
+
+
+def cluster_role_binding(name: str, ref: str, *subjects: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "_plural": "clusterrolebindings",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ref},
+        "subjects": list(subjects),
+    }
+
+
+def sa_subject(name: str = "backup", namespace: str | None = "ns1") -> dict[str, Any]:
+    subject = {"kind": "ServiceAccount", "name": name}
+    if namespace is not None:
+        subject["namespace"] = namespace
+    return subject
+
+
+def rule(groups: list[str], resources: list[str], verbs: list[str], **extra: Any) -> dict:
+    return {"apiGroups": groups, "resources": resources, "verbs": verbs, **extra}
+
+
+def authorizer(*objs: dict[str, Any]) -> Authorizer:
+    return Authorizer(FakeStore(list(objs)), resolve=lambda group, plural: plural)
+
+
+def attrs(method: str, path: str, **query: str) -> Attributes:
+    return request_attributes(method, path, query)
+
+
+# --------------------------------------------------------------------------- request_attributes
+
+PODS = "/api/v1/namespaces/ns1/pods"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/api/v1/namespaces/ns1/pods/p1", {}, ("get", "", "ns1", "pods", "", "p1")),
+        ("GET", "/api/v1/namespaces/ns1/pods", {}, ("list", "", "ns1", "pods", "", "")),
+        ("HEAD", "/api/v1/namespaces/ns1/pods", {}, ("list", "", "ns1", "pods", "", "")),
+        ("GET", "/api/v1/pods", {}, ("list", "", "", "pods", "", "")),
+        ("GET", PODS, {"watch": "true"}, ("watch", "", "ns1", "pods", "", "")),
+        ("GET", PODS, {"watch": "1"}, ("watch", "", "ns1", "pods", "", "")),
+        ("GET", PODS, {"watch": "false"}, ("list", "", "ns1", "pods", "", "")),
+        # an unparsable watch value: the apiserver reports it as a watch anyway
+        ("GET", PODS, {"watch": "yes"}, ("watch", "", "ns1", "pods", "", "")),
+        ("GET", "/api/v1/watch/namespaces/ns1/pods", {}, ("watch", "", "ns1", "pods", "", "")),
+        ("GET", "/api/v1/watch/namespaces/ns1/pods/p1", {}, ("watch", "", "ns1", "pods", "", "p1")),
+        # kubectl wait: list+watch with fieldSelector metadata.name=NAME carries the name
+        ("GET", "/apis/snapshot.storage.k8s.io/v1/namespaces/ns1/volumesnapshots",
+         {"fieldSelector": "metadata.name=snap-a", "watch": "true"},
+         ("watch", "snapshot.storage.k8s.io", "ns1", "volumesnapshots", "", "snap-a")),
+        ("GET", "/api/v1/namespaces/ns1/pods", {"fieldSelector": "metadata.name==p1"},
+         ("list", "", "ns1", "pods", "", "p1")),
+        ("GET", "/api/v1/namespaces/ns1/pods", {"fieldSelector": "metadata.name!=p1"},
+         ("list", "", "ns1", "pods", "", "")),
+        ("GET", "/api/v1/namespaces/ns1/pods",
+         {"fieldSelector": "metadata.namespace=ns1,metadata.name=p1"},
+         ("list", "", "ns1", "pods", "", "p1")),
+        ("GET", "/api/v1/namespaces/ns1/pods", {"fieldSelector": "garbage"},
+         ("list", "", "ns1", "pods", "", "")),
+        ("POST", "/api/v1/namespaces/ns1/pods", {}, ("create", "", "ns1", "pods", "", "")),
+        ("PUT", "/api/v1/namespaces/ns1/pods/p1", {}, ("update", "", "ns1", "pods", "", "p1")),
+        ("PATCH", "/api/v1/namespaces/ns1/pods/p1", {}, ("patch", "", "ns1", "pods", "", "p1")),
+        ("DELETE", "/api/v1/namespaces/ns1/pods/p1", {}, ("delete", "", "ns1", "pods", "", "p1")),
+        ("DELETE", "/api/v1/namespaces/ns1/pods", {},
+         ("deletecollection", "", "ns1", "pods", "", "")),
+        # exec over WebSocket is a GET (verb get); the SPDY fallback is a POST (create)
+        ("GET", "/api/v1/namespaces/ns1/pods/p1/exec", {"command": "sh"},
+         ("get", "", "ns1", "pods", "exec", "p1")),
+        ("POST", "/api/v1/namespaces/ns1/pods/p1/exec", {},
+         ("create", "", "ns1", "pods", "exec", "p1")),
+        ("PATCH", "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/c1/status", {},
+         ("patch", "snapshot.storage.k8s.io", "", "volumesnapshotcontents", "status", "c1")),
+        ("GET", "/apis/apps/v1/namespaces/ns1/deployments/app/scale", {},
+         ("get", "apps", "ns1", "deployments", "scale", "app")),
+        ("POST", "/apis/batch/v1/namespaces/ns1/jobs", {},
+         ("create", "batch", "ns1", "jobs", "", "")),
+        # the namespace object itself is authorized inside its namespace
+        ("GET", "/api/v1/namespaces/ns1", {}, ("get", "", "ns1", "namespaces", "", "ns1")),
+        ("GET", "/api/v1/namespaces", {}, ("list", "", "", "namespaces", "", "")),
+        ("PUT", "/api/v1/namespaces/ns1/finalize", {},
+         ("update", "", "ns1", "namespaces", "finalize", "ns1")),
+        ("GET", "/api/v1/namespaces/ns1/status", {},
+         ("get", "", "ns1", "namespaces", "status", "ns1")),
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {},
+         ("create", "authorization.k8s.io", "", "selfsubjectaccessreviews", "", "")),
+        ("POST", "/api/v1/namespaces/ns1/serviceaccounts/backup/token", {},
+         ("create", "", "ns1", "serviceaccounts", "token", "backup")),
+    ],
+)  # fmt: skip
+def test_resource_request_attributes(
+    method: str, path: str, query: dict[str, str], expected: tuple[str, ...]
+) -> None:
+    got = request_attributes(method, path, query)
+    assert got.resource_request
+    assert (got.verb, got.api_group, got.namespace, got.resource, got.subresource, got.name) == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/version"),
+        ("GET", "/api"),
+        ("GET", "/api/v1"),
+        ("GET", "/apis"),
+        ("GET", "/apis/apps"),
+        ("GET", "/apis/apps/v1"),
+        ("GET", "/openapi/v3"),
+        ("GET", "/openapi/v3/apis/apps/v1"),
+        ("GET", "/healthz"),
+        ("POST", "/metrics"),
+    ],
+)
+def test_non_resource_request_attributes(method: str, path: str) -> None:
+    got = request_attributes(method, path, {})
+    assert got == Attributes(verb=method.lower(), path=path, resource_request=False)
+
+
+def test_api_version_is_recorded() -> None:
+    got = attrs("GET", "/apis/snapshot.storage.k8s.io/v1/namespaces/ns1/volumesnapshots/s")
+    assert (got.api_prefix, got.api_version) == ("apis", "v1")
+
+
+# --------------------------------------------------------------------------- authorizer
+
+PVC_GET = role("ns1", "pvc-reader", rule([""], ["persistentvolumeclaims"], ["get"]))
+PVC_GET_BINDING = role_binding("ns1", "backup-pvc", "Role", "pvc-reader", sa_subject())
+
+
+def test_system_masters_may_do_anything() -> None:
+    authz = authorizer()
+    assert authz.authorize(ADMIN, attrs("DELETE", "/api/v1/namespaces/x/secrets"))
+    assert authz.authorize(ADMIN, attrs("GET", "/metrics"))
+
+
+def test_role_allows_only_its_verbs_and_resources() -> None:
+    authz = authorizer(PVC_GET, PVC_GET_BINDING)
+    assert authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims/data"))
+    assert not authz.authorize(
+        SA, attrs("DELETE", "/api/v1/namespaces/ns1/persistentvolumeclaims/data")
+    )
+    assert not authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims"))
+    assert not authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/secrets/data"))
+    # same plural, other group
+    assert not authz.authorize(
+        SA, attrs("GET", "/apis/other.example.com/v1/namespaces/ns1/persistentvolumeclaims/data")
+    )
+    # other namespace, other user
+    assert not authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns2/persistentvolumeclaims/d"))
+    other = service_account_user("ns1", "other")
+    assert not authz.authorize(
+        other, attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims/data")
+    )
+
+
+def test_service_account_subject_defaults_to_the_binding_namespace() -> None:
+    binding = role_binding("ns1", "b", "Role", "pvc-reader", sa_subject(namespace=None))
+    authz = authorizer(PVC_GET, binding)
+    assert authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims/data"))
+    # ... but a subject in another namespace is that namespace's ServiceAccount
+    binding = role_binding("ns1", "b", "Role", "pvc-reader", sa_subject(namespace="ns2"))
+    assert not authorizer(PVC_GET, binding).authorize(
+        SA, attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims/data")
+    )
+
+
+def test_group_and_user_subjects() -> None:
+    by_group = role_binding(
+        "ns1", "g", "Role", "pvc-reader", {"kind": "Group", "name": "system:serviceaccounts:ns1"}
+    )
+    by_user = role_binding("ns1", "u", "Role", "pvc-reader", {"kind": "User", "name": "alice"})
+    get = attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims/data")
+    assert authorizer(PVC_GET, by_group).authorize(SA, get)
+    assert not authorizer(PVC_GET, by_group).authorize(service_account_user("ns2", "x"), get)
+    assert authorizer(PVC_GET, by_user).authorize(UserInfo("alice"), get)
+    assert not authorizer(PVC_GET, by_user).authorize(SA, get)
+
+
+def test_resource_names_restrict_named_requests_only() -> None:
+    limited = role(
+        "ns1",
+        "one-pvc",
+        rule([""], ["persistentvolumeclaims"], ["get", "list", "watch", "create"],
+             resourceNames=["data"]),
+    )  # fmt: skip
+    authz = authorizer(limited, role_binding("ns1", "b", "Role", "one-pvc", sa_subject()))
+    base = "/api/v1/namespaces/ns1/persistentvolumeclaims"
+    assert authz.authorize(SA, attrs("GET", f"{base}/data"))
+    assert not authz.authorize(SA, attrs("GET", f"{base}/other"))
+    assert not authz.authorize(SA, attrs("GET", base))  # list has no name
+    assert not authz.authorize(SA, attrs("POST", base))  # create has no name
+    assert authz.authorize(SA, attrs("GET", base, fieldSelector="metadata.name=data"))
+    assert authz.authorize(SA, attrs("GET", base, fieldSelector="metadata.name=data", watch="true"))
+    assert not authz.authorize(SA, attrs("GET", base, fieldSelector="metadata.name=other"))
+
+
+@pytest.mark.parametrize(
+    ("resources", "path", "allowed"),
+    [
+        (["pods/exec"], "/api/v1/namespaces/ns1/pods/p/exec", True),
+        (["pods/exec"], "/api/v1/namespaces/ns1/pods/p", False),
+        (["pods"], "/api/v1/namespaces/ns1/pods/p/exec", False),
+        (["pods"], "/api/v1/namespaces/ns1/pods/p", True),
+        (["*/exec"], "/api/v1/namespaces/ns1/pods/p/exec", True),
+        (["*/exec"], "/api/v1/namespaces/ns1/pods/p/log", False),
+        (["*/exec"], "/api/v1/namespaces/ns1/pods/p", False),
+        (["*"], "/api/v1/namespaces/ns1/pods/p/exec", True),
+        (["pods/*"], "/api/v1/namespaces/ns1/pods/p/exec", False),  # no such wildcard in RBAC
+    ],
+)
+def test_subresources(resources: list[str], path: str, allowed: bool) -> None:
+    authz = authorizer(
+        role("ns1", "r", rule([""], resources, ["get"])),
+        role_binding("ns1", "b", "Role", "r", sa_subject()),
+    )
+    assert authz.authorize(SA, attrs("GET", path)) is allowed
+
+
+def test_wildcards_in_groups_and_verbs() -> None:
+    authz = authorizer(
+        role("ns1", "r", rule(["*"], ["volumesnapshots"], ["*"])),
+        role_binding("ns1", "b", "Role", "r", sa_subject()),
+    )
+    path = "/apis/snapshot.storage.k8s.io/v1/namespaces/ns1/volumesnapshots"
+    assert authz.authorize(SA, attrs("DELETE", path))
+    assert authz.authorize(SA, attrs("PATCH", f"{path}/s1"))
+    assert not authz.authorize(SA, attrs("GET", f"{path}/s1/status"))
+
+
+def test_cluster_role_through_role_binding_is_limited_to_that_namespace() -> None:
+    snapshotter = cluster_role(
+        "snapshotter", rule(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "create"])
+    )
+    binding = role_binding("ns1", "b", "ClusterRole", "snapshotter", sa_subject())
+    authz = authorizer(snapshotter, binding)
+    group = "/apis/snapshot.storage.k8s.io/v1"
+    assert authz.authorize(SA, attrs("POST", f"{group}/namespaces/ns1/volumesnapshots"))
+    assert not authz.authorize(SA, attrs("POST", f"{group}/namespaces/ns2/volumesnapshots"))
+    assert not authz.authorize(SA, attrs("GET", f"{group}/volumesnapshots"))  # -A
+
+
+def test_cluster_role_binding_applies_everywhere() -> None:
+    reader = cluster_role(
+        "content-reader",
+        rule(["snapshot.storage.k8s.io"], ["volumesnapshotcontents", "volumesnapshots"], ["list"]),
+    )
+    authz = authorizer(reader, cluster_role_binding("c", "content-reader", sa_subject()))
+    group = "/apis/snapshot.storage.k8s.io/v1"
+    assert authz.authorize(SA, attrs("GET", f"{group}/volumesnapshotcontents"))
+    assert authz.authorize(SA, attrs("GET", f"{group}/namespaces/ns7/volumesnapshots"))
+    assert authz.authorize(SA, attrs("GET", f"{group}/volumesnapshots"))
+    assert not authz.authorize(SA, attrs("DELETE", f"{group}/volumesnapshotcontents/c1"))
+
+
+def test_cluster_role_binding_ignores_service_account_subject_without_namespace() -> None:
+    reader = cluster_role("r", rule([""], ["pods"], ["list"]))
+    authz = authorizer(reader, cluster_role_binding("c", "r", sa_subject(namespace=None)))
+    assert not authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/pods"))
+
+
+def test_non_resource_urls_follow_the_bootstrap_policy() -> None:
+    authz = authorizer()
+    for path in ("/version", "/api", "/api/v1", "/apis", "/apis/apps/v1", "/openapi/v3"):
+        assert authz.authorize(SA, attrs("GET", path)), path
+    assert not authz.authorize(SA, attrs("POST", "/api"))
+    assert not authz.authorize(SA, attrs("GET", "/metrics"))
+    assert authz.authorize(ANON, attrs("GET", "/version"))
+    assert authz.authorize(ANON, attrs("GET", "/healthz"))
+    assert not authz.authorize(ANON, attrs("GET", "/api"))
+    assert not authz.authorize(ANON, attrs("GET", "/api/v1/namespaces/ns1/pods"))
+
+
+def test_every_authenticated_user_may_review_itself() -> None:
+    ssar = attrs("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+    assert authorizer().authorize(SA, ssar)
+    assert not authorizer().authorize(ANON, ssar)
+
+
+def test_non_resource_url_rules() -> None:
+    metrics = cluster_role(
+        "metrics", {"nonResourceURLs": ["/metrics", "/logs/*"], "verbs": ["get"]}
+    )
+    authz = authorizer(metrics, cluster_role_binding("m", "metrics", sa_subject()))
+    assert authz.authorize(SA, attrs("GET", "/metrics"))
+    assert authz.authorize(SA, attrs("GET", "/logs/kube"))
+    assert not authz.authorize(SA, attrs("GET", "/metricsx"))
+    # nonResourceURLs never match resource requests
+    assert not authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/pods"))
+
+
+def test_aggregated_cluster_role() -> None:
+    part = cluster_role("part", rule([""], ["pods"], ["get"]))
+    part["metadata"]["labels"] = {"example.com/aggregate-to-backup": "true"}
+    agg = cluster_role(
+        "backup",
+        aggregationRule={
+            "clusterRoleSelectors": [{"matchLabels": {"example.com/aggregate-to-backup": "true"}}]
+        },
+    )
+    authz = authorizer(part, agg, role_binding("ns1", "b", "ClusterRole", "backup", sa_subject()))
+    assert authz.authorize(SA, attrs("GET", "/api/v1/namespaces/ns1/pods/p"))
+    assert not authz.authorize(SA, attrs("DELETE", "/api/v1/namespaces/ns1/pods/p"))
+
+
+def test_missing_role_is_denied_with_the_rbac_reason() -> None:
+    authz = authorizer(role_binding("ns1", "b", "Role", "nope", sa_subject()))
+    decision = authz.decide(SA, attrs("GET", "/api/v1/namespaces/ns1/pods/p"))
+    assert not decision.allowed
+    assert decision.reason == 'RBAC: role.rbac.authorization.k8s.io "nope" not found'
+    status = forbidden_status(SA, attrs("GET", "/api/v1/namespaces/ns1/pods/p"), decision.reason)
+    assert status["message"].endswith(
+        'in the namespace "ns1": RBAC: role.rbac.authorization.k8s.io "nope" not found'
+    )
+
+
+def test_store_objects_override_bootstrap_objects() -> None:
+    # A cluster that removed system:discovery's binding denies discovery.
+    empty = cluster_role_binding("system:discovery", "system:discovery")
+    assert not authorizer(empty).authorize(SA, attrs("GET", "/api"))
+
+
+def test_exec_over_websocket_needs_create_only_from_1_35() -> None:
+    exec_get = attrs("GET", "/api/v1/namespaces/ns1/pods/p/exec", command="sh")
+    assert not connect_create_check_required(exec_get, 32)
+    assert connect_create_check_required(exec_get, 35)
+    assert as_create(exec_get).verb == "create"
+    assert not connect_create_check_required(attrs("GET", "/api/v1/namespaces/ns1/pods/p"), 35)
+    get_only = authorizer(
+        role("ns1", "r", rule([""], ["pods/exec"], ["get"])),
+        role_binding("ns1", "b", "Role", "r", sa_subject()),
+    )
+    assert get_only.authorize(SA, exec_get)
+    assert not get_only.authorize(SA, as_create(exec_get))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@pytest.mark.parametrize(
+    ("user", "method", "path", "message", "details"),
+    [
+        (SA, "DELETE", "/api/v1/namespaces/ns1/persistentvolumeclaims/data",
+         'persistentvolumeclaims "data" is forbidden: User "system:serviceaccount:ns1:backup" '
+         'cannot delete resource "persistentvolumeclaims" in API group "" in the namespace "ns1"',
+         {"name": "data", "kind": "persistentvolumeclaims"}),
+        (SA, "GET", "/apis/snapshot.storage.k8s.io/v1/namespaces/ns1/volumesnapshots",
+         'volumesnapshots.snapshot.storage.k8s.io is forbidden: User '
+         '"system:serviceaccount:ns1:backup" cannot list resource "volumesnapshots" in API group '
+         '"snapshot.storage.k8s.io" in the namespace "ns1"',
+         {"group": "snapshot.storage.k8s.io", "kind": "volumesnapshots"}),
+        (SA, "GET", "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/c1",
+         'volumesnapshotcontents.snapshot.storage.k8s.io "c1" is forbidden: User '
+         '"system:serviceaccount:ns1:backup" cannot get resource "volumesnapshotcontents" in API '
+         'group "snapshot.storage.k8s.io" at the cluster scope',
+         {"name": "c1", "group": "snapshot.storage.k8s.io", "kind": "volumesnapshotcontents"}),
+        (SA, "POST", "/api/v1/namespaces/ns1/pods/p/exec",
+         'pods "p" is forbidden: User "system:serviceaccount:ns1:backup" cannot create resource '
+         '"pods/exec" in API group "" in the namespace "ns1"',
+         {"name": "p", "kind": "pods"}),
+        (ANON, "GET", "/api",
+         'forbidden: User "system:anonymous" cannot get path "/api"', {}),
+    ],
+)  # fmt: skip
+def test_forbidden_status(
+    user: UserInfo, method: str, path: str, message: str, details: dict[str, str]
+) -> None:
+    assert forbidden_status(user, attrs(method, path)) == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": "Forbidden",
+        "details": details,
+        "code": 403,
+    }
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def test_generated_certificates(tmp_path: Path) -> None:
+    files = auth.generate_tls(tmp_path / "tls")
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    server = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+    server.verify_directly_issued_by(ca)
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert server.not_valid_after_utc > dt.datetime.now(dt.timezone.utc)
+    assert files.ca_key.stat().st_mode & 0o777 == 0o600
+    # a second call keeps the CA (a restarted server stays trusted)
+    again = auth.generate_tls(tmp_path / "tls")
+    assert again.ca_cert.read_bytes() == files.ca_cert.read_bytes()
+
+
+# --------------------------------------------------------------------------- middleware over HTTPS
+
+
+class Server:
+    """install_tls on a tiny app (every API path answers 200 "ok") served over HTTPS."""
+
+    def __init__(self, tmp_path: Path, store: FakeStore) -> None:
+        self.sim = SimpleNamespace(store=store, state_dir=str(tmp_path), url="", version="1.32")
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", self._ok)
+        self.ssl = auth.install_tls(self.app, self.sim)
+        self.auth: auth.Auth = self.app[auth.AUTH_KEY]
+        self.client_ssl = ssl.create_default_context(cafile=str(self.auth.files.ca_cert))
+
+    @staticmethod
+    async def _ok(request: web.Request) -> web.Response:
+        user = request.get(auth.USER_KEY)
+        return web.json_response({"user": user.name if user else None})
+
+    async def call(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            ClientSession() as session,
+            session.request(
+                method, self.sim.url + path, headers=headers, ssl=self.client_ssl, **kwargs
+            ) as resp,
+        ):
+            body = await resp.read()
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, body.decode()
+
+
+def sa_object(ns: str, name: str, uid: str) -> dict[str, Any]:
+    return {"_plural": "serviceaccounts", "metadata": {"name": name, "namespace": ns, "uid": uid}}
+
+
+@pytest.fixture
+def https(tmp_path: Path) -> Iterator[tuple[Server, asyncio.AbstractEventLoop]]:
+    store = FakeStore([sa_object("ns1", "backup", "u1"), PVC_GET, PVC_GET_BINDING])
+    server = Server(tmp_path, store)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(server.app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server.ssl)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    server.sim.url = f"https://127.0.0.1:{port}"
+    yield server, loop
+    loop.run_until_complete(runner.cleanup())
+    loop.close()
+
+
+def test_https_authn_and_authz(https: tuple[Server, asyncio.AbstractEventLoop]) -> None:
+    server, loop = https
+    run = loop.run_until_complete
+    pvc = "/api/v1/namespaces/ns1/persistentvolumeclaims/data"
+
+    assert run(server.call("GET", "/api/v1/pods", server.auth.admin_token)) == (
+        200,
+        {"user": "kubesim-admin"},
+    )
+    assert run(server.call("GET", "/api/v1/pods", "bogus")) == (401, rbac_unauthorized())
+    # no credentials: system:anonymous, like a kube-apiserver with --anonymous-auth
+    assert run(server.call("GET", "/version")) == (200, {"user": "system:anonymous"})
+    status, body = run(server.call("GET", "/api"))
+    assert (status, body["message"]) == (
+        403,
+        'forbidden: User "system:anonymous" cannot get path "/api"',
+    )
+
+    status, issued = run(
+        server.call(
+            "POST", "/_kubesim/tokens", json={"namespace": "ns1", "serviceAccount": "backup"}
+        )
+    )
+    assert status == 200
+    assert issued["user"] == "system:serviceaccount:ns1:backup"
+    token = issued["token"]
+    assert run(server.call("GET", pvc, token)) == (200, {"user": issued["user"]})
+    status, body = run(server.call("DELETE", pvc, token))
+    assert status == 403
+    assert body["reason"] == "Forbidden"
+    assert body["message"] == (
+        'persistentvolumeclaims "data" is forbidden: User "system:serviceaccount:ns1:backup" '
+        'cannot delete resource "persistentvolumeclaims" in API group "" in the namespace "ns1"'
+    )
+
+    # a token dies with its ServiceAccount (and a new SA with the same name has a new uid)
+    server.sim.store.objs[0] = sa_object("ns1", "backup", "u2")
+    assert run(server.call("GET", pvc, token))[0] == 401
+
+
+def rbac_unauthorized() -> dict[str, Any]:
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "Unauthorized",
+        "reason": "Unauthorized",
+        "code": 401,
+    }
+
+
+def test_https_control_routes(https: tuple[Server, asyncio.AbstractEventLoop]) -> None:
+    server, loop = https
+    run = loop.run_until_complete
+    status, body = run(
+        server.call("POST", "/_kubesim/tokens", json={"namespace": "ns1", "serviceAccount": "nope"})
+    )
+    assert (status, body["reason"], body["message"]) == (
+        404,
+        "NotFound",
+        'serviceaccounts "nope" not found',
+    )
+    status, _ = run(server.call("POST", "/_kubesim/tokens", data=b"not json"))
+    assert status == 400
+    status, _ = run(server.call("GET", "/_kubesim/kubeconfig?namespace=ns1&serviceAccount=nope"))
+    assert status == 404
+
+    status, text = run(
+        server.call("GET", "/_kubesim/kubeconfig?namespace=ns1&serviceAccount=backup")
+    )
+    assert status == 200
+    import yaml
+
+    config = yaml.safe_load(text)
+    cluster = config["clusters"][0]["cluster"]
+    assert cluster == {"server": server.sim.url, "certificate-authority-data": server.auth.ca_data}
+    assert config["contexts"][0]["context"]["namespace"] == "ns1"
+    token = config["users"][0]["user"]["token"]
+    pvc = "/api/v1/namespaces/ns1/persistentvolumeclaims/data"
+    assert run(server.call("GET", pvc, token))[0] == 200
+
+
+def test_https_self_subject_access_review(
+    https: tuple[Server, asyncio.AbstractEventLoop],
+) -> None:
+    server, loop = https
+    run = loop.run_until_complete
+    token, _ = server.auth.issue_service_account_token("ns1", "backup")
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {
+            "resourceAttributes": {
+                "namespace": "ns1",
+                "verb": "get",
+                "resource": "persistentvolumeclaims",
+            }
+        },
+    }
+    status, body = run(server.call("POST", auth.SSAR_PATH, token, json=review))
+    assert (status, body["status"]["allowed"]) == (201, True)
+    review["spec"]["resourceAttributes"]["verb"] = "delete"  # type: ignore[index]
+    status, body = run(server.call("POST", auth.SSAR_PATH, token, json=review))
+    assert (status, body["status"]["allowed"]) == (201, False)
+    non_resource = {"spec": {"nonResourceAttributes": {"path": "/version", "verb": "get"}}}
+    status, body = run(server.call("POST", auth.SSAR_PATH, token, json=non_resource))
+    assert (status, body["status"]["allowed"]) == (201, True)
