@@ -1,0 +1,688 @@
+"""Controllers: workloads -> pods ("kubelet" marks them Running), PVC binding, CSI snapshots.
+
+They subscribe to store events and run on the event loop. Each reconcile is keyed and
+de-duplicated (call_soon), so a burst of events costs one pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .resources import (
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    NAMESPACES,
+    PODS,
+    PVCS,
+    PVS,
+    REPLICASETS,
+    STATEFULSETS,
+    STORAGECLASSES,
+    VS,
+    VSC,
+    VSCLASS,
+    Resource,
+    find,
+)
+from .store import ApiError, now_iso, random_suffix
+
+if TYPE_CHECKING:
+    from .server import Sim
+
+_HASH_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+DRIVER = "hostpath.csi.k8s.io"
+SA = find("", "serviceaccounts")
+CONTROLLERREVISIONS = find("apps", "controllerrevisions")
+
+
+def template_hash(template: Any) -> str:
+    digest = hashlib.sha256(repr(template).encode()).digest()
+    return "".join(_HASH_CHARS[b % len(_HASH_CHARS)] for b in digest[:10])
+
+
+_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "Pi": 1024**5,
+          "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4, "P": 1000**5, "": 1}
+
+
+def quantity_bytes(q: Any) -> int:
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(q))
+    if not m or m.group(2) not in _UNITS:
+        return 0
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def dir_size(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def consistent_copy(src: str, dst: str) -> None:
+    """Copy src to dst via a temp dir and a rename, so dst is all-or-nothing."""
+    tmp = f"{dst}.tmp-{uuid.uuid4().hex[:8]}"
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if os.path.isdir(src):
+        shutil.copytree(src, tmp, symlinks=True)
+    else:
+        os.makedirs(tmp)
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    os.rename(tmp, dst)
+
+
+def owned_by(obj: dict[str, Any], uid: str) -> bool:
+    return any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])
+
+
+def owner_ref(owner: dict[str, Any]) -> dict[str, Any]:
+    m = owner["metadata"]
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": m["name"],
+            "uid": m["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+class Controllers:
+    def __init__(self, sim: Sim) -> None:
+        self.sim = sim
+        self.store = sim.store
+        self._pending: set[tuple[str, str, str]] = set()
+        self._pod_ip = 10
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.store.subscribe(self.on_event)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _schedule(self, kind: str, ns: str, name: str) -> None:
+        key = (kind, ns, name)
+        if key in self._pending:
+            return
+        self._pending.add(key)
+        asyncio.get_event_loop().call_soon(self._run, key)
+
+    def _run(self, key: tuple[str, str, str]) -> None:
+        self._pending.discard(key)
+        kind, ns, name = key
+        fn: Callable[[str, str], None] = getattr(self, f"reconcile_{kind}")
+        try:
+            fn(ns, name)
+        except ApiError:
+            pass  # a racing write; the next event reconciles again
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_event_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def on_event(self, typ: str, res: Resource, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        ns, name = meta.get("namespace", ""), meta["name"]
+        if typ == "DELETED":
+            self._gc(res, obj)
+        if res is DEPLOYMENTS:
+            self._schedule("deployment", ns, name)
+        elif res is REPLICASETS:
+            self._schedule("replicaset", ns, name)
+            for ref in meta.get("ownerReferences") or []:
+                if ref.get("kind") == "Deployment":
+                    self._schedule("deployment", ns, ref["name"])
+        elif res is STATEFULSETS:
+            self._schedule("statefulset", ns, name)
+        elif res is DAEMONSETS:
+            self._schedule("daemonset", ns, name)
+        elif res is PODS:
+            if typ != "DELETED":
+                self._schedule("pod", ns, name)
+            for ref in meta.get("ownerReferences") or []:
+                kind = {"ReplicaSet": "replicaset", "StatefulSet": "statefulset",
+                        "DaemonSet": "daemonset"}.get(ref.get("kind", ""))
+                if kind:
+                    self._schedule(kind, ns, ref["name"])
+        elif res is PVCS:
+            if typ == "DELETED":
+                self._pvc_deleted(obj)
+            else:
+                self._schedule("pvc", ns, name)
+                for vs in self.store.list(VS, ns):
+                    src = (vs.get("spec") or {}).get("source") or {}
+                    if (src.get("persistentVolumeClaimName") == name
+                            and not (vs.get("status") or {}).get("boundVolumeSnapshotContentName")):
+                        self._schedule("vs", ns, vs["metadata"]["name"])
+        elif res is VS:
+            if typ == "DELETED":
+                self._vs_deleted(obj)
+            else:
+                self._schedule("vs", ns, name)
+                for pvc in self.store.list(PVCS, ns):
+                    if (pvc.get("status") or {}).get("phase") != "Bound":
+                        self._schedule("pvc", ns, pvc["metadata"]["name"])
+        elif res is VSC:
+            if typ == "DELETED":
+                self._vsc_deleted(obj)
+            else:
+                self._schedule("vsc", "", name)
+                ref = (obj.get("spec") or {}).get("volumeSnapshotRef") or {}
+                if ref.get("name") and ref.get("namespace"):
+                    self._schedule("vs", ref["namespace"], ref["name"])
+        elif res is NAMESPACES and typ == "ADDED":
+            self._schedule("namespace", "", name)
+
+    def _gc(self, res: Resource, obj: dict[str, Any]) -> None:
+        uid = obj["metadata"].get("uid")
+        ns = obj["metadata"].get("namespace")
+        if not uid or not ns:
+            return
+        for kind in (REPLICASETS, PODS, JOBS, CONTROLLERREVISIONS):
+            for child in self.store.list(kind, ns):
+                if owned_by(child, uid):
+                    try:
+                        self.store.delete(kind, ns, child["metadata"]["name"])
+                    except ApiError:
+                        pass
+
+    # -- namespaces -----------------------------------------------------------------------
+    def reconcile_namespace(self, _ns: str, name: str) -> None:
+        if self.store.get(NAMESPACES, None, name) is None or SA is None:
+            return
+        if self.store.get(SA, name, "default") is None:
+            self.store.create(SA, {"metadata": {"name": "default", "namespace": name}})
+
+    # -- workloads ------------------------------------------------------------------------
+    def _workload_status(self, res: Resource, obj: dict[str, Any], pods: list[dict[str, Any]],
+                         desired: int) -> None:
+        ready = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running")
+        new = copy.deepcopy(obj)
+        st: dict[str, Any] = {"observedGeneration": obj["metadata"].get("generation", 1),
+                              "replicas": len(pods)}
+        if ready:
+            st["readyReplicas"] = ready
+            st["availableReplicas"] = ready
+        if res is DEPLOYMENTS:
+            st["updatedReplicas"] = len(pods)
+            ts = now_iso()
+            old_conds = {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
+            avail = ready >= desired
+            conds = []
+            for typ, ok, reason, msg in (
+                ("Available", avail, "MinimumReplicasAvailable" if avail else
+                 "MinimumReplicasUnavailable",
+                 "Deployment has minimum availability." if avail else
+                 "Deployment does not have minimum availability."),
+                ("Progressing", True, "NewReplicaSetAvailable",
+                 f'ReplicaSet "{obj["metadata"]["name"]}" has successfully progressed.'),
+            ):
+                status = "True" if ok else "False"
+                prev = old_conds.get(typ)
+                same = prev and prev.get("status") == status and prev.get("reason") == reason
+                conds.append({"type": typ, "status": status,
+                              "lastUpdateTime": prev["lastUpdateTime"] if same and prev else ts,
+                              "lastTransitionTime": prev["lastTransitionTime"] if same and prev
+                              else ts, "reason": reason, "message": msg})
+            st["conditions"] = conds
+        elif res is STATEFULSETS:
+            st["currentReplicas"] = len(pods)
+            st["updatedReplicas"] = len(pods)
+        elif res is DAEMONSETS:
+            st = {"observedGeneration": st["observedGeneration"], "currentNumberScheduled": len(pods),
+                  "desiredNumberScheduled": desired, "numberReady": ready,
+                  "numberAvailable": ready, "updatedNumberScheduled": len(pods),
+                  "numberMisscheduled": 0}
+        new["status"] = st
+        new["metadata"].pop("resourceVersion", None)
+        self.store.update(res, new)
+
+    def _make_pod(self, owner: dict[str, Any], name: str, template: dict[str, Any],
+                  extra_labels: dict[str, str]) -> dict[str, Any]:
+        tmeta = template.get("metadata") or {}
+        labels = dict(tmeta.get("labels") or {})
+        labels.update(extra_labels)
+        meta: dict[str, Any] = {"name": name, "namespace": owner["metadata"]["namespace"],
+                                "labels": labels, "ownerReferences": [owner_ref(owner)]}
+        if tmeta.get("annotations"):
+            meta["annotations"] = dict(tmeta["annotations"])
+        spec = copy.deepcopy(template.get("spec") or {})
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+    def _owned(self, res: Resource, ns: str, owner: dict[str, Any]) -> list[dict[str, Any]]:
+        uid = owner["metadata"]["uid"]
+        return [o for o in self.store.list(res, ns) if owned_by(o, uid)]
+
+    def reconcile_deployment(self, ns: str, name: str) -> None:
+        dep = self.store.get(DEPLOYMENTS, ns, name)
+        if dep is None:
+            return
+        spec = dep.get("spec") or {}
+        replicas = int(spec.get("replicas", 1))
+        template = spec.get("template") or {}
+        h = template_hash(template)
+        rs_name = f"{name}-{h}"
+        owned = self._owned(REPLICASETS, ns, dep)
+        for rs in owned:
+            if rs["metadata"]["name"] != rs_name:
+                self.store.delete(REPLICASETS, ns, rs["metadata"]["name"])
+        rs = self.store.get(REPLICASETS, ns, rs_name)
+        if rs is None:
+            tmpl = copy.deepcopy(template)
+            tmpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
+            sel = copy.deepcopy(spec.get("selector") or {})
+            sel.setdefault("matchLabels", {})["pod-template-hash"] = h
+            labels = dict((template.get("metadata") or {}).get("labels") or {})
+            labels["pod-template-hash"] = h
+            rs = self.store.create(REPLICASETS, {
+                "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": rs_name, "namespace": ns, "labels": labels,
+                             "annotations": {"deployment.kubernetes.io/revision": "1"},
+                             "ownerReferences": [owner_ref(dep)]},
+                "spec": {"replicas": replicas, "selector": sel, "template": tmpl}})
+        elif (rs.get("spec") or {}).get("replicas") != replicas:
+            new = copy.deepcopy(rs)
+            new["spec"]["replicas"] = replicas
+            new["metadata"].pop("resourceVersion", None)
+            rs = self.store.update(REPLICASETS, new)
+        pods = self._owned(PODS, ns, rs)
+        self._workload_status(DEPLOYMENTS, dep, pods, replicas)
+
+    def reconcile_replicaset(self, ns: str, name: str) -> None:
+        rs = self.store.get(REPLICASETS, ns, name)
+        if rs is None:
+            return
+        spec = rs.get("spec") or {}
+        replicas = int(spec.get("replicas", 1))
+        pods = self._owned(PODS, ns, rs)
+        template = spec.get("template") or {}
+        while len(pods) < replicas:
+            pod = self._make_pod(rs, f"{name}-{random_suffix()}", template, {})
+            pods.append(self.store.create(PODS, pod))
+        for extra in pods[replicas:]:
+            self.store.delete(PODS, ns, extra["metadata"]["name"])
+        self._workload_status(REPLICASETS, rs, pods[:replicas], replicas)
+
+    def reconcile_statefulset(self, ns: str, name: str) -> None:
+        sts = self.store.get(STATEFULSETS, ns, name)
+        if sts is None:
+            return
+        spec = sts.get("spec") or {}
+        replicas = int(spec.get("replicas", 1))
+        template = spec.get("template") or {}
+        rev = f"{name}-{template_hash(template)}"
+        pods = []
+        for i in range(replicas):
+            pname = f"{name}-{i}"
+            pod = self.store.get(PODS, ns, pname)
+            if pod is None:
+                pod_obj = self._make_pod(sts, pname, template, {
+                    "statefulset.kubernetes.io/pod-name": pname,
+                    "controller-revision-hash": rev, "apps.kubernetes.io/pod-index": str(i)})
+                vols = pod_obj["spec"].setdefault("volumes", [])
+                for vct in spec.get("volumeClaimTemplates") or []:
+                    vname = (vct.get("metadata") or {}).get("name", "")
+                    claim = f"{vname}-{pname}"
+                    if self.store.get(PVCS, ns, claim) is None:
+                        pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                               "metadata": {"name": claim, "namespace": ns,
+                                            "labels": dict((template.get("metadata") or {})
+                                                           .get("labels") or {})},
+                               "spec": copy.deepcopy(vct.get("spec") or {})}
+                        self.store.create(PVCS, pvc)
+                    vols[:] = [v for v in vols if v.get("name") != vname]
+                    vols.append({"name": vname, "persistentVolumeClaim": {"claimName": claim}})
+                pod = self.store.create(PODS, pod_obj)
+            pods.append(pod)
+        for pod in self._owned(PODS, ns, sts):
+            m = re.fullmatch(re.escape(name) + r"-(\d+)", pod["metadata"]["name"])
+            if m is None or int(m.group(1)) >= replicas:
+                self.store.delete(PODS, ns, pod["metadata"]["name"])
+        self._workload_status(STATEFULSETS, sts, pods, replicas)
+
+    def reconcile_daemonset(self, ns: str, name: str) -> None:
+        ds = self.store.get(DAEMONSETS, ns, name)
+        if ds is None:
+            return
+        template = (ds.get("spec") or {}).get("template") or {}
+        pods = self._owned(PODS, ns, ds)
+        if not pods:
+            pods = [self.store.create(PODS, self._make_pod(
+                ds, f"{name}-{random_suffix()}", template,
+                {"controller-revision-hash": template_hash(template)}))]
+        self._workload_status(DAEMONSETS, ds, pods, 1)
+
+    def reconcile_pod(self, ns: str, name: str) -> None:
+        """The "kubelet": a new pod is scheduled and Running at once."""
+        pod = self.store.get(PODS, ns, name)
+        if pod is None or (pod.get("status") or {}).get("phase"):
+            return
+        new = copy.deepcopy(pod)
+        new["metadata"].pop("resourceVersion", None)
+        spec = new.setdefault("spec", {})
+        spec.setdefault("nodeName", "kubesim-node")
+        spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+        spec.setdefault("restartPolicy", "Always")
+        ts = now_iso()
+        self._pod_ip += 1
+        ip = f"10.244.{(self._pod_ip // 250) % 250}.{self._pod_ip % 250 + 2}"
+        conds = [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": ts}
+                 for t in ("PodReadyToStartContainers", "Initialized", "Ready",
+                           "ContainersReady", "PodScheduled")]
+        statuses = [{
+            "name": c.get("name", ""), "ready": True, "started": True, "restartCount": 0,
+            "image": c.get("image", ""), "imageID": "",
+            "containerID": f"containerd://{uuid.uuid4().hex}",
+            "state": {"running": {"startedAt": ts}}} for c in spec.get("containers") or []]
+        new["status"] = {"phase": "Running", "conditions": conds, "hostIP": "10.0.0.1",
+                         "hostIPs": [{"ip": "10.0.0.1"}], "podIP": ip, "podIPs": [{"ip": ip}],
+                         "startTime": ts, "containerStatuses": statuses, "qosClass": "BestEffort"}
+        self.store.update(PODS, new)
+
+    # -- storage --------------------------------------------------------------------------
+    def _default_class(self, res: Resource, annotation: str) -> dict[str, Any] | None:
+        for obj in self.store.list(res):
+            if (obj["metadata"].get("annotations") or {}).get(annotation) == "true":
+                return obj
+        return None
+
+    def reconcile_pvc(self, ns: str, name: str) -> None:
+        pvc = self.store.get(PVCS, ns, name)
+        if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound":
+            return
+        spec = pvc.get("spec") or {}
+        src = spec.get("dataSource") or spec.get("dataSourceRef") or {}
+        source_dir: str | None = None
+        if src.get("kind") == "VolumeSnapshot":
+            vs = self.store.get(VS, ns, src.get("name", ""))
+            st = (vs or {}).get("status") or {}
+            if not st.get("readyToUse"):
+                return  # stays Pending until the snapshot is ready
+            vsc = self.store.get(VSC, None, st.get("boundVolumeSnapshotContentName", ""))
+            handle = ((vsc or {}).get("status") or {}).get("snapshotHandle")
+            if not handle:
+                return
+            source_dir = self.sim.snapshot_dir(handle)
+        elif src.get("kind") == "PersistentVolumeClaim":
+            source_dir = self.sim.volume_dir(ns, src.get("name", ""))
+        target = self.sim.volume_dir(ns, name)
+        if source_dir is not None:
+            if not os.path.isdir(source_dir):
+                return
+            self._pending.add(("pvc-copy", ns, name))
+            self._spawn(self._provision_copy(pvc, source_dir, target))
+            return
+        os.makedirs(target, exist_ok=True)
+        self._bind(pvc)
+
+    async def _provision_copy(self, pvc: dict[str, Any], source: str, target: str) -> None:
+        meta = pvc["metadata"]
+        try:
+            await asyncio.to_thread(consistent_copy, source, target)
+            cur = self.store.get(PVCS, meta["namespace"], meta["name"])
+            if cur is not None and cur["metadata"]["uid"] == meta["uid"]:
+                self._bind(cur)
+        finally:
+            self._pending.discard(("pvc-copy", meta["namespace"], meta["name"]))
+
+    def _bind(self, pvc: dict[str, Any]) -> None:
+        meta = pvc["metadata"]
+        spec = pvc.get("spec") or {}
+        sc_name = spec.get("storageClassName")
+        if sc_name is None:
+            sc = self._default_class(STORAGECLASSES, "storageclass.kubernetes.io/is-default-class")
+            sc_name = sc["metadata"]["name"] if sc else ""
+        sc = self.store.get(STORAGECLASSES, None, sc_name) if sc_name else None
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+        modes = spec.get("accessModes") or ["ReadWriteOnce"]
+        pv_name = f"pvc-{meta['uid']}"
+        if self.store.get(PVS, None, pv_name) is None:
+            self.store.create(PVS, {
+                "apiVersion": "v1", "kind": "PersistentVolume",
+                "metadata": {"name": pv_name,
+                             "annotations": {"pv.kubernetes.io/provisioned-by": DRIVER}},
+                "spec": {"capacity": {"storage": size}, "accessModes": modes,
+                         "persistentVolumeReclaimPolicy": (sc or {}).get("reclaimPolicy",
+                                                                          "Delete"),
+                         "storageClassName": sc_name, "volumeMode": "Filesystem",
+                         "claimRef": {"kind": "PersistentVolumeClaim",
+                                      "namespace": meta["namespace"], "name": meta["name"],
+                                      "uid": meta["uid"], "apiVersion": "v1"},
+                         "csi": {"driver": (sc or {}).get("provisioner", DRIVER),
+                                 "volumeHandle": str(uuid.uuid4()),
+                                 "volumeAttributes": {"kubesim.dir": self.sim.volume_dir(
+                                     meta["namespace"], meta["name"])}}},
+                "status": {"phase": "Bound"}})
+        new = copy.deepcopy(pvc)
+        new["metadata"].pop("resourceVersion", None)
+        ann = new["metadata"].setdefault("annotations", {})
+        ann["pv.kubernetes.io/bind-completed"] = "yes"
+        ann["pv.kubernetes.io/bound-by-controller"] = "yes"
+        ann["volume.kubernetes.io/storage-provisioner"] = DRIVER
+        new["spec"]["volumeName"] = pv_name
+        new["spec"].setdefault("storageClassName", sc_name)
+        new["spec"].setdefault("volumeMode", "Filesystem")
+        new["status"] = {"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}}
+        self.store.update(PVCS, new)
+
+    def _pvc_deleted(self, pvc: dict[str, Any]) -> None:
+        meta = pvc["metadata"]
+        pv_name = (pvc.get("spec") or {}).get("volumeName")
+        pv = self.store.get(PVS, None, pv_name) if pv_name else None
+        if pv is None:
+            return
+        policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy", "Delete")
+        if policy == "Delete":
+            self.store.delete(PVS, None, pv_name or "")
+            shutil.rmtree(self.sim.volume_dir(meta["namespace"], meta["name"]),
+                          ignore_errors=True)
+        else:
+            new = copy.deepcopy(pv)
+            new["metadata"].pop("resourceVersion", None)
+            new["status"] = {"phase": "Released"}
+            self.store.update(PVS, new)
+
+    # -- snapshots ------------------------------------------------------------------------
+    def _vs_status(self, vs: dict[str, Any], status: dict[str, Any]) -> None:
+        new = copy.deepcopy(vs)
+        new["metadata"].pop("resourceVersion", None)
+        st = dict(new.get("status") or {})
+        st.update(status)
+        new["status"] = st
+        self.store.update(VS, new)
+
+    def _vsc_status(self, vsc: dict[str, Any], status: dict[str, Any]) -> None:
+        new = copy.deepcopy(vsc)
+        new["metadata"].pop("resourceVersion", None)
+        st = dict(new.get("status") or {})
+        st.update(status)
+        new["status"] = st
+        self.store.update(VSC, new)
+
+    def _error(self, message: str) -> dict[str, Any]:
+        return {"readyToUse": False, "error": {"message": message, "time": now_iso()}}
+
+    def reconcile_vs(self, ns: str, name: str) -> None:
+        vs = self.store.get(VS, ns, name)
+        if vs is None:
+            return
+        st = vs.get("status") or {}
+        if st.get("boundVolumeSnapshotContentName") or ("vs-busy", ns, name) in self._pending:
+            return
+        source = (vs.get("spec") or {}).get("source") or {}
+        if source.get("volumeSnapshotContentName"):
+            self._bind_preprovisioned(vs, source["volumeSnapshotContentName"])
+            return
+        claim = source.get("persistentVolumeClaimName")
+        if not claim:
+            return
+        pvc = self.store.get(PVCS, ns, claim)
+        if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
+            msg = (f"failed to get input parameters to create snapshot {name}:"
+                   f' persistentvolumeclaims "{claim}" not found')
+            if pvc is not None:
+                msg = f"the source PVC {claim} is not bound yet"
+            if (st.get("error") or {}).get("message") != msg:
+                self._vs_status(vs, self._error(msg))
+            return
+        class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
+        if class_name:
+            vclass = self.store.get(VSCLASS, None, class_name)
+            if vclass is None:
+                msg = (f'Failed to get snapshot class with error volumesnapshotclass.snapshot.'
+                       f'storage.k8s.io "{class_name}" not found')
+                if (st.get("error") or {}).get("message") != msg:
+                    self._vs_status(vs, self._error(msg))
+                return
+        else:
+            vclass = self._default_class(VSCLASS, "snapshot.storage.kubernetes.io/is-default-class")
+            if vclass is None:
+                msg = "cannot find default snapshot class"
+                if (st.get("error") or {}).get("message") != msg:
+                    self._vs_status(vs, self._error(msg))
+                return
+        fault = self.sim.faults.take("snapshot", namespace=ns, name=name)
+        self._pending.add(("vs-busy", ns, name))
+        self._spawn(self._take_snapshot(vs, pvc, vclass, fault))
+
+    async def _take_snapshot(self, vs: dict[str, Any], pvc: dict[str, Any],
+                             vclass: dict[str, Any], fault: dict[str, Any] | None) -> None:
+        meta = vs["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        try:
+            handle = str(uuid.uuid4())
+            content_name = f"snapcontent-{meta['uid']}"
+            src = self.sim.volume_dir(ns, pvc["metadata"]["name"])
+            if not (fault and fault.get("mode") == "error"):
+                await asyncio.to_thread(consistent_copy, src, self.sim.snapshot_dir(handle))
+            cur = self.store.get(VS, ns, name)
+            if cur is None or cur["metadata"]["uid"] != meta["uid"]:
+                shutil.rmtree(self.sim.snapshot_dir(handle), ignore_errors=True)
+                return
+            size = ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get(
+                "storage") or (pvc.get("status") or {}).get("capacity", {}).get("storage", "1Gi")
+            content = {
+                "apiVersion": VSC.api_version, "kind": "VolumeSnapshotContent",
+                "metadata": {"name": content_name},
+                "spec": {"deletionPolicy": vclass.get("deletionPolicy", "Delete"),
+                         "driver": vclass.get("driver", DRIVER),
+                         "source": {"volumeHandle": ((self.store.get(PVS, None, (pvc.get("spec") or
+                                     {}).get("volumeName", "")) or {}).get("spec") or {})
+                                    .get("csi", {}).get("volumeHandle", pvc["metadata"]["uid"])},
+                         "volumeSnapshotClassName": vclass["metadata"]["name"],
+                         "volumeSnapshotRef": {"apiVersion": VS.api_version,
+                                               "kind": "VolumeSnapshot", "name": name,
+                                               "namespace": ns, "uid": meta["uid"],
+                                               "resourceVersion": cur["metadata"][
+                                                   "resourceVersion"]}},
+            }
+            if self.store.get(VSC, None, content_name) is None:
+                self.store.create(VSC, content)
+            vsc = self.store.get(VSC, None, content_name)
+            assert vsc is not None
+            if fault and fault.get("mode") == "error":
+                msg = fault.get("message") or "Failed to check and update snapshot content"
+                self._vsc_status(vsc, {"readyToUse": False,
+                                       "error": {"message": msg, "time": now_iso()}})
+                self._vs_status(cur, {"boundVolumeSnapshotContentName": content_name,
+                                      "readyToUse": False,
+                                      "error": {"message": msg, "time": now_iso()}})
+                return
+            self._vsc_status(vsc, {"snapshotHandle": handle, "readyToUse": False})
+            self._vs_status(cur, {"boundVolumeSnapshotContentName": content_name,
+                                  "readyToUse": False})
+            if fault and fault.get("mode") == "never-ready":
+                return
+            await asyncio.sleep(self.sim.snapshot_ready_delay)
+            created = datetime.now(timezone.utc)
+            vsc = self.store.get(VSC, None, content_name)
+            cur = self.store.get(VS, ns, name)
+            nbytes = quantity_bytes(size)
+            if vsc is not None:
+                self._vsc_status(vsc, {"creationTime": time.time_ns(), "readyToUse": True,
+                                       "restoreSize": nbytes, "snapshotHandle": handle})
+            if cur is not None and cur["metadata"]["uid"] == meta["uid"]:
+                self._vs_status(cur, {"creationTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                      "readyToUse": True, "restoreSize": str(size)})
+        finally:
+            self._pending.discard(("vs-busy", ns, name))
+
+    def _bind_preprovisioned(self, vs: dict[str, Any], content_name: str) -> None:
+        vsc = self.store.get(VSC, None, content_name)
+        if vsc is None:
+            msg = f'volumesnapshotcontent "{content_name}" not found'
+            if ((vs.get("status") or {}).get("error") or {}).get("message") != msg:
+                self._vs_status(vs, self._error(msg))
+            return
+        cst = vsc.get("status") or {}
+        if not cst.get("readyToUse"):
+            self.reconcile_vsc("", content_name)
+            vsc = self.store.get(VSC, None, content_name) or vsc
+            cst = vsc.get("status") or {}
+        status: dict[str, Any] = {"boundVolumeSnapshotContentName": content_name,
+                                  "readyToUse": bool(cst.get("readyToUse"))}
+        if cst.get("readyToUse"):
+            ct = cst.get("creationTime")
+            if isinstance(ct, int):
+                status["creationTime"] = datetime.fromtimestamp(
+                    ct / 1e9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if cst.get("restoreSize") is not None:
+                status["restoreSize"] = str(cst["restoreSize"])
+        if cst.get("error"):
+            status["error"] = cst["error"]
+        new_status = dict(vs.get("status") or {})
+        new_status.pop("error", None) if "error" not in status else None
+        new_status.update(status)
+        if new_status != (vs.get("status") or {}):
+            new = copy.deepcopy(vs)
+            new["metadata"].pop("resourceVersion", None)
+            new["status"] = new_status
+            self.store.update(VS, new)
+
+    def reconcile_vsc(self, _ns: str, name: str) -> None:
+        """The CSI sidecar for pre-provisioned contents (spec.source.snapshotHandle)."""
+        vsc = self.store.get(VSC, None, name)
+        if vsc is None:
+            return
+        handle = ((vsc.get("spec") or {}).get("source") or {}).get("snapshotHandle")
+        st = vsc.get("status") or {}
+        if not handle or st.get("readyToUse"):
+            return
+        path = self.sim.snapshot_dir(handle)
+        if os.path.isdir(path):
+            self._vsc_status(vsc, {"snapshotHandle": handle, "readyToUse": True,
+                                   "creationTime": int(os.stat(path).st_mtime * 1e9),
+                                   "restoreSize": dir_size(path)})
+        elif not st.get("error"):
+            self._vsc_status(vsc, {"readyToUse": False, "error": {
+                "message": f"failed to list snapshot for content {name}: \"rpc error: code ="
+                           f" NotFound desc = snapshot {handle} not found\"",
+                "time": now_iso()}})
+
+    def _vs_deleted(self, vs: dict[str, Any]) -> None:
+        st = vs.get("status") or {}
+        content_name = st.get("boundVolumeSnapshotContentName") or (
+            (vs.get("spec") or {}).get("source") or {}).get("volumeSnapshotContentName")
+        if not content_name:
+            return
+        vsc = self.store.get(VSC, None, content_name)
+        if vsc is None:
+            return
+        if (vsc.get("spec") or {}).get("deletionPolicy", "Delete") == "Delete":
+            self.store.delete(VSC, None, content_name)
+
+    def _vsc_deleted(self, vsc: dict[str, Any]) -> None:
+        spec = vsc.get("spec") or {}
+        if spec.get("deletionPolicy", "Delete") != "Delete":
+            return
+        handle = (vsc.get("status") or {}).get("snapshotHandle") or (
+            spec.get("source") or {}).get("snapshotHandle")
+        if handle and "/" not in handle and handle not in (".", ".."):
+            shutil.rmtree(self.sim.snapshot_dir(handle), ignore_errors=True)
