@@ -125,17 +125,20 @@ def _label_selector(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda obj: sel.matches((obj.get("metadata") or {}).get("labels") or {})
 
 
-def _field_selector(text: str) -> Callable[[dict[str, Any]], bool]:
+def _field_selector(text: str, kind: str | None = None) -> Callable[[dict[str, Any]], bool]:
     selectors = _selectors()
 
     try:
-        sel = selectors.parse_field_selector(text)
+        sel = (selectors.parse_field_selector(text, kind) if kind and selectors is not
+               _StandinSelectors else selectors.parse_field_selector(text))
     except selectors.SelectorError as exc:
         raise error(400, str(exc)) from exc
     return sel.matches
 
 
-def make_filter(query: Any, namespace: str | None) -> Callable[[dict[str, Any]], bool]:
+def make_filter(
+    query: Any, namespace: str | None, kind: str | None = None
+) -> Callable[[dict[str, Any]], bool]:
     preds: list[Callable[[dict[str, Any]], bool]] = []
     if namespace is not None:
         preds.append(lambda o: (o.get("metadata") or {}).get("namespace") == namespace)
@@ -144,7 +147,7 @@ def make_filter(query: Any, namespace: str | None) -> Callable[[dict[str, Any]],
         preds.append(_label_selector(ls))
     fs = query.get("fieldSelector", "")
     if fs.strip():
-        preds.append(_field_selector(fs))
+        preds.append(_field_selector(fs, kind))
     return lambda obj: all(p(obj) for p in preds)
 
 
@@ -430,7 +433,7 @@ class Api:
 
     # ---- reading ------------------------------------------------------------------------
     def _list(self, request: web.Request, res: Resource, namespace: str | None) -> web.Response:
-        pred = make_filter(request.query, None)
+        pred = make_filter(request.query, None, res.kind)
         items = [o for o in self.store.list(res, namespace) if pred(o)]
         rv = str(self.store.resource_version)
         if wants_table(request) and tables_available():
@@ -441,7 +444,7 @@ class Api:
     async def _watch(
         self, request: web.Request, res: Resource, namespace: str | None
     ) -> web.StreamResponse:
-        pred = make_filter(request.query, namespace)
+        pred = make_filter(request.query, namespace, res.kind)
         table = wants_table(request) and tables_available()
         try:
             timeout = float(request.query.get("timeoutSeconds", "1800"))
@@ -640,6 +643,28 @@ class Api:
         old = self.store.get(res, namespace, name)
         if ct == "application/apply-patch+yaml":
             return await self._apply_patch(request, res, namespace, name, old)
+        body = await request.read()
+        if hasattr(patchlib, "apply_patch"):
+            try:
+                if old is None:
+                    if ct not in patchlib._accepted(res.crd):
+                        patchlib.apply_patch(ct, {}, body, kind=res.kind, crd=res.crd)  # the 415
+                    raise not_found(res, name)
+                new = patchlib.apply_patch(ct, old, body, kind=res.kind, crd=res.crd)
+            except patchlib.PatchError as exc:
+                raise error(exc.code, exc.message, exc.reason) from exc
+        else:
+            new = self._patch_standin(patchlib, ct, res, old, body, name)
+        if not isinstance(new, dict):
+            raise error(422, "the patch produced something that is not an object", "Invalid")
+        new = self._check_body(res, new, namespace)
+        if new["metadata"].get("name") != name:
+            raise error(400, "metadata.name: Invalid value: the name of a patched object cannot change")
+        new = self._merge_sub(res, old, new, sub)
+        return json_response(self.store.update(res, new, dry_run=_dry_run(request)))
+
+    def _patch_standin(self, patchlib: Any, ct: str, res: Resource, old: dict[str, Any] | None,
+                       body: bytes, name: str) -> Any:
         if ct == "application/strategic-merge-patch+json" and res.crd:
             raise error(415, "the body of the request was in an unknown format - accepted media"
                              " types include: application/json-patch+json,"
@@ -651,7 +676,6 @@ class Api:
                              " types include: application/json-patch+json,"
                              " application/merge-patch+json, application/apply-patch+yaml,"
                              " application/strategic-merge-patch+json", "UnsupportedMediaType")
-        body = await request.read()
         try:
             doc = json.loads(body) if body.strip() else {}
         except ValueError as exc:
@@ -660,22 +684,12 @@ class Api:
             raise not_found(res, name)
         try:
             if ct == "application/json-patch+json":
-                if not isinstance(doc, list):
-                    raise error(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-                new = patchlib.json_patch(old, doc)
-            elif ct == "application/merge-patch+json":
-                new = patchlib.merge_patch(old, doc)
-            else:
-                new = patchlib.strategic_merge_patch(old, doc, res.kind)
+                return patchlib.json_patch(old, doc)
+            if ct == "application/merge-patch+json":
+                return patchlib.merge_patch(old, doc)
+            return patchlib.strategic_merge_patch(old, doc, res.kind)
         except patchlib.PatchError as exc:
             raise error(422, str(exc), "Invalid") from exc
-        if not isinstance(new, dict):
-            raise error(422, "the patch produced something that is not an object", "Invalid")
-        new = self._check_body(res, new, namespace)
-        if new["metadata"].get("name") != name:
-            raise error(400, "metadata.name: Invalid value: the name of a patched object cannot change")
-        new = self._merge_sub(res, old, new, sub)
-        return json_response(self.store.update(res, new, dry_run=_dry_run(request)))
 
     async def _apply_patch(
         self, request: web.Request, res: Resource, namespace: str | None, name: str,
@@ -714,7 +728,7 @@ class Api:
     def _delete_collection(
         self, request: web.Request, res: Resource, namespace: str | None
     ) -> web.Response:
-        pred = make_filter(request.query, None)
+        pred = make_filter(request.query, None, res.kind)
         dry = _dry_run(request)
         items = [self.store.delete(res, namespace, o["metadata"]["name"], dry_run=dry)
                  for o in self.store.list(res, namespace) if pred(o)]
