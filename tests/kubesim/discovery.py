@@ -44,6 +44,8 @@ def _agg_resource(r: Resource) -> dict[str, Any]:
     }
     if r.short_names:
         d["shortNames"] = list(r.short_names)
+    if r.categories:
+        d["categories"] = list(r.categories)
     if r.subresources:
         subs = []
         for s in r.subresources:
@@ -104,6 +106,8 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
                              "namespaced": r.namespaced, "kind": r.kind, "verbs": list(VERBS)}
         if r.short_names:
             d["shortNames"] = list(r.short_names)
+        if r.categories:
+            d["categories"] = list(r.categories)
         out.append(d)
         for s in r.subresources:
             g, v, k = _SUB_KIND.get(s, (r.group, r.version, r.kind))

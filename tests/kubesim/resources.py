@@ -22,6 +22,10 @@ class Resource:
     """Whether metadata.generation is kept (kinds with a spec)."""
 
     @property
+    def categories(self) -> tuple[str, ...]:
+        return ("all",) if (self.group, self.plural) in _ALL_CATEGORY else ()
+
+    @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
@@ -54,6 +58,10 @@ def _r(
     return Resource(group, version, plural, kind.lower(), kind, namespaced, short, crd, sub, gen)
 
 
+_ALL_CATEGORY = {("", "pods"), ("", "services"), ("apps", "deployments"),
+                 ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"),
+                 ("batch", "jobs"), ("batch", "cronjobs"),
+                 ("autoscaling", "horizontalpodautoscalers")}
 SNAP = "snapshot.storage.k8s.io"
 RBAC = "rbac.authorization.k8s.io"
 
