@@ -1,0 +1,103 @@
+"""Cross-field checks that need more than one value (run after the model validated)."""
+
+from __future__ import annotations
+
+from . import names, schedule
+from .config import ControllerConfig, NamespaceConfig
+from .errors import Problem
+from .fields import expand_snapshot_template
+from .names import quote
+
+SAMPLE_DATE = "2026-01-01-000000"  # the {date} format the script uses: YYYY-MM-DD-HHMMSS
+SAMPLE_RAND = "a1b2c3"  # {rand}: 6 characters [a-z0-9]
+JOB_SUFFIX = 11  # CronJob controller: "<cronjob>-<scheduled time, up to 10 digits>"
+POD_SUFFIX = 6  # Job controller: "<job>-<5 random chars>"
+MAX_JOB_NAME = names.LABEL_MAX - JOB_SUFFIX - POD_SUFFIX  # 46
+
+
+def _path(prefix: tuple[str | int, ...], *rest: str | int) -> str:
+    from .loader import format_path
+
+    return format_path((*prefix, *rest))
+
+
+def check_schedule(expr: str, seed: str, prefix: tuple[str | int, ...], key: str = "schedule") -> list[Problem]:
+    try:
+        schedule.expand(expr, seed)
+    except schedule.ScheduleError as exc:
+        return [Problem(_path(prefix, key), f"{quote(expr)} {exc}")]
+    return []
+
+
+def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
+    prefix: tuple[str | int, ...] = ("namespaces", name)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, pvc in enumerate(ns.pvcs):
+        if pvc in seen:
+            problems.append(Problem(_path(prefix, "pvcs", i), f"{quote(pvc)} is listed twice"))
+        seen.add(pvc)
+
+    dbs = [(kind, db) for kind, db in (("postgres", ns.database.postgres), ("mysql", ns.database.mysql)) if db]
+    for kind, db in dbs:
+        if db.pvc is not None and db.pvc not in ns.pvcs:
+            problems.append(
+                Problem(
+                    _path(prefix, "database", kind, "pvc"),
+                    f"{quote(db.pvc)} is not one of this namespace's pvcs ({', '.join(ns.pvcs)})",
+                )
+            )
+    if len(dbs) == 2:
+        problems.append(
+            Problem(
+                _path(prefix, "database"),
+                "has both postgres and mysql: a namespace's script dumps one database "
+                "(keep the one whose data lives on these PVCs)",
+            )
+        )
+
+    if ns.retention.mode == "days" and ns.retention.days is None:
+        problems.append(Problem(_path(prefix, "retention", "days"), 'is required when mode is "days"'))
+    if ns.retention.mode != "days" and ns.retention.days is not None:
+        problems.append(
+            Problem(_path(prefix, "retention", "days"), f'{ns.retention.days} is only allowed with mode "days"')
+        )
+
+    problems += check_schedule(ns.schedule, name, prefix)
+
+    for pvc in ns.pvcs:
+        for snap_type in sorted({ns.type, "adhoc"}):
+            example = expand_snapshot_template(
+                ns.snapshot_name, namespace=name, pvc=pvc, date=SAMPLE_DATE, rand=SAMPLE_RAND, type=snap_type
+            )
+            reason = names.dns1123_subdomain(example)
+            if reason:
+                problems.append(
+                    Problem(
+                        _path(prefix, "snapshotName"),
+                        f"{quote(ns.snapshot_name)} gives {quote(example)} for PVC {quote(pvc)}, which "
+                        + reason.replace("is not a valid Kubernetes name", "is not a valid VolumeSnapshot name"),
+                    )
+                )
+                break
+        else:
+            continue
+        break
+
+    if len(ns.job.name) > MAX_JOB_NAME:
+        problems.append(
+            Problem(
+                _path(prefix, "job", "name"),
+                f"{quote(ns.job.name)} is too long (at most {MAX_JOB_NAME} characters): its pods are "
+                f"named <name>-<up to 10 digits>-<5 characters> and the pod name becomes the "
+                f"backup-ns.sh/pod label value (at most 63 characters)",
+            )
+        )
+    return problems
+
+
+def check_controller(controller: ControllerConfig) -> list[Problem]:
+    prefix: tuple[str | int, ...] = ("controller", "schedules")
+    return check_schedule(
+        controller.schedules.prune, f"{controller.namespace}/prune", prefix, "prune"
+    ) + check_schedule(controller.schedules.sync, f"{controller.namespace}/sync", prefix, "sync")

@@ -1,0 +1,320 @@
+"""The config model: what ``backupns.yaml`` may say.
+
+Top level: ``defaults`` (a partial namespace entry), ``namespaces`` (name →
+entry) and ``controller``. ``defaults`` is merged into each namespace entry
+before validation: mappings are merged key by key (recursively), anything else
+(scalars, lists, ``database: none``) in the entry replaces the default.
+Keys are camelCase; unknown keys are errors. Loading and error reporting live
+in ``loader.py``; the cross-field checks live in ``checks.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from .fields import (
+    fail,
+    AbsPath,
+    Duration,
+    EnvName,
+    ExecResource,
+    Host,
+    Image,
+    LabelKey,
+    LabelName,
+    LabelValue,
+    LiteralOrEnv,
+    OptionalSubdomain,
+    Percent,
+    Port,
+    PvcName,
+    Quantity,
+    SnapshotTemplate,
+    TimeZone,
+)
+from .unknown import reject_unknown_keys
+
+DEFAULT_IMAGE = "docker.io/bitnami/kubectl:1.32"
+"""Debian (minideb) based: bash 5, GNU coreutils, util-linux flock, kubectl 1.32.
+Pin it by digest (``…@sha256:…``) in production, or use your own image with
+bash ≥ 4.4, kubectl, flock, GNU coreutils, awk, sed and grep."""
+
+
+class Model(BaseModel):
+    """Base: camelCase keys, no unknown keys ("did you mean"), no coercion, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, validate_default=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keys(cls, data: Any) -> Any:
+        return reject_unknown_keys(cls, data)
+
+
+class WaitUntilReady(Model):
+    """Wait for the VolumeSnapshot to become ``readyToUse``.
+
+    - ``enabled``: wait at all (default true); BAK_VS_WAIT_UNTIL_READY.
+    - ``timeout``: give up (and fail the run) after this long, default ``15m``.
+    """
+
+    enabled: bool = True
+    timeout: Duration = "15m"
+
+
+class Postgres(Model):
+    """Dump a PostgreSQL database (``pg_dump`` in the database container, via kubectl exec).
+
+    - ``exec``: the resource kubectl execs into, ``kind/name`` (default ``deployment/app-base``).
+    - ``container``: the container in that pod (default ``postgres``).
+    - ``dumpFile``: absolute path in the container, on the volume being snapshotted
+      (default ``/var/lib/postgresql/data/dump.sql.gz``).
+    - ``pvc``: the PVC (one of ``pvcs``) that holds ``dumpFile``; default: the first PVC.
+    - ``host``: "" = the unix socket (default), else a host name or IP.
+    - ``port``: default 5432.
+    - ``user``: literal or ``${ENV_VAR}`` expanded in the container (default ``${POSTGRES_USER}``).
+    - ``passwordEnv``: NAME of the container's env var holding the password (default
+      ``POSTGRES_PASSWORD``; "" = no password). The password itself is never in the config.
+    - ``database``: literal or ``${ENV_VAR}`` (default ``${POSTGRES_DB}``).
+    """
+
+    exec: ExecResource = "deployment/app-base"
+    container: LabelName = "postgres"
+    dump_file: AbsPath = "/var/lib/postgresql/data/dump.sql.gz"
+    pvc: PvcName | None = None
+    host: Host = ""
+    port: Port = 5432
+    user: LiteralOrEnv = "${POSTGRES_USER}"
+    password_env: EnvName = "POSTGRES_PASSWORD"
+    database: LiteralOrEnv = "${POSTGRES_DB}"
+
+
+class Mysql(Model):
+    """Dump a MySQL / MariaDB database (``mysqldump`` in the database container).
+
+    - ``exec``: ``kind/name`` to exec into (default ``statefulset/mysql``).
+    - ``container``: default ``mysql``.
+    - ``dumpFile``: absolute path in the container (default ``/var/lib/mysql/dump.sql.gz``).
+    - ``pvc``: the PVC that holds ``dumpFile``; default: the first PVC.
+    - ``host``: default ``127.0.0.1``; ``port``: default 3306.
+    - ``user``: literal or ``${ENV_VAR}`` (default ``root``).
+    - ``passwordEnv``: NAME of the container's env var with the password
+      (default ``MYSQL_ROOT_PASSWORD``; "" = none).
+    - ``database``: literal or ``${ENV_VAR}`` (default ``${MYSQL_DATABASE}``).
+    - ``defaultCharacterSet``: ``--default-character-set`` (default ``utf8mb4``).
+    """
+
+    exec: ExecResource = "statefulset/mysql"
+    container: LabelName = "mysql"
+    dump_file: AbsPath = "/var/lib/mysql/dump.sql.gz"
+    pvc: PvcName | None = None
+    host: Host = "127.0.0.1"
+    port: Port = 3306
+    user: LiteralOrEnv = "root"
+    password_env: EnvName = "MYSQL_ROOT_PASSWORD"
+    database: LiteralOrEnv = "${MYSQL_DATABASE}"
+    default_character_set: str = Field(default="utf8mb4", pattern=r"^[A-Za-z0-9_]{1,32}$")
+
+
+class Database(Model):
+    """Which databases to dump before the snapshot: ``none`` (the default), or a mapping
+    with ``postgres`` and/or ``mysql``. Both dumps must go to the same PVC.
+    """
+
+    postgres: Postgres | None = None
+    mysql: Mysql | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none(cls, data: Any) -> Any:
+        if data == "none":
+            return {}
+        if not isinstance(data, dict):
+            raise fail(data, 'is not valid: use none or a mapping with postgres and/or mysql')
+        return data
+
+
+class Flock(Model):
+    """Node-level concurrency limit: at most ``slots`` backups per node at once.
+
+    - ``enabled``: default true (BAK_FLOCK).
+    - ``slots``: number of lock files, ≥ 1 (default 2); a run takes a random free one.
+    - ``dir``: lock directory inside the job's container (default ``/mnt/host-backup-locks``).
+    - ``hostPath``: node directory mounted at ``dir`` (hostPath, DirectoryOrCreate;
+      default ``/mnt/host-backup-locks``).
+    - ``timeout``: how long to wait for a slot (default ``1h``; baked as seconds).
+    """
+
+    enabled: bool = True
+    slots: int = Field(default=2, ge=1, le=1000)
+    dir: AbsPath = "/mnt/host-backup-locks"
+    host_path: AbsPath = "/mnt/host-backup-locks"
+    timeout: Duration = "1h"
+
+
+class Retention(Model):
+    """How the controller ages snapshots out (labels written by the script).
+
+    - ``mode``: ``daily_weekly_monthly`` (keep the newest N per period, see
+      ``controller.keep``) or ``days`` (delete after ``days`` days).
+    - ``days``: required with ``mode: days``, 1..3650; not allowed otherwise.
+    """
+
+    mode: Literal["daily_weekly_monthly", "days"] = "daily_weekly_monthly"
+    days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class Resources(Model):
+    """Container resources: ``requests`` and ``limits``, each a mapping of ``cpu``,
+    ``memory``, ``ephemeral-storage`` to a quantity (``100m``, ``64Mi``)."""
+
+    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
+        default_factory=lambda: {"cpu": "50m", "memory": "64Mi"}
+    )
+    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
+        default_factory=lambda: {"memory": "256Mi"}
+    )
+
+
+class Toleration(Model):
+    """A pod toleration, as in the Kubernetes API (``key``, ``operator``, ``value``,
+    ``effect``, ``tolerationSeconds``)."""
+
+    key: str = ""
+    operator: Literal["Exists", "Equal"] = "Equal"
+    value: LabelValue = ""
+    effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] = ""
+    toleration_seconds: int | None = None
+
+
+class Affinity(Model):
+    """Run the job on the node of the database pod, so the per-node flock slots count
+    the backups that really load that node's disks.
+
+    - ``databasePodLabels``: labels of the database pod (e.g. ``{app: postgres}``); when set,
+      the CronJob gets a pod affinity on ``kubernetes.io/hostname`` to pods with these labels
+      in the same namespace. Empty (default): no affinity.
+    - ``required``: true (default) = requiredDuringScheduling (the job waits for that node);
+      false = preferred (weight 100).
+    """
+
+    database_pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    required: bool = True
+
+
+class Job(Model):
+    """The CronJob and its pods (Kubernetes field names).
+
+    - ``name``: the CronJob name (default ``backup-ns``), at most 46 characters: pods are
+      named ``<name>-<up to 10 digits>-<5 chars>`` and the pod name becomes a label value.
+    - ``suspend`` (false), ``concurrencyPolicy`` (``Forbid``), ``startingDeadlineSeconds``
+      (600), ``backoffLimit`` (0: a failed backup is not retried blindly),
+      ``activeDeadlineSeconds`` (a duration, default ``3h``), ``ttlSecondsAfterFinished``
+      (none), ``successfulJobsHistoryLimit`` (3), ``failedJobsHistoryLimit`` (3).
+    - ``imagePullPolicy`` (``IfNotPresent``), ``resources``, ``nodeSelector``,
+      ``tolerations``, ``podLabels``, ``podAnnotations``, ``affinity``.
+    """
+
+    name: LabelName = "backup-ns"
+    suspend: bool = False
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
+    starting_deadline_seconds: int | None = Field(default=600, ge=1)
+    backoff_limit: int = Field(default=0, ge=0, le=100)
+    active_deadline_seconds: Duration | None = "3h"
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
+    successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    failed_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    resources: Resources = Field(default_factory=Resources)
+    node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+    pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    pod_annotations: dict[LabelKey, str] = Field(default_factory=dict)
+    affinity: Affinity = Field(default_factory=Affinity)
+
+
+class NamespaceConfig(Model):
+    """One namespace's backup (``defaults`` merged in). BAK_* names in brackets.
+
+    - ``pvcs``: the PVCs to snapshot, at least one [BAK_PVC_NAMES].
+    - ``database``: ``none`` or ``{postgres: …, mysql: …}`` [BAK_DB_*].
+    - ``dryRun`` [BAK_DRY_RUN], ``debug`` [BAK_DEBUG]: default false.
+    - ``snapshotName``: template with ``{namespace}`` ``{pvc}`` ``{date}`` ``{rand}``
+      ``{type}`` (default ``{pvc}-{date}-{rand}``) [BAK_VS_NAME_TEMPLATE].
+    - ``snapshotClass``: VolumeSnapshotClass, "" = the cluster default [BAK_VS_CLASS_NAME].
+    - ``waitUntilReady``: ``{enabled, timeout}`` [BAK_VS_WAIT_UNTIL_READY*].
+    - ``thresholdSpaceUsedPercent``: refuse to dump when the dump volume is fuller (90)
+      [BAK_THRESHOLD_SPACE_USED_PERCENTAGE].
+    - ``flock``: node-level slots [BAK_FLOCK*].
+    - ``type``: ``backup-ns.sh/type`` label of the CronJob's snapshots (``cronjob``);
+      a hand run is ``adhoc`` [BAK_LABEL_VS_TYPE].
+    - ``retention``: ``{mode, days}`` [BAK_LABEL_VS_RETAIN*].
+    - ``schedule``: cron, ``H``/``H(a-b)`` allowed in minute and hour (``H 1 * * *``).
+    - ``timeZone``: IANA zone for the schedule and the period labels (``UTC``) [BAK_TIME_ZONE].
+    - ``image``: must contain bash, kubectl, flock, GNU coreutils (see DEFAULT_IMAGE).
+    - ``job``: CronJob / pod knobs (see Job).
+    """
+
+    pvcs: list[PvcName] = Field(min_length=1)
+    database: Database = Field(default_factory=Database)
+    dry_run: bool = False
+    debug: bool = False
+    snapshot_name: SnapshotTemplate = "{pvc}-{date}-{rand}"
+    snapshot_class: OptionalSubdomain = ""
+    wait_until_ready: WaitUntilReady = Field(default_factory=WaitUntilReady)
+    threshold_space_used_percent: Percent = 90
+    flock: Flock = Field(default_factory=Flock)
+    type: LabelValue = "cronjob"
+    retention: Retention = Field(default_factory=Retention)
+    schedule: str = "H 1 * * *"
+    time_zone: TimeZone = "UTC"
+    image: Image = DEFAULT_IMAGE
+    job: Job = Field(default_factory=Job)
+
+
+class Keep(Model):
+    """How many period snapshots the controller keeps per namespace and PVC."""
+
+    daily: int = Field(default=7, ge=0, le=3650)
+    weekly: int = Field(default=4, ge=0, le=520)
+    monthly: int = Field(default=12, ge=0, le=1200)
+
+
+class ControllerSchedules(Model):
+    """Controller CronJob schedules (``H`` allowed, seeded with the controller namespace).
+
+    - ``prune``: retain → mark → sweep (default ``H 3 * * *``).
+    - ``sync``: copy labels to VolumeSnapshotContents (default ``H/15``-like ``H * * * *``).
+    """
+
+    prune: str = "H 3 * * *"
+    sync: str = "H * * * *"
+
+
+class ControllerConfig(Model):
+    """The cluster-wide controller (retention and label sync; implemented separately).
+
+    - ``namespace``: where it runs (default ``backup-ns``), created by out/cluster.
+    - ``image``: default DEFAULT_IMAGE. ``timeZone``: for schedules and period dates (UTC).
+    - ``schedules``: see ControllerSchedules. ``keep``: daily/weekly/monthly counts.
+    """
+
+    namespace: LabelName = "backup-ns"
+    image: Image = DEFAULT_IMAGE
+    time_zone: TimeZone = "UTC"
+    schedules: ControllerSchedules = Field(default_factory=ControllerSchedules)
+    keep: Keep = Field(default_factory=Keep)
+
+
+class Config(Model):
+    """A validated ``backupns.yaml``: namespaces sorted by name, defaults merged in."""
+
+    namespaces: dict[str, NamespaceConfig]
+    controller: ControllerConfig = Field(default_factory=ControllerConfig)
+    source_name: str = Field(default="backupns.yaml", exclude=True)
+    """File name shown in errors and in the generated header (not a config key)."""

@@ -1,0 +1,295 @@
+"""Value types of the config: each validates one kind of value and raises a
+``PydanticCustomError`` whose message is the final error text after the path
+(``"Data_1" is not a valid Kubernetes name (...)``).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from . import names
+from .names import quote
+
+
+def fail(value: object, reason: str) -> PydanticCustomError:
+    """The one error type every field raises: ``<quoted value> <reason>``."""
+    return PydanticCustomError("backupns", "{text}", {"text": f"{quote(value)} {reason}"})
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise fail(value, "is not a string")
+    return value
+
+
+def _checked(rule: Callable[[str], str | None]) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        text = _string(value)
+        reason = rule(text)
+        if reason:
+            raise fail(text, reason)
+        return text
+
+    return check
+
+
+def _str_schema(pattern: str | None = None, **extra: Any) -> WithJsonSchema:
+    schema: dict[str, Any] = {"type": "string", **extra}
+    if pattern:
+        schema["pattern"] = pattern
+    return WithJsonSchema(schema)
+
+
+LabelName = Annotated[
+    str, BeforeValidator(_checked(names.dns1123_label)), _str_schema(maxLength=63)
+]
+"""RFC 1123 label: namespaces, containers, CronJobs."""
+
+PvcName = Annotated[
+    str,
+    BeforeValidator(_checked(lambda v: names.dns1123_subdomain(v, names.LABEL_MAX))),
+    _str_schema(maxLength=63),
+]
+"""A PVC name: an RFC 1123 subdomain that also fits a label value (≤ 63)."""
+
+
+def _optional_subdomain(value: str) -> str | None:
+    return None if value == "" else names.dns1123_subdomain(value)
+
+
+OptionalSubdomain = Annotated[
+    str, BeforeValidator(_checked(_optional_subdomain)), _str_schema(maxLength=253)
+]
+LabelValue = Annotated[str, BeforeValidator(_checked(names.label_value)), _str_schema(maxLength=63)]
+LabelKey = Annotated[str, BeforeValidator(_checked(names.qualified_name)), _str_schema()]
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION_HINT = "is not a valid duration (like 90s, 15m, 1h30m, or whole seconds)"
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds of a duration that passed validation (``1h30m`` -> 5400, ``90`` -> 90)."""
+    if text.isdigit():
+        return int(text)
+    match = _DURATION.fullmatch(text)
+    assert match is not None
+    h, m, s = (int(g) if g else 0 for g in match.groups())
+    return h * 3600 + m * 60 + s
+
+
+def _duration(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise fail(value, _DURATION_HINT)
+    if not text.isdigit():
+        match = _DURATION.fullmatch(text)
+        if not text or match is None or not any(match.groups()):
+            raise fail(value, _DURATION_HINT)
+    if duration_seconds(text) <= 0:
+        raise fail(value, "is not a valid duration: must be longer than 0s")
+    return text
+
+
+Duration = Annotated[
+    str,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?$|^\d+$"},
+                {"type": "integer", "minimum": 1},
+            ]
+        }
+    ),
+]
+"""A duration, Go-like: ``1h30m``, ``15m``, ``90s``; or whole seconds."""
+
+
+def _percent(value: object) -> int:
+    number: object = value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,3}%", value.strip()):
+        number = int(value.strip()[:-1])
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 100:
+        raise fail(value, "is not a valid percentage (a whole number from 1 to 100)")
+    return number
+
+
+Percent = Annotated[
+    int,
+    BeforeValidator(_percent),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100}, {"type": "string"}]}
+    ),
+]
+
+
+def _time_zone(value: object) -> str:
+    text = _string(value)
+    try:
+        if text and not text.startswith(("/", ".")) and ".." not in text:
+            zoneinfo.ZoneInfo(text)
+            return text
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    raise fail(text, "is not a valid IANA time zone (like UTC or Europe/Vienna)")
+
+
+TimeZone = Annotated[str, BeforeValidator(_time_zone), _str_schema()]
+
+EXEC_KINDS = ("deployment", "statefulset", "daemonset", "replicaset", "pod", "job")
+
+
+def _exec_resource(value: object) -> str:
+    text = _string(value)
+    kind, slash, name = text.partition("/")
+    if not slash or kind not in EXEC_KINDS or names.dns1123_subdomain(name):
+        raise fail(
+            text,
+            "is not a valid exec resource (kind/name with kind one of "
+            f"{', '.join(EXEC_KINDS)} and a Kubernetes name, like deployment/app-base)",
+        )
+    return text
+
+
+ExecResource = Annotated[
+    str,
+    BeforeValidator(_exec_resource),
+    _str_schema(pattern=rf"^({'|'.join(EXEC_KINDS)})/[a-z0-9.-]+$"),
+]
+
+_PATH = re.compile(r"(/[A-Za-z0-9._@+=,-]+)+")
+
+
+def _abs_path(value: object) -> str:
+    text = _string(value)
+    if not text.startswith("/"):
+        raise fail(text, "is not an absolute path (it must start with '/')")
+    parts = text.split("/")[1:]
+    if not _PATH.fullmatch(text) or any(p in (".", "..") for p in parts):
+        raise fail(
+            text,
+            "is not a valid absolute path (segments of letters, digits and ._@+=,- ; "
+            "no '.' or '..' segments, no trailing '/')",
+        )
+    return text
+
+
+AbsPath = Annotated[str, BeforeValidator(_abs_path), _str_schema(pattern=r"^/")]
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_LITERAL = re.compile(r"[A-Za-z0-9_.@-]{1,63}")
+
+
+def _literal_or_env(value: object) -> str:
+    text = _string(value)
+    if _ENV_REF.fullmatch(text) or _LITERAL.fullmatch(text):
+        return text
+    raise fail(
+        text,
+        "is not valid: use a literal (letters, digits and _.@-, at most 63 characters) "
+        "or ${ENV_VAR} expanded inside the database container",
+    )
+
+
+LiteralOrEnv = Annotated[str, BeforeValidator(_literal_or_env), _str_schema()]
+
+
+def _env_name_or_empty(value: object) -> str:
+    text = _string(value)
+    if text.startswith("${") and text.endswith("}"):
+        raise fail(text, "is not valid: give the variable name only, like POSTGRES_PASSWORD")
+    if text and names.env_name(text):
+        raise fail(text, names.env_name(text) or "")
+    return text
+
+
+EnvName = Annotated[str, BeforeValidator(_env_name_or_empty), _str_schema()]
+
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?")
+
+
+def _host(value: object) -> str:
+    text = _string(value)
+    if text == "" or (len(text) <= 253 and _HOST.fullmatch(text)):
+        return text
+    raise fail(text, "is not a valid host (a DNS name or IP address; \"\" = local socket)")
+
+
+Host = Annotated[str, BeforeValidator(_host), _str_schema()]
+
+
+def _port(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise fail(value, "is not a valid port (1 to 65535)")
+    return value
+
+
+Port = Annotated[int, BeforeValidator(_port), WithJsonSchema({"type": "integer"})]
+
+_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?")
+
+
+def _image(value: object) -> str:
+    text = _string(value)
+    if len(text) <= 512 and _IMAGE.fullmatch(text):
+        return text
+    raise fail(text, "is not a valid image reference (like registry/name:tag or name@sha256:...)")
+
+
+Image = Annotated[str, BeforeValidator(_image), _str_schema()]
+
+_QUANTITY = re.compile(
+    r"[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?"
+)
+
+
+def _quantity(value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    text = _string(value)
+    if _QUANTITY.fullmatch(text):
+        return text
+    raise fail(text, "is not a valid Kubernetes quantity (like 100m, 0.5, 64Mi, 1Gi)")
+
+
+Quantity = Annotated[
+    str, BeforeValidator(_quantity), WithJsonSchema({"type": ["string", "number"]})
+]
+
+_SNAPSHOT_FIELDS = ("namespace", "pvc", "date", "rand", "type")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _snapshot_template(value: object) -> str:
+    text = _string(value)
+    for field in _PLACEHOLDER.findall(text):
+        if field not in _SNAPSHOT_FIELDS:
+            raise fail(
+                text,
+                f"is not a valid snapshot name template: unknown placeholder {{{field}}} "
+                f"(use {', '.join('{' + f + '}' for f in _SNAPSHOT_FIELDS)})",
+            )
+    if "{rand}" not in text and "{date}" not in text:
+        raise fail(
+            text,
+            "is not a valid snapshot name template: it needs {date} or {rand} "
+            "so that two runs do not produce the same name",
+        )
+    return text
+
+
+SnapshotTemplate = Annotated[str, BeforeValidator(_snapshot_template), _str_schema()]
+
+
+def expand_snapshot_template(template: str, **values: str) -> str:
+    """The name a template gives for the given placeholder values."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)

@@ -1,0 +1,99 @@
+"""Cron schedules: Jenkins-style ``H`` expansion and validation.
+
+``H`` in the minute or hour field becomes a value derived from a SHA-256 hash
+of a seed (the namespace name), so hundreds of namespaces do not start in the
+same minute, and the value never changes between renders. ``H(a-b)`` limits
+the value to the range a..b. The result is checked the way Kubernetes parses
+CronJob schedules (five fields or a macro such as ``@daily``; no ``TZ=``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+from cronsim import CronSim, CronSimError
+
+_MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_H_RANGE = re.compile(r"H\((\d+)-(\d+)\)")
+_FIELD_BOUNDS = ((0, 59), (0, 23))  # minute, hour
+_FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+class ScheduleError(ValueError):
+    """The schedule is invalid; the message follows the quoted schedule in an error line."""
+
+
+def stable_value(seed: str, field_index: int, low: int, high: int) -> int:
+    """A value in low..high that depends only on seed and field (SHA-256, not hash())."""
+    digest = hashlib.sha256(f"{seed}\0{field_index}".encode()).digest()
+    return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
+
+
+def _expand_field(field: str, index: int, seed: str) -> str:
+    if "H" not in field:
+        return field
+    if index >= len(_FIELD_BOUNDS):
+        raise ScheduleError(
+            f"is not a valid schedule: H is only supported in the minute and hour fields, "
+            f"not in the {_FIELD_NAMES[index]} field"
+        )
+    low, high = _FIELD_BOUNDS[index]
+    if field == "H":
+        return str(stable_value(seed, index, low, high))
+    match = _H_RANGE.fullmatch(field)
+    if not match:
+        raise ScheduleError(
+            f"is not a valid schedule: the {_FIELD_NAMES[index]} field {field!r} "
+            "must be H or H(a-b) when it uses H"
+        )
+    a, b = int(match.group(1)), int(match.group(2))
+    if not low <= a <= b <= high:
+        raise ScheduleError(
+            f"is not a valid schedule: H({a}-{b}) in the {_FIELD_NAMES[index]} field "
+            f"must satisfy {low} <= a <= b <= {high}"
+        )
+    return str(stable_value(seed, index, a, b))
+
+
+def expand(schedule: str, seed: str) -> str:
+    """Replace H / H(a-b) and check the result; returns the schedule Kubernetes gets."""
+    text = schedule.strip()
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        raise ScheduleError("is not a valid schedule: set timeZone instead of TZ= in the schedule")
+    if text.startswith("@"):
+        if text not in _MACROS:
+            raise ScheduleError(
+                f"is not a valid schedule: unknown macro (use one of {', '.join(_MACROS)})"
+            )
+        return text
+    fields = text.split()
+    if len(fields) != 5:
+        raise ScheduleError(
+            "is not a valid schedule: expected 5 fields (minute hour day-of-month month "
+            f"day-of-week), got {len(fields)}"
+        )
+    expanded = [_expand_field(f, i, seed) for i, f in enumerate(fields)]
+    result = " ".join(expanded)
+    dom, dow = expanded[2].upper(), expanded[4].upper()
+    if re.search(r"[LW]", dom) or "#" in dow or re.search(r"(^|[^A-Z])L", dow):
+        raise ScheduleError("is not a valid schedule: L, W and # are not supported by Kubernetes")
+    check(result)
+    return result
+
+
+def check(expr: str) -> None:
+    """Raise ScheduleError when cronsim rejects the (H-free) expression."""
+    try:
+        CronSim(_MACROS.get(expr, expr), datetime(2026, 1, 1))
+    except CronSimError as exc:
+        raise ScheduleError(f"is not a valid schedule: {str(exc).lower()}") from exc

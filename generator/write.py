@@ -1,0 +1,120 @@
+"""Write rendered files into the output directory, deterministically.
+
+Only files whose bytes or mode differ are written (atomically, via a temporary
+file and rename). A file in the output directory that is not rendered any more
+is removed only when it carries the generated header; anything else is left
+alone. ``diff`` gives the unified diff ``render --check`` prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .render import RenderedFile, is_generated
+
+
+@dataclass
+class Changes:
+    """What writing would do, by relative path."""
+
+    write: list[str] = field(default_factory=list)
+    """Missing or different (content or mode)."""
+    remove: list[str] = field(default_factory=list)
+    """Generated earlier, not rendered any more."""
+    unchanged: int = 0
+
+    @property
+    def stale(self) -> list[str]:
+        return sorted(self.write + self.remove)
+
+
+def _read_head(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def existing_generated(out_dir: Path) -> set[str]:
+    """Relative paths of files under out_dir that carry the generated header."""
+    found: set[str] = set()
+    if not out_dir.is_dir():
+        return found
+    for dirpath, _dirs, filenames in os.walk(out_dir):
+        for name in filenames:
+            path = Path(dirpath, name)
+            if not path.is_symlink() and is_generated(_read_head(path)):
+                found.add(path.relative_to(out_dir).as_posix())
+    return found
+
+
+def _differs(path: Path, rendered: RenderedFile) -> bool:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return True
+    if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != rendered.mode:
+        return True
+    data = rendered.text.encode("utf-8")
+    return st.st_size != len(data) or path.read_bytes() != data
+
+
+def compare(out_dir: Path, files: dict[str, RenderedFile]) -> Changes:
+    changes = Changes()
+    for rel, rendered in files.items():
+        if _differs(out_dir / rel, rendered):
+            changes.write.append(rel)
+        else:
+            changes.unchanged += 1
+    changes.remove = sorted(existing_generated(out_dir) - files.keys())
+    return changes
+
+
+def write(out_dir: Path, files: dict[str, RenderedFile], changes: Changes | None = None) -> Changes:
+    """Bring out_dir in line with files; returns what was done."""
+    changes = changes or compare(out_dir, files)
+    for rel in changes.write:
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(files[rel].text.encode("utf-8"))
+        tmp.chmod(files[rel].mode)
+        os.replace(tmp, target)
+    for rel in changes.remove:
+        path = out_dir / rel
+        path.unlink()
+        _prune_empty_dirs(path.parent, out_dir)
+    return changes
+
+
+def _prune_empty_dirs(directory: Path, stop: Path) -> None:
+    while directory != stop and directory.is_relative_to(stop):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def diff(out_dir: Path, files: dict[str, RenderedFile], changes: Changes) -> str:
+    """Unified diff from what is in out_dir to what would be written."""
+    chunks: list[str] = []
+    for rel in changes.stale:
+        path = out_dir / rel
+        old = path.read_text("utf-8", "replace") if path.is_file() else ""
+        new = files[rel].text if rel in files else ""
+        a = f"a/{rel}" if path.exists() else "/dev/null"
+        b = f"b/{rel}" if rel in files else "/dev/null"
+        body = "".join(
+            difflib.unified_diff(old.splitlines(True), new.splitlines(True), a, b)
+        )
+        if not body and rel in files:
+            mode = stat.S_IMODE(path.lstat().st_mode) if path.exists() else 0
+            body = f"--- {a}\n+++ {b}\n# mode {mode:o} -> {files[rel].mode:o}\n"
+        chunks.append(body if body.endswith("\n") else body + "\n")
+    return "".join(chunks)
