@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -647,3 +648,291 @@ def test_https_self_subject_access_review(
     non_resource = {"spec": {"nonResourceAttributes": {"path": "/version", "verb": "get"}}}
     status, body = run(server.call("POST", auth.SSAR_PATH, token, json=non_resource))
     assert (status, body["status"]["allowed"]) == (201, True)
+
+
+# --------------------------------------------------------------------------- the real kubectl
+
+SETUP = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: rbac1}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: rbac2}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: rbac1}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: limited, namespace: rbac1}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: lister, namespace: rbac1}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: shortlived, namespace: rbac1}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: rbac1}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: other, namespace: rbac1}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: rbac2}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: rbac1}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pvc-getter, namespace: rbac1}
+rules:
+- {apiGroups: [""], resources: [persistentvolumeclaims], verbs: [get]}
+- {apiGroups: [""], resources: [pods], verbs: [get, list]}
+- {apiGroups: [apps], resources: [deployments], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: backup-pvc-getter, namespace: rbac1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pvc-getter}
+subjects:
+- {kind: ServiceAccount, name: backup, namespace: rbac1}
+- {kind: ServiceAccount, name: shortlived}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: only-data, namespace: rbac1}
+rules:
+- apiGroups: [""]
+  resources: [persistentvolumeclaims]
+  resourceNames: [data]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: limited-only-data, namespace: rbac1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: only-data}
+subjects: [{kind: ServiceAccount, name: limited, namespace: rbac1}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kubesim-test-pvc-lister}
+rules:
+- {apiGroups: [""], resources: [persistentvolumeclaims], verbs: [get, list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: lister, namespace: rbac1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubesim-test-pvc-lister}
+subjects: [{kind: ServiceAccount, name: lister, namespace: rbac1}]
+"""
+
+EXEC_ROLE = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: exec-get, namespace: rbac1}
+rules:
+- {apiGroups: [""], resources: [pods/exec], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: backup-exec-get, namespace: rbac1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: exec-get}
+subjects: [{kind: ServiceAccount, name: backup, namespace: rbac1}]
+"""
+
+KUBECTL_BIN = Path("/usr/bin/kubectl")
+needs_kubectl = pytest.mark.skipif(not KUBECTL_BIN.exists(), reason="needs /usr/bin/kubectl")
+
+
+def forbidden(who: str, verb: str, resource: str, where: str, name: str = "") -> str:
+    """kubectl's line for a 403 on a core-group resource (``pods/exec``: subresource)."""
+    plural = resource.split("/")[0]
+    subject = f'{plural} "{name}"' if name else plural
+    scope = f'in the namespace "{where}"' if where else "at the cluster scope"
+    return (
+        f"Error from server (Forbidden): {subject} is forbidden: User "
+        f'"system:serviceaccount:rbac1:{who}" cannot {verb} resource "{resource}" '
+        f'in API group "" {scope}\n'
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster(kubesim_tls: Any) -> Any:
+    kubesim_tls.apply(SETUP)
+    return kubesim_tls
+
+
+class As:
+    """kubectl as one ServiceAccount (its own kubeconfig from /_kubesim/kubeconfig)."""
+
+    def __init__(self, sim: Any, tmp_path: Path, sa: str, namespace: str = "rbac1") -> None:
+        self.sim = sim
+        self.kubeconfig = sim.sa_kubeconfig(namespace, sa, tmp_path / f"{sa}.kubeconfig")
+        self.env = sim.env(tmp_path, kubeconfig=self.kubeconfig)  # one per test: fresh caches
+
+    def __call__(self, *args: str, timeout: float = 60.0) -> Any:
+        return self.sim.kubectl(*args, env=self.env, timeout=timeout)
+
+
+@needs_kubectl
+def test_kubectl_admin_is_system_masters(cluster: Any) -> None:
+    whoami = cluster.kubectl("auth", "whoami", check=True)
+    assert whoami.stdout.split("\n")[1:3] == [
+        "Username    kubesim-admin",
+        "Groups      [system:masters system:authenticated]",
+    ]
+    got = cluster.kubectl("get", "pvc", "-A", "-o", "name", check=True)
+    assert "persistentvolumeclaim/data" in got.stdout.split("\n")
+    assert cluster.kubectl("auth", "can-i", "*", "*").stdout == "yes\n"
+
+
+@needs_kubectl
+def test_kubectl_service_account_may_get_but_not_delete(cluster: Any, tmp_path: Path) -> None:
+    backup = As(cluster, tmp_path, "backup")
+    got = backup("get", "pvc", "data", "-o", "name")
+    assert (got.returncode, got.stdout, got.stderr) == (0, "persistentvolumeclaim/data\n", "")
+    deleted = backup("delete", "pvc", "data")
+    assert deleted.returncode == 1
+    assert deleted.stderr == forbidden(
+        "backup", "delete", "persistentvolumeclaims", "rbac1", "data"
+    )
+    listed = backup("get", "pvc")
+    assert listed.returncode == 1
+    assert listed.stderr == forbidden("backup", "list", "persistentvolumeclaims", "rbac1")
+    other_ns = backup("get", "pvc", "data", "-n", "rbac2")
+    assert other_ns.returncode == 1
+    assert other_ns.stderr.startswith(
+        forbidden("backup", "get", "persistentvolumeclaims", "rbac2", "data")
+    )
+    # the object is still there
+    cluster.kubectl("get", "pvc", "data", "-n", "rbac1", check=True)
+    # the request log records who asked
+    users = {r["user"] for r in cluster.requests() if r["command"] == "kubectl delete"}
+    assert "system:serviceaccount:rbac1:backup" in users
+
+
+@needs_kubectl
+def test_kubectl_resource_names(cluster: Any, tmp_path: Path) -> None:
+    limited = As(cluster, tmp_path, "limited")
+    assert limited("get", "pvc", "data", "-o", "name").stdout == "persistentvolumeclaim/data\n"
+    other = limited("get", "pvc", "other")
+    assert other.returncode == 1
+    assert other.stderr.startswith(
+        forbidden("limited", "get", "persistentvolumeclaims", "rbac1", "other")
+    )
+    listed = limited("get", "pvc")
+    assert listed.returncode == 1
+    assert listed.stderr == forbidden("limited", "list", "persistentvolumeclaims", "rbac1")
+    # kubectl wait lists and watches with fieldSelector=metadata.name=data: that names the
+    # object, so resourceNames allow it (as in a real cluster)
+    waited = limited(
+        "wait", "--for=jsonpath={.metadata.name}=data", "--timeout=10s", "pvc/data", timeout=30
+    )
+    assert (waited.returncode, waited.stdout) == (
+        0,
+        "persistentvolumeclaim/data condition met\n",
+    )
+
+
+@needs_kubectl
+def test_kubectl_cluster_role_through_role_binding(cluster: Any, tmp_path: Path) -> None:
+    lister = As(cluster, tmp_path, "lister")
+    got = lister("get", "pvc", "-o", "name")
+    assert got.stdout == "persistentvolumeclaim/data\npersistentvolumeclaim/other\n"
+    other_ns = lister("get", "pvc", "-n", "rbac2")
+    assert other_ns.returncode == 1
+    assert other_ns.stderr == forbidden("lister", "list", "persistentvolumeclaims", "rbac2")
+    everywhere = lister("get", "pvc", "-A")
+    assert everywhere.returncode == 1
+    assert everywhere.stderr == forbidden("lister", "list", "persistentvolumeclaims", "")
+
+
+@needs_kubectl
+def test_kubectl_auth_can_i(cluster: Any, tmp_path: Path) -> None:
+    backup = As(cluster, tmp_path, "backup")
+    yes = backup("auth", "can-i", "get", "pvc")
+    assert (yes.returncode, yes.stdout) == (0, "yes\n")
+    no = backup("auth", "can-i", "delete", "pvc")
+    assert (no.returncode, no.stdout) == (1, "no\n")
+    assert backup("auth", "can-i", "get", "pvc", "-n", "rbac2").stdout == "no\n"
+    limited = As(cluster, tmp_path, "limited")
+    assert limited("auth", "can-i", "get", "pvc/data").stdout == "yes\n"
+    assert limited("auth", "can-i", "get", "pvc/other").stdout == "no\n"
+    # the admin asks on behalf of a ServiceAccount (impersonation)
+    as_backup = cluster.kubectl("auth", "can-i", "get", "pvc", "-n", "rbac1",
+                                "--as=system:serviceaccount:rbac1:backup")  # fmt: skip
+    assert as_backup.stdout == "yes\n"
+
+
+@needs_kubectl
+def test_kubectl_impersonation(cluster: Any, tmp_path: Path) -> None:
+    denied = cluster.kubectl(
+        "delete", "pvc", "data", "-n", "rbac1", "--as=system:serviceaccount:rbac1:backup"
+    )
+    assert denied.returncode == 1
+    assert denied.stderr == forbidden("backup", "delete", "persistentvolumeclaims", "rbac1", "data")
+    backup = As(cluster, tmp_path, "backup")
+    backup("get", "pvc", "data")  # discovery (cached) as itself: alice may not even discover
+    escalate = backup("get", "pvc", "--as=alice")
+    assert escalate.returncode == 1
+    assert escalate.stderr.endswith(
+        'users "alice" is forbidden: User "system:serviceaccount:rbac1:backup" cannot '
+        'impersonate resource "users" in API group "" at the cluster scope\n'
+    )
+
+
+@needs_kubectl
+def test_kubectl_bad_token_is_unauthorized(cluster: Any, tmp_path: Path) -> None:
+    short = As(cluster, tmp_path, "shortlived")
+    assert short("get", "pvc", "data", "-o", "name").returncode == 0
+    cluster.kubectl("delete", "serviceaccount", "shortlived", "-n", "rbac1", check=True)
+    gone = short("get", "pvc", "data")
+    assert gone.returncode == 1
+    # (with a cold discovery cache kubectl words it "... (the server has asked for the
+    # client to provide credentials)")
+    assert gone.stderr == "error: You must be logged in to the server (Unauthorized)\n"
+
+
+@needs_kubectl
+@pytest.mark.skipif(os.geteuid() != 0, reason="exec needs root (mount namespace)")
+def test_kubectl_exec_over_websocket_is_authorized_as_get(cluster: Any, tmp_path: Path) -> None:
+    backup = As(cluster, tmp_path, "backup")
+    cluster.wait_for(
+        lambda: cluster.kubectl("get", "pods", "-n", "rbac1", "-l", "app=app", "-o", "name").stdout
+    )
+    # Without pods/exec: the WebSocket GET is refused, kubectl falls back to the SPDY POST,
+    # and reports that refusal (verb create).
+    refused = backup("exec", "deploy/app", "--", "true", timeout=30)
+    assert refused.returncode == 1
+    pod = refused.stderr.split('"')[1]
+    assert refused.stderr == forbidden("backup", "create", "pods/exec", "rbac1", pod)
+    methods = [
+        (r["method"], r["status"])
+        for r in cluster.requests()
+        if r["path"].endswith(f"/pods/{pod}/exec")
+    ]
+    assert methods[-2:] == [("GET", 403), ("POST", 403)]
+    # Kubernetes 1.32: `get` on pods/exec is enough for exec over WebSocket.
+    cluster.apply(EXEC_ROLE)
+    ran = backup("exec", "deploy/app", "--", "sh", "-c", "echo hi; exit 3", timeout=30)
+    assert (ran.returncode, ran.stdout) == (3, "hi\n")

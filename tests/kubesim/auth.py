@@ -16,7 +16,8 @@ told apart over TLS (kube-api-notes §0). ``install_tls`` therefore:
 * serves the control routes (unauthenticated, like all of ``/_kubesim/*``)
   ``POST /_kubesim/tokens`` and ``GET /_kubesim/kubeconfig``, and the API
   endpoints ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``
-  (``kubectl auth can-i``) and ``POST .../serviceaccounts/NAME/token``
+  (``kubectl auth can-i``), ``POST /apis/authentication.k8s.io/v1/selfsubjectreviews``
+  (``kubectl auth whoami``) and ``POST .../serviceaccounts/NAME/token``
   (``kubectl create token``).
 """
 
@@ -31,6 +32,7 @@ import os
 import re
 import secrets
 import ssl
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +64,7 @@ USER_KEY = "user"
 """request[USER_KEY] is the authenticated UserInfo (server.py's request log reads its name)."""
 AUTH_KEY: web.AppKey[Auth] = web.AppKey("kubesim.auth")
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+SSR_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 _TOKEN_REQUEST_PATH = re.compile(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -398,6 +401,39 @@ class Auth:
                 return None
         return owner.user
 
+    def impersonate(self, user: UserInfo, headers: Any) -> UserInfo | web.Response:
+        """``kubectl --as/--as-group``: the impersonated user, or the 403.
+
+        Like k8s.io/apiserver/pkg/endpoints/filters/impersonation.go.
+
+        Each impersonated user, ServiceAccount and group needs verb ``impersonate`` on
+        ``users``, ``serviceaccounts`` (in its namespace) or ``groups``.
+        """
+        name = headers.get("Impersonate-User", "")
+        groups: list[str] = list(headers.getall("Impersonate-Group", []))
+        checks: list[Attributes] = []
+        for group in groups:
+            checks.append(_impersonate_attrs("groups", group))
+        sa = re.fullmatch(r"system:serviceaccount:([^:]+):([^:]+)", name)
+        if sa:
+            checks.append(_impersonate_attrs("serviceaccounts", sa.group(2), sa.group(1)))
+            if not groups:
+                groups = list(service_account_user(sa.group(1), sa.group(2)).groups[:2])
+        elif name:
+            checks.append(_impersonate_attrs("users", name))
+        else:
+            return _json(
+                _status(500, "InternalError", "requested impersonation of groups without a user"),
+                500,
+            )
+        for attrs in checks:
+            decision = self.authorizer.decide(user, attrs)
+            if not decision.allowed:
+                return _json(forbidden_status(user, attrs, decision.reason), 403)
+        if name != ANONYMOUS_USER and "system:authenticated" not in groups:
+            groups.append("system:authenticated")
+        return UserInfo(name, tuple(groups))
+
     # -- middleware
     def middleware(self) -> Any:
         @web.middleware
@@ -412,7 +448,15 @@ class Auth:
             user = self.authenticate(request.headers.get("Authorization"))
             if user is None:
                 return _json(unauthorized_status(), 401)
-            request[USER_KEY] = user
+            if "Impersonate-User" in request.headers or "Impersonate-Group" in request.headers:
+                acting = self.impersonate(user, request.headers)
+                if isinstance(acting, web.Response):
+                    return acting
+                user = acting
+            with warnings.catch_warnings():
+                # server.py's request log reads the plain key "user"
+                warnings.simplefilter("ignore", web.NotAppKeyWarning)
+                request[USER_KEY] = user
             attrs = request_attributes(request.method, path, request.query)
             decision = self.authorizer.decide(user, attrs)
             if decision.allowed and connect_create_check_required(attrs, self.minor):
@@ -422,6 +466,8 @@ class Auth:
                 return _json(forbidden_status(user, attrs, decision.reason), 403)
             if request.method == "POST" and path == SSAR_PATH:
                 return await self._handle_ssar(request, user)
+            if request.method == "POST" and path == SSR_PATH:
+                return await self._handle_ssr(request, user)
             match = _TOKEN_REQUEST_PATH.fullmatch(path)
             if request.method == "POST" and match:
                 return await self._handle_token_request(request, match.group(1), match.group(2))
@@ -509,6 +555,24 @@ class Auth:
             201,
         )
 
+    async def _handle_ssr(self, request: web.Request, user: UserInfo) -> web.Response:
+        """SelfSubjectReview (``kubectl auth whoami``): the request body carries nothing."""
+        await request.read()
+        user_info: dict[str, Any] = {"username": user.name}
+        if user.uid:
+            user_info["uid"] = user.uid
+        if user.groups:
+            user_info["groups"] = list(user.groups)
+        return _json(
+            {
+                "kind": "SelfSubjectReview",
+                "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"creationTimestamp": None},
+                "status": {"userInfo": user_info},
+            },
+            201,
+        )
+
     async def _handle_token_request(
         self, request: web.Request, namespace: str, name: str
     ) -> web.Response:
@@ -570,6 +634,18 @@ def _invalid_ssar(field: str, message: str) -> dict[str, Any]:
         {"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview",
          "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]},
     )  # fmt: skip
+
+
+def _impersonate_attrs(resource: str, name: str, namespace: str = "") -> Attributes:
+    return Attributes(
+        verb="impersonate",
+        path="",
+        resource_request=True,
+        api_version="v1",
+        namespace=namespace,
+        resource=resource,
+        name=name,
+    )
 
 
 def install_tls(app: web.Application, sim: Any) -> ssl.SSLContext:
