@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import os
+import re
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -400,6 +401,34 @@ def test_missing_role_is_denied_with_the_rbac_reason() -> None:
     status = forbidden_status(SA, attrs("GET", "/api/v1/namespaces/ns1/pods/p"), decision.reason)
     assert status["message"].endswith(
         'in the namespace "ns1": RBAC: role.rbac.authorization.k8s.io "nope" not found'
+    )
+
+
+def test_rules_for_lists_cluster_and_namespace_rules() -> None:
+    reader = cluster_role("r", rule([""], ["pods"], ["list"]))
+    authz = authorizer(
+        reader,
+        cluster_role_binding("c", "r", sa_subject()),
+        PVC_GET,
+        PVC_GET_BINDING,
+        role_binding("ns1", "broken", "Role", "nope", sa_subject()),
+    )
+    rules, incomplete = authz.rules_for(SA, "ns1")
+    assert rule([""], ["pods"], ["list"]) in rules
+    assert rule([""], ["persistentvolumeclaims"], ["get"]) in rules
+    assert incomplete
+    rules, incomplete = authz.rules_for(SA, "ns2")
+    assert rule([""], ["persistentvolumeclaims"], ["get"]) not in rules
+    assert not incomplete
+
+
+def test_allowed_decisions_name_the_binding() -> None:
+    decision = authorizer(PVC_GET, PVC_GET_BINDING).decide(
+        SA, attrs("GET", "/api/v1/namespaces/ns1/persistentvolumeclaims/data")
+    )
+    assert decision.reason == (
+        'RBAC: allowed by RoleBinding "backup-pvc/ns1" of Role "pvc-reader" to '
+        'ServiceAccount "backup/ns1"'
     )
 
 
@@ -878,6 +907,18 @@ def test_kubectl_auth_can_i(cluster: Any, tmp_path: Path) -> None:
     limited = As(cluster, tmp_path, "limited")
     assert limited("auth", "can-i", "get", "pvc/data").stdout == "yes\n"
     assert limited("auth", "can-i", "get", "pvc/other").stdout == "no\n"
+    # --list: SelfSubjectRulesReview; the bootstrap policy shows up as in a real cluster
+    listed = limited("auth", "can-i", "--list").stdout.splitlines()
+    assert re.split(r"\s{2,}", listed[0]) == [
+        "Resources",
+        "Non-Resource URLs",
+        "Resource Names",
+        "Verbs",
+    ]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in listed[1:]]
+    assert ["persistentvolumeclaims", "[]", "[data]", "[get list watch]"] in rows
+    assert ["selfsubjectaccessreviews.authorization.k8s.io", "[]", "[]", "[create]"] in rows
+    assert ["[/version]", "[]", "[get]"] in rows
     # the admin asks on behalf of a ServiceAccount (impersonation)
     as_backup = cluster.kubectl("auth", "can-i", "get", "pvc", "-n", "rbac1",
                                 "--as=system:serviceaccount:rbac1:backup")  # fmt: skip

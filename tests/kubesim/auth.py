@@ -16,7 +16,8 @@ told apart over TLS (kube-api-notes §0). ``install_tls`` therefore:
 * serves the control routes (unauthenticated, like all of ``/_kubesim/*``)
   ``POST /_kubesim/tokens`` and ``GET /_kubesim/kubeconfig``, and the API
   endpoints ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``
-  (``kubectl auth can-i``), ``POST /apis/authentication.k8s.io/v1/selfsubjectreviews``
+  (``kubectl auth can-i``), ``.../selfsubjectrulesreviews`` (``kubectl auth can-i
+  --list``), ``POST /apis/authentication.k8s.io/v1/selfsubjectreviews``
   (``kubectl auth whoami``) and ``POST .../serviceaccounts/NAME/token``
   (``kubectl create token``).
 """
@@ -65,6 +66,7 @@ USER_KEY = "user"
 AUTH_KEY: web.AppKey[Auth] = web.AppKey("kubesim.auth")
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 SSR_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+SSRR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 _TOKEN_REQUEST_PATH = re.compile(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -466,6 +468,8 @@ class Auth:
                 return _json(forbidden_status(user, attrs, decision.reason), 403)
             if request.method == "POST" and path == SSAR_PATH:
                 return await self._handle_ssar(request, user)
+            if request.method == "POST" and path == SSRR_PATH:
+                return await self._handle_ssrr(request, user)
             if request.method == "POST" and path == SSR_PATH:
                 return await self._handle_ssr(request, user)
             match = _TOKEN_REQUEST_PATH.fullmatch(path)
@@ -550,6 +554,51 @@ class Auth:
                 "apiVersion": "authorization.k8s.io/v1",
                 "metadata": {"creationTimestamp": None},
                 "spec": spec,
+                "status": status,
+            },
+            201,
+        )
+
+    async def _handle_ssrr(self, request: web.Request, user: UserInfo) -> web.Response:
+        """SelfSubjectRulesReview (``kubectl auth can-i --list``)."""
+        body = await request.read()
+        try:
+            if request.content_type == "application/vnd.kubernetes.protobuf":
+                if not body.startswith(b"k8s\x00"):
+                    raise ValueError("missing protobuf envelope")
+                raw = _pb_fields(body[4:]).get(2, b"")
+                namespace = _pb_fields(_pb_fields(raw).get(2, b"")).get(1, b"").decode()
+            else:
+                namespace = str((json.loads(body).get("spec") or {}).get("namespace", ""))
+        except (ValueError, AttributeError) as err:
+            return _json(_bad_request(f"invalid SelfSubjectRulesReview: {err}"), 400)
+        rules, incomplete = self.authorizer.rules_for(user, namespace)
+        resource_rules: list[dict[str, Any]] = []
+        non_resource_rules: list[dict[str, Any]] = []
+        for rule in rules:
+            if rule.get("nonResourceURLs"):
+                non_resource_rules.append(
+                    {"verbs": rule.get("verbs") or [], "nonResourceURLs": rule["nonResourceURLs"]}
+                )
+            else:
+                converted = {
+                    key: rule[key]
+                    for key in ("verbs", "apiGroups", "resources", "resourceNames")
+                    if rule.get(key)
+                }
+                converted.setdefault("verbs", [])
+                resource_rules.append(converted)
+        status: dict[str, Any] = {
+            "resourceRules": resource_rules,
+            "nonResourceRules": non_resource_rules,
+            "incomplete": incomplete,
+        }
+        return _json(
+            {
+                "kind": "SelfSubjectRulesReview",
+                "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {"creationTimestamp": None},
+                "spec": {"namespace": namespace} if namespace else {},
                 "status": status,
             },
             201,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -537,56 +537,92 @@ class Authorizer:
         return None
 
     # -- evaluation
-    def decide(self, user: UserInfo, attrs: Attributes) -> Decision:
-        if SYSTEM_MASTERS in user.groups:
-            return Decision(True, "group system:masters")
-        errors: list[str] = []
+    def _visit(
+        self, user: UserInfo, namespace: str
+    ) -> Iterator[tuple[str, list[dict[str, Any]] | None, str]]:
+        """(who granted it, rules or None, error if None) per applicable binding.
+
+        ClusterRoleBindings first, then the namespace's RoleBindings (rbac VisitRulesFor).
+        """
         roles = self._cluster_roles()
         for binding in self._cluster_role_bindings():
-            if not self._applies(binding, user, ""):
+            subject = self._matching_subject(binding, user, "")
+            if subject is None:
                 continue
             ref = binding.get("roleRef") or {}
-            rules = self._cluster_role_rules(roles, ref.get("name", ""))
-            if rules is None:
-                errors.append(f'clusterrole.{RBAC_GROUP} "{ref.get("name", "")}" not found')
+            role_name = ref.get("name", "")
+            source = (
+                f'ClusterRoleBinding "{binding["metadata"]["name"]}" of ClusterRole '
+                f'"{role_name}" to {_describe(subject, "")}'
+            )
+            rules = self._cluster_role_rules(roles, role_name)
+            yield source, rules, f'clusterrole.{RBAC_GROUP} "{role_name}" not found'
+        if not namespace:
+            return
+        for binding in self._list("rolebindings", namespace):
+            subject = self._matching_subject(binding, user, namespace)
+            if subject is None:
                 continue
-            if any(rule_allows(attrs, r) for r in rules):
-                name = binding["metadata"]["name"]
-                return Decision(True, f'ClusterRoleBinding "{name}" of ClusterRole "{ref["name"]}"')
-        if attrs.namespace:
-            for binding in self._list("rolebindings", attrs.namespace):
-                if not self._applies(binding, user, attrs.namespace):
-                    continue
-                ref = binding.get("roleRef") or {}
-                kind, role_name = ref.get("kind"), ref.get("name", "")
-                if kind == "ClusterRole":
-                    rules = self._cluster_role_rules(roles, role_name)
-                    missing = f'clusterrole.{RBAC_GROUP} "{role_name}" not found'
-                elif kind == "Role":
-                    rules = self._role_rules(attrs.namespace, role_name)
-                    missing = f'role.{RBAC_GROUP} "{role_name}" not found'
-                else:
-                    rules, missing = None, f'unsupported role reference kind: "{kind}"'
-                if rules is None:
-                    errors.append(missing)
-                    continue
-                if any(rule_allows(attrs, r) for r in rules):
-                    name = binding["metadata"]["name"]
-                    return Decision(
-                        True,
-                        f'RoleBinding "{name}" of {kind} "{role_name}" '
-                        f'to {user.name} in "{attrs.namespace}"',
-                    )
+            ref = binding.get("roleRef") or {}
+            kind, role_name = ref.get("kind"), ref.get("name", "")
+            source = (
+                f'RoleBinding "{binding["metadata"]["name"]}/{namespace}" of {kind} '
+                f'"{role_name}" to {_describe(subject, namespace)}'
+            )
+            if kind == "ClusterRole":
+                rules = self._cluster_role_rules(roles, role_name)
+                yield source, rules, f'clusterrole.{RBAC_GROUP} "{role_name}" not found'
+            elif kind == "Role":
+                rules = self._role_rules(namespace, role_name)
+                yield source, rules, f'role.{RBAC_GROUP} "{role_name}" not found'
+            else:
+                yield source, None, f'unsupported role reference kind: "{kind}"'
+
+    def decide(self, user: UserInfo, attrs: Attributes) -> Decision:
+        if SYSTEM_MASTERS in user.groups:
+            return Decision(True, "")  # the privileged-group authorizer gives no reason
+        errors: list[str] = []
+        for source, rules, error in self._visit(user, attrs.namespace):
+            if rules is None:
+                errors.append(error)
+            elif any(rule_allows(attrs, r) for r in rules):
+                return Decision(True, f"RBAC: allowed by {source}")
         if not errors:
             return Decision(False, "")
         if len(errors) == 1:
             return Decision(False, f"RBAC: {errors[0]}")
         return Decision(False, f"RBAC: [{', '.join(errors)}]")
 
+    def rules_for(self, user: UserInfo, namespace: str) -> tuple[list[dict[str, Any]], bool]:
+        """All rules that apply to the user in the namespace, and whether some are missing.
+
+        (SelfSubjectRulesReview: ``kubectl auth can-i --list``.)
+        """
+        out: list[dict[str, Any]] = []
+        incomplete = False
+        for _, rules, _ in self._visit(user, namespace):
+            if rules is None:
+                incomplete = True
+            else:
+                out.extend(rules)
+        return out, incomplete
+
     @staticmethod
-    def _applies(binding: Mapping[str, Any], user: UserInfo, namespace: str) -> bool:
+    def _matching_subject(
+        binding: Mapping[str, Any], user: UserInfo, namespace: str
+    ) -> Mapping[str, Any] | None:
         subjects: Iterable[Mapping[str, Any]] = binding.get("subjects") or ()
-        return any(subject_matches(s, user, namespace) for s in subjects)
+        for subject in subjects:
+            if subject_matches(subject, user, namespace):
+                return subject
+        return None
+
+
+def _describe(subject: Mapping[str, Any], namespace: str) -> str:
+    kind, name = subject.get("kind", ""), subject.get("name", "")
+    if kind == "ServiceAccount":
+        return f'ServiceAccount "{name}/{subject.get("namespace") or namespace}"'
+    return f'{kind} "{name}"'
 
 
 # --------------------------------------------------------------------------- status bodies
