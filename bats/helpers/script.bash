@@ -93,6 +93,27 @@ in_script() {
     shift
   done
   shift
+  # shellcheck disable=SC2016 # expanded by the child bash, not here
   env -i PATH="$PATH" HOME="${HOME:-/tmp}" "${vars[@]}" \
-    bash -c 'source "$0" && "$@"' "$script" "$@"
+    bash -c 'script=$1 && shift && source "$script" && "$@"' in_script "$script" "$@"
+}
+
+# periods_at SCRIPT WHEN ZONE: the script's "<daily> <weekly> <monthly>" labels for
+# the clock WHEN (any `date -d` input, read in ZONE), as create computes them.
+periods_at() {
+  # shellcheck disable=SC2016 # expanded by the child bash, not here
+  env -i PATH="$PATH" bash -c 'source "$1" && period_labels "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
+}
+
+# stamp_at SCRIPT WHEN ZONE: the {date} placeholder for the clock WHEN.
+stamp_at() {
+  # shellcheck disable=SC2016 # expanded by the child bash, not here
+  env -i PATH="$PATH" bash -c 'source "$1" && date_stamp "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
+}
+
+# delete_after_at SCRIPT WHEN ZONE DAYS: backup-ns.sh/delete-after for the clock WHEN.
+delete_after_at() {
+  # shellcheck disable=SC2016 # expanded by the child bash, not here
+  env -i PATH="$PATH" bash -c \
+    'source "$1" && delete_after_date "$(clock_epoch "$3" "$2")" "$3" "$4"' _ "$@"
 }

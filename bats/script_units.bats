@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# backup-ns.sh: pure functions (durations, names, quoting, escaping, env-config).
+# shellcheck disable=SC2016,SC1003 # literal $, backticks, quotes and backslashes are the test data
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  load helpers/script
+  script_path postgres,flock >/dev/null
+}
+
+setup() {
+  load helpers/script
+  S=$(script_path postgres,flock)
+}
+
+@test "duration_to_seconds: plain seconds and Go-style durations" {
+  local pair
+  for pair in 900=900 0=0 007=7 90s=90 15m=900 1h=3600 1h30m=5400 2h5m10s=7510 90m=5400; do
+    run --separate-stderr in_script "$S" -- duration_to_seconds "${pair%%=*}"
+    [[ $status -eq 0 && $output == "${pair#*=}" && -z $stderr ]] || {
+      echo "duration ${pair%%=*}: status=$status output=$output stderr=$stderr"
+      return 1
+    }
+  done
+}
+
+@test "duration_to_seconds: anything else fails with no output" {
+  local bad
+  for bad in '' 15x m 1m1h -5 1.5h ' 15m' 1d 15M 1h-30m 1234567890; do
+    run --separate-stderr in_script "$S" -- duration_to_seconds "$bad"
+    [[ $status -eq 1 && -z $output && -z $stderr ]] || {
+      echo "duration '$bad': status=$status output=$output"
+      return 1
+    }
+  done
+}
+
+@test "render_vs_name: every placeholder, repeated, replacement text taken literally" {
+  run --separate-stderr in_script "$S" -- render_vs_name '{pvc}-{date}-{rand}' shop data \
+    2026-11-26-010203 abc123 cronjob
+  [[ $status -eq 0 && $output == 'data-2026-11-26-010203-abc123' && -z $stderr ]]
+  run --separate-stderr in_script "$S" -- render_vs_name '{namespace}.{type}.{pvc}-{pvc}' shop \
+    data d r adhoc
+  [[ $status -eq 0 && $output == 'shop.adhoc.data-data' && -z $stderr ]]
+  # bash 5.2 expands & in a replacement unless it is quoted; \1 must stay as is too
+  run --separate-stderr in_script "$S" -- render_vs_name 'x-{pvc}-{type}' ns 'a&b' '\1' r t
+  [[ $status -eq 0 && $output == 'x-a&b-t' && -z $stderr ]]
+  run --separate-stderr in_script "$S" -- render_vs_name '{unknown}-{pvc}' ns data d r t
+  [[ $status -eq 0 && $output == '{unknown}-data' && -z $stderr ]]
+}
+
+@test "is_dns_subdomain / is_dns_label / is_label_value: accept and reject" {
+  local long253 long254 long63 long64
+  printf -v long253 '%*s' 253 ''
+  long253=${long253// /a}
+  long254=${long253}a
+  long63=${long253:0:63}
+  long64=${long253:0:64}
+  in_script "$S" -- is_dns_subdomain data-2026-11-26-010203-abc123
+  in_script "$S" -- is_dns_subdomain a.b-c.d
+  in_script "$S" -- is_dns_subdomain "$long253"
+  run -1 in_script "$S" -- is_dns_subdomain "$long254"
+  run -1 in_script "$S" -- is_dns_subdomain Data
+  run -1 in_script "$S" -- is_dns_subdomain -data
+  run -1 in_script "$S" -- is_dns_subdomain data.
+  run -1 in_script "$S" -- is_dns_subdomain 'da_ta'
+  run -1 in_script "$S" -- is_dns_subdomain ''
+  in_script "$S" -- is_dns_label "$long63"
+  run -1 in_script "$S" -- is_dns_label "$long64"
+  run -1 in_script "$S" -- is_dns_label a.b
+  in_script "$S" -- is_label_value ''
+  in_script "$S" -- is_label_value Job_1.x-Y
+  run -1 in_script "$S" -- is_label_value _x
+  run -1 in_script "$S" -- is_label_value "$long64"
+  run -1 in_script "$S" -- is_label_value 'a b'
+}
+
+@test "sq: nasty strings survive a round trip through bash -c" {
+  local s quoted
+  local nasty=("it's" "'" "''" '$HOME' '${HOME}' '`id`' '$(id)' $'two\nlines' '\' '\\'"'"'' '"' \
+    '*' '-n' ' lead and trail ' $'tab\there' 'ümlaut €' '!event' '&;|<>' '%s %d')
+  for s in "${nasty[@]}"; do
+    quoted=$(in_script "$S" -- sq "$s")
+    run --separate-stderr bash -c "printf '%s' $quoted"
+    [[ $status -eq 0 && $output == "$s" && -z $stderr ]] || {
+      echo "sq round trip failed for [$s]: quoted=[$quoted] got=[$output]"
+      return 1
+    }
+  done
+  run --separate-stderr in_script "$S" -- sq "foo'bar"
+  [[ $output == "'foo'\\''bar'" ]]
+}
+
+@test "remote_assign: values embedded literally, \${ENVVAR} expanded in the container's shell" {
+  local s code
+  for s in "it's" '$(touch /tmp/pwned)' '`id`' '${HOME' '$HOME' $'a\nb' 'p@ss w0rd"'; do
+    code=$(in_script "$S" -- remote_assign v "$s")
+    run --separate-stderr bash -c "fail() { echo \"FAIL \$*\"; exit 3; }; $code; printf '%s' \"\$v\""
+    [[ $status -eq 0 && $output == "$s" && -z $stderr ]] || {
+      echo "remote_assign [$s]: code=[$code] got=[$output]"
+      return 1
+    }
+  done
+  code=$(in_script "$S" -- remote_assign pw '${DB_PASS}')
+  [[ $code == *'pw="${DB_PASS}"'* ]]
+  DB_PASS='s3cr$t `x` $(y)' run --separate-stderr bash -c "fail() { echo \"FAIL \$*\"; exit 3; }; $code; printf '%s' \"\$pw\""
+  [[ $status -eq 0 && $output == 's3cr$t `x` $(y)' ]]
+  run --separate-stderr env -u DB_PASS bash -c "fail() { echo \"FAIL \$*\"; exit 3; }; $code; printf '%s' \"\$pw\""
+  [[ $status -eq 3 && $output == 'FAIL environment variable DB_PASS is not set in the container' ]]
+}
+
+@test "postgres_remote_vars: the password is only a reference, exported as PGPASSWORD" {
+  run --separate-stderr in_script "$S" BAK_DB_POSTGRES_PASSWORD='${PG_SECRET}' -- postgres_remote_vars
+  [[ $status -eq 0 && -z $stderr ]]
+  [[ $output == *'PGPASSWORD="${PG_SECRET}"'$'\n''export PGPASSWORD'* ]]
+  [[ $output == *"dump_file='/var/lib/postgresql/data/dump.sql.gz'"* ]]
+  # no password configured: PGPASSWORD is left alone
+  run --separate-stderr in_script "$S" BAK_DB_POSTGRES_PASSWORD= -- postgres_remote_vars
+  [[ $status -eq 0 && $output != *PGPASSWORD* ]]
+}
+
+@test "json_str: quotes, backslashes and control characters are escaped" {
+  run --separate-stderr in_script "$S" -- json_str $'a"b\\c\nd\te\r\x01f\x1fg\x7fh'
+  [[ $status -eq 0 && -z $stderr ]]
+  [[ $output == '"a\"b\\c\nd\te\r\u0001f\u001fg\u007fh"' ]]
+  run --separate-stderr in_script "$S" -- json_str ''
+  [[ $output == '""' ]]
+  local s=$'BAK_X=1\nBAK_Y=it\'s "q" \\ $HOME'
+  run --separate-stderr in_script "$S" -- json_str "$s"
+  run --separate-stderr python3 -c 'import json,sys; sys.stdout.write(json.loads(sys.argv[1]))' "$output"
+  [[ $status -eq 0 && $output == "$s" ]]
+}
+
+@test "env_config_serialize: KEY=value lines, a password value never appears" {
+  run --separate-stderr in_script "$S" BAK_NAMESPACE=shop BAK_DB_POSTGRES_PASSWORD=hunter2 \
+    BAK_DB_MYSQL_PASSWORD='${MYSQL_ROOT_PASSWORD}' -- \
+    env_config_serialize BAK_NAMESPACE BAK_DB_POSTGRES_PASSWORD BAK_DB_MYSQL_PASSWORD BAK_UNSET_X
+  [[ $status -eq 0 && -z $stderr ]]
+  [[ $output == $'BAK_NAMESPACE=shop\nBAK_DB_MYSQL_PASSWORD=${MYSQL_ROOT_PASSWORD}' ]]
+  [[ $output != *hunter2* ]]
+}
+
+@test "err_detail: our marker wins, kubectl's exit-code line is skipped" {
+  local f=$BATS_TEST_TMPDIR/err
+  printf '%s\n' 'pg_dump: error: x' 'backup-ns-error: the dump is empty' 'df output' \
+    'command terminated with exit code 3' >"$f"
+  run --separate-stderr in_script "$S" -- err_detail "$f"
+  [[ $status -eq 0 && $output == 'the dump is empty' ]]
+  printf '%s\n' 'Error from server (NotFound): persistentvolumeclaims "x" not found' '' >"$f"
+  run --separate-stderr in_script "$S" -- err_detail "$f"
+  [[ $output == 'Error from server (NotFound): persistentvolumeclaims "x" not found' ]]
+  : >"$f"
+  run --separate-stderr in_script "$S" -- err_detail "$f"
+  [[ $output == 'no error output' ]]
+}
+
+@test "remote dump body: a failing dump leaves no partial file and reports one reason" {
+  local dir=$BATS_TEST_TMPDIR/vol code
+  mkdir -p "$dir"
+  echo old >"$dir/dump.sql.gz"
+  code="$(in_script "$S" -- remote_prologue)
+$(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+db_dump() { echo 'CREATE TABLE t();'; echo 'pg_dump: error: connection lost' >&2; return 1; }
+$(in_script "$S" -- remote_dump_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 3 && -z $output ]]
+  [[ $stderr == 'backup-ns-error: dump | gzip into '"$dir"'/dump.sql.gz.tmp.'*' failed: pg_dump: error: connection lost' ]]
+  run ls -A "$dir"
+  [[ $output == 'dump.sql.gz' ]]
+  [[ $(cat "$dir/dump.sql.gz") == old ]]
+}
+
+@test "remote dump body: an empty dump is rejected, a good one is verified and renamed" {
+  local dir=$BATS_TEST_TMPDIR/vol code
+  mkdir -p "$dir"
+  code="$(in_script "$S" -- remote_prologue)
+$(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+db_dump() { :; }
+$(in_script "$S" -- remote_dump_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 3 && $stderr == 'backup-ns-error: the dump is empty' ]]
+  run ls -A "$dir"
+  [[ -z $output ]]
+  code=${code/'db_dump() { :; }'/'db_dump() { printf "SELECT 1;\n"; }'}
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 0 && -z $stderr ]]
+  local sum size
+  size=$(wc -c <"$dir/dump.sql.gz")
+  sum=$(sha256sum <"$dir/dump.sql.gz")
+  [[ $output == "dump-size=$size"$'\n'"dump-sha256=${sum%% *}"$'\n''dump-duration='[0-9]* ]]
+  [[ $(gzip -dc "$dir/dump.sql.gz") == 'SELECT 1;' ]]
+  run ls -A "$dir"
+  [[ $output == 'dump.sql.gz' ]]
+}
