@@ -943,6 +943,21 @@ def test_kubectl_impersonation(cluster: Any, tmp_path: Path) -> None:
 
 
 @needs_kubectl
+def test_kubectl_create_token(cluster: Any) -> None:
+    token = cluster.kubectl("create", "token", "backup", "-n", "rbac1", check=True).stdout.strip()
+    assert token
+    as_backup = ("-n", "rbac1", f"--token={token}")
+    assert cluster.kubectl("get", "pvc", "data", "-o", "name", *as_backup).returncode == 0
+    denied = cluster.kubectl("delete", "pvc", "data", *as_backup)
+    assert denied.stderr == forbidden("backup", "delete", "persistentvolumeclaims", "rbac1", "data")
+    missing = cluster.kubectl("create", "token", "nope", "-n", "rbac1")
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        'error: failed to create token: serviceaccounts "nope" not found\n',
+    )
+
+
+@needs_kubectl
 def test_kubectl_bad_token_is_unauthorized(cluster: Any, tmp_path: Path) -> None:
     short = As(cluster, tmp_path, "shortlived")
     assert short("get", "pvc", "data", "-o", "name").returncode == 0

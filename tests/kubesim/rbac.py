@@ -482,6 +482,10 @@ class Authorizer:
         self._resolve = resolve or _default_resolver
         self._bootstrap = bootstrap
         self._res: dict[str, Any] = {}
+        self._bootstrap_roles = {r["metadata"]["name"]: r for r in bootstrap_cluster_roles()}
+        self._bootstrap_bindings = {
+            b["metadata"]["name"]: b for b in bootstrap_cluster_role_bindings()
+        }
 
     def authorize(self, user: UserInfo, attrs: Attributes) -> bool:
         return self.decide(user, attrs).allowed
@@ -496,14 +500,14 @@ class Authorizer:
     def _cluster_roles(self) -> dict[str, dict[str, Any]]:
         roles: dict[str, dict[str, Any]] = {}
         if self._bootstrap:
-            roles.update({r["metadata"]["name"]: r for r in bootstrap_cluster_roles()})
+            roles.update(self._bootstrap_roles)
         roles.update({r["metadata"]["name"]: r for r in self._list("clusterroles", None)})
         return roles
 
     def _cluster_role_bindings(self) -> list[dict[str, Any]]:
         bindings: dict[str, dict[str, Any]] = {}
         if self._bootstrap:
-            bindings.update({b["metadata"]["name"]: b for b in bootstrap_cluster_role_bindings()})
+            bindings.update(self._bootstrap_bindings)
         bindings.update({b["metadata"]["name"]: b for b in self._list("clusterrolebindings", None)})
         return list(bindings.values())
 
