@@ -534,9 +534,15 @@ class Server:
         return web.json_response({"user": user.name if user else None})
 
     async def call(
-        self, method: str, path: str, token: str | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        extra_headers: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
     ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = [("Authorization", f"Bearer {token}")] if token else []
+        headers.extend(extra_headers or [])
         async with (
             ClientSession() as session,
             session.request(
@@ -992,3 +998,46 @@ def test_kubectl_exec_over_websocket_is_authorized_as_get(cluster: Any, tmp_path
     cluster.apply(EXEC_ROLE)
     ran = backup("exec", "deploy/app", "--", "sh", "-c", "echo hi; exit 3", timeout=30)
     assert (ran.returncode, ran.stdout) == (3, "hi\n")
+
+
+def test_https_impersonation(https: tuple[Server, asyncio.AbstractEventLoop]) -> None:
+    server, loop = https
+    run = loop.run_until_complete
+    server.sim.store.objs += [
+        cluster_role(
+            "impersonator", rule([""], ["users"], ["impersonate"], resourceNames=["alice"])
+        ),
+        cluster_role_binding("impersonator", "impersonator", sa_subject()),
+    ]
+    admin = server.auth.admin_token
+    as_alice = [("Impersonate-User", "alice"), ("Impersonate-Group", "devs")]
+    assert run(server.call("GET", "/version", admin, as_alice)) == (200, {"user": "alice"})
+    pvc = "/api/v1/namespaces/ns1/persistentvolumeclaims/data"
+    as_sa = [("Impersonate-User", "system:serviceaccount:ns1:backup")]
+    assert run(server.call("GET", pvc, admin, as_sa))[0] == 200
+    assert run(server.call("DELETE", pvc, admin, as_sa))[0] == 403
+
+    token, _ = server.auth.issue_service_account_token("ns1", "backup")
+    assert run(server.call("GET", "/version", token, [("Impersonate-User", "alice")])) == (
+        200,
+        {"user": "alice"},
+    )
+    status, body = run(server.call("GET", "/version", token, as_alice))
+    assert (status, body["message"]) == (
+        403,
+        'groups "devs" is forbidden: User "system:serviceaccount:ns1:backup" cannot '
+        'impersonate resource "groups" in API group "" at the cluster scope',
+    )
+    status, body = run(server.call("GET", "/version", token, [("Impersonate-User", "bob")]))
+    assert (status, body["message"]) == (
+        403,
+        'users "bob" is forbidden: User "system:serviceaccount:ns1:backup" cannot '
+        'impersonate resource "users" in API group "" at the cluster scope',
+    )
+    as_other_sa = [("Impersonate-User", "system:serviceaccount:ns2:x")]
+    status, body = run(server.call("GET", "/version", token, as_other_sa))
+    assert (status, body["message"]) == (
+        403,
+        'serviceaccounts "x" is forbidden: User "system:serviceaccount:ns1:backup" cannot '
+        'impersonate resource "serviceaccounts" in API group "" in the namespace "ns2"',
+    )

@@ -413,21 +413,20 @@ class Auth:
         """
         name = headers.get("Impersonate-User", "")
         groups: list[str] = list(headers.getall("Impersonate-Group", []))
-        checks: list[Attributes] = []
-        for group in groups:
-            checks.append(_impersonate_attrs("groups", group))
-        sa = re.fullmatch(r"system:serviceaccount:([^:]+):([^:]+)", name)
-        if sa:
-            checks.append(_impersonate_attrs("serviceaccounts", sa.group(2), sa.group(1)))
-            if not groups:
-                groups = list(service_account_user(sa.group(1), sa.group(2)).groups[:2])
-        elif name:
-            checks.append(_impersonate_attrs("users", name))
-        else:
+        if not name:
             return _json(
                 _status(500, "InternalError", "requested impersonation of groups without a user"),
                 500,
             )
+        # checked in the apiserver's order: the user, then each group
+        sa = re.fullmatch(r"system:serviceaccount:([^:]+):([^:]+)", name)
+        if sa:
+            checks = [_impersonate_attrs("serviceaccounts", sa.group(2), sa.group(1))]
+        else:
+            checks = [_impersonate_attrs("users", name)]
+        checks.extend(_impersonate_attrs("groups", group) for group in groups)
+        if sa and not groups:
+            groups = list(service_account_user(sa.group(1), sa.group(2)).groups[:2])
         for attrs in checks:
             decision = self.authorizer.decide(user, attrs)
             if not decision.allowed:
