@@ -138,6 +138,14 @@ class KubeSim:
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
+    def watches(self) -> list[dict[str, str]]:
+        """Open watch streams: [{"path", "query", "command"}]."""
+        return list(self.control("GET", "/_kubesim/watches"))
+
+    def wait_for_watch(self, command: str, timeout: float = 10.0) -> None:
+        """Block until a client with this Kubectl-Command (e.g. "kubectl wait") is watching."""
+        self.wait_for(lambda: any(w["command"] == command for w in self.watches()), timeout)
+
     def reset_requests(self) -> None:
         self.control("DELETE", "/_kubesim/requests")
 

@@ -87,6 +87,7 @@ class Sim:
         self.admin_token = secrets.token_hex(16)
         self.ca_pem: bytes | None = None  # set by auth.install_tls
         self.controllers: Any = None
+        self.watches: list[dict[str, str]] = []
 
     def volume_dir(self, namespace: str, claim: str) -> str:
         return os.path.join(self.state_dir, "volumes", namespace, claim)
@@ -494,8 +495,12 @@ class Api:
         self.store.add_listener(listener)
         resp = web.StreamResponse(status=200, headers={"Content-Type": JSON_CT})
         resp.enable_chunked_encoding()
+        watch_info = {"path": request.path, "query": request.query_string,
+                      "command": request.headers.get("Kubectl-Command", "")}
+        self.sim.watches.append(watch_info)
         try:
             await resp.prepare(request)
+            request["kubesim_status"] = 200
             if gone:
                 st = error(410, f"too old resource version: {rv_text} ({self.store.oldest_rv()})",
                            "Expired").status()
@@ -523,6 +528,7 @@ class Api:
             pass
         finally:
             self.store.remove_listener(listener)
+            self.sim.watches.remove(watch_info)
         return resp
 
     # ---- writing ------------------------------------------------------------------------
@@ -1125,7 +1131,11 @@ def make_app(sim: Sim) -> web.Application:
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away (nginx's code); streams log what they sent
+            raise
         finally:
+            status = request.get("kubesim_status", status)
             sim.reqlog.write({
                 "method": request.method, "path": request.path,
                 "query": request.query_string, "status": status,
@@ -1171,6 +1181,9 @@ def make_app(sim: Sim) -> web.Application:
         sim.faults.clear()
         return json_response({"cleared": True})
 
+    async def watches_get(request: web.Request) -> web.Response:
+        return json_response(sim.watches)
+
     async def requests_delete(request: web.Request) -> web.Response:
         sim.reqlog.reset()
         return json_response({"cleared": True})
@@ -1189,6 +1202,7 @@ def make_app(sim: Sim) -> web.Application:
     app.router.add_delete("/_kubesim/faults", faults_delete)
     app.router.add_delete("/_kubesim/faults/{fid}", faults_delete)
     app.router.add_delete("/_kubesim/requests", requests_delete)
+    app.router.add_get("/_kubesim/watches", watches_get)
     app.router.add_post("/_kubesim/objects", objects_post)
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app
