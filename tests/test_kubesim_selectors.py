@@ -394,6 +394,23 @@ def test_field_selector_per_kind_fields() -> None:
     assert parse_field_selector("status.phase=Active", "Namespace").matches(ns)
 
 
+def test_field_selector_custom_resources() -> None:
+    vs = _obj("snap-a", "ns1", status={"readyToUse": True})
+    assert parse_field_selector("metadata.name=snap-a", "VolumeSnapshot", crd=True).matches(vs)
+    assert parse_field_selector("metadata.namespace=ns1", "VolumeSnapshot", crd=True).matches(vs)
+    with pytest.raises(SelectorError, match=r"^field label not supported: status.readyToUse$"):
+        parse_field_selector("status.readyToUse=true", "VolumeSnapshot", crd=True)
+    # cluster-scoped custom resources have no metadata.namespace field
+    with pytest.raises(SelectorError, match=r"^field label not supported: metadata.namespace$"):
+        parse_field_selector(
+            "metadata.namespace=", "VolumeSnapshotContent", crd=True, namespaced=False
+        )
+    vsc = _obj("c1", None)
+    assert parse_field_selector(
+        "metadata.name=c1", "VolumeSnapshotContent", crd=True, namespaced=False
+    ).matches(vsc)
+
+
 def test_field_selector_misc() -> None:
     sel = parse_field_selector("metadata.namespace=b,metadata.name==a,")
     assert str(sel) == "metadata.name=a,metadata.namespace=b"

@@ -773,9 +773,13 @@ def _unescape(value: str) -> str:
     return "".join(out)
 
 
-def _convert_label(kind: str | None, label: str) -> str:
+def _convert_label(kind: str | None, label: str, crd: bool, namespaced: bool) -> str:
+    if crd:  # apiextensions crConverter.ConvertFieldLabel
+        if label == "metadata.name" or (namespaced and label == "metadata.namespace"):
+            return label
+        raise SelectorError(f"field label not supported: {label}")
     spec = _FIELD_KINDS.get(kind or "")
-    if spec is None:
+    if spec is None:  # runtime.DefaultMetaV1FieldSelectorConversion
         if label in ("metadata.name", "metadata.namespace"):
             return label
         raise SelectorError(
@@ -790,11 +794,18 @@ def _convert_label(kind: str | None, label: str) -> str:
     raise SelectorError(f"field label not supported: {label}")
 
 
-def parse_field_selector(text: str, kind: str | None = None) -> FieldSelector:
+def parse_field_selector(
+    text: str, kind: str | None = None, *, crd: bool = False, namespaced: bool = True
+) -> FieldSelector:
     """fields.ParseSelector + the server's field label conversion for ``kind``.
 
-    Without a kind (or for a kind with no registered conversion) only
-    ``metadata.name`` and ``metadata.namespace`` are accepted.
+    Built-in kinds with a registered conversion (Pod, Event, Namespace, Secret, Service,
+    Node, ReplicationController, ReplicaSet, Job) accept their extra fields and reject
+    others with ``field label not supported: X``; other built-in kinds (and no kind)
+    accept ``metadata.name``/``metadata.namespace`` and answer ``"X" is not a known
+    field selector: ...``. Custom resources (``crd=True``) accept ``metadata.name`` and,
+    when namespaced, ``metadata.namespace``; anything else is ``field label not
+    supported: X``.
     """
     parts = sorted(_split_terms(text))
     reqs: list[FieldRequirement] = []
@@ -808,6 +819,7 @@ def parse_field_selector(text: str, kind: str | None = None) -> FieldSelector:
         value = _unescape(rhs)
         reqs.append(FieldRequirement(lhs, "!=" if op == "!=" else "=", value))
     converted = tuple(
-        FieldRequirement(_convert_label(kind, r.field), r.operator, r.value) for r in reqs
+        FieldRequirement(_convert_label(kind, r.field, crd, namespaced), r.operator, r.value)
+        for r in reqs
     )
     return FieldSelector(converted, kind)
