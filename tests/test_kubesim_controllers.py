@@ -1,0 +1,279 @@
+"""kubesim controllers: workloads -> pods, PVC binding, CSI snapshots (+ exec wiring)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kubesim.fixture import KubeSim
+
+KUBESIM_ARGS = ["--snapshot-ready-delay", "0.2"]
+NS = "ctl"
+
+APP = """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: ctl}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 2Gi}}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: ctl}
+stringData: {password: "pa ss'word"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: ctl}
+data: {mode: fast, script.sh: "echo from-configmap"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app-base, namespace: ctl}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: app-base}}
+  template:
+    metadata: {labels: {app: app-base, tier: db}}
+    spec:
+      containers:
+      - name: postgres
+        image: postgres:15
+        env:
+        - {name: PLAIN, value: plain}
+        - {name: DERIVED, value: "x-$(PLAIN)"}
+        - name: POSTGRES_PASSWORD
+          valueFrom: {secretKeyRef: {name: db, key: password}}
+        - name: MODE
+          valueFrom: {configMapKeyRef: {name: cfg, key: mode}}
+        - name: POD
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        volumeMounts:
+        - {name: data, mountPath: /var/lib/postgresql/data}
+        - {name: scratch, mountPath: /scratch}
+        - {name: scripts, mountPath: /scripts}
+      - name: app
+        image: busybox
+      volumes:
+      - name: data
+        persistentVolumeClaim: {claimName: data}
+      - name: scratch
+        emptyDir: {}
+      - name: scripts
+        configMap: {name: cfg}
+"""
+
+
+def snap(name: str, pvc: str = "data", cls: str | None = None) -> str:
+    extra = f"\n  volumeSnapshotClassName: {cls}" if cls else ""
+    return f"""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {{name: {name}, namespace: {NS}}}
+spec:{extra}
+  source: {{persistentVolumeClaimName: {pvc}}}
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def app(kubesim: KubeSim) -> None:
+    kubesim.kubectl("create", "namespace", NS, check=True)
+    kubesim.apply(APP)
+    kubesim.wait_for(lambda: kubesim.volume_dir(NS, "data").is_dir())
+
+
+def ready(kubesim: KubeSim, name: str) -> dict[str, Any]:
+    kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=20s",
+                    f"vs/{name}", "-n", NS, check=True)
+    return dict(kubesim.get_json("vs", name, "-n", NS))
+
+
+def test_deployment_pods(kubesim: KubeSim) -> None:
+    pods = kubesim.wait_for(lambda: [p for p in kubesim.get_json("pods", "-n", NS,
+                                                                 "-l", "app=app-base")["items"]
+                                     if p["status"].get("phase") == "Running"][:2]
+                            if len(kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")[
+                                "items"]) == 2 else None)
+    rs = kubesim.get_json("rs", "-n", NS)["items"]
+    assert len(rs) == 1 and re.fullmatch(r"app-base-[a-z0-9]{10}", rs[0]["metadata"]["name"])
+    for p in pods:
+        assert re.fullmatch(re.escape(rs[0]["metadata"]["name"]) + r"-[a-z0-9]{5}",
+                            p["metadata"]["name"])
+        assert p["metadata"]["labels"]["tier"] == "db"
+        assert {c["type"]: c["status"] for c in p["status"]["conditions"]}["Ready"] == "True"
+    dep = kubesim.get_json("deploy", "app-base", "-n", NS)
+    assert dep["status"]["readyReplicas"] == 2
+    # scale down, then deleting the deployment deletes ReplicaSet and pods
+    kubesim.kubectl("scale", "deploy/app-base", "-n", NS, "--replicas=1", check=True)
+    kubesim.wait_for(lambda: len(kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")[
+        "items"]) == 1)
+
+
+def test_statefulset_pods_and_claims(kubesim: KubeSim) -> None:
+    kubesim.apply("""apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: ctl}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: m, image: mariadb, volumeMounts: [{name: d, mountPath: /d}]}]}
+  volumeClaimTemplates:
+  - metadata: {name: d}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+""")
+    kubesim.wait_for(lambda: kubesim.kubectl("get", "pod", "db-1", "-n", NS).returncode == 0)
+    cp = kubesim.kubectl("get", "pods", "-n", NS, "-l", "app=db", "-o", "name")
+    assert cp.stdout == "pod/db-0\npod/db-1\n"
+    pvcs = kubesim.wait_for(lambda: [
+        p for p in kubesim.get_json("pvc", "-n", NS)["items"]
+        if p["metadata"]["name"].startswith("d-db-") and p["status"].get("phase") == "Bound"
+    ] if len([p for p in kubesim.get_json("pvc", "-n", NS)["items"]
+              if p["metadata"]["name"].startswith("d-db-") and p["status"].get("phase") ==
+              "Bound"]) == 2 else None)
+    assert sorted(p["metadata"]["name"] for p in pvcs) == ["d-db-0", "d-db-1"]
+    kubesim.kubectl("delete", "statefulset", "db", "-n", NS, check=True)
+    kubesim.wait_for(lambda: kubesim.kubectl("get", "pods", "-n", NS, "-l", "app=db", "-o",
+                                             "name").stdout == "")
+
+
+def test_pvc_binding(kubesim: KubeSim) -> None:
+    pvc = kubesim.get_json("pvc", "data", "-n", NS)
+    assert pvc["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
+                             "capacity": {"storage": "2Gi"}}
+    assert pvc["spec"]["storageClassName"] == "csi-hostpath-sc"
+    pv = kubesim.get_json("pv", pvc["spec"]["volumeName"])
+    assert pv["spec"]["claimRef"]["name"] == "data"
+    assert pv["status"]["phase"] == "Bound"
+
+
+def test_snapshot_round_trip_and_restore(kubesim: KubeSim) -> None:
+    vol = kubesim.volume_dir(NS, "data")
+    (vol / "sub").mkdir(exist_ok=True)
+    (vol / "dump.sql").write_bytes(b"CREATE TABLE t();\n" + bytes(range(256)))
+    (vol / "sub" / "x").write_text("nested\n")
+    kubesim.apply(snap("rt"))
+    vs = ready(kubesim, "rt")
+    (vol / "dump.sql").write_text("changed after the snapshot\n")
+    st = vs["status"]
+    assert st["readyToUse"] is True and st["restoreSize"] == "2Gi" and st["creationTime"]
+    content = kubesim.get_json("vsc", st["boundVolumeSnapshotContentName"])
+    assert content["spec"]["deletionPolicy"] == "Delete"
+    assert content["spec"]["driver"] == "hostpath.csi.k8s.io"
+    assert content["spec"]["volumeSnapshotClassName"] == "csi-hostpath-snapclass"
+    ref = content["spec"]["volumeSnapshotRef"]
+    assert (ref["kind"], ref["name"], ref["namespace"], ref["uid"]) == (
+        "VolumeSnapshot", "rt", NS, vs["metadata"]["uid"])
+    handle = content["status"]["snapshotHandle"]
+    assert content["status"]["readyToUse"] is True
+    assert content["status"]["restoreSize"] == 2 * 1024**3
+    stored = kubesim.state_dir / "snapshots" / handle
+    assert (stored / "dump.sql").read_bytes() == b"CREATE TABLE t();\n" + bytes(range(256))
+    kubesim.apply("""apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: restored, namespace: ctl}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 2Gi}}
+  dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: rt}
+""")
+    kubesim.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "--timeout=20s",
+                    "pvc/restored", "-n", NS, check=True)
+    rest = kubesim.volume_dir(NS, "restored")
+    assert (rest / "dump.sql").read_bytes() == b"CREATE TABLE t();\n" + bytes(range(256))
+    assert (rest / "sub" / "x").read_text() == "nested\n"
+
+
+def _content_of(kubesim: KubeSim, name: str) -> tuple[str, Path]:
+    vs = ready(kubesim, name)
+    content = kubesim.get_json("vsc", vs["status"]["boundVolumeSnapshotContentName"])
+    return content["metadata"]["name"], kubesim.state_dir / "snapshots" / content["status"][
+        "snapshotHandle"]
+
+
+def test_delete_policy_delete_removes_content_and_data(kubesim: KubeSim) -> None:
+    kubesim.apply(snap("del-me"))
+    content, data = _content_of(kubesim, "del-me")
+    assert data.is_dir()
+    kubesim.kubectl("delete", "vs", "del-me", "-n", NS, check=True)
+    kubesim.wait_for(lambda: kubesim.kubectl("get", "vsc", content).returncode == 1)
+    kubesim.wait_for(lambda: not data.exists())
+
+
+def test_retain_keeps_content_and_data_then_preprovisioned_binding(kubesim: KubeSim) -> None:
+    kubesim.apply("""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata: {name: retain}
+driver: hostpath.csi.k8s.io
+deletionPolicy: Retain
+""")
+    (kubesim.volume_dir(NS, "data") / "keep.txt").write_text("kept\n")
+    kubesim.apply(snap("keep-me", cls="retain"))
+    content, data = _content_of(kubesim, "keep-me")
+    assert kubesim.get_json("vsc", content)["spec"]["deletionPolicy"] == "Retain"
+    kubesim.kubectl("delete", "vs", "keep-me", "-n", NS, check=True)
+    assert kubesim.kubectl("get", "vsc", content).returncode == 0
+    assert (data / "keep.txt").read_text() == "kept\n"
+    # a pre-provisioned content for that handle, and a snapshot bound to it
+    kubesim.apply(f"""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {{name: imported}}
+spec:
+  deletionPolicy: Retain
+  driver: hostpath.csi.k8s.io
+  source: {{snapshotHandle: {data.name}}}
+  volumeSnapshotRef: {{name: imported, namespace: {NS}}}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {{name: imported, namespace: {NS}}}
+spec:
+  source: {{volumeSnapshotContentName: imported}}
+""")
+    vs = ready(kubesim, "imported")
+    assert vs["status"]["boundVolumeSnapshotContentName"] == "imported"
+    kubesim.apply("""apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: from-imported, namespace: ctl}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+  dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: imported}
+""")
+    kubesim.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "--timeout=20s",
+                    "pvc/from-imported", "-n", NS, check=True)
+    assert (kubesim.volume_dir(NS, "from-imported") / "keep.txt").read_text() == "kept\n"
+
+
+def test_snapshot_errors_without_pvc_or_class(kubesim: KubeSim) -> None:
+    kubesim.apply(snap("no-pvc", pvc="missing"))
+    st = kubesim.wait_for(lambda: kubesim.get_json("vs", "no-pvc", "-n", NS).get("status"))
+    assert st["readyToUse"] is False
+    assert 'persistentvolumeclaims "missing" not found' in st["error"]["message"]
+    kubesim.apply(snap("no-class", cls="nope"))
+    st = kubesim.wait_for(lambda: kubesim.get_json("vs", "no-class", "-n", NS).get("status"))
+    assert '"nope" not found' in st["error"]["message"]
+
+
+def test_exec_gets_env_and_mounts(kubesim: KubeSim) -> None:
+    (kubesim.volume_dir(NS, "data") / "hello.txt").write_text("from the pvc\n")
+    script = ('echo "$PLAIN|$DERIVED|$POSTGRES_PASSWORD|$MODE|${POD%%-*}";'
+              " cat /var/lib/postgresql/data/hello.txt; cat /scripts/script.sh; echo;"
+              " echo scratch > /scratch/f; exit 42")
+    cp = kubesim.kubectl("exec", "-i", "deployment/app-base", "-c", "postgres", "-n", NS, "--",
+                         "sh", "-c", script)
+    assert cp.returncode == 42, cp.stderr
+    assert cp.stdout == "plain|x-plain|pa ss'word|fast|app\nfrom the pvc\necho from-configmap\n"
+    pod = kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")["items"][0]["metadata"]["name"]
+    assert (kubesim.state_dir / "emptydir" / NS / pod / "scratch" / "f").read_text() == "scratch\n"
+
+
+def test_exec_errors(kubesim: KubeSim) -> None:
+    cp = kubesim.kubectl("exec", "deployment/app-base", "-c", "nope", "-n", NS, "--", "true")
+    assert cp.returncode == 1
+    assert re.fullmatch(r"Error from server \(BadRequest\): container nope is not valid for pod "
+                        r"app-base-[a-z0-9]{10}-[a-z0-9]{5}\n", cp.stderr), cp.stderr
+    cp = kubesim.kubectl("exec", "pod/ghost", "-n", NS, "--", "true")
+    assert cp.stderr == 'Error from server (NotFound): pods "ghost" not found\n'
