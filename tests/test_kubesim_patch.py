@@ -734,7 +734,7 @@ def test_apply_patch_dispatch() -> None:
             b'[{"op":"replace","path":"","value":[1]}]',
             False,
             422,
-            "replace operation does not apply: doc is missing path: : missing value",
+            "the server rejected our request due to an error in our request",
         ),
         (
             "application/strategic-merge-patch+json",
@@ -752,6 +752,49 @@ def test_apply_patch_errors(
         apply_patch(content_type, {"metadata": {"name": "x"}}, body, kind="X", crd=crd)
     assert exc.value.code == code
     assert str(exc.value) == message
+
+
+def test_apply_patch_status_bodies() -> None:
+    with pytest.raises(PatchError) as exc:
+        apply_patch(
+            "application/json-patch+json",
+            {"a": 1},
+            b'[{"op":"test","path":"/a","value":2}]',
+            kind="Pod",
+            crd=False,
+        )
+    # kubectl prints: The request is invalid: the server rejected our request due to an error in our request
+    assert exc.value.status() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "the server rejected our request due to an error in our request",
+        "reason": "Invalid",
+        "details": {},
+        "code": 422,
+    }
+    assert exc.value.detail == "testing value /a failed: test failed"
+    with pytest.raises(PatchError) as exc:
+        apply_patch(
+            "application/strategic-merge-patch+json", {}, b"{}", kind="VolumeSnapshot", crd=True
+        )
+    assert exc.value.status()["reason"] == "UnsupportedMediaType"
+    assert exc.value.status()["code"] == 415
+    with pytest.raises(PatchError) as exc:
+        apply_patch(
+            "application/strategic-merge-patch+json",
+            {"spec": {"containers": [{"name": "a"}]}},
+            b'{"spec":{"containers":[{"image":"x"}]}}',
+            kind="Pod",
+            crd=False,
+        )
+    assert exc.value.code == 500
+    assert "reason" not in exc.value.status()
+    assert (
+        exc.value.status()["message"]
+        == "map: map[image:x] does not contain declared merge key: name"
+    )
 
 
 def test_apply_patch_bad_json_and_ssa() -> None:

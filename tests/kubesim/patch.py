@@ -31,6 +31,7 @@ __all__ = [
     "CONTENT_TYPE_JSON_PATCH",
     "CONTENT_TYPE_MERGE_PATCH",
     "CONTENT_TYPE_STRATEGIC",
+    "JSON_PATCH_REJECTED",
     "PatchError",
     "apply_patch",
     "json_patch",
@@ -48,21 +49,45 @@ _REASONS = {
     409: "Conflict",
     415: "UnsupportedMediaType",
     422: "Invalid",
-    500: "InternalError",
+    500: "",  # an error that is not a StatusError: ErrorToAPIStatus gives reason Unknown ("")
 }
+
+JSON_PATCH_REJECTED = "the server rejected our request due to an error in our request"
 
 
 class PatchError(ValueError):
-    """A patch the server refuses. ``str(e)`` is the Status message."""
+    """A patch the server refuses.
 
-    def __init__(self, message: str, code: int = 422) -> None:
+    ``str(e)``/``message`` is the Status message, ``code`` its HTTP code, ``reason`` its
+    StatusReason and ``detail`` the underlying library message where the real server
+    hides it (a JSON patch that does not apply is answered with the generic 422 text).
+    """
+
+    def __init__(self, message: str, code: int = 422, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.detail = detail or message
 
     @property
     def reason(self) -> str:
-        return _REASONS.get(self.code, "InternalError")
+        return _REASONS.get(self.code, "")
+
+    def status(self) -> dict[str, Any]:
+        """The ``Status`` body kube-apiserver sends for this error."""
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+        }
+        if self.reason:
+            body["reason"] = self.reason
+        if self.message == JSON_PATCH_REJECTED:
+            body["details"] = {}  # NewGenericServerResponse always sets (empty) details
+        body["code"] = self.code
+        return body
 
 
 # --------------------------------------------------------------------------------------
@@ -862,7 +887,9 @@ def apply_patch(
     ``content_type`` is the request's Content-Type (parameters ignored). Raises
     PatchError: 415 (unsupported type, strategic merge patch on a CRD kind, server-side
     apply, which kubesim does not implement), 400 (undecodable body), 422 (JSON patch
-    that does not apply). The result is checked to still be an object.
+    that does not apply: message "the server rejected our request due to an error in
+    our request", the jsonpatch text in ``detail``), 500 (a strategic merge patch the
+    algorithm rejects, reason Unknown). The result is checked to still be an object.
     """
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in _accepted(crd):
@@ -889,7 +916,13 @@ def apply_patch(
                 "jsonpatch.Patch",
                 400,
             )
-        result = json_patch(target, doc)
+        try:
+            result = json_patch(target, doc)
+        except PatchError as e:
+            if e.code != 422:
+                raise
+            # errors.NewGenericServerResponse(422, ...) drops the jsonpatch message
+            raise PatchError(JSON_PATCH_REJECTED, 422, detail=e.message) from None
     else:
         result = strategic_merge_patch(target, doc, kind)
     if not isinstance(result, dict):
