@@ -668,6 +668,44 @@ def test_smp_merge_list_keeps_every_name_once(live: list[str], patched: list[str
     assert [n for n in names if n not in patched] == [n for n in live if n not in patched]
 
 
+# The spec part of the strategic merge patch kubectl v1.32.4 `apply` sent (captured from a
+# throwaway server) when the manifest changed postgres:15 -> 16, replaced env B by C,
+# added a container "sidecar" between "db" and "app" and switched volume "data" from a
+# PVC to an emptyDir.
+KUBECTL_APPLY_PATCH = json.loads(
+    '{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"db"},{"name":"sidecar"},{"name":"app"}],"$setElementOrder/volumes":[{"name":"data"}],"containers":[{"$setElementOrder/env":[{"name":"A"},{"name":"C"}],"env":[{"name":"C","value":"3"},{"$patch":"delete","name":"B"}],"image":"postgres:16","name":"db"},{"image":"busybox","name":"sidecar"}],"volumes":[{"$retainKeys":["emptyDir","name"],"emptyDir":{},"name":"data","persistentVolumeClaim":null}]}}}}'
+)
+
+
+def test_smp_real_kubectl_apply_body() -> None:
+    live = deployment(
+        [
+            {
+                "name": "db",
+                "image": "postgres:15",
+                "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                "ports": [{"containerPort": 5432}],
+            },
+            {"name": "app", "image": "app:1"},
+        ],
+        volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+    )
+    out = strategic_merge_patch(live, KUBECTL_APPLY_PATCH, "Deployment")
+    assert pod_spec(out) == {
+        "containers": [
+            {
+                "name": "db",
+                "image": "postgres:16",
+                "env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}],
+                "ports": [{"containerPort": 5432}],
+            },
+            {"image": "busybox", "name": "sidecar"},
+            {"name": "app", "image": "app:1"},
+        ],
+        "volumes": [{"name": "data", "emptyDir": {}}],
+    }
+
+
 # ---------------------------------------------------------------- dispatch by Content-Type
 
 
