@@ -18,6 +18,7 @@ from aiohttp import ClientSession, web
 from cryptography import x509
 
 from tests.kubesim import auth
+from tests.kubesim.fixture import KubeSim
 from tests.kubesim.rbac import (
     Attributes,
     Authorizer,
@@ -1041,3 +1042,63 @@ def test_https_impersonation(https: tuple[Server, asyncio.AbstractEventLoop]) ->
         'serviceaccounts "x" is forbidden: User "system:serviceaccount:ns1:backup" cannot '
         'impersonate resource "serviceaccounts" in API group "" in the namespace "ns2"',
     )
+
+
+EXEC_APP = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: rbac1}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: rbac1}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: rbac1}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: exec, namespace: rbac1}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get, list]}
+- {apiGroups: [apps], resources: [deployments], verbs: [get]}
+- {apiGroups: [""], resources: [pods/exec], verbs: [%s]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: exec, namespace: rbac1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: exec}
+subjects: [{kind: ServiceAccount, name: backup, namespace: rbac1}]
+"""
+
+
+@needs_kubectl
+@pytest.mark.skipif(os.geteuid() != 0, reason="exec needs root (mount namespace)")
+def test_kubectl_exec_from_1_35_also_needs_create(tmp_path: Path) -> None:
+    """AuthorizePodWebsocketUpgradeCreatePermission (on by default from 1.35): the WebSocket
+    GET on pods/exec also needs ``create``. (The dispatcher runs its own 1.32 kubectl.)"""
+    sim = KubeSim(tmp_path / "sim", tls=True, args=["--version", "1.35"]).start()
+    try:
+        sim.apply(EXEC_APP % "get")
+        backup = As(sim, tmp_path, "backup")
+        sim.wait_for(lambda: sim.kubectl("get", "pods", "-n", "rbac1", "-o", "name").stdout)
+        refused = backup("exec", "deploy/app", "--", "true", timeout=30)
+        assert refused.returncode == 1
+        pod = refused.stderr.split('"')[1]
+        assert refused.stderr == forbidden("backup", "create", "pods/exec", "rbac1", pod)
+        methods = [
+            (r["method"], r["status"]) for r in sim.requests() if r["path"].endswith(f"/{pod}/exec")
+        ]
+        assert methods == [("GET", 403), ("POST", 403)]
+        sim.apply(EXEC_APP % "get, create")
+        ran = backup("exec", "deploy/app", "--", "sh", "-c", "echo hi; exit 4", timeout=30)
+        assert (ran.returncode, ran.stdout) == (4, "hi\n")
+    finally:
+        sim.stop()
