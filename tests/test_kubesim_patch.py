@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.kubesim.patch import (
     PatchError,
+    accepted_patch_types,
     apply_patch,
     json_patch,
     merge_patch,
@@ -845,3 +846,9 @@ def test_apply_patch_bad_json_and_ssa() -> None:
     assert exc.value.code == 415
     assert exc.value.reason == "UnsupportedMediaType"
     assert PatchError("x").reason == "Invalid"
+    assert accepted_patch_types(True) == [
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/apply-patch+yaml",
+    ]
+    assert "application/strategic-merge-patch+json" in accepted_patch_types(False)

@@ -139,6 +139,11 @@ def test_envelope_and_include_object() -> None:
     assert full["data"] == cm["data"]
     assert (full["kind"], full["apiVersion"]) == ("ConfigMap", "v1")
     assert "object" not in table("ConfigMap", cm, include_object="None")["rows"][0]
+    # without kind/apiVersion in row objects kubectl --sort-by prints empty rows
+    vs = table("VolumeSnapshot", {"metadata": meta("s")}, include_object="Object")["rows"][0][
+        "object"
+    ]
+    assert (vs["kind"], vs["apiVersion"]) == ("VolumeSnapshot", "snapshot.storage.k8s.io/v1")
     assert table("ConfigMap")["rows"] == []
     assert table("ConfigMap", cm, no_headers=True)["columnDefinitions"] == []
 

@@ -33,6 +33,7 @@ __all__ = [
     "CONTENT_TYPE_STRATEGIC",
     "JSON_PATCH_REJECTED",
     "PatchError",
+    "accepted_patch_types",
     "apply_patch",
     "json_patch",
     "merge_patch",
@@ -863,6 +864,11 @@ def _json_type_name(v: Any) -> str:
 # --------------------------------------------------------------------------------------
 # dispatch on Content-Type
 # --------------------------------------------------------------------------------------
+
+
+def accepted_patch_types(crd: bool) -> list[str]:
+    """The patch media types the server accepts for a built-in (``crd=False``) or CRD kind."""
+    return _accepted(crd)
 
 
 def _accepted(crd: bool) -> list[str]:

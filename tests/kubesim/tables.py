@@ -24,6 +24,7 @@ from tests.kubesim.selectors import format_label_selector
 
 __all__ = [
     "CRD_PRINTER_COLUMNS",
+    "KIND_API_VERSIONS",
     "human_duration",
     "parse_time",
     "quantity_string",
@@ -1163,6 +1164,47 @@ def _crd_printer(columns: Sequence[Mapping[str, Any]]) -> Printer:
 # --------------------------------------------------------------------------------------
 
 
+KIND_API_VERSIONS: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "Pod",
+            "PersistentVolumeClaim",
+            "PersistentVolume",
+            "ConfigMap",
+            "Secret",
+            "ServiceAccount",
+            "Namespace",
+            "Event",
+            "Service",
+            "Node",
+            "Endpoints",
+            "ReplicationController",
+            "PodTemplate",
+            "LimitRange",
+            "ResourceQuota",
+        ],
+        "v1",
+    ),
+    **dict.fromkeys(
+        ["Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ControllerRevision"], "apps/v1"
+    ),
+    "Job": "batch/v1",
+    "CronJob": "batch/v1",
+    **dict.fromkeys(
+        ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"],
+        "rbac.authorization.k8s.io/v1",
+    ),
+    **dict.fromkeys(["StorageClass", "CSIDriver", "VolumeAttachment"], "storage.k8s.io/v1"),
+    **dict.fromkeys(
+        ["VolumeSnapshot", "VolumeSnapshotContent", "VolumeSnapshotClass"],
+        "snapshot.storage.k8s.io/v1",
+    ),
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "PodDisruptionBudget": "policy/v1",
+}
+"""apiVersion per kind, used to complete full row objects (kubectl's --sort-by needs it)."""
+
+
 def _printer_for(kind: str, printer_columns: Sequence[Mapping[str, Any]] | None) -> Printer:
     if printer_columns is not None:
         return _crd_printer(printer_columns or [_AGE_COLUMN])
@@ -1185,8 +1227,9 @@ def to_table(
     """A ``meta.k8s.io/v1`` Table for ``objs`` (all of one ``kind``).
 
     include_object: ``Metadata`` (default: rows carry PartialObjectMetadata), ``Object``
-    (the full object, what ``--sort-by`` needs) or ``None``. ``api_version`` fills in
-    missing ``apiVersion``/``kind`` of full row objects. ``printer_columns`` overrides the
+    (the full object, what ``--sort-by`` needs) or ``None``. Full row objects get
+    ``kind`` and ``apiVersion`` (``api_version``, else KIND_API_VERSIONS) when they lack
+    them: without them kubectl's ``--sort-by`` prints empty rows. ``printer_columns`` overrides the
     columns with CRD-style additionalPrinterColumns. ``no_headers`` omits the column
     definitions (``?includeObject=...&noHeaders`` is not sent by kubectl, but is honoured).
     """
@@ -1201,9 +1244,10 @@ def to_table(
             row["conditions"] = conditions
         if include_object == "Object":
             full = dict(obj)
-            if api_version is not None:
-                full.setdefault("apiVersion", api_version)
-                full.setdefault("kind", kind)
+            version = api_version or KIND_API_VERSIONS.get(kind)
+            if version is not None:
+                full.setdefault("apiVersion", version)
+            full.setdefault("kind", kind)
             row["object"] = full
         elif include_object != "None":
             row["object"] = {
