@@ -274,7 +274,7 @@ def _requirements(draw: st.DrawFn) -> Requirement:
     return Requirement(key, op, (draw(_value),))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(st.lists(_requirements(), max_size=5))
 def test_roundtrip_string_parse(reqs: list[Requirement]) -> None:
     sel = LabelSelector(tuple(sorted(reqs, key=lambda r: r.key)))
@@ -284,7 +284,7 @@ def test_roundtrip_string_parse(reqs: list[Requirement]) -> None:
     assert str(parse_label_selector(str(parsed))) == str(parsed)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(
     st.lists(_requirements(), max_size=4),
     st.dictionaries(st.sampled_from(["a", "b", "x.io/c", "d"]), _value, max_size=4),
@@ -297,14 +297,14 @@ def test_parsed_selector_matches_like_its_requirements(
     assert parsed.matches(labels) == all(r.matches(labels) for r in reqs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(st.text(alphabet="ab=!(),in tox ", max_size=20))
 def test_parser_never_crashes(text: str) -> None:
     with contextlib.suppress(SelectorError):
         parse_label_selector(text)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(st.dictionaries(_key, _value, max_size=4))
 def test_match_labels_object_matches_its_own_labels(labels: dict[str, str]) -> None:
     sel = label_selector_from_object({"matchLabels": labels})
