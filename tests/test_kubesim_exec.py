@@ -246,7 +246,8 @@ def test_volumes_at_mount_paths_writes_land_in_the_pvc(sim: KubeSim) -> None:
     script = (
         "set -e; cat /data/hello.txt; echo written > /data/new.txt; "
         "echo deep > /var/lib/kubesim-test/pgdata/x; "
-        "test -d /var/lib/dpkg && echo host-var-still-visible"
+        "test -d /var/lib/dpkg && echo host-var-still-visible; "
+        "find /tmp/kubesim-exec -mindepth 2 -maxdepth 2"  # no copy of the chroot inside itself
     )
     r = kexec(sim, "sh", "-c", script)
     assert r.returncode == 0, r.stderr
@@ -375,6 +376,53 @@ def test_killed_kubectl_kills_the_process_group(sim: KubeSim) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+def test_killed_kubectl_mid_script_kills_the_process(sim: KubeSim) -> None:
+    """kubectl -i killed while its stdin is still open (a script half sent)."""
+    marker = _unique_seconds(300)
+    proc = subprocess.Popen(
+        [KUBECTL, "exec", "-i", "-n", NS, "deployment/app", "-c", "db", "--", "bash"],
+        env=sim.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(f"sleep {marker}\n".encode())
+        proc.stdin.flush()
+        assert _wait_for(lambda: bool(_pids_with_cmdline(["sleep", marker]))), "never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert _wait_for(lambda: not _pids_with_cmdline(["sleep", marker])), "sleep survived"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_server_stop_mid_exec_kills_the_process(tmp_path: Path) -> None:
+    own = KubeSim(tmp_path / "own").start()
+    try:
+        own.apply(MANIFEST)
+        own.wait_for(lambda: _pod_name(own))
+        marker = _unique_seconds(300)
+        client = subprocess.Popen(
+            [KUBECTL, "exec", "-n", NS, "deployment/app", "-c", "db", "--", "sleep", marker],
+            env=own.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert _wait_for(lambda: bool(_pids_with_cmdline(["sleep", marker]))), "never started"
+        assert own.proc is not None
+        own.proc.send_signal(signal.SIGTERM)
+        assert own.proc.wait(5) == 0  # prompt, clean exit: no SIGKILL needed
+        assert _wait_for(lambda: not _pids_with_cmdline(["sleep", marker])), "sleep survived"
+        client.communicate(timeout=10)
+        assert client.returncode != 0
+    finally:
+        own.stop()
 
 
 def test_websocket_without_v5_is_refused(sim: KubeSim) -> None:

@@ -29,6 +29,7 @@ import errno
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import stat
@@ -225,9 +226,9 @@ class ContainerFS:
         _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
         for m in self.mounts:
             try:
-                self.host_fds.append(os.open(m.host_dir, os.O_PATH | os.O_DIRECTORY))
+                self.host_fds.append(os.open(m.host_dir, os.O_PATH))
             except OSError as exc:
-                raise OSError(exc.errno, f"volume directory {m.host_dir}: {exc.strerror}") from exc
+                raise OSError(exc.errno, f"volume source {m.host_dir}: {exc.strerror}") from exc
         self._mirror_root()
         os.chroot(self.root)
         os.chdir("/")
@@ -252,11 +253,11 @@ class ContainerFS:
             src = "/" + name
             dst = os.path.join(self.root, name)
             if _placeholder_like(src, dst):
-                # The entry holding our root gets a plain bind: a recursive one
-                # would copy the half-built root into itself.
-                holds_root = self.root.startswith(src + "/")
-                _bind(src, dst, recursive=not holds_root)
+                _bind(src, dst)
                 self.kinds[src] = "host"
+                if self.root.startswith(src + "/"):
+                    # The recursive bind copied the half-built root into itself: drop the copy.
+                    _umount_detach(self.root + self.root)
 
     def _owner(self, path: str) -> str:
         best = "/"
@@ -298,6 +299,18 @@ class ContainerFS:
         return cur
 
     def _mount_volume(self, m: Mount, src: str) -> None:
+        if not os.path.isdir(src):  # a single file (subPath of a file)
+            parent = self._ensure_dir(os.path.dirname(m.mount_path.rstrip("/")) or "/")
+            dst = os.path.join(parent, os.path.basename(m.mount_path.rstrip("/")))
+            if not os.path.lexists(dst):
+                if self._owner(parent) == "host":
+                    self._shadow(parent)
+                with open(dst, "wb"):
+                    pass
+            _bind(src, dst)
+            if m.read_only:
+                _remount_ro(dst)
+            return
         dst = self._ensure_dir(m.mount_path)
         if m.disk_size_bytes is not None or m.disk_used_percent is not None:
             self._mount_full_disk(m, src, dst)
@@ -475,6 +488,30 @@ class _Session:
                 stdin.close()
                 stdin = None
 
+    async def watch_transport(self) -> None:
+        """Return once the connection is gone, even while a stdin write is blocked.
+
+        While stdin is blocked, aiohttp stops reading the socket (flow control), so
+        the event loop never sees the peer's FIN; poll the socket for it instead.
+        Also return when the server shuts down (aiohttp marks the connection
+        ``_force_close`` and would otherwise wait for this handler up to a minute).
+        """
+        poller = select.poll()
+        transport = self.request.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            poller.register(sock.fileno(), select.POLLRDHUP)
+        hangup = select.POLLRDHUP | select.POLLHUP | select.POLLERR
+        while True:
+            transport = self.request.transport
+            if transport is None or transport.is_closing():
+                return
+            if getattr(self.request.protocol, "_force_close", False):
+                return
+            if sock is not None and any(ev & hangup for _fd, ev in poller.poll(0)):
+                return
+            await asyncio.sleep(0.25)
+
     async def abort(self) -> None:
         """Flush what was sent, then drop the TCP connection: no status, no close frame."""
         transport = self.request.transport
@@ -616,6 +653,7 @@ async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
         asyncio.ensure_future(session.pump(proc.stderr, CH_STDERR)),
     ]
     reader = asyncio.ensure_future(session.feed_stdin())
+    gone = asyncio.ensure_future(session.watch_transport())
     exited = asyncio.ensure_future(proc.wait())
     loop = asyncio.get_running_loop()
     deadline: float | None = None
@@ -630,8 +668,12 @@ async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
                     return
                 if exc is not None:
                     return  # the client is gone: _cleanup kills the process
-            if reader.done():
-                return  # the client disconnected
+            if reader.done() or gone.done():
+                # The client disconnected, or the server is stopping: drop the
+                # connection (no close frame, so a client still there fails).
+                if session.request.transport is not None:
+                    session.request.transport.abort()
+                return
             pending = [t for t in pumps if not t.done()]
             if exited.done() and not pending:
                 break
@@ -650,7 +692,9 @@ async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
                     deadline = loop.time() + OUTPUT_GRACE_SECONDS
                     timeout = OUTPUT_GRACE_SECONDS
             await asyncio.wait(
-                [*pending, reader, exited], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                [*pending, reader, gone, exited],
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         code = proc.returncode
         assert code is not None
@@ -660,7 +704,7 @@ async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
         await session.send_status(_SUCCESS if code == 0 else exit_status(session.req.command, code))
         await session.ws.close()
     finally:
-        tasks: list[asyncio.Future[Any]] = [*pumps, reader, exited]
+        tasks: list[asyncio.Future[Any]] = [*pumps, reader, gone, exited]
         for fut in tasks:
             if not fut.done():
                 fut.cancel()
