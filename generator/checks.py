@@ -21,7 +21,9 @@ def _path(prefix: tuple[str | int, ...], *rest: str | int) -> str:
     return format_path((*prefix, *rest))
 
 
-def check_schedule(expr: str, seed: str, prefix: tuple[str | int, ...], key: str = "schedule") -> list[Problem]:
+def check_schedule(
+    expr: str, seed: str, prefix: tuple[str | int, ...], key: str = "schedule"
+) -> list[Problem]:
     try:
         schedule.expand(expr, seed)
     except schedule.ScheduleError as exc:
@@ -38,7 +40,11 @@ def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
             problems.append(Problem(_path(prefix, "pvcs", i), f"{quote(pvc)} is listed twice"))
         seen.add(pvc)
 
-    dbs = [(kind, db) for kind, db in (("postgres", ns.database.postgres), ("mysql", ns.database.mysql)) if db]
+    dbs = [
+        (kind, db)
+        for kind, db in (("postgres", ns.database.postgres), ("mysql", ns.database.mysql))
+        if db
+    ]
     for kind, db in dbs:
         if db.pvc is not None and db.pvc not in ns.pvcs:
             problems.append(
@@ -57,10 +63,15 @@ def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
         )
 
     if ns.retention.mode == "days" and ns.retention.days is None:
-        problems.append(Problem(_path(prefix, "retention", "days"), 'is required when mode is "days"'))
+        problems.append(
+            Problem(_path(prefix, "retention", "days"), 'is required when mode is "days"')
+        )
     if ns.retention.mode != "days" and ns.retention.days is not None:
         problems.append(
-            Problem(_path(prefix, "retention", "days"), f'{ns.retention.days} is only allowed with mode "days"')
+            Problem(
+                _path(prefix, "retention", "days"),
+                f'{ns.retention.days} is only allowed with mode "days"',
+            )
         )
 
     problems += check_schedule(ns.schedule, name, prefix)
@@ -68,15 +79,23 @@ def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
     for pvc in ns.pvcs:
         for snap_type in sorted({ns.type, "adhoc"}):
             example = expand_snapshot_template(
-                ns.snapshot_name, namespace=name, pvc=pvc, date=SAMPLE_DATE, rand=SAMPLE_RAND, type=snap_type
+                ns.snapshot_name,
+                namespace=name,
+                pvc=pvc,
+                date=SAMPLE_DATE,
+                rand=SAMPLE_RAND,
+                type=snap_type,
             )
             reason = names.dns1123_subdomain(example)
             if reason:
                 problems.append(
                     Problem(
                         _path(prefix, "snapshotName"),
-                        f"{quote(ns.snapshot_name)} gives {quote(example)} for PVC {quote(pvc)}, which "
-                        + reason.replace("is not a valid Kubernetes name", "is not a valid VolumeSnapshot name"),
+                        f"{quote(ns.snapshot_name)} gives {quote(example)} "
+                        f"for PVC {quote(pvc)}, which "
+                        + reason.replace(
+                            "is not a valid Kubernetes name", "is not a valid VolumeSnapshot name"
+                        ),
                     )
                 )
                 break
@@ -88,7 +107,8 @@ def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
         problems.append(
             Problem(
                 _path(prefix, "job", "name"),
-                f"{quote(ns.job.name)} is too long (at most {MAX_JOB_NAME} characters): its pods are "
+                f"{quote(ns.job.name)} is too long (at most {MAX_JOB_NAME} characters): "
+                "its pods are "
                 f"named <name>-<up to 10 digits>-<5 characters> and the pod name becomes the "
                 f"backup-ns.sh/pod label value (at most 63 characters)",
             )

@@ -1,5 +1,153 @@
-"""Placeholder; replaced by the generator implementation."""
+"""The command line: ``backupns-gen render | lint | validate | schema``.
+
+Errors become one line each on stderr (no traceback): exit 2 for an invalid
+config, 1 for anything else (stale output, lint findings, tool failures).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import BackupNsError, LintError, StaleOutputError
+from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, lint
+from .loader import load_config
+from .plan import Plan, plan
+from .render import RenderedFile, render
+from .schema import config_schema
+from .write import compare, diff, write
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def main() -> None:
-    raise SystemExit("not implemented yet")
+def config_option(fn: F) -> F:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default="backupns.yaml",
+        show_default=True,
+        help="The config file to read.",
+    )(fn)
+
+
+def version_option(fn: F) -> F:
+    return click.option(
+        "--kubernetes-version",
+        default=DEFAULT_KUBERNETES_VERSION,
+        show_default=True,
+        help="Kubernetes version whose schemas the manifests are checked against.",
+    )(fn)
+
+
+def _build(config_path: Path) -> tuple[Plan, dict[str, RenderedFile]]:
+    the_plan = plan(load_config(config_path))
+    return the_plan, render(the_plan)
+
+
+def _lint(the_plan: Plan, files: dict[str, RenderedFile], version: str) -> LintReport:
+    report = lint(the_plan, files, version)
+    for note in report.notes:
+        click.echo(note, err=True)
+    if not report.ok:
+        raise LintError(report.findings)
+    return report
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="backupns-gen")
+def cli() -> None:
+    """Compile backupns.yaml into per-namespace backup scripts and Kubernetes manifests."""
+
+
+@cli.command("render")
+@config_option
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="out",
+    show_default=True,
+    help="Output directory (files it generated earlier and no longer renders are removed).",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 and print a diff when out/ is stale."
+)
+@click.option("--no-lint", is_flag=True, help="Skip ShellCheck and the manifest schema check.")
+@version_option
+def render_cmd(
+    config_path: Path, out_dir: Path, check: bool, no_lint: bool, kubernetes_version: str
+) -> None:
+    """Render the config into the output directory (lints the result first)."""
+    started = time.monotonic()
+    the_plan, files = _build(config_path)
+    if not no_lint:
+        _lint(the_plan, files, kubernetes_version)
+    changes = compare(out_dir, files)
+    if check:
+        if changes.stale:
+            click.echo(diff(out_dir, files, changes), nl=False)
+            raise StaleOutputError("", changes.stale)
+        click.echo(f"{out_dir}: up to date ({len(files)} files)")
+        return
+    write(out_dir, files, changes)
+    click.echo(
+        f"{out_dir}: {len(changes.write)} written, {len(changes.remove)} removed, "
+        f"{changes.unchanged} unchanged ({len(the_plan.namespaces)} namespaces, "
+        f"{time.monotonic() - started:.1f}s)"
+    )
+
+
+@cli.command("lint")
+@config_option
+@version_option
+def lint_cmd(config_path: Path, kubernetes_version: str) -> None:
+    """Render in memory and run ShellCheck and the manifest schema check."""
+    the_plan, files = _build(config_path)
+    report = _lint(the_plan, files, kubernetes_version)
+    click.echo(
+        f"lint: ok ({report.scripts} scripts, {report.scripts_linted} distinct linted; "
+        f"{report.manifests} manifests, {report.manifests_validated} distinct validated)"
+    )
+
+
+@cli.command("validate")
+@config_option
+def validate_cmd(config_path: Path) -> None:
+    """Check the config only (exit 2 with one line per problem when invalid)."""
+    config = load_config(config_path)
+    click.echo(f"{config_path}: ok ({len(config.namespaces)} namespaces)")
+
+
+@cli.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of backupns.yaml (for editor completion)."""
+    click.echo(json.dumps(config_schema(), indent=2, sort_keys=True))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="backupns-gen", standalone_mode=False)
+    except BackupNsError as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else 1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)

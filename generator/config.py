@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from .fields import (
-    fail,
     AbsPath,
     Duration,
     EnvName,
@@ -34,6 +33,7 @@ from .fields import (
     Quantity,
     SnapshotTemplate,
     TimeZone,
+    fail,
 )
 from .unknown import reject_unknown_keys
 
@@ -135,7 +135,7 @@ class Database(Model):
         if data == "none":
             return {}
         if not isinstance(data, dict):
-            raise fail(data, 'is not valid: use none or a mapping with postgres and/or mysql')
+            raise fail(data, "is not valid: use none or a mapping with postgres and/or mysql")
         return data
 
 
@@ -169,16 +169,23 @@ class Retention(Model):
     days: int | None = Field(default=None, ge=1, le=3650)
 
 
+ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
+
+
+def _default_requests() -> dict[ResourceName, str]:
+    return {"cpu": "50m", "memory": "64Mi"}
+
+
+def _default_limits() -> dict[ResourceName, str]:
+    return {"memory": "256Mi"}
+
+
 class Resources(Model):
     """Container resources: ``requests`` and ``limits``, each a mapping of ``cpu``,
     ``memory``, ``ephemeral-storage`` to a quantity (``100m``, ``64Mi``)."""
 
-    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
-        default_factory=lambda: {"cpu": "50m", "memory": "64Mi"}
-    )
-    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
-        default_factory=lambda: {"memory": "256Mi"}
-    )
+    requests: dict[ResourceName, Quantity] = Field(default_factory=_default_requests)
+    limits: dict[ResourceName, Quantity] = Field(default_factory=_default_limits)
 
 
 class Toleration(Model):

@@ -221,7 +221,7 @@ def _host(value: object) -> str:
     text = _string(value)
     if text == "" or (len(text) <= 253 and _HOST.fullmatch(text)):
         return text
-    raise fail(text, "is not a valid host (a DNS name or IP address; \"\" = local socket)")
+    raise fail(text, 'is not a valid host (a DNS name or IP address; "" = local socket)')
 
 
 Host = Annotated[str, BeforeValidator(_host), _str_schema()]
@@ -235,7 +235,9 @@ def _port(value: object) -> int:
 
 Port = Annotated[int, BeforeValidator(_port), WithJsonSchema({"type": "integer"})]
 
-_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?")
+_IMAGE = re.compile(
+    r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
+)
 
 
 def _image(value: object) -> str:
@@ -247,9 +249,7 @@ def _image(value: object) -> str:
 
 Image = Annotated[str, BeforeValidator(_image), _str_schema()]
 
-_QUANTITY = re.compile(
-    r"[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?"
-)
+_QUANTITY = re.compile(r"[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?")
 
 
 def _quantity(value: object) -> str:

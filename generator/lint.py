@@ -153,7 +153,9 @@ def shellcheck_texts(texts: Iterable[str], jobs: int = 2) -> dict[str, list[dict
                     for c in comments:
                         _SHELLCHECK_CACHE[paths[c["file"]]].append(c)
     return {
-        hashlib.sha256(t.encode()).hexdigest(): _SHELLCHECK_CACHE[hashlib.sha256(t.encode()).hexdigest()]
+        hashlib.sha256(t.encode()).hexdigest(): _SHELLCHECK_CACHE[
+            hashlib.sha256(t.encode()).hexdigest()
+        ]
         for t in texts
     }
 
@@ -201,14 +203,16 @@ def _schema_version(version: str) -> str:
             f"no Kubernetes schemas for version {version} (kubernetes-validate has "
             f"{utils.all_versions()[0]} to {utils.latest_version()})"
         )
-    return available[-1]
+    return str(available[-1])
 
 
 @cache
 def _definitions(version: str) -> tuple[Any, frozenset[str], bool]:
     from kubernetes_validate import utils
 
-    defs = utils.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    defs = utils.schema_contents(
+        f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version
+    )
     enums: set[str] = set()
     other_string_rules = False
 
@@ -218,7 +222,9 @@ def _definitions(version: str) -> tuple[Any, frozenset[str], bool]:
             for key, value in node.items():
                 if key == "enum" and isinstance(value, list):
                     enums.update(v for v in value if isinstance(v, str))
-                elif key in ("pattern", "minLength", "maxLength", "const") and not isinstance(value, dict):
+                elif key in ("pattern", "minLength", "maxLength", "const") and not isinstance(
+                    value, dict
+                ):
                     other_string_rules = True
                 walk(value)
         elif isinstance(node, list):
@@ -244,7 +250,9 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
     except FileNotFoundError:
         return None
     defs = _definitions(version)[0]
-    registry: Registry[Any] = Resource.from_contents(defs) @ (Resource.from_contents(schema) @ Registry())
+    registry: Registry[Any] = Resource.from_contents(defs) @ (
+        Resource.from_contents(schema) @ Registry()
+    )
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
@@ -282,20 +290,24 @@ def lint_manifests(files: dict[str, RenderedFile], kubernetes_version: str) -> L
                 skipped.add(f"{kind} ({api})")
                 continue
             key_doc = _shape(doc, enums) if shape_ok else doc
-            key = (version, hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest())
+            key = (
+                version,
+                hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest(),
+            )
             if key not in _SCHEMA_CACHE:
                 report.manifests_validated += 1
                 error = next(iter(sorted(validator.iter_errors(key_doc), key=str)), None)
                 _SCHEMA_CACHE[key] = (
                     None
                     if error is None
-                    else f"{'.'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+                    else f"{'.'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
                 )
             problem = _SCHEMA_CACHE[key]
             if problem:
                 name = (doc.get("metadata") or {}).get("name", "?")
                 report.findings.append(
-                    f"{path}: {kind}/{name} does not match the Kubernetes {version} schema: {problem}"
+                    f"{path}: {kind}/{name} does not match the Kubernetes {version} schema: "
+                    f"{problem}"
                 )
     for item in sorted(skipped):
         report.notes.append(f"note: no schema for {item} in kubernetes-validate; not checked")

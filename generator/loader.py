@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import checks, names
 from .config import Config, ControllerConfig, NamespaceConfig
-from .errors import ConfigError, Problem
+from .errors import BackupNsError, ConfigError, Problem
 from .names import quote
 from .unknown import unknown_key_message
 from .yamlload import load_yaml
@@ -96,14 +96,18 @@ def _validate(
 
 def _top_level(raw: Any) -> list[Problem]:
     if not isinstance(raw, dict):
-        return [Problem("", "the file must be a mapping with namespaces (and defaults, controller)")]
+        return [
+            Problem("", "the file must be a mapping with namespaces (and defaults, controller)")
+        ]
     problems = [
         Problem("", unknown_key_message(key, TOP_LEVEL_KEYS))
         for key in raw
         if key not in TOP_LEVEL_KEYS
     ]
     if not raw.get("namespaces"):
-        problems.append(Problem("namespaces", "is required (a mapping of namespace name to settings)"))
+        problems.append(
+            Problem("namespaces", "is required (a mapping of namespace name to settings)")
+        )
     elif not isinstance(raw["namespaces"], dict):
         problems.append(Problem("namespaces", f"{quote(raw['namespaces'])} is not a mapping"))
     if raw.get("defaults") is not None and not isinstance(raw["defaults"], dict):
@@ -129,7 +133,9 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
     for name in sorted(raw["namespaces"], key=str):
         entry = raw["namespaces"][name]
         if not isinstance(name, str) or names.dns1123_label(name):
-            problems.append(Problem("namespaces", f"{quote(name)} {names.dns1123_label(str(name))}"))
+            problems.append(
+                Problem("namespaces", f"{quote(name)} {names.dns1123_label(str(name))}")
+            )
             continue
         if entry is not None and not isinstance(entry, dict):
             problems.append(Problem(f"namespaces.{name}", f"{quote(entry)} is not a mapping"))
@@ -148,9 +154,9 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
     problems += found
     if problems:
         raise ConfigError(filename, problems)
-    return Config.model_validate(
-        {"namespaces": namespaces, "controller": controller}
-    ).model_copy(update={"source_name": filename})
+    return Config.model_validate({"namespaces": namespaces, "controller": controller}).model_copy(
+        update={"source_name": filename}
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -159,5 +165,5 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(filename, [Problem("", f"cannot read {path}: {exc.strerror}")]) from None
+        raise BackupNsError(f"error: cannot read config {path}: {exc.strerror}") from None
     return parse_config(load_yaml(text, filename), filename)

@@ -42,8 +42,7 @@ def dns1123_label(value: str) -> str | None:
     if len(value) <= LABEL_MAX and _DNS1123_LABEL.fullmatch(value):
         return None
     return (
-        "is not a valid Kubernetes name "
-        "(lowercase letters, digits and '-', at most 63 characters)"
+        "is not a valid Kubernetes name (lowercase letters, digits and '-', at most 63 characters)"
     )
 
 
@@ -89,4 +88,7 @@ def qualified_name(value: str) -> str | None:
 def env_name(value: str) -> str | None:
     if _ENV_NAME.fullmatch(value):
         return None
-    return "is not a valid environment variable name (letters, digits and '_', not starting with a digit)"
+    return (
+        "is not a valid environment variable name "
+        "(letters, digits and '_', not starting with a digit)"
+    )

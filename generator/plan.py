@@ -73,7 +73,9 @@ def _db_env(prefix: str, db: Postgres | Mysql) -> list[tuple[str, str]]:
     return env
 
 
-def namespace_env(name: str, ns: NamespaceConfig, caps: frozenset[str], dump_pvc: str) -> list[tuple[str, str]]:
+def namespace_env(
+    name: str, ns: NamespaceConfig, caps: frozenset[str], dump_pvc: str
+) -> list[tuple[str, str]]:
     """The baked BAK_* defaults, in the order of GENERATOR.md's table."""
     pg, my = ns.database.postgres, ns.database.mysql
     env = [
@@ -128,7 +130,9 @@ def plan_namespace(name: str, ns: NamespaceConfig) -> NamespaceUnit:
 
 
 def plan(config: Config) -> Plan:
-    units = tuple(plan_namespace(name, config.namespaces[name]) for name in sorted(config.namespaces))
+    units = tuple(
+        plan_namespace(name, config.namespaces[name]) for name in sorted(config.namespaces)
+    )
     ctl = config.controller
     cluster = ClusterUnit(
         controller=ctl,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,11 +37,12 @@ def header(source_name: str) -> str:
 
 
 def is_generated(text: str) -> bool:
-    """True when text carries the header in its first two lines (after a shebang)."""
-    for line in text.split("\n", 2)[:2]:
-        if line.startswith(HEADER_PREFIX) and line.endswith(HEADER_SUFFIX):
-            return True
-    return False
+    """True when the header is the first line, or the second after a ``#!`` line."""
+    lines = text.split("\n", 2)
+    candidates = lines[1:2] if lines[0].startswith("#!") else lines[:1]
+    return any(
+        line.startswith(HEADER_PREFIX) and line.endswith(HEADER_SUFFIX) for line in candidates
+    )
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,23 @@ def yamlblock(text: str, indent: int) -> str:
     return f"|{lead}{chomp}\n{body}{trailing}"
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def yamlkey(key: str) -> str:
+    """A mapping key: bare when YAML reads it back as the same string, else quoted."""
+    if _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML_WORDS:
+        return key
+    return yamlstr(key)
+
+
 def yamlmap(mapping: Mapping[str, object], indent: int) -> str:
     """A block mapping of string keys to scalars; ``{}`` when empty. Starts on a new line."""
     if not mapping:
         return " {}"
     pad = " " * indent
-    return "".join(f"\n{pad}{yamlstr(k)}: {yamlvalue(v)}" for k, v in mapping.items())
+    return "".join(f"\n{pad}{yamlkey(k)}: {yamlvalue(v)}" for k, v in mapping.items())
 
 
 def labels(component: str, instance: str, **extra: str) -> dict[str, str]:
@@ -149,18 +162,24 @@ def render_template(name: str, root: str | None = None, **context: Any) -> str:
     try:
         return environment(root).get_template(name).render(**context)
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template not found: {exc.name} (in {root or templates_dir()})") from None
+        raise TemplateError(
+            f"template not found: {exc.name} (in {root or templates_dir()})"
+        ) from None
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"template {name}: {exc.message}") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template {exc.name or name}, line {exc.lineno}: {exc.message}") from None
+        raise TemplateError(
+            f"template {exc.name or name}, line {exc.lineno}: {exc.message}"
+        ) from None
 
 
 def render_script(unit: NamespaceUnit, hdr: str, root: str | None = None) -> str:
     return render_template(SCRIPT_TEMPLATE, root, header=hdr, ns=unit)
 
 
-def render_namespace(unit: NamespaceUnit, hdr: str, root: str | None = None) -> dict[str, RenderedFile]:
+def render_namespace(
+    unit: NamespaceUnit, hdr: str, root: str | None = None
+) -> dict[str, RenderedFile]:
     script = render_script(unit, hdr, root)
     manifests = render_template(
         "manifests/namespace.yaml.j2", root, header=hdr, ns=unit, cfg=unit.config, script=script
@@ -181,10 +200,13 @@ def render(plan: Plan, root: str | None = None) -> dict[str, RenderedFile]:
     cluster = plan.cluster
     for name in ("namespace-role.yaml", "controller.yaml"):
         files[f"cluster/{name}"] = RenderedFile(
-            render_template(f"cluster/{name}.j2", root, header=hdr, cluster=cluster, ctl=cluster.controller)
+            render_template(
+                f"cluster/{name}.j2", root, header=hdr, cluster=cluster, ctl=cluster.controller
+            )
         )
     resources = sorted(p for p, f in files.items() if f.kind == "manifest")
     files["kustomization.yaml"] = RenderedFile(
-        render_template("manifests/kustomization.yaml.j2", root, header=hdr, resources=resources), kind="other"
+        render_template("manifests/kustomization.yaml.j2", root, header=hdr, resources=resources),
+        kind="other",
     )
     return dict(sorted(files.items()))

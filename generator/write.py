@@ -110,9 +110,7 @@ def diff(out_dir: Path, files: dict[str, RenderedFile], changes: Changes) -> str
         new = files[rel].text if rel in files else ""
         a = f"a/{rel}" if path.exists() else "/dev/null"
         b = f"b/{rel}" if rel in files else "/dev/null"
-        body = "".join(
-            difflib.unified_diff(old.splitlines(True), new.splitlines(True), a, b)
-        )
+        body = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), a, b))
         if not body and rel in files:
             mode = stat.S_IMODE(path.lstat().st_mode) if path.exists() else 0
             body = f"--- {a}\n+++ {b}\n# mode {mode:o} -> {files[rel].mode:o}\n"

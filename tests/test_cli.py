@@ -1,0 +1,115 @@
+"""The CLI: exit codes, one-line errors, --check, schema, validate, help."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.genhelpers import EXAMPLE, FULL
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from generator.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_help() -> None:
+    for flag in ("-h", "--help"):
+        result = run(flag)
+        assert result.returncode == 0
+        assert "render" in result.stdout and "schema" in result.stdout
+    result = run("render", "-h")
+    assert "--check" in result.stdout and "--kubernetes-version" in result.stdout
+
+
+def test_invalid_config_exit_2_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "backupns.yaml"
+    cfg.write_text("namespaces: {shop: {pvcs: [Data_1]}}\n")
+    result = run("render", "-c", str(cfg), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        'backupns.yaml: namespaces.shop.pvcs[0]: "Data_1" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_config_exit_1(tmp_path: Path) -> None:
+    result = run("validate", "-c", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot read config ")
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_ok() -> None:
+    result = run("validate", "-c", str(EXAMPLE))
+    assert (result.returncode, result.stdout) == (0, f"{EXAMPLE}: ok (3 namespaces)\n")
+
+
+def test_default_config_and_out_in_cwd(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLE, tmp_path / "backupns.yaml")
+    result = run("render", "--no-lint", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out/namespaces/blog/backup-ns.sh").exists()
+
+
+def test_check_clean_then_stale(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cfg = tmp_path / "backupns.yaml"
+    shutil.copy(EXAMPLE, cfg)
+    assert run("render", "-c", str(cfg), "-o", str(out), "--no-lint").returncode == 0
+    ok = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check")
+    assert (ok.returncode, ok.stdout) == (0, f"{out}: up to date (9 files)\n")
+
+    manifest = out / "namespaces/blog/manifests.yaml"
+    manifest.write_text(
+        manifest.read_text().replace('timeZone: "Europe/Vienna"', 'timeZone: "UTC"')
+    )
+    stale = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check")
+    assert stale.returncode == 1
+    assert stale.stdout.startswith(
+        "--- a/namespaces/blog/manifests.yaml\n+++ b/namespaces/blog/manifests.yaml\n"
+    )
+    assert '-  timeZone: "UTC"\n+  timeZone: "Europe/Vienna"\n' in stale.stdout
+    assert stale.stderr == (
+        "error: 1 file(s) are stale: namespaces/blog/manifests.yaml; "
+        "run `backupns-gen render` and commit the result\n"
+    )
+    assert 'timeZone: "UTC"' in manifest.read_text()  # --check writes nothing
+
+
+def test_committed_out_matches_the_example() -> None:
+    """out/ in the repository is the example rendered (re-render and commit when this fails)."""
+    repo = EXAMPLE.parent.parent
+    result = run("render", "-c", str(EXAMPLE), "-o", str(repo / "out"), "--no-lint", "--check")
+    assert result.returncode == 0, result.stdout[:3000] + result.stderr
+
+
+def test_schema_is_valid_json_schema_and_accepts_the_configs() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in (EXAMPLE, FULL):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"namespaces": {"a": {"pvcs": ["x"], "schedul": "x"}}}, schema)
+
+
+def test_lint_command_clean() -> None:
+    result = run("lint", "-c", str(FULL))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("lint: ok (3 scripts")

@@ -1,0 +1,441 @@
+"""Config validation: every rejected value gives one exact line (file: path: why)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from generator.config import DEFAULT_IMAGE
+from generator.errors import BackupNsError, ConfigError
+from generator.loader import deep_merge, load_config, parse_config
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "backupns.yaml"
+
+
+def errors(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(yaml.safe_load(text), "backupns.yaml")
+    assert info.value.exit_code == 2
+    return info.value.lines()
+
+
+def one_ns(**entry: Any) -> str:
+    return yaml.safe_dump({"namespaces": {"shop": {"pvcs": ["data"], **entry}}})
+
+
+CASES: list[tuple[str, str, str]] = [
+    # (id, yaml, the exact error line)
+    (
+        "container-name",
+        one_ns(database={"postgres": {"container": "Data_1"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.container: "Data_1" is not a valid '
+        "Kubernetes name (lowercase letters, digits and '-', at most 63 characters)",
+    ),
+    (
+        "pvc-name",
+        one_ns(pvcs=["Data_1"]),
+        'backupns.yaml: namespaces.shop.pvcs[0]: "Data_1" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)",
+    ),
+    (
+        "pvc-name-too-long",
+        one_ns(pvcs=["a" * 64]),
+        f'backupns.yaml: namespaces.shop.pvcs[0]: "{"a" * 64}" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)",
+    ),
+    (
+        "namespace-name",
+        "namespaces: {Shop: {pvcs: [data]}}",
+        'backupns.yaml: namespaces: "Shop" is not a valid Kubernetes name '
+        "(lowercase letters, digits and '-', at most 63 characters)",
+    ),
+    (
+        "namespace-name-dot",
+        "namespaces: {shop.prod: {pvcs: [data]}}",
+        'backupns.yaml: namespaces: "shop.prod" is not a valid Kubernetes name '
+        "(lowercase letters, digits and '-', at most 63 characters)",
+    ),
+    (
+        "snapshot-class",
+        one_ns(snapshotClass="Fast_SSD"),
+        'backupns.yaml: namespaces.shop.snapshotClass: "Fast_SSD" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 253 characters)",
+    ),
+    (
+        "unknown-key-did-you-mean",
+        one_ns(schedul="H 1 * * *"),
+        'backupns.yaml: namespaces.shop: unknown key "schedul" (did you mean "schedule"?)',
+    ),
+    (
+        "unknown-key-nested",
+        one_ns(flock={"slot": 3}),
+        'backupns.yaml: namespaces.shop.flock: unknown key "slot" (did you mean "slots"?)',
+    ),
+    (
+        "unknown-key-no-match",
+        one_ns(waitUntilReady={"xyz": 1}),
+        'backupns.yaml: namespaces.shop.waitUntilReady: unknown key "xyz" '
+        "(allowed: enabled, timeout)",
+    ),
+    (
+        "unknown-top-level",
+        "namespaces: {shop: {pvcs: [data]}}\ncontrolle: {}",
+        'backupns.yaml: unknown key "controlle" (did you mean "controller"?)',
+    ),
+    (
+        "cron-bad-minute",
+        one_ns(schedule="61 1 * * *"),
+        'backupns.yaml: namespaces.shop.schedule: "61 1 * * *" is not a valid schedule: bad minute',
+    ),
+    (
+        "cron-field-count",
+        one_ns(schedule="1 * * *"),
+        'backupns.yaml: namespaces.shop.schedule: "1 * * *" is not a valid schedule: expected 5 '
+        "fields (minute hour day-of-month month day-of-week), got 4",
+    ),
+    (
+        "cron-h-elsewhere",
+        one_ns(schedule="H 1 H * *"),
+        'backupns.yaml: namespaces.shop.schedule: "H 1 H * *" is not a valid schedule: H is only '
+        "supported in the minute and hour fields, not in the day-of-month field",
+    ),
+    (
+        "cron-h-range",
+        one_ns(schedule="H H(3-30) * * *"),
+        'backupns.yaml: namespaces.shop.schedule: "H H(3-30) * * *" is not a valid schedule: '
+        "H(3-30) in the hour field must satisfy 0 <= a <= b <= 23",
+    ),
+    (
+        "cron-tz",
+        one_ns(schedule="TZ=UTC 0 1 * * *"),
+        'backupns.yaml: namespaces.shop.schedule: "TZ=UTC 0 1 * * *" is not a valid schedule: '
+        "set timeZone instead of TZ= in the schedule",
+    ),
+    (
+        "time-zone",
+        one_ns(timeZone="Europe/Vienn"),
+        'backupns.yaml: namespaces.shop.timeZone: "Europe/Vienn" is not a valid IANA time zone '
+        "(like UTC or Europe/Vienna)",
+    ),
+    (
+        "duration",
+        one_ns(waitUntilReady={"timeout": "15 minutes"}),
+        'backupns.yaml: namespaces.shop.waitUntilReady.timeout: "15 minutes" is not a valid '
+        "duration (like 90s, 15m, 1h30m, or whole seconds)",
+    ),
+    (
+        "duration-order",
+        one_ns(flock={"timeout": "30m1h"}),
+        'backupns.yaml: namespaces.shop.flock.timeout: "30m1h" is not a valid duration '
+        "(like 90s, 15m, 1h30m, or whole seconds)",
+    ),
+    (
+        "duration-zero",
+        one_ns(flock={"timeout": "0s"}),
+        'backupns.yaml: namespaces.shop.flock.timeout: "0s" is not a valid duration: must be '
+        "longer than 0s",
+    ),
+    (
+        "percentage",
+        one_ns(thresholdSpaceUsedPercent=150),
+        "backupns.yaml: namespaces.shop.thresholdSpaceUsedPercent: 150 is not a valid percentage "
+        "(a whole number from 1 to 100)",
+    ),
+    (
+        "percentage-string",
+        one_ns(thresholdSpaceUsedPercent="ninety"),
+        'backupns.yaml: namespaces.shop.thresholdSpaceUsedPercent: "ninety" is not a valid '
+        "percentage (a whole number from 1 to 100)",
+    ),
+    (
+        "exec-resource-kind",
+        one_ns(database={"postgres": {"exec": "deploy/app-base"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.exec: "deploy/app-base" is not a valid '
+        "exec resource (kind/name with kind one of deployment, statefulset, daemonset, replicaset, "
+        "pod, job and a Kubernetes name, like deployment/app-base)",
+    ),
+    (
+        "exec-resource-name",
+        one_ns(database={"mysql": {"exec": "statefulset/DB"}}),
+        'backupns.yaml: namespaces.shop.database.mysql.exec: "statefulset/DB" is not a valid '
+        "exec resource (kind/name with kind one of deployment, statefulset, daemonset, replicaset, "
+        "pod, job and a Kubernetes name, like deployment/app-base)",
+    ),
+    (
+        "dump-path-relative",
+        one_ns(database={"postgres": {"dumpFile": "dump.sql.gz"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.dumpFile: "dump.sql.gz" is not an '
+        "absolute path (it must start with '/')",
+    ),
+    (
+        "dump-path-dotdot",
+        one_ns(database={"postgres": {"dumpFile": "/var/../etc/dump.gz"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.dumpFile: "/var/../etc/dump.gz" is not '
+        "a valid absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' "
+        "segments, no trailing '/')",
+    ),
+    (
+        "lock-dir",
+        one_ns(flock={"dir": "locks"}),
+        'backupns.yaml: namespaces.shop.flock.dir: "locks" is not an absolute path '
+        "(it must start with '/')",
+    ),
+    (
+        "job-name-too-long-after-suffixes",
+        one_ns(job={"name": "a" * 47}),
+        f'backupns.yaml: namespaces.shop.job.name: "{"a" * 47}" is too long (at most 46 '
+        "characters): its pods are named <name>-<up to 10 digits>-<5 characters> and the pod "
+        "name becomes the backup-ns.sh/pod label value (at most 63 characters)",
+    ),
+    (
+        "snapshot-name-after-expansion",
+        one_ns(snapshotName="{pvc}_{date}"),
+        'backupns.yaml: namespaces.shop.snapshotName: "{pvc}_{date}" gives '
+        '"data_2026-01-01-000000" for PVC "data", which is not a valid VolumeSnapshot name '
+        "(lowercase letters, digits, '-' and '.', at most 253 characters)",
+    ),
+    (
+        "snapshot-name-too-long",
+        yaml.safe_dump(
+            {
+                "namespaces": {
+                    "n" * 63: {
+                        "pvcs": ["p" * 63],
+                        "snapshotName": "{namespace}-{pvc}-{namespace}-{pvc}-{date}-{rand}",
+                    }
+                }
+            }
+        ),
+        f'backupns.yaml: namespaces.{"n" * 63}.snapshotName: "{{namespace}}-{{pvc}}-{{namespace}}'
+        f'-{{pvc}}-{{date}}-{{rand}}" gives "{"n" * 63}-{"p" * 63}-{"n" * 63}-{"p" * 63}-'
+        f'2026-01-01-000000-a1b2c3" for PVC "{"p" * 63}", which is not a valid VolumeSnapshot '
+        "name (lowercase letters, digits, '-' and '.', at most 253 characters)",
+    ),
+    (
+        "snapshot-name-placeholder",
+        one_ns(snapshotName="{pvc}-{time}"),
+        'backupns.yaml: namespaces.shop.snapshotName: "{pvc}-{time}" is not a valid snapshot name '
+        "template: unknown placeholder {time} (use {namespace}, {pvc}, {date}, {rand}, {type})",
+    ),
+    (
+        "snapshot-name-unique",
+        one_ns(snapshotName="{pvc}-backup"),
+        'backupns.yaml: namespaces.shop.snapshotName: "{pvc}-backup" is not a valid snapshot name '
+        "template: it needs {date} or {rand} so that two runs do not produce the same name",
+    ),
+    (
+        "type-label-value",
+        one_ns(type="night ly"),
+        'backupns.yaml: namespaces.shop.type: "night ly" is not a valid label value (letters, '
+        "digits, '-', '_' and '.', starting and ending with a letter or digit, "
+        "at most 63 characters)",
+    ),
+    (
+        "pod-label-key",
+        one_ns(job={"podLabels": {"bad key": "x"}}),
+        'backupns.yaml: namespaces.shop.job.podLabels: "bad key" is not a valid label or '
+        "annotation key ([prefix/]name; the name: letters, digits, '-', '_' and '.', "
+        "at most 63 characters; the prefix: a DNS subdomain)",
+    ),
+    (
+        "bool",
+        one_ns(dryRun="yes"),
+        'backupns.yaml: namespaces.shop.dryRun: "yes" is not true or false',
+    ),
+    (
+        "int-not-coerced",
+        one_ns(flock={"slots": "3"}),
+        'backupns.yaml: namespaces.shop.flock.slots: "3" is not a whole number',
+    ),
+    (
+        "int-range",
+        one_ns(flock={"slots": 0}),
+        "backupns.yaml: namespaces.shop.flock.slots: 0 is too small (at least 1)",
+    ),
+    (
+        "enum",
+        one_ns(retention={"mode": "weekly"}),
+        'backupns.yaml: namespaces.shop.retention.mode: "weekly" is not one of '
+        '"daily_weekly_monthly" or "days"',
+    ),
+    (
+        "retention-days-required",
+        one_ns(retention={"mode": "days"}),
+        'backupns.yaml: namespaces.shop.retention.days: is required when mode is "days"',
+    ),
+    (
+        "retention-days-not-allowed",
+        one_ns(retention={"days": 3}),
+        'backupns.yaml: namespaces.shop.retention.days: 3 is only allowed with mode "days"',
+    ),
+    (
+        "pvcs-required",
+        "namespaces: {shop: {}}",
+        "backupns.yaml: namespaces.shop.pvcs: is required",
+    ),
+    (
+        "pvcs-empty",
+        one_ns(pvcs=[]),
+        "backupns.yaml: namespaces.shop.pvcs: must have at least 1 item(s)",
+    ),
+    (
+        "pvcs-twice",
+        one_ns(pvcs=["data", "data"]),
+        'backupns.yaml: namespaces.shop.pvcs[1]: "data" is listed twice',
+    ),
+    (
+        "dump-pvc-not-listed",
+        one_ns(database={"postgres": {"pvc": "other"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.pvc: "other" is not one of this '
+        "namespace's pvcs (data)",
+    ),
+    (
+        "two-databases",
+        one_ns(database={"postgres": {}, "mysql": {}}),
+        "backupns.yaml: namespaces.shop.database: has both postgres and mysql: a namespace's "
+        "script dumps one database (keep the one whose data lives on these PVCs)",
+    ),
+    (
+        "database-word",
+        one_ns(database="postgres"),
+        'backupns.yaml: namespaces.shop.database: "postgres" is not valid: use none or a mapping '
+        "with postgres and/or mysql",
+    ),
+    (
+        "password-is-a-name",
+        one_ns(database={"postgres": {"passwordEnv": "${PGPASSWORD}"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.passwordEnv: "${PGPASSWORD}" is not '
+        "valid: give the variable name only, like POSTGRES_PASSWORD",
+    ),
+    (
+        "db-user-shell",
+        one_ns(database={"postgres": {"user": "$(id)"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.user: "$(id)" is not valid: use a '
+        "literal (letters, digits and _.@-, at most 63 characters) or ${ENV_VAR} expanded inside "
+        "the database container",
+    ),
+    (
+        "port",
+        one_ns(database={"mysql": {"port": 70000}}),
+        "backupns.yaml: namespaces.shop.database.mysql.port: 70000 is not a valid port "
+        "(1 to 65535)",
+    ),
+    (
+        "quantity",
+        one_ns(job={"resources": {"requests": {"cpu": "lots"}}}),
+        'backupns.yaml: namespaces.shop.job.resources.requests.cpu: "lots" is not a valid '
+        "Kubernetes quantity (like 100m, 0.5, 64Mi, 1Gi)",
+    ),
+    (
+        "image",
+        one_ns(image="my image"),
+        'backupns.yaml: namespaces.shop.image: "my image" is not a valid image reference '
+        "(like registry/name:tag or name@sha256:...)",
+    ),
+    (
+        "defaults-reported-at-defaults",
+        "defaults: {flock: {slots: 0}, schedule: 'H 25 * * *'}\nnamespaces: {shop: {pvcs: [data]}}",
+        "backupns.yaml: defaults.flock.slots: 0 is too small (at least 1)",
+    ),
+    (
+        "controller-schedule",
+        "namespaces: {shop: {pvcs: [data]}}\ncontroller: {schedules: {prune: 'H 3 * *'}}",
+        'backupns.yaml: controller.schedules.prune: "H 3 * *" is not a valid schedule: expected 5 '
+        "fields (minute hour day-of-month month day-of-week), got 4",
+    ),
+    (
+        "controller-namespace",
+        "namespaces: {shop: {pvcs: [data]}}\ncontroller: {namespace: Backup}",
+        'backupns.yaml: controller.namespace: "Backup" is not a valid Kubernetes name '
+        "(lowercase letters, digits and '-', at most 63 characters)",
+    ),
+    (
+        "namespaces-missing",
+        "defaults: {}",
+        "backupns.yaml: namespaces: is required (a mapping of namespace name to settings)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_error_text(text: str, expected: str) -> None:
+    assert errors(text) == [expected]
+
+
+def test_every_problem_is_reported_one_line_each() -> None:
+    lines = errors("namespaces:\n  a: {pvcs: [X]}\n  b: {pvcs: [data], timeZone: Nowhere}\n")
+    assert lines == [
+        'backupns.yaml: namespaces.a.pvcs[0]: "X" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)",
+        'backupns.yaml: namespaces.b.timeZone: "Nowhere" is not a valid IANA time zone '
+        "(like UTC or Europe/Vienna)",
+    ]
+
+
+def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "backupns.yaml"
+    path.write_text("namespaces:\n  shop: {pvcs: [data]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.lines() == [
+        "backupns.yaml: line 3, column 1: expected ',' or '}', but got '<stream end>' "
+        "(while parsing a flow mapping)"
+    ]
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "backupns.yaml"
+    path.write_text("namespaces:\n  shop: {pvcs: [data]}\n  shop: {pvcs: [www]}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.lines() == [
+        'backupns.yaml: line 3, column 3: duplicate key "shop" (first defined on line 2)'
+    ]
+
+
+def test_missing_file_is_not_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(BackupNsError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert info.value.exit_code == 1
+    assert str(info.value).startswith("error: cannot read config ")
+
+
+def test_defaults_merge_key_by_key() -> None:
+    config = parse_config(
+        yaml.safe_load(
+            "defaults: {flock: {slots: 5, timeout: 10m}, pvcs: [data]}\n"
+            "namespaces:\n  a: {flock: {slots: 1}}\n  b: {pvcs: [www], database: none}\n"
+        )
+    )
+    a, b = config.namespaces["a"], config.namespaces["b"]
+    assert (a.flock.slots, a.flock.timeout, a.pvcs) == (1, "10m", ["data"])
+    assert (b.flock.slots, b.pvcs) == (5, ["www"])
+    assert a.image == DEFAULT_IMAGE
+
+
+def test_database_none_replaces_default_database() -> None:
+    config = parse_config(
+        yaml.safe_load(
+            "defaults: {database: {postgres: {container: db}}}\n"
+            "namespaces:\n  a: {pvcs: [d]}\n  b: {pvcs: [d], database: none}\n"
+        )
+    )
+    assert config.namespaces["a"].database.postgres is not None
+    assert config.namespaces["a"].database.postgres.container == "db"
+    assert config.namespaces["b"].database.postgres is None
+
+
+def test_deep_merge_lists_and_scalars_replace() -> None:
+    assert deep_merge({"a": [1], "b": {"c": 1, "d": 2}}, {"a": [2], "b": {"d": 3}}) == {
+        "a": [2],
+        "b": {"c": 1, "d": 3},
+    }
+
+
+def test_example_config_loads() -> None:
+    config = load_config(EXAMPLE)
+    assert sorted(config.namespaces) == ["blog", "shop-prod", "static-site"]
+    assert config.source_name == "backupns.yaml"

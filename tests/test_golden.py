@@ -1,0 +1,45 @@
+"""Golden files: the rendered tree for a config, under tests/data/expected/<test name>/.
+
+On a mismatch the test prints a diff and the command that updates the goldens:
+    UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.loader import load_config
+from generator.plan import plan
+from generator.render import render
+from generator.write import compare, diff, write
+from tests.genhelpers import EXAMPLE, FULL
+
+EXPECTED = Path(__file__).parent / "data" / "expected"
+UPDATE = "UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py"
+
+
+def check_golden(request: pytest.FixtureRequest, config: Path) -> None:
+    expected = EXPECTED / request.node.name
+    files = render(plan(load_config(config)))
+    if os.environ.get("UPDATE_GOLDENS") == "1":
+        write(expected, files)
+        return
+    changes = compare(expected, files)
+    if changes.stale:
+        pytest.fail(
+            f"rendered output differs from {expected}:\n"
+            f"{diff(expected, files, changes)[:20000]}\n"
+            f"If the change is intended, update the goldens with:\n    {UPDATE}",
+            pytrace=False,
+        )
+
+
+def test_golden_example(request: pytest.FixtureRequest) -> None:
+    check_golden(request, EXAMPLE)
+
+
+def test_golden_full(request: pytest.FixtureRequest) -> None:
+    check_golden(request, FULL)

@@ -1,0 +1,87 @@
+"""Plan: BAK_* defaults in the agreed order, only the variables of a namespace's caps."""
+
+from __future__ import annotations
+
+from generator.loader import load_config
+from generator.plan import plan
+from tests.genhelpers import EXAMPLE, FULL, plan_of
+
+
+def test_example_env_postgres_flock() -> None:
+    unit = {u.name: u for u in plan(load_config(EXAMPLE)).namespaces}["shop-prod"]
+    assert unit.caps == frozenset({"flock", "postgres"})
+    assert list(unit.env) == [
+        ("BAK_NAMESPACE", "shop-prod"),
+        ("BAK_DRY_RUN", "false"),
+        ("BAK_DEBUG", "false"),
+        ("BAK_PVC_NAMES", "data"),
+        ("BAK_DUMP_PVC", "data"),
+        ("BAK_VS_NAME_TEMPLATE", "{pvc}-{date}-{rand}"),
+        ("BAK_VS_CLASS_NAME", ""),
+        ("BAK_VS_WAIT_UNTIL_READY", "true"),
+        ("BAK_VS_WAIT_UNTIL_READY_TIMEOUT", "15m"),
+        ("BAK_THRESHOLD_SPACE_USED_PERCENTAGE", "90"),
+        ("BAK_DB_SKIP", "false"),
+        ("BAK_DB_POSTGRES", "true"),
+        ("BAK_DB_POSTGRES_EXEC_RESOURCE", "deployment/app-base"),
+        ("BAK_DB_POSTGRES_EXEC_CONTAINER", "postgres"),
+        ("BAK_DB_POSTGRES_DUMP_FILE", "/var/lib/postgresql/data/dump.sql.gz"),
+        ("BAK_DB_POSTGRES_HOST", ""),
+        ("BAK_DB_POSTGRES_PORT", "5432"),
+        ("BAK_DB_POSTGRES_USER", "${POSTGRES_USER}"),
+        ("BAK_DB_POSTGRES_PASSWORD", "${POSTGRES_PASSWORD}"),
+        ("BAK_DB_POSTGRES_DB", "${POSTGRES_DB}"),
+        ("BAK_DB_MYSQL", "false"),
+        ("BAK_FLOCK", "true"),
+        ("BAK_FLOCK_COUNT", "2"),
+        ("BAK_FLOCK_DIR", "/mnt/host-backup-locks"),
+        ("BAK_FLOCK_TIMEOUT_SEC", "3600"),
+        ("BAK_LABEL_VS_TYPE", "adhoc"),
+        ("BAK_LABEL_VS_POD", ""),
+        ("BAK_LABEL_VS_RETAIN", "daily_weekly_monthly"),
+        ("BAK_LABEL_VS_RETAIN_DAYS", "0"),
+        ("BAK_TIME_ZONE", "Europe/Vienna"),
+    ]
+
+
+def test_mysql_without_flock_bakes_only_its_variables() -> None:
+    unit = {u.name: u for u in plan(load_config(FULL)).namespaces}["mysql-preferred"]
+    env = dict(unit.env)
+    assert unit.caps == frozenset({"mysql"})
+    assert not [v for v in env if v.startswith("BAK_DB_POSTGRES_") or v.startswith("BAK_FLOCK_")]
+    assert env["BAK_DB_POSTGRES"] == "false"
+    assert env["BAK_FLOCK"] == "false"
+    assert env["BAK_DB_MYSQL_PASSWORD"] == ""  # passwordEnv: "" = no password
+    assert env["BAK_DB_MYSQL_DEFAULT_CHARACTER_SET"] == "latin1"
+    assert (env["BAK_LABEL_VS_RETAIN"], env["BAK_LABEL_VS_RETAIN_DAYS"]) == ("days", "14")
+
+
+def test_no_database() -> None:
+    unit = plan_of("namespaces: {www: {pvcs: [a, b], flock: {enabled: false}}}").namespaces[0]
+    env = dict(unit.env)
+    assert unit.caps == frozenset()
+    assert (env["BAK_DB_SKIP"], env["BAK_DUMP_PVC"], env["BAK_PVC_NAMES"]) == ("true", "", "a b")
+
+
+def test_dump_pvc_from_config_else_first_pvc() -> None:
+    units = plan_of(
+        "namespaces:\n"
+        "  a: {pvcs: [x, y], database: {postgres: {pvc: y}}}\n"
+        "  b: {pvcs: [x, y], database: {mysql: {}}}\n"
+    ).namespaces
+    assert [u.dump_pvc for u in units] == ["y", "x"]
+
+
+def test_durations_to_seconds() -> None:
+    unit = plan_of(
+        "namespaces: {a: {pvcs: [x], flock: {timeout: 1h30m}, job: {activeDeadlineSeconds: 90}}}"
+    ).namespaces[0]
+    assert dict(unit.env)["BAK_FLOCK_TIMEOUT_SEC"] == "5400"
+    assert unit.active_deadline_seconds == 90
+
+
+def test_namespaces_sorted_and_controller_schedules_expanded() -> None:
+    p = plan_of("namespaces: {b: {pvcs: [x]}, a: {pvcs: [x]}}")
+    assert [u.name for u in p.namespaces] == ["a", "b"]
+    assert "H" not in p.cluster.prune_schedule
+    assert p.cluster.namespaces == ("a", "b")
