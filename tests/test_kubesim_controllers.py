@@ -277,3 +277,12 @@ def test_exec_errors(kubesim: KubeSim) -> None:
                         r"app-base-[a-z0-9]{10}-[a-z0-9]{5}\n", cp.stderr), cp.stderr
     cp = kubesim.kubectl("exec", "pod/ghost", "-n", NS, "--", "true")
     assert cp.stderr == 'Error from server (NotFound): pods "ghost" not found\n'
+
+
+def test_exec_spdy_fallback_is_refused(kubesim: KubeSim) -> None:
+    env = kubesim.env()
+    env["KUBECTL_REMOTE_COMMAND_WEBSOCKETS"] = "false"
+    cp = kubesim.kubectl("exec", "deployment/app-base", "-c", "postgres", "-n", NS, "--", "true",
+                         env=env)
+    assert cp.returncode == 1
+    assert cp.stderr.startswith("Error from server (BadRequest): kubesim speaks only WebSocket v5")

@@ -1,0 +1,167 @@
+"""kubesim CLI: start/stop, kubeconfig, seeds, --version, --tls, the bats helper, a big list."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.kubesim.fixture import REPO_ROOT, KubeSim
+
+SEED = """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: seeded}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+status: {phase: Bound, capacity: {storage: 1Gi}}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {name: old, namespace: seeded, labels: {backup-ns.sh/daily: "2026-11-01"}}
+spec: {source: {persistentVolumeClaimName: data}}
+status: {boundVolumeSnapshotContentName: snapcontent-old, readyToUse: true, restoreSize: 1Gi,
+         creationTime: "2026-11-01T03:00:00Z"}
+"""
+
+
+def test_start_kubeconfig_seed_and_stop(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(SEED)
+    t0 = time.monotonic()
+    sim = KubeSim(tmp_path / "state", args=["--seed", str(seed)]).start()
+    print(f"kubesim startup: {time.monotonic() - t0:.3f}s")  # measured, see bench/ for speed
+    try:
+        assert sim.url.startswith("http://127.0.0.1:")
+        kc = yaml.safe_load(sim.kubeconfig.read_text())
+        assert kc["current-context"] == "kubesim"
+        assert kc["clusters"][0] == {"name": "kubesim", "cluster": {"server": sim.url}}
+        assert kc["contexts"][0]["context"] == {"cluster": "kubesim", "user": "admin",
+                                                "namespace": "default"}
+        cp = sim.kubectl("config", "view", "--minify", "-o", "jsonpath={..namespace}")
+        assert cp.stdout == "default"
+        vs = sim.get_json("vs", "old", "-n", "seeded")
+        assert vs["status"]["readyToUse"] is True  # seeds keep their status
+        assert vs["status"]["creationTime"] == "2026-11-01T03:00:00Z"
+        assert sim.kubectl("get", "ns", "seeded", "-o", "name").stdout == "namespace/seeded\n"
+        assert sim.proc is not None
+        proc = sim.proc
+        proc.terminate()
+        assert proc.wait(5) == 0
+    finally:
+        sim.stop()
+
+
+def test_bad_seed_fails_loudly(tmp_path: Path) -> None:
+    seed = tmp_path / "bad.yaml"
+    seed.write_text("apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g}\n")
+    cp = subprocess.run([sys.executable, "-m", "tests.kubesim", "--state-dir", str(tmp_path / "s"),
+                         "--seed", str(seed)], cwd=REPO_ROOT, capture_output=True, text=True,
+                        timeout=20)
+    assert cp.returncode != 0
+    assert 'no kind "Gizmo" is registered for version "example.com/v1"' in cp.stderr
+
+
+@pytest.mark.skipif(not Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.31").exists()
+                    and shutil.which("kubectl.1.31") is None,
+                    reason="no kubectl 1.31 next to the dispatcher")
+def test_version_flag_picks_kubectl_minor(tmp_path: Path) -> None:
+    sim = KubeSim(tmp_path / "state", args=["--version", "1.31"]).start()
+    try:
+        cp = sim.kubectl("version", "-o", "json")
+        got = json.loads(cp.stdout)
+        assert got["serverVersion"]["gitVersion"] == "v1.31.0"
+        assert got["clientVersion"]["minor"] == "31"
+        assert sim.kubectl("get", "ns", "default", "-o", "name").stdout == "namespace/default\n"
+    finally:
+        sim.stop()
+
+
+def test_tls_admin(kubesim_tls: KubeSim) -> None:
+    kc = yaml.safe_load(kubesim_tls.kubeconfig.read_text())
+    assert kubesim_tls.url.startswith("https://127.0.0.1:")
+    assert kc["clusters"][0]["cluster"]["certificate-authority-data"]
+    assert kc["users"][0]["user"]["token"]
+    cp = kubesim_tls.kubectl("get", "ns", "default", "-o", "name")
+    assert cp.stdout == "namespace/default\n", cp.stderr
+    users = {r["user"] for r in kubesim_tls.requests() if r["command"] == "kubectl get"}
+    assert users == {"kubesim-admin"}
+    bad = kubesim_tls.env()
+    Path(bad["KUBECONFIG"]).write_text(
+        Path(bad["KUBECONFIG"]).read_text().replace(kc["users"][0]["user"]["token"], "wrong"))
+    cp = kubesim_tls.kubectl("get", "ns", env=bad)
+    assert cp.returncode == 1
+    assert "You must be logged in to the server" in cp.stderr
+
+
+def test_bats_helper(tmp_path: Path) -> None:
+    if shutil.which("bats") is None:
+        pytest.skip("bats not installed")
+    helper = REPO_ROOT / "bats" / "helpers" / "kubesim"
+    test = tmp_path / "helper.bats"
+    test.write_text(f"""
+setup_file() {{ load {helper}; kubesim_start --snapshot-ready-delay 0; }}
+teardown_file() {{ load {helper}; kubesim_stop; }}
+setup() {{ load {helper}; kubesim_env; }}
+
+@test "env is fresh and kubectl works" {{
+  [[ $KUBECONFIG == "$BATS_TEST_TMPDIR"/* && $HOME == "$BATS_TEST_TMPDIR"/* ]]
+  run kubectl get ns default -o name
+  [[ $status -eq 0 && $output == namespace/default ]]
+}}
+
+@test "faults, requests, seed" {{
+  kubesim_fault '{{"type":"http","match":{{"method":"GET","path":"/api/v1/namespaces/default"}},"status":500,"message":"boom","times":1}}'
+  run kubectl get ns default -o name
+  [[ $status -eq 1 && $output == *boom* ]]
+  kubesim_requests | grep -q '"status":500'
+  kubesim_clear_faults
+  printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: c, namespace: other}}\\ndata: {{a: b}}\\n' >"$BATS_TEST_TMPDIR/s.yaml"
+  kubesim_seed "$BATS_TEST_TMPDIR/s.yaml"
+  run kubectl get cm c -n other -o jsonpath='{{.data.a}}'
+  [[ $status -eq 0 && $output == b ]]
+  [[ -d $KUBESIM_STATE && -n $KUBESIM_PID && $KUBESIM_URL == http://127.0.0.1:* ]]
+}}
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    cp = subprocess.run(["bats", str(test)], capture_output=True, text=True, timeout=60, env=env)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert cp.stdout.splitlines()[0] == "1..2"
+
+
+def test_list_10k_snapshots_in_1000_namespaces(tmp_path: Path) -> None:
+    """Server-side time from the request log (a request-log metric, not a wall-clock assert)."""
+    objs: list[dict[str, object]] = []
+    for i in range(1000):
+        ns = f"tenant-{i:04d}"
+        objs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        for j in range(10):
+            objs.append({
+                "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+                "metadata": {"name": f"snap-{j}", "namespace": ns,
+                             "labels": {"backup-ns.sh/daily": f"2026-11-{j + 10}"}},
+                "spec": {"source": {"persistentVolumeClaimName": "data"}},
+                "status": {"boundVolumeSnapshotContentName": f"snapcontent-{i}-{j}",
+                           "readyToUse": True, "restoreSize": "1Gi",
+                           "creationTime": "2026-11-26T03:00:00Z"}})
+    seed = tmp_path / "big.json"
+    seed.write_text(json.dumps(objs))
+    sim = KubeSim(tmp_path / "state", args=["--seed", str(seed)]).start(timeout=60)
+    try:
+        sim.reset_requests()
+        cp = sim.kubectl("get", "vs", "-A", "-o", "name", check=True)
+        lines = cp.stdout.splitlines()
+        assert len(lines) == 10_000
+        assert lines[0] == "volumesnapshot.snapshot.storage.k8s.io/snap-0"
+        lists = [r for r in sim.requests()
+                 if r["path"] == "/apis/snapshot.storage.k8s.io/v1/volumesnapshots"]
+        assert len(lists) == 1
+        print(f"server time for 10k snapshots: {lists[0]['duration_ms']} ms")
+        assert lists[0]["duration_ms"] < 1000
+    finally:
+        sim.stop()
