@@ -285,14 +285,14 @@ spec:
 
 def test_generation_and_resource_version(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
-    k("apply", "-f", "-", input=vs_yaml("gen"), check=True)
+    k("apply", "-f", "-", input=vs_yaml("gen", pvc="nopvc"), check=True)  # controller leaves spec
     a = kubesim.get_json("vs", "gen", "-n", ns)
     k("label", "vs/gen", "-n", ns, "x=1", check=True)
     b = kubesim.get_json("vs", "gen", "-n", ns)
     assert b["metadata"]["generation"] == a["metadata"]["generation"] == 1
     assert int(b["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
     k("patch", "vs", "gen", "-n", ns, "--type", "merge",
-      "-p", '{"spec":{"volumeSnapshotClassName":"csi-hostpath-snapclass"}}', check=True)
+      "-p", '{"spec":{"source":{"persistentVolumeClaimName":"other"}}}', check=True)
     c = kubesim.get_json("vs", "gen", "-n", ns)
     assert c["metadata"]["generation"] == 2
     assert c["metadata"]["uid"] == a["metadata"]["uid"]

@@ -548,6 +548,11 @@ class Controllers:
                 if (st.get("error") or {}).get("message") != msg:
                     self._vs_status(vs, self._error(msg))
                 return
+            # like the snapshot-controller: record the default class in the spec
+            upd = copy.deepcopy(vs)
+            upd["metadata"].pop("resourceVersion", None)
+            upd.setdefault("spec", {})["volumeSnapshotClassName"] = vclass["metadata"]["name"]
+            vs = self.store.update(VS, upd)
         fault = self.sim.faults.take("snapshot", namespace=ns, name=name)
         self._pending.add(("vs-busy", ns, name))
         self._spawn(self._take_snapshot(vs, pvc, vclass, fault))

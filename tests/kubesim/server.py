@@ -161,7 +161,8 @@ def table_of(request: web.Request, res: Resource, objs: list[dict[str, Any]], rv
 
     include = request.query.get("includeObject", "Metadata")
     return tables.to_table(res.kind, objs, include_object=include,
-                           now=datetime.now(timezone.utc), resource_version=rv)
+                           now=datetime.now(timezone.utc), resource_version=rv,
+                           api_version=res.api_version)
 
 
 class _StandinSelectors:
@@ -656,7 +657,7 @@ class Api:
         if hasattr(patchlib, "apply_patch"):
             try:
                 if old is None:
-                    if ct not in patchlib._accepted(res.crd):
+                    if ct not in patchlib.accepted_patch_types(res.crd):
                         patchlib.apply_patch(ct, {}, body, kind=res.kind, crd=res.crd)  # the 415
                     raise not_found(res, name)
                 new = patchlib.apply_patch(ct, old, body, kind=res.kind, crd=res.crd)
