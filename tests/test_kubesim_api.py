@@ -397,3 +397,27 @@ spec:
     pods = kubesim.wait_for(lambda: len(k("get", "pods", "-n", ns, "-l", "app=scaled", "-o",
                                           "name").stdout.split()) == 3 or None)
     assert pods
+
+
+def test_table_output(kubesim: KubeSim, ns: str) -> None:
+    k = kubesim.kubectl
+    k("apply", "-f", "-", input=vs_yaml("tbl", labels="{tbl: 'yes'}"), check=True)
+    kubesim.wait_for(lambda: kubesim.get_json("vs", "tbl", "-n", ns).get("status", {}).get(
+        "readyToUse"))
+    cp = k("get", "vs", "-n", ns, "-l", "tbl")
+    header, row = cp.stdout.splitlines()
+    assert header.split()[:4] == ["NAME", "READYTOUSE", "SOURCEPVC", "SOURCESNAPSHOTCONTENT"]
+    assert row.split()[:3] == ["tbl", "true", "data"]
+    cp = k("get", "vs", "-A", "-l", "tbl", "--show-labels")
+    header, row = cp.stdout.splitlines()
+    assert header.split()[0] == "NAMESPACE" and header.split()[-1] == "LABELS"
+    assert row.split()[0] == "api" and row.split()[-1] == "tbl=yes"
+    kubesim.reset_requests()
+    cp = k("get", "vs", "-A", "-l", "tbl", "--sort-by=.metadata.name")
+    assert cp.stdout.splitlines()[1].split()[:2] == ["api", "tbl"], cp.stderr
+    lists = [r for r in kubesim.requests() if r["path"].endswith("/volumesnapshots")]
+    assert "includeObject=Object" in lists[0]["query"]
+    cp = k("get", "pvc", "data", "-n", ns, "-o", "wide")
+    header, row = cp.stdout.splitlines()
+    assert header.split()[:2] == ["NAME", "STATUS"] and "VOLUMEMODE" in header
+    assert row.split()[:2] == ["data", "Bound"]
