@@ -24,10 +24,14 @@ from tests.kubesim.rbac import (
     Authorizer,
     UserInfo,
     as_create,
+    compact_rules,
+    compact_string,
     connect_create_check_required,
     forbidden_status,
     request_attributes,
+    rule_covers,
     service_account_user,
+    uncovered_rules,
 )
 
 RBAC = "rbac.authorization.k8s.io/v1"
@@ -71,13 +75,19 @@ def role(ns: str, name: str, *rules: dict[str, Any]) -> dict[str, Any]:
 
 
 def cluster_role(name: str, *rules: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    obj = {"_plural": "clusterroles", "kind": "ClusterRole", "metadata": {"name": name}}
-    obj["rules"] = list(rules)
+    obj: dict[str, Any] = {
+        "_plural": "clusterroles",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": list(rules),
+    }
     obj.update(extra)
     return obj
 
 
-def role_binding(ns: str, name: str, ref_kind: str, ref: str, *subjects: dict[str, Any]) -> dict:
+def role_binding(
+    ns: str, name: str, ref_kind: str, ref: str, *subjects: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "_plural": "rolebindings",
         "kind": "RoleBinding",
@@ -104,7 +114,7 @@ def sa_subject(name: str = "backup", namespace: str | None = "ns1") -> dict[str,
     return subject
 
 
-def rule(groups: list[str], resources: list[str], verbs: list[str], **extra: Any) -> dict:
+def rule(groups: list[str], resources: list[str], verbs: list[str], **extra: Any) -> dict[str, Any]:
     return {"apiGroups": groups, "resources": resources, "verbs": verbs, **extra}
 
 
@@ -453,6 +463,138 @@ def test_exec_over_websocket_needs_create_only_from_1_35() -> None:
     assert not get_only.authorize(SA, as_create(exec_get))
 
 
+# --------------------------------------------------------------------------- escalation
+
+
+@pytest.mark.parametrize(
+    ("owner", "sub", "covered"),
+    [
+        (rule(["*"], ["*"], ["*"]), rule(["apps"], ["deployments/scale"], ["patch"]), True),
+        (rule([""], ["pods"], ["get", "list"]), rule([""], ["pods"], ["get"]), True),
+        (rule([""], ["pods"], ["get"]), rule([""], ["pods"], ["list"]), False),
+        (rule([""], ["pods"], ["get"]), rule([""], ["pods/exec"], ["get"]), False),
+        (rule([""], ["*/exec"], ["get"]), rule([""], ["pods/exec"], ["get"]), True),
+        (rule([""], ["pods"], ["get"]), rule(["apps"], ["pods"], ["get"]), False),
+        (rule([""], ["pods"], ["get"]), rule([""], ["pods"], ["get"], resourceNames=["a"]), True),
+        (rule([""], ["pods"], ["get"], resourceNames=["a"]), rule([""], ["pods"], ["get"]), False),
+        (
+            rule([""], ["pods"], ["get"], resourceNames=["a"]),
+            rule([""], ["pods"], ["get"], resourceNames=["a"]),
+            True,
+        ),
+        ({"nonResourceURLs": ["/logs/*"], "verbs": ["get"]},
+         {"nonResourceURLs": ["/logs/x"], "verbs": ["get"]}, True),
+        ({"nonResourceURLs": ["/logs"], "verbs": ["get"]},
+         {"nonResourceURLs": ["/logs/x"], "verbs": ["get"]}, False),
+    ],
+)  # fmt: skip
+def test_rule_covers(owner: dict[str, Any], sub: dict[str, Any], covered: bool) -> None:
+    assert rule_covers(owner, sub) is covered
+    assert (uncovered_rules([owner], [sub]) == []) is covered
+
+
+def test_uncovered_rules_are_reported_compactly() -> None:
+    wanted = rule([""], ["pods", "configmaps"], ["get", "list"])
+    missing = uncovered_rules([rule([""], ["configmaps"], ["get"])], [wanted])
+    assert sorted(compact_string(r) for r in compact_rules(missing)) == [
+        '{APIGroups:[""], Resources:["configmaps"], Verbs:["list"]}',
+        '{APIGroups:[""], Resources:["pods"], Verbs:["get" "list"]}',
+    ]
+    named = rule(["apps"], ["deployments"], ["get"], resourceNames=["a"])
+    assert compact_string(named) == (
+        '{APIGroups:["apps"], Resources:["deployments"], ResourceNames:["a"], Verbs:["get"]}'
+    )
+
+
+RBAC_WRITER = role(
+    "ns1",
+    "rbac-writer",
+    rule(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], ["create", "update"]),
+    rule([""], ["configmaps"], ["get"]),
+)
+RBAC_WRITER_BINDING = role_binding("ns1", "w", "Role", "rbac-writer", sa_subject())
+PODS_CLUSTER_ROLE = cluster_role("pods", rule([""], ["pods"], ["get"]))
+
+
+def new_role(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "ns1"}, "rules": list(rules)}
+
+
+def new_binding(ref_kind: str, ref: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "b", "namespace": "ns1"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind, "name": ref},
+        "subjects": [sa_subject("other")],
+    }
+
+
+def test_escalation_writing_roles() -> None:
+    authz = authorizer(RBAC_WRITER, RBAC_WRITER_BINDING)
+    held = new_role("r", rule([""], ["configmaps"], ["get"]))
+    assert authz.escalation_error(SA, "roles", held, None) is None
+    more = new_role("r", rule([""], ["configmaps", "secrets"], ["get"]))
+    assert authz.escalation_error(SA, "roles", more, None) == (
+        'user "system:serviceaccount:ns1:backup" (groups=["system:serviceaccounts" '
+        '"system:serviceaccounts:ns1" "system:authenticated"]) is attempting to grant RBAC '
+        'permissions not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}'
+    )
+    # an update that keeps the rules (labels, annotations) is no escalation
+    assert authz.escalation_error(SA, "roles", more, more) is None
+    assert authz.escalation_error(ADMIN, "roles", more, None) is None
+    escalator = role("ns1", "esc", rule(["rbac.authorization.k8s.io"], ["roles"], ["escalate"]))
+    authz = authorizer(
+        RBAC_WRITER,
+        RBAC_WRITER_BINDING,
+        escalator,
+        role_binding("ns1", "e", "Role", "esc", sa_subject()),
+    )
+    assert authz.escalation_error(SA, "roles", more, None) is None
+    # ... but escalate on roles does not cover binding
+    assert authz.escalation_error(SA, "rolebindings", new_binding("ClusterRole", "pods"), None)
+
+
+def test_escalation_writing_bindings() -> None:
+    authz = authorizer(RBAC_WRITER, RBAC_WRITER_BINDING, PODS_CLUSTER_ROLE)
+    assert authz.escalation_error(SA, "rolebindings", new_binding("Role", "rbac-writer"), None) is (
+        None
+    )
+    message = authz.escalation_error(SA, "rolebindings", new_binding("ClusterRole", "pods"), None)
+    assert message is not None
+    assert message.endswith('\n{APIGroups:[""], Resources:["pods"], Verbs:["get"]}')
+    assert authz.escalation_error(SA, "rolebindings", new_binding("Role", "nope"), None) == (
+        'roles.rbac.authorization.k8s.io "nope" not found'
+    )
+    binder = role(
+        "ns1",
+        "binder",
+        rule(["rbac.authorization.k8s.io"], ["clusterroles"], ["bind"], resourceNames=["pods"]),
+    )
+    authz = authorizer(
+        RBAC_WRITER,
+        RBAC_WRITER_BINDING,
+        PODS_CLUSTER_ROLE,
+        binder,
+        role_binding("ns1", "bb", "Role", "binder", sa_subject()),
+    )
+    assert authz.escalation_error(SA, "rolebindings", new_binding("ClusterRole", "pods"), None) is (
+        None
+    )
+
+
+def test_escalation_aggregation_rule_needs_cluster_admin() -> None:
+    authz = authorizer(
+        cluster_role("rw", rule(["rbac.authorization.k8s.io"], ["clusterroles"], ["create"])),
+        cluster_role_binding("rw", "rw", sa_subject()),
+    )
+    aggregated = {
+        "metadata": {"name": "agg"},
+        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]},
+    }
+    assert authz.escalation_error(SA, "clusterroles", aggregated, None) == (
+        "must have cluster-admin privileges to use the aggregationRule"
+    )
+
+
 # --------------------------------------------------------------------------- messages
 
 
@@ -769,6 +911,25 @@ metadata: {name: limited-only-data, namespace: rbac1}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: only-data}
 subjects: [{kind: ServiceAccount, name: limited, namespace: rbac1}]
 ---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: delegate, namespace: rbac1}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: rbac-writer, namespace: rbac1}
+rules:
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, list, create, update, patch, delete]
+- {apiGroups: [""], resources: [configmaps], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: delegate-rbac-writer, namespace: rbac1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: rbac-writer}
+subjects: [{kind: ServiceAccount, name: delegate, namespace: rbac1}]
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: kubesim-test-pvc-lister}
@@ -947,6 +1108,43 @@ def test_kubectl_impersonation(cluster: Any, tmp_path: Path) -> None:
         'users "alice" is forbidden: User "system:serviceaccount:rbac1:backup" cannot '
         'impersonate resource "users" in API group "" at the cluster scope\n'
     )
+
+
+@needs_kubectl
+def test_kubectl_rbac_escalation_is_refused(cluster: Any, tmp_path: Path) -> None:
+    delegate = As(cluster, tmp_path, "delegate")
+    held = delegate("create", "role", "cm-reader", "--verb=get", "--resource=configmaps")
+    assert (held.returncode, held.stdout) == (
+        0,
+        "role.rbac.authorization.k8s.io/cm-reader created\n",
+    )
+    groups = (
+        '(groups=["system:serviceaccounts" "system:serviceaccounts:rbac1" "system:authenticated"])'
+    )
+    more = delegate("create", "role", "too-much", "--verb=get,list", "--resource=pods,configmaps")
+    assert (more.returncode, more.stderr) == (
+        1,
+        'Error from server (Forbidden): roles.rbac.authorization.k8s.io "too-much" is forbidden: '
+        f'user "system:serviceaccount:rbac1:delegate" {groups} is attempting to grant RBAC '
+        "permissions not currently held:\n"
+        '{APIGroups:[""], Resources:["configmaps"], Verbs:["list"]}\n'
+        '{APIGroups:[""], Resources:["pods"], Verbs:["get" "list"]}\n',
+    )
+    bind = delegate(
+        "create", "rolebinding", "lister2", "--clusterrole=kubesim-test-pvc-lister",
+        "--serviceaccount=rbac1:delegate",
+    )  # fmt: skip
+    assert (bind.returncode, bind.stderr) == (
+        1,
+        'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "lister2" '
+        f'is forbidden: user "system:serviceaccount:rbac1:delegate" {groups} is attempting to '
+        "grant RBAC permissions not currently held:\n"
+        '{APIGroups:[""], Resources:["persistentvolumeclaims"], Verbs:["get" "list"]}\n',
+    )
+    ok = delegate(
+        "create", "rolebinding", "cm", "--role=cm-reader", "--serviceaccount=rbac1:backup"
+    )
+    assert ok.returncode == 0, ok.stderr
 
 
 @needs_kubectl

@@ -13,6 +13,8 @@ told apart over TLS (kube-api-notes §0). ``install_tls`` therefore:
   policy allows ``/version``, ``/healthz``, ``/livez``, ``/readyz`` and nothing
   else (403). An unknown token, or the token of a deleted ServiceAccount, is
   401 Unauthorized;
+* refuses Role/RoleBinding writes that would grant permissions the writer does
+  not hold (RBAC privilege-escalation prevention, verbs ``escalate``/``bind``);
 * serves the control routes (unauthenticated, like all of ``/_kubesim/*``)
   ``POST /_kubesim/tokens`` and ``GET /_kubesim/kubeconfig``, and the API
   endpoints ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import datetime as dt
 import ipaddress
 import json
@@ -55,6 +58,7 @@ from tests.kubesim.rbac import (
     as_create,
     connect_create_check_required,
     forbidden_status,
+    go_quote,
     request_attributes,
     service_account_user,
     unauthorized_status,
@@ -70,6 +74,11 @@ SSRR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 _TOKEN_REQUEST_PATH = re.compile(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_CURRENT_USER: contextvars.ContextVar[UserInfo | None] = contextvars.ContextVar(
+    "kubesim_current_user", default=None
+)
+"""The user of the API request being handled (unset for controllers, seeds, control routes)."""
 
 
 # --------------------------------------------------------------------------- TLS
@@ -435,6 +444,53 @@ class Auth:
             groups.append("system:authenticated")
         return UserInfo(name, tuple(groups))
 
+    # -- RBAC escalation prevention on writes
+    def guard_store_writes(self) -> None:
+        """Check Role/ClusterRole/(Cluster)RoleBinding writes for privilege escalation.
+
+        Wraps ``sim.store.create``/``update`` (instance attributes), so every write path
+        (JSON, protobuf, all patch types, apply) is checked after decoding, as in the
+        apiserver's RBAC registry. Writes outside an API request (controllers, seeds,
+        the control API) are not checked.
+        """
+        store = self.sim.store
+        if not (hasattr(store, "create") and hasattr(store, "update")):
+            return  # a read-only stand-in (unit tests)
+        create, update = store.create, store.update
+
+        def checked_create(res: Any, obj: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            self._check_escalation(res, obj, None)
+            result: dict[str, Any] = create(res, obj, **kwargs)
+            return result
+
+        def checked_update(res: Any, obj: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            meta = obj.get("metadata") or {}
+            namespace = (meta.get("namespace") or "") if getattr(res, "namespaced", False) else ""
+            old = store.get(res, namespace or None, str(meta.get("name") or ""))
+            self._check_escalation(res, obj, old)
+            result: dict[str, Any] = update(res, obj, **kwargs)
+            return result
+
+        store.create = checked_create
+        store.update = checked_update
+
+    def _check_escalation(self, res: Any, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        user = _CURRENT_USER.get()
+        if user is None or getattr(res, "group", None) != "rbac.authorization.k8s.io":
+            return
+        message = self.authorizer.escalation_error(user, str(res.plural), obj, old)
+        if message is None:
+            return
+        from tests.kubesim.store import ApiError
+
+        name = str((obj.get("metadata") or {}).get("name") or "")
+        raise ApiError(
+            403,
+            "Forbidden",
+            f"{res.plural}.rbac.authorization.k8s.io {go_quote(name)} is forbidden: {message}",
+            {"name": name, "group": "rbac.authorization.k8s.io", "kind": str(res.plural)},
+        )
+
     # -- middleware
     def middleware(self) -> Any:
         @web.middleware
@@ -458,25 +514,35 @@ class Auth:
                 # server.py's request log reads the plain key "user"
                 warnings.simplefilter("ignore", web.NotAppKeyWarning)
                 request[USER_KEY] = user
-            attrs = request_attributes(request.method, path, request.query)
-            decision = self.authorizer.decide(user, attrs)
-            if decision.allowed and connect_create_check_required(attrs, self.minor):
-                attrs = as_create(attrs)
-                decision = self.authorizer.decide(user, attrs)
-            if not decision.allowed:
-                return _json(forbidden_status(user, attrs, decision.reason), 403)
-            if request.method == "POST" and path == SSAR_PATH:
-                return await self._handle_ssar(request, user)
-            if request.method == "POST" and path == SSRR_PATH:
-                return await self._handle_ssrr(request, user)
-            if request.method == "POST" and path == SSR_PATH:
-                return await self._handle_ssr(request, user)
-            match = _TOKEN_REQUEST_PATH.fullmatch(path)
-            if request.method == "POST" and match:
-                return await self._handle_token_request(request, match.group(1), match.group(2))
-            return await handler(request)
+            token = _CURRENT_USER.set(user)  # for the escalation check in the store writes
+            try:
+                return await self._authorized(request, handler, user)
+            finally:
+                _CURRENT_USER.reset(token)
 
         return kubesim_auth
+
+    async def _authorized(
+        self, request: web.Request, handler: Handler, user: UserInfo
+    ) -> web.StreamResponse:
+        path = request.path
+        attrs = request_attributes(request.method, path, request.query)
+        decision = self.authorizer.decide(user, attrs)
+        if decision.allowed and connect_create_check_required(attrs, self.minor):
+            attrs = as_create(attrs)
+            decision = self.authorizer.decide(user, attrs)
+        if not decision.allowed:
+            return _json(forbidden_status(user, attrs, decision.reason), 403)
+        if request.method == "POST" and path == SSAR_PATH:
+            return await self._handle_ssar(request, user)
+        if request.method == "POST" and path == SSRR_PATH:
+            return await self._handle_ssrr(request, user)
+        if request.method == "POST" and path == SSR_PATH:
+            return await self._handle_ssr(request, user)
+        match = _TOKEN_REQUEST_PATH.fullmatch(path)
+        if request.method == "POST" and match:
+            return await self._handle_token_request(request, match.group(1), match.group(2))
+        return await handler(request)
 
     # -- handlers
     async def _handle_tokens(self, request: web.Request) -> web.Response:
@@ -712,4 +778,5 @@ def install_tls(app: web.Application, sim: Any) -> ssl.SSLContext:
     with contextlib.suppress(AttributeError):
         sim.ca_pem = files.ca_cert.read_bytes()
     app.middlewares.append(auth.middleware())
+    auth.guard_store_writes()
     return server_ssl_context(files)
