@@ -9,12 +9,15 @@ compared as bytes, so binary data is checked exactly.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import re
 import signal
+import struct
 import subprocess
 import tempfile
+import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -215,6 +218,54 @@ def test_concurrent_execs(sim: KubeSim) -> None:
     ]
 
 
+def test_tty_gives_a_terminal_of_the_client_size(sim: KubeSim) -> None:
+    """kubectl -it from a terminal: the remote gets a pty, resized to the client's window."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    try:
+        proc = subprocess.Popen(
+            [
+                KUBECTL,
+                "exec",
+                "-it",
+                "-n",
+                NS,
+                "deployment/app",
+                "-c",
+                "db",
+                "--",
+                "sh",
+                "-c",
+                "tty; stty size; echo $TERM; exit 4",
+            ],
+            env=sim.env(),
+            stdin=slave,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+        )
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: kubectl closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert proc.returncode == 4, (out, err)
+    lines = out.decode().split("\r\n")
+    assert re.fullmatch(r"/dev/pts/\d+", lines[0]), lines
+    assert lines[1:3] == ["30 100", "xterm"]
+    assert err == b"command terminated with exit code 4\n"
+
+
 # --------------------------------------------------------------------------- environment
 
 
@@ -273,6 +324,7 @@ def test_disk_fault_shows_use_and_fails_writes_with_enospc(
 ) -> None:
     full = sim.volume_dir(NS, "full")
     (full / "keep.txt").write_text("kept\n")
+    os.chown(full / "keep.txt", 999, 999)  # a database user's file keeps its owner
     faults(
         {
             "type": "disk",
@@ -286,12 +338,14 @@ def test_disk_fault_shows_use_and_fails_writes_with_enospc(
         "sh",
         "-c",
         "cat /backup/keep.txt; ls -A /backup; df -P /backup | tail -1; "
+        "stat -c %u:%g /backup/keep.txt; "
         "head -c 2000000 /dev/zero > /backup/dump.sql",
     )
     assert r.returncode == 1
     lines = r.stdout.decode().splitlines()
     assert lines[:2] == ["kept", "keep.txt"]
     assert 88 <= int(lines[2].split()[4].rstrip("%")) <= 92, lines[2]
+    assert lines[3] == "999:999"
     assert b"No space left on device" in r.stderr
     assert sorted(p.name for p in full.iterdir()) == ["keep.txt"]
 

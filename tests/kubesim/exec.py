@@ -13,6 +13,9 @@ chroot's mount point), removed when the exec ends. A mount path below a host
 directory that lacks a component (``/var/lib/postgresql/data`` on a host
 without ``/var/lib/postgresql``) is made by "shadowing" the deepest existing
 directory inside the namespace with a tmpfs that mirrors its entries.
+A disk fault (Mount.disk_*) mounts a sized tmpfs instead of the volume: a
+copy of the volume's files plus a hidden ballast file, so ``df`` shows the
+configured use and writes fail with ENOSPC (they do not reach the volume).
 
 Wire protocol: kube-api-notes.md §4.9/§4.10. Messages are binary frames whose
 first byte is the channel: 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize,
@@ -26,6 +29,7 @@ import atexit
 import contextlib
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import secrets
@@ -33,8 +37,11 @@ import select
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
+import termios
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +66,8 @@ PostgreSQL's versioned bin directories are appended when the host has them."""
 
 KILL_GRACE_SECONDS = 2.0
 """SIGTERM, then SIGKILL after this long."""
+TTY_SIZE_WAIT_SECONDS = 1.0
+"""tty=true: how long to wait for the client's first resize message before starting."""
 OUTPUT_GRACE_SECONDS = 2.0
 """After the process exited, how long to wait for stdout/stderr EOF (a
 background child may hold the pipes open) before sending the status."""
@@ -201,6 +210,8 @@ class ContainerFS:
     mounts: list[Mount]
     workdir: str
     err_fd: int
+    controlling_tty: bool = False
+    """tty=true: fd 0 is a terminal slave; make it the controlling terminal."""
     host_fds: list[int] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
     """Mount points we made: "/" and shadows are "ours" (mkdir is private), host
@@ -222,6 +233,8 @@ class ContainerFS:
         os.close(self.err_fd)
 
     def _enter(self) -> None:
+        if self.controlling_tty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         _check(_libc.unshare(CLONE_NEWNS), "unshare mount namespace")
         _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
         for m in self.mounts:
@@ -335,6 +348,7 @@ class ContainerFS:
         shutil.copystat(src, data)
         with contextlib.suppress(OSError):  # a copy that does not fit is a full disk too
             shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
+        _copy_owners(src, data)
         if pct is not None:
             sv = os.statvfs(stage)
             total = sv.f_blocks * sv.f_frsize
@@ -350,6 +364,18 @@ class ContainerFS:
         _bind(data, dst)
         _umount_detach(stage)
         os.rmdir(stage)
+
+
+def _copy_owners(src: str, dst: str) -> None:
+    """Give the copy the owners of the original (a database user must still write there)."""
+    st = os.stat(src)
+    os.chown(dst, st.st_uid, st.st_gid)
+    for dirpath, dirs, files in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        for name in dirs + files:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(dirpath, name))
+                os.lchown(os.path.join(dst, rel, name), st.st_uid, st.st_gid)
 
 
 def _tree_bytes(top: str) -> int:
@@ -380,15 +406,24 @@ def _pids_in_ns(ns: str) -> list[int]:
 
 
 _BACKGROUND: set[asyncio.Future[None]] = set()
+_ROOTS: set[str] = set()
+"""Chroot mount points on the host not yet removed."""
 _LIVE: dict[int, str | None] = {}
 """Process group id -> mount namespace of every exec not yet cleaned up."""
 
 
 @atexit.register
 def _kill_live_at_exit() -> None:
-    """A server that stops mid-exec must not leave the processes behind."""
+    """A server that stops mid-exec must not leave the processes (or chroot dirs) behind."""
+    namespaces = [ns for ns in _LIVE.values() if ns is not None]
     for pgid, ns in list(_LIVE.items()):
         _kill_all(pgid, ns)
+    for _ in range(50):
+        if not any(_pids_in_ns(ns) for ns in namespaces):
+            break
+        time.sleep(0.02)
+    for root in list(_ROOTS):
+        _rmdir(root)
 
 
 async def _terminate(proc: asyncio.subprocess.Process, ns: str | None) -> None:
@@ -424,6 +459,67 @@ class _Gone(Exception):
     """The client went away."""
 
 
+class _Pty:
+    """The master side of the terminal of an exec with tty=true (stdout and stderr merged)."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        os.set_blocking(self.master, False)
+        self._pending = b""
+        self._closed = False
+
+    async def read(self, n: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                return os.read(self.master, n)
+            except BlockingIOError:
+                ready = loop.create_future()
+                loop.add_reader(self.master, ready.set_result, None)
+                try:
+                    await ready
+                finally:
+                    loop.remove_reader(self.master)
+            except OSError as exc:  # EIO: every slave fd is closed
+                if exc.errno == errno.EIO:
+                    return b""
+                raise
+
+    def write(self, data: bytes) -> None:
+        self._pending += data
+
+    async def drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        data, self._pending = self._pending, b""
+        while data:
+            try:
+                data = data[os.write(self.master, data) :]
+            except BlockingIOError:
+                ready = loop.create_future()
+                loop.add_writer(self.master, ready.set_result, None)
+                try:
+                    await ready
+                finally:
+                    loop.remove_writer(self.master)
+            except OSError as exc:
+                raise BrokenPipeError(exc.errno, exc.strerror) from exc
+
+    def resize(self, payload: bytes) -> None:
+        """Channel 4: {"Width": cols, "Height": rows}."""
+        with contextlib.suppress(ValueError, TypeError, OSError):
+            size = json.loads(payload)
+            rows, cols = int(size["Height"]), int(size["Width"])
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(OSError):
+                os.close(self.master)
+            with contextlib.suppress(OSError):
+                os.close(self.slave)
+
+
 @dataclass
 class _Session:
     request: web.Request
@@ -434,6 +530,32 @@ class _Session:
     root: str | None = None
     sent: int = 0
     finishing: bool = False
+    pty: _Pty | None = None
+    early: list[bytes] = field(default_factory=list)
+    """Client messages read before the process started (tty: waiting for the size)."""
+
+    async def first_resize(self, timeout: float) -> bool:
+        """tty: wait briefly for kubectl's initial window size, so the process starts with it.
+
+        Other messages are kept for feed_stdin. False if the client went away.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                msg = await self.ws.receive(timeout=left)
+            except asyncio.TimeoutError:
+                break
+            if msg.type == web.WSMsgType.TEXT:
+                continue
+            if msg.type != web.WSMsgType.BINARY:
+                return False
+            payload: bytes = msg.data
+            if payload[:1] == bytes([CH_RESIZE]) and self.pty is not None:
+                self.pty.resize(payload[1:])
+                return True
+            self.early.append(payload)
+        return True
 
     async def send(self, channel: int, data: bytes) -> None:
         limit = self.req.cut_after_bytes
@@ -454,7 +576,7 @@ class _Session:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.ws.send_bytes(bytes([CH_STATUS]) + json.dumps(status).encode())
 
-    async def pump(self, reader: asyncio.StreamReader | None, channel: int) -> None:
+    async def pump(self, reader: asyncio.StreamReader | _Pty | None, channel: int) -> None:
         if reader is None:
             return
         while True:
@@ -465,16 +587,21 @@ class _Session:
 
     async def feed_stdin(self) -> None:
         """Read client frames; returns only when the client disconnected."""
-        stdin = self.proc.stdin if self.proc is not None else None
+        stdin: asyncio.StreamWriter | _Pty | None = self.pty
+        if self.pty is None and self.proc is not None:
+            stdin = self.proc.stdin
         while True:
-            msg = await self.ws.receive()
-            if msg.type != web.WSMsgType.BINARY:
-                if msg.type == web.WSMsgType.TEXT:
-                    continue
-                if self.finishing:
-                    await asyncio.Event().wait()  # our own close(): let serve() finish
-                return
-            payload: bytes = msg.data
+            if self.early:
+                payload = self.early.pop(0)
+            else:
+                msg = await self.ws.receive()
+                if msg.type != web.WSMsgType.BINARY:
+                    if msg.type == web.WSMsgType.TEXT:
+                        continue
+                    if self.finishing:
+                        await asyncio.Event().wait()  # our own close(): let serve() finish
+                    return
+                payload = msg.data
             if not payload:
                 continue
             channel, data = payload[0], payload[1:]
@@ -485,8 +612,11 @@ class _Session:
                 except (ConnectionError, RuntimeError):
                     stdin = None  # the process closed its stdin; drop the rest
             elif channel == CH_CLOSE and data[:1] == bytes([CH_STDIN]) and stdin is not None:
-                stdin.close()
+                if stdin is not self.pty:  # a terminal stays open, as in a runtime
+                    stdin.close()
                 stdin = None
+            elif channel == CH_RESIZE and self.pty is not None:
+                self.pty.resize(data)
 
     async def watch_transport(self) -> None:
         """Return once the connection is gone, even while a stdin write is blocked.
@@ -528,18 +658,28 @@ async def _spawn(session: _Session) -> dict[str, Any] | None:
     """Start the process; a Status when it could not start."""
     req = session.req
     os.makedirs(_WORK_DIR, exist_ok=True)
+    _sweep_stale_roots()
     root = tempfile.mkdtemp(prefix="root-", dir=_WORK_DIR)
+    _ROOTS.add(root)
     rfd, wfd = os.pipe()
     cfs = ContainerFS(root=root, mounts=list(req.mounts), workdir=req.workdir or "/", err_fd=wfd)
     devnull = subprocess.DEVNULL
     pipe = subprocess.PIPE
+    stdio: dict[str, Any] = {
+        "stdin": pipe if req.stdin else devnull,
+        "stdout": pipe if req.stdout else devnull,
+        "stderr": pipe if req.stderr else devnull,
+    }
+    env = _container_env(req)
+    if session.pty is not None:
+        cfs.controlling_tty = True
+        stdio = dict.fromkeys(stdio, session.pty.slave)
+        env.setdefault("TERM", "xterm")
     try:
         session.proc = await asyncio.create_subprocess_exec(
             *req.command,
-            stdin=pipe if req.stdin else devnull,
-            stdout=pipe if req.stdout else devnull,
-            stderr=(subprocess.STDOUT if req.tty else pipe) if req.stderr else devnull,
-            env=_container_env(req),
+            **stdio,
+            env=env,
             preexec_fn=cfs.enter,
             pass_fds=(wfd,),
             start_new_session=True,
@@ -561,6 +701,11 @@ async def _spawn(session: _Session) -> dict[str, Any] | None:
             os.close(rfd)
         if session.proc is None:
             _rmdir(root)
+            if session.pty is not None:
+                session.pty.close()
+        elif session.pty is not None:
+            os.close(session.pty.slave)  # the master reads EIO once the process side is gone
+            session.pty.slave = -1
     session.root = root
     session.ns = _mnt_ns(session.proc.pid)
     return None
@@ -572,8 +717,37 @@ def _rmdir(root: str) -> None:
     Only once the namespace is gone: removing a mount point that another
     namespace uses detaches that namespace's mount.
     """
+    _ROOTS.discard(root)
     with contextlib.suppress(OSError):
         os.rmdir(root)
+
+
+_last_sweep = 0.0
+STALE_ROOT_SECONDS = 120.0
+
+
+def _sweep_stale_roots() -> None:
+    """Remove chroot dirs that a killed server left behind (no process uses them as root)."""
+    global _last_sweep
+    now = time.time()
+    if now - _last_sweep < STALE_ROOT_SECONDS / 2:
+        return
+    _last_sweep = now
+    in_use = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                in_use.add(os.readlink(f"/proc/{entry}/root"))
+    with contextlib.suppress(OSError):
+        for name in os.listdir(_WORK_DIR):
+            path = os.path.join(_WORK_DIR, name)
+            with contextlib.suppress(OSError):
+                if (
+                    name.startswith("root-")
+                    and path not in in_use
+                    and now - os.stat(path).st_mtime > STALE_ROOT_SECONDS
+                ):
+                    os.rmdir(path)
 
 
 def _spawn_bg(coro: Any) -> None:
@@ -615,6 +789,11 @@ async def serve(request: web.Request, req: ExecRequest) -> web.StreamResponse:
         await session.send_status(internal_error_status("command is empty"))
         await ws.close()
         return ws
+    if req.tty:
+        session.pty = _Pty()
+        if not await session.first_resize(TTY_SIZE_WAIT_SECONDS):
+            session.pty.close()
+            return ws
     status = await _spawn(session)
     if status is not None:
         await session.send_status(status)
@@ -639,6 +818,8 @@ async def _cleanup(session: _Session, proc: asyncio.subprocess.Process) -> None:
         await _terminate(proc, session.ns)
     _kill_all(proc.pid, session.ns)
     _LIVE.pop(proc.pid, None)
+    if session.pty is not None:
+        session.pty.close()
     if session.root is not None:
         for _ in range(50):  # leftovers die asynchronously; the namespace goes with the last one
             if session.ns is None or not _pids_in_ns(session.ns):
@@ -649,8 +830,8 @@ async def _cleanup(session: _Session, proc: asyncio.subprocess.Process) -> None:
 
 async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
     pumps = [
-        asyncio.ensure_future(session.pump(proc.stdout, CH_STDOUT)),
-        asyncio.ensure_future(session.pump(proc.stderr, CH_STDERR)),
+        asyncio.ensure_future(session.pump(session.pty or proc.stdout, CH_STDOUT)),
+        asyncio.ensure_future(session.pump(None if session.pty else proc.stderr, CH_STDERR)),
     ]
     reader = asyncio.ensure_future(session.feed_stdin())
     gone = asyncio.ensure_future(session.watch_transport())
