@@ -47,7 +47,7 @@ db_stop_all() {
 
 # db_psql [DB]: run SQL from stdin as the superuser; unaligned, tuples only.
 db_psql() {
-  PGPASSWORD=$PG_PASSWORD PGCONNECT_TIMEOUT=5 psql -X -q -v ON_ERROR_STOP=1 -At -F $'\t' \
+  PGPASSWORD=$PG_PASSWORD PGCONNECT_TIMEOUT=5 PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -At -F $'\t' \
     -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "${1:-postgres}"
 }
 

@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# End to end, no database: rendered scripts (backupns-gen render) run with real bash and
+# the real kubectl against kubesim. Example config smoke test, period labels per
+# namespace and PVC (defect 1), snapshots that never get ready or fail (defect 3),
+# node lock slots shared by two namespaces.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  load helpers/kubesim
+  load helpers/e2e
+  kubesim_start --snapshot-ready-delay 0
+  export E2E_EXAMPLE_OUT=$BATS_FILE_TMPDIR/example-out
+  e2e_render "$E2E_ROOT/examples/backupns.yaml" "$E2E_EXAMPLE_OUT"
+  export E2E_LOCKS=$BATS_FILE_TMPDIR/locks
+  mkdir -p "$E2E_LOCKS"
+  cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<EOF
+defaults:
+  timeZone: Europe/Vienna
+  flock: {enabled: false}
+  waitUntilReady: {enabled: true, timeout: 1m}
+namespaces:
+  periods-1: {pvcs: [data, uploads], database: none}
+  periods-2: {pvcs: [data], database: none}
+  never-ready: {pvcs: [data], database: none, waitUntilReady: {enabled: true, timeout: 3s}}
+  snap-error: {pvcs: [data], database: none}
+  flock-a: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: $E2E_LOCKS, timeout: 1m}}
+  flock-b: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: $E2E_LOCKS, timeout: 1m}}
+controller:
+  namespace: backup-ns
+EOF
+  export E2E_OUT=$BATS_FILE_TMPDIR/out
+  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+}
+
+teardown_file() {
+  load helpers/kubesim
+  kubesim_stop
+}
+
+setup() {
+  load helpers/kubesim
+  load helpers/e2e
+  kubesim_env
+}
+
+teardown() {
+  kubesim_clear_faults
+}
+
+# create SCRIPT [VAR=value...]: run `SCRIPT create` with only the given BAK_* settings.
+create() {
+  local script=$1
+  shift
+  run --separate-stderr env "$@" bash "$script" create
+}
+
+@test "example config: static-site (database: none) gets a ready snapshot of www, exit 0" {
+  e2e_seed_volumes static-site www
+  printf '<h1>hello</h1>\n' >"$(e2e_volume_dir static-site www)/index.html"
+  local vs=www-2026-03-10-120000-ex0001
+  create "$E2E_EXAMPLE_OUT/namespaces/static-site/backup-ns.sh" \
+    BAK_FLOCK_DIR="$BATS_TEST_TMPDIR" BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=ex0001
+  [[ $status -eq 0 ]]
+  [[ -z $stderr ]]
+  local p='[backup-ns] static-site:'
+  [[ ${lines[0]} == "$p backup-ns "*": create in namespace static-site (PVCs: www, database: none)" ]]
+  [[ $output == *$'\n'"$p config BAK_LABEL_VS_RETAIN=days"$'\n'"$p config BAK_LABEL_VS_RETAIN_DAYS=30"$'\n'* ]]
+  [[ $output == *$'\n'"$p snapshot names: $vs (periods 2026-03-10 2026-w11 2026-03, time zone Europe/Vienna)"$'\n'* ]]
+  [[ $output == *$'\n'"$p pvc: www exists"$'\n'* ]]
+  [[ $output == *$'\n'"$p snapshot: created VolumeSnapshot $vs of PVC www (volumesnapshot.snapshot.storage.k8s.io/$vs)"$'\n'* ]]
+  [[ $output =~ $'\n'"$p result: VolumeSnapshot $vs of PVC www: readyToUse=true restoreSize=1Gi content=snapcontent-"[0-9a-f-]+$'\n' ]]
+  [[ ${lines[-2]} == "$p done: created $vs" ]]
+  [[ ${lines[-1]} == "$p lock: released $BATS_TEST_TMPDIR/"[12].lock ]]
+  [[ $(e2e_vs_names static-site) == "$vs" ]]
+  run kubectl -n static-site get volumesnapshot "$vs" -o jsonpath='{.status.readyToUse}'
+  [[ $output == true ]]
+  run e2e_vs_labels static-site "$vs"
+  [[ $output == "backup-ns.sh/delete-after=2026-04-09
+backup-ns.sh/pvc=www
+backup-ns.sh/retain-days=30
+backup-ns.sh/retain=days
+backup-ns.sh/type=adhoc" ]]
+  local dir
+  dir=$(e2e_vs_dir static-site "$vs")
+  [[ $(cat "$dir/index.html") == '<h1>hello</h1>' ]]
+}
+
+@test "defect 1: daily/weekly/monthly labels are per namespace and PVC, in the configured zone" {
+  e2e_seed_volumes periods-1 data uploads
+  e2e_seed_volumes periods-2 data
+  local common='backup-ns.sh/retain=daily_weekly_monthly backup-ns.sh/type=adhoc'
+  local p1='backup-ns.sh/daily=2026-03-10 backup-ns.sh/monthly=2026-03'
+  # Run 1, first of the day, only PVC data: it gets all three period labels.
+  create "$(e2e_script periods-1)" BAK_PVC_NAME=data BAK_NOW=2026-03-10T08:00:00Z BAK_VS_RAND=run001
+  [[ $status -eq 0 ]]
+  # Run 2, same day, both PVCs: data already has today's labels, uploads does not.
+  create "$(e2e_script periods-1)" BAK_NOW=2026-03-10T09:00:00Z BAK_VS_RAND=run002
+  [[ $status -eq 0 ]]
+  [[ -z $stderr ]]
+  [[ $output == *"[backup-ns] periods-1: labels for data-2026-03-10-100000-run002: backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/retain=daily_weekly_monthly"$'\n'* ]]
+  # Run 3, 23:30 UTC is already the next day in Vienna: a new daily label, same week and month.
+  create "$(e2e_script periods-1)" BAK_NOW=2026-03-10T23:30:00Z BAK_VS_RAND=run003
+  [[ $status -eq 0 ]]
+  [[ $output == *"snapshot names: data-2026-03-11-003000-run003 uploads-2026-03-11-003000-run003 (periods 2026-03-11 2026-w11 2026-03, time zone Europe/Vienna)"* ]]
+  run e2e_vs_table periods-1
+  [[ $output == "data-2026-03-10-090000-run001 $p1 backup-ns.sh/pvc=data $common backup-ns.sh/weekly=2026-w11
+data-2026-03-10-100000-run002 backup-ns.sh/pvc=data $common
+data-2026-03-11-003000-run003 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=data $common
+uploads-2026-03-10-100000-run002 $p1 backup-ns.sh/pvc=uploads $common backup-ns.sh/weekly=2026-w11
+uploads-2026-03-11-003000-run003 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=uploads $common" ]]
+
+  # Another namespace with a PVC of the same name: its own first snapshot of the day.
+  create "$(e2e_script periods-2)" BAK_NOW=2026-03-10T09:30:00Z BAK_VS_RAND=run004
+  [[ $status -eq 0 ]]
+  run e2e_vs_table periods-2
+  [[ $output == "data-2026-03-10-103000-run004 $p1 backup-ns.sh/pvc=data $common backup-ns.sh/weekly=2026-w11" ]]
+}
+
+@test "defect 3: a snapshot that never becomes ready fails the run with one clear line" {
+  e2e_seed_volumes never-ready data
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"never-ready","name":".*"},"mode":"never-ready"}'
+  local vs=data-2026-03-10-120000-nr0001
+  create "$(e2e_script never-ready)" BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=nr0001
+  [[ $status -eq 1 ]]
+  [[ $output == *"[backup-ns] never-ready: snapshot: created VolumeSnapshot $vs of PVC data"* ]]
+  [[ $output == *"[backup-ns] never-ready: snapshot: waiting until ready (limit 3s): $vs" ]]
+  [[ $output != *"done:"* && $output != *"result:"* ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: VolumeSnapshot $vs not ready in namespace never-ready: readyToUse is not true after "[34]"s (limit 3s). Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"$ ]]
+  run kubectl -n never-ready get volumesnapshot "$vs" -o jsonpath='{.status.readyToUse}'
+  [[ $output == false ]]
+}
+
+@test "defect 3: a snapshot with status.error fails at once (not at the 1m limit)" {
+  e2e_seed_volumes snap-error data
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"snap-error","name":".*"},"mode":"error","message":"csi: snapshot quota exceeded"}'
+  local vs=data-2026-03-10-120000-se0001
+  create "$(e2e_script snap-error)" BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=se0001
+  [[ $status -eq 1 ]]
+  [[ $output == *"[backup-ns] snap-error: snapshot: waiting until ready (limit 60s): $vs" ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr == "ERROR: VolumeSnapshot $vs failed in namespace snap-error: csi: snapshot quota exceeded. Check the CSI driver and the snapshot controller (kubectl -n snap-error describe volumesnapshot $vs)" ]]
+}
+
+@test "flock: two namespaces sharing one slot on a node run one after the other" {
+  e2e_seed_volumes flock-a data
+  e2e_seed_volumes flock-b data
+  # flock-a's snapshot create answers slowly, so it holds the only slot a while.
+  kubesim_fault '{"type":"http","match":{"method":"POST","path":"/apis/snapshot\\.storage\\.k8s\\.io/v1/namespaces/flock-a/volumesnapshots"},"delay":2,"times":1}'
+  local log=$BATS_TEST_TMPDIR/both.log i pid_a pid_b rc_a=0 rc_b=0
+  bash "$(e2e_script flock-a)" create >>"$log" 2>&1 &
+  pid_a=$!
+  for ((i = 0; i < 200; i++)); do
+    grep -q '^\[backup-ns\] flock-a: lock: took slot' "$log" && break
+    sleep 0.05
+  done
+  bash "$(e2e_script flock-b)" create >>"$log" 2>&1 &
+  pid_b=$!
+  wait "$pid_a" || rc_a=$?
+  wait "$pid_b" || rc_b=$?
+  [[ $rc_a -eq 0 && $rc_b -eq 0 ]] || { cat "$log"; false; }
+  run grep -E '^\[backup-ns\] flock-[ab]: lock: ' "$log"
+  [[ ${lines[0]} == "[backup-ns] flock-a: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" ]]
+  [[ ${lines[1]} == "[backup-ns] flock-a: lock: took slot 1 of 1 ($E2E_LOCKS/1.lock) after 0s" ]]
+  [[ ${lines[2]} == "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" ]]
+  [[ ${lines[3]} == "[backup-ns] flock-a: lock: released $E2E_LOCKS/1.lock" ]]
+  [[ ${lines[4]} =~ ^"[backup-ns] flock-b: lock: took slot 1 of 1 ($E2E_LOCKS/1.lock) after "[0-9]+s$ ]]
+  [[ ${lines[5]} == "[backup-ns] flock-b: lock: released $E2E_LOCKS/1.lock" ]]
+  [[ ${#lines[@]} -eq 6 ]]
+  # flock-b made no API call before it had the slot: its first request comes after
+  # flock-a's snapshot was created.
+  [[ $(e2e_vs_names flock-a | wc -l) -eq 1 && $(e2e_vs_names flock-b | wc -l) -eq 1 ]]
+}
