@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# End to end with a real MariaDB: the rendered script runs with real bash and the real
+# kubectl against kubesim; `kubectl exec statefulset/wordpress-db -c mariadb` runs the
+# real mariadb/mysqldump clients, which reach the test server with MYSQL_ROOT_PASSWORD
+# from the container's env. Dump → snapshot → restore, no password in argv, a failing dump.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  load helpers/db
+  load helpers/kubesim
+  load helpers/e2e
+  db_start_mariadb
+  kubesim_start --snapshot-ready-delay 0
+  local ns
+  {
+    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
+    printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
+    for ns in my-restore my-argv my-baddb; do
+      printf '  %s:\n    pvcs: [data, uploads]\n    database:\n      mysql:\n' "$ns"
+      printf '        exec: statefulset/wordpress-db\n        container: mariadb\n        pvc: data\n'
+      printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
+      printf '        dumpFile: /var/lib/mysql/dump.sql.gz\n'
+    done
+    printf 'controller:\n  namespace: backup-ns\n'
+  } >"$BATS_FILE_TMPDIR/backupns.yaml"
+  export E2E_OUT=$BATS_FILE_TMPDIR/out
+  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+}
+
+teardown_file() {
+  load helpers/db
+  load helpers/kubesim
+  kubesim_stop
+  db_stop_all
+}
+
+setup() {
+  load helpers/db
+  load helpers/kubesim
+  load helpers/e2e
+  kubesim_env
+}
+
+teardown() {
+  kubesim_clear_faults
+}
+
+# create NS [VAR=value...]: run NS's rendered script `create` with the given settings.
+create() {
+  local ns=$1
+  shift
+  run --separate-stderr env BAK_NOW=2026-05-04T10:00:00Z BAK_VS_RAND=e2e001 "$@" \
+    bash "$(e2e_script "$ns")" create
+}
+
+# wp_db NAME ROWS: a database with a table of numbers and awkward text.
+wp_db() {
+  db_mysql <<SQL
+DROP DATABASE IF EXISTS \`$1\`;
+CREATE DATABASE \`$1\` CHARACTER SET utf8mb4;
+USE \`$1\`;
+CREATE TABLE posts (id int PRIMARY KEY, title varchar(100) NOT NULL, body text) ENGINE=InnoDB;
+INSERT INTO posts SELECT seq, CONCAT('post ', seq, ' \'quoted\' ü €'), REPEAT(CONCAT('x', seq), 5) FROM seq_1_to_$2;
+CREATE TABLE options (name varchar(50) PRIMARY KEY, value text);
+INSERT INTO options VALUES ('tab', 'a\tb'), ('newline', 'line1\nline2'), ('empty', '');
+SQL
+}
+
+# fingerprint DB: one line that changes with any row of DB.
+fingerprint() {
+  db_mysql "$1" <<<"SELECT CONCAT((SELECT CONCAT(COUNT(*), ':', SUM(id), ':', MD5(GROUP_CONCAT(title, body ORDER BY id SEPARATOR ','))) FROM posts), '/', (SELECT MD5(GROUP_CONCAT(name, value ORDER BY name)) FROM options))"
+}
+
+@test "mysql: dump, snapshot ready; the snapshot's dump restores into a fresh database" {
+  wp_db wordpress 300
+  local before
+  before=$(fingerprint wordpress)
+  e2e_seed_volumes my-restore data uploads
+  e2e_seed_mysql my-restore data /var/lib/mysql wordpress
+  printf 'image\n' >"$(e2e_volume_dir my-restore uploads)/logo.png"
+  local d=data-2026-05-04-100000-e2e001 u=uploads-2026-05-04-100000-e2e001 p='[backup-ns] my-restore:'
+  create my-restore
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ -z $stderr ]]
+  [[ ${lines[0]} == "$p backup-ns "*" (mysql): create in namespace my-restore (PVCs: data uploads, database: mysql)" ]]
+  [[ $output == *$'\n'"$p database: exec target statefulset/wordpress-db exists"$'\n'* ]]
+  [[ $output =~ $'\n'"$p database: MySQL check passed in statefulset/wordpress-db container mariadb ("[^$'\n']*"MariaDB"[^$'\n']*")"$'\n' ]]
+  [[ $output == *$'\n'"$p database: dumping MySQL to /var/lib/mysql/dump.sql.gz"$'\n'* ]]
+  [[ $output =~ $'\n'"$p database: dump verified: /var/lib/mysql/dump.sql.gz, "([0-9]+)" bytes, sha256 "([0-9a-f]{64})", "([0-9]+)"s"$'\n' ]]
+  local size=${BASH_REMATCH[1]} sha=${BASH_REMATCH[2]} dur=${BASH_REMATCH[3]}
+  [[ $output == *$'\n'"$p result: VolumeSnapshot $d of PVC data: readyToUse=true"* ]]
+  [[ $output == *$'\n'"$p result: VolumeSnapshot $u of PVC uploads: readyToUse=true"* ]]
+  [[ ${lines[-1]} == "$p done: created $d $u" ]]
+  run e2e_vs_annotations my-restore "$d"
+  [[ $output == "backup-ns.sh/dump-duration=$dur
+backup-ns.sh/dump-file=/var/lib/mysql/dump.sql.gz
+backup-ns.sh/dump-sha256=$sha
+backup-ns.sh/dump-size=$size
+env-config: present" ]]
+  run e2e_vs_annotations my-restore "$u"
+  [[ $output == 'env-config: present' ]]
+
+  db_mysql wordpress <<<"DELETE FROM posts WHERE id > 10; UPDATE options SET value = 'changed';"
+  [[ $(fingerprint wordpress) != "$before" ]]
+
+  local dir
+  dir=$(e2e_vs_dir my-restore "$d")
+  [[ $(ls -A "$dir") == dump.sql.gz ]]
+  [[ $(sha256sum <"$dir/dump.sql.gz") == "$sha  -" ]]
+  [[ $(cat "$(e2e_vs_dir my-restore "$u")/logo.png") == image ]]
+  db_mysql <<<'DROP DATABASE IF EXISTS restored; CREATE DATABASE restored CHARACTER SET utf8mb4;'
+  gunzip -c "$dir/dump.sql.gz" | db_mysql restored
+  [[ $(fingerprint restored) == "$before" ]]
+}
+
+@test "defect 4 (mysql): the password is in no process's argv while mysqldump runs, nor in output, annotations, request log" {
+  wp_db argv 100
+  e2e_seed_volumes my-argv data uploads
+  e2e_seed_mysql my-argv data /var/lib/mysql argv
+  e2e_argv_watch_start "$MY_PASSWORD"
+  # A write lock held for 2 s keeps mysqldump (which wants a read lock) alive a while.
+  db_mysql argv <<<"LOCK TABLES posts WRITE; SELECT SLEEP(2); UNLOCK TABLES;" >/dev/null &
+  local holder=$!
+  create my-argv BAK_DEBUG=true
+  local report
+  report=$(e2e_argv_watch_stop)
+  wait "$holder"
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $report == *$'\nseen= '*' mysqldump '* && $report == *' kubectl '* && $report == *' mysql '* ]]
+  [[ $report != *HIT* ]]
+  [[ $stderr == *'+ '* ]]
+  [[ $output$stderr != *"$MY_PASSWORD"* ]]
+  run kubectl -n my-argv get volumesnapshots -o yaml
+  [[ $output == *backup-ns.sh/dump-sha256* && $output != *"$MY_PASSWORD"* ]]
+  run grep -cF "$MY_PASSWORD" "$KUBESIM_STATE/requests.jsonl"
+  [[ $output == 0 ]]
+}
+
+@test "failing dump (mysql): an unknown database fails with one line; no dump file, no snapshot" {
+  e2e_seed_volumes my-baddb data uploads
+  e2e_seed_mysql my-baddb data /var/lib/mysql nosuchdb
+  create my-baddb
+  [[ $status -eq 1 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr == "ERROR: MySQL check failed in statefulset/wordpress-db container mariadb in namespace my-baddb: SELECT 1 failed: "*"Unknown database 'nosuchdb'. Check BAK_DB_MYSQL_EXEC_CONTAINER, the database user and password settings, and that the database is running" ]]
+  [[ -z $(ls -A "$(e2e_volume_dir my-baddb data)") ]]
+  [[ -z $(e2e_vs_names my-baddb) ]]
+}

@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# End to end with a real PostgreSQL 15: the rendered script (backupns-gen render) runs
+# with real bash and the real kubectl against kubesim; `kubectl exec deployment/app-base`
+# runs psql/pg_dump as real processes that reach the test server with the password from
+# the container's env. Covers dump → snapshot → restore, several PVCs and the dump-*
+# annotations, no password in any argv (defect 4), failing dumps, the used-space
+# threshold and dry runs.
+
+bats_require_minimum_version 1.5.0
+
+PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-full pg-dry)
+
+setup_file() {
+  load helpers/db
+  load helpers/kubesim
+  load helpers/e2e
+  db_start_postgres
+  kubesim_start --snapshot-ready-delay 0
+  local ns pvcs
+  {
+    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
+    printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
+    for ns in "${PG_NAMESPACES[@]}"; do
+      pvcs='[data]'
+      [[ $ns != pg-multi ]] || pvcs='[data, uploads, cache]'
+      printf '  %s:\n    pvcs: %s\n    database:\n      postgres:\n' "$ns" "$pvcs"
+      printf '        exec: deployment/app-base\n        container: postgres\n'
+      printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
+      printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
+    done
+    printf 'controller:\n  namespace: backup-ns\n'
+  } >"$BATS_FILE_TMPDIR/backupns.yaml"
+  export E2E_OUT=$BATS_FILE_TMPDIR/out
+  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+}
+
+teardown_file() {
+  load helpers/db
+  load helpers/kubesim
+  kubesim_stop
+  db_stop_all
+}
+
+setup() {
+  load helpers/db
+  load helpers/kubesim
+  load helpers/e2e
+  kubesim_env
+}
+
+teardown() {
+  kubesim_clear_faults
+}
+
+# create NS [VAR=value...]: run NS's rendered script `create` with the given settings.
+create() {
+  local ns=$1
+  shift
+  run --separate-stderr env BAK_NOW=2026-05-04T10:00:00Z BAK_VS_RAND=e2e001 "$@" \
+    bash "$(e2e_script "$ns")" create
+}
+
+# shop_db NAME [ROWS]: a database with two tables (numbers, text with quotes and UTF-8).
+shop_db() {
+  db_psql <<<"DROP DATABASE IF EXISTS $1 WITH (FORCE); CREATE DATABASE $1;"
+  db_psql "$1" <<SQL
+CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2));
+INSERT INTO items SELECT g, 'item ' || g || E' \\'quoted\\' ü', g * 1.25 FROM generate_series(1, ${2:-500}) g;
+CREATE TABLE notes (k text PRIMARY KEY, body text);
+INSERT INTO notes VALUES ('tab', E'a\\tb'), ('newline', E'line1\\nline2'), ('empty', '');
+SQL
+}
+
+# fingerprint DB: one line that changes with any row of DB.
+fingerprint() {
+  db_psql "$1" <<<"SELECT (SELECT count(*) || ':' || sum(id) || ':' || md5(string_agg(name || price, ',' ORDER BY id)) FROM items) || '/' || (SELECT md5(string_agg(k || body, ',' ORDER BY k)) FROM notes)"
+}
+
+@test "postgres: dump, snapshot ready; the snapshot's dump restores into a fresh database" {
+  shop_db shop 500
+  local before
+  before=$(fingerprint shop)
+  e2e_seed_volumes pg-restore data
+  e2e_seed_postgres pg-restore data /var/lib/postgresql/data shop
+  local vs=data-2026-05-04-100000-e2e001 p='[backup-ns] pg-restore:'
+  create pg-restore
+  [[ $status -eq 0 ]]
+  [[ -z $stderr ]]
+  [[ ${lines[0]} == "$p backup-ns "*" (postgres): create in namespace pg-restore (PVCs: data, database: postgres)" ]]
+  [[ $output == *$'\n'"$p database: exec target deployment/app-base exists"$'\n'* ]]
+  [[ $output == *$'\n'"$p database: PostgreSQL check passed in deployment/app-base container postgres (pg_dump (PostgreSQL) 15."* ]]
+  [[ $output =~ $'\n'"$p database: /var/lib/postgresql/data is "[0-9]+"% used (limit 90%)"$'\n' ]]
+  [[ $output == *$'\n'"$p database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz"$'\n'* ]]
+  [[ $output =~ $'\n'"$p database: dump verified: /var/lib/postgresql/data/dump.sql.gz, "([0-9]+)" bytes, sha256 "([0-9a-f]{64})", "[0-9]+"s"$'\n' ]]
+  local size=${BASH_REMATCH[1]} sha=${BASH_REMATCH[2]}
+  [[ $output =~ $'\n'"$p result: VolumeSnapshot $vs of PVC data: readyToUse=true restoreSize=1Gi content=snapcontent-"[0-9a-f-]+$'\n' ]]
+  [[ ${lines[-1]} == "$p done: created $vs" ]]
+
+  # The database changes after the backup; the restore must show the backup's rows.
+  db_psql shop <<<"DELETE FROM items WHERE id > 100; UPDATE notes SET body = 'changed';"
+  [[ $(fingerprint shop) != "$before" ]]
+
+  local dir
+  dir=$(e2e_vs_dir pg-restore "$vs")
+  [[ $(ls -A "$dir") == dump.sql.gz ]]
+  [[ $(stat -c %s "$dir/dump.sql.gz") == "$size" ]]
+  [[ $(sha256sum <"$dir/dump.sql.gz") == "$sha  -" ]]
+  db_psql <<<"DROP DATABASE IF EXISTS restored WITH (FORCE); CREATE DATABASE restored;"
+  gunzip -c "$dir/dump.sql.gz" | db_psql restored >/dev/null
+  [[ $(fingerprint restored) == "$before" ]]
+}
+
+@test "postgres, several PVCs: one dump, one snapshot per PVC, dump-* annotations only on the dump PVC's" {
+  shop_db multi 50
+  e2e_seed_volumes pg-multi data uploads cache
+  e2e_seed_postgres pg-multi data /var/lib/postgresql/data multi
+  printf 'picture\n' >"$(e2e_volume_dir pg-multi uploads)/cat.jpg"
+  create pg-multi
+  [[ $status -eq 0 ]]
+  [[ -z $stderr ]]
+  local log=$output
+  [[ $(grep -c 'database: dumping PostgreSQL' <<<"$output") -eq 1 ]]
+  [[ $(grep -c 'snapshot: created VolumeSnapshot' <<<"$output") -eq 3 ]]
+  local d=data-2026-05-04-100000-e2e001 u=uploads-2026-05-04-100000-e2e001 c=cache-2026-05-04-100000-e2e001
+  [[ $(e2e_vs_names pg-multi) == "$c"$'\n'"$d"$'\n'"$u" ]]
+  # The dump PVC's snapshot: annotations that describe the stored file exactly.
+  local dir size sha
+  dir=$(e2e_vs_dir pg-multi "$d")
+  size=$(stat -c %s "$dir/dump.sql.gz")
+  sha=$(sha256sum <"$dir/dump.sql.gz")
+  sha=${sha%% *}
+  run e2e_vs_annotations pg-multi "$d"
+  [[ $output =~ ^"backup-ns.sh/dump-duration="([0-9]+)$'\n'"backup-ns.sh/dump-file=/var/lib/postgresql/data/dump.sql.gz"$'\n'"backup-ns.sh/dump-sha256=$sha"$'\n'"backup-ns.sh/dump-size=$size"$'\n'"env-config: present"$ ]]
+  local dur=${BASH_REMATCH[1]}
+  [[ $log == *"dump verified: /var/lib/postgresql/data/dump.sql.gz, $size bytes, sha256 $sha, ${dur}s"$'\n'* ]]
+  # The other snapshots: env-config only, and their own data.
+  local vs
+  for vs in "$u" "$c"; do
+    run e2e_vs_annotations pg-multi "$vs"
+    [[ $output == 'env-config: present' ]]
+  done
+  [[ $(cat "$(e2e_vs_dir pg-multi "$u")/cat.jpg") == picture ]]
+  [[ -z $(ls -A "$(e2e_vs_dir pg-multi "$c")") ]]
+  run e2e_vs_annotation pg-multi "$d" backup-ns.sh/env-config
+  [[ $output == *$'\nBAK_PVC_NAMES=data uploads cache\nBAK_DUMP_PVC=data\n'* ]]
+  [[ $output == *$'\nBAK_DB_POSTGRES_PASSWORD=${POSTGRES_PASSWORD}\n'* ]]
+}
+
+@test "defect 4: the password is in no process's argv while the dump runs, nor in output, annotations, request log" {
+  shop_db argv 200
+  e2e_seed_volumes pg-argv data
+  e2e_seed_postgres pg-argv data /var/lib/postgresql/data argv
+  e2e_argv_watch_start "$PG_PASSWORD"
+  # Hold a lock on items for 2 s so pg_dump (which waits for it) is alive a while.
+  db_psql argv <<<"BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" \
+    >/dev/null &
+  local holder=$!
+  create pg-argv BAK_DEBUG=true
+  local report
+  report=$(e2e_argv_watch_stop)
+  wait "$holder"
+  [[ $status -eq 0 ]]
+  # The watcher ran during the dump: it saw pg_dump, psql and kubectl exec.
+  [[ $report == *$'\nseen= '*' pg_dump '* && $report == *' kubectl '* && $report == *' psql '* ]]
+  [[ $report != *HIT* ]]
+  # Debug mode traces every command to stderr: no password there either.
+  [[ $stderr == *'+ '* ]]
+  [[ $output$stderr != *"$PG_PASSWORD"* ]]
+  run kubectl -n pg-argv get volumesnapshots -o yaml
+  [[ $output == *backup-ns.sh/env-config* && $output != *"$PG_PASSWORD"* ]]
+  run grep -cF "$PG_PASSWORD" "$KUBESIM_STATE/requests.jsonl"
+  [[ $output == 0 ]]
+}
+
+@test "failing dump: a wrong database name stops before the dump; no dump file, no snapshot" {
+  e2e_seed_volumes pg-baddb data
+  e2e_seed_postgres pg-baddb data /var/lib/postgresql/data nosuchdb
+  create pg-baddb
+  [[ $status -eq 1 ]] || { printf "%s\n" "$output" "$stderr"; false; }
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr == "ERROR: PostgreSQL check failed in deployment/app-base container postgres in namespace pg-baddb: SELECT 1 failed: "*'database "nosuchdb" does not exist. Check BAK_DB_POSTGRES_EXEC_CONTAINER, the database user and password settings, and that the database is running' ]]
+  [[ $output != *'snapshot: created'* ]]
+  [[ -z $(ls -A "$(e2e_volume_dir pg-baddb data)") ]]
+  [[ -z $(e2e_vs_names pg-baddb) ]]
+}
+
+@test "failing dump: the database drops pg_dump midway; partial file removed, previous dump kept, no snapshot" {
+  shop_db locked 50
+  e2e_seed_volumes pg-locked data
+  e2e_seed_postgres pg-locked data /var/lib/postgresql/data locked
+  local vol old
+  vol=$(e2e_volume_dir pg-locked data)
+  printf 'previous dump\n' | gzip >"$vol/dump.sql.gz"
+  old=$(sha256sum <"$vol/dump.sql.gz")
+  # Another session locks items; once pg_dump waits for that lock (its gzip output file
+  # exists by then), the server terminates pg_dump's connection.
+  db_psql locked <<<"BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT;" \
+    >/dev/null 2>&1 &
+  local holder=$!
+  (
+    for ((i = 0; i < 300; i++)); do
+      [[ $(db_psql <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'locked' AND application_name = 'pg_dump' AND wait_event_type = 'Lock'") == t ]] && break
+      sleep 0.1
+    done
+    db_psql <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'locked' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()" >/dev/null
+  ) &
+  local killer=$!
+  create pg-locked
+  wait "$killer"
+  wait "$holder" || true
+  [[ $status -eq 1 ]] || { printf "%s\n" "$output" "$stderr"; false; }
+  [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-locked: dump | gzip into /var/lib/postgresql/data/dump.sql.gz.tmp."[A-Za-z0-9]+" failed: pg_dump: "[^$'\n']*". The partial file was removed; check the database and the free space on PVC data"$ ]]
+  [[ $(ls -A "$vol") == dump.sql.gz ]]
+  [[ $(sha256sum <"$vol/dump.sql.gz") == "$old" ]]
+  [[ -z $(e2e_vs_names pg-locked) ]]
+}
+
+@test "failing dump: a full disk (ENOSPC) fails the dump; no partial file, no snapshot" {
+  db_psql <<<"DROP DATABASE IF EXISTS nospace WITH (FORCE); CREATE DATABASE nospace;"
+  # ~1.3 MB of random hex: it does not fit into a 512 KiB volume even gzipped.
+  db_psql nospace <<<"CREATE TABLE r AS SELECT g AS id, md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 20000) g;"
+  e2e_seed_volumes pg-nospace data
+  e2e_seed_postgres pg-nospace data /var/lib/postgresql/data nospace
+  kubesim_fault '{"type":"disk","match":{"namespace":"pg-nospace","pvc":"data"},"sizeBytes":524288}'
+  create pg-nospace
+  [[ $status -eq 1 ]] || { printf "%s\n" "$output" "$stderr"; false; }
+  [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-nospace: "[^$'\n']*"No space left on device"[^$'\n']*". The partial file was removed; check the database and the free space on PVC data"$ ]]
+  [[ -z $(ls -A "$(e2e_volume_dir pg-nospace data)") ]]
+  [[ -z $(e2e_vs_names pg-nospace) ]]
+}
+
+@test "failing dump: the exec stream is cut during the dump; non-zero, one line, no temp file, no snapshot" {
+  shop_db cut 50
+  e2e_seed_volumes pg-cut data
+  e2e_seed_postgres pg-cut data /var/lib/postgresql/data cut
+  # The check (~70 bytes) and the space probe (~10 bytes) pass; the dump's report is cut.
+  kubesim_fault '{"type":"exec-cut","match":{"namespace":"pg-cut","pod":".*","container":"postgres"},"afterBytes":100}'
+  create pg-cut
+  [[ $status -ne 0 ]]
+  [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr == "ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-cut: "*". The partial file was removed; check the database and the free space on PVC data" ]]
+  local vol
+  vol=$(e2e_volume_dir pg-cut data)
+  run ls -A "$vol"
+  [[ $output != *.tmp.* ]]
+  [[ -z $output ]] || gzip -t "$vol/dump.sql.gz"
+  [[ -z $(e2e_vs_names pg-cut) ]]
+}
+
+@test "used-space threshold: a dump disk above the limit is refused before dumping; no snapshot" {
+  shop_db fulldisk 10
+  e2e_seed_volumes pg-full data
+  e2e_seed_postgres pg-full data /var/lib/postgresql/data fulldisk
+  kubesim_fault '{"type":"disk","match":{"namespace":"pg-full","pvc":"data"},"usedPercent":95}'
+  create pg-full
+  [[ $status -eq 1 ]] || { printf "%s\n" "$output" "$stderr"; false; }
+  [[ $output != *'database: dumping'* ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: not enough free space in namespace pg-full: the disk of /var/lib/postgresql/data is "(9[5-9]|100)"% used, the limit is 90%. Free space or grow the PVC data, or raise BAK_THRESHOLD_SPACE_USED_PERCENTAGE"$ ]]
+  [[ -z $(e2e_vs_names pg-full) ]]
+}
+
+@test "dry run: BAK_DRY_RUN=true dumps nothing and creates nothing" {
+  shop_db dry 10
+  e2e_seed_volumes pg-dry data
+  e2e_seed_postgres pg-dry data /var/lib/postgresql/data dry
+  kubesim_reset_requests
+  create pg-dry BAK_DRY_RUN=true
+  [[ $status -eq 0 ]]
+  [[ $stderr == '[backup-ns] pg-dry: WARNING: dry run: nothing is dumped or created (BAK_DRY_RUN=true)' ]]
+  [[ $output == *'[backup-ns] pg-dry: database: dry run, not dumping to /var/lib/postgresql/data/dump.sql.gz'* ]]
+  [[ $output == *'[backup-ns] pg-dry: snapshot: dry run, would create VolumeSnapshot data-2026-05-04-100000-e2e001 of PVC data'* ]]
+  [[ ${lines[-1]} == '[backup-ns] pg-dry: done (dry run): nothing was dumped or created' ]]
+  [[ -z $(ls -A "$(e2e_volume_dir pg-dry data)") ]]
+  [[ -z $(e2e_vs_names pg-dry) ]]
+  [[ -z $(e2e_mutating_requests pg-dry | grep -v '/pods/[^/]*/exec' || true) ]]
+}
