@@ -13,12 +13,16 @@ from tests.kubesim.fixture import KubeSim, kubesim_session
 
 
 @pytest.fixture(scope="module")
-def kubesim(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeSim]:
+def kubesim(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KubeSim]:
     args = getattr(request.module, "KUBESIM_ARGS", [])
     yield from kubesim_session(tmp_path_factory.mktemp("kubesim"), args=args)
 
 
 @pytest.fixture(scope="module")
-def kubesim_tls(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeSim]:
+def kubesim_tls(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KubeSim]:
     args = getattr(request.module, "KUBESIM_ARGS", [])
     yield from kubesim_session(tmp_path_factory.mktemp("kubesim-tls"), tls=True, args=args)

@@ -45,16 +45,30 @@ def test_version_and_discovery(kubesim: KubeSim) -> None:
     assert json.loads(cp.stdout)["serverVersion"]["minor"] == "32"
     cp = kubesim.kubectl("api-resources", "-o", "name")
     names = set(cp.stdout.split())
-    for want in ("namespaces", "pods", "persistentvolumeclaims", "configmaps", "secrets",
-                 "serviceaccounts", "deployments.apps", "statefulsets.apps",
-                 "replicasets.apps", "daemonsets.apps", "jobs.batch", "cronjobs.batch",
-                 "roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io",
-                 "clusterroles.rbac.authorization.k8s.io",
-                 "clusterrolebindings.rbac.authorization.k8s.io",
-                 "volumesnapshots.snapshot.storage.k8s.io",
-                 "volumesnapshotcontents.snapshot.storage.k8s.io",
-                 "volumesnapshotclasses.snapshot.storage.k8s.io",
-                 "storageclasses.storage.k8s.io", "persistentvolumes", "events"):
+    for want in (
+        "namespaces",
+        "pods",
+        "persistentvolumeclaims",
+        "configmaps",
+        "secrets",
+        "serviceaccounts",
+        "deployments.apps",
+        "statefulsets.apps",
+        "replicasets.apps",
+        "daemonsets.apps",
+        "jobs.batch",
+        "cronjobs.batch",
+        "roles.rbac.authorization.k8s.io",
+        "rolebindings.rbac.authorization.k8s.io",
+        "clusterroles.rbac.authorization.k8s.io",
+        "clusterrolebindings.rbac.authorization.k8s.io",
+        "volumesnapshots.snapshot.storage.k8s.io",
+        "volumesnapshotcontents.snapshot.storage.k8s.io",
+        "volumesnapshotclasses.snapshot.storage.k8s.io",
+        "storageclasses.storage.k8s.io",
+        "persistentvolumes",
+        "events",
+    ):
         assert want in names, want
     cp = kubesim.kubectl("api-resources", "--api-group=snapshot.storage.k8s.io", "-o", "wide")
     assert "vs" in cp.stdout and "vsc,vscs" in cp.stdout
@@ -67,7 +81,8 @@ def test_aggregated_discovery_content_type(kubesim: KubeSim) -> None:
     req = urllib.request.Request(kubesim.url + "/apis", headers={"Accept": accept})
     with urllib.request.urlopen(req) as resp:
         assert resp.headers["Content-Type"] == (
-            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        )
         doc = json.loads(resp.read())
     assert doc["kind"] == "APIGroupDiscoveryList"
     with urllib.request.urlopen(kubesim.url + "/apis/snapshot.storage.k8s.io/v1") as resp:
@@ -76,8 +91,12 @@ def test_aggregated_discovery_content_type(kubesim: KubeSim) -> None:
 
 
 def test_default_objects(kubesim: KubeSim) -> None:
-    cp = kubesim.kubectl("get", "vsclass", "-o", "jsonpath={.items[*].metadata.name}"
-                         " {.items[*].driver} {.items[*].metadata.annotations}")
+    cp = kubesim.kubectl(
+        "get",
+        "vsclass",
+        "-o",
+        "jsonpath={.items[*].metadata.name} {.items[*].driver} {.items[*].metadata.annotations}",
+    )
     assert cp.stdout.startswith("csi-hostpath-snapclass hostpath.csi.k8s.io ")
     assert '"snapshot.storage.kubernetes.io/is-default-class":"true"' in cp.stdout
     cp = kubesim.kubectl("get", "sc", "-o", "name")
@@ -87,7 +106,9 @@ def test_default_objects(kubesim: KubeSim) -> None:
 def test_apply_created_unchanged_configured(kubesim: KubeSim, ns: str) -> None:
     cp = kubesim.kubectl("apply", "-f", "-", input=vs_yaml("snap-ap"))
     assert (cp.returncode, cp.stdout) == (
-        0, "volumesnapshot.snapshot.storage.k8s.io/snap-ap created\n"), cp.stderr
+        0,
+        "volumesnapshot.snapshot.storage.k8s.io/snap-ap created\n",
+    ), cp.stderr
     cp = kubesim.kubectl("apply", "-f", "-", input=vs_yaml("snap-ap"))
     assert cp.stdout == "volumesnapshot.snapshot.storage.k8s.io/snap-ap unchanged\n"
     cp = kubesim.kubectl("apply", "-f", "-", input=vs_yaml("snap-ap", labels="{app: z}"))
@@ -96,7 +117,9 @@ def test_apply_created_unchanged_configured(kubesim: KubeSim, ns: str) -> None:
     assert got["metadata"]["labels"] == {"app": "z"}
     assert "kubectl.kubernetes.io/last-applied-configuration" in got["metadata"]["annotations"]
     # built-in kinds go through strategic merge patch
-    cp = kubesim.kubectl("apply", "-f", "-", input=PVC.replace("namespace: api}", "namespace: api, labels: {a: b}}"))
+    cp = kubesim.kubectl(
+        "apply", "-f", "-", input=PVC.replace("namespace: api}", "namespace: api, labels: {a: b}}")
+    )
     assert cp.stdout == "persistentvolumeclaim/data configured\n", cp.stderr
 
 
@@ -115,28 +138,57 @@ def test_create_and_already_exists(kubesim: KubeSim, ns: str) -> None:
     assert cp.stdout == "volumesnapshot.snapshot.storage.k8s.io/snap-cr created\n"
     cp = kubesim.kubectl("create", "-f", "-", input=vs_yaml("snap-cr"))
     assert cp.returncode == 1
-    assert cp.stderr == ('Error from server (AlreadyExists): error when creating "STDIN": '
-                         'volumesnapshots.snapshot.storage.k8s.io "snap-cr" already exists\n')
+    assert cp.stderr == (
+        'Error from server (AlreadyExists): error when creating "STDIN": '
+        'volumesnapshots.snapshot.storage.k8s.io "snap-cr" already exists\n'
+    )
 
 
 def test_typed_client_creates_protobuf(kubesim: KubeSim, ns: str) -> None:
     """create secret/configmap/sa/role/rolebinding send protobuf bodies."""
     k = kubesim.kubectl
-    assert k("create", "secret", "generic", "db", "-n", ns, "--from-literal=PASSWORD=s3 cr!t",
-             check=True).stdout == "secret/db created\n"
+    assert (
+        k(
+            "create",
+            "secret",
+            "generic",
+            "db",
+            "-n",
+            ns,
+            "--from-literal=PASSWORD=s3 cr!t",
+            check=True,
+        ).stdout
+        == "secret/db created\n"
+    )
     cp = k("get", "secret", "db", "-n", ns, "-o", "jsonpath={.data.PASSWORD} {.type}")
     assert cp.stdout == "czMgY3IhdA== Opaque"
-    k("create", "configmap", "cfg", "-n", ns, "--from-literal=a=1", "--from-literal=b=two",
-      check=True)
+    k(
+        "create",
+        "configmap",
+        "cfg",
+        "-n",
+        ns,
+        "--from-literal=a=1",
+        "--from-literal=b=two",
+        check=True,
+    )
     assert kubesim.get_json("cm", "cfg", "-n", ns)["data"] == {"a": "1", "b": "two"}
     k("create", "serviceaccount", "runner", "-n", ns, check=True)
-    k("create", "role", "r1", "-n", ns, "--verb=get,list", "--resource=pods,pods/exec",
-      check=True)
+    k("create", "role", "r1", "-n", ns, "--verb=get,list", "--resource=pods,pods/exec", check=True)
     rules = kubesim.get_json("role", "r1", "-n", ns)["rules"]
-    assert rules == [{"apiGroups": [""], "resources": ["pods", "pods/exec"],
-                      "verbs": ["get", "list"]}]
-    k("create", "rolebinding", "rb1", "-n", ns, "--role=r1", f"--serviceaccount={ns}:runner",
-      check=True)
+    assert rules == [
+        {"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["get", "list"]}
+    ]
+    k(
+        "create",
+        "rolebinding",
+        "rb1",
+        "-n",
+        ns,
+        "--role=r1",
+        f"--serviceaccount={ns}:runner",
+        check=True,
+    )
     rb = kubesim.get_json("rolebinding", "rb1", "-n", ns)
     assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r1"}
     assert rb["subjects"] == [{"kind": "ServiceAccount", "name": "runner", "namespace": ns}]
@@ -146,8 +198,10 @@ def test_typed_client_creates_protobuf(kubesim: KubeSim, ns: str) -> None:
 
 def test_get_not_found_and_missing_namespace(kubesim: KubeSim, ns: str) -> None:
     cp = kubesim.kubectl("get", "vs", "nope", "-n", ns)
-    assert (cp.returncode, cp.stderr) == (1, 'Error from server (NotFound): '
-                                          'volumesnapshots.snapshot.storage.k8s.io "nope" not found\n')
+    assert (cp.returncode, cp.stderr) == (
+        1,
+        'Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io "nope" not found\n',
+    )
     cp = kubesim.kubectl("get", "pvc", "nope", "-n", "ns-missing")
     assert cp.stderr == 'Error from server (NotFound): namespaces "ns-missing" not found\n'
     cp = kubesim.kubectl("get", "vs", "-n", "empty-ns-none")
@@ -164,8 +218,10 @@ def test_create_in_missing_namespace(kubesim: KubeSim) -> None:
 def test_invalid_name(kubesim: KubeSim, ns: str) -> None:
     cp = kubesim.kubectl("create", "-f", "-", input=vs_yaml("Bad_Name"))
     assert cp.returncode == 1
-    assert ('The VolumeSnapshot "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": '
-            "a lowercase RFC 1123 subdomain must consist of") in cp.stderr
+    assert (
+        'The VolumeSnapshot "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": '
+        "a lowercase RFC 1123 subdomain must consist of"
+    ) in cp.stderr
 
 
 def test_list_selectors_and_output_formats(kubesim: KubeSim, ns: str) -> None:
@@ -180,12 +236,21 @@ def test_list_selectors_and_output_formats(kubesim: KubeSim, ns: str) -> None:
     cp = k("get", "vs", "-n", ns, "-l", "sel==yes,!backup-ns.sh/daily", "-o", "name")
     assert cp.stdout == "volumesnapshot.snapshot.storage.k8s.io/sel-c\n"
     cp = k("get", "vs", "-n", ns, "-l", "sel,backup-ns.sh/daily!=2026-11-26", "-o", "name")
-    assert cp.stdout.split() == ["volumesnapshot.snapshot.storage.k8s.io/sel-b",
-                                 "volumesnapshot.snapshot.storage.k8s.io/sel-c"]
+    assert cp.stdout.split() == [
+        "volumesnapshot.snapshot.storage.k8s.io/sel-b",
+        "volumesnapshot.snapshot.storage.k8s.io/sel-c",
+    ]
     cp = k("get", "vs", "-n", ns, "-l", "sel,sel notin (yes)", "-o", "name")
     assert cp.stdout == ""
-    cp = k("get", "vs", "-A", "-l", "sel", "-o",
-           "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}")
+    cp = k(
+        "get",
+        "vs",
+        "-A",
+        "-l",
+        "sel",
+        "-o",
+        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
+    )
     assert cp.stdout == "api/sel-a\napi/sel-b\napi/sel-c\n"
     cp = k("get", "vs", "-n", ns, "--field-selector", "metadata.name=sel-b", "-o", "name")
     assert cp.stdout == "volumesnapshot.snapshot.storage.k8s.io/sel-b\n"
@@ -202,7 +267,16 @@ def test_list_selectors_and_output_formats(kubesim: KubeSim, ns: str) -> None:
     assert cp.returncode == 0 and cp.stdout.splitlines()[1].startswith("sel-a ")
     cp = k("get", "vs", "sel-a", "-n", ns, "-o", "go-template={{.metadata.name}}")
     assert cp.stdout == "sel-a"
-    cp = k("get", "vs", "-n", ns, "-l", "sel", "-o", "custom-columns=N:.metadata.name,S:.spec.source.persistentVolumeClaimName")
+    cp = k(
+        "get",
+        "vs",
+        "-n",
+        ns,
+        "-l",
+        "sel",
+        "-o",
+        "custom-columns=N:.metadata.name,S:.spec.source.persistentVolumeClaimName",
+    )
     assert cp.stdout.splitlines()[1].split() == ["sel-a", "data"]
 
 
@@ -213,14 +287,18 @@ def test_label_overwrite_and_unlabel(kubesim: KubeSim, ns: str) -> None:
     assert cp.stdout == "volumesnapshot.snapshot.storage.k8s.io/lab labeled\n"
     cp = k("label", "vs/lab", "-n", ns, "keep=false")
     assert (cp.returncode, cp.stderr) == (
-        1, "error: 'keep' already has a value (true), and --overwrite is false\n")
+        1,
+        "error: 'keep' already has a value (true), and --overwrite is false\n",
+    )
     cp = k("label", "vs/lab", "-n", ns, "keep=false", "--overwrite")
     assert cp.returncode == 0
     cp = k("label", "vs/lab", "-n", ns, "keep-")
     assert cp.stdout == "volumesnapshot.snapshot.storage.k8s.io/lab unlabeled\n"
     cp = k("label", "vs/lab", "-n", ns, "absent-")
     assert (cp.returncode, cp.stdout) == (
-        0, 'label "absent" not found.\nvolumesnapshot.snapshot.storage.k8s.io/lab not labeled\n')
+        0,
+        'label "absent" not found.\nvolumesnapshot.snapshot.storage.k8s.io/lab not labeled\n',
+    )
     labels = kubesim.get_json("vs", "lab", "-n", ns)["metadata"]["labels"]
     assert labels == {"backup-ns.sh/daily": "2026-11-27"}
     cp = k("label", "pvc", "data", "-n", ns, "x=y")
@@ -230,8 +308,13 @@ def test_label_overwrite_and_unlabel(kubesim: KubeSim, ns: str) -> None:
 def test_patch_types(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
     k("apply", "-f", "-", input=vs_yaml("pt"), check=True)
-    content = kubesim.wait_for(lambda: kubesim.get_json("vs", "pt", "-n", ns).get(
-        "status", {}).get("boundVolumeSnapshotContentName"))
+    content = kubesim.wait_for(
+        lambda: (
+            kubesim.api(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots/" + "pt")
+            .get("status", {})
+            .get("boundVolumeSnapshotContentName")
+        )
+    )
     vsc = f"volumesnapshotcontent.snapshot.storage.k8s.io/{content}"
     cp = k("patch", "vsc", content, "-p", '{"spec":{"deletionPolicy":"Retain"}}')
     assert cp.returncode == 1
@@ -239,22 +322,42 @@ def test_patch_types(kubesim: KubeSim, ns: str) -> None:
         "error: application/strategic-merge-patch+json is not supported by "
         "snapshot.storage.k8s.io/v1, Kind=VolumeSnapshotContent: the body of the request was in "
         "an unknown format - accepted media types include: application/json-patch+json, "
-        "application/merge-patch+json")
+        "application/merge-patch+json"
+    )
     cp = k("patch", "vsc", content, "--type", "merge", "-p", '{"spec":{"deletionPolicy":"Retain"}}')
     assert cp.stdout == f"{vsc} patched\n"
     before = kubesim.get_json("vsc", content)["metadata"]["resourceVersion"]
     cp = k("patch", "vsc", content, "--type", "merge", "-p", '{"spec":{"deletionPolicy":"Retain"}}')
     assert cp.stdout == f"{vsc} patched (no change)\n"
     assert kubesim.get_json("vsc", content)["metadata"]["resourceVersion"] == before
-    cp = k("patch", "vsc", content, "--type", "json",
-           "-p", '[{"op":"replace","path":"/spec/deletionPolicy","value":"Delete"}]')
+    cp = k(
+        "patch",
+        "vsc",
+        content,
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"replace","path":"/spec/deletionPolicy","value":"Delete"}]',
+    )
     assert cp.stdout == f"{vsc} patched\n"
     cp = k("patch", "vsc", "nope", "--type", "merge", "-p", "{}")
-    assert cp.stderr == ('Error from server (NotFound): volumesnapshotcontents.snapshot.storage.k8s.io'
-                         ' "nope" not found\n')
+    assert cp.stderr == (
+        "Error from server (NotFound): volumesnapshotcontents.snapshot.storage.k8s.io"
+        ' "nope" not found\n'
+    )
     # status subresource: only status changes there; main resource ignores status
-    cp = k("patch", "vs", "pt", "-n", ns, "--type", "merge", "--subresource=status",
-           "-p", '{"status":{"readyToUse":false}}')
+    cp = k(
+        "patch",
+        "vs",
+        "pt",
+        "-n",
+        ns,
+        "--type",
+        "merge",
+        "--subresource=status",
+        "-p",
+        '{"status":{"readyToUse":false}}',
+    )
     assert cp.returncode == 0, cp.stderr
     assert kubesim.get_json("vs", "pt", "-n", ns)["status"]["readyToUse"] is False
     k("patch", "vs", "pt", "-n", ns, "--type", "merge", "-p", '{"status":{"readyToUse":true}}')
@@ -274,12 +377,21 @@ spec:
       - {name: b, image: busybox}
 """
     k("apply", "-f", "-", input=dep, check=True)
-    cp = k("patch", "deploy", "smp", "-n", ns, "-p",
-           '{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"busybox:2"}]}}}}')
+    cp = k(
+        "patch",
+        "deploy",
+        "smp",
+        "-n",
+        ns,
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"busybox:2"}]}}}}',
+    )
     assert cp.stdout == "deployment.apps/smp patched\n", cp.stderr
     got = kubesim.get_json("deploy", "smp", "-n", ns)
     assert [(c["name"], c["image"]) for c in got["spec"]["template"]["spec"]["containers"]] == [
-        ("a", "busybox"), ("b", "busybox:2")]
+        ("a", "busybox"),
+        ("b", "busybox:2"),
+    ]
     assert got["metadata"]["generation"] == 2
 
 
@@ -291,8 +403,18 @@ def test_generation_and_resource_version(kubesim: KubeSim, ns: str) -> None:
     b = kubesim.get_json("vs", "gen", "-n", ns)
     assert b["metadata"]["generation"] == a["metadata"]["generation"] == 1
     assert int(b["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
-    k("patch", "vs", "gen", "-n", ns, "--type", "merge",
-      "-p", '{"spec":{"source":{"persistentVolumeClaimName":"other"}}}', check=True)
+    k(
+        "patch",
+        "vs",
+        "gen",
+        "-n",
+        ns,
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"source":{"persistentVolumeClaimName":"other"}}}',
+        check=True,
+    )
     c = kubesim.get_json("vs", "gen", "-n", ns)
     assert c["metadata"]["generation"] == 2
     assert c["metadata"]["uid"] == a["metadata"]["uid"]
@@ -300,10 +422,17 @@ def test_generation_and_resource_version(kubesim: KubeSim, ns: str) -> None:
 
 
 def test_generate_name(kubesim: KubeSim, ns: str) -> None:
-    cp = kubesim.kubectl("create", "-o", "name", "-f", "-", input="""apiVersion: v1
+    cp = kubesim.kubectl(
+        "create",
+        "-o",
+        "name",
+        "-f",
+        "-",
+        input="""apiVersion: v1
 kind: ConfigMap
 metadata: {generateName: gen-, namespace: api}
-""")
+""",
+    )
     assert cp.returncode == 0, cp.stderr
     name = cp.stdout.strip().split("/")[1]
     assert name.startswith("gen-") and len(name) == len("gen-") + 5
@@ -313,11 +442,15 @@ def test_delete(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
     k("apply", "-f", "-", input=vs_yaml("del1"), check=True)
     cp = k("delete", "vs", "del1", "-n", ns)
-    assert (cp.returncode, cp.stdout) == (0, 'volumesnapshot.snapshot.storage.k8s.io "del1" deleted\n')
+    assert (cp.returncode, cp.stdout) == (
+        0,
+        'volumesnapshot.snapshot.storage.k8s.io "del1" deleted\n',
+    )
     cp = k("delete", "vs", "del1", "-n", ns)
     assert cp.returncode == 1
-    assert cp.stderr == ('Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io '
-                         '"del1" not found\n')
+    assert cp.stderr == (
+        'Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io "del1" not found\n'
+    )
     cp = k("delete", "vs", "del1", "-n", ns, "--ignore-not-found")
     assert (cp.returncode, cp.stdout, cp.stderr) == (0, "", "")
     for n in ("dl-a", "dl-b"):
@@ -325,7 +458,8 @@ def test_delete(kubesim: KubeSim, ns: str) -> None:
     cp = k("delete", "vs", "-n", ns, "-l", "dl=yes", "--wait=false")
     assert sorted(cp.stdout.splitlines()) == [
         'volumesnapshot.snapshot.storage.k8s.io "dl-a" deleted',
-        'volumesnapshot.snapshot.storage.k8s.io "dl-b" deleted']
+        'volumesnapshot.snapshot.storage.k8s.io "dl-b" deleted',
+    ]
     k("apply", "-f", "-", input=vs_yaml("dry-del"), check=True)
     cp = k("delete", "vs", "dry-del", "-n", ns, "--dry-run=server")
     assert cp.returncode == 0
@@ -346,7 +480,12 @@ def test_namespace_deletion_deletes_contents(kubesim: KubeSim) -> None:
 
 def test_create_job_from_cronjob(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
-    k("apply", "-f", "-", check=True, input="""apiVersion: batch/v1
+    k(
+        "apply",
+        "-f",
+        "-",
+        check=True,
+        input="""apiVersion: batch/v1
 kind: CronJob
 metadata: {name: backup, namespace: api}
 spec:
@@ -359,7 +498,8 @@ spec:
         spec:
           restartPolicy: Never
           containers: [{name: b, image: bash, command: [bash, -c, "echo hi"]}]
-""")
+""",
+    )
     cp = k("create", "job", "--from=cronjob/backup", "manual-1", "-n", ns)
     assert (cp.returncode, cp.stdout) == (0, "job.batch/manual-1 created\n"), cp.stderr
     job = kubesim.get_json("job", "manual-1", "-n", ns)
@@ -373,16 +513,39 @@ spec:
     assert cp.stderr == 'error: failed to create job: jobs.batch "manual-1" already exists\n'
     cp = k("create", "job", "--from=cronjob/nope", "m2", "-n", ns)
     assert cp.stderr == 'Error from server (NotFound): cronjobs.batch "nope" not found\n'
-    cp = k("create", "job", "--from=cronjob/backup", "manual-3", "-n", ns, "--dry-run=client",
-           "-o", "name")
+    cp = k(
+        "create",
+        "job",
+        "--from=cronjob/backup",
+        "manual-3",
+        "-n",
+        ns,
+        "--dry-run=client",
+        "-o",
+        "name",
+    )
     assert cp.stdout == "job.batch/manual-3\n"
 
 
 def test_scale_subresource(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
-    k("create", "deployment", "scaled", "-n", ns, "--image=busybox", "--dry-run=client",
-      "-o", "yaml")
-    k("apply", "-f", "-", check=True, input="""apiVersion: apps/v1
+    k(
+        "create",
+        "deployment",
+        "scaled",
+        "-n",
+        ns,
+        "--image=busybox",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    )
+    k(
+        "apply",
+        "-f",
+        "-",
+        check=True,
+        input="""apiVersion: apps/v1
 kind: Deployment
 metadata: {name: scaled, namespace: api}
 spec:
@@ -391,19 +554,32 @@ spec:
   template:
     metadata: {labels: {app: scaled}}
     spec: {containers: [{name: a, image: busybox}]}
-""")
+""",
+    )
     cp = k("scale", "deployment/scaled", "-n", ns, "--replicas=3")
     assert cp.stdout == "deployment.apps/scaled scaled\n", cp.stderr
-    pods = kubesim.wait_for(lambda: len(k("get", "pods", "-n", ns, "-l", "app=scaled", "-o",
-                                          "name").stdout.split()) == 3 or None)
-    assert pods
+    kubesim.wait_for(
+        lambda: (
+            len(kubesim.api(f"/api/v1/namespaces/{ns}/pods?labelSelector=app%3Dscaled")["items"])
+            == 3
+        )
+    )
+    cp = k("get", "pods", "-n", ns, "-l", "app=scaled", "-o", "name")
+    assert len(cp.stdout.split()) == 3
 
 
 def test_table_output(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
     k("apply", "-f", "-", input=vs_yaml("tbl", labels="{tbl: 'yes'}"), check=True)
-    kubesim.wait_for(lambda: kubesim.get_json("vs", "tbl", "-n", ns).get("status", {}).get(
-        "readyToUse"))
+    kubesim.wait_for(
+        lambda: (
+            kubesim.api(
+                f"/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots/" + "tbl"
+            )
+            .get("status", {})
+            .get("readyToUse")
+        )
+    )
     cp = k("get", "vs", "-n", ns, "-l", "tbl")
     header, row = cp.stdout.splitlines()
     assert header.split()[:4] == ["NAME", "READYTOUSE", "SOURCEPVC", "SOURCESNAPSHOTCONTENT"]

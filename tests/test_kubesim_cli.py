@@ -41,8 +41,11 @@ def test_start_kubeconfig_seed_and_stop(tmp_path: Path) -> None:
         kc = yaml.safe_load(sim.kubeconfig.read_text())
         assert kc["current-context"] == "kubesim"
         assert kc["clusters"][0] == {"name": "kubesim", "cluster": {"server": sim.url}}
-        assert kc["contexts"][0]["context"] == {"cluster": "kubesim", "user": "admin",
-                                                "namespace": "default"}
+        assert kc["contexts"][0]["context"] == {
+            "cluster": "kubesim",
+            "user": "admin",
+            "namespace": "default",
+        }
         cp = sim.kubectl("config", "view", "--minify", "-o", "jsonpath={..namespace}")
         assert cp.stdout == "default"
         vs = sim.get_json("vs", "old", "-n", "seeded")
@@ -60,16 +63,30 @@ def test_start_kubeconfig_seed_and_stop(tmp_path: Path) -> None:
 def test_bad_seed_fails_loudly(tmp_path: Path) -> None:
     seed = tmp_path / "bad.yaml"
     seed.write_text("apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g}\n")
-    cp = subprocess.run([sys.executable, "-m", "tests.kubesim", "--state-dir", str(tmp_path / "s"),
-                         "--seed", str(seed)], cwd=REPO_ROOT, capture_output=True, text=True,
-                        timeout=20)
+    cp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.kubesim",
+            "--state-dir",
+            str(tmp_path / "s"),
+            "--seed",
+            str(seed),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert cp.returncode != 0
     assert 'no kind "Gizmo" is registered for version "example.com/v1"' in cp.stderr
 
 
-@pytest.mark.skipif(not Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.31").exists()
-                    and shutil.which("kubectl.1.31") is None,
-                    reason="no kubectl 1.31 next to the dispatcher")
+@pytest.mark.skipif(
+    not Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.31").exists()
+    and shutil.which("kubectl.1.31") is None,
+    reason="no kubectl 1.31 next to the dispatcher",
+)
 def test_version_flag_picks_kubectl_minor(tmp_path: Path) -> None:
     sim = KubeSim(tmp_path / "state", args=["--version", "1.31"]).start()
     try:
@@ -93,7 +110,8 @@ def test_tls_admin(kubesim_tls: KubeSim) -> None:
     assert users == {"kubesim-admin"}
     bad = kubesim_tls.env()
     Path(bad["KUBECONFIG"]).write_text(
-        Path(bad["KUBECONFIG"]).read_text().replace(kc["users"][0]["user"]["token"], "wrong"))
+        Path(bad["KUBECONFIG"]).read_text().replace(kc["users"][0]["user"]["token"], "wrong")
+    )
     cp = kubesim_tls.kubectl("get", "ns", env=bad)
     assert cp.returncode == 1
     assert "You must be logged in to the server" in cp.stderr
@@ -116,12 +134,14 @@ setup() {{ load {helper}; kubesim_env; }}
 }}
 
 @test "faults, requests, seed" {{
-  kubesim_fault '{{"type":"http","match":{{"method":"GET","path":"/api/v1/namespaces/default"}},"status":500,"message":"boom","times":1}}'
+  kubesim_fault '{{"type":"http","status":500,"message":"boom","times":1,'\\
+'"match":{{"method":"GET","path":"/api/v1/namespaces/default"}}}}'
   run kubectl get ns default -o name
   [[ $status -eq 1 && $output == *boom* ]]
   kubesim_requests | grep -q '"status":500'
   kubesim_clear_faults
-  printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: c, namespace: other}}\\ndata: {{a: b}}\\n' >"$BATS_TEST_TMPDIR/s.yaml"
+  printf 'apiVersion: v1\\nkind: ConfigMap\\n' >"$BATS_TEST_TMPDIR/s.yaml"
+  printf 'metadata: {{name: c, namespace: other}}\\ndata: {{a: b}}\\n' >>"$BATS_TEST_TMPDIR/s.yaml"
   kubesim_seed "$BATS_TEST_TMPDIR/s.yaml"
   run kubectl get cm c -n other -o jsonpath='{{.data.a}}'
   [[ $status -eq 0 && $output == b ]]
@@ -141,14 +161,24 @@ def test_list_10k_snapshots_in_1000_namespaces(tmp_path: Path) -> None:
         ns = f"tenant-{i:04d}"
         objs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         for j in range(10):
-            objs.append({
-                "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-                "metadata": {"name": f"snap-{j}", "namespace": ns,
-                             "labels": {"backup-ns.sh/daily": f"2026-11-{j + 10}"}},
-                "spec": {"source": {"persistentVolumeClaimName": "data"}},
-                "status": {"boundVolumeSnapshotContentName": f"snapcontent-{i}-{j}",
-                           "readyToUse": True, "restoreSize": "1Gi",
-                           "creationTime": "2026-11-26T03:00:00Z"}})
+            objs.append(
+                {
+                    "apiVersion": "snapshot.storage.k8s.io/v1",
+                    "kind": "VolumeSnapshot",
+                    "metadata": {
+                        "name": f"snap-{j}",
+                        "namespace": ns,
+                        "labels": {"backup-ns.sh/daily": f"2026-11-{j + 10}"},
+                    },
+                    "spec": {"source": {"persistentVolumeClaimName": "data"}},
+                    "status": {
+                        "boundVolumeSnapshotContentName": f"snapcontent-{i}-{j}",
+                        "readyToUse": True,
+                        "restoreSize": "1Gi",
+                        "creationTime": "2026-11-26T03:00:00Z",
+                    },
+                }
+            )
     seed = tmp_path / "big.json"
     seed.write_text(json.dumps(objs))
     sim = KubeSim(tmp_path / "state", args=["--seed", str(seed)]).start(timeout=60)
@@ -158,8 +188,11 @@ def test_list_10k_snapshots_in_1000_namespaces(tmp_path: Path) -> None:
         lines = cp.stdout.splitlines()
         assert len(lines) == 10_000
         assert lines[0] == "volumesnapshot.snapshot.storage.k8s.io/snap-0"
-        lists = [r for r in sim.requests()
-                 if r["path"] == "/apis/snapshot.storage.k8s.io/v1/volumesnapshots"]
+        lists = [
+            r
+            for r in sim.requests()
+            if r["path"] == "/apis/snapshot.storage.k8s.io/v1/volumesnapshots"
+        ]
         assert len(lists) == 1
         print(f"server time for 10k snapshots: {lists[0]['duration_ms']} ms")
         assert lists[0]["duration_ms"] < 1000

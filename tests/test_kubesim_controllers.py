@@ -83,30 +83,40 @@ def app(kubesim: KubeSim) -> None:
 
 
 def ready(kubesim: KubeSim, name: str) -> dict[str, Any]:
-    kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=20s",
-                    f"vs/{name}", "-n", NS, check=True)
+    kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.readyToUse}=true",
+        "--timeout=20s",
+        f"vs/{name}",
+        "-n",
+        NS,
+        check=True,
+    )
     return dict(kubesim.get_json("vs", name, "-n", NS))
 
 
+def pods_of(kubesim: KubeSim, selector: str) -> list[dict[str, Any]]:
+    """Pods by label selector, straight from the API (cheap polling)."""
+    return list(kubesim.api(f"/api/v1/namespaces/{NS}/pods?labelSelector={selector}")["items"])
+
+
 def test_deployment_pods(kubesim: KubeSim) -> None:
-    pods = kubesim.wait_for(lambda: [p for p in kubesim.get_json("pods", "-n", NS,
-                                                                 "-l", "app=app-base")["items"]
-                                     if p["status"].get("phase") == "Running"][:2]
-                            if len(kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")[
-                                "items"]) == 2 else None)
+    kubesim.wait_for(lambda: len(pods_of(kubesim, "app%3Dapp-base")) == 2)
+    pods = kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")["items"]
+    assert [p["status"]["phase"] for p in pods] == ["Running", "Running"]
     rs = kubesim.get_json("rs", "-n", NS)["items"]
     assert len(rs) == 1 and re.fullmatch(r"app-base-[a-z0-9]{10}", rs[0]["metadata"]["name"])
     for p in pods:
-        assert re.fullmatch(re.escape(rs[0]["metadata"]["name"]) + r"-[a-z0-9]{5}",
-                            p["metadata"]["name"])
+        assert re.fullmatch(
+            re.escape(rs[0]["metadata"]["name"]) + r"-[a-z0-9]{5}", p["metadata"]["name"]
+        )
         assert p["metadata"]["labels"]["tier"] == "db"
         assert {c["type"]: c["status"] for c in p["status"]["conditions"]}["Ready"] == "True"
     dep = kubesim.get_json("deploy", "app-base", "-n", NS)
     assert dep["status"]["readyReplicas"] == 2
     # scale down, then deleting the deployment deletes ReplicaSet and pods
     kubesim.kubectl("scale", "deploy/app-base", "-n", NS, "--replicas=1", check=True)
-    kubesim.wait_for(lambda: len(kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")[
-        "items"]) == 1)
+    kubesim.wait_for(lambda: len(pods_of(kubesim, "app%3Dapp-base")) == 1)
 
 
 def test_statefulset_pods_and_claims(kubesim: KubeSim) -> None:
@@ -124,25 +134,33 @@ spec:
   - metadata: {name: d}
     spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 """)
-    kubesim.wait_for(lambda: kubesim.kubectl("get", "pod", "db-1", "-n", NS).returncode == 0)
+    kubesim.wait_for(lambda: len(pods_of(kubesim, "app%3Ddb")) == 2)
     cp = kubesim.kubectl("get", "pods", "-n", NS, "-l", "app=db", "-o", "name")
     assert cp.stdout == "pod/db-0\npod/db-1\n"
-    pvcs = kubesim.wait_for(lambda: [
-        p for p in kubesim.get_json("pvc", "-n", NS)["items"]
-        if p["metadata"]["name"].startswith("d-db-") and p["status"].get("phase") == "Bound"
-    ] if len([p for p in kubesim.get_json("pvc", "-n", NS)["items"]
-              if p["metadata"]["name"].startswith("d-db-") and p["status"].get("phase") ==
-              "Bound"]) == 2 else None)
+
+    def bound_claims() -> list[dict[str, Any]]:
+        items = kubesim.api(f"/api/v1/namespaces/{NS}/persistentvolumeclaims")["items"]
+        return [
+            p
+            for p in items
+            if p["metadata"]["name"].startswith("d-db-") and p["status"].get("phase") == "Bound"
+        ]
+
+    kubesim.wait_for(lambda: len(bound_claims()) == 2)
+    pvcs = kubesim.get_json("pvc", "-n", NS)["items"]
+    pvcs = [p for p in pvcs if p["metadata"]["name"].startswith("d-db-")]
     assert sorted(p["metadata"]["name"] for p in pvcs) == ["d-db-0", "d-db-1"]
     kubesim.kubectl("delete", "statefulset", "db", "-n", NS, check=True)
-    kubesim.wait_for(lambda: kubesim.kubectl("get", "pods", "-n", NS, "-l", "app=db", "-o",
-                                             "name").stdout == "")
+    kubesim.wait_for(lambda: pods_of(kubesim, "app%3Ddb") == [])
 
 
 def test_pvc_binding(kubesim: KubeSim) -> None:
     pvc = kubesim.get_json("pvc", "data", "-n", NS)
-    assert pvc["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
-                             "capacity": {"storage": "2Gi"}}
+    assert pvc["status"] == {
+        "phase": "Bound",
+        "accessModes": ["ReadWriteOnce"],
+        "capacity": {"storage": "2Gi"},
+    }
     assert pvc["spec"]["storageClassName"] == "csi-hostpath-sc"
     pv = kubesim.get_json("pv", pvc["spec"]["volumeName"])
     assert pv["spec"]["claimRef"]["name"] == "data"
@@ -165,7 +183,11 @@ def test_snapshot_round_trip_and_restore(kubesim: KubeSim) -> None:
     assert content["spec"]["volumeSnapshotClassName"] == "csi-hostpath-snapclass"
     ref = content["spec"]["volumeSnapshotRef"]
     assert (ref["kind"], ref["name"], ref["namespace"], ref["uid"]) == (
-        "VolumeSnapshot", "rt", NS, vs["metadata"]["uid"])
+        "VolumeSnapshot",
+        "rt",
+        NS,
+        vs["metadata"]["uid"],
+    )
     handle = content["status"]["snapshotHandle"]
     assert content["status"]["readyToUse"] is True
     assert content["status"]["restoreSize"] == 2 * 1024**3
@@ -179,8 +201,15 @@ spec:
   resources: {requests: {storage: 2Gi}}
   dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: rt}
 """)
-    kubesim.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "--timeout=20s",
-                    "pvc/restored", "-n", NS, check=True)
+    kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        "--timeout=20s",
+        "pvc/restored",
+        "-n",
+        NS,
+        check=True,
+    )
     rest = kubesim.volume_dir(NS, "restored")
     assert (rest / "dump.sql").read_bytes() == b"CREATE TABLE t();\n" + bytes(range(256))
     assert (rest / "sub" / "x").read_text() == "nested\n"
@@ -190,7 +219,8 @@ def _content_of(kubesim: KubeSim, name: str) -> tuple[str, Path]:
     vs = ready(kubesim, name)
     content = kubesim.get_json("vsc", vs["status"]["boundVolumeSnapshotContentName"])
     return content["metadata"]["name"], kubesim.state_dir / "snapshots" / content["status"][
-        "snapshotHandle"]
+        "snapshotHandle"
+    ]
 
 
 def test_delete_policy_delete_removes_content_and_data(kubesim: KubeSim) -> None:
@@ -198,7 +228,12 @@ def test_delete_policy_delete_removes_content_and_data(kubesim: KubeSim) -> None
     content, data = _content_of(kubesim, "del-me")
     assert data.is_dir()
     kubesim.kubectl("delete", "vs", "del-me", "-n", NS, check=True)
-    kubesim.wait_for(lambda: kubesim.kubectl("get", "vsc", content).returncode == 1)
+    kubesim.wait_for(
+        lambda: (
+            kubesim.api(f"/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/{content}")
+            is None
+        )
+    )
     kubesim.wait_for(lambda: not data.exists())
 
 
@@ -242,28 +277,46 @@ spec:
   resources: {requests: {storage: 1Gi}}
   dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: imported}
 """)
-    kubesim.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "--timeout=20s",
-                    "pvc/from-imported", "-n", NS, check=True)
+    kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        "--timeout=20s",
+        "pvc/from-imported",
+        "-n",
+        NS,
+        check=True,
+    )
     assert (kubesim.volume_dir(NS, "from-imported") / "keep.txt").read_text() == "kept\n"
 
 
 def test_snapshot_errors_without_pvc_or_class(kubesim: KubeSim) -> None:
     kubesim.apply(snap("no-pvc", pvc="missing"))
-    st = kubesim.wait_for(lambda: kubesim.get_json("vs", "no-pvc", "-n", NS).get("status"))
+    st = kubesim.wait_for(
+        lambda: kubesim.api(
+            f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots/" + "no-pvc"
+        ).get("status")
+    )
     assert st["readyToUse"] is False
     assert 'persistentvolumeclaims "missing" not found' in st["error"]["message"]
     kubesim.apply(snap("no-class", cls="nope"))
-    st = kubesim.wait_for(lambda: kubesim.get_json("vs", "no-class", "-n", NS).get("status"))
+    st = kubesim.wait_for(
+        lambda: kubesim.api(
+            f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots/" + "no-class"
+        ).get("status")
+    )
     assert '"nope" not found' in st["error"]["message"]
 
 
 def test_exec_gets_env_and_mounts(kubesim: KubeSim) -> None:
     (kubesim.volume_dir(NS, "data") / "hello.txt").write_text("from the pvc\n")
-    script = ('echo "$PLAIN|$DERIVED|$POSTGRES_PASSWORD|$MODE|${POD%%-*}";'
-              " cat /var/lib/postgresql/data/hello.txt; cat /scripts/script.sh; echo;"
-              " echo scratch > /scratch/f; exit 42")
-    cp = kubesim.kubectl("exec", "-i", "deployment/app-base", "-c", "postgres", "-n", NS, "--",
-                         "sh", "-c", script)
+    script = (
+        'echo "$PLAIN|$DERIVED|$POSTGRES_PASSWORD|$MODE|${POD%%-*}";'
+        " cat /var/lib/postgresql/data/hello.txt; cat /scripts/script.sh; echo;"
+        " echo scratch > /scratch/f; exit 42"
+    )
+    cp = kubesim.kubectl(
+        "exec", "-i", "deployment/app-base", "-c", "postgres", "-n", NS, "--", "sh", "-c", script
+    )
     assert cp.returncode == 42, cp.stderr
     assert cp.stdout == "plain|x-plain|pa ss'word|fast|app\nfrom the pvc\necho from-configmap\n"
     pod = kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")["items"][0]["metadata"]["name"]
@@ -273,8 +326,11 @@ def test_exec_gets_env_and_mounts(kubesim: KubeSim) -> None:
 def test_exec_errors(kubesim: KubeSim) -> None:
     cp = kubesim.kubectl("exec", "deployment/app-base", "-c", "nope", "-n", NS, "--", "true")
     assert cp.returncode == 1
-    assert re.fullmatch(r"Error from server \(BadRequest\): container nope is not valid for pod "
-                        r"app-base-[a-z0-9]{10}-[a-z0-9]{5}\n", cp.stderr), cp.stderr
+    assert re.fullmatch(
+        r"Error from server \(BadRequest\): container nope is not valid for pod "
+        r"app-base-[a-z0-9]{10}-[a-z0-9]{5}\n",
+        cp.stderr,
+    ), cp.stderr
     cp = kubesim.kubectl("exec", "pod/ghost", "-n", NS, "--", "true")
     assert cp.stderr == 'Error from server (NotFound): pods "ghost" not found\n'
 
@@ -282,7 +338,8 @@ def test_exec_errors(kubesim: KubeSim) -> None:
 def test_exec_spdy_fallback_is_refused(kubesim: KubeSim) -> None:
     env = kubesim.env()
     env["KUBECTL_REMOTE_COMMAND_WEBSOCKETS"] = "false"
-    cp = kubesim.kubectl("exec", "deployment/app-base", "-c", "postgres", "-n", NS, "--", "true",
-                         env=env)
+    cp = kubesim.kubectl(
+        "exec", "deployment/app-base", "-c", "postgres", "-n", NS, "--", "true", env=env
+    )
     assert cp.returncode == 1
     assert cp.stderr.startswith("Error from server (BadRequest): kubesim speaks only WebSocket v5")

@@ -46,8 +46,7 @@ spec: {{source: {{persistentVolumeClaimName: data}}}}
 def setup(kubesim: KubeSim) -> None:
     kubesim.kubectl("create", "namespace", NS, check=True)
     kubesim.apply(SETUP)
-    kubesim.wait_for(lambda: kubesim.kubectl("get", "pods", "-n", NS, "-l", "app=db", "-o",
-                                             "name").stdout)
+    kubesim.wait_for(lambda: kubesim.api(f"/api/v1/namespaces/{NS}/pods")["items"])
 
 
 @pytest.fixture(autouse=True)
@@ -56,9 +55,15 @@ def no_faults(kubesim: KubeSim) -> None:
 
 
 def test_http_status_fault_n_times(kubesim: KubeSim) -> None:
-    fid = kubesim.fault({"type": "http", "match": {"method": "GET",
-                                                   "path": "/api/v1/namespaces/flt/configmaps"},
-                         "status": 503, "message": "etcd is sad", "times": 2})
+    fid = kubesim.fault(
+        {
+            "type": "http",
+            "match": {"method": "GET", "path": "/api/v1/namespaces/flt/configmaps"},
+            "status": 503,
+            "message": "etcd is sad",
+            "times": 2,
+        }
+    )
     assert kubesim.control("GET", "/_kubesim/faults")[0]["id"] == fid
     for _ in range(2):
         cp = kubesim.kubectl("get", "cm", "-n", NS, "-o", "name")
@@ -70,8 +75,14 @@ def test_http_status_fault_n_times(kubesim: KubeSim) -> None:
 
 
 def test_http_fault_always_and_regex(kubesim: KubeSim) -> None:
-    kubesim.fault({"type": "http", "match": {"method": "PATCH", "path": "/apis/snapshot\\.storage.*"},
-                   "status": 500, "message": "boom"})
+    kubesim.fault(
+        {
+            "type": "http",
+            "match": {"method": "PATCH", "path": "/apis/snapshot\\.storage.*"},
+            "status": 500,
+            "message": "boom",
+        }
+    )
     kubesim.apply(snap("lbl"))
     for _ in range(2):
         cp = kubesim.kubectl("label", "vs/lbl", "-n", NS, "a=b", "--overwrite")
@@ -81,67 +92,144 @@ def test_http_fault_always_and_regex(kubesim: KubeSim) -> None:
 
 
 def test_http_delay_fault(kubesim: KubeSim) -> None:
-    kubesim.fault({"type": "http", "match": {"method": "GET", "path": "/api/v1/namespaces/flt/secrets"},
-                   "delay": 3.0, "times": 1})
+    kubesim.fault(
+        {
+            "type": "http",
+            "match": {"method": "GET", "path": "/api/v1/namespaces/flt/secrets"},
+            "delay": 3.0,
+            "times": 1,
+        }
+    )
     cp = kubesim.kubectl("get", "secrets", "-n", NS, "--request-timeout=1s")
     assert cp.returncode == 1
     assert "context deadline exceeded" in cp.stderr or "Timeout" in cp.stderr, cp.stderr
 
 
 def test_snapshot_error_fault(kubesim: KubeSim) -> None:
-    kubesim.fault({"type": "snapshot", "match": {"namespace": NS, "name": "broken"},
-                   "mode": "error", "message": "hostpath: disk I/O error"})
+    kubesim.fault(
+        {
+            "type": "snapshot",
+            "match": {"namespace": NS, "name": "broken"},
+            "mode": "error",
+            "message": "hostpath: disk I/O error",
+        }
+    )
     kubesim.apply(snap("broken"))
-    st = kubesim.wait_for(lambda: kubesim.get_json("vs", "broken", "-n", NS).get(
-        "status", {}).get("error"))
+    st = kubesim.wait_for(
+        lambda: (
+            kubesim.api(
+                f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots/" + "broken"
+            )
+            .get("status", {})
+            .get("error")
+        )
+    )
     assert st["message"] == "hostpath: disk I/O error" and st["time"]
-    cp = kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=1s",
-                         "vs/broken", "-n", NS)
+    cp = kubesim.kubectl(
+        "wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=1s", "vs/broken", "-n", NS
+    )
     assert cp.returncode == 1
 
 
 def test_snapshot_never_ready_fault(kubesim: KubeSim) -> None:
-    kubesim.fault({"type": "snapshot", "match": {"namespace": NS, "name": "stuck"},
-                   "mode": "never-ready", "times": 1})
+    kubesim.fault(
+        {
+            "type": "snapshot",
+            "match": {"namespace": NS, "name": "stuck"},
+            "mode": "never-ready",
+            "times": 1,
+        }
+    )
     kubesim.apply(snap("stuck"))
     kubesim.apply(snap("fine"))
-    kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=20s",
-                    "vs/fine", "-n", NS, check=True)
+    kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.readyToUse}=true",
+        "--timeout=20s",
+        "vs/fine",
+        "-n",
+        NS,
+        check=True,
+    )
     st = kubesim.get_json("vs", "stuck", "-n", NS)["status"]
     assert st["readyToUse"] is False and st["boundVolumeSnapshotContentName"]
 
 
 def test_exec_cut_fault(kubesim: KubeSim) -> None:
-    kubesim.fault({"type": "exec-cut", "match": {"namespace": NS, "pod": ".*",
-                                                 "container": "postgres"},
-                   "afterBytes": 100, "times": 1})
-    cp = kubesim.kubectl("exec", "deploy/db", "-c", "postgres", "-n", NS, "--",
-                         "sh", "-c", "head -c 5000 /dev/zero | tr '\\0' x; exit 0")
+    kubesim.fault(
+        {
+            "type": "exec-cut",
+            "match": {"namespace": NS, "pod": ".*", "container": "postgres"},
+            "afterBytes": 100,
+            "times": 1,
+        }
+    )
+    cp = kubesim.kubectl(
+        "exec",
+        "deploy/db",
+        "-c",
+        "postgres",
+        "-n",
+        NS,
+        "--",
+        "sh",
+        "-c",
+        "head -c 5000 /dev/zero | tr '\\0' x; exit 0",
+    )
     assert cp.returncode != 0
     assert len(cp.stdout) <= 100
-    cp = kubesim.kubectl("exec", "deploy/db", "-c", "postgres", "-n", NS, "--",
-                         "sh", "-c", "head -c 5000 /dev/zero | tr '\\0' x")
+    cp = kubesim.kubectl(
+        "exec",
+        "deploy/db",
+        "-c",
+        "postgres",
+        "-n",
+        NS,
+        "--",
+        "sh",
+        "-c",
+        "head -c 5000 /dev/zero | tr '\\0' x",
+    )
     assert (cp.returncode, len(cp.stdout)) == (0, 5000)
 
 
 def test_disk_full_fault(kubesim: KubeSim) -> None:
-    kubesim.fault({"type": "disk", "match": {"namespace": NS, "pvc": "data"},
-                   "sizeBytes": 1024 * 1024})
-    cp = kubesim.kubectl("exec", "deploy/db", "-c", "postgres", "-n", NS, "--", "sh", "-c",
-                         "dd if=/dev/zero of=/data/big bs=64k count=64 2>&1; echo rc=$?")
+    kubesim.fault(
+        {"type": "disk", "match": {"namespace": NS, "pvc": "data"}, "sizeBytes": 1024 * 1024}
+    )
+    cp = kubesim.kubectl(
+        "exec",
+        "deploy/db",
+        "-c",
+        "postgres",
+        "-n",
+        NS,
+        "--",
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/data/big bs=64k count=64 2>&1; echo rc=$?",
+    )
     assert "No space left on device" in cp.stdout, cp.stdout + cp.stderr
     kubesim.clear_faults()
-    kubesim.fault({"type": "disk", "match": {"namespace": NS, "pvc": "data"},
-                   "sizeBytes": 8 * 1024 * 1024, "usedPercent": 95})
-    cp = kubesim.kubectl("exec", "deploy/db", "-c", "postgres", "-n", NS, "--",
-                         "df", "-P", "/data")
+    kubesim.fault(
+        {
+            "type": "disk",
+            "match": {"namespace": NS, "pvc": "data"},
+            "sizeBytes": 8 * 1024 * 1024,
+            "usedPercent": 95,
+        }
+    )
+    cp = kubesim.kubectl("exec", "deploy/db", "-c", "postgres", "-n", NS, "--", "df", "-P", "/data")
     use = int(cp.stdout.splitlines()[1].split()[4].rstrip("%"))
     assert 90 <= use <= 100, cp.stdout
 
 
 def test_bad_fault_is_refused(kubesim: KubeSim) -> None:
-    req = urllib.request.Request(kubesim.url + "/_kubesim/faults", method="POST",
-                                 data=json.dumps({"type": "meteor"}).encode())
+    req = urllib.request.Request(
+        kubesim.url + "/_kubesim/faults",
+        method="POST",
+        data=json.dumps({"type": "meteor"}).encode(),
+    )
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(req)
     assert exc.value.code == 400
@@ -154,11 +242,19 @@ def test_request_log(kubesim: KubeSim) -> None:
     kubesim.kubectl("get", "vs", "nope", "-n", NS)
     reqs = kubesim.requests()
     assert {"method", "path", "query", "status", "user", "duration_ms", "command"} <= set(reqs[0])
-    lists = [r for r in reqs if r["path"] == "/apis/snapshot.storage.k8s.io/v1/namespaces/flt/volumesnapshots"]
+    lists = [
+        r
+        for r in reqs
+        if r["path"] == "/apis/snapshot.storage.k8s.io/v1/namespaces/flt/volumesnapshots"
+    ]
     assert len(lists) == 1
     assert lists[0]["query"] == "labelSelector=a%3Db&limit=500"
     assert (lists[0]["method"], lists[0]["status"], lists[0]["user"], lists[0]["command"]) == (
-        "GET", 200, "admin", "kubectl get")
+        "GET",
+        200,
+        "admin",
+        "kubectl get",
+    )
     misses = [r for r in reqs if r["path"].endswith("/volumesnapshots/nope")]
     assert [r["status"] for r in misses] == [404]
     assert not any(r["path"].startswith("/_kubesim") for r in reqs)

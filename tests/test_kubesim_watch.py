@@ -54,53 +54,90 @@ def read_lines_until(proc: subprocess.Popen[str], want: int, timeout: float = 10
 
 def test_wait_for_ready_snapshot(kubesim: KubeSim) -> None:
     kubesim.apply(vs_yaml("wready"))
-    cp = kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=20s",
-                         "volumesnapshot/wready", "-n", "w")
+    cp = kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.readyToUse}=true",
+        "--timeout=20s",
+        "volumesnapshot/wready",
+        "-n",
+        "w",
+    )
     assert (cp.returncode, cp.stdout) == (
-        0, "volumesnapshot.snapshot.storage.k8s.io/wready condition met\n"), cp.stderr
-    watches = kubesim.wait_for(lambda: [
-        r for r in kubesim.requests()
-        if r["command"] == "kubectl wait" and "watch=true" in r["query"]])
+        0,
+        "volumesnapshot.snapshot.storage.k8s.io/wready condition met\n",
+    ), cp.stderr
+    watches = kubesim.wait_for(
+        lambda: [
+            r
+            for r in kubesim.requests()
+            if r["command"] == "kubectl wait" and "watch=true" in r["query"]
+        ]
+    )
     assert all("fieldSelector=metadata.name%3Dwready" in r["query"] for r in watches)
     assert all(r["status"] == 200 for r in watches)
 
 
 def test_wait_honours_field_selector(kubesim: KubeSim) -> None:
     """Another ready snapshot must not satisfy the wait (kube-api-notes §4.8)."""
-    kubesim.fault({"type": "snapshot", "match": {"namespace": "w", "name": "never"},
-                   "mode": "never-ready"})
+    kubesim.fault(
+        {"type": "snapshot", "match": {"namespace": "w", "name": "never"}, "mode": "never-ready"}
+    )
     kubesim.apply(vs_yaml("never"))
     kubesim.apply(vs_yaml("other"))
-    kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=20s",
-                    "vs/other", "-n", "w", check=True)
-    cp = kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=1s",
-                         "volumesnapshot/never", "-n", "w")
+    kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.readyToUse}=true",
+        "--timeout=20s",
+        "vs/other",
+        "-n",
+        "w",
+        check=True,
+    )
+    cp = kubesim.kubectl(
+        "wait",
+        "--for=jsonpath={.status.readyToUse}=true",
+        "--timeout=1s",
+        "volumesnapshot/never",
+        "-n",
+        "w",
+    )
     assert (cp.returncode, cp.stderr) == (
-        1, "error: timed out waiting for the condition on volumesnapshots/never\n")
+        1,
+        "error: timed out waiting for the condition on volumesnapshots/never\n",
+    )
     kubesim.clear_faults()
 
 
 def test_wait_missing_object_and_namespace(kubesim: KubeSim) -> None:
-    cp = kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=2s",
-                         "vs/ghost", "-n", "w")
+    cp = kubesim.kubectl(
+        "wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=2s", "vs/ghost", "-n", "w"
+    )
     assert cp.returncode == 1
-    assert cp.stderr == ('Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io '
-                         '"ghost" not found\n')
-    cp = kubesim.kubectl("wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=2s",
-                         "vs/ghost", "-n", "nons")
+    assert cp.stderr == (
+        'Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io "ghost" not found\n'
+    )
+    cp = kubesim.kubectl(
+        "wait", "--for=jsonpath={.status.readyToUse}=true", "--timeout=2s", "vs/ghost", "-n", "nons"
+    )
     assert cp.stderr == 'Error from server (NotFound): namespaces "nons" not found\n'
 
 
 def test_wait_for_delete_and_conditions(kubesim: KubeSim) -> None:
     kubesim.apply(vs_yaml("gone"))
-    proc = subprocess.Popen([KUBECTL, "wait", "--for=delete", "vs/gone", "-n", "w",
-                             "--timeout=20s"], env=kubesim.env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [KUBECTL, "wait", "--for=delete", "vs/gone", "-n", "w", "--timeout=20s"],
+        env=kubesim.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     kubesim.wait_for_watch("kubectl wait")
     kubesim.kubectl("delete", "vs", "gone", "-n", "w", "--wait=false", check=True)
     out, err = proc.communicate(timeout=25)
     assert (proc.returncode, out) == (
-        0, "volumesnapshot.snapshot.storage.k8s.io/gone condition met\n"), err
+        0,
+        "volumesnapshot.snapshot.storage.k8s.io/gone condition met\n",
+    ), err
     kubesim.apply("""apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: w}
@@ -110,20 +147,26 @@ spec:
     metadata: {labels: {app: web}}
     spec: {containers: [{name: c, image: nginx}]}
 """)
-    cp = kubesim.kubectl("wait", "--for=condition=Available", "deployment/web", "-n", "w",
-                         "--timeout=10s")
+    cp = kubesim.kubectl(
+        "wait", "--for=condition=Available", "deployment/web", "-n", "w", "--timeout=10s"
+    )
     assert cp.stdout == "deployment.apps/web condition met\n", cp.stderr
     cp = kubesim.kubectl("rollout", "status", "deployment/web", "-n", "w", "--timeout=10s")
     assert cp.stdout == 'deployment "web" successfully rolled out\n', cp.stderr
-    cp = kubesim.kubectl("wait", "--for=condition=Ready", "pod", "-l", "app=web", "-n", "w",
-                         "--timeout=10s")
+    cp = kubesim.kubectl(
+        "wait", "--for=condition=Ready", "pod", "-l", "app=web", "-n", "w", "--timeout=10s"
+    )
     assert cp.returncode == 0 and cp.stdout.endswith("condition met\n"), cp.stderr
 
 
 def test_get_watch_streams_changes(kubesim: KubeSim) -> None:
-    proc = subprocess.Popen([KUBECTL, "get", "vs", "-n", "w", "-l", "stream=yes", "-w",
-                             "-o", "name"], env=kubesim.env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [KUBECTL, "get", "vs", "-n", "w", "-l", "stream=yes", "-w", "-o", "name"],
+        env=kubesim.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     kubesim.wait_for_watch("kubectl get")
     kubesim.apply(vs_yaml("streamed", labels="{stream: 'yes'}"))
     lines = read_lines_until(proc, 1)

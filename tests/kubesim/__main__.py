@@ -11,19 +11,34 @@ from typing import Any
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tests.kubesim",
-                                description="Kubernetes API simulator for the real kubectl.")
+    p = argparse.ArgumentParser(
+        prog="python -m tests.kubesim", description="Kubernetes API simulator for the real kubectl."
+    )
     p.add_argument("--state-dir", required=True, help="directory for volumes, snapshots, logs")
-    p.add_argument("--kubeconfig", help="where to write the admin kubeconfig"
-                   " (default: STATE_DIR/kubeconfig)")
+    p.add_argument(
+        "--kubeconfig", help="where to write the admin kubeconfig (default: STATE_DIR/kubeconfig)"
+    )
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free)")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with tokens and RBAC")
-    p.add_argument("--version", default="1.32", help="Kubernetes version reported by /version"
-                   " (the gcloud kubectl dispatcher picks its binary from the minor)")
-    p.add_argument("--seed", nargs="*", default=[], metavar="FILE",
-                   help="YAML (multi-doc) or JSON files with objects to preload")
-    p.add_argument("--snapshot-ready-delay", type=float, default=0.5,
-                   help="seconds until a new VolumeSnapshot becomes readyToUse")
+    p.add_argument(
+        "--version",
+        default="1.32",
+        help="Kubernetes version reported by /version"
+        " (the gcloud kubectl dispatcher picks its binary from the minor)",
+    )
+    p.add_argument(
+        "--seed",
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="YAML (multi-doc) or JSON files with objects to preload",
+    )
+    p.add_argument(
+        "--snapshot-ready-delay",
+        type=float,
+        default=0.5,
+        help="seconds until a new VolumeSnapshot becomes readyToUse",
+    )
     return p.parse_args(argv)
 
 
@@ -44,8 +59,9 @@ def kubeconfig_text(sim: Any) -> str:
         user = f"  user:\n    token: {sim.admin_token}\n"
     return (
         "apiVersion: v1\nkind: Config\n"
-        "clusters:\n- name: kubesim\n  cluster:\n" + cluster +
-        "contexts:\n- name: kubesim\n  context:\n    cluster: kubesim\n    user: admin\n"
+        "clusters:\n- name: kubesim\n  cluster:\n"
+        + cluster
+        + "contexts:\n- name: kubesim\n  context:\n    cluster: kubesim\n    user: admin\n"
         "    namespace: default\n"
         "current-context: kubesim\n"
         "preferences: {}\n"
@@ -64,7 +80,7 @@ def _import_aiohttp_fast() -> None:
 
     cls = ssl.SSLContext
     saved = cls.load_default_certs, cls.set_default_verify_paths
-    cls.load_default_certs = lambda self, purpose=None: None  # type: ignore[method-assign,assignment,misc]
+    cls.load_default_certs = lambda self, purpose=None: None  # type: ignore[method-assign]
     cls.set_default_verify_paths = lambda self: None  # type: ignore[method-assign]
     try:
         import aiohttp.web  # noqa: F401
@@ -79,8 +95,13 @@ async def run(args: argparse.Namespace) -> None:
     from .server import Sim, load_seed_file, make_app, seed_defaults
 
     minor = args.version.split(".")[1] if "." in args.version else args.version
-    sim = Sim(args.state_dir, minor=minor, tls=args.tls,
-              snapshot_ready_delay=args.snapshot_ready_delay, kubeconfig_path=args.kubeconfig)
+    sim = Sim(
+        args.state_dir,
+        minor=minor,
+        tls=args.tls,
+        snapshot_ready_delay=args.snapshot_ready_delay,
+        kubeconfig_path=args.kubeconfig,
+    )
     sim.controllers = Controllers(sim)
     seed_defaults(sim)
     for path in args.seed:

@@ -7,6 +7,7 @@ de-duplicated (call_soon), so a burst of events costs one pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import os
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .resources import (
+    CONTROLLERREVISIONS,
     DAEMONSETS,
     DEPLOYMENTS,
     JOBS,
@@ -27,13 +29,13 @@ from .resources import (
     PVCS,
     PVS,
     REPLICASETS,
+    SERVICEACCOUNTS,
     STATEFULSETS,
     STORAGECLASSES,
     VS,
     VSC,
     VSCLASS,
     Resource,
-    find,
 )
 from .store import ApiError, now_iso, random_suffix
 
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
 
 _HASH_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DRIVER = "hostpath.csi.k8s.io"
-SA = find("", "serviceaccounts")
-CONTROLLERREVISIONS = find("apps", "controllerrevisions")
 
 
 def template_hash(template: Any) -> str:
@@ -51,8 +51,19 @@ def template_hash(template: Any) -> str:
     return "".join(_HASH_CHARS[b % len(_HASH_CHARS)] for b in digest[:10])
 
 
-_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "Pi": 1024**5,
-          "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4, "P": 1000**5, "": 1}
+_UNITS = {
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+    "Pi": 1024**5,
+    "k": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+    "P": 1000**5,
+    "": 1,
+}
 
 
 def quantity_bytes(q: Any) -> int:
@@ -66,10 +77,8 @@ def dir_size(path: str) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for f in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
     return total
 
 
@@ -92,8 +101,14 @@ def owned_by(obj: dict[str, Any], uid: str) -> bool:
 
 def owner_ref(owner: dict[str, Any]) -> dict[str, Any]:
     m = owner["metadata"]
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": m["name"],
-            "uid": m["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": m["name"],
+        "uid": m["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 class Controllers:
@@ -117,10 +132,8 @@ class Controllers:
         self._pending.discard(key)
         kind, ns, name = key
         fn: Callable[[str, str], None] = getattr(self, f"reconcile_{kind}")
-        try:
+        with contextlib.suppress(ApiError):  # a racing write; the next event reconciles again
             fn(ns, name)
-        except ApiError:
-            pass  # a racing write; the next event reconciles again
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_event_loop().create_task(coro)
@@ -147,8 +160,11 @@ class Controllers:
             if typ != "DELETED":
                 self._schedule("pod", ns, name)
             for ref in meta.get("ownerReferences") or []:
-                kind = {"ReplicaSet": "replicaset", "StatefulSet": "statefulset",
-                        "DaemonSet": "daemonset"}.get(ref.get("kind", ""))
+                kind = {
+                    "ReplicaSet": "replicaset",
+                    "StatefulSet": "statefulset",
+                    "DaemonSet": "daemonset",
+                }.get(ref.get("kind", ""))
                 if kind:
                     self._schedule(kind, ns, ref["name"])
         elif res is PVCS:
@@ -158,8 +174,9 @@ class Controllers:
                 self._schedule("pvc", ns, name)
                 for vs in self.store.list(VS, ns):
                     src = (vs.get("spec") or {}).get("source") or {}
-                    if (src.get("persistentVolumeClaimName") == name
-                            and not (vs.get("status") or {}).get("boundVolumeSnapshotContentName")):
+                    if src.get("persistentVolumeClaimName") == name and not (
+                        vs.get("status") or {}
+                    ).get("boundVolumeSnapshotContentName"):
                         self._schedule("vs", ns, vs["metadata"]["name"])
         elif res is VS:
             if typ == "DELETED":
@@ -188,25 +205,26 @@ class Controllers:
         for kind in (REPLICASETS, PODS, JOBS, CONTROLLERREVISIONS):
             for child in self.store.list(kind, ns):
                 if owned_by(child, uid):
-                    try:
+                    with contextlib.suppress(ApiError):
                         self.store.delete(kind, ns, child["metadata"]["name"])
-                    except ApiError:
-                        pass
 
     # -- namespaces -----------------------------------------------------------------------
     def reconcile_namespace(self, _ns: str, name: str) -> None:
-        if self.store.get(NAMESPACES, None, name) is None or SA is None:
+        if self.store.get(NAMESPACES, None, name) is None:
             return
-        if self.store.get(SA, name, "default") is None:
-            self.store.create(SA, {"metadata": {"name": "default", "namespace": name}})
+        if self.store.get(SERVICEACCOUNTS, name, "default") is None:
+            self.store.create(SERVICEACCOUNTS, {"metadata": {"name": "default", "namespace": name}})
 
     # -- workloads ------------------------------------------------------------------------
-    def _workload_status(self, res: Resource, obj: dict[str, Any], pods: list[dict[str, Any]],
-                         desired: int) -> None:
+    def _workload_status(
+        self, res: Resource, obj: dict[str, Any], pods: list[dict[str, Any]], desired: int
+    ) -> None:
         ready = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running")
         new = copy.deepcopy(obj)
-        st: dict[str, Any] = {"observedGeneration": obj["metadata"].get("generation", 1),
-                              "replicas": len(pods)}
+        st: dict[str, Any] = {
+            "observedGeneration": obj["metadata"].get("generation", 1),
+            "replicas": len(pods),
+        }
         if ready:
             st["readyReplicas"] = ready
             st["availableReplicas"] = ready
@@ -217,40 +235,68 @@ class Controllers:
             avail = ready >= desired
             conds = []
             for typ, ok, reason, msg in (
-                ("Available", avail, "MinimumReplicasAvailable" if avail else
-                 "MinimumReplicasUnavailable",
-                 "Deployment has minimum availability." if avail else
-                 "Deployment does not have minimum availability."),
-                ("Progressing", True, "NewReplicaSetAvailable",
-                 f'ReplicaSet "{obj["metadata"]["name"]}" has successfully progressed.'),
+                (
+                    "Available",
+                    avail,
+                    "MinimumReplicasAvailable" if avail else "MinimumReplicasUnavailable",
+                    "Deployment has minimum availability."
+                    if avail
+                    else "Deployment does not have minimum availability.",
+                ),
+                (
+                    "Progressing",
+                    True,
+                    "NewReplicaSetAvailable",
+                    f'ReplicaSet "{obj["metadata"]["name"]}" has successfully progressed.',
+                ),
             ):
                 status = "True" if ok else "False"
                 prev = old_conds.get(typ)
                 same = prev and prev.get("status") == status and prev.get("reason") == reason
-                conds.append({"type": typ, "status": status,
-                              "lastUpdateTime": prev["lastUpdateTime"] if same and prev else ts,
-                              "lastTransitionTime": prev["lastTransitionTime"] if same and prev
-                              else ts, "reason": reason, "message": msg})
+                conds.append(
+                    {
+                        "type": typ,
+                        "status": status,
+                        "lastUpdateTime": prev["lastUpdateTime"] if same and prev else ts,
+                        "lastTransitionTime": prev["lastTransitionTime"] if same and prev else ts,
+                        "reason": reason,
+                        "message": msg,
+                    }
+                )
             st["conditions"] = conds
         elif res is STATEFULSETS:
             st["currentReplicas"] = len(pods)
             st["updatedReplicas"] = len(pods)
         elif res is DAEMONSETS:
-            st = {"observedGeneration": st["observedGeneration"], "currentNumberScheduled": len(pods),
-                  "desiredNumberScheduled": desired, "numberReady": ready,
-                  "numberAvailable": ready, "updatedNumberScheduled": len(pods),
-                  "numberMisscheduled": 0}
+            st = {
+                "observedGeneration": st["observedGeneration"],
+                "currentNumberScheduled": len(pods),
+                "desiredNumberScheduled": desired,
+                "numberReady": ready,
+                "numberAvailable": ready,
+                "updatedNumberScheduled": len(pods),
+                "numberMisscheduled": 0,
+            }
         new["status"] = st
         new["metadata"].pop("resourceVersion", None)
         self.store.update(res, new)
 
-    def _make_pod(self, owner: dict[str, Any], name: str, template: dict[str, Any],
-                  extra_labels: dict[str, str]) -> dict[str, Any]:
+    def _make_pod(
+        self,
+        owner: dict[str, Any],
+        name: str,
+        template: dict[str, Any],
+        extra_labels: dict[str, str],
+    ) -> dict[str, Any]:
         tmeta = template.get("metadata") or {}
         labels = dict(tmeta.get("labels") or {})
         labels.update(extra_labels)
-        meta: dict[str, Any] = {"name": name, "namespace": owner["metadata"]["namespace"],
-                                "labels": labels, "ownerReferences": [owner_ref(owner)]}
+        meta: dict[str, Any] = {
+            "name": name,
+            "namespace": owner["metadata"]["namespace"],
+            "labels": labels,
+            "ownerReferences": [owner_ref(owner)],
+        }
         if tmeta.get("annotations"):
             meta["annotations"] = dict(tmeta["annotations"])
         spec = copy.deepcopy(template.get("spec") or {})
@@ -270,28 +316,39 @@ class Controllers:
         h = template_hash(template)
         rs_name = f"{name}-{h}"
         owned = self._owned(REPLICASETS, ns, dep)
-        for rs in owned:
-            if rs["metadata"]["name"] != rs_name:
-                self.store.delete(REPLICASETS, ns, rs["metadata"]["name"])
-        rs = self.store.get(REPLICASETS, ns, rs_name)
-        if rs is None:
+        for old_rs in owned:
+            if old_rs["metadata"]["name"] != rs_name:
+                self.store.delete(REPLICASETS, ns, old_rs["metadata"]["name"])
+        existing = self.store.get(REPLICASETS, ns, rs_name)
+        if existing is None:
             tmpl = copy.deepcopy(template)
             tmpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
             sel = copy.deepcopy(spec.get("selector") or {})
             sel.setdefault("matchLabels", {})["pod-template-hash"] = h
             labels = dict((template.get("metadata") or {}).get("labels") or {})
             labels["pod-template-hash"] = h
-            rs = self.store.create(REPLICASETS, {
-                "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                "metadata": {"name": rs_name, "namespace": ns, "labels": labels,
-                             "annotations": {"deployment.kubernetes.io/revision": "1"},
-                             "ownerReferences": [owner_ref(dep)]},
-                "spec": {"replicas": replicas, "selector": sel, "template": tmpl}})
-        elif (rs.get("spec") or {}).get("replicas") != replicas:
-            new = copy.deepcopy(rs)
+            rs = self.store.create(
+                REPLICASETS,
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": rs_name,
+                        "namespace": ns,
+                        "labels": labels,
+                        "annotations": {"deployment.kubernetes.io/revision": "1"},
+                        "ownerReferences": [owner_ref(dep)],
+                    },
+                    "spec": {"replicas": replicas, "selector": sel, "template": tmpl},
+                },
+            )
+        elif (existing.get("spec") or {}).get("replicas") != replicas:
+            new = copy.deepcopy(existing)
             new["spec"]["replicas"] = replicas
             new["metadata"].pop("resourceVersion", None)
             rs = self.store.update(REPLICASETS, new)
+        else:
+            rs = existing
         pods = self._owned(PODS, ns, rs)
         self._workload_status(DEPLOYMENTS, dep, pods, replicas)
 
@@ -323,19 +380,33 @@ class Controllers:
             pname = f"{name}-{i}"
             pod = self.store.get(PODS, ns, pname)
             if pod is None:
-                pod_obj = self._make_pod(sts, pname, template, {
-                    "statefulset.kubernetes.io/pod-name": pname,
-                    "controller-revision-hash": rev, "apps.kubernetes.io/pod-index": str(i)})
+                pod_obj = self._make_pod(
+                    sts,
+                    pname,
+                    template,
+                    {
+                        "statefulset.kubernetes.io/pod-name": pname,
+                        "controller-revision-hash": rev,
+                        "apps.kubernetes.io/pod-index": str(i),
+                    },
+                )
                 vols = pod_obj["spec"].setdefault("volumes", [])
                 for vct in spec.get("volumeClaimTemplates") or []:
                     vname = (vct.get("metadata") or {}).get("name", "")
                     claim = f"{vname}-{pname}"
                     if self.store.get(PVCS, ns, claim) is None:
-                        pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                               "metadata": {"name": claim, "namespace": ns,
-                                            "labels": dict((template.get("metadata") or {})
-                                                           .get("labels") or {})},
-                               "spec": copy.deepcopy(vct.get("spec") or {})}
+                        pvc = {
+                            "apiVersion": "v1",
+                            "kind": "PersistentVolumeClaim",
+                            "metadata": {
+                                "name": claim,
+                                "namespace": ns,
+                                "labels": dict(
+                                    (template.get("metadata") or {}).get("labels") or {}
+                                ),
+                            },
+                            "spec": copy.deepcopy(vct.get("spec") or {}),
+                        }
                         self.store.create(PVCS, pvc)
                     vols[:] = [v for v in vols if v.get("name") != vname]
                     vols.append({"name": vname, "persistentVolumeClaim": {"claimName": claim}})
@@ -354,9 +425,17 @@ class Controllers:
         template = (ds.get("spec") or {}).get("template") or {}
         pods = self._owned(PODS, ns, ds)
         if not pods:
-            pods = [self.store.create(PODS, self._make_pod(
-                ds, f"{name}-{random_suffix()}", template,
-                {"controller-revision-hash": template_hash(template)}))]
+            pods = [
+                self.store.create(
+                    PODS,
+                    self._make_pod(
+                        ds,
+                        f"{name}-{random_suffix()}",
+                        template,
+                        {"controller-revision-hash": template_hash(template)},
+                    ),
+                )
+            ]
         self._workload_status(DAEMONSETS, ds, pods, 1)
 
     def reconcile_pod(self, ns: str, name: str) -> None:
@@ -373,17 +452,40 @@ class Controllers:
         ts = now_iso()
         self._pod_ip += 1
         ip = f"10.244.{(self._pod_ip // 250) % 250}.{self._pod_ip % 250 + 2}"
-        conds = [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": ts}
-                 for t in ("PodReadyToStartContainers", "Initialized", "Ready",
-                           "ContainersReady", "PodScheduled")]
-        statuses = [{
-            "name": c.get("name", ""), "ready": True, "started": True, "restartCount": 0,
-            "image": c.get("image", ""), "imageID": "",
-            "containerID": f"containerd://{uuid.uuid4().hex}",
-            "state": {"running": {"startedAt": ts}}} for c in spec.get("containers") or []]
-        new["status"] = {"phase": "Running", "conditions": conds, "hostIP": "10.0.0.1",
-                         "hostIPs": [{"ip": "10.0.0.1"}], "podIP": ip, "podIPs": [{"ip": ip}],
-                         "startTime": ts, "containerStatuses": statuses, "qosClass": "BestEffort"}
+        conds = [
+            {"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": ts}
+            for t in (
+                "PodReadyToStartContainers",
+                "Initialized",
+                "Ready",
+                "ContainersReady",
+                "PodScheduled",
+            )
+        ]
+        statuses = [
+            {
+                "name": c.get("name", ""),
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
+                "image": c.get("image", ""),
+                "imageID": "",
+                "containerID": f"containerd://{uuid.uuid4().hex}",
+                "state": {"running": {"startedAt": ts}},
+            }
+            for c in spec.get("containers") or []
+        ]
+        new["status"] = {
+            "phase": "Running",
+            "conditions": conds,
+            "hostIP": "10.0.0.1",
+            "hostIPs": [{"ip": "10.0.0.1"}],
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "startTime": ts,
+            "containerStatuses": statuses,
+            "qosClass": "BestEffort",
+        }
         self.store.update(PODS, new)
 
     # -- storage --------------------------------------------------------------------------
@@ -444,22 +546,39 @@ class Controllers:
         modes = spec.get("accessModes") or ["ReadWriteOnce"]
         pv_name = f"pvc-{meta['uid']}"
         if self.store.get(PVS, None, pv_name) is None:
-            self.store.create(PVS, {
-                "apiVersion": "v1", "kind": "PersistentVolume",
-                "metadata": {"name": pv_name,
-                             "annotations": {"pv.kubernetes.io/provisioned-by": DRIVER}},
-                "spec": {"capacity": {"storage": size}, "accessModes": modes,
-                         "persistentVolumeReclaimPolicy": (sc or {}).get("reclaimPolicy",
-                                                                          "Delete"),
-                         "storageClassName": sc_name, "volumeMode": "Filesystem",
-                         "claimRef": {"kind": "PersistentVolumeClaim",
-                                      "namespace": meta["namespace"], "name": meta["name"],
-                                      "uid": meta["uid"], "apiVersion": "v1"},
-                         "csi": {"driver": (sc or {}).get("provisioner", DRIVER),
-                                 "volumeHandle": str(uuid.uuid4()),
-                                 "volumeAttributes": {"kubesim.dir": self.sim.volume_dir(
-                                     meta["namespace"], meta["name"])}}},
-                "status": {"phase": "Bound"}})
+            self.store.create(
+                PVS,
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
+                    "metadata": {
+                        "name": pv_name,
+                        "annotations": {"pv.kubernetes.io/provisioned-by": DRIVER},
+                    },
+                    "spec": {
+                        "capacity": {"storage": size},
+                        "accessModes": modes,
+                        "persistentVolumeReclaimPolicy": (sc or {}).get("reclaimPolicy", "Delete"),
+                        "storageClassName": sc_name,
+                        "volumeMode": "Filesystem",
+                        "claimRef": {
+                            "kind": "PersistentVolumeClaim",
+                            "namespace": meta["namespace"],
+                            "name": meta["name"],
+                            "uid": meta["uid"],
+                            "apiVersion": "v1",
+                        },
+                        "csi": {
+                            "driver": (sc or {}).get("provisioner", DRIVER),
+                            "volumeHandle": str(uuid.uuid4()),
+                            "volumeAttributes": {
+                                "kubesim.dir": self.sim.volume_dir(meta["namespace"], meta["name"])
+                            },
+                        },
+                    },
+                    "status": {"phase": "Bound"},
+                },
+            )
         new = copy.deepcopy(pvc)
         new["metadata"].pop("resourceVersion", None)
         ann = new["metadata"].setdefault("annotations", {})
@@ -481,8 +600,7 @@ class Controllers:
         policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy", "Delete")
         if policy == "Delete":
             self.store.delete(PVS, None, pv_name or "")
-            shutil.rmtree(self.sim.volume_dir(meta["namespace"], meta["name"]),
-                          ignore_errors=True)
+            shutil.rmtree(self.sim.volume_dir(meta["namespace"], meta["name"]), ignore_errors=True)
         else:
             new = copy.deepcopy(pv)
             new["metadata"].pop("resourceVersion", None)
@@ -525,8 +643,10 @@ class Controllers:
             return
         pvc = self.store.get(PVCS, ns, claim)
         if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
-            msg = (f"failed to get input parameters to create snapshot {name}:"
-                   f' persistentvolumeclaims "{claim}" not found')
+            msg = (
+                f"failed to get input parameters to create snapshot {name}:"
+                f' persistentvolumeclaims "{claim}" not found'
+            )
             if pvc is not None:
                 msg = f"the source PVC {claim} is not bound yet"
             if (st.get("error") or {}).get("message") != msg:
@@ -536,8 +656,10 @@ class Controllers:
         if class_name:
             vclass = self.store.get(VSCLASS, None, class_name)
             if vclass is None:
-                msg = (f'Failed to get snapshot class with error volumesnapshotclass.snapshot.'
-                       f'storage.k8s.io "{class_name}" not found')
+                msg = (
+                    f"Failed to get snapshot class with error volumesnapshotclass.snapshot."
+                    f'storage.k8s.io "{class_name}" not found'
+                )
                 if (st.get("error") or {}).get("message") != msg:
                     self._vs_status(vs, self._error(msg))
                 return
@@ -557,8 +679,13 @@ class Controllers:
         self._pending.add(("vs-busy", ns, name))
         self._spawn(self._take_snapshot(vs, pvc, vclass, fault))
 
-    async def _take_snapshot(self, vs: dict[str, Any], pvc: dict[str, Any],
-                             vclass: dict[str, Any], fault: dict[str, Any] | None) -> None:
+    async def _take_snapshot(
+        self,
+        vs: dict[str, Any],
+        pvc: dict[str, Any],
+        vclass: dict[str, Any],
+        fault: dict[str, Any] | None,
+    ) -> None:
         meta = vs["metadata"]
         ns, name = meta["namespace"], meta["name"]
         try:
@@ -572,21 +699,38 @@ class Controllers:
                 shutil.rmtree(self.sim.snapshot_dir(handle), ignore_errors=True)
                 return
             size = ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get(
-                "storage") or (pvc.get("status") or {}).get("capacity", {}).get("storage", "1Gi")
+                "storage"
+            ) or (pvc.get("status") or {}).get("capacity", {}).get("storage", "1Gi")
             content = {
-                "apiVersion": VSC.api_version, "kind": "VolumeSnapshotContent",
+                "apiVersion": VSC.api_version,
+                "kind": "VolumeSnapshotContent",
                 "metadata": {"name": content_name},
-                "spec": {"deletionPolicy": vclass.get("deletionPolicy", "Delete"),
-                         "driver": vclass.get("driver", DRIVER),
-                         "source": {"volumeHandle": ((self.store.get(PVS, None, (pvc.get("spec") or
-                                     {}).get("volumeName", "")) or {}).get("spec") or {})
-                                    .get("csi", {}).get("volumeHandle", pvc["metadata"]["uid"])},
-                         "volumeSnapshotClassName": vclass["metadata"]["name"],
-                         "volumeSnapshotRef": {"apiVersion": VS.api_version,
-                                               "kind": "VolumeSnapshot", "name": name,
-                                               "namespace": ns, "uid": meta["uid"],
-                                               "resourceVersion": cur["metadata"][
-                                                   "resourceVersion"]}},
+                "spec": {
+                    "deletionPolicy": vclass.get("deletionPolicy", "Delete"),
+                    "driver": vclass.get("driver", DRIVER),
+                    "source": {
+                        "volumeHandle": (
+                            (
+                                self.store.get(
+                                    PVS, None, (pvc.get("spec") or {}).get("volumeName", "")
+                                )
+                                or {}
+                            ).get("spec")
+                            or {}
+                        )
+                        .get("csi", {})
+                        .get("volumeHandle", pvc["metadata"]["uid"])
+                    },
+                    "volumeSnapshotClassName": vclass["metadata"]["name"],
+                    "volumeSnapshotRef": {
+                        "apiVersion": VS.api_version,
+                        "kind": "VolumeSnapshot",
+                        "name": name,
+                        "namespace": ns,
+                        "uid": meta["uid"],
+                        "resourceVersion": cur["metadata"]["resourceVersion"],
+                    },
+                },
             }
             if self.store.get(VSC, None, content_name) is None:
                 self.store.create(VSC, content)
@@ -594,15 +738,22 @@ class Controllers:
             assert vsc is not None
             if fault and fault.get("mode") == "error":
                 msg = fault.get("message") or "Failed to check and update snapshot content"
-                self._vsc_status(vsc, {"readyToUse": False,
-                                       "error": {"message": msg, "time": now_iso()}})
-                self._vs_status(cur, {"boundVolumeSnapshotContentName": content_name,
-                                      "readyToUse": False,
-                                      "error": {"message": msg, "time": now_iso()}})
+                self._vsc_status(
+                    vsc, {"readyToUse": False, "error": {"message": msg, "time": now_iso()}}
+                )
+                self._vs_status(
+                    cur,
+                    {
+                        "boundVolumeSnapshotContentName": content_name,
+                        "readyToUse": False,
+                        "error": {"message": msg, "time": now_iso()},
+                    },
+                )
                 return
             self._vsc_status(vsc, {"snapshotHandle": handle, "readyToUse": False})
-            self._vs_status(cur, {"boundVolumeSnapshotContentName": content_name,
-                                  "readyToUse": False})
+            self._vs_status(
+                cur, {"boundVolumeSnapshotContentName": content_name, "readyToUse": False}
+            )
             if fault and fault.get("mode") == "never-ready":
                 return
             await asyncio.sleep(self.sim.snapshot_ready_delay)
@@ -611,11 +762,24 @@ class Controllers:
             cur = self.store.get(VS, ns, name)
             nbytes = quantity_bytes(size)
             if vsc is not None:
-                self._vsc_status(vsc, {"creationTime": time.time_ns(), "readyToUse": True,
-                                       "restoreSize": nbytes, "snapshotHandle": handle})
+                self._vsc_status(
+                    vsc,
+                    {
+                        "creationTime": time.time_ns(),
+                        "readyToUse": True,
+                        "restoreSize": nbytes,
+                        "snapshotHandle": handle,
+                    },
+                )
             if cur is not None and cur["metadata"]["uid"] == meta["uid"]:
-                self._vs_status(cur, {"creationTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                      "readyToUse": True, "restoreSize": str(size)})
+                self._vs_status(
+                    cur,
+                    {
+                        "creationTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "readyToUse": True,
+                        "restoreSize": str(size),
+                    },
+                )
         finally:
             self._pending.discard(("vs-busy", ns, name))
 
@@ -631,13 +795,16 @@ class Controllers:
             self.reconcile_vsc("", content_name)
             vsc = self.store.get(VSC, None, content_name) or vsc
             cst = vsc.get("status") or {}
-        status: dict[str, Any] = {"boundVolumeSnapshotContentName": content_name,
-                                  "readyToUse": bool(cst.get("readyToUse"))}
+        status: dict[str, Any] = {
+            "boundVolumeSnapshotContentName": content_name,
+            "readyToUse": bool(cst.get("readyToUse")),
+        }
         if cst.get("readyToUse"):
             ct = cst.get("creationTime")
             if isinstance(ct, int):
-                status["creationTime"] = datetime.fromtimestamp(
-                    ct / 1e9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                status["creationTime"] = datetime.fromtimestamp(ct / 1e9, timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                )
             if cst.get("restoreSize") is not None:
                 status["restoreSize"] = str(cst["restoreSize"])
         if cst.get("error"):
@@ -662,19 +829,33 @@ class Controllers:
             return
         path = self.sim.snapshot_dir(handle)
         if os.path.isdir(path):
-            self._vsc_status(vsc, {"snapshotHandle": handle, "readyToUse": True,
-                                   "creationTime": int(os.stat(path).st_mtime * 1e9),
-                                   "restoreSize": dir_size(path)})
+            self._vsc_status(
+                vsc,
+                {
+                    "snapshotHandle": handle,
+                    "readyToUse": True,
+                    "creationTime": int(os.stat(path).st_mtime * 1e9),
+                    "restoreSize": dir_size(path),
+                },
+            )
         elif not st.get("error"):
-            self._vsc_status(vsc, {"readyToUse": False, "error": {
-                "message": f"failed to list snapshot for content {name}: \"rpc error: code ="
-                           f" NotFound desc = snapshot {handle} not found\"",
-                "time": now_iso()}})
+            self._vsc_status(
+                vsc,
+                {
+                    "readyToUse": False,
+                    "error": {
+                        "message": f'failed to list snapshot for content {name}: "rpc error: code ='
+                        f' NotFound desc = snapshot {handle} not found"',
+                        "time": now_iso(),
+                    },
+                },
+            )
 
     def _vs_deleted(self, vs: dict[str, Any]) -> None:
         st = vs.get("status") or {}
         content_name = st.get("boundVolumeSnapshotContentName") or (
-            (vs.get("spec") or {}).get("source") or {}).get("volumeSnapshotContentName")
+            (vs.get("spec") or {}).get("source") or {}
+        ).get("volumeSnapshotContentName")
         if not content_name:
             return
         vsc = self.store.get(VSC, None, content_name)
@@ -687,7 +868,8 @@ class Controllers:
         spec = vsc.get("spec") or {}
         if spec.get("deletionPolicy", "Delete") != "Delete":
             return
-        handle = (vsc.get("status") or {}).get("snapshotHandle") or (
-            spec.get("source") or {}).get("snapshotHandle")
+        handle = (vsc.get("status") or {}).get("snapshotHandle") or (spec.get("source") or {}).get(
+            "snapshotHandle"
+        )
         if handle and "/" not in handle and handle not in (".", ".."):
             shutil.rmtree(self.sim.snapshot_dir(handle), ignore_errors=True)

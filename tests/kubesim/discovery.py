@@ -16,8 +16,11 @@ _SUB_VERBS = {
     "log": ["get"],
     "finalize": ["update"],
 }
-_SUB_KIND = {"scale": ("autoscaling", "v1", "Scale"), "exec": ("", "v1", "PodExecOptions"),
-             "log": ("", "v1", "Pod")}
+_SUB_KIND = {
+    "scale": ("autoscaling", "v1", "Scale"),
+    "exec": ("", "v1", "PodExecOptions"),
+    "log": ("", "v1", "Pod"),
+}
 
 
 def wants_aggregated(accept: str) -> str | None:
@@ -50,8 +53,13 @@ def _agg_resource(r: Resource) -> dict[str, Any]:
         subs = []
         for s in r.subresources:
             g, v, k = _SUB_KIND.get(s, (r.group, r.version, r.kind))
-            subs.append({"subresource": s, "responseKind": {"group": g, "version": v, "kind": k},
-                         "verbs": _SUB_VERBS.get(s, ["get"])})
+            subs.append(
+                {
+                    "subresource": s,
+                    "responseKind": {"group": g, "version": v, "kind": k},
+                    "verbs": _SUB_VERBS.get(s, ["get"]),
+                }
+            )
         d["subresources"] = subs
     return d
 
@@ -62,18 +70,28 @@ def aggregated(core: bool) -> dict[str, Any]:
         if (group == "") != core:
             continue
         res = [_agg_resource(r) for r in ALL if r.group == group and r.version == version]
-        items.append({
-            "metadata": {"name": group, "creationTimestamp": None},
-            "versions": [{"version": version, "resources": res, "freshness": "Current"}],
-        })
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
-            "metadata": {}, "items": items}
+        items.append(
+            {
+                "metadata": {"name": group, "creationTimestamp": None},
+                "versions": [{"version": version, "resources": res, "freshness": "Current"}],
+            }
+        )
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }
 
 
 def legacy_api() -> dict[str, Any]:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
-                                            "serverAddress": "127.0.0.1:6443"}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}
+        ],
+    }
 
 
 def legacy_apis() -> dict[str, Any]:
@@ -91,8 +109,13 @@ def legacy_group(group: str, version: str) -> dict[str, Any] | None:
         for g, v in group_versions():
             if g == group:
                 gv = {"groupVersion": _gv_str(g, v), "version": v}
-                return {"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": [gv],
-                        "preferredVersion": gv}
+                return {
+                    "kind": "APIGroup",
+                    "apiVersion": "v1",
+                    "name": g,
+                    "versions": [gv],
+                    "preferredVersion": gv,
+                }
     return None
 
 
@@ -102,8 +125,13 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
         return None
     out: list[dict[str, Any]] = []
     for r in rs:
-        d: dict[str, Any] = {"name": r.plural, "singularName": r.singular,
-                             "namespaced": r.namespaced, "kind": r.kind, "verbs": list(VERBS)}
+        d: dict[str, Any] = {
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": list(VERBS),
+        }
         if r.short_names:
             d["shortNames"] = list(r.short_names)
         if r.categories:
@@ -111,11 +139,19 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
         out.append(d)
         for s in r.subresources:
             g, v, k = _SUB_KIND.get(s, (r.group, r.version, r.kind))
-            sd: dict[str, Any] = {"name": f"{r.plural}/{s}", "singularName": "",
-                                  "namespaced": r.namespaced, "kind": k,
-                                  "verbs": _SUB_VERBS.get(s, ["get"])}
+            sd: dict[str, Any] = {
+                "name": f"{r.plural}/{s}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": k,
+                "verbs": _SUB_VERBS.get(s, ["get"]),
+            }
             if (g, v) != (r.group, r.version):
                 sd["group"], sd["version"] = g, v
             out.append(sd)
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": _gv_str(group, version), "resources": out}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": _gv_str(group, version),
+        "resources": out,
+    }

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -43,15 +44,29 @@ class KubeSim:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> KubeSim:
-        cmd = [sys.executable, "-m", "tests.kubesim", "--state-dir", str(self.state_dir),
-               "--kubeconfig", str(self.kubeconfig), *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.kubesim",
+            "--state-dir",
+            str(self.state_dir),
+            "--kubeconfig",
+            str(self.kubeconfig),
+            *self.args,
+        ]
         if self.tls:
             cmd.append("--tls")
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                                     stderr=open(self.state_dir / "kubesim.stderr", "w"),  # noqa: SIM115
-                                     text=True, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=open(self.state_dir / "kubesim.stderr", "w"),  # noqa: SIM115
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         line = ""
@@ -77,31 +92,52 @@ class KubeSim:
         self.proc = None
 
     # -- kubectl --------------------------------------------------------------------------
-    def env(self, tmp_path: Path | None = None, kubeconfig: Path | str | None = None) -> dict[str, str]:
+    def env(
+        self, tmp_path: Path | None = None, kubeconfig: Path | str | None = None
+    ) -> dict[str, str]:
         """A fresh environment for kubectl: KUBECONFIG copy, KUBECACHEDIR, HOME."""
         base = Path(tempfile.mkdtemp(prefix="kubectl-", dir=tmp_path or self._envs))
         home = base / "home"
         home.mkdir()
         kc = base / "kubeconfig"
         shutil.copyfile(kubeconfig or self.kubeconfig, kc)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("KUBECTL_") and k not in ("KUBECONFIG", "KUBECACHEDIR")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("KUBECTL_") and k not in ("KUBECONFIG", "KUBECACHEDIR")
+        }
         env.update({"KUBECONFIG": str(kc), "KUBECACHEDIR": str(base / "cache"), "HOME": str(home)})
         return env
 
-    def kubectl(self, *args: str, input: str | bytes | None = None,  # noqa: A002
-                env: dict[str, str] | None = None, check: bool = False,
-                timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = False,
+        timeout: float = 60.0,
+    ) -> subprocess.CompletedProcess[str]:
         text = not isinstance(input, bytes)
-        cp = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=text,
-                            env=env or self.env(), timeout=timeout, check=False)
+        cp = subprocess.run(
+            [KUBECTL, *args],
+            input=input,
+            capture_output=True,
+            text=text,
+            env=env or self.env(),
+            timeout=timeout,
+            check=False,
+        )
         if not text:  # bytes in -> decode outputs for a uniform CompletedProcess[str]
-            cp = subprocess.CompletedProcess(cp.args, cp.returncode,
-                                             cp.stdout.decode(errors="replace"),
-                                             cp.stderr.decode(errors="replace"))
+            cp = subprocess.CompletedProcess(
+                cp.args,
+                cp.returncode,
+                cp.stdout.decode(errors="replace"),
+                cp.stderr.decode(errors="replace"),
+            )
         if check and cp.returncode != 0:
-            raise KubeSimError(f"kubectl {' '.join(args)} failed ({cp.returncode}):\n"
-                               f"{cp.stdout}{cp.stderr}")
+            raise KubeSimError(
+                f"kubectl {' '.join(args)} failed ({cp.returncode}):\n{cp.stdout}{cp.stderr}"
+            )
         return cp
 
     def apply(self, manifest: str) -> None:
@@ -110,8 +146,9 @@ class KubeSim:
     # -- control API ----------------------------------------------------------------------
     def control(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         ctx = None
         if self.url.startswith("https"):
             ctx = ssl.create_default_context()
@@ -125,6 +162,28 @@ class KubeSim:
             return json.loads(raw)
         except ValueError:
             return raw.decode()
+
+    def api(self, path: str) -> Any:
+        """GET an API path directly (as admin), parsed; None on 404. For cheap polling."""
+        headers = {"Accept": "application/json"}
+        if self.tls:
+            import yaml
+
+            kc = yaml.safe_load(self.kubeconfig.read_text())
+            headers["Authorization"] = "Bearer " + kc["users"][0]["user"]["token"]
+        req = urllib.request.Request(self.url + path, headers=headers)
+        ctx = None
+        if self.url.startswith("https"):
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
 
     def fault(self, spec: dict[str, Any]) -> str:
         return str(self.control("POST", "/_kubesim/faults", spec)["id"])
@@ -155,14 +214,16 @@ class KubeSim:
 
     def token(self, namespace: str, service_account: str) -> str:
         """(--tls) a bearer token for a ServiceAccount."""
-        out = self.control("POST", "/_kubesim/tokens",
-                           {"namespace": namespace, "serviceAccount": service_account})
+        out = self.control(
+            "POST", "/_kubesim/tokens", {"namespace": namespace, "serviceAccount": service_account}
+        )
         return str(out["token"])
 
     def sa_kubeconfig(self, namespace: str, service_account: str, dest: Path) -> Path:
         """(--tls) write a kubeconfig for a ServiceAccount to dest."""
-        text = self.control("GET", f"/_kubesim/kubeconfig?namespace={namespace}"
-                                   f"&serviceAccount={service_account}")
+        text = self.control(
+            "GET", f"/_kubesim/kubeconfig?namespace={namespace}&serviceAccount={service_account}"
+        )
         dest.write_text(text if isinstance(text, str) else json.dumps(text))
         return dest
 
@@ -185,8 +246,9 @@ class KubeSim:
         return json.loads(cp.stdout)
 
 
-def kubesim_session(state_dir: Path, *, tls: bool = False,
-                    args: Sequence[str] = ()) -> Iterator[KubeSim]:
+def kubesim_session(
+    state_dir: Path, *, tls: bool = False, args: Sequence[str] = ()
+) -> Iterator[KubeSim]:
     sim = KubeSim(state_dir, tls=tls, args=args).start()
     try:
         yield sim

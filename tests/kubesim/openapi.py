@@ -47,7 +47,9 @@ def group_version_doc(path: str) -> dict[str, Any] | None:
             op = {"x-kubernetes-group-version-kind": gvk, "parameters": _PARAMS}
             paths[f"{base}/{r.plural}/{{name}}"] = {"patch": op, "put": op}
             paths[f"{base}/{r.plural}"] = {"post": op}
-        return {"openapi": "3.0.0",
-                "info": {"title": "Kubernetes", "version": "v1.32.0"},
-                "paths": paths}
+        return {
+            "openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": "v1.32.0"},
+            "paths": paths,
+        }
     return None

@@ -58,10 +58,17 @@ def _r(
     return Resource(group, version, plural, kind.lower(), kind, namespaced, short, crd, sub, gen)
 
 
-_ALL_CATEGORY = {("", "pods"), ("", "services"), ("apps", "deployments"),
-                 ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"),
-                 ("batch", "jobs"), ("batch", "cronjobs"),
-                 ("autoscaling", "horizontalpodautoscalers")}
+_ALL_CATEGORY = {
+    ("", "pods"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("autoscaling", "horizontalpodautoscalers"),
+}
 SNAP = "snapshot.storage.k8s.io"
 RBAC = "rbac.authorization.k8s.io"
 
@@ -69,9 +76,26 @@ ALL: tuple[Resource, ...] = (
     # core
     _r("", "v1", "namespaces", "Namespace", False, ("ns",), sub=("status", "finalize"), gen=False),
     _r("", "v1", "pods", "Pod", True, ("po",), sub=("status", "exec", "log"), gen=False),
-    _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",), sub=("status",),
-       gen=False),
-    _r("", "v1", "persistentvolumes", "PersistentVolume", False, ("pv",), sub=("status",), gen=False),
+    _r(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        True,
+        ("pvc",),
+        sub=("status",),
+        gen=False,
+    ),
+    _r(
+        "",
+        "v1",
+        "persistentvolumes",
+        "PersistentVolume",
+        False,
+        ("pv",),
+        sub=("status",),
+        gen=False,
+    ),
     _r("", "v1", "configmaps", "ConfigMap", True, ("cm",), gen=False),
     _r("", "v1", "secrets", "Secret", True, gen=False),
     _r("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",), gen=False),
@@ -91,10 +115,24 @@ ALL: tuple[Resource, ...] = (
     _r("batch", "v1", "jobs", "Job", True, sub=("status",)),
     _r("batch", "v1", "cronjobs", "CronJob", True, ("cj",), sub=("status",)),
     # autoscaling / policy / networking / scheduling / coordination
-    _r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("hpa",),
-       sub=("status",)),
-    _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",),
-       sub=("status",)),
+    _r(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        True,
+        ("hpa",),
+        sub=("status",),
+    ),
+    _r(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        True,
+        ("pdb",),
+        sub=("status",),
+    ),
     _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ("netpol",)),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), sub=("status",)),
     _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, ("pc",), gen=False),
@@ -108,14 +146,37 @@ ALL: tuple[Resource, ...] = (
     # storage
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",), gen=False),
     _r("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False, gen=False),
-    _r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
-       ("crd", "crds"), sub=("status",)),
+    _r(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        ("crd", "crds"),
+        sub=("status",),
+    ),
     # CSI snapshots (CRDs on a real cluster)
     _r(SNAP, "v1", "volumesnapshots", "VolumeSnapshot", True, ("vs",), crd=True, sub=("status",)),
-    _r(SNAP, "v1", "volumesnapshotcontents", "VolumeSnapshotContent", False, ("vsc", "vscs"),
-       crd=True, sub=("status",)),
-    _r(SNAP, "v1", "volumesnapshotclasses", "VolumeSnapshotClass", False, ("vsclass", "vsclasses"),
-       crd=True, gen=False),
+    _r(
+        SNAP,
+        "v1",
+        "volumesnapshotcontents",
+        "VolumeSnapshotContent",
+        False,
+        ("vsc", "vscs"),
+        crd=True,
+        sub=("status",),
+    ),
+    _r(
+        SNAP,
+        "v1",
+        "volumesnapshotclasses",
+        "VolumeSnapshotClass",
+        False,
+        ("vsclass", "vsclasses"),
+        crd=True,
+        gen=False,
+    ),
 )
 
 _BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in ALL}
@@ -158,6 +219,8 @@ PVCS = _must("", "persistentvolumeclaims")
 PVS = _must("", "persistentvolumes")
 CONFIGMAPS = _must("", "configmaps")
 SECRETS = _must("", "secrets")
+SERVICEACCOUNTS = _must("", "serviceaccounts")
+CONTROLLERREVISIONS = _must("apps", "controllerrevisions")
 DEPLOYMENTS = _must("apps", "deployments")
 STATEFULSETS = _must("apps", "statefulsets")
 REPLICASETS = _must("apps", "replicasets")

@@ -35,9 +35,18 @@ from .store import ApiError, Event, Store, not_found
 JSON_CT = "application/json"
 TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
-    422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
     504: "Timeout",
 }
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -100,24 +109,8 @@ class Sim:
 # helpers: selectors, patches, tables (A4's pure modules; tolerant of their absence)
 
 
-def _selectors() -> Any:
-    try:
-        from . import selectors
-    except ImportError:  # A4's module not there yet: private stand-in
-        return _StandinSelectors
-    return selectors
-
-
-def _patchlib() -> Any:
-    try:
-        from . import patch
-    except ImportError:
-        return _StandinPatch
-    return patch
-
-
 def _label_selector(text: str) -> Callable[[dict[str, Any]], bool]:
-    selectors = _selectors()
+    from . import selectors
 
     try:
         sel = selectors.parse_label_selector(text)
@@ -127,11 +120,10 @@ def _label_selector(text: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def _field_selector(text: str, kind: str | None = None) -> Callable[[dict[str, Any]], bool]:
-    selectors = _selectors()
+    from . import selectors
 
     try:
-        sel = (selectors.parse_field_selector(text, kind) if kind and selectors is not
-               _StandinSelectors else selectors.parse_field_selector(text))
+        sel = selectors.parse_field_selector(text, kind)
     except selectors.SelectorError as exc:
         raise error(400, str(exc)) from exc
     return sel.matches
@@ -160,150 +152,14 @@ def table_of(request: web.Request, res: Resource, objs: list[dict[str, Any]], rv
     from . import tables
 
     include = request.query.get("includeObject", "Metadata")
-    return tables.to_table(res.kind, objs, include_object=include,
-                           now=datetime.now(timezone.utc), resource_version=rv,
-                           api_version=res.api_version)
-
-
-class _StandinSelectors:
-    """Minimal selectors until A4's selectors.py lands."""
-
-    class SelectorError(ValueError):
-        pass
-
-    class _Sel:
-        def __init__(self, reqs: list[tuple[str, str, tuple[str, ...]]]) -> None:
-            self.reqs = reqs
-
-        def matches(self, labels: Any) -> bool:
-            for key, op, vals in self.reqs:
-                has = key in labels
-                v = labels.get(key)
-                if op == "exists" and not has:
-                    return False
-                if op == "!" and has:
-                    return False
-                if op in ("=", "in") and v not in vals:
-                    return False
-                if op in ("!=", "notin") and has and v in vals:
-                    return False
-            return True
-
-    @classmethod
-    def parse_label_selector(cls, text: str) -> Any:
-        import re
-
-        reqs: list[tuple[str, str, tuple[str, ...]]] = []
-        for part in re.findall(r"[^,(]+(?:\([^)]*\))?", text):
-            part = part.strip()
-            if not part:
-                continue
-            m = re.fullmatch(r"(\S+)\s+(in|notin)\s+\(([^)]*)\)", part)
-            if m:
-                vals = tuple(x.strip() for x in m.group(3).split(","))
-                reqs.append((m.group(1), m.group(2), vals))
-            elif "!=" in part:
-                k, v = part.split("!=", 1)
-                reqs.append((k.strip(), "!=", (v.strip(),)))
-            elif "=" in part:
-                k, v = part.replace("==", "=").split("=", 1)
-                reqs.append((k.strip(), "=", (v.strip(),)))
-            elif part.startswith("!"):
-                reqs.append((part[1:].strip(), "!", ()))
-            else:
-                reqs.append((part, "exists", ()))
-        return cls._Sel(reqs)
-
-    class _Field:
-        def __init__(self, reqs: list[tuple[str, bool, str]]) -> None:
-            self.reqs = reqs
-
-        def matches(self, obj: Any) -> bool:
-            meta = obj.get("metadata") or {}
-            for field, eq, val in self.reqs:
-                got = meta.get(field.split(".", 1)[1], "")
-                if (got == val) != eq:
-                    return False
-            return True
-
-    @classmethod
-    def parse_field_selector(cls, text: str) -> Any:
-        reqs = []
-        for part in text.split(","):
-            eq = "!=" not in part
-            k, v = part.replace("!=", "=").replace("==", "=").split("=", 1)
-            if k.strip() not in ("metadata.name", "metadata.namespace"):
-                raise cls.SelectorError(f'"{k.strip()}" is not a known field selector: only'
-                                        ' "metadata.name", "metadata.namespace"')
-            reqs.append((k.strip(), eq, v.strip()))
-        return cls._Field(reqs)
-
-
-class _StandinPatch:
-    """Minimal patches until A4's patch.py lands."""
-
-    class PatchError(ValueError):
-        pass
-
-    @classmethod
-    def merge_patch(cls, target: Any, patch: Any) -> Any:
-        if not isinstance(patch, dict):
-            return copy.deepcopy(patch)
-        out = copy.deepcopy(target) if isinstance(target, dict) else {}
-        for k, v in patch.items():
-            if v is None:
-                out.pop(k, None)
-            else:
-                out[k] = cls.merge_patch(out.get(k), v)
-        return out
-
-    @classmethod
-    def strategic_merge_patch(cls, target: Any, patch: Any, kind: str) -> Any:
-        return cls.merge_patch(target, patch)
-
-    @classmethod
-    def json_patch(cls, target: Any, ops: list[Any]) -> Any:
-        doc = copy.deepcopy(target)
-
-        def walk(path: str) -> tuple[Any, str]:
-            parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
-            cur = doc
-            for p in parts[:-1]:
-                cur = cur[int(p)] if isinstance(cur, list) else cur[p]
-            return cur, parts[-1]
-
-        for op in ops:
-            try:
-                parent, last = walk(op["path"])
-                kind = op["op"]
-                if kind in ("add", "replace"):
-                    if isinstance(parent, list):
-                        idx = len(parent) if last == "-" else int(last)
-                        if kind == "add":
-                            parent.insert(idx, op["value"])
-                        else:
-                            parent[idx] = op["value"]
-                    else:
-                        if kind == "replace" and last not in parent:
-                            raise cls.PatchError(f"replace operation does not apply: doc is"
-                                                 f" missing key: {op['path']}")
-                        parent[last] = op["value"]
-                elif kind == "remove":
-                    if isinstance(parent, list):
-                        del parent[int(last)]
-                    else:
-                        del parent[last]
-                elif kind == "test":
-                    val = parent[int(last)] if isinstance(parent, list) else parent[last]
-                    if val != op["value"]:
-                        raise cls.PatchError("testing value failed")
-                else:
-                    raise cls.PatchError(f"unexpected kind: {kind}")
-            except (KeyError, IndexError, TypeError, ValueError) as exc:
-                if isinstance(exc, cls.PatchError):
-                    raise
-                raise cls.PatchError(f"{op.get('op')} operation does not apply: {exc}") from exc
-        return doc
+    return tables.to_table(
+        res.kind,
+        objs,
+        include_object=include,
+        now=datetime.now(timezone.utc),
+        resource_version=rv,
+        api_version=res.api_version,
+    )
 
 
 def tables_available() -> bool:
@@ -338,10 +194,19 @@ class Api:
         path = request.path
         if path == "/version":
             minor = self.sim.minor
-            return json_response({
-                "major": "1", "minor": minor, "gitVersion": f"v1.{minor}.0", "gitCommit": "0",
-                "gitTreeState": "clean", "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23",
-                "compiler": "gc", "platform": "linux/amd64"})
+            return json_response(
+                {
+                    "major": "1",
+                    "minor": minor,
+                    "gitVersion": f"v1.{minor}.0",
+                    "gitCommit": "0",
+                    "gitTreeState": "clean",
+                    "buildDate": "2025-01-01T00:00:00Z",
+                    "goVersion": "go1.23",
+                    "compiler": "gc",
+                    "platform": "linux/amd64",
+                }
+            )
         if path in ("/healthz", "/readyz", "/livez"):
             return web.Response(text="ok", content_type="text/plain")
         if path.startswith("/openapi/"):
@@ -354,8 +219,9 @@ class Api:
             agg = discovery.wants_aggregated(accept)
             if agg:
                 return json_response(discovery.aggregated(parts == ["api"]), ct=agg)
-            return json_response(discovery.legacy_api() if parts == ["api"]
-                                 else discovery.legacy_apis())
+            return json_response(
+                discovery.legacy_api() if parts == ["api"] else discovery.legacy_apis()
+            )
         if parts[0] == "api":
             group, version, rest = "", parts[1], parts[2:]
         else:
@@ -405,7 +271,7 @@ class Api:
                 return await self._create(request, res, namespace)
             if method == "DELETE":
                 return self._delete_collection(request, res, namespace)
-            raise error(405, f"the server does not allow this method on the requested resource")
+            raise error(405, "the server does not allow this method on the requested resource")
         if method == "GET":
             obj = self.store.get(res, namespace, name)
             if obj is None:
@@ -428,7 +294,7 @@ class Api:
         if path.rstrip("/") == "/openapi/v3":
             return json_response(openapi.root())
         if path.startswith("/openapi/v3/"):
-            doc = openapi.group_version_doc(path[len("/openapi/v3/"):])
+            doc = openapi.group_version_doc(path[len("/openapi/v3/") :])
             if doc is not None:
                 return json_response(doc)
         raise error(404, NOT_FOUND_PATH)
@@ -440,10 +306,16 @@ class Api:
         rv = str(self.store.resource_version)
         if wants_table(request) and tables_available():
             return json_response(table_of(request, res, items, rv), ct=TABLE_CT)
-        head = dumps({"kind": res.list_kind, "apiVersion": res.api_version,
-                      "metadata": {"resourceVersion": rv}})[:-1]
-        body = b"".join((head, b',"items":[', b",".join(
-            self.store.encoded(res, o) for o in items), b"]}"))
+        head = dumps(
+            {
+                "kind": res.list_kind,
+                "apiVersion": res.api_version,
+                "metadata": {"resourceVersion": rv},
+            }
+        )[:-1]
+        body = b"".join(
+            (head, b',"items":[', b",".join(self.store.encoded(res, o) for o in items), b"]}")
+        )
         return web.Response(body=body, headers={"Content-Type": JSON_CT})
 
     async def _watch(
@@ -499,15 +371,21 @@ class Api:
         self.store.add_listener(listener)
         resp = web.StreamResponse(status=200, headers={"Content-Type": JSON_CT})
         resp.enable_chunked_encoding()
-        watch_info = {"path": request.path, "query": request.query_string,
-                      "command": request.headers.get("Kubectl-Command", "")}
+        watch_info = {
+            "path": request.path,
+            "query": request.query_string,
+            "command": request.headers.get("Kubectl-Command", ""),
+        }
         self.sim.watches.append(watch_info)
         try:
             await resp.prepare(request)
             request["kubesim_status"] = 200
             if gone:
-                st = error(410, f"too old resource version: {rv_text} ({self.store.oldest_rv()})",
-                           "Expired").status()
+                st = error(
+                    410,
+                    f"too old resource version: {rv_text} ({self.store.oldest_rv()})",
+                    "Expired",
+                ).status()
                 await resp.write(dumps({"type": "ERROR", "object": st}) + b"\n")
                 return resp
             for item in initial:
@@ -547,7 +425,7 @@ class Api:
 
                 return yaml.safe_load(raw)
             return json.loads(raw)
-        except (ValueError, Exception) as exc:  # noqa: BLE001 - any decode error is a 400
+        except (ValueError, Exception) as exc:
             raise error(400, f"the object provided is unrecognized: {exc}") from exc
 
     def _check_body(self, res: Resource, obj: Any, namespace: str | None) -> dict[str, Any]:
@@ -555,19 +433,28 @@ class Api:
             raise error(400, "the object provided is unrecognized (must be a JSON object)")
         kind = obj.get("kind")
         if kind and kind != res.kind:
-            raise error(400, f"the server rejected our request due to an error in our request: "
-                             f"kind {kind} does not match {res.kind}")
+            raise error(
+                400,
+                f"the server rejected our request due to an error in our request: "
+                f"kind {kind} does not match {res.kind}",
+            )
         av = obj.get("apiVersion")
         if av and av != res.api_version:
-            raise error(400, f"the API version in the data ({av}) does not match the expected"
-                             f" API version ({res.api_version})")
+            raise error(
+                400,
+                f"the API version in the data ({av}) does not match the expected"
+                f" API version ({res.api_version})",
+            )
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise error(400, "metadata must be an object")
         if res.namespaced and namespace is not None:
             if meta.get("namespace") and meta["namespace"] != namespace:
-                raise error(400, "the namespace of the provided object does not match the"
-                                 " namespace sent on the request")
+                raise error(
+                    400,
+                    "the namespace of the provided object does not match the"
+                    " namespace sent on the request",
+                )
             meta["namespace"] = namespace
         normalize(res, obj)
         return obj
@@ -590,9 +477,12 @@ class Api:
     ) -> dict[str, Any]:
         raw = await request.read()
         if res is not JOBS and res.kind not in _PB_SCHEMAS:
-            raise error(415, "the body of the request was in an unknown format - accepted media"
-                             " types include: application/json, application/yaml",
-                        "UnsupportedMediaType")
+            raise error(
+                415,
+                "the body of the request was in an unknown format - accepted media"
+                " types include: application/json, application/yaml",
+                "UnsupportedMediaType",
+            )
         try:
             obj = decode_protobuf_object(res, raw)
         except ValueError as exc:
@@ -604,7 +494,8 @@ class Api:
                     cj = self.store.get(CRONJOBS, namespace, ref.get("name", ""))
                     if cj is not None:
                         spec = copy.deepcopy(
-                            cj.get("spec", {}).get("jobTemplate", {}).get("spec", {}))
+                            cj.get("spec", {}).get("jobTemplate", {}).get("spec", {})
+                        )
             obj["spec"] = spec
         return self._check_body(res, obj, namespace)
 
@@ -619,7 +510,8 @@ class Api:
             else:
                 out.pop("status", None)
             out["metadata"]["resourceVersion"] = new.get("metadata", {}).get(
-                "resourceVersion", old["metadata"]["resourceVersion"])
+                "resourceVersion", old["metadata"]["resourceVersion"]
+            )
             return out
         if "status" in res.subresources and res is not NAMESPACES:
             if "status" in old:
@@ -629,13 +521,20 @@ class Api:
         return new
 
     async def _update(
-        self, request: web.Request, res: Resource, namespace: str | None, name: str,
+        self,
+        request: web.Request,
+        res: Resource,
+        namespace: str | None,
+        name: str,
         sub: str | None,
     ) -> web.Response:
         obj = self._check_body(res, await self._read_json(request), namespace)
         if obj["metadata"].get("name") and obj["metadata"]["name"] != name:
-            raise error(400, "the name of the object (%s) does not match the name on the URL (%s)"
-                        % (obj["metadata"]["name"], name))
+            raise error(
+                400,
+                f"the name of the object ({obj['metadata']['name']}) does not match the name"
+                f" on the URL ({name})",
+            )
         obj["metadata"]["name"] = name
         old = self.store.get(res, namespace, name)
         if old is None:
@@ -644,69 +543,49 @@ class Api:
         return json_response(self.store.update(res, obj, dry_run=_dry_run(request)))
 
     async def _patch(
-        self, request: web.Request, res: Resource, namespace: str | None, name: str,
+        self,
+        request: web.Request,
+        res: Resource,
+        namespace: str | None,
+        name: str,
         sub: str | None,
     ) -> web.Response:
-        patchlib = _patchlib()
+        from . import patch as patchlib
 
         ct = request.headers.get("Content-Type", "").split(";")[0].strip()
         old = self.store.get(res, namespace, name)
         if ct == "application/apply-patch+yaml":
             return await self._apply_patch(request, res, namespace, name, old)
         body = await request.read()
-        if hasattr(patchlib, "apply_patch"):
-            try:
-                if old is None:
-                    if ct not in patchlib.accepted_patch_types(res.crd):
-                        patchlib.apply_patch(ct, {}, body, kind=res.kind, crd=res.crd)  # the 415
-                    raise not_found(res, name)
-                new = patchlib.apply_patch(ct, old, body, kind=res.kind, crd=res.crd)
-            except patchlib.PatchError as exc:
-                raise error(exc.code, exc.message, exc.reason) from exc
-        else:
-            new = self._patch_standin(patchlib, ct, res, old, body, name)
+        try:
+            if old is None:
+                if ct not in patchlib.accepted_patch_types(res.crd):
+                    patchlib.apply_patch(ct, {}, body, kind=res.kind, crd=res.crd)  # the 415
+                raise not_found(res, name)
+            new = patchlib.apply_patch(ct, old, body, kind=res.kind, crd=res.crd)
+        except patchlib.PatchError as exc:
+            raise error(exc.code, exc.message, exc.reason) from exc
         if not isinstance(new, dict):
             raise error(422, "the patch produced something that is not an object", "Invalid")
         new = self._check_body(res, new, namespace)
         if new["metadata"].get("name") != name:
-            raise error(400, "metadata.name: Invalid value: the name of a patched object cannot change")
+            raise error(
+                400, "metadata.name: Invalid value: the name of a patched object cannot change"
+            )
+        assert old is not None
         new = self._merge_sub(res, old, new, sub)
         return json_response(self.store.update(res, new, dry_run=_dry_run(request)))
 
-    def _patch_standin(self, patchlib: Any, ct: str, res: Resource, old: dict[str, Any] | None,
-                       body: bytes, name: str) -> Any:
-        if ct == "application/strategic-merge-patch+json" and res.crd:
-            raise error(415, "the body of the request was in an unknown format - accepted media"
-                             " types include: application/json-patch+json,"
-                             " application/merge-patch+json, application/apply-patch+yaml",
-                        "UnsupportedMediaType")
-        if ct not in ("application/merge-patch+json", "application/json-patch+json",
-                      "application/strategic-merge-patch+json"):
-            raise error(415, "the body of the request was in an unknown format - accepted media"
-                             " types include: application/json-patch+json,"
-                             " application/merge-patch+json, application/apply-patch+yaml,"
-                             " application/strategic-merge-patch+json", "UnsupportedMediaType")
-        try:
-            doc = json.loads(body) if body.strip() else {}
-        except ValueError as exc:
-            raise error(400, f"error decoding patch: {exc}") from exc
-        if old is None:
-            raise not_found(res, name)
-        try:
-            if ct == "application/json-patch+json":
-                return patchlib.json_patch(old, doc)
-            if ct == "application/merge-patch+json":
-                return patchlib.merge_patch(old, doc)
-            return patchlib.strategic_merge_patch(old, doc, res.kind)
-        except patchlib.PatchError as exc:
-            raise error(422, str(exc), "Invalid") from exc
-
     async def _apply_patch(
-        self, request: web.Request, res: Resource, namespace: str | None, name: str,
+        self,
+        request: web.Request,
+        res: Resource,
+        namespace: str | None,
+        name: str,
         old: dict[str, Any] | None,
     ) -> web.Response:
         """Server-side apply, simplified: create when missing, else merge the applied fields."""
-        patchlib = _patchlib()
+        from . import patch as patchlib
 
         doc = self._check_body(res, await self._read_json(request), namespace)
         doc["metadata"]["name"] = name
@@ -740,17 +619,25 @@ class Api:
     ) -> web.Response:
         pred = make_filter(request.query, None, res.kind)
         dry = _dry_run(request)
-        items = [self.store.delete(res, namespace, o["metadata"]["name"], dry_run=dry)
-                 for o in self.store.list(res, namespace) if pred(o)]
-        return json_response({"kind": res.list_kind, "apiVersion": res.api_version,
-                              "metadata": {"resourceVersion": str(self.store.resource_version)},
-                              "items": items})
+        items = [
+            self.store.delete(res, namespace, o["metadata"]["name"], dry_run=dry)
+            for o in self.store.list(res, namespace)
+            if pred(o)
+        ]
+        return json_response(
+            {
+                "kind": res.list_kind,
+                "apiVersion": res.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+                "items": items,
+            }
+        )
 
     # ---- subresources -------------------------------------------------------------------
     async def _scale(
         self, request: web.Request, res: Resource, namespace: str | None, name: str
     ) -> web.Response:
-        patchlib = _patchlib()
+        from . import patch as patchlib
 
         obj = self.store.get(res, namespace, name)
         if obj is None:
@@ -759,12 +646,20 @@ class Api:
         def scale_of(o: dict[str, Any]) -> dict[str, Any]:
             m = o["metadata"]
             sel = (o.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
-            return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                    "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                                   "creationTimestamp") if k in m},
-                    "spec": {"replicas": o.get("spec", {}).get("replicas", 1)},
-                    "status": {"replicas": (o.get("status") or {}).get("replicas", 0),
-                               "selector": ",".join(f"{k}={v}" for k, v in sorted(sel.items()))}}
+            return {
+                "kind": "Scale",
+                "apiVersion": "autoscaling/v1",
+                "metadata": {
+                    k: m[k]
+                    for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                    if k in m
+                },
+                "spec": {"replicas": o.get("spec", {}).get("replicas", 1)},
+                "status": {
+                    "replicas": (o.get("status") or {}).get("replicas", 0),
+                    "selector": ",".join(f"{k}={v}" for k, v in sorted(sel.items())),
+                },
+            }
 
         cur = scale_of(obj)
         if request.method == "GET":
@@ -779,10 +674,9 @@ class Api:
         elif request.method == "PATCH":
             ct = request.headers.get("Content-Type", "")
             try:
-                new_scale = (patchlib.json_patch(cur, doc) if "json-patch" in ct
-                             else patchlib.merge_patch(cur, doc))
+                new_scale = patchlib.apply_patch(ct, cur, body, kind="Scale", crd=False)
             except patchlib.PatchError as exc:
-                raise error(422, str(exc), "Invalid") from exc
+                raise error(exc.code, exc.message, exc.reason) from exc
         else:
             raise error(405, "the server does not allow this method on the requested resource")
         replicas = (new_scale.get("spec") or {}).get("replicas")
@@ -805,8 +699,11 @@ class Api:
             raise not_found(PODS, name)
         req = build_exec_request(self.sim, pod, request.query)
         if request.method == "POST":
-            raise error(400, "kubesim speaks only WebSocket v5 (v5.channel.k8s.io) for exec;"
-                             " unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS")
+            raise error(
+                400,
+                "kubesim speaks only WebSocket v5 (v5.channel.k8s.io) for exec;"
+                " unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS",
+            )
         if request.method != "GET":
             raise error(405, "the server does not allow this method on the requested resource")
         from . import exec as execmod
@@ -818,30 +715,54 @@ class Api:
 # protobuf bodies (typed-client creates: create namespace/secret/configmap/sa/role/..., job --from)
 
 _STR, _BYTES, _BOOL = "str", "bytes", "bool"
-_POLICY_RULE = {1: ("verbs", "list_str"), 2: ("apiGroups", "list_str"),
-                3: ("resources", "list_str"), 4: ("resourceNames", "list_str"),
-                5: ("nonResourceURLs", "list_str")}
+_POLICY_RULE = {
+    1: ("verbs", "list_str"),
+    2: ("apiGroups", "list_str"),
+    3: ("resources", "list_str"),
+    4: ("resourceNames", "list_str"),
+    5: ("nonResourceURLs", "list_str"),
+}
 _SUBJECT = {1: ("kind", _STR), 2: ("apiGroup", _STR), 3: ("name", _STR), 4: ("namespace", _STR)}
 _ROLEREF = {1: ("apiGroup", _STR), 2: ("kind", _STR), 3: ("name", _STR)}
 _PB_SCHEMAS: dict[str, dict[int, tuple[str, Any]]] = {
     "Namespace": {},
     "ConfigMap": {2: ("data", "map_str"), 3: ("binaryData", "map_bytes"), 4: ("immutable", _BOOL)},
-    "Secret": {2: ("data", "map_bytes"), 3: ("type", _STR), 4: ("stringData", "map_str"),
-               5: ("immutable", _BOOL)},
-    "ServiceAccount": {3: ("imagePullSecrets", ("list_msg", {1: ("name", _STR)})),
-                       4: ("automountServiceAccountToken", _BOOL)},
+    "Secret": {
+        2: ("data", "map_bytes"),
+        3: ("type", _STR),
+        4: ("stringData", "map_str"),
+        5: ("immutable", _BOOL),
+    },
+    "ServiceAccount": {
+        3: ("imagePullSecrets", ("list_msg", {1: ("name", _STR)})),
+        4: ("automountServiceAccountToken", _BOOL),
+    },
     "Role": {2: ("rules", ("list_msg", _POLICY_RULE))},
     "ClusterRole": {2: ("rules", ("list_msg", _POLICY_RULE))},
     "RoleBinding": {2: ("subjects", ("list_msg", _SUBJECT)), 3: ("roleRef", ("msg", _ROLEREF))},
-    "ClusterRoleBinding": {2: ("subjects", ("list_msg", _SUBJECT)),
-                           3: ("roleRef", ("msg", _ROLEREF))},
+    "ClusterRoleBinding": {
+        2: ("subjects", ("list_msg", _SUBJECT)),
+        3: ("roleRef", ("msg", _ROLEREF)),
+    },
     "Job": {},
 }
-_OWNER_REF = {1: ("kind", _STR), 3: ("name", _STR), 4: ("uid", _STR), 5: ("apiVersion", _STR),
-              6: ("controller", _BOOL), 7: ("blockOwnerDeletion", _BOOL)}
-_META = {1: ("name", _STR), 2: ("generateName", _STR), 3: ("namespace", _STR),
-         11: ("labels", "map_str"), 12: ("annotations", "map_str"),
-         13: ("ownerReferences", ("list_msg", _OWNER_REF)), 14: ("finalizers", "list_str")}
+_OWNER_REF = {
+    1: ("kind", _STR),
+    3: ("name", _STR),
+    4: ("uid", _STR),
+    5: ("apiVersion", _STR),
+    6: ("controller", _BOOL),
+    7: ("blockOwnerDeletion", _BOOL),
+}
+_META = {
+    1: ("name", _STR),
+    2: ("generateName", _STR),
+    3: ("namespace", _STR),
+    11: ("labels", "map_str"),
+    12: ("annotations", "map_str"),
+    13: ("ownerReferences", ("list_msg", _OWNER_REF)),
+    14: ("finalizers", "list_str"),
+}
 
 
 def _pb_fields(buf: bytes) -> list[tuple[int, int, Any]]:
@@ -870,13 +791,13 @@ def _pb_fields(buf: bytes) -> list[tuple[int, int, Any]]:
             ln = varint()
             if i + ln > n:
                 raise ValueError("truncated field")
-            out.append((field, wt, buf[i:i + ln]))
+            out.append((field, wt, buf[i : i + ln]))
             i += ln
         elif wt == 1:
-            out.append((field, wt, buf[i:i + 8]))
+            out.append((field, wt, buf[i : i + 8]))
             i += 8
         elif wt == 5:
-            out.append((field, wt, buf[i:i + 4]))
+            out.append((field, wt, buf[i : i + 4]))
             i += 4
         else:
             raise ValueError(f"unsupported wire type {wt}")
@@ -902,8 +823,9 @@ def _pb_decode(buf: bytes, schema: dict[int, tuple[str, Any]]) -> dict[str, Any]
             entry = {f: v for f, _w, v in _pb_fields(val)}
             key = entry.get(1, b"").decode()
             raw = entry.get(2, b"")
-            out.setdefault(name, {})[key] = (raw.decode() if typ == "map_str"
-                                             else base64.b64encode(raw).decode())
+            out.setdefault(name, {})[key] = (
+                raw.decode() if typ == "map_str" else base64.b64encode(raw).decode()
+            )
         elif isinstance(typ, tuple) and typ[0] == "list_msg":
             out.setdefault(name, []).append(_pb_decode(val, typ[1]))
         elif isinstance(typ, tuple) and typ[0] == "msg":
@@ -912,7 +834,7 @@ def _pb_decode(buf: bytes, schema: dict[int, tuple[str, Any]]) -> dict[str, Any]
 
 
 def decode_protobuf_object(res: Resource, body: bytes) -> dict[str, Any]:
-    """`k8s\\x00` + runtime.Unknown{TypeMeta, raw} -> a JSON-shaped object (metadata + known fields)."""
+    """`k8s\\x00` + runtime.Unknown{TypeMeta, raw} -> a JSON-shaped object (known fields)."""
     if not body.startswith(b"k8s\x00"):
         raise ValueError("missing the k8s protobuf envelope")
     unknown = {f: v for f, _w, v in _pb_fields(body[4:])}
@@ -941,7 +863,7 @@ def _b64(v: str) -> str:
 
 
 def build_exec_request(sim: Sim, pod: dict[str, Any], query: Any) -> Any:
-    from .exectypes import ExecRequest, Mount
+    from .exectypes import ExecRequest
 
     meta = pod["metadata"]
     ns, name = meta.get("namespace", ""), meta["name"]
@@ -953,14 +875,17 @@ def build_exec_request(sim: Sim, pod: dict[str, Any], query: Any) -> Any:
             cname = spec["containers"][0].get("name", "")
         else:
             names = " ".join(c.get("name", "") for c in spec.get("containers") or [])
-            raise error(400, f"a container name must be specified for pod {name},"
-                             f" choose one of: [{names}]")
+            raise error(
+                400, f"a container name must be specified for pod {name}, choose one of: [{names}]"
+            )
     container = next((c for c in containers if c.get("name") == cname), None)
     if container is None:
         raise error(400, f"container {cname} is not valid for pod {name}")
     phase = (pod.get("status") or {}).get("phase", "")
     if phase in ("Succeeded", "Failed"):
-        raise error(400, f"cannot exec into a container in a completed pod; current phase is {phase}")
+        raise error(
+            400, f"cannot exec into a container in a completed pod; current phase is {phase}"
+        )
     command = list(query.getall("command", []))
     if not command:
         raise error(400, "you must specify at least 1 command")
@@ -968,11 +893,20 @@ def build_exec_request(sim: Sim, pod: dict[str, Any], query: Any) -> Any:
     mounts = resolve_mounts(sim, pod, container)
     cut = sim.faults.take("exec-cut", namespace=ns, pod=name, container=cname)
     return ExecRequest(
-        namespace=ns, pod=name, container=cname, command=command,
-        stdin=_truthy(query.get("stdin")), stdout=_truthy(query.get("stdout")),
-        stderr=_truthy(query.get("stderr")), tty=_truthy(query.get("tty")),
-        env=env, mounts=mounts, workdir=container.get("workingDir") or None,
-        cut_after_bytes=int(cut["afterBytes"]) if cut and cut.get("afterBytes") is not None else None,
+        namespace=ns,
+        pod=name,
+        container=cname,
+        command=command,
+        stdin=_truthy(query.get("stdin")),
+        stdout=_truthy(query.get("stdout")),
+        stderr=_truthy(query.get("stderr")),
+        tty=_truthy(query.get("tty")),
+        env=env,
+        mounts=mounts,
+        workdir=container.get("workingDir") or None,
+        cut_after_bytes=int(cut["afterBytes"])
+        if cut and cut.get("afterBytes") is not None
+        else None,
     )
 
 
@@ -998,7 +932,9 @@ def resolve_env(sim: Sim, pod: dict[str, Any], container: dict[str, Any]) -> dic
             ref = src.get(key)
             if not ref:
                 continue
-            obj = sim.store.get(SECRETS if kind == "secret" else CONFIGMAPS, ns, ref.get("name", ""))
+            obj = sim.store.get(
+                SECRETS if kind == "secret" else CONFIGMAPS, ns, ref.get("name", "")
+            )
             for k, v in ((obj or {}).get("data") or {}).items():
                 env[prefix + k] = _b64(v) if kind == "secret" else str(v)
     for item in container.get("env") or []:
@@ -1017,11 +953,16 @@ def resolve_env(sim: Sim, pod: dict[str, Any], container: dict[str, Any]) -> dic
         elif "fieldRef" in vf:
             path = vf["fieldRef"].get("fieldPath", "")
             meta = pod["metadata"]
-            val = {"metadata.name": meta.get("name"), "metadata.namespace": ns,
-                   "metadata.uid": meta.get("uid"), "spec.nodeName": "kubesim-node",
-                   "status.podIP": (pod.get("status") or {}).get("podIP", "10.0.0.1"),
-                   "spec.serviceAccountName": (pod.get("spec") or {}).get("serviceAccountName",
-                                                                          "default")}.get(path)
+            val = {
+                "metadata.name": meta.get("name"),
+                "metadata.namespace": ns,
+                "metadata.uid": meta.get("uid"),
+                "spec.nodeName": "kubesim-node",
+                "status.podIP": (pod.get("status") or {}).get("podIP", "10.0.0.1"),
+                "spec.serviceAccountName": (pod.get("spec") or {}).get(
+                    "serviceAccountName", "default"
+                ),
+            }.get(path)
         if val is not None:
             env[name] = val
         elif "value" not in item and not vf:
@@ -1033,8 +974,9 @@ def _expand(value: str, env: dict[str, str]) -> str:
     """$(VAR) references to earlier variables, as the kubelet does."""
     import re
 
-    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
-                  lambda m: env.get(m.group(1), m.group(0)), value)
+    return re.sub(
+        r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), value
+    )
 
 
 def resolve_mounts(sim: Sim, pod: dict[str, Any], container: dict[str, Any]) -> list[Any]:
@@ -1064,12 +1006,19 @@ def resolve_mounts(sim: Sim, pod: dict[str, Any], container: dict[str, Any]) -> 
         if vm.get("subPath"):
             host = os.path.join(host, vm["subPath"])
         os.makedirs(host, exist_ok=True)
-        mounts.append(Mount(
-            host_dir=host, mount_path=vm["mountPath"], read_only=bool(vm.get("readOnly")),
-            disk_size_bytes=int(disk["sizeBytes"]) if disk and disk.get("sizeBytes") else None,
-            disk_used_percent=(int(disk["usedPercent"])
-                               if disk and disk.get("usedPercent") is not None else None),
-        ))
+        mounts.append(
+            Mount(
+                host_dir=host,
+                mount_path=vm["mountPath"],
+                read_only=bool(vm.get("readOnly")),
+                disk_size_bytes=int(disk["sizeBytes"]) if disk and disk.get("sizeBytes") else None,
+                disk_used_percent=(
+                    int(disk["usedPercent"])
+                    if disk and disk.get("usedPercent") is not None
+                    else None
+                ),
+            )
+        )
     return mounts
 
 
@@ -1140,13 +1089,17 @@ def make_app(sim: Sim) -> web.Application:
             raise
         finally:
             status = request.get("kubesim_status", status)
-            sim.reqlog.write({
-                "method": request.method, "path": request.path,
-                "query": request.query_string, "status": status,
-                "user": _user_of(request, sim),
-                "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                "command": request.headers.get("Kubectl-Command", ""),
-            })
+            sim.reqlog.write(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "query": request.query_string,
+                    "status": status,
+                    "user": _user_of(request, sim),
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    "command": request.headers.get("Kubectl-Command", ""),
+                }
+            )
 
     @web.middleware
     async def fault_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -1230,8 +1183,10 @@ def load_objects(sim: Sim, docs: list[Any]) -> int:
     for doc in flat:
         res = by_kind(doc.get("apiVersion", ""), doc.get("kind", ""))
         if res is None:
-            raise error(400, f'no kind "{doc.get("kind")}" is registered for version'
-                             f' "{doc.get("apiVersion")}"')
+            raise error(
+                400,
+                f'no kind "{doc.get("kind")}" is registered for version "{doc.get("apiVersion")}"',
+            )
         meta = doc.setdefault("metadata", {})
         if res.namespaced:
             ns = meta.setdefault("namespace", "default")
@@ -1265,23 +1220,51 @@ def seed_defaults(sim: Sim) -> None:
     st = sim.store
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         st.create(NAMESPACES, {"metadata": {"name": ns}})
-    load_objects(sim, [
-        {"apiVersion": "v1", "kind": "Node",
-         "metadata": {"name": "kubesim-node", "labels": {"kubernetes.io/hostname": "kubesim-node"}},
-         "status": {"conditions": [{"type": "Ready", "status": "True"}],
-                    "nodeInfo": {"kubeletVersion": f"v1.{sim.minor}.0"}}},
-        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-         "metadata": {"name": "csi-hostpath-sc",
-                      "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-         "provisioner": "hostpath.csi.k8s.io", "reclaimPolicy": "Delete",
-         "volumeBindingMode": "Immediate", "allowVolumeExpansion": True},
-        {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-         "metadata": {"name": "csi-hostpath-snapclass",
-                      "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"}},
-         "driver": "hostpath.csi.k8s.io", "deletionPolicy": "Delete"},
-        {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
-         "metadata": {"name": "hostpath.csi.k8s.io"}, "spec": {"attachRequired": False}},
-    ])
+    load_objects(
+        sim,
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": "kubesim-node",
+                    "labels": {"kubernetes.io/hostname": "kubesim-node"},
+                },
+                "status": {
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                    "nodeInfo": {"kubeletVersion": f"v1.{sim.minor}.0"},
+                },
+            },
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": "csi-hostpath-sc",
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "hostpath.csi.k8s.io",
+                "reclaimPolicy": "Delete",
+                "volumeBindingMode": "Immediate",
+                "allowVolumeExpansion": True,
+            },
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshotClass",
+                "metadata": {
+                    "name": "csi-hostpath-snapclass",
+                    "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"},
+                },
+                "driver": "hostpath.csi.k8s.io",
+                "deletionPolicy": "Delete",
+            },
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "CSIDriver",
+                "metadata": {"name": "hostpath.csi.k8s.io"},
+                "spec": {"attachRequired": False},
+            },
+        ],
+    )
 
 
 __all__ = ["ALL", "Api", "Sim", "load_seed_file", "make_app", "seed_defaults"]

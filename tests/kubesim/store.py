@@ -93,7 +93,9 @@ def _details(res: Resource, name: str) -> dict[str, Any]:
 
 
 def not_found(res: Resource, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{res.group_resource} "{name}" not found', _details(res, name))
+    return ApiError(
+        404, "NotFound", f'{res.group_resource} "{name}" not found', _details(res, name)
+    )
 
 
 def already_exists(res: Resource, name: str) -> ApiError:
@@ -119,9 +121,7 @@ def invalid(res: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError
         text = "[" + text + "]"
     d = _details(res, name)
     d["kind"] = res.kind
-    d["causes"] = [
-        {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes
-    ]
+    d["causes"] = [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]
     return ApiError(422, "Invalid", f'{res.kind} "{name}" is invalid: {text}', d)
 
 
@@ -213,7 +213,9 @@ class Store:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
-    def _emit(self, typ: str, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+    def _emit(
+        self, typ: str, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
         ev = Event(self._rv, typ, res, obj, old)
         self.history.append(ev)
         for listener in list(self._listeners):
@@ -226,7 +228,9 @@ class Store:
         return str(self._rv)
 
     # -- writing -------------------------------------------------------------------------
-    def create(self, res: Resource, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    def create(
+        self, res: Resource, obj: dict[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any]:
         obj = jcopy(obj)
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
@@ -238,13 +242,17 @@ class Store:
             name = str(meta["generateName"]) + random_suffix()
             meta["name"] = name
         if not name:
-            raise invalid(res, "", [("metadata.name", "Required value: name or generateName is required")])
+            raise invalid(
+                res, "", [("metadata.name", "Required value: name or generateName is required")]
+            )
         validate_name(res, name)
         ns = ""
         if res.namespaced:
             ns = meta.get("namespace") or ""
             if not ns:
-                raise ApiError(400, "BadRequest", "the server could not find the requested resource")
+                raise ApiError(
+                    400, "BadRequest", "the server could not find the requested resource"
+                )
             if not self.namespace_exists(ns):
                 raise namespace_not_found(ns)
         else:
@@ -281,7 +289,11 @@ class Store:
         if old is None:
             raise not_found(res, name)
         old_meta = old["metadata"]
-        if check_rv and meta.get("resourceVersion") and meta["resourceVersion"] != old_meta["resourceVersion"]:
+        if (
+            check_rv
+            and meta.get("resourceVersion")
+            and meta["resourceVersion"] != old_meta["resourceVersion"]
+        ):
             raise conflict(res, name)
         # fields the client cannot change
         for key in ("uid", "creationTimestamp", "deletionTimestamp"):
