@@ -746,25 +746,6 @@ _PB_SCHEMAS: dict[str, dict[int, tuple[str, Any]]] = {
     },
     "Job": {},
 }
-_OWNER_REF = {
-    1: ("kind", _STR),
-    3: ("name", _STR),
-    4: ("uid", _STR),
-    5: ("apiVersion", _STR),
-    6: ("controller", _BOOL),
-    7: ("blockOwnerDeletion", _BOOL),
-}
-_META = {
-    1: ("name", _STR),
-    2: ("generateName", _STR),
-    3: ("namespace", _STR),
-    11: ("labels", "map_str"),
-    12: ("annotations", "map_str"),
-    13: ("ownerReferences", ("list_msg", _OWNER_REF)),
-    14: ("finalizers", "list_str"),
-}
-
-
 def _pb_fields(buf: bytes) -> list[tuple[int, int, Any]]:
     out: list[tuple[int, int, Any]] = []
     i, n = 0, len(buf)
@@ -834,15 +815,18 @@ def _pb_decode(buf: bytes, schema: dict[int, tuple[str, Any]]) -> dict[str, Any]
 
 
 def decode_protobuf_object(res: Resource, body: bytes) -> dict[str, Any]:
-    """`k8s\\x00` + runtime.Unknown{TypeMeta, raw} -> a JSON-shaped object (known fields)."""
-    if not body.startswith(b"k8s\x00"):
-        raise ValueError("missing the k8s protobuf envelope")
-    unknown = {f: v for f, _w, v in _pb_fields(body[4:])}
-    raw = unknown.get(2, b"")
-    obj: dict[str, Any] = {"apiVersion": res.api_version, "kind": res.kind, "metadata": {}}
-    for field, _wt, val in _pb_fields(raw):
-        if field == 1:
-            obj["metadata"] = _pb_decode(val, _META)
+    """`k8s\\x00` + runtime.Unknown{TypeMeta, raw} -> a JSON-shaped object (known fields).
+
+    Envelope and ObjectMeta via protobuf.py; the few per-kind fields from _PB_SCHEMAS.
+    """
+    from . import protobuf
+
+    try:
+        _api_version, _kind, raw = protobuf.decode_unknown(body)
+        meta = protobuf.decode_object_meta_of(raw)
+    except protobuf.ProtobufError as exc:
+        raise ValueError(str(exc)) from exc
+    obj: dict[str, Any] = {"apiVersion": res.api_version, "kind": res.kind, "metadata": meta}
     obj.update(_pb_decode(raw, _PB_SCHEMAS.get(res.kind, {})))
     return obj
 
