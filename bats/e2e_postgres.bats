@@ -8,7 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 
-PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-full pg-dry)
+PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-killed pg-full pg-dry)
 
 setup_file() {
   load helpers/db
@@ -243,13 +243,48 @@ fingerprint() {
   [[ $status -ne 0 ]]
   [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr == "ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-cut: "*". The partial file was removed; check the database and the free space on PVC data" ]]
+  [[ $stderr == "ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-cut: "*"websocket: close 1006 (abnormal closure)"*". The partial file was removed; check the database and the free space on PVC data" ]]
   local vol
   vol=$(e2e_volume_dir pg-cut data)
   run ls -A "$vol"
   [[ $output != *.tmp.* ]]
   [[ -z $output ]] || gzip -t "$vol/dump.sql.gz"
   [[ -z $(e2e_vs_names pg-cut) ]]
+}
+
+@test "killed mid-dump (SIGKILL to the job): pg_dump does not keep running, no temp file, no snapshot" {
+  shop_db killed 50
+  e2e_seed_volumes pg-killed data
+  e2e_seed_postgres pg-killed data /var/lib/postgresql/data killed
+  db_psql killed <<<"BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT;" \
+    >/dev/null 2>&1 &
+  local holder=$! log=$BATS_TEST_TMPDIR/run.log vol i waiting=''
+  vol=$(e2e_volume_dir pg-killed data)
+  # Its own process group, so the whole job (bash, kubectl) can be killed like a pod.
+  setsid bash "$(e2e_script pg-killed)" create >"$log" 2>&1 &
+  local job=$!
+  for ((i = 0; i < 300; i++)); do
+    waiting=$(db_psql <<<"SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed' AND application_name = 'pg_dump' AND wait_event_type = 'Lock'")
+    [[ $waiting == 1 ]] && break
+    sleep 0.1
+  done
+  [[ $waiting == 1 ]] || { cat "$log"; false; }
+  # pg_dump is blocked, its temporary gzip file exists on the PVC.
+  compgen -G "$vol/dump.sql.gz.tmp.*" >/dev/null
+  kill -KILL -- "-$job"
+  wait "$job" || true
+  # kubesim notices the dropped exec stream and ends pg_dump; its trap removes the file.
+  local left=1
+  for ((i = 0; i < 100; i++)); do
+    left=$(db_psql <<<"SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed' AND application_name = 'pg_dump'")
+    [[ $left == 0 ]] && ! compgen -G "$vol/dump.sql.gz.tmp.*" >/dev/null && break
+    sleep 0.1
+  done
+  db_psql <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'killed' AND pid <> pg_backend_pid()" >/dev/null
+  wait "$holder" || true
+  [[ $left == 0 ]]
+  [[ -z $(ls -A "$vol") ]]
+  [[ -z $(e2e_vs_names pg-killed) ]]
 }
 
 @test "used-space threshold: a dump disk above the limit is refused before dumping; no snapshot" {
