@@ -432,6 +432,28 @@ def test_killed_kubectl_kills_the_process_group(sim: KubeSim) -> None:
         proc.communicate()
 
 
+def test_killed_kubectl_while_streaming_kills_the_process(sim: KubeSim) -> None:
+    """The pg_dump case: the process is writing output when the client dies."""
+    marker = f"kubesim-{_unique_seconds(0)}"
+    proc = subprocess.Popen(
+        [KUBECTL, "exec", "-n", NS, "deployment/app", "-c", "db", "--", "yes", marker],
+        env=sim.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert _wait_for(lambda: bool(_pids_with_cmdline(["yes", marker]))), "never started"
+        assert proc.stdout is not None
+        assert proc.stdout.read(100_000).startswith(marker.encode())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert _wait_for(lambda: not _pids_with_cmdline(["yes", marker])), "yes survived"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 def test_killed_kubectl_mid_script_kills_the_process(sim: KubeSim) -> None:
     """kubectl -i killed while its stdin is still open (a script half sent)."""
     marker = _unique_seconds(300)
