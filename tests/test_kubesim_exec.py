@@ -72,6 +72,9 @@ spec:
         workingDir: /data
         env: [{{name: PATH, value: /bin}}]
         volumeMounts: [{{name: data, mountPath: /data}}]
+      - name: badwd
+        image: busybox
+        workingDir: /no/such/dir
       volumes:
       - {{name: data, persistentVolumeClaim: {{claimName: data}}}}
       - {{name: deep, persistentVolumeClaim: {{claimName: deep}}}}
@@ -378,6 +381,15 @@ def test_missing_absolute_executable(sim: KubeSim) -> None:
     assert r.stderr.endswith(
         b'exec: "/no/such/bin": stat /no/such/bin: no such file or directory: unknown\n'
     )
+
+
+def test_missing_working_dir_is_a_runtime_error(sim: KubeSim) -> None:
+    r = kexec(sim, "true", container="badwd")
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr.endswith(
+        b'unable to start container process: chdir to cwd ("/no/such/dir") set in config.json '
+        b"failed: no such file or directory: unknown\n"
+    ), r.stderr
 
 
 def test_cut_after_bytes_drops_the_connection(
