@@ -24,13 +24,16 @@ from tests.kubesim.rbac import (
     Authorizer,
     UserInfo,
     as_create,
-    compact_rules,
-    compact_string,
     connect_create_check_required,
     forbidden_status,
     request_attributes,
-    rule_covers,
     service_account_user,
+)
+from tests.kubesim.rbac_escalation import (
+    compact_rules,
+    compact_string,
+    escalation_error,
+    rule_covers,
     uncovered_rules,
 )
 
@@ -531,16 +534,16 @@ def new_binding(ref_kind: str, ref: str) -> dict[str, Any]:
 def test_escalation_writing_roles() -> None:
     authz = authorizer(RBAC_WRITER, RBAC_WRITER_BINDING)
     held = new_role("r", rule([""], ["configmaps"], ["get"]))
-    assert authz.escalation_error(SA, "roles", held, None) is None
+    assert escalation_error(authz, SA, "roles", held, None) is None
     more = new_role("r", rule([""], ["configmaps", "secrets"], ["get"]))
-    assert authz.escalation_error(SA, "roles", more, None) == (
+    assert escalation_error(authz, SA, "roles", more, None) == (
         'user "system:serviceaccount:ns1:backup" (groups=["system:serviceaccounts" '
         '"system:serviceaccounts:ns1" "system:authenticated"]) is attempting to grant RBAC '
         'permissions not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}'
     )
     # an update that keeps the rules (labels, annotations) is no escalation
-    assert authz.escalation_error(SA, "roles", more, more) is None
-    assert authz.escalation_error(ADMIN, "roles", more, None) is None
+    assert escalation_error(authz, SA, "roles", more, more) is None
+    assert escalation_error(authz, ADMIN, "roles", more, None) is None
     escalator = role("ns1", "esc", rule(["rbac.authorization.k8s.io"], ["roles"], ["escalate"]))
     authz = authorizer(
         RBAC_WRITER,
@@ -548,20 +551,20 @@ def test_escalation_writing_roles() -> None:
         escalator,
         role_binding("ns1", "e", "Role", "esc", sa_subject()),
     )
-    assert authz.escalation_error(SA, "roles", more, None) is None
+    assert escalation_error(authz, SA, "roles", more, None) is None
     # ... but escalate on roles does not cover binding
-    assert authz.escalation_error(SA, "rolebindings", new_binding("ClusterRole", "pods"), None)
+    assert escalation_error(authz, SA, "rolebindings", new_binding("ClusterRole", "pods"), None)
 
 
 def test_escalation_writing_bindings() -> None:
     authz = authorizer(RBAC_WRITER, RBAC_WRITER_BINDING, PODS_CLUSTER_ROLE)
-    assert authz.escalation_error(SA, "rolebindings", new_binding("Role", "rbac-writer"), None) is (
-        None
-    )
-    message = authz.escalation_error(SA, "rolebindings", new_binding("ClusterRole", "pods"), None)
+    assert escalation_error(
+        authz, SA, "rolebindings", new_binding("Role", "rbac-writer"), None
+    ) is (None)
+    message = escalation_error(authz, SA, "rolebindings", new_binding("ClusterRole", "pods"), None)
     assert message is not None
     assert message.endswith('\n{APIGroups:[""], Resources:["pods"], Verbs:["get"]}')
-    assert authz.escalation_error(SA, "rolebindings", new_binding("Role", "nope"), None) == (
+    assert escalation_error(authz, SA, "rolebindings", new_binding("Role", "nope"), None) == (
         'roles.rbac.authorization.k8s.io "nope" not found'
     )
     binder = role(
@@ -576,9 +579,9 @@ def test_escalation_writing_bindings() -> None:
         binder,
         role_binding("ns1", "bb", "Role", "binder", sa_subject()),
     )
-    assert authz.escalation_error(SA, "rolebindings", new_binding("ClusterRole", "pods"), None) is (
-        None
-    )
+    assert escalation_error(
+        authz, SA, "rolebindings", new_binding("ClusterRole", "pods"), None
+    ) is (None)
 
 
 def test_escalation_aggregation_rule_needs_cluster_admin() -> None:
@@ -590,7 +593,7 @@ def test_escalation_aggregation_rule_needs_cluster_admin() -> None:
         "metadata": {"name": "agg"},
         "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]},
     }
-    assert authz.escalation_error(SA, "clusterroles", aggregated, None) == (
+    assert escalation_error(authz, SA, "clusterroles", aggregated, None) == (
         "must have cluster-admin privileges to use the aggregationRule"
     )
 
@@ -1174,19 +1177,35 @@ def test_kubectl_bad_token_is_unauthorized(cluster: Any, tmp_path: Path) -> None
     assert gone.stderr == "error: You must be logged in to the server (Unauthorized)\n"
 
 
+def pod_of_app(sim: Any) -> str:
+    """The name of the Pod the controller made for deployment rbac1/app."""
+    out = sim.wait_for(
+        lambda: (
+            sim.kubectl(
+                "get",
+                "pods",
+                "-n",
+                "rbac1",
+                "-l",
+                "app=app",
+                "-o",
+                "jsonpath={.items[0].metadata.name}",
+            ).stdout
+        )
+    )
+    return str(out)
+
+
 @needs_kubectl
 @pytest.mark.skipif(os.geteuid() != 0, reason="exec needs root (mount namespace)")
 def test_kubectl_exec_over_websocket_is_authorized_as_get(cluster: Any, tmp_path: Path) -> None:
     backup = As(cluster, tmp_path, "backup")
-    cluster.wait_for(
-        lambda: cluster.kubectl("get", "pods", "-n", "rbac1", "-l", "app=app", "-o", "name").stdout
-    )
+    pod = pod_of_app(cluster)
     # Without pods/exec: the WebSocket GET is refused, kubectl falls back to the SPDY POST,
     # and reports that refusal (verb create).
     refused = backup("exec", "deploy/app", "--", "true", timeout=30)
-    assert refused.returncode == 1
-    pod = refused.stderr.split('"')[1]
-    assert refused.stderr == forbidden("backup", "create", "pods/exec", "rbac1", pod)
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.endswith(forbidden("backup", "create", "pods/exec", "rbac1", pod))
     methods = [
         (r["method"], r["status"])
         for r in cluster.requests()
@@ -1196,7 +1215,7 @@ def test_kubectl_exec_over_websocket_is_authorized_as_get(cluster: Any, tmp_path
     # Kubernetes 1.32: `get` on pods/exec is enough for exec over WebSocket.
     cluster.apply(EXEC_ROLE)
     ran = backup("exec", "deploy/app", "--", "sh", "-c", "echo hi; exit 3", timeout=30)
-    assert (ran.returncode, ran.stdout) == (3, "hi\n")
+    assert (ran.returncode, ran.stdout) == (3, "hi\n"), ran.stderr
 
 
 def test_https_impersonation(https: tuple[Server, asyncio.AbstractEventLoop]) -> None:
@@ -1286,17 +1305,16 @@ def test_kubectl_exec_from_1_35_also_needs_create(tmp_path: Path) -> None:
     try:
         sim.apply(EXEC_APP % "get")
         backup = As(sim, tmp_path, "backup")
-        sim.wait_for(lambda: sim.kubectl("get", "pods", "-n", "rbac1", "-o", "name").stdout)
+        pod = pod_of_app(sim)
         refused = backup("exec", "deploy/app", "--", "true", timeout=30)
-        assert refused.returncode == 1
-        pod = refused.stderr.split('"')[1]
-        assert refused.stderr == forbidden("backup", "create", "pods/exec", "rbac1", pod)
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.endswith(forbidden("backup", "create", "pods/exec", "rbac1", pod))
         methods = [
             (r["method"], r["status"]) for r in sim.requests() if r["path"].endswith(f"/{pod}/exec")
         ]
         assert methods == [("GET", 403), ("POST", 403)]
         sim.apply(EXEC_APP % "get, create")
         ran = backup("exec", "deploy/app", "--", "sh", "-c", "echo hi; exit 4", timeout=30)
-        assert (ran.returncode, ran.stdout) == (4, "hi\n")
+        assert (ran.returncode, ran.stdout) == (4, "hi\n"), ran.stderr
     finally:
         sim.stop()

@@ -63,6 +63,7 @@ from tests.kubesim.rbac import (
     service_account_user,
     unauthorized_status,
 )
+from tests.kubesim.rbac_escalation import escalation_error
 
 ADMIN_USER = "kubesim-admin"
 USER_KEY = "user"
@@ -478,7 +479,7 @@ class Auth:
         user = _CURRENT_USER.get()
         if user is None or getattr(res, "group", None) != "rbac.authorization.k8s.io":
             return
-        message = self.authorizer.escalation_error(user, str(res.plural), obj, old)
+        message = escalation_error(self.authorizer, user, str(res.plural), obj, old)
         if message is None:
             return
         from tests.kubesim.store import ApiError
