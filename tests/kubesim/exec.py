@@ -765,11 +765,8 @@ async def serve(request: web.Request, req: ExecRequest) -> web.StreamResponse:
     ws = web.WebSocketResponse(protocols=(PROTOCOL,), autoping=True, compress=False)
     ready = ws.can_prepare(request)
     if not ready.ok or ready.protocol != PROTOCOL:
-        msg = (
-            "Upgrade request required"
-            if not ready.ok
-            else (f"kubesim speaks only WebSocket {PROTOCOL}")
-        )
+        # A plain GET gets the apiserver's answer; a WebSocket without v5 cannot be served.
+        msg = "Upgrade request required" if not ready.ok else f"kubesim speaks only {PROTOCOL}"
         return web.Response(
             status=400,
             body=_status_body(
