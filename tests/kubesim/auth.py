@@ -13,6 +13,8 @@ told apart over TLS (kube-api-notes §0). ``install_tls`` therefore:
   policy allows ``/version``, ``/healthz``, ``/livez``, ``/readyz`` and nothing
   else (403). An unknown token, or the token of a deleted ServiceAccount, is
   401 Unauthorized;
+* honours impersonation (``kubectl --as/--as-group``) after checking verb
+  ``impersonate`` on users/serviceaccounts/groups, like the apiserver;
 * refuses Role/RoleBinding writes that would grant permissions the writer does
   not hold (RBAC privilege-escalation prevention, verbs ``escalate``/``bind``);
 * serves the control routes (unauthenticated, like all of ``/_kubesim/*``)
@@ -380,10 +382,6 @@ class Auth:
         return obj
 
     # -- tokens and kubeconfigs
-    def admin_kubeconfig(self, server: str, namespace: str = "default") -> dict[str, Any]:
-        """The admin kubeconfig (user ``admin``, token of kubesim-admin)."""
-        return kubeconfig(server, self.ca_data, "admin", self.admin_token, namespace)
-
     def issue_service_account_token(self, namespace: str, name: str) -> tuple[str, UserInfo]:
         """A token for an existing ServiceAccount; LookupError if there is none."""
         sa = self._service_account(namespace, name)
@@ -769,7 +767,7 @@ def install_tls(app: web.Application, sim: Any) -> ssl.SSLContext:
     Uses ``sim.admin_token`` as the admin token when the Sim has one and sets
     ``sim.ca_pem`` (the CA certificate, PEM). Afterwards ``app[AUTH_KEY]`` (and
     ``sim.auth`` when settable) is the Auth object: ``admin_token``, ``ca_data``,
-    ``admin_kubeconfig(url)``.
+    ``issue_service_account_token(ns, sa)``.
     """
     files = generate_tls(Path(sim.state_dir) / "tls")
     auth = Auth(sim, files)
