@@ -194,6 +194,29 @@ def test_typed_client_creates_protobuf(kubesim: KubeSim, ns: str) -> None:
     assert rb["subjects"] == [{"kind": "ServiceAccount", "name": "runner", "namespace": ns}]
     cp = k("create", "namespace", "api")
     assert cp.stderr == 'Error from server (AlreadyExists): namespaces "api" already exists\n'
+    k("create", "deployment", "pb-dep", "-n", ns, "--image=busybox", "--replicas=2", check=True)
+    spec = kubesim.get_json("deploy", "pb-dep", "-n", ns)["spec"]
+    assert spec["replicas"] == 2 and spec["selector"] == {"matchLabels": {"app": "pb-dep"}}
+    assert spec["template"]["spec"]["containers"] == [{"name": "busybox", "image": "busybox"}]
+    k(
+        "create",
+        "cronjob",
+        "pb-cj",
+        "-n",
+        ns,
+        "--image=busybox",
+        "--schedule=0 3 * * *",
+        "--",
+        "echo",
+        "hi",
+        check=True,
+    )
+    spec = kubesim.get_json("cronjob", "pb-cj", "-n", ns)["spec"]
+    assert spec["schedule"] == "0 3 * * *"
+    assert spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "echo",
+        "hi",
+    ]
 
 
 def test_get_not_found_and_missing_namespace(kubesim: KubeSim, ns: str) -> None:

@@ -476,7 +476,7 @@ class Api:
         self, request: web.Request, res: Resource, namespace: str | None
     ) -> dict[str, Any]:
         raw = await request.read()
-        if res is not JOBS and res.kind not in _PB_SCHEMAS:
+        if res.kind not in _PB_SCHEMAS:
             raise error(
                 415,
                 "the body of the request was in an unknown format - accepted media"
@@ -488,7 +488,7 @@ class Api:
         except ValueError as exc:
             raise error(400, f"the object provided is unrecognized: {exc}") from exc
         if res is JOBS:
-            spec: dict[str, Any] = {}
+            spec: dict[str, Any] = obj.get("spec") or {}
             for ref in obj["metadata"].get("ownerReferences") or []:
                 if ref.get("kind") == "CronJob":
                     cj = self.store.get(CRONJOBS, namespace, ref.get("name", ""))
@@ -724,6 +724,55 @@ _POLICY_RULE = {
 }
 _SUBJECT = {1: ("kind", _STR), 2: ("apiGroup", _STR), 3: ("name", _STR), 4: ("namespace", _STR)}
 _ROLEREF = {1: ("apiGroup", _STR), 2: ("kind", _STR), 3: ("name", _STR)}
+_LABEL_SELECTOR = {1: ("matchLabels", "map_str")}
+_CONTAINER = {
+    1: ("name", _STR),
+    2: ("image", _STR),
+    3: ("command", "list_str"),
+    4: ("args", "list_str"),
+    5: ("workingDir", _STR),
+    6: (
+        "ports",
+        ("list_msg", {1: ("name", _STR), 3: ("containerPort", "int"), 4: ("protocol", _STR)}),
+    ),
+    7: ("env", ("list_msg", {1: ("name", _STR), 2: ("value", _STR)})),
+    9: (
+        "volumeMounts",
+        (
+            "list_msg",
+            {
+                1: ("name", _STR),
+                2: ("readOnly", _BOOL),
+                3: ("mountPath", _STR),
+                4: ("subPath", _STR),
+            },
+        ),
+    ),
+    14: ("imagePullPolicy", _STR),
+}
+_POD_TEMPLATE = {
+    1: ("metadata", "meta"),
+    2: (
+        "spec",
+        (
+            "msg",
+            {
+                2: ("containers", ("list_msg", _CONTAINER)),
+                3: ("restartPolicy", _STR),
+                8: ("serviceAccountName", _STR),
+                20: ("initContainers", ("list_msg", _CONTAINER)),
+            },
+        ),
+    ),
+}
+_JOB_SPEC = {
+    1: ("parallelism", "int"),
+    2: ("completions", "int"),
+    3: ("activeDeadlineSeconds", "int"),
+    4: ("selector", ("msg", _LABEL_SELECTOR)),
+    6: ("template", ("msg", _POD_TEMPLATE)),
+    7: ("backoffLimit", "int"),
+}
 _PB_SCHEMAS: dict[str, dict[int, tuple[str, Any]]] = {
     "Namespace": {},
     "ConfigMap": {2: ("data", "map_str"), 3: ("binaryData", "map_bytes"), 4: ("immutable", _BOOL)},
@@ -744,8 +793,43 @@ _PB_SCHEMAS: dict[str, dict[int, tuple[str, Any]]] = {
         2: ("subjects", ("list_msg", _SUBJECT)),
         3: ("roleRef", ("msg", _ROLEREF)),
     },
-    "Job": {},
+    "Job": {2: ("spec", ("msg", _JOB_SPEC))},
+    "CronJob": {
+        2: (
+            "spec",
+            (
+                "msg",
+                {
+                    1: ("schedule", _STR),
+                    3: ("concurrencyPolicy", _STR),
+                    4: ("suspend", _BOOL),
+                    5: (
+                        "jobTemplate",
+                        ("msg", {1: ("metadata", "meta"), 2: ("spec", ("msg", _JOB_SPEC))}),
+                    ),
+                    6: ("successfulJobsHistoryLimit", "int"),
+                    7: ("failedJobsHistoryLimit", "int"),
+                    8: ("timeZone", _STR),
+                },
+            ),
+        )
+    },
+    "Deployment": {
+        2: (
+            "spec",
+            (
+                "msg",
+                {
+                    1: ("replicas", "int"),
+                    2: ("selector", ("msg", _LABEL_SELECTOR)),
+                    3: ("template", ("msg", _POD_TEMPLATE)),
+                },
+            ),
+        )
+    },
 }
+
+
 def _pb_fields(buf: bytes) -> list[tuple[int, int, Any]]:
     out: list[tuple[int, int, Any]] = []
     i, n = 0, len(buf)
@@ -798,6 +882,12 @@ def _pb_decode(buf: bytes, schema: dict[int, tuple[str, Any]]) -> dict[str, Any]
             out[name] = base64.b64encode(val).decode()
         elif typ == _BOOL:
             out[name] = bool(val)
+        elif typ == "int":
+            out[name] = val - (1 << 64) if val >= 1 << 63 else val
+        elif typ == "meta":
+            from . import protobuf
+
+            out[name] = protobuf.decode_object_meta(val)
         elif typ == "list_str":
             out.setdefault(name, []).append(val.decode())
         elif typ in ("map_str", "map_bytes"):
