@@ -247,6 +247,15 @@ def test_invalid_name(kubesim: KubeSim, ns: str) -> None:
     ) in cp.stderr
 
 
+def test_invalid_labels_are_refused(kubesim: KubeSim, ns: str) -> None:
+    cp = kubesim.kubectl("apply", "-f", "-", input=vs_yaml("badlabel", labels="{x: 'bad value!'}"))
+    assert cp.returncode == 1
+    assert cp.stderr.startswith(
+        'The VolumeSnapshot "badlabel" is invalid: metadata.labels: Invalid value: "bad value!": '
+        "a valid label must be an empty string or consist of alphanumeric characters"
+    ), cp.stderr
+
+
 def test_list_selectors_and_output_formats(kubesim: KubeSim, ns: str) -> None:
     k = kubesim.kubectl
     for name, daily in (("sel-a", "2026-11-26"), ("sel-b", "2026-11-25"), ("sel-c", "")):

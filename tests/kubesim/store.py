@@ -122,7 +122,8 @@ def invalid(res: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError
     d = _details(res, name)
     d["kind"] = res.kind
     d["causes"] = [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]
-    return ApiError(422, "Invalid", f'{res.kind} "{name}" is invalid: {text}', d)
+    qualified = f"{res.kind}.{res.group}" if res.group else res.kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}', d)
 
 
 def namespace_not_found(ns: str) -> ApiError:
@@ -136,6 +137,28 @@ def validate_name(res: Resource, name: str) -> None:
         ok, msg = bool(_SUBDOMAIN.match(name)) and len(name) <= 253, _SUBDOMAIN_MSG
     if not ok:
         raise invalid(res, name, [("metadata.name", f'Invalid value: "{name}": {msg}')])
+
+
+def validate_metadata(res: Resource, meta: dict[str, Any]) -> None:
+    """Label keys/values and annotation keys, as the apiserver validates them."""
+    from .selectors import go_quote, is_qualified_name, is_valid_label_value
+
+    causes: list[tuple[str, str]] = []
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise ApiError(400, "BadRequest", "metadata.labels must be a map of strings")
+    for key, value in labels.items():
+        if not isinstance(value, str):
+            raise ApiError(400, "BadRequest", f"metadata.labels.{key}: value must be a string")
+        for msg in is_qualified_name(key):
+            causes.append(("metadata.labels", f"Invalid value: {go_quote(key)}: {msg}"))
+        for msg in is_valid_label_value(value):
+            causes.append(("metadata.labels", f"Invalid value: {go_quote(value)}: {msg}"))
+    for key in meta.get("annotations") or {}:
+        for msg in is_qualified_name(key.lower()):
+            causes.append(("metadata.annotations", f"Invalid value: {go_quote(key)}: {msg}"))
+    if causes:
+        raise invalid(res, str(meta.get("name", "")), causes)
 
 
 @dataclass(frozen=True)
@@ -246,6 +269,7 @@ class Store:
                 res, "", [("metadata.name", "Required value: name or generateName is required")]
             )
         validate_name(res, name)
+        validate_metadata(res, meta)
         ns = ""
         if res.namespaced:
             ns = meta.get("namespace") or ""
@@ -289,6 +313,7 @@ class Store:
         if old is None:
             raise not_found(res, name)
         old_meta = old["metadata"]
+        validate_metadata(res, meta)
         if (
             check_rv
             and meta.get("resourceVersion")
