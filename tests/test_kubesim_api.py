@@ -629,3 +629,38 @@ def test_table_output(kubesim: KubeSim, ns: str) -> None:
     header, row = cp.stdout.splitlines()
     assert header.split()[:2] == ["NAME", "STATUS"] and "VOLUMEMODE" in header
     assert row.split()[:2] == ["data", "Bound"]
+
+
+def test_finalizers_delay_deletion(kubesim: KubeSim, ns: str) -> None:
+    k = kubesim.kubectl
+    k("create", "configmap", "fin", "-n", ns, check=True)
+    k(
+        "patch",
+        "cm",
+        "fin",
+        "-n",
+        ns,
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"finalizers":["example.com/keep"]}}',
+        check=True,
+    )
+    cp = k("delete", "cm", "fin", "-n", ns, "--wait=false")
+    assert cp.stdout == 'configmap "fin" deleted\n'
+    got = kubesim.get_json("cm", "fin", "-n", ns)
+    assert got["metadata"]["deletionTimestamp"]
+    k(
+        "patch",
+        "cm",
+        "fin",
+        "-n",
+        ns,
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"remove","path":"/metadata/finalizers"}]',
+        check=True,
+    )
+    cp = k("get", "cm", "fin", "-n", ns)
+    assert cp.stderr == 'Error from server (NotFound): configmaps "fin" not found\n'

@@ -321,7 +321,7 @@ class Store:
         ):
             raise conflict(res, name)
         # fields the client cannot change
-        for key in ("uid", "creationTimestamp", "deletionTimestamp"):
+        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
             if key in old_meta:
                 meta[key] = old_meta[key]
             else:
@@ -342,17 +342,39 @@ class Store:
         meta["resourceVersion"] = self._next_rv()
         self._objs[res.key][ns][name] = obj
         self._emit("MODIFIED", res, obj, old)
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            return self._remove(res, ns, name, obj)
         return obj
 
     def delete(
-        self, res: Resource, namespace: str | None, name: str, *, dry_run: bool = False
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
     ) -> dict[str, Any]:
+        """Delete, or with finalizers only mark (deletionTimestamp) until they are removed."""
         ns = (namespace or "") if res.namespaced else ""
         old = self.get(res, ns, name)
         if old is None:
             raise not_found(res, name)
         if dry_run:
             return old
+        if old["metadata"].get("finalizers") and not force:
+            if old["metadata"].get("deletionTimestamp"):
+                return old
+            marked = jcopy(old)
+            marked["metadata"]["deletionTimestamp"] = now_iso()
+            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            marked["metadata"]["resourceVersion"] = self._next_rv()
+            self._objs[res.key][ns][name] = marked
+            self._emit("MODIFIED", res, marked, old)
+            return marked
+        return self._remove(res, ns, name, old)
+
+    def _remove(self, res: Resource, ns: str, name: str, old: dict[str, Any]) -> dict[str, Any]:
         if res is NAMESPACES:
             self.delete_namespace_contents(name)
         obj = copy.copy(old)
@@ -372,7 +394,7 @@ class Store:
             if not res.namespaced:
                 continue
             for obj in list(self._objs.get(res.key, {}).get(ns, {}).values()):
-                self.delete(res, ns, obj["metadata"]["name"])
+                self.delete(res, ns, obj["metadata"]["name"], force=True)
 
     def load(self, res: Resource, objs: Iterable[dict[str, Any]]) -> None:
         for obj in objs:
