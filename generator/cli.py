@@ -17,9 +17,9 @@ import click
 
 from . import __version__
 from .errors import BackupNsError, LintError, StaleOutputError
-from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, lint
+from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, LintRun
 from .loader import load_config
-from .plan import Plan, plan
+from .plan import plan
 from .render import RenderedFile, render
 from .schema import config_schema
 from .write import compare, diff, write
@@ -49,13 +49,15 @@ def version_option(fn: F) -> F:
     )(fn)
 
 
-def _build(config_path: Path) -> tuple[Plan, dict[str, RenderedFile]]:
+def _build(config_path: Path, with_lint: bool) -> tuple[dict[str, RenderedFile], LintRun | None]:
+    """Plan, start the lint (ShellCheck runs in the background), render."""
     the_plan = plan(load_config(config_path))
-    return the_plan, render(the_plan)
+    run = LintRun(the_plan) if with_lint else None
+    return render(the_plan), run
 
 
-def _lint(the_plan: Plan, files: dict[str, RenderedFile], version: str) -> LintReport:
-    report = lint(the_plan, files, version)
+def _lint(run: LintRun, files: dict[str, RenderedFile], version: str) -> LintReport:
+    report = run.finish(files, version)
     for note in report.notes:
         click.echo(note, err=True)
     if not report.ok:
@@ -90,9 +92,9 @@ def render_cmd(
 ) -> None:
     """Render the config into the output directory (lints the result first)."""
     started = time.monotonic()
-    the_plan, files = _build(config_path)
-    if not no_lint:
-        _lint(the_plan, files, kubernetes_version)
+    files, run = _build(config_path, with_lint=not no_lint)
+    if run is not None:
+        _lint(run, files, kubernetes_version)
     changes = compare(out_dir, files)
     if check:
         if changes.stale:
@@ -103,7 +105,7 @@ def render_cmd(
     write(out_dir, files, changes)
     click.echo(
         f"{out_dir}: {len(changes.write)} written, {len(changes.remove)} removed, "
-        f"{changes.unchanged} unchanged ({len(the_plan.namespaces)} namespaces, "
+        f"{changes.unchanged} unchanged ({len(files)} files, "
         f"{time.monotonic() - started:.1f}s)"
     )
 
@@ -113,8 +115,9 @@ def render_cmd(
 @version_option
 def lint_cmd(config_path: Path, kubernetes_version: str) -> None:
     """Render in memory and run ShellCheck and the manifest schema check."""
-    the_plan, files = _build(config_path)
-    report = _lint(the_plan, files, kubernetes_version)
+    files, run = _build(config_path, with_lint=True)
+    assert run is not None
+    report = _lint(run, files, kubernetes_version)
     click.echo(
         f"lint: ok ({report.scripts} scripts, {report.scripts_linted} distinct linted; "
         f"{report.manifests} manifests, {report.manifests_validated} distinct validated)"

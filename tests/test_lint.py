@@ -159,3 +159,19 @@ def test_bad_manifest_is_a_finding_and_crds_are_noted() -> None:
 def test_unknown_kubernetes_version() -> None:
     with pytest.raises(lint_mod.LintToolError, match=r"no Kubernetes schemas for version 9\.1"):
         lint_manifests({}, "9.1")
+
+
+@pytest.mark.parametrize("config", [EXAMPLE, FULL], ids=["example", "full"])
+def test_parsing_without_the_script_gives_the_same_shape(config: Path) -> None:
+    """lint_manifests skips parsing the ConfigMap's script block: same shape either way."""
+    _defs, enums, _ok = lint_mod._definitions(lint_mod._schema_version("1.32"))
+    files = render(plan(load_config(config)))
+    for path, f in files.items():
+        if f.kind != "manifest":
+            continue
+        stripped = lint_mod._without_script(path, f.text, files)
+        if path.startswith("namespaces/"):
+            assert len(stripped) < len(f.text) / 2, path
+        full = [lint_mod._shape(d, enums) for d in yaml.safe_load_all(f.text)]
+        fast = [lint_mod._shape(d, enums) for d in yaml.safe_load_all(stripped)]
+        assert full == fast, path
