@@ -72,6 +72,18 @@ fingerprint() {
   db_mysql "$1" <<<"SELECT CONCAT((SELECT CONCAT(COUNT(*), ':', SUM(id), ':', MD5(GROUP_CONCAT(title, body ORDER BY id SEPARATOR ','))) FROM posts), '/', (SELECT MD5(GROUP_CONCAT(name, value ORDER BY name)) FROM options))"
 }
 
+# release_when_mysqldump_waits: once a LOCK TABLES waits for the lock that SLEEP(30)'s
+# session holds, wait 0.5 s more, then interrupt the SLEEP (the session then unlocks).
+release_when_mysqldump_waits() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ $(db_mysql <<<"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOCK TABLES%' AND STATE LIKE 'Waiting for table%'") == 1 ]] && break
+    sleep 0.1
+  done
+  sleep 0.5
+  db_mysql <<<"SELECT CONCAT('KILL QUERY ', ID, ';') FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'" | db_mysql
+}
+
 @test "mysql: dump, snapshot ready; the snapshot's dump restores into a fresh database" {
   wp_db wordpress 300
   local before
@@ -119,13 +131,16 @@ env-config: present" ]]
   e2e_seed_volumes my-argv data uploads
   e2e_seed_mysql my-argv data /var/lib/mysql argv
   e2e_argv_watch_start "$MY_PASSWORD"
-  # A write lock held for 2 s keeps mysqldump (which wants a read lock) alive a while.
-  db_mysql argv <<<"LOCK TABLES posts WRITE; SELECT SLEEP(2); UNLOCK TABLES;" >/dev/null &
+  # A write lock keeps mysqldump (which wants a read lock) waiting until it is released.
+  db_mysql argv <<<"LOCK TABLES posts WRITE; SELECT SLEEP(30); UNLOCK TABLES;" >/dev/null 2>&1 &
   local holder=$!
+  release_when_mysqldump_waits &
+  local releaser=$!
   create my-argv BAK_DEBUG=true
   local report
   report=$(e2e_argv_watch_stop)
-  wait "$holder"
+  wait "$releaser"
+  wait "$holder" || true
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $report == *$'\nseen= '*' mysqldump '* && $report == *' kubectl '* && $report == *' mysql '* ]]
   [[ $report != *HIT* ]]

@@ -76,6 +76,18 @@ fingerprint() {
   db_psql "$1" <<<"SELECT (SELECT count(*) || ':' || sum(id) || ':' || md5(string_agg(name || price, ',' ORDER BY id)) FROM items) || '/' || (SELECT md5(string_agg(k || body, ',' ORDER BY k)) FROM notes)"
 }
 
+# release_when_pg_dump_waits DB: once pg_dump waits for a lock in DB, wait 0.5 s more,
+# then cancel the session holding it (its pg_sleep) so the dump goes on.
+release_when_pg_dump_waits() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ $(db_psql <<<"SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND application_name = 'pg_dump' AND wait_event_type = 'Lock'") == 1 ]] && break
+    sleep 0.1
+  done
+  sleep 0.5
+  db_psql <<<"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = '$1' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()" >/dev/null
+}
+
 @test "postgres: dump, snapshot ready; the snapshot's dump restores into a fresh database" {
   shop_db shop 500
   local before
@@ -151,15 +163,19 @@ fingerprint() {
   e2e_seed_volumes pg-argv data
   e2e_seed_postgres pg-argv data /var/lib/postgresql/data argv
   e2e_argv_watch_start "$PG_PASSWORD"
-  # Hold a lock on items for 2 s so pg_dump (which waits for it) is alive a while.
-  db_psql argv <<<"BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" \
-    >/dev/null &
+  # Hold a lock on items until pg_dump has waited for it a while, so it is alive
+  # (and visible in /proc) long enough; then cancel the holder and let it finish.
+  db_psql argv <<<"BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT;" \
+    >/dev/null 2>&1 &
   local holder=$!
+  release_when_pg_dump_waits argv &
+  local releaser=$!
   create pg-argv BAK_DEBUG=true
   local report
   report=$(e2e_argv_watch_stop)
-  wait "$holder"
-  [[ $status -eq 0 ]]
+  wait "$releaser"
+  wait "$holder" || true
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   # The watcher ran during the dump: it saw pg_dump, psql and kubectl exec.
   [[ $report == *$'\nseen= '*' pg_dump '* && $report == *' kubectl '* && $report == *' psql '* ]]
   [[ $report != *HIT* ]]

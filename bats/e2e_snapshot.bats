@@ -127,7 +127,7 @@ uploads-2026-03-11-003000-run003 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   [[ $output == *"[backup-ns] never-ready: snapshot: waiting until ready (limit 3s): $vs" ]]
   [[ $output != *"done:"* && $output != *"result:"* ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr =~ ^"ERROR: VolumeSnapshot $vs not ready in namespace never-ready: readyToUse is not true after "[34]"s (limit 3s). Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"$ ]]
+  [[ $stderr =~ ^"ERROR: VolumeSnapshot $vs not ready in namespace never-ready: readyToUse is not true after "[3-9]"s (limit 3s). Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"$ ]]
   run kubectl -n never-ready get volumesnapshot "$vs" -o jsonpath='{.status.readyToUse}'
   [[ $output == false ]]
 }
@@ -160,14 +160,20 @@ uploads-2026-03-11-003000-run003 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   wait "$pid_a" || rc_a=$?
   wait "$pid_b" || rc_b=$?
   [[ $rc_a -eq 0 && $rc_b -eq 0 ]] || { cat "$log"; false; }
-  run grep -E '^\[backup-ns\] flock-[ab]: lock: ' "$log"
-  [[ ${lines[0]} == "[backup-ns] flock-a: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" ]]
-  [[ ${lines[1]} == "[backup-ns] flock-a: lock: took slot 1 of 1 ($E2E_LOCKS/1.lock) after 0s" ]]
-  [[ ${lines[2]} == "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" ]]
-  [[ ${lines[3]} == "[backup-ns] flock-a: lock: released $E2E_LOCKS/1.lock" ]]
-  [[ ${lines[4]} =~ ^"[backup-ns] flock-b: lock: took slot 1 of 1 ($E2E_LOCKS/1.lock) after "[0-9]+s$ ]]
-  [[ ${lines[5]} == "[backup-ns] flock-b: lock: released $E2E_LOCKS/1.lock" ]]
-  [[ ${#lines[@]} -eq 6 ]]
+  # A's lock lines come in order, and B's "took" line comes after A finished
+  # (A logs "released" right after unlocking, so B's "took" may come before that line).
+  local a_wait a_took a_done a_rel b_wait b_took b_rel
+  a_wait=$(grep -nFx "[backup-ns] flock-a: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" "$log" | cut -d: -f1)
+  a_took=$(grep -nFx "[backup-ns] flock-a: lock: took slot 1 of 1 ($E2E_LOCKS/1.lock) after 0s" "$log" | cut -d: -f1)
+  a_done=$(grep -nE '^\[backup-ns\] flock-a: done: created data-' "$log" | cut -d: -f1)
+  a_rel=$(grep -nFx "[backup-ns] flock-a: lock: released $E2E_LOCKS/1.lock" "$log" | cut -d: -f1)
+  b_wait=$(grep -nFx "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" "$log" | cut -d: -f1)
+  b_took=$(grep -nE "^\[backup-ns\] flock-b: lock: took slot 1 of 1 \($E2E_LOCKS/1\.lock\) after [0-9]+s$" "$log" | cut -d: -f1)
+  b_rel=$(grep -nFx "[backup-ns] flock-b: lock: released $E2E_LOCKS/1.lock" "$log" | cut -d: -f1)
+  ((a_wait < a_took && a_took < b_wait && b_wait < a_done && a_done < b_took && a_done < a_rel)) ||
+    { cat "$log"; false; }
+  ((b_took < b_rel))
+  [[ $(grep -c ': lock: ' "$log") -eq 6 ]]
   # flock-b made no API call before it had the slot: its first request comes after
   # flock-a's snapshot was created.
   [[ $(e2e_vs_names flock-a | wc -l) -eq 1 && $(e2e_vs_names flock-b | wc -l) -eq 1 ]]
