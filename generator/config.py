@@ -26,6 +26,7 @@ from .fields import (
     LabelName,
     LabelValue,
     LiteralOrEnv,
+    OptionalLabelKey,
     OptionalSubdomain,
     Percent,
     Port,
@@ -192,7 +193,7 @@ class Toleration(Model):
     """A pod toleration, as in the Kubernetes API (``key``, ``operator``, ``value``,
     ``effect``, ``tolerationSeconds``)."""
 
-    key: str = ""
+    key: OptionalLabelKey = ""
     operator: Literal["Exists", "Equal"] = "Equal"
     value: LabelValue = ""
     effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] = ""

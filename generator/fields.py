@@ -68,6 +68,11 @@ OptionalSubdomain = Annotated[
 ]
 LabelValue = Annotated[str, BeforeValidator(_checked(names.label_value)), _str_schema(maxLength=63)]
 LabelKey = Annotated[str, BeforeValidator(_checked(names.qualified_name)), _str_schema()]
+OptionalLabelKey = Annotated[
+    str,
+    BeforeValidator(_checked(lambda v: None if v == "" else names.qualified_name(v))),
+    _str_schema(),
+]
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _DURATION_HINT = "is not a valid duration (like 90s, 15m, 1h30m, or whole seconds)"

@@ -241,6 +241,13 @@ CASES: list[tuple[str, str, str]] = [
         "at most 63 characters; the prefix: a DNS subdomain)",
     ),
     (
+        "toleration-key",
+        one_ns(job={"tolerations": [{"key": "bad key", "operator": "Exists"}]}),
+        'backupns.yaml: namespaces.shop.job.tolerations[0].key: "bad key" is not a valid label or '
+        "annotation key ([prefix/]name; the name: letters, digits, '-', '_' and '.', "
+        "at most 63 characters; the prefix: a DNS subdomain)",
+    ),
+    (
         "bool",
         one_ns(dryRun="yes"),
         'backupns.yaml: namespaces.shop.dryRun: "yes" is not true or false',

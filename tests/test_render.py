@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
 
+from generator import render as render_mod
 from generator.errors import TemplateError
 from generator.loader import load_config
 from generator.plan import plan
@@ -94,9 +97,41 @@ def test_every_file_starts_with_the_header(tmp_path: Path) -> None:
         assert "202" not in first  # no timestamp
 
 
-def test_render_twice_identical_bytes() -> None:
-    p = plan(load_config(FULL))
-    assert render(p) == render(plan(load_config(FULL)))
+def test_render_twice_identical_bytes(tmp_path: Path) -> None:
+    """Two processes (different hash seeds) render byte-identical trees."""
+    trees = []
+    for i, seed in enumerate(("1", "2")):
+        out = tmp_path / f"out{i}"
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from generator.cli import main; main()",
+                "render",
+                "--no-lint",
+                "-c",
+                str(FULL),
+                "-o",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert trees[0] == trees[1] and len(trees[0]) == 9
+
+
+def test_render_cache_matches_a_fresh_render(tmp_path: Path) -> None:
+    root = stub_root(tmp_path)
+    first = render(plan_of("namespaces: {a: {pvcs: [x]}, b: {pvcs: [y]}}"), root)
+    changed = plan_of("namespaces: {a: {pvcs: [x]}, b: {pvcs: [y], dryRun: true}}")
+    cached = render(changed, root)
+    render_mod._NAMESPACE_CACHE.clear()
+    fresh = render(changed, root)
+    assert cached == fresh
+    assert cached["namespaces/a/backup-ns.sh"] is first["namespaces/a/backup-ns.sh"]
+    assert cached["namespaces/b/backup-ns.sh"] != first["namespaces/b/backup-ns.sh"]
 
 
 def test_configmap_holds_the_script_exactly() -> None:

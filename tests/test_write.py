@@ -92,3 +92,15 @@ def test_diff_is_unified(tmp_path: Path) -> None:
     assert "--- /dev/null\n+++ b/namespaces/b/manifests.yaml\n" in text
     assert "--- a/kustomization.yaml\n+++ b/kustomization.yaml\n" in text
     assert '+  - "namespaces/b/manifests.yaml"\n' in text
+
+
+def test_a_file_edited_after_writing_is_seen(tmp_path: Path) -> None:
+    """The in-process record of written files never hides an edit made meanwhile."""
+    out = tmp_path / "out"
+    files = files_for(tmp_path, "a")
+    write(out, files)
+    target = out / "namespaces/a/manifests.yaml"
+    text = target.read_text()
+    target.write_text(text.replace("ServiceAccount", "ServiceAccounT"))
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 1_000_000))
+    assert compare(out, files).write == ["namespaces/a/manifests.yaml"]
