@@ -99,22 +99,27 @@ backup-ns.sh/type=adhoc" ]]
   [[ $status -eq 0 ]]
   [[ -z $stderr ]]
   [[ $output == *"[backup-ns] periods-1: labels for data-2026-03-10-100000-run002: backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/retain=daily_weekly_monthly"$'\n'* ]]
-  # Run 3, 23:30 UTC is already the next day in Vienna: a new daily label, same week and month.
-  create "$(e2e_script periods-1)" BAK_NOW=2026-03-10T23:30:00Z BAK_VS_RAND=run003
+  # Run 3, same day again: neither PVC's new snapshot gets a period label.
+  create "$(e2e_script periods-1)" BAK_NOW=2026-03-10T22:59:59Z BAK_VS_RAND=run003
   [[ $status -eq 0 ]]
-  [[ $output == *"snapshot names: data-2026-03-11-003000-run003 uploads-2026-03-11-003000-run003 (periods 2026-03-11 2026-w11 2026-03, time zone Europe/Vienna)"* ]]
+  # Run 4, 23:30 UTC is already the next day in Vienna: a new daily label, same week and month.
+  create "$(e2e_script periods-1)" BAK_NOW=2026-03-10T23:30:00Z BAK_VS_RAND=run004
+  [[ $status -eq 0 ]]
+  [[ $output == *"snapshot names: data-2026-03-11-003000-run004 uploads-2026-03-11-003000-run004 (periods 2026-03-11 2026-w11 2026-03, time zone Europe/Vienna)"* ]]
   run e2e_vs_table periods-1
   [[ $output == "data-2026-03-10-090000-run001 $p1 backup-ns.sh/pvc=data $common backup-ns.sh/weekly=2026-w11
 data-2026-03-10-100000-run002 backup-ns.sh/pvc=data $common
-data-2026-03-11-003000-run003 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=data $common
+data-2026-03-10-235959-run003 backup-ns.sh/pvc=data $common
+data-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=data $common
 uploads-2026-03-10-100000-run002 $p1 backup-ns.sh/pvc=uploads $common backup-ns.sh/weekly=2026-w11
-uploads-2026-03-11-003000-run003 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=uploads $common" ]]
+uploads-2026-03-10-235959-run003 backup-ns.sh/pvc=uploads $common
+uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=uploads $common" ]]
 
   # Another namespace with a PVC of the same name: its own first snapshot of the day.
-  create "$(e2e_script periods-2)" BAK_NOW=2026-03-10T09:30:00Z BAK_VS_RAND=run004
+  create "$(e2e_script periods-2)" BAK_NOW=2026-03-10T09:30:00Z BAK_VS_RAND=run005
   [[ $status -eq 0 ]]
   run e2e_vs_table periods-2
-  [[ $output == "data-2026-03-10-103000-run004 $p1 backup-ns.sh/pvc=data $common backup-ns.sh/weekly=2026-w11" ]]
+  [[ $output == "data-2026-03-10-103000-run005 $p1 backup-ns.sh/pvc=data $common backup-ns.sh/weekly=2026-w11" ]]
 }
 
 @test "defect 3: a snapshot that never becomes ready fails the run with one clear line" {
