@@ -226,6 +226,12 @@ class Job(Model):
       (none), ``successfulJobsHistoryLimit`` (3), ``failedJobsHistoryLimit`` (3).
     - ``imagePullPolicy`` (``IfNotPresent``), ``resources``, ``nodeSelector``,
       ``tolerations``, ``podLabels``, ``podAnnotations``, ``affinity``.
+    - ``runAsUser`` / ``runAsGroup``: the container's user and group (default: the
+      image's). With flock on, that user must be able to create files in the node's
+      lock directory: a ``DirectoryOrCreate`` hostPath is created root-owned (0755),
+      so either prepare the directory on the nodes or run as root (``runAsUser: 0``).
+      hostPath volumes also need a namespace that allows them (Pod Security
+      "privileged"; "baseline" forbids hostPath) - or turn flock off.
     """
 
     name: LabelName = "backup-ns"
@@ -238,6 +244,8 @@ class Job(Model):
     successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
     failed_jobs_history_limit: int = Field(default=3, ge=0, le=100)
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    run_as_user: int | None = Field(default=None, ge=0)
+    run_as_group: int | None = Field(default=None, ge=0)
     resources: Resources = Field(default_factory=Resources)
     node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
