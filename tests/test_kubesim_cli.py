@@ -82,19 +82,20 @@ def test_bad_seed_fails_loudly(tmp_path: Path) -> None:
     assert 'no kind "Gizmo" is registered for version "example.com/v1"' in cp.stderr
 
 
-@pytest.mark.skipif(
-    not Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.31").exists()
-    and shutil.which("kubectl.1.31") is None,
-    reason="no kubectl 1.31 next to the dispatcher",
-)
-def test_version_flag_picks_kubectl_minor(tmp_path: Path) -> None:
-    sim = KubeSim(tmp_path / "state", args=["--version", "1.31"]).start()
+@pytest.mark.parametrize("minor", ["27", "31"])
+def test_version_flag_picks_kubectl_minor(tmp_path: Path, minor: str) -> None:
+    if not Path(f"/usr/lib/google-cloud-sdk/bin/kubectl.1.{minor}").exists():
+        pytest.skip(f"no kubectl 1.{minor} next to the gcloud dispatcher")
+    sim = KubeSim(tmp_path / "state", args=["--version", f"1.{minor}"]).start()
     try:
         cp = sim.kubectl("version", "-o", "json")
         got = json.loads(cp.stdout)
-        assert got["serverVersion"]["gitVersion"] == "v1.31.0"
-        assert got["clientVersion"]["minor"] == "31"
-        assert sim.kubectl("get", "ns", "default", "-o", "name").stdout == "namespace/default\n"
+        assert got["serverVersion"]["gitVersion"] == f"v1.{minor}.0"
+        assert got["clientVersion"]["minor"] == minor
+        # default validation works (1.27: empty protobuf OpenAPI v2; 1.31: minimal v3)
+        cp = sim.kubectl("apply", "-f", "-", input=SEED.replace("seeded", "default"))
+        assert cp.returncode == 0, cp.stderr
+        assert cp.stdout.splitlines()[-1] == "volumesnapshot.snapshot.storage.k8s.io/old created"
     finally:
         sim.stop()
 

@@ -64,7 +64,8 @@ def _agg_resource(r: Resource) -> dict[str, Any]:
     return d
 
 
-def aggregated(core: bool) -> dict[str, Any]:
+def aggregated(core: bool, content_type: str = AGGREGATED_CT) -> dict[str, Any]:
+    version = "v2beta1" if content_type == AGGREGATED_BETA_CT else "v2"
     items = []
     for group, version in group_versions():
         if (group == "") != core:
@@ -78,7 +79,7 @@ def aggregated(core: bool) -> dict[str, Any]:
         )
     return {
         "kind": "APIGroupDiscoveryList",
-        "apiVersion": "apidiscovery.k8s.io/v2",
+        "apiVersion": f"apidiscovery.k8s.io/{version}",
         "metadata": {},
         "items": items,
     }

@@ -58,15 +58,16 @@ class KubeSim:
             cmd.append("--tls")
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=open(self.state_dir / "kubesim.stderr", "w"),  # noqa: SIM115
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
+        with open(self.state_dir / "kubesim.stderr", "w") as errf:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=errf,
+                text=True,
+                env=env,
+                start_new_session=True,
+            )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         line = ""
@@ -89,6 +90,8 @@ class KubeSim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
         self.proc = None
 
     # -- kubectl --------------------------------------------------------------------------

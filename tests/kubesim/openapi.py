@@ -53,3 +53,21 @@ def group_version_doc(path: str) -> dict[str, Any] | None:
             "paths": paths,
         }
     return None
+
+
+V2_PROTOBUF_CT = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _pb_string(field: int, value: str) -> bytes:
+    data = value.encode()
+    return bytes([field << 3 | 2, len(data)]) + data
+
+
+def v2_protobuf(minor: str) -> bytes:
+    """An empty OpenAPI v2 document (gnostic protobuf: swagger, info{title, version}).
+
+    Older kubectl (1.27-1.29) validates with v2; with no definitions it skips schema checks
+    and lets the server decide, like the v3 document does for 1.30+.
+    """
+    info = _pb_string(1, "Kubernetes") + _pb_string(2, f"v1.{minor}.0")
+    return _pb_string(1, "2.0") + bytes([2 << 3 | 2, len(info)]) + info

@@ -218,7 +218,7 @@ class Api:
         if parts == ["api"] or parts == ["apis"]:
             agg = discovery.wants_aggregated(accept)
             if agg:
-                return json_response(discovery.aggregated(parts == ["api"]), ct=agg)
+                return json_response(discovery.aggregated(parts == ["api"], agg), ct=agg)
             return json_response(
                 discovery.legacy_api() if parts == ["api"] else discovery.legacy_apis()
             )
@@ -291,6 +291,11 @@ class Api:
         raise error(405, "the server does not allow this method on the requested resource")
 
     def _openapi(self, path: str) -> web.Response:
+        if path == "/openapi/v2" and self.sim.minor.isdigit() and int(self.sim.minor) < 30:
+            return web.Response(
+                body=openapi.v2_protobuf(self.sim.minor),
+                headers={"Content-Type": openapi.V2_PROTOBUF_CT},
+            )
         if path.rstrip("/") == "/openapi/v3":
             return json_response(openapi.root())
         if path.startswith("/openapi/v3/"):
