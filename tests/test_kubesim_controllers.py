@@ -61,7 +61,7 @@ spec:
       - name: scratch
         emptyDir: {}
       - name: scripts
-        configMap: {name: cfg}
+        configMap: {name: cfg, defaultMode: 0755, items: [{key: script.sh, path: bin/run.sh}]}
 """
 
 
@@ -311,14 +311,14 @@ def test_exec_gets_env_and_mounts(kubesim: KubeSim) -> None:
     (kubesim.volume_dir(NS, "data") / "hello.txt").write_text("from the pvc\n")
     script = (
         'echo "$PLAIN|$DERIVED|$POSTGRES_PASSWORD|$MODE|${POD%%-*}";'
-        " cat /var/lib/postgresql/data/hello.txt; cat /scripts/script.sh; echo;"
+        " cat /var/lib/postgresql/data/hello.txt; /scripts/bin/run.sh;"
         " echo scratch > /scratch/f; exit 42"
     )
     cp = kubesim.kubectl(
         "exec", "-i", "deployment/app-base", "-c", "postgres", "-n", NS, "--", "sh", "-c", script
     )
     assert cp.returncode == 42, cp.stderr
-    assert cp.stdout == "plain|x-plain|pa ss'word|fast|app\nfrom the pvc\necho from-configmap\n"
+    assert cp.stdout == "plain|x-plain|pa ss'word|fast|app\nfrom the pvc\nfrom-configmap\n"
     pod = kubesim.get_json("pods", "-n", NS, "-l", "app=app-base")["items"][0]["metadata"]["name"]
     assert (kubesim.state_dir / "emptydir" / NS / pod / "scratch" / "f").read_text() == "scratch\n"
 

@@ -1102,18 +1102,34 @@ def resolve_mounts(sim: Sim, pod: dict[str, Any], container: dict[str, Any]) -> 
 
 
 def _project(sim: Sim, ns: str, pod: str, vol: dict[str, Any]) -> str:
-    """configMap/secret volume: its keys written as files under the state dir."""
+    """configMap/secret volume: its keys (or `items`) written as files, with their modes."""
     host = os.path.join(sim.state_dir, "projected", ns, pod, vol["name"])
     os.makedirs(host, exist_ok=True)
     if "configMap" in vol:
-        obj = sim.store.get(CONFIGMAPS, ns, vol["configMap"].get("name", ""))
+        src = vol["configMap"]
+        obj = sim.store.get(CONFIGMAPS, ns, src.get("name", ""))
         data = {k: str(v).encode() for k, v in ((obj or {}).get("data") or {}).items()}
+        for k, v in ((obj or {}).get("binaryData") or {}).items():
+            data[k] = base64.b64decode(v)
     else:
-        obj = sim.store.get(SECRETS, ns, vol["secret"].get("secretName", ""))
+        src = vol["secret"]
+        obj = sim.store.get(SECRETS, ns, src.get("secretName", ""))
         data = {k: base64.b64decode(v) for k, v in ((obj or {}).get("data") or {}).items()}
-    for key, blob in data.items():
-        with open(os.path.join(host, key), "wb") as fh:
-            fh.write(blob)
+    default_mode = int(src.get("defaultMode", 0o644))
+    items = src.get("items")
+    files = (
+        [(it.get("key", ""), it.get("path", ""), int(it.get("mode", default_mode))) for it in items]
+        if items
+        else [(k, k, default_mode) for k in data]
+    )
+    for key, rel, mode in files:
+        if key not in data or not rel or rel.startswith("/") or ".." in rel.split("/"):
+            continue
+        path = os.path.join(host, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data[key])
+        os.chmod(path, mode)
     return host
 
 
