@@ -472,7 +472,7 @@ class Api:
             obj = await self._protobuf_body(request, res, namespace)
         else:
             obj = self._check_body(res, await self._read_json(request), namespace)
-        if "status" in res.subresources and res is not NAMESPACES:
+        if "status" in res.subresources:
             obj.pop("status", None)
         created = self.store.create(res, obj, dry_run=_dry_run(request))
         return json_response(created, 201)
@@ -518,7 +518,7 @@ class Api:
                 "resourceVersion", old["metadata"]["resourceVersion"]
             )
             return out
-        if "status" in res.subresources and res is not NAMESPACES:
+        if "status" in res.subresources:
             if "status" in old:
                 new["status"] = old["status"]
             else:
@@ -1200,7 +1200,9 @@ def make_app(sim: Sim) -> web.Application:
     async def fault_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_kubesim/"):
             return await handler(request)
-        fault = sim.faults.take("http", method=request.method, path=request.path)
+        fault = sim.faults.take(
+            "http", method=request.method, path=request.path, query=request.query_string
+        )
         if fault is not None:
             delay = float(fault.get("delay") or 0)
             if delay > 0:
