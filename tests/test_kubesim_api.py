@@ -664,3 +664,8 @@ def test_finalizers_delay_deletion(kubesim: KubeSim, ns: str) -> None:
     )
     cp = k("get", "cm", "fin", "-n", ns)
     assert cp.stderr == 'Error from server (NotFound): configmaps "fin" not found\n'
+
+
+def test_auth_can_i_without_tls_is_admin(kubesim: KubeSim) -> None:
+    cp = kubesim.kubectl("auth", "can-i", "create", "pods/exec", "-n", "default")
+    assert (cp.returncode, cp.stdout) == (0, "yes\n"), cp.stderr

@@ -211,6 +211,27 @@ class Api:
             return web.Response(text="ok", content_type="text/plain")
         if path.startswith("/openapi/"):
             return self._openapi(path)
+        if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" and not self.sim.tls:
+            # without --tls there is no identity: the only user is the admin, who may do anything
+            if "protobuf" in request.headers.get("Content-Type", ""):
+                from . import protobuf
+
+                try:
+                    raw = protobuf.decode_unknown(await request.read())[2]
+                except protobuf.ProtobufError as exc:
+                    raise error(400, f"the object provided is unrecognized: {exc}") from exc
+                review = {
+                    "apiVersion": "authorization.k8s.io/v1",
+                    "kind": "SelfSubjectAccessReview",
+                    **_pb_decode(raw, _SSAR),
+                }
+            else:
+                review = await self._read_json(request)
+            if not isinstance(review, dict):
+                raise error(400, "the object provided is unrecognized")
+            review["status"] = {"allowed": True, "reason": "kubesim without --tls: admin"}
+            review.setdefault("metadata", {})["creationTimestamp"] = None
+            return json_response(review, 201)
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             raise error(404, NOT_FOUND_PATH)
@@ -730,6 +751,32 @@ _POLICY_RULE = {
 _SUBJECT = {1: ("kind", _STR), 2: ("apiGroup", _STR), 3: ("name", _STR), 4: ("namespace", _STR)}
 _ROLEREF = {1: ("apiGroup", _STR), 2: ("kind", _STR), 3: ("name", _STR)}
 _LABEL_SELECTOR = {1: ("matchLabels", "map_str")}
+_SSAR = {
+    2: (
+        "spec",
+        (
+            "msg",
+            {
+                1: (
+                    "resourceAttributes",
+                    (
+                        "msg",
+                        {
+                            1: ("namespace", _STR),
+                            2: ("verb", _STR),
+                            3: ("group", _STR),
+                            4: ("version", _STR),
+                            5: ("resource", _STR),
+                            6: ("subresource", _STR),
+                            7: ("name", _STR),
+                        },
+                    ),
+                ),
+                2: ("nonResourceAttributes", ("msg", {1: ("path", _STR), 2: ("verb", _STR)})),
+            },
+        ),
+    ),
+}
 _CONTAINER = {
     1: ("name", _STR),
     2: ("image", _STR),
