@@ -305,3 +305,20 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   [[ $output == *"[backup-ns] shop-prod: lock: waiting for slot 1 of 1 ($dir/1.lock, limit 2s)"$'\n'"[backup-ns] shop-prod: waiting for lock $dir/1.lock ... 2s/2s"* ]]
   [[ $output != *'lock: released'* ]]
 }
+
+@test "log: colours only on a terminal, and never with NO_COLOR" {
+  local cmd nocolor
+  printf -v cmd '%q ' env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" BAK_KUBECTL=/bin/true \
+    BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" bash "$S" create
+  printf -v nocolor '%q ' env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" BAK_KUBECTL=/bin/true \
+    BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" NO_COLOR=1 bash "$S" create
+  run script -qec "$cmd" /dev/null
+  [[ $status -eq 1 ]]
+  [[ $output == $'\e[0;32m[backup-ns] shop-prod: backup-ns '* ]]
+  [[ $output == *$'\e[0;31mERROR: cannot open the lock file in namespace shop-prod: '*$'\e[0m'* ]]
+  run script -qec "$nocolor" /dev/null
+  [[ $status -eq 1 && $output == '[backup-ns] shop-prod: backup-ns '* && $output != *$'\e'* ]]
+  # not a terminal: no colours either
+  run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" -- create
+  [[ $status -eq 1 && $output != *$'\e'* && $stderr != *$'\e'* ]]
+}

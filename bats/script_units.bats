@@ -193,3 +193,19 @@ $(in_script "$S" -- remote_dump_body)"
   run ls -A "$dir"
   [[ $output == 'dump.sql.gz' ]]
 }
+
+@test "vs_manifest: valid JSON with every label and annotation, class omitted when empty" {
+  local code
+  code='VS_LABELS=("backup-ns.sh/pvc=data" "backup-ns.sh/weekly=2026-w53")
+VS_ANNOTATIONS=("backup-ns.sh/env-config=$(printf "A=1\nB=it'\''s \"x\"")" "backup-ns.sh/dump-size=42")
+vs_manifest "$1" data "$2"'
+  run --separate-stderr env -i PATH="$PATH" BAK_NAMESPACE=shop bash -c \
+    'source "$1" && shift && '"$code" _ "$S" snap-1 ''
+  [[ $status -eq 0 && -z $stderr ]]
+  run --separate-stderr python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read()), sort_keys=True))' <<<"$output"
+  [[ $status -eq 0 ]]
+  [[ $output == '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "metadata": {"annotations": {"backup-ns.sh/dump-size": "42", "backup-ns.sh/env-config": "A=1\nB=it'\''s \"x\""}, "labels": {"backup-ns.sh/pvc": "data", "backup-ns.sh/weekly": "2026-w53"}, "name": "snap-1", "namespace": "shop"}, "spec": {"source": {"persistentVolumeClaimName": "data"}}}' ]]
+  run --separate-stderr env -i PATH="$PATH" BAK_NAMESPACE=shop bash -c \
+    'source "$1" && shift && '"$code" _ "$S" snap-1 fast-class
+  [[ $status -eq 0 && $output == *$'\n    "volumeSnapshotClassName": "fast-class",\n'* ]]
+}
