@@ -183,3 +183,24 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   # flock-a's snapshot was created.
   [[ $(e2e_vs_names flock-a | wc -l) -eq 1 && $(e2e_vs_names flock-b | wc -l) -eq 1 ]]
 }
+
+@test "flock: a slot held past BAK_FLOCK_TIMEOUT_SEC fails with one line, before any API call" {
+  e2e_seed_volumes flock-b data
+  # Another job on this node holds the only slot.
+  flock "$E2E_LOCKS/1.lock" sleep 60 &
+  local holder=$! i
+  for ((i = 0; i < 100; i++)); do
+    ! flock --nonblock "$E2E_LOCKS/1.lock" true || { sleep 0.05; continue; }
+    break
+  done
+  kubesim_reset_requests
+  create "$(e2e_script flock-b)" BAK_FLOCK_TIMEOUT_SEC=2
+  kill "$holder"
+  wait "$holder" || true
+  [[ $status -eq 1 ]]
+  [[ ${lines[-2]} == "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 2s)" ]]
+  [[ ${lines[-1]} =~ ^"[backup-ns] flock-b: waiting for lock $E2E_LOCKS/1.lock ... "[2-9]"s/2s"$ ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: timed out waiting for the lock in namespace flock-b: $E2E_LOCKS/1.lock stayed locked for "[2-9]"s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"$ ]]
+  [[ ! -s $KUBESIM_STATE/requests.jsonl ]]
+}
