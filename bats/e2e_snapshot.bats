@@ -187,7 +187,8 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
 @test "flock: a slot held past BAK_FLOCK_TIMEOUT_SEC fails with one line, before any API call" {
   e2e_seed_volumes flock-b data
   # Another job on this node holds the only slot.
-  flock "$E2E_LOCKS/1.lock" sleep 60 &
+  # (own process group, so that flock and its sleep are stopped together)
+  setsid flock "$E2E_LOCKS/1.lock" sleep 60 </dev/null >/dev/null 2>&1 &
   local holder=$! i
   for ((i = 0; i < 100; i++)); do
     ! flock --nonblock "$E2E_LOCKS/1.lock" true || { sleep 0.05; continue; }
@@ -195,7 +196,7 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   done
   kubesim_reset_requests
   create "$(e2e_script flock-b)" BAK_FLOCK_TIMEOUT_SEC=2
-  kill "$holder"
+  kill -- "-$holder"
   wait "$holder" || true
   [[ $status -eq 1 ]]
   [[ ${lines[-2]} == "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 2s)" ]]
