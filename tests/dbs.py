@@ -378,12 +378,32 @@ def _stop_mariadb(server: DbServer) -> None:
                   f"log {server.log}:\n{_tail(server.log)}")
 
 
-def start(kind: str) -> DbServer:
+def start(kind: str, watch_pid: int | None = None) -> DbServer:
+    """Start a server; with watch_pid, a watchdog stops it once that process is gone
+    (a test run that is killed must not leave database servers behind)."""
     if kind == "postgres":
-        return start_postgres()
-    if kind in ("mariadb", "mysql"):
-        return start_mariadb()
-    raise DbError(f"unknown database kind {kind!r} (postgres or mariadb)")
+        server = start_postgres()
+    elif kind in ("mariadb", "mysql"):
+        server = start_mariadb()
+    else:
+        raise DbError(f"unknown database kind {kind!r} (postgres or mariadb)")
+    server.save()
+    if watch_pid:
+        subprocess.Popen([sys.executable, "-m", "tests.dbs", "watchdog", server.base_dir,
+                          str(watch_pid)], cwd=Path(__file__).resolve().parent.parent,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    return server
+
+
+def watchdog(base_dir: str, pid: int) -> None:
+    """Stop the server in base_dir once pid has exited; return when base_dir is gone."""
+    while Path(base_dir, STATE_FILE).exists():
+        if not pid_alive(pid):
+            with contextlib.suppress(Exception):
+                DbServer.load(base_dir).stop()
+            return
+        time.sleep(0.5)
 
 
 # -- pytest fixtures -------------------------------------------------------------
@@ -399,7 +419,7 @@ if pytest is not None:
         why = missing_binaries(kind)
         if why:
             pytest.skip(why)
-        server = start(kind)
+        server = start(kind, watch_pid=os.getpid())
         try:
             yield server
         finally:
@@ -419,17 +439,24 @@ if pytest is not None:
 # -- CLI (used by bats/helpers/db.bash) ------------------------------------------
 
 def main(argv: Sequence[str]) -> int:
-    usage = ("usage: python3 -m tests.dbs start postgres|mariadb\n"
+    usage = ("usage: python3 -m tests.dbs start postgres|mariadb [WATCH_PID]\n"
              "       python3 -m tests.dbs stop DIR\n"
-             "       python3 -m tests.dbs check postgres|mariadb  (prints why it cannot run)")
-    if len(argv) != 2:
+             "       python3 -m tests.dbs check postgres|mariadb  (prints why it cannot run)\n"
+             "WATCH_PID: stop the server when that process has exited (e.g. the test runner)")
+    if len(argv) == 3 and argv[0] in ("start", "watchdog") and argv[2].isdigit():
+        argv, watch = argv[:2], int(argv[2])
+    elif len(argv) == 2:
+        watch = 0
+    else:
         print(usage, file=sys.stderr)
         return 2
     cmd, arg = argv
     try:
+        if cmd == "watchdog":
+            watchdog(arg, watch)
+            return 0
         if cmd == "start":
-            server = start(arg)
-            server.save()
+            server = start(arg, watch_pid=watch or None)
             for k, v in server.shell_env().items():
                 print(f"{k}={v}")
             return 0

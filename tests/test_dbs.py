@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,31 @@ def test_cli_start_stop_is_clean() -> None:
         assert r.returncode == 0, r.stderr
         assert not Path(vals[f"{prefix}_DIR"]).exists()
         assert not pid_alive(server.pid)
+
+
+def test_watchdog_stops_the_server_when_the_runner_dies() -> None:
+    """A killed test run (the watched pid) must not leave a database server behind."""
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    runner = subprocess.Popen(["sleep", "60"])
+    try:
+        r = subprocess.run(["python3", "-m", "tests.dbs", "start", "mariadb", str(runner.pid)],
+                           capture_output=True, text=True, env=env, cwd=root, check=False)
+        if r.returncode != 0 and "not installed" in r.stderr:
+            pytest.skip(r.stderr.strip())
+        assert r.returncode == 0, r.stderr
+        base = dict(line.split("=", 1) for line in r.stdout.splitlines())["MY_DIR"]
+        server = DbServer.load(base)
+        assert pid_alive(server.pid)
+    finally:
+        runner.kill()
+        runner.wait()
+    for _ in range(200):
+        if not Path(base).exists() and not pid_alive(server.pid):
+            break
+        time.sleep(0.05)
+    assert not pid_alive(server.pid)
+    assert not Path(base).exists()
 
 
 def test_unknown_kind_is_a_clear_error() -> None:

@@ -18,7 +18,8 @@ _db_py() {
 # _db_start KIND: start a server, export its KEY=value lines.
 _db_start() {
   local kind=$1 out line
-  if ! out=$(_db_py start "$kind"); then
+  # $$ is the bats process running this file: if it is killed, a watchdog stops the server.
+  if ! out=$(_db_py start "$kind" "$$"); then
     echo "db_start_$kind: could not start $kind (see the error above)" >&2
     return 1
   fi
