@@ -75,12 +75,16 @@ def yamlblock(text: str, indent: int) -> str:
     chomp = "+" if text.endswith("\n\n") else ("" if text.endswith("\n") else "-")
     lead = str(indent) if text[0] in " \n" else ""
     pad = " " * indent
-    body = _LINE_START.sub(pad, text.rstrip("\n"))
+    body = pad + text.rstrip("\n").replace("\n", "\n" + pad)
+    blank = "\n" + pad + "\n"
+    while blank in body:  # no indentation on empty lines (no trailing spaces)
+        body = body.replace(blank, "\n\n")
+    if body.startswith(pad + "\n"):
+        body = body[len(pad) :]
     trailing = "\n" * (len(text) - len(text.rstrip("\n")) - 1) if chomp == "+" else ""
     return f"|{lead}{chomp}\n{body}{trailing}"
 
 
-_LINE_START = re.compile(r"^(?=.)", re.MULTILINE)
 _PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 

@@ -8,8 +8,10 @@ import yaml
 
 from .errors import ConfigError, Problem
 
+_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+
+class _UniqueKeyLoader(_BASE):  # type: ignore[valid-type,misc]
     """SafeLoader that rejects a mapping key given twice."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -26,7 +28,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     mark,
                 )
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def load_yaml(text: str, filename: str) -> Any:

@@ -388,7 +388,7 @@ def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.lines() == [
-        "backupns.yaml: line 3, column 1: expected ',' or '}', but got '<stream end>' "
+        "backupns.yaml: line 3, column 1: did not find expected ',' or '}' "
         "(while parsing a flow mapping)"
     ]
 
