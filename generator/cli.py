@@ -7,6 +7,7 @@ config, 1 for anything else (stale output, lint findings, tool failures).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -153,4 +154,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2 if isinstance(exc, click.UsageError) else 1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug: still one line, the traceback only on request
+        if os.environ.get("BACKUPNS_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (set BACKUPNS_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
     sys.exit(0)

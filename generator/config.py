@@ -305,7 +305,7 @@ class ControllerSchedules(Model):
     """Controller CronJob schedules (``H`` allowed, seeded with the controller namespace).
 
     - ``prune``: retain → mark → sweep (default ``H 3 * * *``).
-    - ``sync``: copy labels to VolumeSnapshotContents (default ``H/15``-like ``H * * * *``).
+    - ``sync``: copy labels to VolumeSnapshotContents (default ``H * * * *``: hourly).
     """
 
     prune: str = "H 3 * * *"

@@ -113,3 +113,21 @@ def test_lint_command_clean() -> None:
     result = run("lint", "-c", str(FULL))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("lint: ok (3 scripts")
+
+
+def test_internal_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator import cli
+
+    def boom(_path: Path) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "load_config", boom)
+    monkeypatch.delenv("BACKUPNS_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["validate", "-c", str(EXAMPLE)])
+    assert info.value.code == 1
+    assert capsys.readouterr().err == (
+        "internal error: RuntimeError: boom (set BACKUPNS_DEBUG=1 for the traceback)\n"
+    )
