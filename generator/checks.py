@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import names, schedule
 from .config import ControllerConfig, NamespaceConfig
 from .errors import Problem
-from .fields import expand_snapshot_template
+from .fields import duration_seconds, expand_snapshot_template
 from .names import quote
 
 SAMPLE_DATE = "2026-01-01-000000"  # the {date} format the script uses: YYYY-MM-DD-HHMMSS
@@ -13,6 +13,7 @@ SAMPLE_RAND = "a1b2c3"  # {rand}: 6 characters [a-z0-9]
 JOB_SUFFIX = 11  # CronJob controller: "<cronjob>-<scheduled time, up to 10 digits>"
 POD_SUFFIX = 6  # Job controller: "<job>-<5 random chars>"
 MAX_JOB_NAME = names.LABEL_MAX - JOB_SUFFIX - POD_SUFFIX  # 46
+RESERVED_MOUNTS = ("/opt/backup-ns", "/tmp")  # the script volume and the emptyDir
 
 
 def _path(prefix: tuple[str | int, ...], *rest: str | int) -> str:
@@ -102,6 +103,33 @@ def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
         else:
             continue
         break
+
+    if ns.flock.enabled and any(
+        ns.flock.dir == p or ns.flock.dir.startswith(p + "/") or p.startswith(ns.flock.dir + "/")
+        for p in RESERVED_MOUNTS
+    ):
+        problems.append(
+            Problem(
+                _path(prefix, "flock", "dir"),
+                f"{quote(ns.flock.dir)} overlaps a mount the job already has "
+                f"({', '.join(RESERVED_MOUNTS)}); pick another directory",
+            )
+        )
+
+    deadline = ns.job.active_deadline_seconds
+    if deadline is not None:
+        needed = (duration_seconds(ns.flock.timeout) if ns.flock.enabled else 0) + (
+            duration_seconds(ns.wait_until_ready.timeout) if ns.wait_until_ready.enabled else 0
+        )
+        if duration_seconds(deadline) <= needed:
+            problems.append(
+                Problem(
+                    _path(prefix, "job", "activeDeadlineSeconds"),
+                    f"{quote(deadline)} is not longer than flock.timeout + "
+                    f"waitUntilReady.timeout ({needed}s): Kubernetes would kill the job "
+                    "before the script can report a timeout",
+                )
+            )
 
     if len(ns.job.name) > MAX_JOB_NAME:
         problems.append(

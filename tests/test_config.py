@@ -248,6 +248,19 @@ CASES: list[tuple[str, str, str]] = [
         "at most 63 characters; the prefix: a DNS subdomain)",
     ),
     (
+        "lock-dir-overlaps-a-mount",
+        one_ns(flock={"dir": "/tmp/locks"}),
+        'backupns.yaml: namespaces.shop.flock.dir: "/tmp/locks" overlaps a mount the job '
+        "already has (/opt/backup-ns, /tmp); pick another directory",
+    ),
+    (
+        "deadline-shorter-than-waits",
+        one_ns(job={"activeDeadlineSeconds": "1h"}, flock={"timeout": "50m"}),
+        'backupns.yaml: namespaces.shop.job.activeDeadlineSeconds: "1h" is not longer than '
+        "flock.timeout + waitUntilReady.timeout (3900s): Kubernetes would kill the job before "
+        "the script can report a timeout",
+    ),
+    (
         "bool",
         one_ns(dryRun="yes"),
         'backupns.yaml: namespaces.shop.dryRun: "yes" is not true or false',

@@ -74,10 +74,10 @@ def test_dump_pvc_from_config_else_first_pvc() -> None:
 
 def test_durations_to_seconds() -> None:
     unit = plan_of(
-        "namespaces: {a: {pvcs: [x], flock: {timeout: 1h30m}, job: {activeDeadlineSeconds: 90}}}"
+        "namespaces: {a: {pvcs: [x], flock: {timeout: 1h30m}, job: {activeDeadlineSeconds: 7201}}}"
     ).namespaces[0]
     assert dict(unit.env)["BAK_FLOCK_TIMEOUT_SEC"] == "5400"
-    assert unit.active_deadline_seconds == 90
+    assert unit.active_deadline_seconds == 7201
 
 
 def test_namespaces_sorted_and_controller_schedules_expanded() -> None:
