@@ -669,3 +669,29 @@ def test_finalizers_delay_deletion(kubesim: KubeSim, ns: str) -> None:
 def test_auth_can_i_without_tls_is_admin(kubesim: KubeSim) -> None:
     cp = kubesim.kubectl("auth", "can-i", "create", "pods/exec", "-n", "default")
     assert (cp.returncode, cp.stdout) == (0, "yes\n"), cp.stderr
+
+
+def test_pagination_with_limit_and_continue(kubesim: KubeSim, ns: str) -> None:
+    k = kubesim.kubectl
+    for i in range(5):
+        k("create", "configmap", f"page-{i}", "-n", ns, "--from-literal=a=b", check=True)
+    kubesim.reset_requests()
+    cp = k(
+        "get",
+        "cm",
+        "-n",
+        ns,
+        "-o",
+        "name",
+        "--chunk-size=2",
+        "--field-selector",
+        "metadata.name!=cfg",
+    )
+    names = [n for n in cp.stdout.split() if n.startswith("configmap/page-")]
+    assert names == [f"configmap/page-{i}" for i in range(5)]
+    pages = [r for r in kubesim.requests() if r["path"] == f"/api/v1/namespaces/{ns}/configmaps"]
+    assert len(pages) >= 3 and all("limit=2" in r["query"] for r in pages)
+    assert "continue=" in pages[1]["query"]
+    first = kubesim.api(f"/api/v1/namespaces/{ns}/configmaps?limit=2")
+    assert len(first["items"]) == 2 and first["metadata"]["continue"]
+    assert first["metadata"]["remainingItemCount"] >= 3

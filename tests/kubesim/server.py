@@ -144,6 +144,32 @@ def make_filter(
     return lambda obj: all(p(obj) for p in preds)
 
 
+def encode_continue(rv: int, namespace: str, name: str) -> str:
+    """A continue token like the apiserver's: base64 of {"v","rv","start"}."""
+    key = f"{namespace}/{name}" if namespace else name
+    doc = {"v": "meta.k8s.io/v1", "rv": rv, "start": key + "\x00"}
+    return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+
+def decode_continue(token: str, objs: list[dict[str, Any]]) -> tuple[int, int]:
+    """(resourceVersion, index of the first object after the token's key) in sorted objs."""
+    import bisect
+
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        rv = int(doc["rv"])
+        key = str(doc["start"]).rstrip("\x00")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise error(400, f"continue key is not valid: {exc}") from exc
+    ns, _, name = key.rpartition("/")
+    idx = bisect.bisect_right(
+        objs,
+        (ns, name),
+        key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]),
+    )
+    return rv, idx
+
+
 def wants_table(request: web.Request) -> bool:
     return "as=Table" in request.headers.get("Accept", "")
 
@@ -328,19 +354,45 @@ class Api:
     # ---- reading ------------------------------------------------------------------------
     def _list(self, request: web.Request, res: Resource, namespace: str | None) -> web.Response:
         pred = make_filter(request.query, None, res.kind)
-        items = [o for o in self.store.list(res, namespace) if pred(o)]
-        rv = str(self.store.resource_version)
+        everything = self.store.list(res, namespace)
+        meta: dict[str, Any] = {"resourceVersion": str(self.store.resource_version)}
+        start = 0
+        token = request.query.get("continue", "")
+        if token:
+            rv, start = decode_continue(token, everything)
+            meta["resourceVersion"] = str(rv)
+        try:
+            limit = int(request.query.get("limit", "0") or "0")
+        except ValueError:
+            limit = 0
+        items: list[dict[str, Any]] = []
+        more_at = -1  # index of the first matching object of the next page, if any
+        for idx in range(start, len(everything)):
+            obj = everything[idx]
+            if not pred(obj):
+                continue
+            if 0 < limit == len(items):
+                more_at = idx
+                break
+            items.append(obj)
+        if more_at >= 0:
+            last = items[-1]["metadata"]
+            meta["continue"] = encode_continue(
+                int(meta["resourceVersion"]), last.get("namespace", ""), last["name"]
+            )
+            meta["remainingItemCount"] = sum(1 for o in everything[more_at:] if pred(o))
         if wants_table(request) and tables_available():
-            return json_response(table_of(request, res, items, rv), ct=TABLE_CT)
-        head = dumps(
-            {
-                "kind": res.list_kind,
-                "apiVersion": res.api_version,
-                "metadata": {"resourceVersion": rv},
-            }
-        )[:-1]
+            table = table_of(request, res, items, meta["resourceVersion"])
+            table["metadata"] = meta
+            return json_response(table, ct=TABLE_CT)
+        head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})
         body = b"".join(
-            (head, b',"items":[', b",".join(self.store.encoded(res, o) for o in items), b"]}")
+            (
+                head[:-1],
+                b',"items":[',
+                b",".join(self.store.encoded(res, o) for o in items),
+                b"]}",
+            )
         )
         return web.Response(body=body, headers={"Content-Type": JSON_CT})
 

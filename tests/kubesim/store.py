@@ -187,6 +187,7 @@ class Store:
         self._subscribers: list[Callable[[str, Resource, dict[str, Any]], None]] = []
         self._listeners: list[Callable[[Event], None]] = []
         self._enc: dict[tuple[str, str, str], tuple[dict[str, Any], bytes]] = {}
+        self._all_cache: dict[str, tuple[int, list[dict[str, Any]]]] = {}
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -200,14 +201,19 @@ class Store:
         return self._objs.get(res.key, {}).get(namespace or "", {}).get(name)
 
     def list(self, res: Resource, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Objects sorted by (namespace, name). Do not mutate the returned list."""
         by_ns = self._objs.get(res.key, {})
         if namespace is not None:
             objs = by_ns.get(namespace, {})
             return [objs[k] for k in sorted(objs)]
+        cached = self._all_cache.get(res.key)
+        if cached is not None and cached[0] == self._rv:
+            return cached[1]
         out: list[dict[str, Any]] = []
         for ns in sorted(by_ns):
             objs = by_ns[ns]
             out.extend(objs[k] for k in sorted(objs))
+        self._all_cache[res.key] = (self._rv, out)
         return out
 
     def encoded(self, res: Resource, obj: dict[str, Any]) -> bytes:
