@@ -131,3 +131,16 @@ def test_internal_error_is_one_line(
     assert capsys.readouterr().err == (
         "internal error: RuntimeError: boom (set BACKUPNS_DEBUG=1 for the traceback)\n"
     )
+
+
+def test_pre_commit_hooks_call_real_commands(tmp_path: Path) -> None:
+    hooks = yaml.safe_load((EXAMPLE.parent.parent / ".pre-commit-hooks.yaml").read_text())
+    assert {h["id"] for h in hooks} == {"backupns-validate", "backupns-render-check"}
+    shutil.copy(EXAMPLE, tmp_path / "backupns.yaml")
+    assert run("render", "--no-lint", cwd=tmp_path).returncode == 0
+    for hook in hooks:
+        program, *args = hook["entry"].split()
+        assert program == "backupns-gen" and hook["pass_filenames"] is False
+        extra = ["--no-lint"] if args[0] == "render" else []  # lint has its own tests
+        result = run(*args, *extra, cwd=tmp_path)
+        assert result.returncode == 0, (hook["id"], result.stderr)
