@@ -24,8 +24,8 @@ namespaces:
   periods-2: {pvcs: [data], database: none}
   never-ready: {pvcs: [data], database: none, waitUntilReady: {enabled: true, timeout: 3s}}
   snap-error: {pvcs: [data], database: none}
-  flock-a: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: $E2E_LOCKS, timeout: 1m}}
-  flock-b: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: $E2E_LOCKS, timeout: 1m}}
+  flock-a: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
+  flock-b: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
 controller:
   namespace: backup-ns
 EOF
@@ -154,13 +154,14 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   # flock-a's snapshot create answers slowly, so it holds the only slot a while.
   kubesim_fault '{"type":"http","match":{"method":"POST","path":"/apis/snapshot\\.storage\\.k8s\\.io/v1/namespaces/flock-a/volumesnapshots"},"delay":2,"times":1}'
   local log=$BATS_TEST_TMPDIR/both.log i pid_a pid_b rc_a=0 rc_b=0
-  bash "$(e2e_script flock-a)" create >>"$log" 2>&1 &
+  # The lock dir is a hostPath in the CronJob; here both runs share a test directory.
+  BAK_FLOCK_DIR=$E2E_LOCKS bash "$(e2e_script flock-a)" create >>"$log" 2>&1 &
   pid_a=$!
   for ((i = 0; i < 200; i++)); do
     grep -q '^\[backup-ns\] flock-a: lock: took slot' "$log" && break
     sleep 0.05
   done
-  bash "$(e2e_script flock-b)" create >>"$log" 2>&1 &
+  BAK_FLOCK_DIR=$E2E_LOCKS bash "$(e2e_script flock-b)" create >>"$log" 2>&1 &
   pid_b=$!
   wait "$pid_a" || rc_a=$?
   wait "$pid_b" || rc_b=$?
@@ -195,7 +196,7 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
     break
   done
   kubesim_reset_requests
-  create "$(e2e_script flock-b)" BAK_FLOCK_TIMEOUT_SEC=2
+  create "$(e2e_script flock-b)" BAK_FLOCK_DIR="$E2E_LOCKS" BAK_FLOCK_TIMEOUT_SEC=2
   kill -- "-$holder"
   wait "$holder" || true
   [[ $status -eq 1 ]]
