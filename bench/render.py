@@ -78,7 +78,6 @@ def bench(n: int) -> dict[str, float]:
         lint_mod._SHELLCHECK_CACHE,
         lint_mod._SCHEMA_CACHE,
         lint_mod._FILE_CACHE,
-        lint_mod._MATCHES,
         render_mod._NAMESPACE_CACHE,
         write_mod._KNOWN,
     ):

@@ -3,12 +3,13 @@
 Scripts differ only by their baked values, and ShellCheck takes about half a
 second for one. So each namespace's script is also rendered *canonically*:
 every value that consists only of ``[A-Za-z0-9._/-]`` (a bare word after
-shlex.quote) is replaced by one sentinel word, every space-separated list of
-such words by a two-word sentinel. Values of any other shape are kept. Then:
+shlex.quote) is replaced by a sentinel word naming its slot (``zzbns3x`` for
+the fourth BAK_* value), every space-separated list of such words by a two-word
+sentinel (``zzbns3w zzbns3w``). Values of any other shape are kept. Then:
 
 1. the real script must equal the canonical one with each sentinel replaced by
-   a string of the sentinel's class (checked with a regular expression built
-   from the canonical text); a script that fails this check is linted itself;
+   its value (an exact reconstruction, checked for every namespace); a script
+   that fails this check is linted itself;
 2. each distinct canonical script is linted once, and its findings stand for
    every real script it matches.
 
@@ -52,10 +53,19 @@ DEFAULT_KUBERNETES_VERSION = "1.32"
 WORD = "[A-Za-z0-9._/-]+"
 _WORD = re.compile(WORD)
 _WORDS = re.compile(rf"{WORD}(?: {WORD})+")
-S_WORD = "zzbnssentinel"
-S_WORDS = "zzbnssentinels zzbnssentinels"
-_SPLIT = re.compile(f"({S_WORDS}|{S_WORD})")
-_CLASS_RE = {S_WORD: WORD, S_WORDS: rf"{WORD}(?: {WORD})+"}
+SENTINEL = "zzbns"
+
+
+def _sentinel(value: str, slot: str) -> str | None:
+    """The sentinel for a value in a slot, or None when the value keeps its text."""
+    if SENTINEL in value:
+        return None
+    if _WORD.fullmatch(value):
+        return f"{SENTINEL}{slot}x"
+    if _WORDS.fullmatch(value):
+        return f"{SENTINEL}{slot}w {SENTINEL}{slot}w"
+    return None
+
 
 # ShellCheck results by sha256 of the linted text: reused within one process
 # (a re-render lints only what changed). Never written to disk.
@@ -82,39 +92,27 @@ class LintToolError(BackupNsError):
     """ShellCheck is missing or crashed."""
 
 
-def canonical_value(value: str) -> str:
-    if _WORD.fullmatch(value):
-        return S_WORD
-    if _WORDS.fullmatch(value):
-        return S_WORDS
-    return value
-
-
 def canonical_unit(unit: NamespaceUnit) -> NamespaceUnit:
-    return dataclasses.replace(
-        unit,
-        name=canonical_value(unit.name),
-        env=tuple((var, canonical_value(value)) for var, value in unit.env),
-    )
+    """The unit with class values replaced by sentinels (one per slot: name, env index)."""
+    name = _sentinel(unit.name, "n") or unit.name
+    env = tuple((var, _sentinel(value, str(i)) or value) for i, (var, value) in enumerate(unit.env))
+    return dataclasses.replace(unit, name=name, env=env)
 
 
-@cache
-def _matcher(canonical: str) -> re.Pattern[str]:
-    parts = _SPLIT.split(canonical)
-    return re.compile(
-        "".join(_CLASS_RE[p] if i % 2 else re.escape(p) for i, p in enumerate(parts)), re.DOTALL
-    )
+def substitutions(unit: NamespaceUnit) -> list[tuple[str, str]]:
+    """(sentinel, value) pairs that turn the canonical render back into the real one."""
+    pairs = [(_sentinel(unit.name, "n"), unit.name)]
+    pairs += [(_sentinel(value, str(i)), value) for i, (_var, value) in enumerate(unit.env)]
+    return [(s, v) for s, v in pairs if s is not None]
 
 
-_MATCHES: dict[tuple[str, str], bool] = {}
-
-
-def matches_canonical(real: str, canonical: str) -> bool:
-    """True when real == canonical with each sentinel replaced by a string of its class."""
-    key = (_key(real), _key(canonical))
-    if key not in _MATCHES:
-        _MATCHES[key] = _matcher(canonical).fullmatch(real) is not None
-    return _MATCHES[key]
+def matches_canonical(real: str, canonical: str, subs: list[tuple[str, str]]) -> bool:
+    """True when real == canonical with each sentinel replaced by its value (each
+    value of its sentinel's class). Exact reconstruction, no pattern matching."""
+    expected = canonical
+    for sentinel, value in subs:
+        expected = expected.replace(sentinel, value)
+    return expected == real
 
 
 def shellcheck_binary() -> str:
@@ -223,7 +221,8 @@ class ScriptLint:
             path = f"namespaces/{unit.name}/backup-ns.sh"
             real = files[path].text
             canonical = self.canonical[_canonical_key(canonical_unit(unit))]
-            texts[path] = canonical if matches_canonical(real, canonical) else real
+            same = matches_canonical(real, canonical, substitutions(unit))
+            texts[path] = canonical if same else real
         for path, f in files.items():  # any other script (none today) is linted as is
             if f.kind == "script" and path not in texts:
                 texts[path] = f.text

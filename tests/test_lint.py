@@ -16,6 +16,7 @@ from generator.lint import (
     lint_scripts,
     matches_canonical,
     shellcheck_texts,
+    substitutions,
 )
 from generator.loader import load_config
 from generator.plan import plan
@@ -58,7 +59,7 @@ def test_canonical_lint_equals_linting_every_script(source: str) -> None:
     for unit in the_plan.namespaces:
         real = files[f"namespaces/{unit.name}/backup-ns.sh"].text
         canonical = render_script(canonical_unit(unit), hdr)
-        assert matches_canonical(real, canonical), unit.name
+        assert matches_canonical(real, canonical, substitutions(unit)), unit.name
         results = shellcheck_texts([real, canonical])
         found = [
             sorted((c["code"], c["line"], c["level"]) for c in comments)
@@ -98,9 +99,11 @@ def test_a_template_that_branches_on_a_value_is_linted_as_is(tmp_path: Path) -> 
     )
     the_plan = plan_of("namespaces: {a: {pvcs: [d]}, b: {pvcs: [d]}}")
     files = render(the_plan, root)
+    unit = the_plan.namespaces[1]
     assert not matches_canonical(
         files["namespaces/b/backup-ns.sh"].text,
-        render_script(canonical_unit(the_plan.namespaces[1]), header("backupns.yaml"), root),
+        render_script(canonical_unit(unit), header("backupns.yaml"), root),
+        substitutions(unit),
     )
     report = lint_scripts(the_plan, files, root)
     assert len(report.findings) == 1 and report.findings[0].startswith("namespaces/b/backup-ns.sh:")
@@ -175,3 +178,15 @@ def test_parsing_without_the_script_gives_the_same_shape(config: Path) -> None:
         full = [lint_mod._shape(d, enums) for d in yaml.safe_load_all(f.text)]
         fast = [lint_mod._shape(d, enums) for d in yaml.safe_load_all(stripped)]
         assert full == fast, path
+
+
+def test_sentinels_per_slot_and_values_that_look_like_sentinels() -> None:
+    unit = plan_of("namespaces: {ns-a: {pvcs: [zzbns1x, b], snapshotName: '{pvc}-{rand}'}}")
+    canon = canonical_unit(unit.namespaces[0])
+    env = dict(canon.env)
+    assert canon.name == "zzbnsnx"
+    assert env["BAK_DRY_RUN"] == "zzbns1x"
+    assert env["BAK_PVC_NAMES"] == "zzbns1x b"  # contains the marker: kept as is
+    assert env["BAK_VS_NAME_TEMPLATE"] == "{pvc}-{rand}"  # not a plain word: kept
+    two = plan_of("namespaces: {x: {pvcs: [a, b]}}").namespaces[0]
+    assert dict(canonical_unit(two).env)["BAK_PVC_NAMES"] == "zzbns3w zzbns3w"
