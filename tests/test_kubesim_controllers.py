@@ -189,6 +189,17 @@ def test_snapshot_round_trip_and_restore(kubesim: KubeSim) -> None:
         vs["metadata"]["uid"],
     )
     handle = content["status"]["snapshotHandle"]
+    cp = kubesim.kubectl(
+        "get",
+        "events",
+        "-n",
+        NS,
+        "--field-selector",
+        "involvedObject.name=rt",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    )
+    assert sorted(cp.stdout.split()) == ["CreatingSnapshot", "SnapshotCreated", "SnapshotReady"]
     assert content["status"]["readyToUse"] is True
     assert content["status"]["restoreSize"] == 2 * 1024**3
     stored = kubesim.state_dir / "snapshots" / handle
@@ -298,6 +309,8 @@ def test_snapshot_errors_without_pvc_or_class(kubesim: KubeSim) -> None:
     )
     assert st["readyToUse"] is False
     assert 'persistentvolumeclaims "missing" not found' in st["error"]["message"]
+    cp = kubesim.kubectl("describe", "vs", "no-pvc", "-n", NS)
+    assert "Warning  SnapshotCreationFailed" in cp.stdout, cp.stdout
     kubesim.apply(snap("no-class", cls="nope"))
     st = kubesim.wait_for(
         lambda: kubesim.api(

@@ -23,6 +23,7 @@ from .resources import (
     CONTROLLERREVISIONS,
     DAEMONSETS,
     DEPLOYMENTS,
+    EVENTS,
     JOBS,
     NAMESPACES,
     PODS,
@@ -608,10 +609,56 @@ class Controllers:
             self.store.update(PVS, new)
 
     # -- snapshots ------------------------------------------------------------------------
+    def event(
+        self,
+        obj: dict[str, Any],
+        typ: str,
+        reason: str,
+        message: str,
+        component: str = "snapshot-controller",
+    ) -> None:
+        """A core/v1 Event about obj (what `kubectl describe` shows)."""
+        meta = obj["metadata"]
+        ns = meta.get("namespace") or "default"
+        if not self.store.namespace_exists(ns):
+            return
+        ts = now_iso()
+        self.store.create(
+            EVENTS,
+            {
+                "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": ns},
+                "involvedObject": {
+                    "apiVersion": obj.get("apiVersion", ""),
+                    "kind": obj.get("kind", ""),
+                    "name": meta["name"],
+                    "namespace": meta.get("namespace", ""),
+                    "uid": meta.get("uid", ""),
+                    "resourceVersion": meta.get("resourceVersion", ""),
+                },
+                "reason": reason,
+                "message": message,
+                "type": typ,
+                "source": {"component": component},
+                "reportingComponent": component,
+                "firstTimestamp": ts,
+                "lastTimestamp": ts,
+                "count": 1,
+            },
+        )
+
     def _vs_status(self, vs: dict[str, Any], status: dict[str, Any]) -> None:
         new = copy.deepcopy(vs)
         new["metadata"].pop("resourceVersion", None)
         st = dict(new.get("status") or {})
+        if "error" not in status:
+            st.pop("error", None)
+        else:
+            self.event(
+                vs,
+                "Warning",
+                "SnapshotCreationFailed",
+                f"Failed to create snapshot: {status['error'].get('message', '')}",
+            )
         st.update(status)
         new["status"] = st
         self.store.update(VS, new)
@@ -620,6 +667,8 @@ class Controllers:
         new = copy.deepcopy(vsc)
         new["metadata"].pop("resourceVersion", None)
         st = dict(new.get("status") or {})
+        if "error" not in status:
+            st.pop("error", None)
         st.update(status)
         new["status"] = st
         self.store.update(VSC, new)
@@ -754,6 +803,18 @@ class Controllers:
             self._vs_status(
                 cur, {"boundVolumeSnapshotContentName": content_name, "readyToUse": False}
             )
+            self.event(
+                cur,
+                "Normal",
+                "CreatingSnapshot",
+                f"Waiting for a snapshot {ns}/{name} to be created by the CSI driver.",
+            )
+            self.event(
+                cur,
+                "Normal",
+                "SnapshotCreated",
+                f"Snapshot {ns}/{name} was successfully created by the CSI driver.",
+            )
             if fault and fault.get("mode") == "never-ready":
                 return
             await asyncio.sleep(self.sim.snapshot_ready_delay)
@@ -780,6 +841,7 @@ class Controllers:
                         "restoreSize": str(size),
                     },
                 )
+                self.event(cur, "Normal", "SnapshotReady", f"Snapshot {ns}/{name} is ready to use.")
         finally:
             self._pending.discard(("vs-busy", ns, name))
 
