@@ -8,7 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 
-PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-killed pg-full pg-dry)
+PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-killed pg-full pg-dry pg-missing)
 
 setup_file() {
   load helpers/db
@@ -190,6 +190,20 @@ release_when_pg_dump_waits() {
   [[ $output == *backup-ns.sh/env-config* && $output != *"$PG_PASSWORD"* ]]
   run grep -cF "$PG_PASSWORD" "$KUBESIM_STATE/requests.jsonl"
   [[ $output == 0 ]]
+}
+
+@test "missing pieces: no PVC, no exec target: one line each, nothing dumped or created" {
+  e2e_seed_volumes pg-missing
+  create pg-missing
+  [[ $status -eq 1 ]]
+  [[ $stderr == 'ERROR: PVC data not found in namespace pg-missing: Error from server (NotFound): persistentvolumeclaims "data" not found. Check BAK_PVC_NAMES (kubectl -n pg-missing get pvc)' ]]
+  e2e_seed_volumes pg-missing data
+  create pg-missing
+  [[ $status -eq 1 ]]
+  [[ $output == *'[backup-ns] pg-missing: pvc: data exists' ]]
+  [[ $stderr == 'ERROR: PostgreSQL exec target deployment/app-base not found in namespace pg-missing: Error from server (NotFound): deployments.apps "app-base" not found. Check BAK_DB_POSTGRES_EXEC_RESOURCE and that the workload exists' ]]
+  [[ -z $(ls -A "$(e2e_volume_dir pg-missing data)") ]]
+  [[ -z $(e2e_vs_names pg-missing) ]]
 }
 
 @test "failing dump: a wrong database name stops before the dump; no dump file, no snapshot" {
