@@ -13,7 +13,9 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -133,13 +135,24 @@ class Controllers:
         self._pending.discard(key)
         kind, ns, name = key
         fn: Callable[[str, str], None] = getattr(self, f"reconcile_{kind}")
-        with contextlib.suppress(ApiError):  # a racing write; the next event reconciles again
+        try:
             fn(ns, name)
+        except ApiError:
+            pass  # a racing write; the next event reconciles again
+        except Exception:  # a kubesim bug: report it, keep the loop alive
+            traceback.print_exc(file=sys.stderr)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_event_loop().create_task(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self.tasks.discard(t)
+            exc = None if t.cancelled() else t.exception()
+            if exc is not None:
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+        task.add_done_callback(done)
 
     def on_event(self, typ: str, res: Resource, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]

@@ -215,6 +215,16 @@ class Api:
             return await self._route(request)
         except ApiError as err:
             return status_response(err)
+        except (web.HTTPException, asyncio.CancelledError, ConnectionResetError):
+            raise
+        except Exception as exc:  # a kubesim bug: say so like the apiserver, keep serving
+            import sys
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            return status_response(
+                error(500, f"Internal error occurred: kubesim: {type(exc).__name__}: {exc}")
+            )
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path
