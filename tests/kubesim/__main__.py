@@ -129,7 +129,12 @@ async def run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"kubesim ready {sim.url}", flush=True)
     await stop.wait()
-    await runner.cleanup()
+    await runner.cleanup()  # cancels open requests (watches, exec sessions)
+    for task in list(sim.controllers.tasks):
+        task.cancel()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:  # let exec sessions reap their processes before the loop closes
+        await asyncio.wait(others, timeout=3)
     sim.reqlog.close()
 
 
