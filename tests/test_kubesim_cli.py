@@ -149,10 +149,27 @@ setup() {{ load {helper}; kubesim_env; }}
   [[ -d $KUBESIM_STATE && -n $KUBESIM_PID && $KUBESIM_URL == http://127.0.0.1:* ]]
 }}
 """)
+    tls = tmp_path / "tls.bats"
+    tls.write_text(f"""
+setup_file() {{ load {helper}; kubesim_start --tls; }}
+teardown_file() {{ load {helper}; kubesim_stop; }}
+setup() {{ load {helper}; kubesim_env; }}
+
+@test "tls: admin kubeconfig works, a ServiceAccount's kubeconfig is held to RBAC" {{
+  kubectl create namespace t1
+  kubectl create serviceaccount runner -n t1
+  kubesim_sa_kubeconfig t1 runner "$BATS_TEST_TMPDIR/sa.kubeconfig"
+  run env KUBECONFIG="$BATS_TEST_TMPDIR/sa.kubeconfig" kubectl get pods -n t1
+  [[ $status -eq 1 && $output == *Forbidden* ]]
+  kubesim_fault '{{"type":"http","match":{{"method":"GET"}},"delay":0.1,"times":1}}'
+}}
+""")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    cp = subprocess.run(["bats", str(test)], capture_output=True, text=True, timeout=60, env=env)
+    cp = subprocess.run(
+        ["bats", str(test), str(tls)], capture_output=True, text=True, timeout=90, env=env
+    )
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert cp.stdout.splitlines()[0] == "1..2"
+    assert cp.stdout.splitlines()[0] == "1..3"
 
 
 def test_list_10k_snapshots_in_1000_namespaces(tmp_path: Path) -> None:
