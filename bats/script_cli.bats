@@ -322,3 +322,17 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" -- create
   [[ $status -eq 1 && $output != *$'\e'* && $stderr != *$'\e'* ]]
 }
+
+@test "create: a BAK_* variable the script does not read is named in a warning" {
+  run_clean "$(script_path none)" BAK_KUBECTL=/bin/true BAK_DRYRUN=true BAK_DB_POSTGRES_HOST=db \
+    BAK_PVC_NAMES='Bad' -- create
+  [[ $status -eq 2 && -z $output ]]
+  run_clean "$S" BAK_KUBECTL=/bin/true BAK_DRYRUN=true BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" -- create
+  [[ $status -eq 1 ]]
+  [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DRYRUN is not a setting of this script and is ignored (see --help)' ]]
+  [[ ${stderr_lines[1]} == 'ERROR: cannot open the lock file in namespace shop-prod: '* && ${#stderr_lines[@]} -eq 2 ]]
+  run_clean "$(script_path none)" BAK_KUBECTL=/bin/false BAK_DB_MYSQL_HOST=db BAK_NOW=2026-01-01 \
+    BAK_VS_RAND=abc BAK_PVC_NAME=data -- create
+  [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DB_MYSQL_HOST is not a setting of this script and is ignored (see --help)' ]]
+  [[ ${#stderr_lines[@]} -eq 2 && ${stderr_lines[1]} == 'ERROR: PVC data not found in namespace shop-prod: '* ]]
+}
