@@ -444,7 +444,7 @@ def test_generation_and_resource_version(kubesim: KubeSim, ns: str) -> None:
         "--type",
         "merge",
         "-p",
-        '{"spec":{"source":{"persistentVolumeClaimName":"other"}}}',
+        '{"spec":{"volumeSnapshotClassName":"other"}}',
         check=True,
     )
     c = kubesim.get_json("vs", "gen", "-n", ns)
@@ -695,3 +695,43 @@ def test_pagination_with_limit_and_continue(kubesim: KubeSim, ns: str) -> None:
     first = kubesim.api(f"/api/v1/namespaces/{ns}/configmaps?limit=2")
     assert len(first["items"]) == 2 and first["metadata"]["continue"]
     assert first["metadata"]["remainingItemCount"] >= 3
+
+
+def test_snapshot_crd_rules(kubesim: KubeSim, ns: str) -> None:
+    """The external-snapshotter CRDs' rules (required, enum, CEL immutability)."""
+    k = kubesim.kubectl
+    k("apply", "-f", "-", input=vs_yaml("rules", pvc="nopvc"), check=True)
+    cp = k(
+        "patch",
+        "vs",
+        "rules",
+        "-n",
+        ns,
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"source":{"persistentVolumeClaimName":"other"}}}',
+    )
+    assert cp.stderr == (
+        'The VolumeSnapshot "rules" is invalid: spec.source.persistentVolumeClaimName: Invalid '
+        'value: "string": persistentVolumeClaimName is immutable\n'
+    )
+    cp = k(
+        "create",
+        "-f",
+        "-",
+        input="""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {name: bad-content}
+spec: {deletionPolicy: Keep, driver: d, source: {snapshotHandle: h}, volumeSnapshotRef: {name: a}}
+""",
+    )
+    assert cp.returncode == 1
+    assert (
+        'spec.deletionPolicy: Unsupported value: "Keep": supported values: "Delete", "Retain"'
+        in (cp.stderr)
+    )
+    assert (
+        "both spec.volumeSnapshotRef.name and spec.volumeSnapshotRef.namespace must be set"
+        in cp.stderr
+    )

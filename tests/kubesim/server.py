@@ -557,6 +557,7 @@ class Api:
             obj = self._check_body(res, await self._read_json(request), namespace)
         if "status" in res.subresources:
             obj.pop("status", None)
+        validate_crd(res, obj, None)
         created = self.store.create(res, obj, dry_run=_dry_run(request))
         return json_response(created, 201)
 
@@ -628,6 +629,8 @@ class Api:
         if old is None:
             raise not_found(res, name)
         obj = self._merge_sub(res, old, obj, sub)
+        if sub != "status":
+            validate_crd(res, obj, old)
         return json_response(self.store.update(res, obj, dry_run=_dry_run(request)))
 
     async def _patch(
@@ -662,6 +665,8 @@ class Api:
             )
         assert old is not None
         new = self._merge_sub(res, old, new, sub)
+        if sub != "status":
+            validate_crd(res, new, old)
         return json_response(self.store.update(res, new, dry_run=_dry_run(request)))
 
     async def _apply_patch(
@@ -679,8 +684,10 @@ class Api:
         doc["metadata"]["name"] = name
         if old is None:
             doc.pop("status", None)
+            validate_crd(res, doc, None)
             return json_response(self.store.create(res, doc, dry_run=_dry_run(request)), 201)
         new = self._merge_sub(res, old, patchlib.merge_patch(old, doc), None)
+        validate_crd(res, new, old)
         return json_response(self.store.update(res, new, dry_run=_dry_run(request)))
 
     async def _delete(
@@ -1240,6 +1247,94 @@ def _project(sim: Sim, ns: str, pod: str, vol: dict[str, Any]) -> str:
             fh.write(data[key])
         os.chmod(path, mode)
     return host
+
+
+# ---------------------------------------------------------------------------------------------
+# the CSI snapshot CRDs' schema rules (external-snapshotter v8 CRDs: required, enum, CEL)
+
+
+def _cel(path: str, typ: str, message: str) -> tuple[str, str]:
+    return path, f'Invalid value: "{typ}": {message}'
+
+
+def validate_crd(res: Resource, new: dict[str, Any], old: dict[str, Any] | None) -> None:
+    from .resources import VS, VSC, VSCLASS
+    from .store import invalid
+
+    causes: list[tuple[str, str]] = []
+    name = str((new.get("metadata") or {}).get("name", ""))
+
+    def enum(path: str, value: Any, allowed: tuple[str, ...]) -> None:
+        if value is None:
+            causes.append((path, "Required value"))
+        elif value not in allowed:
+            sup = ", ".join(f'"{a}"' for a in allowed)
+            causes.append((path, f'Unsupported value: "{value}": supported values: {sup}'))
+
+    def immutable(path: str, key: str, src: dict[str, Any], old_src: dict[str, Any]) -> None:
+        if key in old_src and key in src and src[key] != old_src[key]:
+            causes.append(_cel(f"{path}.{key}", "string", f"{key} is immutable"))
+        elif key in old_src and key not in src:
+            causes.append(_cel(path, "object", f"{key} is immutable"))
+
+    def exactly_one(path: str, src: dict[str, Any], a: str, b: str) -> None:
+        if (a in src) == (b in src):
+            causes.append(_cel(path, "object", f"exactly one of {a} and {b} must be set"))
+
+    if res is VS:
+        spec = new.get("spec")
+        if not isinstance(spec, dict) or not isinstance(spec.get("source"), dict):
+            causes.append(("spec.source" if isinstance(spec, dict) else "spec", "Required value"))
+        else:
+            src = spec["source"]
+            old_src = ((old or {}).get("spec") or {}).get("source") or {}
+            exactly_one(
+                "spec.source", src, "volumeSnapshotContentName", "persistentVolumeClaimName"
+            )
+            for key in ("persistentVolumeClaimName", "volumeSnapshotContentName"):
+                immutable("spec.source", key, src, old_src)
+            if spec.get("volumeSnapshotClassName") == "":
+                causes.append(
+                    _cel(
+                        "spec.volumeSnapshotClassName",
+                        "string",
+                        "volumeSnapshotClassName must not be the empty string when set",
+                    )
+                )
+    elif res is VSC:
+        spec = new.get("spec")
+        if not isinstance(spec, dict):
+            causes.append(("spec", "Required value"))
+        else:
+            enum("spec.deletionPolicy", spec.get("deletionPolicy"), ("Delete", "Retain"))
+            if not spec.get("driver"):
+                causes.append(("spec.driver", "Required value"))
+            src = spec.get("source")
+            if not isinstance(src, dict):
+                causes.append(("spec.source", "Required value"))
+            else:
+                old_src = ((old or {}).get("spec") or {}).get("source") or {}
+                exactly_one("spec.source", src, "volumeHandle", "snapshotHandle")
+                for key in ("volumeHandle", "snapshotHandle"):
+                    immutable("spec.source", key, src, old_src)
+            ref = spec.get("volumeSnapshotRef")
+            if not isinstance(ref, dict):
+                causes.append(("spec.volumeSnapshotRef", "Required value"))
+            elif not ref.get("name") or not ref.get("namespace"):
+                causes.append(
+                    _cel(
+                        "spec",
+                        "object",
+                        "both spec.volumeSnapshotRef.name and"
+                        " spec.volumeSnapshotRef.namespace must be set",
+                    )
+                )
+    elif res is VSCLASS:
+        enum("deletionPolicy", new.get("deletionPolicy"), ("Delete", "Retain"))
+        if not new.get("driver"):
+            causes.append(("driver", "Required value"))
+    if causes:
+        raise invalid(res, name, causes)
 
 
 def normalize(res: Resource, obj: dict[str, Any]) -> None:
