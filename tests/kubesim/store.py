@@ -154,9 +154,13 @@ def validate_metadata(res: Resource, meta: dict[str, Any]) -> None:
             causes.append(("metadata.labels", f"Invalid value: {go_quote(key)}: {msg}"))
         for msg in is_valid_label_value(value):
             causes.append(("metadata.labels", f"Invalid value: {go_quote(value)}: {msg}"))
-    for key in meta.get("annotations") or {}:
+    annotations = meta.get("annotations") or {}
+    for key in annotations:
         for msg in is_qualified_name(key.lower()):
             causes.append(("metadata.annotations", f"Invalid value: {go_quote(key)}: {msg}"))
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in annotations.items())
+    if size > 262144:
+        causes.append(("metadata.annotations", "Too long: must have at most 262144 bytes"))
     if causes:
         raise invalid(res, str(meta.get("name", "")), causes)
 
@@ -371,7 +375,7 @@ class Store:
         if old["metadata"].get("finalizers") and not force:
             if old["metadata"].get("deletionTimestamp"):
                 return old
-            marked = jcopy(old)
+            marked: dict[str, Any] = jcopy(old)
             marked["metadata"]["deletionTimestamp"] = now_iso()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
             marked["metadata"]["resourceVersion"] = self._next_rv()
