@@ -54,7 +54,7 @@ BAK_BAKED=(
 )
 
 # bak_default VAR VALUE: set VAR to VALUE unless the environment already set it,
-# so an operator can override any baked default (BAK_DRY_RUN=true ./backup-ns.sh).
+# so an operator can override any baked default (BAK_DRY_RUN=true ./backup-ns.sh create).
 bak_default() {
   local re='^BAK_[A-Z0-9_]+$'
   [[ $1 =~ $re ]] || return 1
@@ -503,15 +503,15 @@ describe() {
     BAK_DB_SKIP) echo "true: no database dump" ;;
     BAK_DB_POSTGRES) echo "true: dump PostgreSQL before the snapshot" ;;
     BAK_DB_MYSQL) echo "true: dump MySQL/MariaDB before the snapshot" ;;
-    *_EXEC_RESOURCE) echo "what to exec into: <kind>/<name>, e.g. deployment/app-base" ;;
-    *_EXEC_CONTAINER) echo "container that runs the database client" ;;
-    *_DUMP_FILE) echo "gzip dump file inside the container (on BAK_DUMP_PVC)" ;;
-    *_HOST) echo "database host seen from the container; empty = local socket" ;;
-    *_PORT) echo "database port" ;;
-    *_USER) echo "database user: a value or \${ENVVAR} expanded in the container" ;;
-    *_PASSWORD) echo "\${ENVVAR} of the container holding the password, or empty" ;;
-    *_DB) echo "database: a value or \${ENVVAR} expanded in the container" ;;
-    *_DEFAULT_CHARACTER_SET) echo "client character set (--default-character-set)" ;;
+    BAK_DB_MYSQL_EXEC_RESOURCE) echo "what to exec into: <kind>/<name>, e.g. deployment/app-base" ;;
+    BAK_DB_MYSQL_EXEC_CONTAINER) echo "container that runs the database client" ;;
+    BAK_DB_MYSQL_DUMP_FILE) echo "gzip dump file inside the container (on BAK_DUMP_PVC)" ;;
+    BAK_DB_MYSQL_HOST) echo "database host seen from the container; empty = local socket" ;;
+    BAK_DB_MYSQL_PORT) echo "database port" ;;
+    BAK_DB_MYSQL_USER) echo "database user: a value or \${ENVVAR} expanded in the container" ;;
+    BAK_DB_MYSQL_PASSWORD) echo "\${ENVVAR} of the container holding the password, or empty" ;;
+    BAK_DB_MYSQL_DB) echo "database: a value or \${ENVVAR} expanded in the container" ;;
+    BAK_DB_MYSQL_DEFAULT_CHARACTER_SET) echo "client character set (--default-character-set)" ;;
     BAK_FLOCK) echo "true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first" ;;
     BAK_FLOCK_COUNT) echo "number of lock slots (concurrent backups per node)" ;;
     BAK_FLOCK_DIR) echo "directory of the lock files (a hostPath on the node)" ;;
@@ -562,6 +562,18 @@ Examples:
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
 USAGE
+}
+
+# warn_unknown_settings: a BAK_* variable in the environment that this script does not
+# read is most likely a typo (BAK_DRYRUN=true); say so instead of ignoring it silently.
+warn_unknown_settings() {
+  local var
+  for var in $(compgen -e BAK_ || true); do
+    case $var in
+      BAK_PVC_NAME | BAK_VS_RAND | BAK_NOW | BAK_KUBECTL) continue ;;
+    esac
+    [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)"
+  done
 }
 
 # print_config: the effective settings, one log line each (no secrets).
@@ -1103,6 +1115,7 @@ command_create() {
   [[ $BAK_NAMESPACE == "$BAK_SCRIPT_NAMESPACE" ]] ||
     warn "this script was generated for namespace $BAK_SCRIPT_NAMESPACE, running for $BAK_NAMESPACE"
   print_config
+  warn_unknown_settings
   if [[ $BAK_DRY_RUN == true ]]; then
     warn "dry run: nothing is dumped or created (BAK_DRY_RUN=true)"
   fi
