@@ -356,3 +356,44 @@ def test_exec_spdy_fallback_is_refused(kubesim: KubeSim) -> None:
     )
     assert cp.returncode == 1
     assert cp.stderr.startswith("Error from server (BadRequest): kubesim speaks only WebSocket v5")
+
+
+def test_pvc_spec_rules_and_expansion(kubesim: KubeSim) -> None:
+    kubesim.apply("""apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: grow, namespace: ctl}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+""")
+    kubesim.wait_for(
+        lambda: (
+            kubesim.api(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/grow")["status"].get(
+                "phase"
+            )
+            == "Bound"
+        )
+    )
+    cp = kubesim.kubectl(
+        "patch", "pvc", "grow", "-n", NS, "-p", '{"spec":{"accessModes":["ReadWriteMany"]}}'
+    )
+    assert cp.stderr == (
+        'The PersistentVolumeClaim "grow" is invalid: spec: Forbidden: spec is immutable after '
+        "creation except resources.requests and volumeAttributesClassName for bound claims\n"
+    )
+    kubesim.kubectl(
+        "patch",
+        "pvc",
+        "grow",
+        "-n",
+        NS,
+        "-p",
+        '{"spec":{"resources":{"requests":{"storage":"3Gi"}}}}',
+        check=True,
+    )
+    kubesim.wait_for(
+        lambda: (
+            kubesim.api(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/grow")["status"][
+                "capacity"
+            ]["storage"]
+            == "3Gi"
+        )
+    )

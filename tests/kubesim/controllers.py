@@ -511,7 +511,10 @@ class Controllers:
 
     def reconcile_pvc(self, ns: str, name: str) -> None:
         pvc = self.store.get(PVCS, ns, name)
-        if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound":
+        if pvc is None:
+            return
+        if (pvc.get("status") or {}).get("phase") == "Bound":
+            self._resize(pvc)
             return
         spec = pvc.get("spec") or {}
         src = spec.get("dataSource") or spec.get("dataSourceRef") or {}
@@ -547,6 +550,23 @@ class Controllers:
                 self._bind(cur)
         finally:
             self._pending.discard(("pvc-copy", meta["namespace"], meta["name"]))
+
+    def _resize(self, pvc: dict[str, Any]) -> None:
+        """Volume expansion: a grown request becomes the capacity of PVC and PV at once."""
+        want = ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")
+        have = ((pvc.get("status") or {}).get("capacity") or {}).get("storage")
+        if not want or not have or quantity_bytes(want) <= quantity_bytes(have):
+            return
+        pv = self.store.get(PVS, None, (pvc.get("spec") or {}).get("volumeName", ""))
+        if pv is not None:
+            new_pv = copy.deepcopy(pv)
+            new_pv["metadata"].pop("resourceVersion", None)
+            new_pv["spec"].setdefault("capacity", {})["storage"] = want
+            self.store.update(PVS, new_pv)
+        new = copy.deepcopy(pvc)
+        new["metadata"].pop("resourceVersion", None)
+        new["status"]["capacity"] = {"storage": want}
+        self.store.update(PVCS, new)
 
     def _bind(self, pvc: dict[str, Any]) -> None:
         meta = pvc["metadata"]

@@ -25,6 +25,7 @@ from .resources import (
     JOBS,
     NAMESPACES,
     PODS,
+    PVCS,
     SECRETS,
     Resource,
     by_kind,
@@ -1333,8 +1334,44 @@ def validate_crd(res: Resource, new: dict[str, Any], old: dict[str, Any] | None)
         enum("deletionPolicy", new.get("deletionPolicy"), ("Delete", "Retain"))
         if not new.get("driver"):
             causes.append(("driver", "Required value"))
+    elif res is PVCS and old is not None:
+        _validate_pvc_update(new, old, causes)
     if causes:
         raise invalid(res, name, causes)
+
+
+def _validate_pvc_update(
+    new: dict[str, Any], old: dict[str, Any], causes: list[tuple[str, str]]
+) -> None:
+    """A PVC's spec is immutable except requests (growing only) and volumeAttributesClassName."""
+    from .controllers import quantity_bytes
+
+    def rest(spec: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in spec.items() if k not in ("resources", "volumeAttributesClassName")}
+        res = dict(spec.get("resources") or {})
+        res.pop("requests", None)
+        out["resources"] = res
+        return out
+
+    new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    if rest(new_spec) != rest(old_spec):
+        causes.append(
+            (
+                "spec",
+                "Forbidden: spec is immutable after creation except"
+                " resources.requests and volumeAttributesClassName for bound claims",
+            )
+        )
+        return
+    want = ((new_spec.get("resources") or {}).get("requests") or {}).get("storage")
+    had = ((old_spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if want is not None and had is not None and quantity_bytes(want) < quantity_bytes(had):
+        causes.append(
+            (
+                "spec.resources.requests.storage",
+                "Forbidden: field can not be less than status.capacity",
+            )
+        )
 
 
 def normalize(res: Resource, obj: dict[str, Any]) -> None:
