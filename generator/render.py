@@ -171,7 +171,7 @@ def render_template(name: str, root: str | None = None, **context: Any) -> str:
             f"template not found: {exc.name} (in {root or templates_dir()})"
         ) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"template {name}: {exc.message}") from None
+        raise TemplateError(f"error: template {name}: {exc.message}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"template {exc.name or name}, line {exc.lineno}: {exc.message}"
