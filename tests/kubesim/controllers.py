@@ -757,7 +757,7 @@ class Controllers:
             upd["metadata"].pop("resourceVersion", None)
             upd.setdefault("spec", {})["volumeSnapshotClassName"] = vclass["metadata"]["name"]
             vs = self.store.update(VS, upd)
-        fault = self.sim.faults.take("snapshot", namespace=ns, name=name)
+        fault = self.sim.faults.take("snapshot", namespace=ns, name=name, pvc=claim)
         self._pending.add(("vs-busy", ns, name))
         self._spawn(self._take_snapshot(vs, pvc, vclass, fault))
 
