@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -139,7 +140,7 @@ class _ShellCheckRun:
     """ShellCheck started in the background on the texts not in the cache yet
     (``jobs`` processes, one per core); ``wait`` fills the cache."""
 
-    def __init__(self, texts: Iterable[str], jobs: int = 2) -> None:
+    def __init__(self, texts: Iterable[str], jobs: int | None = None) -> None:
         todo = {_key(t): t for t in texts}
         todo = {k: t for k, t in todo.items() if k not in _SHELLCHECK_CACHE}
         self.count = len(todo)
@@ -150,6 +151,7 @@ class _ShellCheckRun:
             path.write_text(text, encoding="utf-8")
             self._paths[str(path)] = key
         names = sorted(self._paths)
+        jobs = jobs or os.cpu_count() or 2
         chunks = [names[i::jobs] for i in range(jobs) if names[i::jobs]]
         binary = shellcheck_binary() if chunks else ""
         self._procs = [
@@ -179,7 +181,7 @@ class _ShellCheckRun:
         _SHELLCHECK_CACHE.update(found)
 
 
-def shellcheck_texts(texts: Iterable[str], jobs: int = 2) -> dict[str, list[dict[str, Any]]]:
+def shellcheck_texts(texts: Iterable[str], jobs: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """ShellCheck comments for each distinct text (keyed by sha256), using the cache."""
     texts = list(texts)
     _ShellCheckRun(texts, jobs).wait()
