@@ -181,7 +181,9 @@ class _ShellCheckRun:
         _SHELLCHECK_CACHE.update(found)
 
 
-def shellcheck_texts(texts: Iterable[str], jobs: int | None = None) -> dict[str, list[dict[str, Any]]]:
+def shellcheck_texts(
+    texts: Iterable[str], jobs: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """ShellCheck comments for each distinct text (keyed by sha256), using the cache."""
     texts = list(texts)
     _ShellCheckRun(texts, jobs).wait()
