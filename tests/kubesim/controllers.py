@@ -774,6 +774,8 @@ class Controllers:
             handle = str(uuid.uuid4())
             content_name = f"snapcontent-{meta['uid']}"
             src = self.sim.volume_dir(ns, pvc["metadata"]["name"])
+            cut = datetime.now(timezone.utc)  # the snapshot's point in time
+            cut_ns = time.time_ns()
             if not (fault and fault.get("mode") == "error"):
                 await asyncio.to_thread(consistent_copy, src, self.sim.snapshot_dir(handle))
             cur = self.store.get(VS, ns, name)
@@ -851,7 +853,6 @@ class Controllers:
             if fault and fault.get("mode") == "never-ready":
                 return
             await asyncio.sleep(self.sim.snapshot_ready_delay)
-            created = datetime.now(timezone.utc)
             vsc = self.store.get(VSC, None, content_name)
             cur = self.store.get(VS, ns, name)
             nbytes = quantity_bytes(size)
@@ -859,7 +860,7 @@ class Controllers:
                 self._vsc_status(
                     vsc,
                     {
-                        "creationTime": time.time_ns(),
+                        "creationTime": cut_ns,
                         "readyToUse": True,
                         "restoreSize": nbytes,
                         "snapshotHandle": handle,
@@ -869,7 +870,7 @@ class Controllers:
                 self._vs_status(
                     cur,
                     {
-                        "creationTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "creationTime": cut.strftime("%Y-%m-%dT%H:%M:%SZ"),
                         "readyToUse": True,
                         "restoreSize": str(size),
                     },
