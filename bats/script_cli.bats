@@ -336,3 +336,12 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DB_MYSQL_HOST is not a setting of this script and is ignored (see --help)' ]]
   [[ ${#stderr_lines[@]} -eq 2 && ${stderr_lines[1]} == 'ERROR: PVC data not found in namespace shop-prod: '* ]]
 }
+
+@test "create: a failure no step checks still ends with one ERROR line and the exit traps run" {
+  # shellcheck disable=SC2016 # expanded by the child bash
+  run --separate-stderr env -i PATH="$PATH" BAK_KUBECTL=/bin/true BAK_FLOCK=false NO_COLOR=1 bash -c \
+    'source "$1" && snapshot_names() { false; } && main create' _ "$S"
+  [[ $status -eq 1 ]]
+  [[ $stderr =~ ^'ERROR: unexpected failure in namespace shop-prod: "false" exited with status 1 at line '[0-9]+'. This is a bug in backup-ns.sh; rerun with BAK_DEBUG=true and report it'$ ]]
+  [[ $output == *'config BAK_TIME_ZONE=Europe/Vienna' ]]
+}
