@@ -339,9 +339,13 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
 
 @test "create: a failure no step checks still ends with one ERROR line and the exit traps run" {
   # shellcheck disable=SC2016 # expanded by the child bash
-  run --separate-stderr env -i PATH="$PATH" BAK_KUBECTL=/bin/true BAK_FLOCK=false NO_COLOR=1 bash -c \
-    'source "$1" && snapshot_names() { false; } && main create' _ "$S"
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
+  run --separate-stderr env -i PATH="$PATH" TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_KUBECTL=/bin/true \
+    BAK_FLOCK=false NO_COLOR=1 bash -c 'source "$1" && snapshot_names() { false; } && main create' _ "$S"
   [[ $status -eq 1 ]]
   [[ $stderr =~ ^'ERROR: unexpected failure in namespace shop-prod: "false" exited with status 1 at line '[0-9]+'. This is a bug in backup-ns.sh; rerun with BAK_DEBUG=true and report it'$ ]]
   [[ $output == *'config BAK_TIME_ZONE=Europe/Vienna' ]]
+  # on_exit removed the work directory
+  run ls -A "$BATS_TEST_TMPDIR/tmp"
+  [[ $status -eq 0 && -z $output ]]
 }
