@@ -349,3 +349,14 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   run ls -A "$BATS_TEST_TMPDIR/tmp"
   [[ $status -eq 0 && -z $output ]]
 }
+
+@test "create: a lock slot taken is released when a later step fails" {
+  local dir=$BATS_TEST_TMPDIR/locks
+  mkdir -p "$dir"
+  run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=1 -- create
+  [[ $status -eq 1 ]]
+  [[ $stderr == 'ERROR: PVC data not found in namespace shop-prod: no error output. Check BAK_PVC_NAMES (kubectl -n shop-prod get pvc)' ]]
+  [[ $output == *$'\n'"[backup-ns] shop-prod: lock: took slot 1 of 1 ($dir/1.lock) after 0s"$'\n'* ]]
+  [[ ${lines[-1]} == "[backup-ns] shop-prod: lock: released $dir/1.lock" ]]
+  flock --nonblock "$dir/1.lock" true
+}
