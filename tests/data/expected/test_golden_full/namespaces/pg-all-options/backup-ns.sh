@@ -1160,8 +1160,18 @@ command_config() {
   env_config_serialize "${vars[@]}"
 }
 
+# on_err STATUS LINE COMMAND: a command failed that no step checks (a bug): still
+# one clear line. In a subshell, leave the report to the parent shell.
+on_err() {
+  ((BASH_SUBSHELL == 0)) || exit "$1"
+  trap - ERR
+  die "unexpected failure" "\"$3\" exited with status $1 at line $2" \
+    "This is a bug in backup-ns.sh; rerun with BAK_DEBUG=true and report it" "$1"
+}
+
 main() {
   log_init
+  trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
   case ${1:-} in
     create) shift; command_create "$@" ;;
     config) shift; command_config "$@" ;;
