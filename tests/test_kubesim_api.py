@@ -735,3 +735,24 @@ spec: {deletionPolicy: Keep, driver: d, source: {snapshotHandle: h}, volumeSnaps
         "both spec.volumeSnapshotRef.name and spec.volumeSnapshotRef.namespace must be set"
         in cp.stderr
     )
+
+
+def test_workload_selector_rules(kubesim: KubeSim, ns: str) -> None:
+    cp = kubesim.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input="""apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mismatch, namespace: api}
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: b}}
+    spec: {containers: [{name: c, image: busybox}]}
+""",
+    )
+    assert cp.stderr == (
+        'The Deployment "mismatch" is invalid: spec.template.metadata.labels: Invalid value: '
+        'map[string]string{"app":"b"}: `selector` does not match template `labels`\n'
+    )

@@ -1336,8 +1336,62 @@ def validate_crd(res: Resource, new: dict[str, Any], old: dict[str, Any] | None)
             causes.append(("driver", "Required value"))
     elif res is PVCS and old is not None:
         _validate_pvc_update(new, old, causes)
+    elif res.group == "apps" and res.kind in (
+        "Deployment",
+        "StatefulSet",
+        "ReplicaSet",
+        "DaemonSet",
+    ):
+        _validate_workload(new, old, causes)
     if causes:
         raise invalid(res, name, causes)
+
+
+def _go_map(m: dict[str, Any]) -> str:
+    inner = ", ".join(f'"{k}":"{m[k]}"' for k in sorted(m))
+    return "map[string]string{" + inner + "}"
+
+
+def _validate_workload(
+    new: dict[str, Any], old: dict[str, Any] | None, causes: list[tuple[str, str]]
+) -> None:
+    """selector required, matching the template's labels, immutable (apps/v1)."""
+    from .selectors import SelectorError, label_selector_from_object
+
+    spec = new.get("spec") or {}
+    sel = spec.get("selector")
+    if not isinstance(sel, dict) or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        causes.append(("spec.selector", "Required value"))
+        return
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    try:
+        matches = label_selector_from_object(sel).matches(labels)
+    except SelectorError as exc:
+        causes.append(("spec.selector", f"Invalid value: {exc}"))
+        return
+    if not matches:
+        causes.append(
+            (
+                "spec.template.metadata.labels",
+                f"Invalid value: {_go_map(labels)}: `selector` does not match template `labels`",
+            )
+        )
+    old_sel = ((old or {}).get("spec") or {}).get("selector")
+    if old is not None and old_sel != sel:
+        ml = sel.get("matchLabels") or {}
+        shown = _go_map(ml) if ml else "map[string]string(nil)"
+        exprs = (
+            "[]v1.LabelSelectorRequirement(nil)"
+            if not sel.get("matchExpressions")
+            else ("[]v1.LabelSelectorRequirement{...}")
+        )
+        causes.append(
+            (
+                "spec.selector",
+                f"Invalid value: v1.LabelSelector{{MatchLabels:{shown},"
+                f" MatchExpressions:{exprs}}}: field is immutable",
+            )
+        )
 
 
 def _validate_pvc_update(
