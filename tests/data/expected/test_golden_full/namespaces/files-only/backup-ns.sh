@@ -82,8 +82,7 @@ bak_apply_defaults() {
 }
 bak_apply_defaults
 
-
-# --- logging --------------------------------------------------------------------
+# --- logging ------------------------------------------------------------------
 # One line per step on stdout: "[backup-ns] <namespace>: <message>". Failures are
 # one line on stderr: "ERROR: <what> in namespace <ns>: <detail>. <what to do>".
 # Colours only on a terminal and never when NO_COLOR is set (https://no-color.org).
@@ -122,8 +121,7 @@ usage_error() {
   exit 2
 }
 
-
-# --- pure functions (no I/O besides stdout; unit-tested in bats/) ---------------
+# --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
 
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
 # spaces and surrounding blanks trimmed, so an error stays on one line.
@@ -268,7 +266,7 @@ env_config_serialize() {
   done
 }
 
-# --- configuration: verify, print, help -----------------------------------------
+# --- configuration: verify, print, help ---------------------------------------
 
 # db_kind: the database to dump in this run: none, postgres or mysql.
 db_kind() {
@@ -542,8 +540,7 @@ print_config() {
   done < <(env_config_serialize "${vars[@]}")
 }
 
-
-# --- dependencies ------------------------------------------------------------------
+# --- dependencies -------------------------------------------------------------
 
 check_dependencies() {
   local tool tools=("${BAK_KUBECTL:-kubectl}" date awk sed grep mktemp)
@@ -561,8 +558,7 @@ check_dependencies() {
       "Use GNU coreutils date (not busybox)"
 }
 
-
-# --- kubectl ---------------------------------------------------------------------------
+# --- kubectl ------------------------------------------------------------------
 
 WORK_DIR=''
 ERR_FILE=/dev/null
@@ -596,8 +592,7 @@ kube_fail() {
   die "$1" "$(err_detail "$ERR_FILE")" "$2"
 }
 
-
-# --- node lock slots (flock) ---------------------------------------------------------
+# --- node lock slots (flock) --------------------------------------------------
 # Take one random slot of BAK_FLOCK_COUNT lock files in BAK_FLOCK_DIR (a hostPath
 # shared by the jobs on a node), so at most COUNT backups run on a node at once.
 # The lock is held on a file descriptor and released on every exit path (trap).
@@ -652,8 +647,7 @@ lock_release() {
   LOCK_FD=
 }
 
-
-# --- labels and annotations ----------------------------------------------------------
+# --- labels and annotations ---------------------------------------------------
 
 VS_LABELS=()
 VS_ANNOTATIONS=()
@@ -704,8 +698,7 @@ build_annotations() {
   fi
 }
 
-
-# --- VolumeSnapshot ------------------------------------------------------------------------
+# --- VolumeSnapshot -----------------------------------------------------------
 
 # json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
 json_members() {
@@ -799,7 +792,7 @@ vs_summary() {
   log "result: VolumeSnapshot $1 of PVC $2: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
 }
 
-# --- commands --------------------------------------------------------------------------------
+# --- commands -----------------------------------------------------------------
 
 RUN_PERIODS=''
 RUN_DELETE_AFTER=''

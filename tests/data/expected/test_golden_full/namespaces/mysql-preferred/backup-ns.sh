@@ -95,8 +95,7 @@ bak_apply_defaults() {
 }
 bak_apply_defaults
 
-
-# --- logging --------------------------------------------------------------------
+# --- logging ------------------------------------------------------------------
 # One line per step on stdout: "[backup-ns] <namespace>: <message>". Failures are
 # one line on stderr: "ERROR: <what> in namespace <ns>: <detail>. <what to do>".
 # Colours only on a terminal and never when NO_COLOR is set (https://no-color.org).
@@ -135,8 +134,7 @@ usage_error() {
   exit 2
 }
 
-
-# --- pure functions (no I/O besides stdout; unit-tested in bats/) ---------------
+# --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
 
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
 # spaces and surrounding blanks trimmed, so an error stays on one line.
@@ -281,7 +279,7 @@ env_config_serialize() {
   done
 }
 
-# --- configuration: verify, print, help -----------------------------------------
+# --- configuration: verify, print, help ---------------------------------------
 
 # db_kind: the database to dump in this run: none, postgres or mysql.
 db_kind() {
@@ -575,8 +573,7 @@ print_config() {
   done < <(env_config_serialize "${vars[@]}")
 }
 
-
-# --- dependencies ------------------------------------------------------------------
+# --- dependencies -------------------------------------------------------------
 
 check_dependencies() {
   local tool tools=("${BAK_KUBECTL:-kubectl}" date awk sed grep mktemp)
@@ -594,8 +591,7 @@ check_dependencies() {
       "Use GNU coreutils date (not busybox)"
 }
 
-
-# --- kubectl ---------------------------------------------------------------------------
+# --- kubectl ------------------------------------------------------------------
 
 WORK_DIR=''
 ERR_FILE=/dev/null
@@ -629,8 +625,7 @@ kube_fail() {
   die "$1" "$(err_detail "$ERR_FILE")" "$2"
 }
 
-
-# --- labels and annotations ----------------------------------------------------------
+# --- labels and annotations ---------------------------------------------------
 
 VS_LABELS=()
 VS_ANNOTATIONS=()
@@ -681,8 +676,7 @@ build_annotations() {
   fi
 }
 
-
-# --- database dump (common) -------------------------------------------------------------
+# --- database dump (common) ---------------------------------------------------
 # Every command for the database container is a bash script sent on kubectl exec's
 # STDIN (`bash -s`), so no value, and no password, is in any process's argv. Values
 # are embedded single-quoted (sq); ${ENVVAR} references stay references and expand
@@ -851,8 +845,7 @@ dump_database() {
   log "database: dump verified: $file, $DUMP_SIZE bytes, sha256 $DUMP_SHA256, ${DUMP_DURATION}s"
 }
 
-
-# --- MySQL / MariaDB ------------------------------------------------------------------------
+# --- MySQL / MariaDB ----------------------------------------------------------
 
 # mysql_remote_vars: the settings as lines of the remote script (password via
 # MYSQL_PWD from the container's own environment).
@@ -888,8 +881,7 @@ db_dump() {
 REMOTE
 }
 
-
-# --- VolumeSnapshot ------------------------------------------------------------------------
+# --- VolumeSnapshot -----------------------------------------------------------
 
 # json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
 json_members() {
@@ -983,7 +975,7 @@ vs_summary() {
   log "result: VolumeSnapshot $1 of PVC $2: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
 }
 
-# --- commands --------------------------------------------------------------------------------
+# --- commands -----------------------------------------------------------------
 
 RUN_PERIODS=''
 RUN_DELETE_AFTER=''

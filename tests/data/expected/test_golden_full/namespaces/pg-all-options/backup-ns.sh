@@ -99,8 +99,7 @@ bak_apply_defaults() {
 }
 bak_apply_defaults
 
-
-# --- logging --------------------------------------------------------------------
+# --- logging ------------------------------------------------------------------
 # One line per step on stdout: "[backup-ns] <namespace>: <message>". Failures are
 # one line on stderr: "ERROR: <what> in namespace <ns>: <detail>. <what to do>".
 # Colours only on a terminal and never when NO_COLOR is set (https://no-color.org).
@@ -139,8 +138,7 @@ usage_error() {
   exit 2
 }
 
-
-# --- pure functions (no I/O besides stdout; unit-tested in bats/) ---------------
+# --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
 
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
 # spaces and surrounding blanks trimmed, so an error stays on one line.
@@ -285,7 +283,7 @@ env_config_serialize() {
   done
 }
 
-# --- configuration: verify, print, help -----------------------------------------
+# --- configuration: verify, print, help ---------------------------------------
 
 # db_kind: the database to dump in this run: none, postgres or mysql.
 db_kind() {
@@ -580,8 +578,7 @@ print_config() {
   done < <(env_config_serialize "${vars[@]}")
 }
 
-
-# --- dependencies ------------------------------------------------------------------
+# --- dependencies -------------------------------------------------------------
 
 check_dependencies() {
   local tool tools=("${BAK_KUBECTL:-kubectl}" date awk sed grep mktemp)
@@ -599,8 +596,7 @@ check_dependencies() {
       "Use GNU coreutils date (not busybox)"
 }
 
-
-# --- kubectl ---------------------------------------------------------------------------
+# --- kubectl ------------------------------------------------------------------
 
 WORK_DIR=''
 ERR_FILE=/dev/null
@@ -634,8 +630,7 @@ kube_fail() {
   die "$1" "$(err_detail "$ERR_FILE")" "$2"
 }
 
-
-# --- node lock slots (flock) ---------------------------------------------------------
+# --- node lock slots (flock) --------------------------------------------------
 # Take one random slot of BAK_FLOCK_COUNT lock files in BAK_FLOCK_DIR (a hostPath
 # shared by the jobs on a node), so at most COUNT backups run on a node at once.
 # The lock is held on a file descriptor and released on every exit path (trap).
@@ -690,8 +685,7 @@ lock_release() {
   LOCK_FD=
 }
 
-
-# --- labels and annotations ----------------------------------------------------------
+# --- labels and annotations ---------------------------------------------------
 
 VS_LABELS=()
 VS_ANNOTATIONS=()
@@ -742,8 +736,7 @@ build_annotations() {
   fi
 }
 
-
-# --- database dump (common) -------------------------------------------------------------
+# --- database dump (common) ---------------------------------------------------
 # Every command for the database container is a bash script sent on kubectl exec's
 # STDIN (`bash -s`), so no value, and no password, is in any process's argv. Values
 # are embedded single-quoted (sq); ${ENVVAR} references stay references and expand
@@ -912,8 +905,7 @@ dump_database() {
   log "database: dump verified: $file, $DUMP_SIZE bytes, sha256 $DUMP_SHA256, ${DUMP_DURATION}s"
 }
 
-
-# --- PostgreSQL -----------------------------------------------------------------------------
+# --- PostgreSQL ---------------------------------------------------------------
 
 # postgres_remote_vars: the settings as lines of the remote script (password via
 # PGPASSWORD from the container's own environment).
@@ -937,8 +929,7 @@ db_dump() { pg_dump "${conn[@]}" --format=p --clean --if-exists --dbname="$db"; 
 REMOTE
 }
 
-
-# --- VolumeSnapshot ------------------------------------------------------------------------
+# --- VolumeSnapshot -----------------------------------------------------------
 
 # json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
 json_members() {
@@ -1032,7 +1023,7 @@ vs_summary() {
   log "result: VolumeSnapshot $1 of PVC $2: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
 }
 
-# --- commands --------------------------------------------------------------------------------
+# --- commands -----------------------------------------------------------------
 
 RUN_PERIODS=''
 RUN_DELETE_AFTER=''
