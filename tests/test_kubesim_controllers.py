@@ -397,3 +397,28 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
             == "3Gi"
         )
     )
+
+
+def test_pvc_in_use_stays_terminating(kubesim: KubeSim) -> None:
+    kubesim.apply("""apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: used, namespace: ctl}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: user, namespace: ctl}
+spec:
+  containers: [{name: c, image: busybox, volumeMounts: [{name: v, mountPath: /v}]}]
+  volumes: [{name: v, persistentVolumeClaim: {claimName: used}}]
+""")
+    path = f"/api/v1/namespaces/{NS}/persistentvolumeclaims/used"
+    assert kubesim.api(path)["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    kubesim.wait_for(lambda: kubesim.volume_dir(NS, "used").is_dir())
+    kubesim.kubectl("delete", "pvc", "used", "-n", NS, "--wait=false", check=True)
+    cp = kubesim.kubectl("get", "pvc", "used", "-n", NS, "-o", "jsonpath={.status.phase}")
+    assert cp.stdout == "Bound"
+    assert kubesim.api(path)["metadata"]["deletionTimestamp"]
+    kubesim.kubectl("delete", "pod", "user", "-n", NS, check=True)
+    kubesim.wait_for(lambda: kubesim.api(path) is None)
+    kubesim.wait_for(lambda: not kubesim.volume_dir(NS, "used").exists())

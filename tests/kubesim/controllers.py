@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 _HASH_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DRIVER = "hostpath.csi.k8s.io"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
 
 
 def template_hash(template: Any) -> str:
@@ -181,6 +182,11 @@ class Controllers:
                 }.get(ref.get("kind", ""))
                 if kind:
                     self._schedule(kind, ns, ref["name"])
+            if typ == "DELETED":  # a PVC it used may now be released
+                for vol in (obj.get("spec") or {}).get("volumes") or []:
+                    claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+                    if claim:
+                        self._schedule("pvc", ns, claim)
         elif res is PVCS:
             if typ == "DELETED":
                 self._pvc_deleted(obj)
@@ -513,6 +519,9 @@ class Controllers:
         pvc = self.store.get(PVCS, ns, name)
         if pvc is None:
             return
+        if pvc["metadata"].get("deletionTimestamp"):
+            self._release_protection(pvc)
+            return
         if (pvc.get("status") or {}).get("phase") == "Bound":
             self._resize(pvc)
             return
@@ -550,6 +559,24 @@ class Controllers:
                 self._bind(cur)
         finally:
             self._pending.discard(("pvc-copy", meta["namespace"], meta["name"]))
+
+    def _release_protection(self, pvc: dict[str, Any]) -> None:
+        """kubernetes.io/pvc-protection: a PVC in use by a pod stays Terminating."""
+        meta = pvc["metadata"]
+        for pod in self.store.list(PODS, meta["namespace"]):
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            for vol in (pod.get("spec") or {}).get("volumes") or []:
+                if (vol.get("persistentVolumeClaim") or {}).get("claimName") == meta["name"]:
+                    return
+        fins = [f for f in meta.get("finalizers") or [] if f != PVC_PROTECTION]
+        if fins != (meta.get("finalizers") or []):
+            new = copy.deepcopy(pvc)
+            new["metadata"].pop("resourceVersion", None)
+            new["metadata"]["finalizers"] = fins
+            if not fins:
+                del new["metadata"]["finalizers"]
+            self.store.update(PVCS, new)
 
     def _resize(self, pvc: dict[str, Any]) -> None:
         """Volume expansion: a grown request becomes the capacity of PVC and PV at once."""

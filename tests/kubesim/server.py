@@ -559,6 +559,10 @@ class Api:
         if "status" in res.subresources:
             obj.pop("status", None)
         validate_crd(res, obj, None)
+        if res is PVCS:  # the StorageObjectInUseProtection admission plugin
+            fins = obj["metadata"].setdefault("finalizers", [])
+            if "kubernetes.io/pvc-protection" not in fins:
+                fins.append("kubernetes.io/pvc-protection")
         created = self.store.create(res, obj, dry_run=_dry_run(request))
         return json_response(created, 201)
 
