@@ -46,12 +46,19 @@ teardown() {
   kubesim_clear_faults
 }
 
-# create NS [VAR=value...]: run NS's rendered script `create` with the given settings.
+# create NS [VAR=value...]: run NS's rendered script `create` with the given settings
+# (TMPDIR private to the test: the script's work directory must be gone afterwards).
 create() {
   local ns=$1
   shift
-  run --separate-stderr env BAK_NOW=2026-05-04T10:00:00Z BAK_VS_RAND=e2e001 "$@" \
-    bash "$(e2e_script "$ns")" create
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2026-05-04T10:00:00Z \
+    BAK_VS_RAND=e2e001 "$@" bash "$(e2e_script "$ns")" create
+}
+
+# no_leftovers: the script removed its work directory (on success and on failure).
+no_leftovers() {
+  [[ -z $(ls -A "$BATS_TEST_TMPDIR/tmp") ]]
 }
 
 # wp_db NAME ROWS: a database with a table of numbers and awkward text.
@@ -104,6 +111,7 @@ release_when_mysqldump_waits() {
   [[ $output == *$'\n'"$p result: VolumeSnapshot $d of PVC data: readyToUse=true"* ]]
   [[ $output == *$'\n'"$p result: VolumeSnapshot $u of PVC uploads: readyToUse=true"* ]]
   [[ ${lines[-1]} == "$p done: created $d $u" ]]
+  no_leftovers
   run e2e_vs_annotations my-restore "$d"
   [[ $output == "backup-ns.sh/dump-duration=$dur
 backup-ns.sh/dump-file=/var/lib/mysql/dump.sql.gz
@@ -150,8 +158,8 @@ env-config: present" ]]
   [[ $output$stderr != *"$MY_PASSWORD"* ]]
   run kubectl -n my-argv get volumesnapshots -o yaml
   [[ $output == *backup-ns.sh/dump-sha256* && $output != *"$MY_PASSWORD"* ]]
-  run grep -cF "$MY_PASSWORD" "$KUBESIM_STATE/requests.jsonl"
-  [[ $output == 0 ]]
+  run grep -cF "$MY_PASSWORD" "$KUBESIM_STATE/requests.jsonl" "$KUBESIM_STATE/stdout" "$KUBESIM_STATE/stderr"
+  [[ $output == *:0$'\n'*:0$'\n'*:0 ]]
 }
 
 @test "failing dump (mysql): an unknown database fails with one line; no dump file, no snapshot" {
@@ -161,6 +169,7 @@ env-config: present" ]]
   [[ $status -eq 1 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ ${#stderr_lines[@]} -eq 1 ]]
   [[ $stderr == "ERROR: MySQL check failed in statefulset/wordpress-db container mariadb in namespace my-baddb: SELECT 1 failed: "*"Unknown database 'nosuchdb'. Check BAK_DB_MYSQL_EXEC_CONTAINER, the database user and password settings, and that the database is running" ]]
+  no_leftovers
   [[ -z $(ls -A "$(e2e_volume_dir my-baddb data)") ]]
   [[ -z $(e2e_vs_names my-baddb) ]]
 }

@@ -52,12 +52,19 @@ teardown() {
   kubesim_clear_faults
 }
 
-# create NS [VAR=value...]: run NS's rendered script `create` with the given settings.
+# create NS [VAR=value...]: run NS's rendered script `create` with the given settings
+# (TMPDIR private to the test: the script's work directory must be gone afterwards).
 create() {
   local ns=$1
   shift
-  run --separate-stderr env BAK_NOW=2026-05-04T10:00:00Z BAK_VS_RAND=e2e001 "$@" \
-    bash "$(e2e_script "$ns")" create
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2026-05-04T10:00:00Z \
+    BAK_VS_RAND=e2e001 "$@" bash "$(e2e_script "$ns")" create
+}
+
+# no_leftovers: the script removed its work directory (on success and on failure).
+no_leftovers() {
+  [[ -z $(ls -A "$BATS_TEST_TMPDIR/tmp") ]]
 }
 
 # shop_db NAME [ROWS]: a database with two tables (numbers, text with quotes and UTF-8).
@@ -107,6 +114,7 @@ release_when_pg_dump_waits() {
   local size=${BASH_REMATCH[1]} sha=${BASH_REMATCH[2]}
   [[ $output =~ $'\n'"$p result: VolumeSnapshot $vs of PVC data: readyToUse=true restoreSize=1Gi content=snapcontent-"[0-9a-f-]+$'\n' ]]
   [[ ${lines[-1]} == "$p done: created $vs" ]]
+  no_leftovers
   # The one write of the run: the VolumeSnapshot (the dry-run test relies on this check).
   run e2e_mutating_requests pg-restore
   [[ $output == *'"method":"POST","path":"/apis/snapshot.storage.k8s.io/v1/namespaces/pg-restore/volumesnapshots"'* ]]
@@ -188,8 +196,8 @@ release_when_pg_dump_waits() {
   [[ $output$stderr != *"$PG_PASSWORD"* ]]
   run kubectl -n pg-argv get volumesnapshots -o yaml
   [[ $output == *backup-ns.sh/env-config* && $output != *"$PG_PASSWORD"* ]]
-  run grep -cF "$PG_PASSWORD" "$KUBESIM_STATE/requests.jsonl"
-  [[ $output == 0 ]]
+  run grep -cF "$PG_PASSWORD" "$KUBESIM_STATE/requests.jsonl" "$KUBESIM_STATE/stdout" "$KUBESIM_STATE/stderr"
+  [[ $output == *:0$'\n'*:0$'\n'*:0 ]]
 }
 
 @test "missing pieces: no PVC, no exec target: one line each, nothing dumped or created" {
@@ -214,6 +222,7 @@ release_when_pg_dump_waits() {
   [[ ${#stderr_lines[@]} -eq 1 ]]
   [[ $stderr == "ERROR: PostgreSQL check failed in deployment/app-base container postgres in namespace pg-baddb: SELECT 1 failed: "*'database "nosuchdb" does not exist. Check BAK_DB_POSTGRES_EXEC_CONTAINER, the database user and password settings, and that the database is running' ]]
   [[ $output != *'snapshot: created'* ]]
+  no_leftovers
   [[ -z $(ls -A "$(e2e_volume_dir pg-baddb data)") ]]
   [[ -z $(e2e_vs_names pg-baddb) ]]
 }
