@@ -209,3 +209,16 @@ vs_manifest "$1" data "$2"'
     'source "$1" && shift && '"$code" _ "$S" snap-1 fast-class
   [[ $status -eq 0 && $output == *$'\n    "volumeSnapshotClassName": "fast-class",\n'* ]]
 }
+
+@test "remote space body: df's use of the dump directory, or one reason when it is missing" {
+  local code
+  code="$(in_script "$S" -- remote_prologue)
+$(in_script "$S" -- remote_assign dump_file "$BATS_TEST_TMPDIR/dump.sql.gz")
+$(in_script "$S" -- remote_space_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 0 && -z $stderr && $output =~ ^used=[0-9]{1,3}$ ]]
+  code=${code//"$BATS_TEST_TMPDIR/dump.sql.gz"/"$BATS_TEST_TMPDIR/missing/dump.sql.gz"}
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 3 && -z $output ]]
+  [[ $stderr == "backup-ns-error: the dump directory $BATS_TEST_TMPDIR/missing does not exist in the container" ]]
+}
