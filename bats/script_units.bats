@@ -222,3 +222,20 @@ $(in_script "$S" -- remote_space_body)"
   [[ $status -eq 3 && -z $output ]]
   [[ $stderr == "backup-ns-error: the dump directory $BATS_TEST_TMPDIR/missing does not exist in the container" ]]
 }
+
+@test "remote check body: SELECT 1 must answer 1; the client's last error line is the reason" {
+  local base code
+  base="$(in_script "$S" -- remote_prologue)
+db_version() { echo 'pg_dump (PostgreSQL) 15.0'; }"
+  code="$base
+db_select1() { echo 1; }
+$(in_script "$S" -- remote_check_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 0 && -z $stderr && $output == 'version=pg_dump (PostgreSQL) 15.0' ]]
+  code="$base
+db_select1() { printf 'psql: error: connection failed\nFATAL: password authentication failed for user \"x\"\n' >&2; return 2; }
+$(in_script "$S" -- remote_check_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 3 && -z $output ]]
+  [[ $stderr == 'backup-ns-error: SELECT 1 failed: FATAL: password authentication failed for user "x"' ]]
+}
