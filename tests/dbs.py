@@ -1,12 +1,18 @@
 """Real PostgreSQL 15 and MariaDB servers for tests, on loopback, in temp dirs.
 
 pytest: the session-scoped fixtures ``postgres_server`` and ``mariadb_server``
-yield a :class:`DbServer` (host, port, superuser, password, ``sql()``).
+yield a :class:`DbServer` (host, port, superuser, password, ``sql()``). Import them
+into the test module (``from tests.dbs import postgres_server``); for one server shared
+by several modules, list ``"tests.dbs"`` in ``pytest_plugins`` of tests/conftest.py
+instead of importing.
 
 bash (BATS, via ``bats/helpers/db.bash``)::
 
-    python3 -m tests.dbs start postgres|mariadb   # prints KEY=value lines, servers keep running
-    python3 -m tests.dbs stop DIR                 # stops the server whose state dir is DIR
+    python3 -m tests.dbs start postgres|mariadb [WATCH_PID]  # KEY=value lines; server keeps running
+    python3 -m tests.dbs stop DIR                             # stop the server kept in DIR
+
+A watchdog stops a server once WATCH_PID (the BATS file runner, the pytest process)
+has exited, so a killed test run leaves no database server behind.
 
 Both servers run from a private directory under /tmp (pytest's and BATS's temp
 dirs are mode 0700, which the ``postgres`` system user cannot traverse), listen
