@@ -40,3 +40,20 @@ setup() {
   [[ $all == *mariadbd* && $all == *postgres* ]]
   [[ $all != *"$PG_PASSWORD"* && $all != *"$MY_PASSWORD"* ]]
 }
+
+@test "e2e.bash: the argv watcher reports a process whose argv holds the needle (and only that)" {
+  load helpers/e2e
+  local needle
+  needle="needle-$RANDOM$RANDOM"
+  e2e_argv_watch_start "$needle"
+  sleep 0.3
+  bash -c 'sleep 0.5' "x-$needle-y" &
+  local pid=$!
+  bash -c 'sleep 0.5' innocent &
+  wait "$pid" $!
+  run e2e_argv_watch_stop
+  [[ ${lines[0]} =~ ^scans=[1-9][0-9]*$ ]]
+  [[ ${lines[1]} == 'seen= '*' bash '*' sleep '* ]]
+  [[ $(grep -c '^HIT ' <<<"$output") -eq 1 ]]
+  [[ $output == *$'\n'"HIT bash -c sleep 0.5 x-$needle-y"* ]]
+}
