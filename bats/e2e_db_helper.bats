@@ -47,13 +47,14 @@ setup() {
   needle="needle-$RANDOM$RANDOM"
   e2e_argv_watch_start "$needle"
   sleep 0.3
-  bash -c 'sleep 0.5' "x-$needle-y" &
+  # (two commands, so bash stays alive with the needle in its argv instead of exec'ing sleep)
+  bash -c 'sleep 0.5; :' "x-$needle-y" &
   local pid=$!
-  bash -c 'sleep 0.5' innocent &
+  bash -c 'sleep 0.5; :' innocent &
   wait "$pid" $!
   run e2e_argv_watch_stop
   [[ ${lines[0]} =~ ^scans=[1-9][0-9]*$ ]]
   [[ ${lines[1]} == 'seen= '*' bash '*' sleep '* ]]
-  [[ $(grep -c '^HIT ' <<<"$output") -eq 1 ]]
-  [[ $output == *$'\n'"HIT bash -c sleep 0.5 x-$needle-y"* ]]
+  [[ $(grep -c '^HIT ' <<<"$output") -eq 1 ]] || { printf '%s\n' "$output"; false; }
+  [[ $output == *$'\n'"HIT bash -c sleep 0.5; : x-$needle-y"* ]]
 }
