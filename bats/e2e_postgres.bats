@@ -204,7 +204,7 @@ release_when_pg_dump_waits() {
   e2e_seed_volumes pg-missing
   create pg-missing
   [[ $status -eq 1 ]]
-  [[ $stderr == 'ERROR: PVC data not found in namespace pg-missing: Error from server (NotFound): persistentvolumeclaims "data" not found. Check BAK_PVC_NAMES (kubectl -n pg-missing get pvc)' ]]
+  [[ $stderr == 'ERROR: cannot read PVC data in namespace pg-missing: Error from server (NotFound): persistentvolumeclaims "data" not found. Check BAK_PVC_NAMES (kubectl -n pg-missing get pvc) and that the ServiceAccount may get persistentvolumeclaims' ]]
   e2e_seed_volumes pg-missing data
   create pg-missing
   [[ $status -eq 1 ]]
@@ -254,7 +254,7 @@ release_when_pg_dump_waits() {
   [[ $status -eq 1 ]] || { printf "%s\n" "$output" "$stderr"; false; }
   [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-locked: dump | gzip into /var/lib/postgresql/data/dump.sql.gz.tmp."[A-Za-z0-9]+" failed: pg_dump: "[^$'\n']*". The partial file was removed; check the database and the free space on PVC data"$ ]]
+  [[ $stderr =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-locked: dump | gzip into /var/lib/postgresql/data/dump.sql.gz.tmp."[A-Za-z0-9]+" failed: pg_dump: "[^$'\n']*". No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC data"$ ]]
   [[ $(ls -A "$vol") == dump.sql.gz ]]
   [[ $(sha256sum <"$vol/dump.sql.gz") == "$old" ]]
   [[ -z $(e2e_vs_names pg-locked) ]]
@@ -271,7 +271,7 @@ release_when_pg_dump_waits() {
   [[ $status -eq 1 ]] || { printf "%s\n" "$output" "$stderr"; false; }
   [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-nospace: "[^$'\n']*"No space left on device"[^$'\n']*". The partial file was removed; check the database and the free space on PVC data"$ ]]
+  [[ $stderr =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-nospace: "[^$'\n']*"No space left on device"[^$'\n']*". No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC data"$ ]]
   [[ -z $(ls -A "$(e2e_volume_dir pg-nospace data)") ]]
   [[ -z $(e2e_vs_names pg-nospace) ]]
 }
@@ -286,7 +286,7 @@ release_when_pg_dump_waits() {
   [[ $status -ne 0 ]]
   [[ $output == *'database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz' ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr == "ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-cut: "*"websocket: close 1006 (abnormal closure)"*". The partial file was removed; check the database and the free space on PVC data" ]]
+  [[ $stderr == "ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-cut: "*"websocket: close 1006 (abnormal closure)"*". No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC data" ]]
   local vol
   vol=$(e2e_volume_dir pg-cut data)
   run ls -A "$vol"

@@ -108,6 +108,6 @@ for line in open(sys.argv[1]):
     bash "$(e2e_script rbac-pg)" create
   [[ $status -eq 1 ]]
   [[ $stderr == *'WARNING: this script was generated for namespace rbac-pg, running for rbac-static'* ]]
-  [[ ${stderr_lines[-1]} == 'ERROR: PVC www not found in namespace rbac-static: Error from server (Forbidden): persistentvolumeclaims "www" is forbidden: User "system:serviceaccount:rbac-pg:backup-ns" cannot get resource "persistentvolumeclaims" in API group "" in the namespace "rbac-static". Check BAK_PVC_NAMES (kubectl -n rbac-static get pvc)' ]]
+  [[ ${stderr_lines[-1]} == 'ERROR: cannot read PVC www in namespace rbac-static: Error from server (Forbidden): persistentvolumeclaims "www" is forbidden: User "system:serviceaccount:rbac-pg:backup-ns" cannot get resource "persistentvolumeclaims" in API group "" in the namespace "rbac-static". Check BAK_PVC_NAMES (kubectl -n rbac-static get pvc) and that the ServiceAccount may get persistentvolumeclaims' ]]
   [[ -z $(e2e_vs_names rbac-static) ]]
 }

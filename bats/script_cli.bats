@@ -334,7 +334,7 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   run_clean "$(script_path none)" BAK_KUBECTL=/bin/false BAK_DB_MYSQL_HOST=db BAK_NOW=2026-01-01 \
     BAK_VS_RAND=abc BAK_PVC_NAME=data -- create
   [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DB_MYSQL_HOST is not a setting of this script and is ignored (see --help)' ]]
-  [[ ${#stderr_lines[@]} -eq 2 && ${stderr_lines[1]} == 'ERROR: PVC data not found in namespace shop-prod: '* ]]
+  [[ ${#stderr_lines[@]} -eq 2 && ${stderr_lines[1]} == 'ERROR: cannot read PVC data in namespace shop-prod: '* ]]
 }
 
 @test "create: a failure no step checks still ends with one ERROR line and the exit traps run" {
@@ -355,7 +355,7 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   mkdir -p "$dir"
   run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=1 -- create
   [[ $status -eq 1 ]]
-  [[ $stderr == 'ERROR: PVC data not found in namespace shop-prod: no error output. Check BAK_PVC_NAMES (kubectl -n shop-prod get pvc)' ]]
+  [[ $stderr == 'ERROR: cannot read PVC data in namespace shop-prod: no error output. Check BAK_PVC_NAMES (kubectl -n shop-prod get pvc) and that the ServiceAccount may get persistentvolumeclaims' ]]
   [[ $output == *$'\n'"[backup-ns] shop-prod: lock: took slot 1 of 1 ($dir/1.lock) after 0s"$'\n'* ]]
   [[ ${lines[-1]} == "[backup-ns] shop-prod: lock: released $dir/1.lock" ]]
   flock --nonblock "$dir/1.lock" true

@@ -873,7 +873,7 @@ command_create() {
 
   for pvc in "${PVCS[@]}"; do
     if ! kube get persistentvolumeclaims "$pvc" -o name >/dev/null 2>"$ERR_FILE"; then
-      kube_fail "PVC $pvc not found" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc)"
+      kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
     fi
     log "pvc: $pvc exists"
   done

@@ -891,7 +891,7 @@ dump_database() {
   script="$setup"$'\n'"$(remote_dump_body)"
   if ! db_exec "$resource" "$container" "$script"; then
     kube_fail "$name dump failed in $resource container $container" \
-      "The partial file was removed; check the database and the free space on PVC $BAK_DUMP_PVC"
+      "No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC $BAK_DUMP_PVC"
   fi
   DUMP_FILE=$file
   DUMP_SIZE=$(remote_get dump-size)
@@ -1104,7 +1104,7 @@ command_create() {
 
   for pvc in "${PVCS[@]}"; do
     if ! kube get persistentvolumeclaims "$pvc" -o name >/dev/null 2>"$ERR_FILE"; then
-      kube_fail "PVC $pvc not found" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc)"
+      kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
     fi
     log "pvc: $pvc exists"
   done
