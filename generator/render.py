@@ -236,7 +236,10 @@ def render(plan: Plan, root: str | None = None) -> dict[str, RenderedFile]:
             )
         )
     resources = sorted(p for p, f in files.items() if f.kind == "manifest")
-    files["kustomization.yaml"] = RenderedFile(
+    # "Kustomization" is one of kustomize's three recognised file names; unlike
+    # kustomization.yaml it is not read by `kubectl apply -R -f out/`, which would
+    # fail on it ("no matches for kind Kustomization"), so both ways of applying work.
+    files["Kustomization"] = RenderedFile(
         render_template("manifests/kustomization.yaml.j2", root, header=hdr, resources=resources),
         kind="other",
     )

@@ -94,5 +94,5 @@ def test_installed_cli_renders_the_example(wheel: Path, tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert str(env_dir) in where
-    for rel in ("kustomization.yaml", "namespaces/blog/backup-ns.sh", "cluster/controller.yaml"):
+    for rel in ("Kustomization", "namespaces/blog/backup-ns.sh", "cluster/controller.yaml"):
         assert (out / rel).read_bytes() == (REPO / "out" / rel).read_bytes()

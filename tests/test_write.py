@@ -42,7 +42,7 @@ def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
     os.utime(out / "namespaces/a/manifests.yaml", ns=(1, 1))
     changes = write(out, files_for(tmp_path / "2", "a b c"))
     assert sorted(changes.write) == [
-        "kustomization.yaml",
+        "Kustomization",
         "namespaces/c/backup-ns.sh",
         "namespaces/c/manifests.yaml",
     ]
@@ -90,7 +90,7 @@ def test_diff_is_unified(tmp_path: Path) -> None:
     files = files_for(tmp_path / "2", "a b")
     text = diff(out, files, compare(out, files))
     assert "--- /dev/null\n+++ b/namespaces/b/manifests.yaml\n" in text
-    assert "--- a/kustomization.yaml\n+++ b/kustomization.yaml\n" in text
+    assert "--- a/Kustomization\n+++ b/Kustomization\n" in text
     assert '+  - "namespaces/b/manifests.yaml"\n' in text
 
 
