@@ -408,16 +408,16 @@ def _pids_in_ns(ns: str) -> list[int]:
 _BACKGROUND: set[asyncio.Future[None]] = set()
 _ROOTS: set[str] = set()
 """Chroot mount points on the host not yet removed."""
-_LIVE: dict[int, str | None] = {}
-"""Process group id -> mount namespace of every exec not yet cleaned up."""
+_LIVE: dict[int, tuple[asyncio.subprocess.Process, str | None]] = {}
+"""pid -> (process, mount namespace) of every exec not yet cleaned up."""
 
 
 @atexit.register
 def _kill_live_at_exit() -> None:
     """A server that stops mid-exec must not leave the processes (or chroot dirs) behind."""
-    namespaces = [ns for ns in _LIVE.values() if ns is not None]
-    for pgid, ns in list(_LIVE.items()):
-        _kill_all(pgid, ns)
+    namespaces = [ns for _proc, ns in _LIVE.values() if ns is not None]
+    for proc, ns in list(_LIVE.values()):
+        _kill_all(proc, ns)
     for _ in range(50):
         if not any(_pids_in_ns(ns) for ns in namespaces):
             break
@@ -432,13 +432,21 @@ async def _terminate(proc: asyncio.subprocess.Process, ns: str | None) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE_SECONDS)
-    _kill_all(proc.pid, ns)
+    _kill_all(proc, ns)
     await proc.wait()
 
 
-def _kill_all(pgid: int, ns: str | None) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def _kill_all(proc: asyncio.subprocess.Process, ns: str | None) -> None:
+    """SIGKILL the exec's process group and everything left in its mount namespace.
+
+    The group is signalled only while its leader is not reaped: pids are reused
+    (pid_max is 32768 here), and a freed pid may already lead another exec's group.
+    What outlives the leader is found through the namespace, which the session
+    holds open (``_Session.ns_fd``), so its identity cannot be reused meanwhile.
+    """
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
     if ns is not None and ns != _mnt_ns(os.getpid()):
         for pid in _pids_in_ns(ns):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -527,6 +535,11 @@ class _Session:
     ws: web.WebSocketResponse
     proc: asyncio.subprocess.Process | None = None
     ns: str | None = None
+    ns_fd: int = -1
+    """Held open from spawn to the end of cleanup: a live namespace keeps its inode
+    number, so ``ns`` cannot name another exec's namespace (the kernel reuses the
+    numbers of freed namespaces at once, and killing "everything in ns" would then
+    kill a later exec's processes)."""
     root: str | None = None
     sent: int = 0
     finishing: bool = False
@@ -707,7 +720,12 @@ async def _spawn(session: _Session) -> dict[str, Any] | None:
             os.close(session.pty.slave)  # the master reads EIO once the process side is gone
             session.pty.slave = -1
     session.root = root
-    session.ns = _mnt_ns(session.proc.pid)
+    try:
+        session.ns_fd = os.open(f"/proc/{session.proc.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        session.ns = None  # already gone: only its process group is left to kill
+    else:
+        session.ns = _mnt_ns(session.proc.pid)
     return None
 
 
@@ -798,7 +816,7 @@ async def serve(request: web.Request, req: ExecRequest) -> web.StreamResponse:
         return ws
     proc = session.proc
     assert proc is not None
-    _LIVE[proc.pid] = session.ns
+    _LIVE[proc.pid] = (proc, session.ns)
     try:
         await _run(session, proc)
     finally:
@@ -813,7 +831,7 @@ async def serve(request: web.Request, req: ExecRequest) -> web.StreamResponse:
 async def _cleanup(session: _Session, proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         await _terminate(proc, session.ns)
-    _kill_all(proc.pid, session.ns)
+    _kill_all(proc, session.ns)
     _LIVE.pop(proc.pid, None)
     if session.pty is not None:
         session.pty.close()
@@ -823,6 +841,9 @@ async def _cleanup(session: _Session, proc: asyncio.subprocess.Process) -> None:
                 break
             await asyncio.sleep(0.02)
         _rmdir(session.root)
+    if session.ns_fd >= 0:
+        os.close(session.ns_fd)
+        session.ns_fd = -1
 
 
 async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
@@ -841,7 +862,7 @@ async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
             for t in pumps:
                 exc = t.exception() if t.done() and not t.cancelled() else None
                 if isinstance(exc, _Cut):
-                    _kill_all(proc.pid, session.ns)
+                    _kill_all(proc, session.ns)
                     await session.abort()
                     return
                 if exc is not None:
@@ -865,7 +886,7 @@ async def _run(session: _Session, proc: asyncio.subprocess.Process) -> None:
                 if timeout <= 0:
                     if killed_leftovers:
                         break
-                    _kill_all(proc.pid, session.ns)
+                    _kill_all(proc, session.ns)
                     killed_leftovers = True
                     deadline = loop.time() + OUTPUT_GRACE_SECONDS
                     timeout = OUTPUT_GRACE_SECONDS
