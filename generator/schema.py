@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from .config import ControllerConfig, NamespaceConfig
@@ -21,6 +22,8 @@ def config_schema() -> dict[str, Any]:
         "anyOf": [{"const": "none"}, {"$ref": "#/$defs/Database"}],
         "default": "none",
     }
+    for model in defs.values():
+        _describe_properties(model)
     defaults = copy.deepcopy(ns)
     defaults.pop("required", None)
     defaults["title"] = "Defaults"
@@ -47,3 +50,42 @@ def config_schema() -> dict[str, Any]:
         },
         "$defs": defs,
     }
+
+
+_BULLET = re.compile(r"^\s*- (.*)$")
+
+
+def _bullets(docstring: str) -> list[str]:
+    """The ``- ...`` items of a model docstring, continuation lines joined."""
+    items: list[str] = []
+    current: str | None = None
+    for line in docstring.splitlines():
+        match = _BULLET.match(line)
+        if match:
+            if current is not None:
+                items.append(current)
+            current = match.group(1).strip()
+        elif current is not None and line.strip():
+            current += " " + line.strip()
+        elif current is not None:
+            items.append(current)
+            current = None
+    if current is not None:
+        items.append(current)
+    return items
+
+
+def _describe_properties(model: dict[str, Any]) -> None:
+    """Give each property the docstring item that names it (``key``), for editor hovers.
+
+    The model docstrings are the one place the fields are documented; this copies
+    each item onto the properties it names instead of repeating the text per field.
+    """
+    items = _bullets(model.get("description", ""))
+    for key, prop in model.get("properties", {}).items():
+        if prop.get("description"):
+            continue
+        for item in items:
+            if f"``{key}``" in item:
+                prop["description"] = item.replace("``", "`")
+                break

@@ -144,3 +144,13 @@ def test_pre_commit_hooks_call_real_commands(tmp_path: Path) -> None:
         extra = ["--no-lint"] if args[0] == "render" else []  # lint has its own tests
         result = run(*args, *extra, cwd=tmp_path)
         assert result.returncode == 0, (hook["id"], result.stderr)
+
+
+def test_schema_describes_every_namespace_setting_for_editors() -> None:
+    schema = json.loads(run("schema").stdout)
+    props = schema["$defs"]["NamespaceConfig"]["properties"]
+    undocumented = sorted(key for key, prop in props.items() if not prop.get("description"))
+    assert undocumented == []
+    threshold = props["thresholdSpaceUsedPercent"]["description"]
+    assert threshold.startswith("`thresholdSpaceUsedPercent`: ")
+    assert "``" not in json.dumps(schema["$defs"]["Postgres"]["properties"])
