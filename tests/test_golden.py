@@ -1,5 +1,8 @@
 """Golden files: the rendered tree for a config, under tests/data/expected/<test name>/.
 
+The example config's golden is the committed out/ itself (the README's render
+command writes exactly that tree), so it is not kept twice.
+
 On a mismatch the test prints a diff and the command that updates the goldens:
     UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py
 """
@@ -18,11 +21,14 @@ from generator.write import compare, diff, write
 from tests.genhelpers import EXAMPLE, FULL
 
 EXPECTED = Path(__file__).parent / "data" / "expected"
+OUT = Path(__file__).resolve().parent.parent / "out"
 UPDATE = "UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py"
 
 
-def check_golden(request: pytest.FixtureRequest, config: Path) -> None:
-    expected = EXPECTED / request.node.name
+def check_golden(
+    request: pytest.FixtureRequest, config: Path, expected: Path | None = None
+) -> None:
+    expected = expected or EXPECTED / request.node.name
     files = render(plan(load_config(config)))
     if os.environ.get("UPDATE_GOLDENS") == "1":
         write(expected, files)
@@ -38,7 +44,7 @@ def check_golden(request: pytest.FixtureRequest, config: Path) -> None:
 
 
 def test_golden_example(request: pytest.FixtureRequest) -> None:
-    check_golden(request, EXAMPLE)
+    check_golden(request, EXAMPLE, OUT)
 
 
 def test_golden_full(request: pytest.FixtureRequest) -> None:
