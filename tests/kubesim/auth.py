@@ -67,6 +67,8 @@ from tests.kubesim.rbac import (
 )
 from tests.kubesim.rbac_escalation import escalation_error
 
+from .protobuf import iter_fields
+
 ADMIN_USER = "kubesim-admin"
 USER_KEY = "user"
 """request[USER_KEY] is the authenticated UserInfo (server.py's request log reads its name)."""
@@ -281,39 +283,9 @@ def kubeconfig_yaml(
 # --------------------------------------------------------------------------- protobuf (tiny)
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("truncated varint")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-
-
 def _pb_fields(data: bytes) -> dict[int, bytes]:
     """Length-delimited fields of one protobuf message (last one wins); others skipped."""
-    out: dict[int, bytes] = {}
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            _, pos = _varint(data, pos)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            out[number] = data[pos : pos + length]
-            pos += length
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-    return out
+    return {number: value for number, wire, value in iter_fields(data) if isinstance(value, bytes)}
 
 
 def _ssar_spec_from_protobuf(body: bytes) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from . import discovery, openapi
 from .faults import FaultError, FaultRegistry
+from .protobuf import iter_fields
 from .requestlog import RequestLog
 from .resources import (
     ALL,
@@ -956,48 +957,10 @@ _PB_SCHEMAS: dict[str, dict[int, tuple[str, Any]]] = {
 }
 
 
-def _pb_fields(buf: bytes) -> list[tuple[int, int, Any]]:
-    out: list[tuple[int, int, Any]] = []
-    i, n = 0, len(buf)
-
-    def varint() -> int:
-        nonlocal i
-        shift = result = 0
-        while True:
-            if i >= n:
-                raise ValueError("truncated varint")
-            b = buf[i]
-            i += 1
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-
-    while i < n:
-        tag = varint()
-        field, wt = tag >> 3, tag & 7
-        if wt == 0:
-            out.append((field, wt, varint()))
-        elif wt == 2:
-            ln = varint()
-            if i + ln > n:
-                raise ValueError("truncated field")
-            out.append((field, wt, buf[i : i + ln]))
-            i += ln
-        elif wt == 1:
-            out.append((field, wt, buf[i : i + 8]))
-            i += 8
-        elif wt == 5:
-            out.append((field, wt, buf[i : i + 4]))
-            i += 4
-        else:
-            raise ValueError(f"unsupported wire type {wt}")
-    return out
-
-
 def _pb_decode(buf: bytes, schema: dict[int, tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for field, _wt, val in _pb_fields(buf):
+    for field, _wt, value in iter_fields(buf):
+        val: Any = value  # bytes or int, by the schema's type
         if field not in schema:
             continue
         name, typ = schema[field]
@@ -1017,7 +980,7 @@ def _pb_decode(buf: bytes, schema: dict[int, tuple[str, Any]]) -> dict[str, Any]
         elif typ == "list_str":
             out.setdefault(name, []).append(val.decode())
         elif typ in ("map_str", "map_bytes"):
-            entry = {f: v for f, _w, v in _pb_fields(val)}
+            entry: dict[int, Any] = {f: v for f, _w, v in iter_fields(val)}
             key = entry.get(1, b"").decode()
             raw = entry.get(2, b"")
             out.setdefault(name, {})[key] = (
