@@ -19,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from generator import lint as lint_mod
-from generator import render as render_mod
-from generator import write as write_mod
-from generator.lint import LintRun
-from generator.loader import parse_config
-from generator.plan import plan
-from generator.render import render
-from generator.write import write
+from backupns_gen import lint as lint_mod
+from backupns_gen import render as render_mod
+from backupns_gen import write as write_mod
+from backupns_gen.lint import LintRun
+from backupns_gen.loader import parse_config
+from backupns_gen.plan import plan
+from backupns_gen.render import render
+from backupns_gen.write import write
 
 T = TypeVar("T")
 

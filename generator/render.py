@@ -1,14 +1,13 @@
 """Rendering: the one Jinja2 environment and the files it produces.
 
 ``render(plan)`` returns every output file as ``{relative path: RenderedFile}``;
-it writes nothing. Scripts come from ``templates/script/backup-ns.sh.j2``
+it writes nothing. Scripts come from ``generator/templates/script/backup-ns.sh.j2``
 (assembled from per-capability fragments), manifests from
-``templates/manifests/`` and ``templates/cluster/``.
+``generator/templates/manifests/`` and ``generator/templates/cluster/``.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import re
 import shlex
@@ -133,8 +132,9 @@ def selector_labels(component: str, instance: str) -> dict[str, str]:
 
 
 def templates_dir() -> Path:
-    """templates/ in a checkout, generator/templates/ in an installed wheel."""
-    return Path(str(importlib.resources.files("generator.templates")))
+    """The templates next to this module (generator/templates/ in a checkout,
+    backupns_gen/templates/ in a wheel): code and templates are always one copy."""
+    return Path(__file__).resolve().parent / "templates"
 
 
 @cache

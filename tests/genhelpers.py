@@ -6,11 +6,11 @@ from pathlib import Path
 
 import yaml
 
-from generator.loader import parse_config
-from generator.plan import Plan, plan
+from backupns_gen.loader import parse_config
+from backupns_gen.plan import Plan, plan
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = REPO / "templates"
+TEMPLATES = REPO / "generator" / "templates"
 EXAMPLE = REPO / "examples" / "backupns.yaml"
 FULL = REPO / "tests" / "data" / "full.yaml"
 

@@ -17,7 +17,7 @@ from tests.genhelpers import EXAMPLE, FULL
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from generator.cli import main; main()", *args],
+        [sys.executable, "-c", "from backupns_gen.cli import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -118,7 +118,7 @@ def test_lint_command_clean() -> None:
 def test_internal_error_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from generator import cli
+    from backupns_gen import cli
 
     def boom(_path: Path) -> None:
         raise RuntimeError("boom")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.config import DEFAULT_IMAGE
-from generator.errors import BackupNsError, ConfigError
-from generator.loader import deep_merge, load_config, parse_config
+from backupns_gen.config import DEFAULT_IMAGE
+from backupns_gen.errors import BackupNsError, ConfigError
+from backupns_gen.loader import deep_merge, load_config, parse_config
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "backupns.yaml"
 

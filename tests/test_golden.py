@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.loader import load_config
-from generator.plan import plan
-from generator.render import render
-from generator.write import compare, diff, write
+from backupns_gen.loader import load_config
+from backupns_gen.plan import plan
+from backupns_gen.render import render
+from backupns_gen.write import compare, diff, write
 from tests.genhelpers import EXAMPLE, FULL
 
 EXPECTED = Path(__file__).parent / "data" / "expected"

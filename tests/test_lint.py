@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import lint as lint_mod
-from generator.lint import (
+from backupns_gen import lint as lint_mod
+from backupns_gen.lint import (
     canonical_unit,
     lint,
     lint_manifests,
@@ -18,9 +18,9 @@ from generator.lint import (
     shellcheck_texts,
     substitutions,
 )
-from generator.loader import load_config
-from generator.plan import plan
-from generator.render import RenderedFile, header, render, render_script
+from backupns_gen.loader import load_config
+from backupns_gen.plan import plan
+from backupns_gen.render import RenderedFile, header, render, render_script
 from tests.genhelpers import EXAMPLE, FULL, STUB_SCRIPT, plan_of, stub_root
 
 ODD = """

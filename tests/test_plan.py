@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.loader import load_config
-from generator.plan import plan
+from backupns_gen.loader import load_config
+from backupns_gen.plan import plan
 from tests.genhelpers import EXAMPLE, FULL, plan_of
 
 

