@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import names, schedule
 from .config import ControllerConfig, NamespaceConfig
-from .errors import Problem
+from .errors import Problem, format_path
 from .fields import duration_seconds, expand_snapshot_template
 from .names import quote
 
@@ -17,8 +17,6 @@ RESERVED_MOUNTS = ("/opt/backup-ns", "/tmp")  # the script volume and the emptyD
 
 
 def _path(prefix: tuple[str | int, ...], *rest: str | int) -> str:
-    from .loader import format_path
-
     return format_path((*prefix, *rest))
 
 

@@ -5,6 +5,7 @@ edge turns it into one line per problem on stderr and an exit status
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -18,6 +19,17 @@ class BackupNsError(Exception):
         return [str(self)]
 
 
+def format_path(loc: Iterable[str | int]) -> str:
+    """``("namespaces", "shop", "pvcs", 0)`` → ``namespaces.shop.pvcs[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
 @dataclass(frozen=True)
 class Problem:
     """One invalid value: where it is (a dotted path) and why it is wrong."""
@@ -26,8 +38,13 @@ class Problem:
     message: str
 
     def render(self, filename: str) -> str:
+        """``file: path: message`` as one line: any non-printable character that a
+        message let through (a newline in a key) is shown escaped, never printed."""
         where = f"{filename}: {self.path}: " if self.path else f"{filename}: "
-        return where + self.message
+        line = where + self.message
+        if line.isprintable():
+            return line
+        return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in line)
 
 
 class ConfigError(BackupNsError):

@@ -137,13 +137,17 @@ Percent = Annotated[
 ]
 
 
+_TIME_ZONE = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*")
+"""The shape the script's verify_time_zone accepts too; IANA names are at most ~32 long."""
+
+
 def _time_zone(value: object) -> str:
     text = _string(value)
     try:
-        if text and not text.startswith(("/", ".")) and ".." not in text:
+        if len(text) <= 64 and _TIME_ZONE.fullmatch(text):
             zoneinfo.ZoneInfo(text)
             return text
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         pass
     raise fail(text, "is not a valid IANA time zone (like UTC or Europe/Vienna)")
 
@@ -280,7 +284,8 @@ def _snapshot_template(value: object) -> str:
         if field not in _SNAPSHOT_FIELDS:
             raise fail(
                 text,
-                f"is not a valid snapshot name template: unknown placeholder {{{field}}} "
+                "is not a valid snapshot name template: unknown placeholder "
+                f"{{{quote(field)[1:-1]}}} "
                 f"(use {', '.join('{' + f + '}' for f in _SNAPSHOT_FIELDS)})",
             )
     if "{rand}" not in text and "{date}" not in text:

@@ -4,7 +4,6 @@ and report every problem as ``<file>: <path>: <why>`` (one line each).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,12 @@ from pydantic import BaseModel, ValidationError
 
 from . import checks, names
 from .config import Config, ControllerConfig, NamespaceConfig
-from .errors import BackupNsError, ConfigError, Problem
+from .errors import BackupNsError, ConfigError, Problem, format_path
 from .names import quote
 from .unknown import unknown_key_message
 from .yamlload import load_yaml
 
 TOP_LEVEL_KEYS = ["defaults", "namespaces", "controller"]
-
-
-def format_path(loc: Iterable[str | int]) -> str:
-    """``("namespaces", "shop", "pvcs", 0)`` → ``namespaces.shop.pvcs[0]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
 
 
 def deep_merge(base: Any, override: Any) -> Any:

@@ -26,10 +26,21 @@ LABEL_MAX = 63
 SUBDOMAIN_MAX = 253
 
 
+QUOTE_MAX = 320
+"""Longer strings are shortened in error lines (the line stays one readable line)."""
+
+
 def quote(value: object) -> str:
-    """A value as it appears in an error line: strings in double quotes."""
+    """A value as it appears in an error line: strings in double quotes, JSON-escaped,
+    every non-printable character (control, bidi override, ...) as ``\\uXXXX``, and
+    strings over QUOTE_MAX characters shortened with their length."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        shown = value if len(value) <= QUOTE_MAX else value[:240]
+        text = "".join(
+            c if c.isprintable() else f"\\u{ord(c):04x}"
+            for c in json.dumps(shown, ensure_ascii=False)
+        )
+        return text if shown is value else f'{text[:-1]}..." ({len(value)} characters)'
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

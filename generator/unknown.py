@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
+from .names import quote
+
 
 def allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
@@ -16,7 +18,7 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
 def unknown_key_message(key: object, allowed: list[str]) -> str:
     close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
     hint = f'did you mean "{close[0]}"?' if close else "allowed: " + ", ".join(allowed)
-    return f'unknown key "{key}" ({hint})'
+    return f"unknown key {quote(key)} ({hint})"
 
 
 def reject_unknown_keys(model: type[BaseModel], data: Any) -> Any:

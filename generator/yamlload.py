@@ -1,4 +1,14 @@
-"""YAML loading: safe, duplicate keys are errors, syntax errors carry line and column."""
+"""YAML loading: safe, duplicate keys are errors, syntax errors carry line and column,
+and a document cannot make the loader do more work than its size suggests.
+
+Aliases are allowed (``&tolerations`` shared by a few namespaces is normal YAML), but
+they share *nodes*: ``&a [x, x, ...]``, ``&b [*a, *a, ...]``, ... is a few hundred bytes
+whose expansion (what validation and rendering would walk) has billions of values.
+So the composed node graph is measured before anything is constructed: the values
+that aliases add beyond the document's own may not exceed ``MAX_ALIAS_EXPANSION``,
+and an alias inside its own anchor (a cycle) is refused. Measuring is linear in the
+number of distinct nodes, so a bomb is refused in milliseconds.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,12 @@ import yaml
 from .errors import ConfigError, Problem
 
 _BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_BYTES = 16 * 1024 * 1024
+"""A config larger than this is refused before parsing (1,000 namespaces are ~100 KB)."""
+
+MAX_ALIAS_EXPANSION = 100_000
+"""How many values aliases may add to a document (each alias counts its anchor's size)."""
 
 
 class _UniqueKeyLoader(_BASE):  # type: ignore[valid-type,misc]
@@ -32,15 +48,79 @@ class _UniqueKeyLoader(_BASE):  # type: ignore[valid-type,misc]
         return mapping
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+class _AliasError(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+def check_aliases(root: yaml.Node, limit: int = MAX_ALIAS_EXPANSION) -> None:
+    """Raise _AliasError when aliases expand ``root`` by more than ``limit`` values or
+    form a cycle. Iterative (no recursion limit), memoized by node identity."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    extra = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in _children(node))
+            continue
+        if key in on_path:
+            raise _AliasError(node, "an alias refers to the anchor it is inside of (a cycle)")
+        if key in size:  # a second reference to a finished node: an alias
+            extra += size[key]
+            if extra > limit:
+                raise _AliasError(
+                    node,
+                    f"YAML aliases of this anchor expand the document by more than {limit} "
+                    "values (an alias bomb?); write the values out, or share settings "
+                    "through defaults:",
+                )
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(_children(node)))
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+
+
 def load_yaml(text: str, filename: str) -> Any:
     """Parse one YAML document; raise ConfigError with ``line L, column C`` on errors."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(
+            filename,
+            [Problem("", f"is larger than {MAX_BYTES // (1024 * 1024)} MiB; refusing to parse it")],
+        )
+    loader = _UniqueKeyLoader(text)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_aliases(node)
+        return loader.construct_document(node)
+    except _AliasError as exc:
+        raise ConfigError(filename, [Problem("", f"{_where(exc.node.start_mark)}{exc}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context and "duplicate" not in problem else ""
-        raise ConfigError(filename, [Problem("", f"{where}{problem}{context}")]) from None
+        raise ConfigError(filename, [Problem("", f"{_where(mark)}{problem}{context}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(filename, [Problem("", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError(filename, [Problem("", "is nested too deeply to load")]) from None
+    finally:
+        loader.dispose()
