@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.errors import ConfigError
-from generator.loader import parse_config
-from generator.plan import plan
-from generator.render import render
+from backupns_gen.errors import ConfigError
+from backupns_gen.loader import parse_config
+from backupns_gen.plan import plan
+from backupns_gen.render import render
 from tests.genhelpers import FULL
 
 Path_ = tuple[Any, ...]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.errors import ConfigError
-from generator.yamlload import MAX_ALIAS_EXPANSION, MAX_BYTES, check_aliases, load_yaml
+from backupns_gen.errors import ConfigError
+from backupns_gen.yamlload import MAX_ALIAS_EXPANSION, MAX_BYTES, check_aliases, load_yaml
 from tests.test_cli import run
 
 
