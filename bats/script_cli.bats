@@ -231,17 +231,17 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
 
 @test "verify: locking, labels, retention, time zone, clock" {
   config_error "$S" BAK_FLOCK_COUNT=0 -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_COUNT=\"0\" is not a whole number from 1 to 10000. $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_COUNT=\"0\" is not a whole number from 1 to 1000. $HINT"
   config_error "$S" BAK_FLOCK_DIR=locks -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_DIR=\"locks\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts). $HINT"
   config_error "$S" BAK_FLOCK_TIMEOUT_SEC=forever -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_TIMEOUT_SEC=\"forever\" is not a number of seconds greater than 0. $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_TIMEOUT_SEC=\"forever\" is not a duration such as 15m, 1h30m, 90s or 900. $HINT"
   config_error "$S" 'BAK_LABEL_VS_TYPE=ad hoc' -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_LABEL_VS_TYPE=\"ad hoc\" is not a label value (letters, digits, -_. ; at most 63). $HINT"
   config_error "$S" BAK_LABEL_VS_RETAIN=weekly -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_LABEL_VS_RETAIN=\"weekly\" is not daily_weekly_monthly or days. $HINT"
   config_error "$S" BAK_LABEL_VS_RETAIN=days BAK_LABEL_VS_RETAIN_DAYS=0 -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_LABEL_VS_RETAIN_DAYS=\"0\" is not a whole number from 1 to 36500. $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_LABEL_VS_RETAIN_DAYS=\"0\" is not a whole number from 1 to 3650. $HINT"
   config_error "$S" BAK_TIME_ZONE=Mars/Olympus_Mons -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_TIME_ZONE=\"Mars/Olympus_Mons\" is not a known time zone (no /usr/share/zoneinfo/Mars/Olympus_Mons; install tzdata). $HINT"
   config_error "$S" 'BAK_TIME_ZONE=../etc' -- \

@@ -36,6 +36,7 @@ from .fields import (
     TimeZone,
     fail,
 )
+from .settings import field
 from .unknown import reject_unknown_keys
 
 DEFAULT_IMAGE = "docker.io/bitnami/kubectl:1.32"
@@ -64,8 +65,8 @@ class WaitUntilReady(Model):
     - ``timeout``: give up (and fail the run) after this long, default ``15m``.
     """
 
-    enabled: bool = True
-    timeout: Duration = "15m"
+    enabled: bool = field("BAK_VS_WAIT_UNTIL_READY")
+    timeout: Duration = field("BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
 
 
 class Postgres(Model):
@@ -84,15 +85,15 @@ class Postgres(Model):
     - ``database``: literal or ``${ENV_VAR}`` (default ``${POSTGRES_DB}``).
     """
 
-    exec: ExecResource = "deployment/app-base"
-    container: LabelName = "postgres"
-    dump_file: AbsPath = "/var/lib/postgresql/data/dump.sql.gz"
+    exec: ExecResource = field("BAK_DB_POSTGRES_EXEC_RESOURCE")
+    container: LabelName = field("BAK_DB_POSTGRES_EXEC_CONTAINER")
+    dump_file: AbsPath = field("BAK_DB_POSTGRES_DUMP_FILE")
     pvc: PvcName | None = None
-    host: Host = ""
-    port: Port = 5432
-    user: LiteralOrEnv = "${POSTGRES_USER}"
-    password_env: EnvName = "POSTGRES_PASSWORD"
-    database: LiteralOrEnv = "${POSTGRES_DB}"
+    host: Host = field("BAK_DB_POSTGRES_HOST")
+    port: Port = field("BAK_DB_POSTGRES_PORT")
+    user: LiteralOrEnv = field("BAK_DB_POSTGRES_USER")
+    password_env: EnvName = field("BAK_DB_POSTGRES_PASSWORD")
+    database: LiteralOrEnv = field("BAK_DB_POSTGRES_DB")
 
 
 class Mysql(Model):
@@ -110,16 +111,16 @@ class Mysql(Model):
     - ``defaultCharacterSet``: ``--default-character-set`` (default ``utf8mb4``).
     """
 
-    exec: ExecResource = "statefulset/mysql"
-    container: LabelName = "mysql"
-    dump_file: AbsPath = "/var/lib/mysql/dump.sql.gz"
+    exec: ExecResource = field("BAK_DB_MYSQL_EXEC_RESOURCE")
+    container: LabelName = field("BAK_DB_MYSQL_EXEC_CONTAINER")
+    dump_file: AbsPath = field("BAK_DB_MYSQL_DUMP_FILE")
     pvc: PvcName | None = None
-    host: Host = "127.0.0.1"
-    port: Port = 3306
-    user: LiteralOrEnv = "root"
-    password_env: EnvName = "MYSQL_ROOT_PASSWORD"
-    database: LiteralOrEnv = "${MYSQL_DATABASE}"
-    default_character_set: str = Field(default="utf8mb4", pattern=r"^[A-Za-z0-9_]{1,32}$")
+    host: Host = field("BAK_DB_MYSQL_HOST")
+    port: Port = field("BAK_DB_MYSQL_PORT")
+    user: LiteralOrEnv = field("BAK_DB_MYSQL_USER")
+    password_env: EnvName = field("BAK_DB_MYSQL_PASSWORD")
+    database: LiteralOrEnv = field("BAK_DB_MYSQL_DB")
+    default_character_set: str = field("BAK_DB_MYSQL_DEFAULT_CHARACTER_SET")
 
 
 class Database(Model):
@@ -151,11 +152,11 @@ class Flock(Model):
     - ``timeout``: how long to wait for a slot (default ``1h``; baked as seconds).
     """
 
-    enabled: bool = True
-    slots: int = Field(default=2, ge=1, le=1000)
-    dir: AbsPath = "/mnt/host-backup-locks"
+    enabled: bool = field("BAK_FLOCK")
+    slots: int = field("BAK_FLOCK_COUNT")
+    dir: AbsPath = field("BAK_FLOCK_DIR")
     host_path: AbsPath = "/mnt/host-backup-locks"
-    timeout: Duration = "1h"
+    timeout: Duration = field("BAK_FLOCK_TIMEOUT_SEC")
 
 
 class Retention(Model):
@@ -166,8 +167,8 @@ class Retention(Model):
     - ``days``: required with ``mode: days``, 1..3650; not allowed otherwise.
     """
 
-    mode: Literal["daily_weekly_monthly", "days"] = "daily_weekly_monthly"
-    days: int | None = Field(default=None, ge=1, le=3650)
+    mode: Literal["daily_weekly_monthly", "days"] = field("BAK_LABEL_VS_RETAIN")
+    days: int | None = field("BAK_LABEL_VS_RETAIN_DAYS")
 
 
 ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
@@ -278,17 +279,17 @@ class NamespaceConfig(Model):
 
     pvcs: list[PvcName] = Field(min_length=1)
     database: Database = Field(default_factory=Database)
-    dry_run: bool = False
-    debug: bool = False
-    snapshot_name: SnapshotTemplate = "{pvc}-{date}-{rand}"
-    snapshot_class: OptionalSubdomain = ""
+    dry_run: bool = field("BAK_DRY_RUN")
+    debug: bool = field("BAK_DEBUG")
+    snapshot_name: SnapshotTemplate = field("BAK_VS_NAME_TEMPLATE")
+    snapshot_class: OptionalSubdomain = field("BAK_VS_CLASS_NAME")
     wait_until_ready: WaitUntilReady = Field(default_factory=WaitUntilReady)
-    threshold_space_used_percent: Percent = 90
+    threshold_space_used_percent: Percent = field("BAK_THRESHOLD_SPACE_USED_PERCENTAGE")
     flock: Flock = Field(default_factory=Flock)
     type: LabelValue = "cronjob"
     retention: Retention = Field(default_factory=Retention)
     schedule: str = "H 1 * * *"
-    time_zone: TimeZone = "UTC"
+    time_zone: TimeZone = field("BAK_TIME_ZONE")
     image: Image = DEFAULT_IMAGE
     job: Job = Field(default_factory=Job)
 

@@ -119,12 +119,17 @@ Duration = Annotated[
 """A duration, Go-like: ``1h30m``, ``15m``, ``90s``; or whole seconds."""
 
 
+PERCENT_RANGE = (1, 100)
+PORT_RANGE = (1, 65535)
+
+
 def _percent(value: object) -> int:
     number: object = value
     if isinstance(value, str) and re.fullmatch(r"\d{1,3}%", value.strip()):
         number = int(value.strip()[:-1])
-    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 100:
-        raise fail(value, "is not a valid percentage (a whole number from 1 to 100)")
+    lo, hi = PERCENT_RANGE
+    if isinstance(number, bool) or not isinstance(number, int) or not lo <= number <= hi:
+        raise fail(value, f"is not a valid percentage (a whole number from {lo} to {hi})")
     return number
 
 
@@ -132,7 +137,12 @@ Percent = Annotated[
     int,
     BeforeValidator(_percent),
     WithJsonSchema(
-        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100}, {"type": "string"}]}
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": PERCENT_RANGE[0], "maximum": PERCENT_RANGE[1]},
+                {"type": "string"},
+            ]
+        }
     ),
 ]
 
@@ -237,12 +247,17 @@ Host = Annotated[str, BeforeValidator(_host), _str_schema()]
 
 
 def _port(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise fail(value, "is not a valid port (1 to 65535)")
+    lo, hi = PORT_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise fail(value, f"is not a valid port ({lo} to {hi})")
     return value
 
 
-Port = Annotated[int, BeforeValidator(_port), WithJsonSchema({"type": "integer"})]
+Port = Annotated[
+    int,
+    BeforeValidator(_port),
+    WithJsonSchema({"type": "integer", "minimum": PORT_RANGE[0], "maximum": PORT_RANGE[1]}),
+]
 
 _IMAGE = re.compile(
     r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"

@@ -1,8 +1,9 @@
 """Plan: the validated config → render units (what each template gets).
 
 A NamespaceUnit carries ``name``, ``caps`` and ``env`` exactly as the script
-templates expect them (see GENERATOR.md: ``ns.env`` lists the baked BAK_*
-defaults in a fixed order, values already strings), plus what the manifest
+templates expect them (``ns.env``: the baked BAK_* defaults in the order of
+the settings table, ``settings.py``, values already strings), the table rows
+themselves for the generated checks and help, plus what the manifest
 templates need. Nothing here touches files or Jinja.
 """
 
@@ -10,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schedule
-from .config import Config, ControllerConfig, Mysql, NamespaceConfig, Postgres
+from . import schedule, settings
+from .config import Config, ControllerConfig, NamespaceConfig
 from .fields import duration_seconds
+from .settings import Setting
 
 CAPS = ("flock", "postgres", "mysql")
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,29 @@ class NamespaceUnit:
     def flock(self) -> bool:
         return "flock" in self.caps
 
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        """The rows of the settings table this script has (by its caps), in order."""
+        return settings.for_caps(self.caps)
+
+    @property
+    def check_groups(self) -> list[tuple[str, list[Setting]]]:
+        """Settings with a generated check, grouped by the bash condition they need."""
+        checked = tuple(s for s in self.settings if s.kind != "custom")
+        return settings.groups(checked, "check_condition")
+
+    @property
+    def shown_groups(self) -> list[tuple[str, list[Setting]]]:
+        """What ``config`` prints, grouped by the bash condition under which it applies."""
+        shown = tuple(
+            s for s in self.settings if s.shown and (s.when not in CAPS or s.when in self.caps)
+        )
+        return settings.groups(shown, "condition")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s.name for s in settings.SETTINGS if s.secret)
+
 
 @dataclass(frozen=True)
 class ClusterUnit:
@@ -56,58 +77,12 @@ class Plan:
     cluster: ClusterUnit
 
 
-def _db_env(prefix: str, db: Postgres | Mysql) -> list[tuple[str, str]]:
-    env = [
-        (prefix, "true"),
-        (f"{prefix}_EXEC_RESOURCE", db.exec),
-        (f"{prefix}_EXEC_CONTAINER", db.container),
-        (f"{prefix}_DUMP_FILE", db.dump_file),
-        (f"{prefix}_HOST", db.host),
-        (f"{prefix}_PORT", str(db.port)),
-        (f"{prefix}_USER", db.user),
-        (f"{prefix}_PASSWORD", f"${{{db.password_env}}}" if db.password_env else ""),
-        (f"{prefix}_DB", db.database),
-    ]
-    if isinstance(db, Mysql):
-        env.append((f"{prefix}_DEFAULT_CHARACTER_SET", db.default_character_set))
-    return env
-
-
 def namespace_env(
     name: str, ns: NamespaceConfig, caps: frozenset[str], dump_pvc: str
 ) -> list[tuple[str, str]]:
-    """The baked BAK_* defaults, in the order of GENERATOR.md's table."""
-    pg, my = ns.database.postgres, ns.database.mysql
-    env = [
-        ("BAK_NAMESPACE", name),
-        ("BAK_DRY_RUN", _bool(ns.dry_run)),
-        ("BAK_DEBUG", _bool(ns.debug)),
-        ("BAK_PVC_NAMES", " ".join(ns.pvcs)),
-        ("BAK_DUMP_PVC", dump_pvc),
-        ("BAK_VS_NAME_TEMPLATE", ns.snapshot_name),
-        ("BAK_VS_CLASS_NAME", ns.snapshot_class),
-        ("BAK_VS_WAIT_UNTIL_READY", _bool(ns.wait_until_ready.enabled)),
-        ("BAK_VS_WAIT_UNTIL_READY_TIMEOUT", ns.wait_until_ready.timeout),
-        ("BAK_THRESHOLD_SPACE_USED_PERCENTAGE", str(ns.threshold_space_used_percent)),
-        ("BAK_DB_SKIP", _bool(pg is None and my is None)),
-    ]
-    env += _db_env("BAK_DB_POSTGRES", pg) if pg else [("BAK_DB_POSTGRES", "false")]
-    env += _db_env("BAK_DB_MYSQL", my) if my else [("BAK_DB_MYSQL", "false")]
-    env.append(("BAK_FLOCK", _bool("flock" in caps)))
-    if "flock" in caps:
-        env += [
-            ("BAK_FLOCK_COUNT", str(ns.flock.slots)),
-            ("BAK_FLOCK_DIR", ns.flock.dir),
-            ("BAK_FLOCK_TIMEOUT_SEC", str(duration_seconds(ns.flock.timeout))),
-        ]
-    env += [
-        ("BAK_LABEL_VS_TYPE", "adhoc"),
-        ("BAK_LABEL_VS_POD", ""),
-        ("BAK_LABEL_VS_RETAIN", ns.retention.mode),
-        ("BAK_LABEL_VS_RETAIN_DAYS", str(ns.retention.days or 0)),
-        ("BAK_TIME_ZONE", ns.time_zone),
-    ]
-    return env
+    """The baked BAK_* defaults: the table's baked settings for these caps, in its order."""
+    src = settings.Source(name, ns, caps, dump_pvc)
+    return [(s.name, s.baked_value(src)) for s in settings.for_caps(caps) if s.baked]
 
 
 def plan_namespace(name: str, ns: NamespaceConfig) -> NamespaceUnit:

@@ -17,7 +17,8 @@ BAK_SCRIPT_NAMESPACE=blog
 # What this script was generated with (a namespace without MySQL gets no MySQL code).
 BAK_CAPS=(flock mysql)
 
-# The defaults baked in by backupns-gen, as (variable, value) pairs.
+# The defaults baked in by backupns-gen, as (variable, value) pairs: every setting
+# this script reads (the settings table, generator/settings.py), in its order.
 # shellcheck disable=SC2016 # a ${ENVVAR} value is a reference for the database container, not for this shell
 BAK_BAKED=(
   BAK_NAMESPACE blog
@@ -67,37 +68,6 @@ bak_apply_defaults() {
     bak_default "$1" "$2"
     shift 2
   done
-  # Fallbacks for anything the generator did not bake (the documented defaults).
-  bak_default BAK_NAMESPACE "$BAK_SCRIPT_NAMESPACE"
-  bak_default BAK_DRY_RUN false
-  bak_default BAK_DEBUG false
-  bak_default BAK_PVC_NAMES ''
-  bak_default BAK_DB_SKIP false
-  bak_default BAK_DUMP_PVC ''
-  bak_default BAK_VS_NAME_TEMPLATE '{pvc}-{date}-{rand}'
-  bak_default BAK_VS_CLASS_NAME ''
-  bak_default BAK_VS_WAIT_UNTIL_READY true
-  bak_default BAK_VS_WAIT_UNTIL_READY_TIMEOUT 15m
-  bak_default BAK_THRESHOLD_SPACE_USED_PERCENTAGE 90
-  bak_default BAK_DB_MYSQL true
-  bak_default BAK_DB_MYSQL_EXEC_RESOURCE statefulset/mysql
-  bak_default BAK_DB_MYSQL_EXEC_CONTAINER mysql
-  bak_default BAK_DB_MYSQL_DUMP_FILE /var/lib/mysql/dump.sql.gz
-  bak_default BAK_DB_MYSQL_HOST 127.0.0.1
-  bak_default BAK_DB_MYSQL_PORT 3306
-  bak_default BAK_DB_MYSQL_USER root
-  bak_default BAK_DB_MYSQL_PASSWORD "\${MYSQL_ROOT_PASSWORD}"
-  bak_default BAK_DB_MYSQL_DB "\${MYSQL_DATABASE}"
-  bak_default BAK_DB_MYSQL_DEFAULT_CHARACTER_SET utf8mb4
-  bak_default BAK_FLOCK true
-  bak_default BAK_FLOCK_COUNT 2
-  bak_default BAK_FLOCK_DIR /mnt/host-backup-locks
-  bak_default BAK_FLOCK_TIMEOUT_SEC 3600
-  bak_default BAK_LABEL_VS_TYPE adhoc
-  bak_default BAK_LABEL_VS_POD ''
-  bak_default BAK_LABEL_VS_RETAIN daily_weekly_monthly
-  bak_default BAK_LABEL_VS_RETAIN_DAYS 0
-  bak_default BAK_TIME_ZONE UTC
 }
 bak_apply_defaults
 
@@ -272,13 +242,13 @@ random_suffix() {
 }
 
 # env_config_serialize VAR...: "VAR=value" lines for the backup-ns.sh/env-config
-# annotation and the `config` command. A *_PASSWORD variable is written only as
-# its ${ENVVAR} reference; any other value of it is left out, never printed.
+# annotation and the `config` command. A secret setting is written only as its
+# ${ENVVAR} reference; any other value of it is left out, never printed.
 env_config_serialize() {
   local var
   for var in "$@"; do
     [[ -n ${!var+x} ]] || continue
-    if [[ $var == *_PASSWORD ]] && ! env_ref "${!var}" >/dev/null; then
+    if secret_setting "$var" && ! env_ref "${!var}" >/dev/null; then
       continue
     fi
     printf '%s=%s\n' "$var" "${!var}"
@@ -300,35 +270,45 @@ db_kind() {
   fi
 }
 
+# secret_setting VAR: true for a setting whose value is only ever a ${ENVVAR}
+# reference; any other value of it is never printed.
+secret_setting() {
+  case $1 in
+    BAK_DB_POSTGRES_PASSWORD | BAK_DB_MYSQL_PASSWORD) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # active_config_vars: the names of the settings that apply to this run, in order.
 active_config_vars() {
   local kind
   kind=$(db_kind)
   printf '%s\n' BAK_NAMESPACE BAK_DRY_RUN BAK_DEBUG BAK_PVC_NAMES
-  [[ -z ${BAK_PVC_NAME:-} ]] || printf '%s\n' BAK_PVC_NAME
+  if [[ -n ${BAK_PVC_NAME:-} ]]; then
+    printf '%s\n' BAK_PVC_NAME
+  fi
   printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY \
     BAK_VS_WAIT_UNTIL_READY_TIMEOUT BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP
-  case $kind in
-    mysql)
-      printf '%s\n' BAK_DB_MYSQL BAK_DB_MYSQL_EXEC_RESOURCE BAK_DB_MYSQL_EXEC_CONTAINER \
-        BAK_DB_MYSQL_DUMP_FILE BAK_DB_MYSQL_HOST BAK_DB_MYSQL_PORT BAK_DB_MYSQL_USER \
-        BAK_DB_MYSQL_PASSWORD BAK_DB_MYSQL_DB BAK_DB_MYSQL_DEFAULT_CHARACTER_SET
-      ;;
-    *) ;;
-  esac
+  if [[ $kind == mysql ]]; then
+    printf '%s\n' BAK_DB_MYSQL BAK_DB_MYSQL_EXEC_RESOURCE BAK_DB_MYSQL_EXEC_CONTAINER \
+      BAK_DB_MYSQL_DUMP_FILE BAK_DB_MYSQL_HOST BAK_DB_MYSQL_PORT BAK_DB_MYSQL_USER \
+      BAK_DB_MYSQL_PASSWORD BAK_DB_MYSQL_DB BAK_DB_MYSQL_DEFAULT_CHARACTER_SET
+  fi
   printf '%s\n' BAK_FLOCK
   if [[ $BAK_FLOCK == true ]]; then
     printf '%s\n' BAK_FLOCK_COUNT BAK_FLOCK_DIR BAK_FLOCK_TIMEOUT_SEC
   fi
   printf '%s\n' BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN
-  [[ $BAK_LABEL_VS_RETAIN != days ]] || printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
+  if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
+    printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
+  fi
   printf '%s\n' BAK_TIME_ZONE
 }
 
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
   local shown=${!1-}
-  [[ $1 != *_PASSWORD ]] || shown='(value hidden)'
+  ! secret_setting "$1" || shown='(value hidden)'
   die "invalid setting" "$1=\"${shown//[[:cntrl:]]/?}\" $2" \
     "Fix the environment variable or backupns.yaml (then render again); see --help" 2
 }
@@ -337,11 +317,52 @@ verify_bool() {
   [[ ${!1-} == true || ${!1-} == false ]] || invalid "$1" "is not true or false"
 }
 
-verify_int_range() { # VAR MIN MAX
+verify_int() { # VAR MIN MAX
   local re='^[0-9]{1,9}$' v=${!1-}
   if ! [[ $v =~ $re ]] || ((10#$v < $2 || 10#$v > $3)); then
     invalid "$1" "is not a whole number from $2 to $3"
   fi
+}
+
+verify_duration() {
+  local v
+  if ! v=$(duration_to_seconds "${!1-}") || ((v == 0)); then
+    invalid "$1" "is not a duration such as 15m, 1h30m, 90s or 900"
+  fi
+}
+
+verify_dns_label() { # VAR WHAT
+  is_dns_label "${!1-}" || invalid "$1" "is not a valid $2"
+}
+
+verify_subdomain() { # VAR WHAT [optional]
+  [[ -z ${!1-} && ${3-} == optional ]] || is_dns_subdomain "${!1-}" || invalid "$1" "is not a valid $2"
+}
+
+verify_label_value() { # VAR WHAT [optional]
+  [[ -n ${!1-} || ${3-} == optional ]] || invalid "$1" "is empty"
+  is_label_value "${!1-}" || invalid "$1" "is not $2"
+}
+
+verify_pattern() { # VAR ERE WHY
+  [[ ${!1-} =~ $2 ]] || invalid "$1" "$3"
+}
+
+verify_choice() { # VAR WHY CHOICE...
+  local var=$1 why=$2 choice
+  shift 2
+  for choice in "$@"; do
+    [[ ${!var-} != "$choice" ]] || return 0
+  done
+  invalid "$var" "$why"
+}
+
+verify_date() {
+  clock_epoch "$BAK_TIME_ZONE" "${!1-}" >/dev/null 2>&1 || invalid "$1" "is not a date (date -d)"
+}
+
+verify_printable() {
+  [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
 verify_abs_path() {
@@ -380,18 +401,66 @@ verify_host() {
 }
 
 verify_time_zone() {
-  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' zonedir=${TZDIR:-/usr/share/zoneinfo}
-  [[ $BAK_TIME_ZONE =~ $re ]] || invalid BAK_TIME_ZONE "is not an IANA time zone name"
-  [[ $BAK_TIME_ZONE == UTC || -f $zonedir/$BAK_TIME_ZONE ]] ||
-    invalid BAK_TIME_ZONE "is not a known time zone (no $zonedir/$BAK_TIME_ZONE; install tzdata)"
+  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' zonedir=${TZDIR:-/usr/share/zoneinfo} v=${!1-}
+  [[ $v =~ $re ]] || invalid "$1" "is not an IANA time zone name"
+  [[ $v == UTC || -f $zonedir/$v ]] ||
+    invalid "$1" "is not a known time zone (no $zonedir/$v; install tzdata)"
 }
 
-# verify_config: check every setting against a pattern before any work is done.
-verify_config() {
-  local v pvc seen=' ' rest count=0
-  is_dns_label "$BAK_NAMESPACE" || invalid BAK_NAMESPACE "is not a valid namespace name"
+# verify_settings: each setting's own check, generated from the settings table.
+verify_settings() {
+  local kind
+  kind=$(db_kind)
+  verify_dns_label BAK_NAMESPACE 'namespace name'
   verify_bool BAK_DRY_RUN
   verify_bool BAK_DEBUG
+  verify_subdomain BAK_DUMP_PVC 'PVC name' optional
+  verify_subdomain BAK_VS_CLASS_NAME 'VolumeSnapshotClass name' optional
+  verify_bool BAK_VS_WAIT_UNTIL_READY
+  verify_duration BAK_VS_WAIT_UNTIL_READY_TIMEOUT
+  verify_int BAK_THRESHOLD_SPACE_USED_PERCENTAGE 1 100
+  verify_bool BAK_DB_POSTGRES
+  verify_bool BAK_DB_MYSQL
+  if [[ $kind == mysql ]]; then
+    verify_exec_resource BAK_DB_MYSQL_EXEC_RESOURCE
+    verify_dns_label BAK_DB_MYSQL_EXEC_CONTAINER 'container name'
+    verify_abs_path BAK_DB_MYSQL_DUMP_FILE
+    verify_host BAK_DB_MYSQL_HOST
+    verify_int BAK_DB_MYSQL_PORT 1 65535
+    verify_db_value BAK_DB_MYSQL_USER
+    verify_password BAK_DB_MYSQL_PASSWORD
+    verify_db_value BAK_DB_MYSQL_DB
+    verify_pattern BAK_DB_MYSQL_DEFAULT_CHARACTER_SET '^[A-Za-z0-9_]{1,32}$' 'is not a character set name such as utf8mb4'
+  fi
+  verify_bool BAK_FLOCK
+  if [[ $BAK_FLOCK == true ]]; then
+    verify_int BAK_FLOCK_COUNT 1 1000
+    verify_abs_path BAK_FLOCK_DIR
+    verify_duration BAK_FLOCK_TIMEOUT_SEC
+  fi
+  verify_label_value BAK_LABEL_VS_TYPE 'a label value (letters, digits, -_. ; at most 63)'
+  verify_label_value BAK_LABEL_VS_POD 'a label value (letters, digits, -_. ; at most 63)' optional
+  verify_choice BAK_LABEL_VS_RETAIN 'is not daily_weekly_monthly or days' daily_weekly_monthly days
+  if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
+    verify_int BAK_LABEL_VS_RETAIN_DAYS 1 3650
+  fi
+  verify_time_zone BAK_TIME_ZONE
+  if [[ -n ${BAK_VS_RAND:-} ]]; then
+    verify_pattern BAK_VS_RAND '^[a-z0-9]{1,16}$' 'is not 1 to 16 of [a-z0-9]'
+  fi
+  if [[ -n ${BAK_NOW:-} ]]; then
+    verify_date BAK_NOW
+  fi
+  if [[ -n ${BAK_KUBECTL:-} ]]; then
+    verify_printable BAK_KUBECTL
+  fi
+}
+
+# verify_config: check every setting before any work is done: each on its own
+# (verify_settings), then the lists, templates and how settings fit together.
+verify_config() {
+  local pvc seen=' ' rest count=0
+  verify_settings
   # shellcheck disable=SC2153 # BAK_PVC_NAMES is set by bak_default (printf -v); split on spaces on purpose
   for pvc in $BAK_PVC_NAMES; do
     is_dns_subdomain "$pvc" || invalid BAK_PVC_NAMES "contains \"$pvc\", not a valid PVC name"
@@ -404,125 +473,71 @@ verify_config() {
     is_dns_subdomain "$BAK_PVC_NAME" || invalid BAK_PVC_NAME "is not a valid PVC name"
     count=1
   fi
-  [[ -z $BAK_DUMP_PVC ]] || is_dns_subdomain "$BAK_DUMP_PVC" ||
-    invalid BAK_DUMP_PVC "is not a valid PVC name"
 
   rest=$(render_vs_name "$BAK_VS_NAME_TEMPLATE" '' '' '' '' '')
   [[ -n $BAK_VS_NAME_TEMPLATE && $rest =~ ^[-a-z0-9.]*$ ]] ||
     invalid BAK_VS_NAME_TEMPLATE "may only hold lowercase letters, digits, '-', '.' and the placeholders {namespace} {pvc} {date} {rand} {type}"
   [[ $count -le 1 || $BAK_VS_NAME_TEMPLATE == *'{pvc}'* ]] ||
     invalid BAK_VS_NAME_TEMPLATE "lacks {pvc}, but several PVCs are snapshotted (the names would collide)"
-  [[ -z $BAK_VS_CLASS_NAME ]] || is_dns_subdomain "$BAK_VS_CLASS_NAME" ||
-    invalid BAK_VS_CLASS_NAME "is not a valid VolumeSnapshotClass name"
-  verify_bool BAK_VS_WAIT_UNTIL_READY
-  if ! v=$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT") || ((v == 0)); then
-    invalid BAK_VS_WAIT_UNTIL_READY_TIMEOUT "is not a duration such as 15m, 1h30m, 90s or 900"
-  fi
-  verify_int_range BAK_THRESHOLD_SPACE_USED_PERCENTAGE 1 100
 
   verify_bool BAK_DB_SKIP
-  [[ -z ${BAK_DB_POSTGRES+x} ]] || verify_bool BAK_DB_POSTGRES
-  [[ -z ${BAK_DB_MYSQL+x} ]] || verify_bool BAK_DB_MYSQL
   if [[ $BAK_DB_SKIP == false ]]; then
-    if [[ ${BAK_DB_POSTGRES:-false} == true && ${BAK_DB_MYSQL:-false} == true ]]; then
+    if [[ $BAK_DB_POSTGRES == true && $BAK_DB_MYSQL == true ]]; then
       invalid BAK_DB_MYSQL "is true together with BAK_DB_POSTGRES=true (one database per run)"
     fi
-    if [[ ${BAK_DB_POSTGRES:-false} != true && ${BAK_DB_MYSQL:-false} != true ]]; then
+    if [[ $BAK_DB_POSTGRES != true && $BAK_DB_MYSQL != true ]]; then
       invalid BAK_DB_SKIP "is false, but neither BAK_DB_POSTGRES nor BAK_DB_MYSQL is true"
     fi
   fi
-  case $(db_kind) in
-    postgres)
-      invalid BAK_DB_POSTGRES "is true, but this script was generated without PostgreSQL support (add database.postgres to backupns.yaml and render again)"
-      ;;
-    mysql)
-      verify_exec_resource BAK_DB_MYSQL_EXEC_RESOURCE
-      is_dns_label "$BAK_DB_MYSQL_EXEC_CONTAINER" ||
-        invalid BAK_DB_MYSQL_EXEC_CONTAINER "is not a valid container name"
-      verify_abs_path BAK_DB_MYSQL_DUMP_FILE
-      verify_host BAK_DB_MYSQL_HOST
-      verify_int_range BAK_DB_MYSQL_PORT 1 65535
-      verify_db_value BAK_DB_MYSQL_USER
-      verify_password BAK_DB_MYSQL_PASSWORD
-      verify_db_value BAK_DB_MYSQL_DB
-      [[ $BAK_DB_MYSQL_DEFAULT_CHARACTER_SET =~ ^[A-Za-z0-9_]+$ ]] ||
-        invalid BAK_DB_MYSQL_DEFAULT_CHARACTER_SET "is not a character set name such as utf8mb4"
-      ;;
-  esac
-
+  [[ $(db_kind) != postgres ]] ||
+    invalid BAK_DB_POSTGRES "is true, but this script was generated without PostgreSQL support (add database.postgres to backupns.yaml and render again)"
   if [[ $(db_kind) != none && -z $BAK_DUMP_PVC ]]; then
     invalid BAK_DUMP_PVC "is empty (name the PVC that holds the dump file)"
   fi
-
-  verify_bool BAK_FLOCK
-  if [[ $BAK_FLOCK == true ]]; then
-    verify_int_range BAK_FLOCK_COUNT 1 10000
-    verify_abs_path BAK_FLOCK_DIR
-    if ! v=$(duration_to_seconds "$BAK_FLOCK_TIMEOUT_SEC") || ((v == 0)); then
-      invalid BAK_FLOCK_TIMEOUT_SEC "is not a number of seconds greater than 0"
-    fi
-  fi
-
-  [[ -n $BAK_LABEL_VS_TYPE ]] || invalid BAK_LABEL_VS_TYPE "is empty"
-  is_label_value "$BAK_LABEL_VS_TYPE" ||
-    invalid BAK_LABEL_VS_TYPE "is not a label value (letters, digits, -_. ; at most 63)"
-  is_label_value "$BAK_LABEL_VS_POD" ||
-    invalid BAK_LABEL_VS_POD "is not a label value (letters, digits, -_. ; at most 63)"
-  case $BAK_LABEL_VS_RETAIN in
-    daily_weekly_monthly) ;;
-    days) verify_int_range BAK_LABEL_VS_RETAIN_DAYS 1 36500 ;;
-    *) invalid BAK_LABEL_VS_RETAIN "is not daily_weekly_monthly or days" ;;
-  esac
-  verify_time_zone
-  if [[ -n ${BAK_VS_RAND:-} ]]; then
-    [[ $BAK_VS_RAND =~ ^[a-z0-9]{1,16}$ ]] || invalid BAK_VS_RAND "is not 1 to 16 of [a-z0-9]"
-  fi
-  if [[ -n ${BAK_NOW:-} ]]; then
-    clock_epoch "$BAK_TIME_ZONE" "$BAK_NOW" >/dev/null 2>&1 || invalid BAK_NOW "is not a date (date -d)"
-  fi
-  if [[ -n ${BAK_KUBECTL:-} ]]; then
-    [[ $BAK_KUBECTL != *[[:cntrl:]]* ]] || invalid BAK_KUBECTL "contains control characters"
-  fi
 }
 
-# describe VAR: one line of help per setting.
+# describe VAR: one line of help per setting ("" for anything else).
+# shellcheck disable=SC2016 # the help texts show ${ENVVAR} references literally
 describe() {
   case $1 in
-    BAK_NAMESPACE) echo "namespace to back up" ;;
-    BAK_DRY_RUN) echo "true: check everything, dump nothing, create nothing (client-side dry run)" ;;
-    BAK_DEBUG) echo "true: trace every command of this script (set -x)" ;;
-    BAK_PVC_NAMES) echo "PVCs to snapshot, separated by spaces" ;;
-    BAK_DUMP_PVC) echo "PVC that holds the dump file (gets the dump-* annotations)" ;;
-    BAK_VS_NAME_TEMPLATE) echo "snapshot name; placeholders {namespace} {pvc} {date} {rand} {type}" ;;
-    BAK_VS_CLASS_NAME) echo "VolumeSnapshotClass; empty = the cluster's default class" ;;
-    BAK_VS_WAIT_UNTIL_READY) echo "true: wait until each snapshot is readyToUse" ;;
-    BAK_VS_WAIT_UNTIL_READY_TIMEOUT) echo "how long to wait (15m, 1h30m, 90s or seconds)" ;;
-    BAK_THRESHOLD_SPACE_USED_PERCENTAGE) echo "fail before dumping when the dump dir's disk is this % full" ;;
-    BAK_DB_SKIP) echo "true: no database dump" ;;
-    BAK_DB_POSTGRES) echo "true: dump PostgreSQL before the snapshot" ;;
-    BAK_DB_MYSQL) echo "true: dump MySQL/MariaDB before the snapshot" ;;
-    BAK_DB_MYSQL_EXEC_RESOURCE) echo "what to exec into: <kind>/<name>, e.g. deployment/app-base" ;;
-    BAK_DB_MYSQL_EXEC_CONTAINER) echo "container that runs the database client" ;;
-    BAK_DB_MYSQL_DUMP_FILE) echo "gzip dump file inside the container (on BAK_DUMP_PVC)" ;;
-    BAK_DB_MYSQL_HOST) echo "database host seen from the container; empty = local socket" ;;
-    BAK_DB_MYSQL_PORT) echo "database port" ;;
-    BAK_DB_MYSQL_USER) echo "database user: a value or \${ENVVAR} expanded in the container" ;;
-    BAK_DB_MYSQL_PASSWORD) echo "\${ENVVAR} of the container holding the password, or empty" ;;
-    BAK_DB_MYSQL_DB) echo "database: a value or \${ENVVAR} expanded in the container" ;;
-    BAK_DB_MYSQL_DEFAULT_CHARACTER_SET) echo "client character set (--default-character-set)" ;;
-    BAK_FLOCK) echo "true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first" ;;
-    BAK_FLOCK_COUNT) echo "number of lock slots (concurrent backups per node)" ;;
-    BAK_FLOCK_DIR) echo "directory of the lock files (a hostPath on the node)" ;;
-    BAK_FLOCK_TIMEOUT_SEC) echo "seconds to wait for a lock slot" ;;
-    BAK_LABEL_VS_TYPE) echo "backup-ns.sh/type label (adhoc, cronjob, ...)" ;;
-    BAK_LABEL_VS_POD) echo "backup-ns.sh/pod label (the job's pod), empty = none" ;;
-    BAK_LABEL_VS_RETAIN) echo "retention: daily_weekly_monthly or days" ;;
-    BAK_LABEL_VS_RETAIN_DAYS) echo "days to keep a snapshot with retention days" ;;
-    BAK_TIME_ZONE) echo "IANA time zone of the dates in names and labels" ;;
+    BAK_NAMESPACE) printf '%s\n' 'namespace to back up' ;;
+    BAK_DRY_RUN) printf '%s\n' 'true: check everything, dump nothing, create nothing (client-side dry run)' ;;
+    BAK_DEBUG) printf '%s\n' 'true: trace every command of this script (set -x)' ;;
+    BAK_PVC_NAMES) printf '%s\n' 'PVCs to snapshot, separated by spaces' ;;
+    BAK_PVC_NAME) printf '%s\n' 'snapshot only this PVC' ;;
+    BAK_DUMP_PVC) printf '%s\n' 'PVC that holds the dump file (gets the dump-* annotations)' ;;
+    BAK_VS_NAME_TEMPLATE) printf '%s\n' 'snapshot name; placeholders {namespace} {pvc} {date} {rand} {type}' ;;
+    BAK_VS_CLASS_NAME) printf '%s\n' 'VolumeSnapshotClass; empty = the default class of the cluster' ;;
+    BAK_VS_WAIT_UNTIL_READY) printf '%s\n' 'true: wait until each snapshot is readyToUse' ;;
+    BAK_VS_WAIT_UNTIL_READY_TIMEOUT) printf '%s\n' 'how long to wait (15m, 1h30m, 90s or seconds)' ;;
+    BAK_THRESHOLD_SPACE_USED_PERCENTAGE) printf '%s\n' 'fail before dumping when the disk of the dump directory is this % full' ;;
+    BAK_DB_SKIP) printf '%s\n' 'true: no database dump' ;;
+    BAK_DB_POSTGRES) printf '%s\n' 'true: dump PostgreSQL before the snapshot' ;;
+    BAK_DB_MYSQL) printf '%s\n' 'true: dump MySQL/MariaDB before the snapshot' ;;
+    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <kind>/<name>, e.g. statefulset/mysql' ;;
+    BAK_DB_MYSQL_EXEC_CONTAINER) printf '%s\n' 'container that runs the database client' ;;
+    BAK_DB_MYSQL_DUMP_FILE) printf '%s\n' 'gzip dump file inside the container (on BAK_DUMP_PVC)' ;;
+    BAK_DB_MYSQL_HOST) printf '%s\n' 'database host seen from the container; empty = local socket' ;;
+    BAK_DB_MYSQL_PORT) printf '%s\n' 'database port' ;;
+    BAK_DB_MYSQL_USER) printf '%s\n' 'database user: a value or ${ENVVAR} expanded in the container' ;;
+    BAK_DB_MYSQL_PASSWORD) printf '%s\n' '${ENVVAR} of the container holding the password, or empty' ;;
+    BAK_DB_MYSQL_DB) printf '%s\n' 'database: a value or ${ENVVAR} expanded in the container' ;;
+    BAK_DB_MYSQL_DEFAULT_CHARACTER_SET) printf '%s\n' 'client character set (--default-character-set)' ;;
+    BAK_FLOCK) printf '%s\n' 'true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first' ;;
+    BAK_FLOCK_COUNT) printf '%s\n' 'number of lock slots (concurrent backups per node)' ;;
+    BAK_FLOCK_DIR) printf '%s\n' 'directory of the lock files (a hostPath on the node)' ;;
+    BAK_FLOCK_TIMEOUT_SEC) printf '%s\n' 'how long to wait for a lock slot (seconds, or 15m, 1h30m, 90s)' ;;
+    BAK_LABEL_VS_TYPE) printf '%s\n' 'backup-ns.sh/type label (adhoc, cronjob, ...)' ;;
+    BAK_LABEL_VS_POD) printf '%s\n' 'backup-ns.sh/pod label (the pod of the job), empty = none' ;;
+    BAK_LABEL_VS_RETAIN) printf '%s\n' 'retention: daily_weekly_monthly or days' ;;
+    BAK_LABEL_VS_RETAIN_DAYS) printf '%s\n' 'days to keep a snapshot with retention days' ;;
+    BAK_TIME_ZONE) printf '%s\n' 'IANA time zone of the dates in names and labels' ;;
+    BAK_VS_RAND) printf '%s\n' 'fixed value for {rand} in the snapshot name' ;;
+    BAK_NOW) printf '%s\n' 'clock override (any date -d input, read in BAK_TIME_ZONE)' ;;
+    BAK_KUBECTL) printf '%s\n' 'kubectl binary to run (default: kubectl)' ;;
     *) echo "" ;;
   esac
 }
-
 usage() {
   local var
   cat <<'USAGE'
@@ -545,13 +560,12 @@ USAGE
     printf '  %s=%s\n      %s\n' "$var" "$(sq "$2")" "$(describe "$var")"
     shift 2
   done
+  printf '\nAlso read when set:\n'
+  printf '  %-14s %s\n' BAK_PVC_NAME 'snapshot only this PVC'
+  printf '  %-14s %s\n' BAK_VS_RAND 'fixed value for {rand} in the snapshot name'
+  printf '  %-14s %s\n' BAK_NOW 'clock override (any date -d input, read in BAK_TIME_ZONE)'
+  printf '  %-14s %s\n' BAK_KUBECTL 'kubectl binary to run (default: kubectl)'
   cat <<'USAGE'
-
-Also read when set:
-  BAK_PVC_NAME   snapshot only this PVC
-  BAK_VS_RAND    fixed value for {rand} in the snapshot name
-  BAK_NOW        clock override (any `date -d` input, read in BAK_TIME_ZONE)
-  BAK_KUBECTL    kubectl binary to run (default: kubectl)
   NO_COLOR       no coloured output (colours are used only on a terminal)
 
 Examples:
@@ -567,9 +581,6 @@ USAGE
 warn_unknown_settings() {
   local var
   for var in $(compgen -e BAK_ || true); do
-    case $var in
-      BAK_PVC_NAME | BAK_VS_RAND | BAK_NOW | BAK_KUBECTL) continue ;;
-    esac
     [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)"
   done
 }

@@ -1,0 +1,568 @@
+"""The settings table: every ``BAK_*`` setting of the rendered script, once.
+
+Each row says what the setting is called, what kind of value it holds (and so
+how bash verifies it), its bounds, its default, its one-line help, whether it
+is a secret, which capability (script fragment) needs it, when it applies, and
+where its baked value comes from in the config. Everything else is generated
+from this table:
+
+- the config model's defaults and bounds (``config.py``: ``field("BAK_X")``),
+- ``BAK_BAKED`` (the plan's ``ns.env``, in table order),
+- the per-setting checks of ``verify_config``, ``describe`` (``--help``),
+  ``active_config_vars`` (``config`` and the ``backup-ns.sh/env-config``
+  annotation) and ``secret_setting`` (in ``templates/script/_config.sh.j2``).
+
+Adding a setting
+----------------
+1. Add one ``Setting(...)`` row below, where it belongs in the order (the order
+   is the order of ``BAK_BAKED``, ``--help`` and ``config``). Give it ``key``
+   (its camelCase path in backupns.yaml) and ``value`` (how the plan computes
+   the baked value) when the config sets it; ``baked=False`` when it is only
+   read from the environment. Pick a ``kind`` from ``KINDS`` (the bash check is
+   generated from it); ``custom`` means the fragment checks it by hand.
+2. If the config sets it: add the field to the model in ``config.py`` as
+   ``name: Type = field("BAK_X")`` (default and bounds come from the row).
+3. Read ``$BAK_X`` in the one fragment that uses it. Re-render, update the
+   goldens. ``tests/test_settings.py`` fails when a rendered script reads a
+   ``BAK_*`` variable that is not in this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from .fields import PERCENT_RANGE, PORT_RANGE, duration_seconds
+
+if TYPE_CHECKING:
+    from .config import Mysql, NamespaceConfig, Postgres
+
+KINDS = {
+    "bool": "true or false",
+    "int": "a whole number from lo to hi",
+    "duration": "a duration such as 15m, 1h30m, 90s or 900 (seconds), longer than 0",
+    "abs_path": "an absolute path without . or .. parts",
+    "dns_label": "a Kubernetes name (DNS label, what names it)",
+    "subdomain": "a Kubernetes name (DNS subdomain, what names it)",
+    "label_value": "a Kubernetes label value",
+    "host": "a host name, IP address or socket directory",
+    "db_value": "a literal value or a ${ENVVAR} reference expanded in the database container",
+    "password": "a ${ENVVAR} reference or empty, never a password",
+    "exec_resource": "<kind>/<name> to kubectl exec into",
+    "pattern": "a string matching pattern (an ERE that means the same in Python)",
+    "choice": "one of choices",
+    "time_zone": "an IANA time zone name",
+    "date": "any date -d input",
+    "printable": "any string without control characters",
+    "custom": "checked by hand in the fragment that uses it",
+}
+"""The kinds of value, each with a generated bash check (``custom``: none)."""
+
+WHEN = {
+    "": "",
+    "set": "[[ -n ${{{name}:-}} ]]",
+    "postgres": "[[ $kind == postgres ]]",
+    "mysql": "[[ $kind == mysql ]]",
+    "flock": "[[ $BAK_FLOCK == true ]]",
+    "days": "[[ $BAK_LABEL_VS_RETAIN == days ]]",
+}
+"""When a setting applies (is checked, and shown by ``config``): a bash test,
+inside functions that set ``kind=$(db_kind)``."""
+
+INTERNAL = frozenset({"BAK_BAKED", "BAK_CAPS", "BAK_GENERATOR_VERSION", "BAK_SCRIPT_NAMESPACE"})
+"""``BAK_*`` variables of the script that are not settings (never read from outside)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a baked value is computed from."""
+
+    name: str
+    ns: NamespaceConfig
+    caps: frozenset[str]
+    dump_pvc: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str
+    help: str
+    """One line for ``describe`` and ``--help``."""
+    value: Callable[[Source], object] | None = None
+    """The baked value (bool → true/false, int → digits); None: ``default``."""
+    key: str = ""
+    """Its camelCase path in a namespace entry of backupns.yaml ("" = not a config key)."""
+    default: Any = None
+    """The config default (with ``key``), else the baked value."""
+    lo: int | None = None
+    hi: int | None = None
+    pattern: str = ""
+    choices: tuple[str, ...] = ()
+    what: str = ""
+    """For names: what the name names ("PVC name")."""
+    why: str = ""
+    """For ``pattern``: the error text ("is not ...")."""
+    optional: bool = False
+    """Empty is allowed (names, label values)."""
+    cap: str = ""
+    """The capability whose fragments need it ("" = every script)."""
+    when: str = ""
+    """A key of WHEN: when it applies."""
+    check_always: bool = False
+    """Checked even when it does not apply (a switch that decides ``kind``)."""
+    secret: bool = False
+    """Only ever a ${ENVVAR} reference; a value that is not one is never shown."""
+    baked: bool = True
+    """In BAK_BAKED; False: only read from the environment when set."""
+    shown: bool = True
+    """Listed by ``config`` and the env-config annotation when it applies."""
+
+    def __post_init__(self) -> None:
+        assert self.name.startswith("BAK_") and self.name not in INTERNAL, self.name
+        assert self.kind in KINDS and self.when in WHEN, self.name
+        assert (self.lo is not None and self.hi is not None) == (self.kind == "int"), self.name
+        assert bool(self.pattern and self.why) == (self.kind == "pattern"), self.name
+        assert bool(self.choices) == (self.kind == "choice"), self.name
+        assert "\n" not in self.help and self.help, self.name
+
+    @property
+    def condition(self) -> str:
+        """The bash test for when it applies ("" = always)."""
+        return WHEN[self.when].format(name=self.name)
+
+    @property
+    def check_condition(self) -> str:
+        return "" if self.check_always else self.condition
+
+    @property
+    def check_args(self) -> tuple[str, ...]:
+        """The arguments after the name of its bash check, ``verify_<kind> NAME ARGS``."""
+        if self.kind == "int":
+            return (str(self.lo), str(self.hi))
+        if self.kind == "pattern":
+            return (self.pattern, self.why)
+        if self.kind == "choice":
+            *rest, last = self.choices
+            return (f"is not {', '.join(rest)} or {last}", *self.choices)
+        if self.kind in ("dns_label", "subdomain", "label_value"):
+            return (self.what, "optional") if self.optional else (self.what,)
+        return ()
+
+    def baked_value(self, src: Source) -> str:
+        value = self.value(src) if self.value else self.default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def field(self) -> Any:
+        """The pydantic Field of the config model: default and bounds from this row."""
+        extra: dict[str, Any] = {}
+        if self.lo is not None:
+            extra.update(ge=self.lo, le=self.hi)
+        if self.pattern:
+            extra["pattern"] = self.pattern
+        return Field(default=self.default, **extra)
+
+
+def _pg(src: Source) -> Postgres:
+    db = src.ns.database.postgres
+    assert db is not None
+    return db
+
+
+def _my(src: Source) -> Mysql:
+    db = src.ns.database.mysql
+    assert db is not None
+    return db
+
+
+def _password(env: str) -> str:
+    return f"${{{env}}}" if env else ""
+
+
+def _database(
+    prefix: str, cap: str, get: Callable[[Source], Postgres | Mysql], d: Any
+) -> list[Setting]:
+    """The settings of one database client (PostgreSQL and MySQL share their shape)."""
+    key = f"database.{cap}."
+    return [
+        Setting(
+            f"{prefix}_EXEC_RESOURCE",
+            "exec_resource",
+            f"what to exec into: <kind>/<name>, e.g. {d['exec']}",
+            lambda s: get(s).exec,
+            key + "exec",
+            d["exec"],
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_EXEC_CONTAINER",
+            "dns_label",
+            "container that runs the database client",
+            lambda s: get(s).container,
+            key + "container",
+            d["container"],
+            what="container name",
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_DUMP_FILE",
+            "abs_path",
+            "gzip dump file inside the container (on BAK_DUMP_PVC)",
+            lambda s: get(s).dump_file,
+            key + "dumpFile",
+            d["dump_file"],
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_HOST",
+            "host",
+            "database host seen from the container; empty = local socket",
+            lambda s: get(s).host,
+            key + "host",
+            d["host"],
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_PORT",
+            "int",
+            "database port",
+            lambda s: get(s).port,
+            key + "port",
+            d["port"],
+            lo=PORT_RANGE[0],
+            hi=PORT_RANGE[1],
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_USER",
+            "db_value",
+            "database user: a value or ${ENVVAR} expanded in the container",
+            lambda s: get(s).user,
+            key + "user",
+            d["user"],
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_PASSWORD",
+            "password",
+            "${ENVVAR} of the container holding the password, or empty",
+            lambda s: _password(get(s).password_env),
+            key + "passwordEnv",
+            d["password_env"],
+            secret=True,
+            cap=cap,
+            when=cap,
+        ),
+        Setting(
+            f"{prefix}_DB",
+            "db_value",
+            "database: a value or ${ENVVAR} expanded in the container",
+            lambda s: get(s).database,
+            key + "database",
+            d["database"],
+            cap=cap,
+            when=cap,
+        ),
+    ]
+
+
+_POSTGRES = {
+    "exec": "deployment/app-base",
+    "container": "postgres",
+    "dump_file": "/var/lib/postgresql/data/dump.sql.gz",
+    "host": "",
+    "port": 5432,
+    "user": "${POSTGRES_USER}",
+    "password_env": "POSTGRES_PASSWORD",
+    "database": "${POSTGRES_DB}",
+}
+_MYSQL = {
+    "exec": "statefulset/mysql",
+    "container": "mysql",
+    "dump_file": "/var/lib/mysql/dump.sql.gz",
+    "host": "127.0.0.1",
+    "port": 3306,
+    "user": "root",
+    "password_env": "MYSQL_ROOT_PASSWORD",
+    "database": "${MYSQL_DATABASE}",
+}
+
+_LABEL_VALUE = "a label value (letters, digits, -_. ; at most 63)"
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "BAK_NAMESPACE",
+        "dns_label",
+        "namespace to back up",
+        lambda s: s.name,
+        what="namespace name",
+    ),
+    Setting(
+        "BAK_DRY_RUN",
+        "bool",
+        "true: check everything, dump nothing, create nothing (client-side dry run)",
+        lambda s: s.ns.dry_run,
+        "dryRun",
+        False,
+    ),
+    Setting(
+        "BAK_DEBUG",
+        "bool",
+        "true: trace every command of this script (set -x)",
+        lambda s: s.ns.debug,
+        "debug",
+        False,
+    ),
+    Setting(
+        "BAK_PVC_NAMES",
+        "custom",
+        "PVCs to snapshot, separated by spaces",
+        lambda s: " ".join(s.ns.pvcs),
+        "pvcs",
+    ),
+    Setting(
+        "BAK_PVC_NAME",
+        "custom",
+        "snapshot only this PVC",
+        when="set",
+        baked=False,
+    ),
+    Setting(
+        "BAK_DUMP_PVC",
+        "subdomain",
+        "PVC that holds the dump file (gets the dump-* annotations)",
+        lambda s: s.dump_pvc,
+        what="PVC name",
+        optional=True,
+    ),
+    Setting(
+        "BAK_VS_NAME_TEMPLATE",
+        "custom",
+        "snapshot name; placeholders {namespace} {pvc} {date} {rand} {type}",
+        lambda s: s.ns.snapshot_name,
+        "snapshotName",
+        "{pvc}-{date}-{rand}",
+    ),
+    Setting(
+        "BAK_VS_CLASS_NAME",
+        "subdomain",
+        "VolumeSnapshotClass; empty = the default class of the cluster",
+        lambda s: s.ns.snapshot_class,
+        "snapshotClass",
+        "",
+        what="VolumeSnapshotClass name",
+        optional=True,
+    ),
+    Setting(
+        "BAK_VS_WAIT_UNTIL_READY",
+        "bool",
+        "true: wait until each snapshot is readyToUse",
+        lambda s: s.ns.wait_until_ready.enabled,
+        "waitUntilReady.enabled",
+        True,
+    ),
+    Setting(
+        "BAK_VS_WAIT_UNTIL_READY_TIMEOUT",
+        "duration",
+        "how long to wait (15m, 1h30m, 90s or seconds)",
+        lambda s: s.ns.wait_until_ready.timeout,
+        "waitUntilReady.timeout",
+        "15m",
+    ),
+    Setting(
+        "BAK_THRESHOLD_SPACE_USED_PERCENTAGE",
+        "int",
+        "fail before dumping when the disk of the dump directory is this % full",
+        lambda s: s.ns.threshold_space_used_percent,
+        "thresholdSpaceUsedPercent",
+        90,
+        lo=PERCENT_RANGE[0],
+        hi=PERCENT_RANGE[1],
+    ),
+    Setting(
+        "BAK_DB_SKIP",
+        "custom",
+        "true: no database dump",
+        lambda s: s.ns.database.postgres is None and s.ns.database.mysql is None,
+    ),
+    Setting(
+        "BAK_DB_POSTGRES",
+        "bool",
+        "true: dump PostgreSQL before the snapshot",
+        lambda s: "postgres" in s.caps,
+        when="postgres",
+        check_always=True,
+    ),
+    *_database("BAK_DB_POSTGRES", "postgres", _pg, _POSTGRES),
+    Setting(
+        "BAK_DB_MYSQL",
+        "bool",
+        "true: dump MySQL/MariaDB before the snapshot",
+        lambda s: "mysql" in s.caps,
+        when="mysql",
+        check_always=True,
+    ),
+    *_database("BAK_DB_MYSQL", "mysql", _my, _MYSQL),
+    Setting(
+        "BAK_DB_MYSQL_DEFAULT_CHARACTER_SET",
+        "pattern",
+        "client character set (--default-character-set)",
+        lambda s: _my(s).default_character_set,
+        "database.mysql.defaultCharacterSet",
+        "utf8mb4",
+        pattern=r"^[A-Za-z0-9_]{1,32}$",
+        why="is not a character set name such as utf8mb4",
+        cap="mysql",
+        when="mysql",
+    ),
+    Setting(
+        "BAK_FLOCK",
+        "bool",
+        "true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first",
+        lambda s: "flock" in s.caps,
+        "flock.enabled",
+        True,
+    ),
+    Setting(
+        "BAK_FLOCK_COUNT",
+        "int",
+        "number of lock slots (concurrent backups per node)",
+        lambda s: s.ns.flock.slots,
+        "flock.slots",
+        2,
+        lo=1,
+        hi=1000,
+        cap="flock",
+        when="flock",
+    ),
+    Setting(
+        "BAK_FLOCK_DIR",
+        "abs_path",
+        "directory of the lock files (a hostPath on the node)",
+        lambda s: s.ns.flock.dir,
+        "flock.dir",
+        "/mnt/host-backup-locks",
+        cap="flock",
+        when="flock",
+    ),
+    Setting(
+        "BAK_FLOCK_TIMEOUT_SEC",
+        "duration",
+        "how long to wait for a lock slot (seconds, or 15m, 1h30m, 90s)",
+        lambda s: duration_seconds(s.ns.flock.timeout),
+        "flock.timeout",
+        "1h",
+        cap="flock",
+        when="flock",
+    ),
+    Setting(
+        "BAK_LABEL_VS_TYPE",
+        "label_value",
+        "backup-ns.sh/type label (adhoc, cronjob, ...)",
+        default="adhoc",
+        what=_LABEL_VALUE,
+    ),
+    Setting(
+        "BAK_LABEL_VS_POD",
+        "label_value",
+        "backup-ns.sh/pod label (the pod of the job), empty = none",
+        default="",
+        what=_LABEL_VALUE,
+        optional=True,
+    ),
+    Setting(
+        "BAK_LABEL_VS_RETAIN",
+        "choice",
+        "retention: daily_weekly_monthly or days",
+        lambda s: s.ns.retention.mode,
+        "retention.mode",
+        "daily_weekly_monthly",
+        choices=("daily_weekly_monthly", "days"),
+    ),
+    Setting(
+        "BAK_LABEL_VS_RETAIN_DAYS",
+        "int",
+        "days to keep a snapshot with retention days",
+        lambda s: s.ns.retention.days or 0,
+        "retention.days",
+        None,
+        lo=1,
+        hi=3650,
+        when="days",
+    ),
+    Setting(
+        "BAK_TIME_ZONE",
+        "time_zone",
+        "IANA time zone of the dates in names and labels",
+        lambda s: s.ns.time_zone,
+        "timeZone",
+        "UTC",
+    ),
+    Setting(
+        "BAK_VS_RAND",
+        "pattern",
+        "fixed value for {rand} in the snapshot name",
+        pattern=r"^[a-z0-9]{1,16}$",
+        why="is not 1 to 16 of [a-z0-9]",
+        when="set",
+        baked=False,
+        shown=False,
+    ),
+    Setting(
+        "BAK_NOW",
+        "date",
+        "clock override (any date -d input, read in BAK_TIME_ZONE)",
+        when="set",
+        baked=False,
+        shown=False,
+    ),
+    Setting(
+        "BAK_KUBECTL",
+        "printable",
+        "kubectl binary to run (default: kubectl)",
+        when="set",
+        baked=False,
+        shown=False,
+    ),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+assert len(BY_NAME) == len(SETTINGS), "a setting is listed twice"
+
+
+def setting(name: str) -> Setting:
+    return BY_NAME[name]
+
+
+def field(name: str) -> Any:
+    """``field("BAK_X")``: the config model's Field for that setting."""
+    return BY_NAME[name].field()
+
+
+def for_caps(caps: frozenset[str]) -> tuple[Setting, ...]:
+    """The settings of a script generated with these capabilities, in table order."""
+    return tuple(s for s in SETTINGS if not s.cap or s.cap in caps)
+
+
+def groups(settings: tuple[Setting, ...], condition: str) -> list[tuple[str, list[Setting]]]:
+    """Consecutive settings with the same bash condition (attribute name ``condition``
+    or ``check_condition``), for ``if cond; then ...; fi`` blocks."""
+    out: list[tuple[str, list[Setting]]] = []
+    for s in settings:
+        cond = getattr(s, condition)
+        if out and out[-1][0] == cond:
+            out[-1][1].append(s)
+        else:
+            out.append((cond, [s]))
+    return out
