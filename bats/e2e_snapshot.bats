@@ -24,6 +24,11 @@ namespaces:
   periods-2: {pvcs: [data], database: none}
   never-ready: {pvcs: [data], database: none, waitUntilReady: {enabled: true, timeout: 3s}}
   snap-error: {pvcs: [data], database: none}
+  rerun: {pvcs: [data, uploads], database: none, timeZone: UTC, waitUntilReady: {enabled: true, timeout: 3s}}
+  unready: {pvcs: [data], database: none, timeZone: UTC}
+  requests: {pvcs: [data], database: none}
+  rewatch: {pvcs: [data], database: none, timeZone: UTC}
+  vs-gone: {pvcs: [data], database: none, timeZone: UTC}
   flock-a: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
   flock-b: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
 controller:
@@ -53,6 +58,41 @@ create() {
   local script=$1
   shift
   run --separate-stderr env "$@" bash "$script" create
+}
+
+# create_bg SCRIPT [VAR=value...]: start `SCRIPT create` in the background (output in
+# $BATS_TEST_TMPDIR/bg.out and bg.err); create_bg_wait sets status, output, stderr.
+create_bg() {
+  local script=$1
+  shift
+  env "$@" bash "$script" create >"$BATS_TEST_TMPDIR/bg.out" 2>"$BATS_TEST_TMPDIR/bg.err" &
+  CREATE_BG_PID=$!
+}
+
+create_bg_wait() {
+  status=0
+  wait "$CREATE_BG_PID" || status=$?
+  output=$(<"$BATS_TEST_TMPDIR/bg.out")
+  stderr=$(<"$BATS_TEST_TMPDIR/bg.err")
+}
+
+# e2e_request_lines: the request log as "METHOD PATH [QUERY]" lines: watches as
+# "GET PATH watch", lists with their label selector, other queries left out.
+e2e_request_lines() {
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    q = r.get("query", "")
+    if "watch=true" in q:
+        q = "watch"
+    elif "labelSelector" in q:
+        q = q.replace("%3D", "=").replace("%2F", "/")
+        q = "&".join(p for p in q.split("&") if not p.startswith("resourceVersion"))
+    else:
+        q = ""
+    print(r["method"], r["path"], q) if q else print(r["method"], r["path"])
+' "$KUBESIM_STATE/requests.jsonl"
 }
 
 @test "example config: static-site (database: none) gets a ready snapshot of www, exit 0" {
@@ -129,12 +169,17 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   create "$(e2e_script never-ready)" BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=nr0001
   [[ $status -eq 1 ]]
   [[ $output == *"[backup-ns] never-ready: snapshot: created VolumeSnapshot $vs of PVC data"* ]]
-  [[ $output == *"[backup-ns] never-ready: snapshot: waiting until ready (limit 3s): $vs" ]]
+  [[ $output == *"[backup-ns] never-ready: snapshot: waiting until ready (limit 3s): $vs"$'\n'"[backup-ns] never-ready: snapshot: labelled VolumeSnapshot $vs backup-ns.sh/failed=true (period labels removed)" ]]
   [[ $output != *"done:"* && $output != *"result:"* ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr =~ ^"ERROR: VolumeSnapshot $vs not ready in namespace never-ready: readyToUse is not true after "[3-9]"s (limit 3s). Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"$ ]]
+  [[ $stderr =~ ^"ERROR: VolumeSnapshot $vs not ready in namespace never-ready: readyToUse is not true after "[3-9]"s (limit 3s). Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT; it is labelled backup-ns.sh/failed=true"$ ]]
   run kubectl -n never-ready get volumesnapshot "$vs" -o jsonpath='{.status.readyToUse}'
   [[ $output == false ]]
+  run e2e_vs_labels never-ready "$vs"
+  [[ $output == "backup-ns.sh/failed=true
+backup-ns.sh/pvc=data
+backup-ns.sh/retain=daily_weekly_monthly
+backup-ns.sh/type=adhoc" ]]
 }
 
 @test "defect 3: a snapshot with status.error fails at once (not at the 1m limit)" {
@@ -143,9 +188,143 @@ uploads-2026-03-11-003000-run004 backup-ns.sh/daily=2026-03-11 backup-ns.sh/pvc=
   local vs=data-2026-03-10-120000-se0001
   create "$(e2e_script snap-error)" BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=se0001
   [[ $status -eq 1 ]]
-  [[ $output == *"[backup-ns] snap-error: snapshot: waiting until ready (limit 60s): $vs" ]]
+  [[ $output == *"[backup-ns] snap-error: snapshot: waiting until ready (limit 60s): $vs"$'\n'"[backup-ns] snap-error: snapshot: VolumeSnapshot $vs failed after "[0-9]"s: csi: snapshot quota exceeded"$'\n'"[backup-ns] snap-error: snapshot: labelled VolumeSnapshot $vs backup-ns.sh/failed=true (period labels removed)" ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr == "ERROR: VolumeSnapshot $vs failed in namespace snap-error: csi: snapshot quota exceeded. Check the CSI driver and the snapshot controller (kubectl -n snap-error describe volumesnapshot $vs)" ]]
+  [[ $stderr == "ERROR: VolumeSnapshot $vs failed in namespace snap-error: csi: snapshot quota exceeded. Check the CSI driver and the snapshot controller (kubectl -n snap-error describe volumesnapshot $vs); it is labelled backup-ns.sh/failed=true" ]]
+  [[ $(e2e_vs_labels snap-error "$vs") == *backup-ns.sh/failed=true* ]]
+}
+
+@test "issue 9.1: a failed snapshot gives up its day/week/month; the rerun gets them (two PVCs)" {
+  e2e_seed_volumes rerun data uploads
+  local c='backup-ns.sh/retain=daily_weekly_monthly backup-ns.sh/type=adhoc' f='backup-ns.sh/failed=true'
+  # Monday 2026-03-02 (first of its day, week and month): data's snapshot fails
+  # (status.error); uploads' is ready and keeps all three labels.
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"rerun","pvc":"data"},"mode":"error","message":"csi: quota","times":1}'
+  create "$(e2e_script rerun)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=runa
+  [[ $status -eq 1 ]]
+  [[ $stderr == "ERROR: VolumeSnapshot data-2026-03-02-080000-runa failed in namespace rerun: csi: quota. "* ]]
+  [[ $output == *"snapshot: VolumeSnapshot uploads-2026-03-02-080000-runa is ready after "* ]]
+  # The rerun the same day: data's new snapshot is the day's, week's and month's copy.
+  create "$(e2e_script rerun)" BAK_NOW=2026-03-02T09:00:00Z BAK_VS_RAND=runb
+  [[ $status -eq 0 ]]
+  # Tuesday: uploads' snapshot never gets ready within the wait; data's is the day's.
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"rerun","pvc":"uploads"},"mode":"never-ready","times":1}'
+  create "$(e2e_script rerun)" BAK_NOW=2026-03-03T08:00:00Z BAK_VS_RAND=runc
+  [[ $status -eq 1 ]]
+  [[ $stderr == "ERROR: VolumeSnapshot uploads-2026-03-03-080000-runc not ready in namespace rerun: "* ]]
+  create "$(e2e_script rerun)" BAK_NOW=2026-03-03T09:00:00Z BAK_VS_RAND=rund
+  [[ $status -eq 0 ]]
+  # Monday of the next week: both fail; the rerun gets the day and the week for both.
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"rerun"},"mode":"error","message":"csi: down","times":2}'
+  create "$(e2e_script rerun)" BAK_NOW=2026-03-09T08:00:00Z BAK_VS_RAND=rune
+  [[ $status -eq 1 ]]
+  create "$(e2e_script rerun)" BAK_NOW=2026-03-09T09:00:00Z BAK_VS_RAND=runf
+  [[ $status -eq 0 ]]
+  # The first of April (a Wednesday, week 14): data fails, the rerun gets the new month.
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"rerun","pvc":"data"},"mode":"error","message":"csi: quota","times":1}'
+  create "$(e2e_script rerun)" BAK_NOW=2026-04-01T08:00:00Z BAK_VS_RAND=rung
+  [[ $status -eq 1 ]]
+  create "$(e2e_script rerun)" BAK_NOW=2026-04-01T09:00:00Z BAK_VS_RAND=runh
+  [[ $status -eq 0 ]]
+  run e2e_vs_table rerun
+  [[ $output == "data-2026-03-02-080000-runa $f backup-ns.sh/pvc=data $c
+data-2026-03-02-090000-runb backup-ns.sh/daily=2026-03-02 backup-ns.sh/monthly=2026-03 backup-ns.sh/pvc=data $c backup-ns.sh/weekly=2026-w10
+data-2026-03-03-080000-runc backup-ns.sh/daily=2026-03-03 backup-ns.sh/pvc=data $c
+data-2026-03-03-090000-rund backup-ns.sh/pvc=data $c
+data-2026-03-09-080000-rune $f backup-ns.sh/pvc=data $c
+data-2026-03-09-090000-runf backup-ns.sh/daily=2026-03-09 backup-ns.sh/pvc=data $c backup-ns.sh/weekly=2026-w11
+data-2026-04-01-080000-rung $f backup-ns.sh/pvc=data $c
+data-2026-04-01-090000-runh backup-ns.sh/daily=2026-04-01 backup-ns.sh/monthly=2026-04 backup-ns.sh/pvc=data $c backup-ns.sh/weekly=2026-w14
+uploads-2026-03-02-080000-runa backup-ns.sh/daily=2026-03-02 backup-ns.sh/monthly=2026-03 backup-ns.sh/pvc=uploads $c backup-ns.sh/weekly=2026-w10
+uploads-2026-03-02-090000-runb backup-ns.sh/pvc=uploads $c
+uploads-2026-03-03-080000-runc $f backup-ns.sh/pvc=uploads $c
+uploads-2026-03-03-090000-rund backup-ns.sh/daily=2026-03-03 backup-ns.sh/pvc=uploads $c
+uploads-2026-03-09-080000-rune $f backup-ns.sh/pvc=uploads $c
+uploads-2026-03-09-090000-runf backup-ns.sh/daily=2026-03-09 backup-ns.sh/pvc=uploads $c backup-ns.sh/weekly=2026-w11
+uploads-2026-04-01-080000-rung backup-ns.sh/daily=2026-04-01 backup-ns.sh/monthly=2026-04 backup-ns.sh/pvc=uploads $c backup-ns.sh/weekly=2026-w14
+uploads-2026-04-01-090000-runh backup-ns.sh/pvc=uploads $c" ]] || { printf '%s\n' "$output"; false; }
+}
+
+@test "issue 9.1: a period label on a snapshot that is not ready (or failed) does not count" {
+  e2e_seed_volumes unready data
+  # A run that does not wait leaves a snapshot that never gets ready, labelled the day's.
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"unready"},"mode":"never-ready","times":1}'
+  create "$(e2e_script unready)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=runa BAK_VS_WAIT_UNTIL_READY=false
+  [[ $status -eq 0 ]]
+  [[ $output == *"result: VolumeSnapshot data-2026-03-02-080000-runa of PVC data: readyToUse=false "* ]]
+  # Someone labelled another one failed by hand, but left its labels.
+  create "$(e2e_script unready)" BAK_NOW=2026-03-02T08:30:00Z BAK_VS_RAND=runb
+  [[ $status -eq 0 ]]
+  kubectl -n unready label volumesnapshot data-2026-03-02-083000-runb backup-ns.sh/failed=true
+  # The next run counts neither of them: it is the day's, week's and month's copy...
+  create "$(e2e_script unready)" BAK_NOW=2026-03-02T09:00:00Z BAK_VS_RAND=runc
+  [[ $status -eq 0 ]]
+  [[ $output == *"labels for data-2026-03-02-090000-runc: backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/retain=daily_weekly_monthly backup-ns.sh/daily=2026-03-02 backup-ns.sh/weekly=2026-w10 backup-ns.sh/monthly=2026-03"$'\n'* ]]
+  # ...and the one after it is not.
+  create "$(e2e_script unready)" BAK_NOW=2026-03-02T10:00:00Z BAK_VS_RAND=rund
+  [[ $status -eq 0 ]]
+  [[ $output == *"labels for data-2026-03-02-100000-rund: backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/retain=daily_weekly_monthly"$'\n'* ]]
+}
+
+@test "issue 9.5: a database-less create makes 7 API requests with a warm kubectl cache" {
+  e2e_seed_volumes requests data
+  # Warm the cache (discovery, openapi) as an earlier run with the same cache would have.
+  create "$(e2e_script requests)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=warm01
+  [[ $status -eq 0 ]]
+  kubesim_reset_requests
+  create "$(e2e_script requests)" BAK_NOW=2026-03-02T09:00:00Z BAK_VS_RAND=count1
+  [[ $status -eq 0 ]]
+  local b=/apis/snapshot.storage.k8s.io/v1/namespaces/requests/volumesnapshots
+  run e2e_request_lines
+  # Sorted: the period list, the PVC check, the watch and the create run concurrently.
+  [[ $(sort <<<"$output") == "$(sort <<EOF
+GET /api/v1/namespaces/requests/persistentvolumeclaims/data
+GET $b labelSelector=backup-ns.sh/pvc in (data)&limit=500
+GET /openapi/v3
+GET /openapi/v3/apis/snapshot.storage.k8s.io/v1
+POST $b
+GET $b labelSelector=backup-ns.sh/pvc in (data)&limit=500
+GET $b watch
+EOF
+)" ]] || { printf '%s\n' "$output"; false; }
+}
+
+@test "issue 9.7: the readiness watch survives streams that end early (relist)" {
+  e2e_seed_volumes rewatch data
+  # Every watch stream ends after 0.3s; the snapshot stays unready until the test
+  # makes it ready after three watch streams.
+  kubesim_fault '{"type":"http","match":{"method":"GET","query":".*watch=true.*"},"watchEndAfter":0.3}'
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"rewatch"},"mode":"never-ready","times":1}'
+  kubesim_reset_requests
+  create_bg "$(e2e_script rewatch)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=relist
+  local i vs=data-2026-03-02-080000-relist
+  for ((i = 0; i < 400; i++)); do
+    grep -q 'waiting until ready' "$BATS_TEST_TMPDIR/bg.out" &&
+      (($(grep -c 'watch=true' "$KUBESIM_STATE/requests.jsonl") >= 3)) && break
+    sleep 0.05
+  done
+  (($(grep -c 'watch=true' "$KUBESIM_STATE/requests.jsonl") >= 3))
+  kubectl -n rewatch patch volumesnapshot "$vs" --subresource=status --type merge \
+    -p '{"status":{"readyToUse":true}}' >/dev/null
+  create_bg_wait
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *"snapshot: VolumeSnapshot $vs is ready after "* ]]
+  [[ -z $stderr ]]
+}
+
+@test "issue 9.7: a snapshot deleted during the wait fails the run" {
+  e2e_seed_volumes vs-gone data
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"vs-gone"},"mode":"never-ready","times":1}'
+  create_bg "$(e2e_script vs-gone)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=gone01
+  local vs=data-2026-03-02-080000-gone01 i
+  for ((i = 0; i < 400; i++)); do
+    grep -q 'waiting until ready' "$BATS_TEST_TMPDIR/bg.out" && break
+    sleep 0.05
+  done
+  kubectl -n vs-gone delete volumesnapshot "$vs" --wait=false >/dev/null
+  create_bg_wait
+  [[ $status -eq 1 ]]
+  [[ $stderr == "ERROR: VolumeSnapshot $vs failed in namespace vs-gone: it was deleted while waiting for it to be ready. "* ]]
 }
 
 @test "flock: two namespaces sharing one slot on a node run one after the other" {

@@ -105,6 +105,25 @@ def test_http_delay_fault(kubesim: KubeSim) -> None:
     assert "context deadline exceeded" in cp.stderr or "Timeout" in cp.stderr, cp.stderr
 
 
+def test_http_watch_end_fault(kubesim: KubeSim) -> None:
+    # The watch stream ends normally (as at a server-side timeout): `kubectl get -w`
+    # prints the list, then exits 0 when the stream ends; a later watch is untouched.
+    kubesim.fault(
+        {
+            "type": "http",
+            "match": {"method": "GET", "query": ".*watch=true.*"},
+            "watchEndAfter": 0.3,
+            "times": 1,
+        }
+    )
+    cp = kubesim.kubectl("get", "pvc", "-n", NS, "-w", "-o", "name", timeout=20)
+    assert (cp.returncode, cp.stdout) == (0, "persistentvolumeclaim/data\n"), cp.stderr
+    watches = kubesim.wait_for(
+        lambda: [r for r in kubesim.requests() if "watch=true" in r["query"]]
+    )
+    assert watches[-1]["path"] == f"/api/v1/namespaces/{NS}/persistentvolumeclaims"
+
+
 def test_snapshot_error_fault(kubesim: KubeSim) -> None:
     kubesim.fault(
         {

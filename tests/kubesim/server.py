@@ -417,6 +417,8 @@ class Api:
             timeout = float(request.query.get("timeoutSeconds", "1800"))
         except ValueError:
             timeout = 1800.0
+        # An http fault's "watchEndAfter" ends the stream early (like a watch timeout).
+        timeout = min(timeout, request.get("kubesim_watch_end_after", timeout))
         rv_text = request.query.get("resourceVersion", "")
         queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
 
@@ -1469,6 +1471,8 @@ def make_app(sim: Sim) -> web.Application:
             delay = float(fault.get("delay") or 0)
             if delay > 0:
                 await asyncio.sleep(delay)
+            if fault.get("watchEndAfter") is not None:
+                request["kubesim_watch_end_after"] = float(fault["watchEndAfter"])
             code = fault.get("status")
             if code:
                 code = int(code)

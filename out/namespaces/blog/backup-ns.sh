@@ -618,6 +618,9 @@ WORK_DIR=''
 ERR_FILE=/dev/null
 # Waits (lock, snapshot readiness) print a progress line at least this often (s).
 PROGRESS_EVERY=20
+# The versioned resource name: kubectl resolves it from its discovery cache (the
+# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
+VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 
 # kube ARGS...: kubectl (BAK_KUBECTL overrides the binary) in the target namespace.
 kube() {
@@ -707,17 +710,35 @@ VS_LABELS=()
 VS_ANNOTATIONS=()
 # Set by a successful database dump (see dump_database).
 DUMP_FILE='' DUMP_SIZE='' DUMP_SHA256='' DUMP_DURATION=''
+# "PVC KIND=VALUE" -> 1 for each period already held by a ready snapshot (periods_load).
+declare -gA PERIODS_TAKEN=()
 
-# first_of_period KIND VALUE PVC: true when no snapshot of PVC in the namespace has
-# label backup-ns.sh/KIND=VALUE yet (the first of its day/week/month per PVC).
-first_of_period() {
-  local out
-  if ! out=$(kube get volumesnapshots.snapshot.storage.k8s.io \
-    -l "backup-ns.sh/pvc=$3,backup-ns.sh/$1=$2" -o name 2>"$ERR_FILE"); then
-    kube_fail "cannot list VolumeSnapshots" \
-      "Check that the VolumeSnapshot CRDs are installed and the ServiceAccount may list volumesnapshots"
-  fi
-  [[ -z $out ]]
+# pvc_selector: the label selector of every managed snapshot of this run's PVCs.
+pvc_selector() {
+  local IFS=,
+  printf 'backup-ns.sh/pvc in (%s)\n' "${PVCS[*]}"
+}
+
+# periods_list: one list call (stdout to $WORK_DIR/periods): "pvc|ready|failed|daily|
+# weekly|monthly" for every managed snapshot of this run's PVCs. Runs in the
+# background beside the PVC check; periods_load reads the result.
+periods_list() {
+  kube get "$VS_RESOURCE" -l "$(pvc_selector)" -o jsonpath='{range .items[*]}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/failed}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"\n"}{end}' \
+    >"$WORK_DIR/periods" 2>"$WORK_DIR/periods.err"
+}
+
+# periods_load: fill PERIODS_TAKEN from periods_list's output. A snapshot holds its
+# period only while it is ready and not labelled failed: a failed or never-ready
+# one does not keep the next good run from being the day's, week's, month's copy.
+periods_load() {
+  local pvc ready failed daily weekly monthly
+  PERIODS_TAKEN=()
+  while IFS='|' read -r pvc ready failed daily weekly monthly; do
+    [[ $ready == true && $failed != true ]] || continue
+    [[ -z $daily ]] || PERIODS_TAKEN["$pvc daily=$daily"]=1
+    [[ -z $weekly ]] || PERIODS_TAKEN["$pvc weekly=$weekly"]=1
+    [[ -z $monthly ]] || PERIODS_TAKEN["$pvc monthly=$monthly"]=1
+  done <"$WORK_DIR/periods"
 }
 
 # build_labels PVC: fill VS_LABELS with "key=value" items for PVC's snapshot.
@@ -733,7 +754,7 @@ build_labels() {
   fi
   read -ra values <<<"$RUN_PERIODS"
   for i in 0 1 2; do
-    if first_of_period "${kinds[i]}" "${values[i]}" "$pvc"; then
+    if [[ -z ${PERIODS_TAKEN["$pvc ${kinds[i]}=${values[i]}"]+x} ]]; then
       VS_LABELS+=("backup-ns.sh/${kinds[i]}=${values[i]}")
     fi
   done
@@ -959,6 +980,15 @@ REMOTE
 
 # --- VolumeSnapshot -----------------------------------------------------------
 
+# Names of this run's snapshots that the API created, those seen ready, and their
+# "readyToUse|restoreSize|content" for the result lines. A run that fails leaves every created snapshot
+# that is not ready marked failed (vs_mark_failed, from on_exit).
+VS_CREATED=()
+declare -gA VS_READY=() VS_RESULT=()
+VS_WATCH_FD='' VS_WATCH_PID=''
+# One watch event a line: type|name|readyToUse|restoreSize|content|error message.
+VS_WATCH_JSONPATH='{.type}{"|"}{.object.metadata.name}{"|"}{.object.status.readyToUse}{"|"}{.object.status.restoreSize}{"|"}{.object.status.boundVolumeSnapshotContentName}{"|"}{.object.status.error.message}{"\n"}'
+
 # json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
 json_members() {
   local indent=$1 item sep=','
@@ -986,69 +1016,185 @@ vs_manifest() {
   printf '    "source": {\n      "persistentVolumeClaimName": %s\n    }\n  }\n}\n' "$(json_str "$2")"
 }
 
-# vs_create NAME PVC: create the VolumeSnapshot (client-side dry run in dry-run mode).
-vs_create() {
-  local manifest out dry=()
-  manifest=$(vs_manifest "$1" "$2" "$BAK_VS_CLASS_NAME")
+# vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
+# PVCS[i]) with one kubectl call (client-side dry run in dry-run mode).
+vs_create_all() {
+  local i manifests=() list out line name created=() dry=()
+  for i in "${!PVCS[@]}"; do
+    build_labels "${PVCS[i]}"
+    log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
+    build_annotations "${PVCS[i]}"
+    manifests+=("$(vs_manifest "${VS_NAMES[i]}" "${PVCS[i]}" "$BAK_VS_CLASS_NAME")")
+    [[ $BAK_DRY_RUN != true ]] ||
+      log "snapshot: dry run, would create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (${#VS_LABELS[@]} labels)"
+  done
+  # A YAML stream of JSON documents (a v1 List would be validated against OpenAPI v2).
+  list=$(printf -- '---\n%s\n' "${manifests[@]}")
   [[ $BAK_DRY_RUN != true ]] || dry=(--dry-run=client)
   if [[ $BAK_DEBUG == true ]]; then
-    printf '%s\n' "$manifest" >&2
+    printf '%s\n' "$list" >&2
   fi
-  if ! out=$(printf '%s\n' "$manifest" | kube create "${dry[@]}" -f - -o name 2>"$ERR_FILE"); then
-    kube_fail "cannot create VolumeSnapshot $1 of PVC $2" \
-      "Check the snapshot CRDs, the VolumeSnapshotClass and that the ServiceAccount may create volumesnapshots"
-  fi
-  if [[ $BAK_DRY_RUN == true ]]; then
-    log "snapshot: dry run, would create VolumeSnapshot $1 of PVC $2 (${#VS_LABELS[@]} labels)"
-  else
-    log "snapshot: created VolumeSnapshot $1 of PVC $2 ($(one_line "$out"))"
-  fi
-}
-
-# vs_wait_ready NAME LIMIT START: poll until status.readyToUse is true; fail at once
-# when status.error.message appears, and when LIMIT seconds after START have passed.
-vs_wait_ready() {
-  local name=$1 limit=$2 start=$3 out ready message elapsed last_progress=$SECONDS delay=1
-  while :; do
-    if ! out=$(kube get volumesnapshots.snapshot.storage.k8s.io "$name" \
-      -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE"); then
-      kube_fail "cannot read VolumeSnapshot $name" "Check that it still exists (kubectl -n $BAK_NAMESPACE get volumesnapshot $name)"
+  # On a partial failure, the names kubectl printed are the snapshots that exist.
+  out=$(printf '%s\n' "$list" | kube create "${dry[@]}" -f - -o name 2>"$ERR_FILE") || true
+  while IFS= read -r line; do
+    name=${line#*/}
+    name=${name%% *}
+    if [[ -n $name && $line == volumesnapshot.* ]]; then
+      created+=("$name")
     fi
-    ready=${out%%|*}
-    message=${out#*|}
-    elapsed=$((SECONDS - start))
-    if [[ $ready == true ]]; then
-      log "snapshot: VolumeSnapshot $name is ready after ${elapsed}s"
-      return 0
+  done <<<"$out"
+  [[ $BAK_DRY_RUN == true ]] || VS_CREATED=("${created[@]}")
+  for i in "${!PVCS[@]}"; do
+    if [[ " ${created[*]} " != *" ${VS_NAMES[i]} "* ]]; then
+      kube_fail "cannot create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]}" \
+        "Check the snapshot CRDs, the VolumeSnapshotClass and that the ServiceAccount may create volumesnapshots"
     fi
-    if [[ -n $message ]]; then
-      die "VolumeSnapshot $name failed" "$message" \
-        "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumesnapshot $name)"
-    fi
-    if ((elapsed >= limit)); then
-      die "VolumeSnapshot $name not ready" "readyToUse is not true after ${elapsed}s (limit ${limit}s)" \
-        "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"
-    fi
-    if ((SECONDS - last_progress + delay >= PROGRESS_EVERY)); then
-      log "waiting for VolumeSnapshot $name to be ready ... ${elapsed}s/${limit}s"
-      last_progress=$SECONDS
-    fi
-    delay=$((limit - elapsed < delay ? limit - elapsed : delay))
-    sleep "$delay"
-    delay=$((delay < 5 ? delay + 1 : 5))
+    [[ $BAK_DRY_RUN == true ]] ||
+      log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
   done
 }
 
-# vs_summary NAME PVC: the result line of one snapshot.
-vs_summary() {
-  local out ready size content
-  if ! out=$(kube get volumesnapshots.snapshot.storage.k8s.io "$1" \
-    -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.status.boundVolumeSnapshotContentName}' \
-    2>"$ERR_FILE"); then
-    kube_fail "cannot read VolumeSnapshot $1" "Check that it still exists"
+# vs_watch_start: watch this run's PVCs' snapshots in the background (events on
+# VS_WATCH_FD). Started before the create, so its list and watch requests overlap
+# with it; started again (a relist) when the stream ends.
+vs_watch_start() {
+  exec {VS_WATCH_FD}< <(exec "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get "$VS_RESOURCE" \
+    -l "$(pvc_selector)" --watch --output-watch-events -o jsonpath="$VS_WATCH_JSONPATH" \
+    2>"$WORK_DIR/watch.err")
+  VS_WATCH_PID=$!
+}
+
+# vs_watch_stop [wait]: end the watch: kill it, or with "wait" (its stream ended) reap
+# it and return its exit status.
+vs_watch_stop() {
+  local status=0
+  [[ -n $VS_WATCH_PID ]] || return 0
+  if [[ ${1:-} == wait ]]; then
+    wait "$VS_WATCH_PID" 2>/dev/null || status=$?
+  else
+    kill "$VS_WATCH_PID" 2>/dev/null || true
+    wait "$VS_WATCH_PID" 2>/dev/null || true
   fi
-  IFS='|' read -r ready size content <<<"$out"
-  log "result: VolumeSnapshot $1 of PVC $2: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
+  exec {VS_WATCH_FD}<&-
+  VS_WATCH_PID='' VS_WATCH_FD=''
+  return "$status"
+}
+
+# vs_wait_ready LIMIT: read the watch until every created snapshot is ready or has
+# failed (status.error, deleted), at most LIMIT seconds; then fail on the first
+# failure. Waiting for the others first lets a ready one keep its labels. A progress
+# line every PROGRESS_EVERY seconds; a watch that ends is started again (a relist;
+# fails after 3 unsuccessful starts in a row).
+vs_wait_ready() {
+  local limit=$1 start=$SECONDS next_progress=$((SECONDS + PROGRESS_EVERY)) name line partial=''
+  local type ready size content message timeout rc failures=0 pending=() rest p failed=()
+  for name in "${VS_CREATED[@]}"; do
+    [[ -n ${VS_READY[$name]+x} ]] || pending+=("$name")
+  done
+  [[ -n $VS_WATCH_PID ]] || vs_watch_start
+  while ((${#pending[@]} > 0)); do
+    if ((SECONDS - start >= limit)); then
+      ((${#failed[@]} == 0)) || break
+      die "VolumeSnapshot ${pending[0]} not ready" \
+        "readyToUse is not true after $((SECONDS - start))s (limit ${limit}s)" \
+        "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT; it is labelled backup-ns.sh/failed=true"
+    fi
+    if ((SECONDS >= next_progress)); then
+      log "waiting for VolumeSnapshot ${pending[*]} to be ready ... $((SECONDS - start))s/${limit}s"
+      next_progress=$((SECONDS + PROGRESS_EVERY))
+    fi
+    timeout=$((limit - (SECONDS - start)))
+    ((next_progress - SECONDS >= timeout)) || timeout=$((next_progress - SECONDS))
+    ((timeout > 0)) || timeout=1
+    if IFS= read -r -t "$timeout" -u "$VS_WATCH_FD" line; then
+      line=$partial$line partial=''
+      failures=0
+    else
+      rc=$?
+      partial+=$line
+      ((rc <= 128)) || continue
+      # The stream ended: start it again (it lists first, so nothing is missed).
+      partial=''
+      if ! vs_watch_stop wait; then
+        failures=$((failures + 1))
+        if ((failures >= 3)); then
+          ERR_FILE=$WORK_DIR/watch.err
+          kube_fail "cannot watch VolumeSnapshot ${pending[*]}" \
+            "Check that the ServiceAccount may list and watch volumesnapshots; it is labelled backup-ns.sh/failed=true"
+        fi
+        sleep 1
+      fi
+      vs_watch_start
+      continue
+    fi
+    IFS='|' read -r type name ready size content message <<<"$line"
+    [[ " ${pending[*]} " == *" $name "* ]] || continue
+    case $type in
+      DELETED) message="it was deleted while waiting for it to be ready" ;;
+      ADDED | MODIFIED) ;;
+      *) continue ;;
+    esac
+    if [[ $ready == true && $type != DELETED ]]; then
+      VS_READY[$name]=1
+      VS_RESULT[$name]="$ready|$size|$content"
+      log "snapshot: VolumeSnapshot $name is ready after $((SECONDS - start))s"
+    elif [[ -n $message ]]; then
+      failed+=("$name|$message")
+      log "snapshot: VolumeSnapshot $name failed after $((SECONDS - start))s: $(one_line "$message")"
+    else
+      continue
+    fi
+    rest=()
+    for p in "${pending[@]}"; do
+      [[ $p == "$name" ]] || rest+=("$p")
+    done
+    pending=("${rest[@]}")
+  done
+  vs_watch_stop
+  if ((${#failed[@]} > 0)); then
+    name=${failed[0]%%|*}
+    die "VolumeSnapshot $name failed" "${failed[0]#*|}" \
+      "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumesnapshot $name); it is labelled backup-ns.sh/failed=true"
+  fi
+}
+
+# vs_mark_failed: (after a failure) remove the period labels from every snapshot this
+# run created that is not ready, and label it backup-ns.sh/failed=true, so it does
+# not hold the day's, week's or month's place and retention removes it.
+vs_mark_failed() {
+  local name names=() out
+  for name in "${VS_CREATED[@]}"; do
+    [[ -n ${VS_READY[$name]+x} ]] || names+=("$name")
+  done
+  ((${#names[@]} > 0)) || return 0
+  if out=$(kube label "$VS_RESOURCE" "${names[@]}" --overwrite backup-ns.sh/failed=true \
+    backup-ns.sh/daily- backup-ns.sh/weekly- backup-ns.sh/monthly- 2>"$ERR_FILE"); then
+    log "snapshot: labelled VolumeSnapshot ${names[*]} backup-ns.sh/failed=true (period labels removed)"
+  else
+    warn "cannot label the failed VolumeSnapshot ${names[*]}: $(err_detail "$ERR_FILE"). Label it by hand: kubectl -n $BAK_NAMESPACE label volumesnapshot ${names[*]} --overwrite backup-ns.sh/failed=true backup-ns.sh/daily- backup-ns.sh/weekly- backup-ns.sh/monthly-"
+    return 1
+  fi
+}
+
+# vs_summary: the result line of each snapshot (from the watch; one list call when
+# the run did not wait).
+vs_summary() {
+  local i name ready size content line
+  if [[ ${#VS_RESULT[@]} -lt ${#VS_CREATED[@]} ]]; then
+    if ! kube get "$VS_RESOURCE" -l "$(pvc_selector)" \
+      -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.status.boundVolumeSnapshotContentName}{"\n"}{end}' \
+      >"$WORK_DIR/summary" 2>"$ERR_FILE"; then
+      kube_fail "cannot read VolumeSnapshot ${VS_CREATED[*]}" "Check that they still exist"
+    fi
+    while IFS='|' read -r name line; do
+      [[ -n ${VS_RESULT[$name]+x} ]] || VS_RESULT[$name]=$line
+    done <"$WORK_DIR/summary"
+  fi
+  for i in "${!PVCS[@]}"; do
+    name=${VS_NAMES[i]}
+    IFS='|' read -r ready size content <<<"${VS_RESULT[$name]:-}"
+    log "result: VolumeSnapshot $name of PVC ${PVCS[i]}: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
+  done
 }
 
 # --- commands -----------------------------------------------------------------
@@ -1061,6 +1207,10 @@ VS_NAMES=()
 on_exit() {
   local status=$?
   trap - EXIT
+  vs_watch_stop || true
+  if ((status != 0)); then
+    vs_mark_failed || true
+  fi
   lock_release || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
   exit "$status"
@@ -1091,8 +1241,20 @@ snapshot_names() {
   log "snapshot names: ${VS_NAMES[*]} (periods $RUN_PERIODS, time zone $BAK_TIME_ZONE)"
 }
 
+# pvcs_check: every PVC of the run exists (one kubectl call).
+pvcs_check() {
+  local out pvc
+  out=$(kube get persistentvolumeclaims "${PVCS[@]}" -o name 2>"$ERR_FILE") || true
+  for pvc in "${PVCS[@]}"; do
+    if [[ $'\n'$out$'\n' != *$'\n'"persistentvolumeclaim/$pvc"$'\n'* ]]; then
+      kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
+    fi
+    log "pvc: $pvc exists"
+  done
+}
+
 command_create() {
-  local kind i pvc limit start
+  local kind limit periods_pid=''
   (($# == 0)) || usage_error "create takes no arguments (got \"$1\")"
   check_dependencies
   verify_config
@@ -1130,12 +1292,20 @@ command_create() {
 
   snapshot_names
 
-  for pvc in "${PVCS[@]}"; do
-    if ! kube get persistentvolumeclaims "$pvc" -o name >/dev/null 2>"$ERR_FILE"; then
-      kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
+  # The period list runs beside the PVC check (both are needed, neither needs the other).
+  if [[ $BAK_LABEL_VS_RETAIN != days ]]; then
+    periods_list &
+    periods_pid=$!
+  fi
+  pvcs_check
+  if [[ -n $periods_pid ]]; then
+    if ! wait "$periods_pid"; then
+      ERR_FILE=$WORK_DIR/periods.err
+      kube_fail "cannot list VolumeSnapshots" \
+        "Check that the VolumeSnapshot CRDs are installed and the ServiceAccount may list volumesnapshots"
     fi
-    log "pvc: $pvc exists"
-  done
+    periods_load
+  fi
 
   if [[ $kind != none ]]; then
     if [[ " ${PVCS[*]} " != *" $BAK_DUMP_PVC "* ]]; then
@@ -1144,12 +1314,11 @@ command_create() {
     dump_database "$kind"
   fi
 
-  for i in "${!PVCS[@]}"; do
-    build_labels "${PVCS[i]}"
-    log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
-    build_annotations "${PVCS[i]}"
-    vs_create "${VS_NAMES[i]}" "${PVCS[i]}"
-  done
+  # The readiness watch starts before the create, so its requests overlap with it.
+  if [[ $BAK_DRY_RUN != true && $BAK_VS_WAIT_UNTIL_READY == true ]]; then
+    vs_watch_start
+  fi
+  vs_create_all
 
   if [[ $BAK_DRY_RUN == true ]]; then
     log "done (dry run): nothing was dumped or created"
@@ -1157,17 +1326,12 @@ command_create() {
   fi
   if [[ $BAK_VS_WAIT_UNTIL_READY == true ]]; then
     limit=$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
-    start=$SECONDS
     log "snapshot: waiting until ready (limit ${limit}s): ${VS_NAMES[*]}"
-    for i in "${!VS_NAMES[@]}"; do
-      vs_wait_ready "${VS_NAMES[i]}" "$limit" "$start"
-    done
+    vs_wait_ready "$limit"
   else
     log "snapshot: not waiting for readiness (BAK_VS_WAIT_UNTIL_READY=false)"
   fi
-  for i in "${!VS_NAMES[@]}"; do
-    vs_summary "${VS_NAMES[i]}" "${PVCS[i]}"
-  done
+  vs_summary
   log "done: created ${VS_NAMES[*]}"
 }
 
