@@ -21,16 +21,22 @@ def _path(prefix: tuple[str | int, ...], *rest: str | int) -> str:
 
 
 def check_schedule(
-    expr: str, seed: str, prefix: tuple[str | int, ...], key: str = "schedule"
+    expr: str,
+    seed: str,
+    prefix: tuple[str | int, ...],
+    key: str = "schedule",
+    schedules: schedule.Schedules | None = None,
 ) -> list[Problem]:
     try:
-        schedule.expand(expr, seed)
+        (schedules or schedule.Schedules()).expand(expr, seed)
     except schedule.ScheduleError as exc:
         return [Problem(_path(prefix, key), f"{quote(expr)} {exc}")]
     return []
 
 
-def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
+def check_namespace(
+    name: str, ns: NamespaceConfig, schedules: schedule.Schedules | None = None
+) -> list[Problem]:
     prefix: tuple[str | int, ...] = ("namespaces", name)
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -73,7 +79,7 @@ def check_namespace(name: str, ns: NamespaceConfig) -> list[Problem]:
             )
         )
 
-    problems += check_schedule(ns.schedule, name, prefix)
+    problems += check_schedule(ns.schedule, name, prefix, schedules=schedules)
 
     for pvc in ns.pvcs:
         for snap_type in sorted({ns.type, "adhoc"}):

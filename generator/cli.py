@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .errors import BackupNsError, LintError, StaleOutputError
-from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, LintRun
+from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, lint
 from .loader import load_config
 from .plan import plan
 from .render import RenderedFile, render
@@ -50,15 +50,14 @@ def version_option(fn: F) -> F:
     )(fn)
 
 
-def _build(config_path: Path, with_lint: bool) -> tuple[dict[str, RenderedFile], LintRun | None]:
-    """Plan, start the lint (ShellCheck runs in the background), render."""
-    the_plan = plan(load_config(config_path))
-    run = LintRun(the_plan) if with_lint else None
-    return render(the_plan), run
+def _build(config_path: Path) -> dict[str, RenderedFile]:
+    """Load, plan and render (in memory)."""
+    return render(plan(load_config(config_path)))
 
 
-def _lint(run: LintRun, files: dict[str, RenderedFile], version: str) -> LintReport:
-    report = run.finish(files, version)
+def _lint(files: dict[str, RenderedFile], version: str) -> LintReport:
+    """Lint the rendered files (results cached under ~/.cache/backupns-gen)."""
+    report = lint(files, version)
     for note in report.notes:
         click.echo(note, err=True)
     if not report.ok:
@@ -93,9 +92,9 @@ def render_cmd(
 ) -> None:
     """Render the config into the output directory (lints the result first)."""
     started = time.monotonic()
-    files, run = _build(config_path, with_lint=not no_lint)
-    if run is not None:
-        _lint(run, files, kubernetes_version)
+    files = _build(config_path)
+    if not no_lint:
+        _lint(files, kubernetes_version)
     changes = compare(out_dir, files)
     if check:
         if changes.stale:
@@ -116,9 +115,7 @@ def render_cmd(
 @version_option
 def lint_cmd(config_path: Path, kubernetes_version: str) -> None:
     """Render in memory and run ShellCheck and the manifest schema check."""
-    files, run = _build(config_path, with_lint=True)
-    assert run is not None
-    report = _lint(run, files, kubernetes_version)
+    report = _lint(_build(config_path), kubernetes_version)
     click.echo(
         f"lint: ok ({report.scripts} scripts, {report.scripts_linted} distinct linted; "
         f"{report.manifests} manifests, {report.manifests_validated} distinct validated)"

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import checks, names
+from . import checks, names, schedule
 from .config import Config, ControllerConfig, NamespaceConfig
 from .errors import BackupNsError, ConfigError, Problem, format_path
 from .names import quote
@@ -118,6 +118,7 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
         raise ConfigError(filename, problems)
 
     namespaces: dict[str, NamespaceConfig] = {}
+    schedules = schedule.Schedules()  # most namespaces share one schedule: parse it once
     for name in sorted(raw["namespaces"], key=str):
         entry = raw["namespaces"][name]
         if not isinstance(name, str) or names.dns1123_label(name):
@@ -131,7 +132,7 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
         merged = deep_merge(defaults, entry or {})
         ns, found = _validate(NamespaceConfig, merged, ("namespaces", name))
         if ns is not None:
-            found = checks.check_namespace(name, ns)
+            found = checks.check_namespace(name, ns, schedules)
         problems += found
         if ns is not None and not found:
             namespaces[name] = ns

@@ -85,7 +85,9 @@ def namespace_env(
     return [(s.name, s.baked_value(src)) for s in settings.for_caps(caps) if s.baked]
 
 
-def plan_namespace(name: str, ns: NamespaceConfig) -> NamespaceUnit:
+def plan_namespace(
+    name: str, ns: NamespaceConfig, schedules: schedule.Schedules | None = None
+) -> NamespaceUnit:
     pg, my = ns.database.postgres, ns.database.mysql
     caps = frozenset(
         cap for cap, on in (("flock", ns.flock.enabled), ("postgres", pg), ("mysql", my)) if on
@@ -98,15 +100,17 @@ def plan_namespace(name: str, ns: NamespaceConfig) -> NamespaceUnit:
         caps=caps,
         env=tuple(namespace_env(name, ns, caps, dump_pvc)),
         config=ns,
-        schedule=schedule.expand(ns.schedule, name),
+        schedule=(schedules or schedule.Schedules()).expand(ns.schedule, name),
         dump_pvc=dump_pvc,
         active_deadline_seconds=duration_seconds(deadline) if deadline else None,
     )
 
 
 def plan(config: Config) -> Plan:
+    schedules = schedule.Schedules()  # most namespaces share one schedule: parse it once
     units = tuple(
-        plan_namespace(name, config.namespaces[name]) for name in sorted(config.namespaces)
+        plan_namespace(name, config.namespaces[name], schedules)
+        for name in sorted(config.namespaces)
     )
     ctl = config.controller
     cluster = ClusterUnit(

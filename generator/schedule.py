@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from cronsim import CronSim, CronSimError
@@ -39,9 +40,10 @@ def stable_value(seed: str, field_index: int, low: int, high: int) -> int:
     return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
 
 
-def _expand_field(field: str, index: int, seed: str) -> str:
+def _slot(field: str, index: int) -> tuple[int, int] | None:
+    """The (low, high) range of an H field, None for a plain field."""
     if "H" not in field:
-        return field
+        return None
     if index >= len(_FIELD_BOUNDS):
         raise ScheduleError(
             f"is not a valid schedule: H is only supported in the minute and hour fields, "
@@ -49,7 +51,7 @@ def _expand_field(field: str, index: int, seed: str) -> str:
         )
     low, high = _FIELD_BOUNDS[index]
     if field == "H":
-        return str(stable_value(seed, index, low, high))
+        return low, high
     match = _H_RANGE.fullmatch(field)
     if not match:
         raise ScheduleError(
@@ -62,11 +64,26 @@ def _expand_field(field: str, index: int, seed: str) -> str:
             f"is not a valid schedule: H({a}-{b}) in the {_FIELD_NAMES[index]} field "
             f"must satisfy {low} <= a <= b <= {high}"
         )
-    return str(stable_value(seed, index, a, b))
+    return a, b
 
 
-def expand(schedule: str, seed: str) -> str:
-    """Replace H / H(a-b) and check the result; returns the schedule Kubernetes gets."""
+@dataclass(frozen=True)
+class Template:
+    """A checked schedule whose H fields are filled in per seed (``fill``)."""
+
+    fields: tuple[str, ...]
+    slots: tuple[tuple[int, int] | None, ...]
+
+    def fill(self, seed: str) -> str:
+        return " ".join(
+            field if slot is None else str(stable_value(seed, i, *slot))
+            for i, (field, slot) in enumerate(zip(self.fields, self.slots, strict=True))
+        )
+
+
+def compile_schedule(schedule: str) -> Template:
+    """Parse and check a schedule once; an H field is valid for every seed when its
+    range is, so the check runs on the lowest value of each range."""
     text = schedule.strip()
     if text.startswith(("TZ=", "CRON_TZ=")):
         raise ScheduleError("is not a valid schedule: set timeZone instead of TZ= in the schedule")
@@ -75,20 +92,43 @@ def expand(schedule: str, seed: str) -> str:
             raise ScheduleError(
                 f"is not a valid schedule: unknown macro (use one of {', '.join(_MACROS)})"
             )
-        return text
+        return Template((text,), (None,))
     fields = text.split()
     if len(fields) != 5:
         raise ScheduleError(
             "is not a valid schedule: expected 5 fields (minute hour day-of-month month "
             f"day-of-week), got {len(fields)}"
         )
-    expanded = [_expand_field(f, i, seed) for i, f in enumerate(fields)]
-    result = " ".join(expanded)
-    dom, dow = expanded[2].upper(), expanded[4].upper()
+    slots = tuple(_slot(f, i) for i, f in enumerate(fields))
+    dom, dow = fields[2].upper(), fields[4].upper()
     if re.search(r"[LW]", dom) or "#" in dow or re.search(r"(^|[^A-Z])L", dow):
         raise ScheduleError("is not a valid schedule: L, W and # are not supported by Kubernetes")
-    check(result)
-    return result
+    check(" ".join(f if s is None else str(s[0]) for f, s in zip(fields, slots, strict=True)))
+    return Template(tuple(fields), slots)
+
+
+class Schedules:
+    """Compiled schedules of one config (most namespaces share the default one)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, Template | ScheduleError] = {}
+
+    def expand(self, schedule: str, seed: str) -> str:
+        found = self._compiled.get(schedule)
+        if found is None:
+            try:
+                found = compile_schedule(schedule)
+            except ScheduleError as exc:
+                found = exc
+            self._compiled[schedule] = found
+        if isinstance(found, ScheduleError):
+            raise found
+        return found.fill(seed)
+
+
+def expand(schedule: str, seed: str) -> str:
+    """Replace H / H(a-b) and check the result; returns the schedule Kubernetes gets."""
+    return compile_schedule(schedule).fill(seed)
 
 
 def check(expr: str) -> None:

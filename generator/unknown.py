@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,7 +12,9 @@ from pydantic_core import PydanticCustomError
 from .names import quote
 
 
+@cache
 def allowed_keys(model: type[BaseModel]) -> list[str]:
+    """The camelCase keys of a model (fixed per class; computed once per class)."""
     return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
 
 

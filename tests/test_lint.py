@@ -1,192 +1,97 @@
-"""Lint: ShellCheck clean, manifests schema-valid, and the dedup is provably equivalent."""
+"""lint(files): every script and manifest it is given, nothing else; findings per file."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
-from backupns_gen import lint as lint_mod
-from backupns_gen.lint import (
-    canonical_unit,
-    lint,
-    lint_manifests,
-    lint_scripts,
-    matches_canonical,
-    shellcheck_texts,
-    substitutions,
-)
+from backupns_gen.lint import lint
+from backupns_gen.lintcache import LintCache
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
-from backupns_gen.render import RenderedFile, header, render, render_script
-from tests.genhelpers import EXAMPLE, FULL, STUB_SCRIPT, plan_of, stub_root
+from backupns_gen.render import RenderedFile, render
+from tests.genhelpers import EXAMPLE, FULL, plan_of
 
-ODD = """
-namespaces:
-  odd-values:
-    pvcs: [data, more.data, x]
-    snapshotName: "{namespace}.{pvc}-{date}-{rand}"
-    timeZone: America/Argentina/Buenos_Aires
-    type: my_type.1
-    database:
-      postgres: {user: "a@b.c", database: "${DB}", passwordEnv: "", host: "db.svc:1"}
-  plain: {pvcs: [www]}
-"""
+
+def fresh() -> LintCache:
+    return LintCache(persistent=False)
 
 
 @pytest.mark.parametrize("config", [EXAMPLE, FULL], ids=["example", "full"])
 def test_rendered_output_lints_clean(config: Path) -> None:
-    the_plan = plan(load_config(config))
-    report = lint(the_plan, render(the_plan))
+    files = render(plan(load_config(config)))
+    report = lint(files, cache=fresh())
     assert report.findings == []
-    assert report.scripts == len(the_plan.namespaces)
-    assert report.manifests == 4 * len(the_plan.namespaces) + 5
-
-
-@pytest.mark.parametrize("source", ["example", "full", "odd"])
-def test_canonical_lint_equals_linting_every_script(source: str) -> None:
-    """The proof obligation of lint.py: for each real script, ShellCheck's findings
-    (code, line, level) are the same as for the canonical script it matches."""
-    the_plan = (
-        plan(load_config(EXAMPLE if source == "example" else FULL))
-        if source != "odd"
-        else plan_of(ODD)
-    )
-    files = render(the_plan)
-    hdr = header(the_plan.source_name)
-    for unit in the_plan.namespaces:
-        real = files[f"namespaces/{unit.name}/backup-ns.sh"].text
-        canonical = render_script(canonical_unit(unit), hdr)
-        assert matches_canonical(real, canonical, substitutions(unit)), unit.name
-        results = shellcheck_texts([real, canonical])
-        found = [
-            sorted((c["code"], c["line"], c["level"]) for c in comments)
-            for comments in results.values()
-        ]
-        assert found[0] == found[-1], unit.name
+    assert report.scripts == sum(1 for f in files.values() if f.kind == "script")
+    assert report.manifests > 0
 
 
 def test_same_shape_namespaces_are_linted_once() -> None:
-    lint_mod._SHELLCHECK_CACHE.clear()
     the_plan = plan_of(
         "namespaces:\n" + "".join(f"  ns-{i}: {{pvcs: [d{i}, e]}}\n" for i in range(12))
     )
-    report = lint_scripts(the_plan, render(the_plan))
+    report = lint(render(the_plan), cache=fresh())
     assert (report.scripts, report.scripts_linted, report.findings) == (12, 1, [])
 
 
-def test_findings_are_reported_for_every_namespace(tmp_path: Path) -> None:
-    root = stub_root(tmp_path)
-    script = Path(root, "script", "backup-ns.sh.j2")
-    script.write_text(STUB_SCRIPT.replace("main() {", "x=$1\necho $x\nmain() {"))
-    the_plan = plan_of("namespaces: {a: {pvcs: [d]}, b: {pvcs: [d]}}")
-    files = render(the_plan, root)
-    line = files["namespaces/a/backup-ns.sh"].text.split("\n").index("echo $x") + 1
-    report = lint_scripts(the_plan, files, root)
-    assert [f.split(": ")[0:2] for f in report.findings] == [
-        [f"namespaces/a/backup-ns.sh:{line}:6", "info SC2086"],
-        [f"namespaces/b/backup-ns.sh:{line}:6", "info SC2086"],
-    ]
-
-
-def test_a_template_that_branches_on_a_value_is_linted_as_is(tmp_path: Path) -> None:
-    """If the canonical render does not match, the real script itself is linted."""
-    root = stub_root(tmp_path)
-    Path(root, "script", "backup-ns.sh.j2").write_text(
-        STUB_SCRIPT.replace("main() {", '{% if ns.name == "b" %}\necho $1\n{% endif %}\nmain() {')
-    )
-    the_plan = plan_of("namespaces: {a: {pvcs: [d]}, b: {pvcs: [d]}}")
-    files = render(the_plan, root)
-    unit = the_plan.namespaces[1]
-    assert not matches_canonical(
-        files["namespaces/b/backup-ns.sh"].text,
-        render_script(canonical_unit(unit), header("backupns.yaml"), root),
-        substitutions(unit),
-    )
-    report = lint_scripts(the_plan, files, root)
-    assert len(report.findings) == 1 and report.findings[0].startswith("namespaces/b/backup-ns.sh:")
-
-
-def _docs() -> list[dict[str, object]]:
-    files = render(plan(load_config(FULL)))
-    return [d for p, f in files.items() if f.kind == "manifest" for d in yaml.safe_load_all(f.text)]
-
-
-def test_shape_validation_equals_full_validation() -> None:
-    """Manifest dedup: validating the shape gives the same verdict as the document,
-    for valid documents and for documents broken in enum, type and unknown-field ways."""
-    version = lint_mod._schema_version("1.32")
-    _defs, enums, shape_ok = lint_mod._definitions(version)
-    assert shape_ok  # no pattern/length rules on strings in these schemas
-    cron = next(d for d in _docs() if d["kind"] == "CronJob")
-    broken = []
-    for path, value in [
-        (("spec", "concurrencyPolicy"), "Sometimes"),
-        (("spec", "suspend"), "yes"),
-        (("spec", "schedul"), "x"),
-        (("spec", "jobTemplate", "spec", "backoffLimit"), "1"),
-    ]:
-        doc = copy.deepcopy(cron)
-        node = doc
-        for key in path[:-1]:
-            node = node[key]  # type: ignore[index]
-        node[path[-1]] = value  # type: ignore[index]
-        broken.append(doc)
-    for doc in _docs() + broken:
-        validator = lint_mod._validator(version, str(doc["kind"]), str(doc["apiVersion"]))
-        assert validator.is_valid(doc) == validator.is_valid(lint_mod._shape(doc, enums))
-    assert not all(lint_mod._validator(version, "CronJob", "batch/v1").is_valid(d) for d in broken)
-
-
-def test_bad_manifest_is_a_finding_and_crds_are_noted() -> None:
+def test_lints_exactly_the_files_it_is_given() -> None:
     files = {
-        "x.yaml": RenderedFile(
-            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: a}\n"
-            "spec: {schedule: '* * * * *', jobTemplate: {}, suspnd: true}\n---\n"
-            "apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshot\nmetadata: {name: v}\n"
-        )
+        "a/x.sh": RenderedFile("#!/bin/bash\necho $1\n", kind="script"),
+        "b/y.sh": RenderedFile('#!/bin/bash\necho "$1"\n', kind="script"),
+        "c.txt": RenderedFile("echo $1\n", kind="other"),
     }
-    report = lint_manifests(files, "1.32")
-    assert len(report.findings) == 1
-    assert report.findings[0].startswith(
-        "x.yaml: CronJob/a does not match the Kubernetes 1.32.0 schema: spec: Additional properties"
-    )
-    assert report.notes == [
-        "note: no schema for VolumeSnapshot (snapshot.storage.k8s.io/v1) in kubernetes-validate; "
-        "not checked"
+    report = lint(files, cache=fresh())
+    assert report.scripts == 2
+    assert [f.split(": ")[:2] for f in report.findings] == [["a/x.sh:2:6", "info SC2086"]]
+
+
+def test_findings_are_reported_for_every_script_of_a_shape() -> None:
+    files = render(plan_of("namespaces: {a: {pvcs: [d]}, b: {pvcs: [d]}}"))
+    for name in ("a", "b"):
+        path = f"namespaces/{name}/backup-ns.sh"
+        files[path] = RenderedFile(
+            files[path].text.replace("\nmain() {", "\nx=$1\necho $x\nmain() {"), kind="script"
+        )
+    report = lint(files, cache=fresh())
+    assert report.scripts_linted == 1
+    assert [f.split(":")[0] for f in report.findings] == [
+        "namespaces/a/backup-ns.sh",
+        "namespaces/b/backup-ns.sh",
     ]
 
 
-def test_unknown_kubernetes_version() -> None:
-    with pytest.raises(lint_mod.LintToolError, match=r"no Kubernetes schemas for version 9\.1"):
-        lint_manifests({}, "9.1")
+def test_a_value_written_outside_the_baked_block_is_linted_as_itself() -> None:
+    files = render(plan_of("namespaces: {a: {pvcs: [d]}, b: {pvcs: [d]}}"))
+    path = "namespaces/b/backup-ns.sh"
+    files[path] = RenderedFile(
+        files[path].text.replace("\nmain() {", "\necho $b\nmain() {"), kind="script"
+    )
+    report = lint(files, cache=fresh())
+    assert report.scripts_linted == 2
+    assert report.findings and all(f.startswith(path + ":") for f in report.findings)
 
 
-@pytest.mark.parametrize("config", [EXAMPLE, FULL], ids=["example", "full"])
-def test_parsing_without_the_script_gives_the_same_shape(config: Path) -> None:
-    """lint_manifests skips parsing the ConfigMap's script block: same shape either way."""
-    _defs, enums, _ok = lint_mod._definitions(lint_mod._schema_version("1.32"))
-    files = render(plan(load_config(config)))
-    for path, f in files.items():
-        if f.kind != "manifest":
-            continue
-        stripped = lint_mod._without_script(path, f.text, files)
-        if path.startswith("namespaces/"):
-            assert len(stripped) < len(f.text) / 2, path
-        full = [lint_mod._shape(d, enums) for d in yaml.safe_load_all(f.text)]
-        fast = [lint_mod._shape(d, enums) for d in yaml.safe_load_all(stripped)]
-        assert full == fast, path
+def test_the_cli_reuses_results_across_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
 
+    env = {**os.environ, "BACKUPNS_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("BACKUPNS_NO_CACHE", None)
 
-def test_sentinels_per_slot_and_values_that_look_like_sentinels() -> None:
-    unit = plan_of("namespaces: {ns-a: {pvcs: [zzbns1x, b], snapshotName: '{pvc}-{rand}'}}")
-    canon = canonical_unit(unit.namespaces[0])
-    env = dict(canon.env)
-    assert canon.name == "zzbnsnx"
-    assert env["BAK_DRY_RUN"] == "zzbns1x"
-    assert env["BAK_PVC_NAMES"] == "zzbns1x b"  # contains the marker: kept as is
-    assert env["BAK_VS_NAME_TEMPLATE"] == "{pvc}-{rand}"  # not a plain word: kept
-    two = plan_of("namespaces: {x: {pvcs: [a, b]}}").namespaces[0]
-    assert dict(canonical_unit(two).env)["BAK_PVC_NAMES"] == "zzbns3w zzbns3w"
+    def run() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "backupns_gen", "lint", "-c", str(EXAMPLE)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return proc.stdout
+
+    files = render(plan(load_config(EXAMPLE)))
+    n = sum(1 for f in files.values() if f.kind == "script")
+    assert f"({n} scripts, {n} distinct linted;" in run()
+    assert f"({n} scripts, 0 distinct linted; " in run()
+    assert "0 distinct validated" in run()
