@@ -348,11 +348,11 @@ EOF
   # A's lock lines come in order, and B's "took" line comes after A finished
   # (A logs "released" right after unlocking, so B's "took" may come before that line).
   local a_wait a_took a_done a_rel b_wait b_took b_rel
-  a_wait=$(grep -nFx "[backup-ns] flock-a: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" "$log" | cut -d: -f1)
+  a_wait=$(grep -nFx "[backup-ns] flock-a: lock: waiting for a free slot of 1 in $E2E_LOCKS (limit 60s)" "$log" | cut -d: -f1)
   a_took=$(grep -nFx "[backup-ns] flock-a: lock: took slot 1 of 1 ($E2E_LOCKS/1.lock) after 0s" "$log" | cut -d: -f1)
   a_done=$(grep -nE '^\[backup-ns\] flock-a: done: created data-' "$log" | cut -d: -f1)
   a_rel=$(grep -nFx "[backup-ns] flock-a: lock: released $E2E_LOCKS/1.lock" "$log" | cut -d: -f1)
-  b_wait=$(grep -nFx "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 60s)" "$log" | cut -d: -f1)
+  b_wait=$(grep -nFx "[backup-ns] flock-b: lock: waiting for a free slot of 1 in $E2E_LOCKS (limit 60s)" "$log" | cut -d: -f1)
   b_took=$(grep -nE "^\[backup-ns\] flock-b: lock: took slot 1 of 1 \($E2E_LOCKS/1\.lock\) after [0-9]+s$" "$log" | cut -d: -f1)
   b_rel=$(grep -nFx "[backup-ns] flock-b: lock: released $E2E_LOCKS/1.lock" "$log" | cut -d: -f1)
   ((a_wait < a_took && a_took < b_wait && b_wait < a_done && a_done < b_took && a_done < a_rel)) ||
@@ -379,9 +379,9 @@ EOF
   kill -- "-$holder"
   wait "$holder" || true
   [[ $status -eq 1 ]]
-  [[ ${lines[-2]} == "[backup-ns] flock-b: lock: waiting for slot 1 of 1 ($E2E_LOCKS/1.lock, limit 2s)" ]]
-  [[ ${lines[-1]} =~ ^"[backup-ns] flock-b: waiting for lock $E2E_LOCKS/1.lock ... "[2-9]"s/2s"$ ]]
+  [[ ${lines[-2]} == "[backup-ns] flock-b: lock: waiting for a free slot of 1 in $E2E_LOCKS (limit 2s)" ]]
+  [[ ${lines[-1]} =~ ^"[backup-ns] flock-b: waiting for a free lock slot in $E2E_LOCKS ... "[2-9]"s/2s"$ ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr =~ ^"ERROR: timed out waiting for the lock in namespace flock-b: $E2E_LOCKS/1.lock stayed locked for "[2-9]"s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"$ ]]
+  [[ $stderr =~ ^"ERROR: timed out waiting for the lock in namespace flock-b: all 1 slots in $E2E_LOCKS stayed locked for "[2-9]"s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"$ ]]
   [[ ! -s $KUBESIM_STATE/requests.jsonl ]]
 }

@@ -60,9 +60,9 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   none=$(<"$(script_path none)")
   pg=$(<"$(script_path postgres,flock)")
   my=$(<"$(script_path mysql)")
-  [[ $none != *pg_dump* && $none != *mysqldump* && $none != *'flock --wait'* && $none != *BAK_DB_POSTGRES_EXEC* ]]
-  [[ $pg == *pg_dump* && $pg != *mysqldump* && $pg == *'flock --wait'* && $pg != *BAK_DB_MYSQL_EXEC* ]]
-  [[ $my == *mysqldump* && $my != *pg_dump* && $my != *'flock --wait'* ]]
+  [[ $none != *pg_dump* && $none != *mysqldump* && $none != *'flock --nonblock'* && $none != *BAK_DB_POSTGRES_EXEC* ]]
+  [[ $pg == *pg_dump* && $pg != *mysqldump* && $pg == *'flock --nonblock'* && $pg != *BAK_DB_MYSQL_EXEC* ]]
+  [[ $my == *mysqldump* && $my != *pg_dump* && $my != *'flock --nonblock'* ]]
 }
 
 @test "cli: the script starts with the shebang, the header, strict mode, and ends with the main guard" {
@@ -276,7 +276,7 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   mkdir -p "$BATS_TEST_TMPDIR/bin"
   run_clean "$S" BAK_KUBECTL="$BATS_TEST_TMPDIR/bin/kubectl-missing" -- create
   [[ $status -eq 1 && -z $output ]]
-  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: $BATS_TEST_TMPDIR/bin/kubectl-missing is not installed or not on PATH. Use an image with bash, kubectl, GNU coreutils, awk, sed, grep and flock" ]]
+  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: $BATS_TEST_TMPDIR/bin/kubectl-missing is not installed or not on PATH. Use an image with bash, kubectl, GNU coreutils and (when locking) flock" ]]
 }
 
 @test "create: an invalid setting stops create before any kubectl call (exit 2)" {
@@ -301,9 +301,23 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
   run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=1 BAK_FLOCK_TIMEOUT_SEC=2 -- create
   exec {fd}>&-
   [[ $status -eq 1 ]]
-  [[ $stderr == "ERROR: timed out waiting for the lock in namespace shop-prod: $dir/1.lock stayed locked for 2s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT" ]]
-  [[ $output == *"[backup-ns] shop-prod: lock: waiting for slot 1 of 1 ($dir/1.lock, limit 2s)"$'\n'"[backup-ns] shop-prod: waiting for lock $dir/1.lock ... 2s/2s"* ]]
+  [[ $stderr == "ERROR: timed out waiting for the lock in namespace shop-prod: all 1 slots in $dir stayed locked for 2s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT" ]]
+  [[ $output == *"[backup-ns] shop-prod: lock: waiting for a free slot of 1 in $dir (limit 2s)"$'\n'"[backup-ns] shop-prod: waiting for a free lock slot in $dir ... 2s/2s"* ]]
   [[ $output != *'lock: released'* ]]
+}
+
+@test "create: any free lock slot is taken at once, whichever slot the run tries first" {
+  local dir=$BATS_TEST_TMPDIR/locks run
+  mkdir -p "$dir"
+  exec {fd}>"$dir/1.lock"
+  flock "$fd"
+  # The first slot tried is random: eight runs try slot 1 first about four times.
+  for run in 1 2 3 4 5 6 7 8; do
+    run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=2 BAK_FLOCK_TIMEOUT_SEC=30 -- create
+    [[ $output == *$'\n'"[backup-ns] shop-prod: lock: took slot 2 of 2 ($dir/2.lock) after 0s"$'\n'* ]] ||
+      { echo "run $run: $output"; exec {fd}>&-; return 1; }
+  done
+  exec {fd}>&-
 }
 
 @test "log: colours only on a terminal, and never with NO_COLOR" {

@@ -42,7 +42,7 @@ from .unknown import reject_unknown_keys
 DEFAULT_IMAGE = "docker.io/bitnami/kubectl:1.32"
 """Debian (minideb) based: bash 5, GNU coreutils, util-linux flock, kubectl 1.32.
 Pin it by digest (``…@sha256:…``) in production, or use your own image with
-bash ≥ 4.4, kubectl, flock, GNU coreutils, awk, sed and grep."""
+bash ≥ 4.4, kubectl, flock (when locking) and GNU coreutils."""
 
 
 class Model(BaseModel):
@@ -145,7 +145,7 @@ class Flock(Model):
     """Node-level concurrency limit: at most ``slots`` backups per node at once.
 
     - ``enabled``: default true (BAK_FLOCK).
-    - ``slots``: number of lock files, ≥ 1 (default 2); a run takes a random free one.
+    - ``slots``: number of lock files, 1..1000 (default 2); a run takes any free one.
     - ``dir``: lock directory inside the job's container (default ``/mnt/host-backup-locks``).
     - ``hostPath``: node directory mounted at ``dir`` (hostPath, DirectoryOrCreate;
       default ``/mnt/host-backup-locks``).

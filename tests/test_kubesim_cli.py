@@ -118,9 +118,17 @@ def test_tls_admin(kubesim_tls: KubeSim) -> None:
     assert "You must be logged in to the server" in cp.stderr
 
 
+def _bats() -> str:
+    """bats-core as the project installs it (npm ci: node_modules/), else from PATH;
+    missing is a failure, never a skip (CI has it only under node_modules)."""
+    local = REPO_ROOT / "node_modules" / "bats" / "bin" / "bats"
+    found = str(local) if local.is_file() else shutil.which("bats")
+    assert found, f"bats-core is missing: run npm ci (expected {local})"
+    return found
+
+
 def test_bats_helper(tmp_path: Path) -> None:
-    if shutil.which("bats") is None:
-        pytest.skip("bats not installed")
+    bats = _bats()
     helper = REPO_ROOT / "bats" / "helpers" / "kubesim"
     test = tmp_path / "helper.bats"
     test.write_text(f"""
@@ -166,7 +174,7 @@ setup() {{ load {helper}; kubesim_env; }}
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     cp = subprocess.run(
-        ["bats", str(test), str(tls)], capture_output=True, text=True, timeout=90, env=env
+        [bats, str(test), str(tls)], capture_output=True, text=True, timeout=180, env=env
     )
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert cp.stdout.splitlines()[0] == "1..3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -81,12 +82,26 @@ def test_human_duration(seconds: int, text: str) -> None:
     assert human_duration(timedelta(seconds=seconds)) == text
 
 
-@settings(max_examples=60, deadline=None, database=None)
-@given(st.integers(0, 20 * 365 * 86400))
-def test_human_duration_is_short_and_monotonic_in_unit(seconds: int) -> None:
-    text = human_duration(timedelta(seconds=seconds))
-    assert 2 <= len(text) <= 7
-    assert text[-1] in "smhdy"
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
+
+
+def _duration_value(text: str) -> int:
+    """The seconds a HumanDuration text stands for ("3m2s" -> 182)."""
+    parts = re.findall(r"(\d+)([smhdy])", text)
+    assert "".join(n + u for n, u in parts) == text, text
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.integers(0, 20 * 365 * 86400), st.integers(0, 20 * 365 * 86400))
+def test_human_duration_is_short_and_monotonic(a: int, b: int) -> None:
+    """Shorter or equal ages never print as longer ones, and each text is the age
+    truncated (never rounded up)."""
+    a, b = sorted((a, b))
+    ta, tb = (human_duration(timedelta(seconds=x)) for x in (a, b))
+    assert 2 <= len(ta) <= 7 and 2 <= len(tb) <= 7
+    assert _duration_value(ta) <= _duration_value(tb), (a, ta, b, tb)
+    assert _duration_value(ta) <= a and _duration_value(tb) <= b
 
 
 def test_parse_time() -> None:

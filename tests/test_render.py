@@ -201,9 +201,39 @@ def test_script_per_capability() -> None:
         assert not [f for f in absent if f"\n{f}() {{" in text], ns
 
 
-def test_config_values_are_shquoted_in_the_script(tmp_path: Path) -> None:
-    files = render(
-        plan_of("namespaces: {a: {pvcs: [x], snapshotName: '{pvc}-{date}-{rand}'}}"),
-        stub_root(tmp_path),
-    )
-    assert "BAK_VS_NAME_TEMPLATE='{pvc}-{date}-{rand}'" in files["namespaces/a/backup-ns.sh"].text
+def test_config_values_reach_the_real_script_unchanged() -> None:
+    """The real scripts (every fragment) read back, in bash, exactly the values the plan
+    baked: ${ENVVAR} references, spaces in lists, {placeholders}. Dropping |shquote
+    from the BAK_BAKED line (or any value) expands or splits them and fails here."""
+    units = {u.name: u for u in plan(load_config(FULL)).namespaces}
+    for path, f in render(plan(load_config(FULL))).items():
+        if f.kind != "script":
+            continue
+        unit = units[path.split("/")[1]]
+        read = subprocess.run(
+            ["bash", "-c", 'source /dev/stdin <<<"$0"; printf "%s\\0" "${BAK_BAKED[@]}"', f.text],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"PATH": os.environ["PATH"]},
+        )
+        assert read.returncode == 0, f"{path}: {read.stderr[-500:]}"
+        got = read.stdout.split("\0")[:-1]
+        assert got == [part for pair in unit.env for part in pair], path
+    assert any("${" in value for u in units.values() for _, value in u.env)
+    assert any(" " in value for u in units.values() for _, value in u.env)
+
+
+# Template expressions whose values come from the generator's own code (setting names,
+# table conditions, the header comment), never from the config; everything else in a
+# script template reaches bash through |shquote.
+CODE_EXPRESSIONS = {"header", "cond", "names", "s.name", "s.kind", 'ns.secrets|join(" | ")'}
+
+
+def test_every_script_template_value_goes_through_shquote() -> None:
+    found = 0
+    for template in sorted((TEMPLATES / "script").glob("*.j2")):
+        for expr in re.findall(r"\{\{-?\s*(.*?)\s*-?\}\}", template.read_text()):
+            found += 1
+            assert expr in CODE_EXPRESSIONS or expr.endswith("|shquote"), f"{template.name}: {expr}"
+    assert found > 10

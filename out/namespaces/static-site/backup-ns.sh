@@ -6,7 +6,7 @@
 # password expanded there), then snapshots each PVC, labels the snapshots for
 # retention and waits until they are ready. Run `backup-ns.sh --help`.
 #
-# Needs bash >= 4.4, kubectl, GNU coreutils (date -d), awk, sed, grep, mktemp
+# Needs bash >= 4.4, kubectl, GNU coreutils (cat, date -d, mktemp, rm, sleep)
 # and, when locking, flock. Nothing else; nothing is sourced at run time.
 set -Eeuo pipefail
 
@@ -565,12 +565,14 @@ print_config() {
 # --- dependencies -------------------------------------------------------------
 
 check_dependencies() {
-  local tool tools=("${BAK_KUBECTL:-kubectl}" date awk sed grep mktemp)
+  # Every command this shell runs itself (the database container needs its own:
+  # see the need line of each remote script).
+  local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
   [[ $BAK_FLOCK != true ]] || tools+=(flock)
   for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils, awk, sed, grep and flock"
+        "Use an image with bash, kubectl, GNU coreutils and (when locking) flock"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
@@ -618,46 +620,63 @@ kube_fail() {
 }
 
 # --- node lock slots (flock) --------------------------------------------------
-# Take one random slot of BAK_FLOCK_COUNT lock files in BAK_FLOCK_DIR (a hostPath
+# Take any free slot of BAK_FLOCK_COUNT lock files in BAK_FLOCK_DIR (a hostPath
 # shared by the jobs on a node), so at most COUNT backups run on a node at once.
-# The lock is held on a file descriptor and released on every exit path (trap).
+# The slots are tried from a random one on, without waiting; when all are taken,
+# again every second until BAK_FLOCK_TIMEOUT_SEC. The lock is held on a file
+# descriptor and released on every exit path (trap).
 
 LOCK_FD=''
 LOCK_FILE=''
 LOCK_HELD=false
 
-lock_acquire() {
-  local count=$((10#$BAK_FLOCK_COUNT)) limit slot start elapsed remaining chunk rc
-  limit=$(duration_to_seconds "$BAK_FLOCK_TIMEOUT_SEC")
-  slot=$((RANDOM % count + 1))
-  LOCK_FILE="${BAK_FLOCK_DIR%/}/${slot}.lock"
-  if [[ $BAK_DRY_RUN == true ]]; then
-    log "lock: dry run, not taking slot $slot of $count ($LOCK_FILE)"
-    return 0
-  fi
+# lock_try SLOT: take that slot's lock file without waiting (status 1: it is held).
+lock_try() {
+  local rc=0
+  LOCK_FILE="${BAK_FLOCK_DIR%/}/$1.lock"
   if ! { exec {LOCK_FD}>>"$LOCK_FILE"; } 2>/dev/null; then
     LOCK_FD=''
     die "cannot open the lock file" "$LOCK_FILE is not writable" \
       "Create $BAK_FLOCK_DIR (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_FLOCK=false"
   fi
-  log "lock: waiting for slot $slot of $count ($LOCK_FILE, limit ${limit}s)"
+  flock --nonblock "$LOCK_FD" || rc=$?
+  ((rc != 0)) || return 0
+  exec {LOCK_FD}>&-
+  LOCK_FD=''
+  ((rc == 1)) || die "flock failed" "flock exited with status $rc on $LOCK_FILE" "Check $BAK_FLOCK_DIR"
+  return 1
+}
+
+lock_acquire() {
+  local count=$((10#$BAK_FLOCK_COUNT)) limit first i slot start elapsed=0 shown=0
+  limit=$(duration_to_seconds "$BAK_FLOCK_TIMEOUT_SEC")
+  if [[ $BAK_DRY_RUN == true ]]; then
+    log "lock: dry run, not taking a slot of $count in $BAK_FLOCK_DIR"
+    return 0
+  fi
+  log "lock: waiting for a free slot of $count in $BAK_FLOCK_DIR (limit ${limit}s)"
+  first=$((RANDOM % count))
   start=$SECONDS
   while :; do
-    elapsed=$((SECONDS - start))
-    remaining=$((limit - elapsed))
-    if ((remaining <= 0)); then
-      die "timed out waiting for the lock" "$LOCK_FILE stayed locked for ${elapsed}s (limit ${limit}s)" \
+    for ((i = 0; i < count; i++)); do
+      slot=$(((first + i) % count + 1))
+      if lock_try "$slot"; then
+        LOCK_HELD=true
+        log "lock: took slot $slot of $count ($LOCK_FILE) after $((SECONDS - start))s"
+        return 0
+      fi
+    done
+    if ((elapsed - shown >= PROGRESS_EVERY || elapsed >= limit)) && ((elapsed > 0)); then
+      log "waiting for a free lock slot in $BAK_FLOCK_DIR ... ${elapsed}s/${limit}s"
+      shown=$elapsed
+    fi
+    if ((elapsed >= limit)); then
+      die "timed out waiting for the lock" "all $count slots in $BAK_FLOCK_DIR stayed locked for ${elapsed}s (limit ${limit}s)" \
         "Other backups on this node hold all $count slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"
     fi
-    chunk=$((remaining < PROGRESS_EVERY ? remaining : PROGRESS_EVERY))
-    rc=0
-    flock --wait "$chunk" "$LOCK_FD" || rc=$?
-    ((rc != 0)) || break
-    ((rc == 1)) || die "flock failed" "flock exited with status $rc on $LOCK_FILE" "Check $BAK_FLOCK_DIR"
-    log "waiting for lock $LOCK_FILE ... $((SECONDS - start))s/${limit}s"
+    sleep 1
+    elapsed=$((SECONDS - start))
   done
-  LOCK_HELD=true
-  log "lock: took slot $slot of $count ($LOCK_FILE) after $((SECONDS - start))s"
 }
 
 # lock_release: unlock (for every process sharing the descriptor) and close.

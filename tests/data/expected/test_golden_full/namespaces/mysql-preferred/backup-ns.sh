@@ -6,7 +6,7 @@
 # password expanded there), then snapshots each PVC, labels the snapshots for
 # retention and waits until they are ready. Run `backup-ns.sh --help`.
 #
-# Needs bash >= 4.4, kubectl, GNU coreutils (date -d), awk, sed, grep, mktemp
+# Needs bash >= 4.4, kubectl, GNU coreutils (cat, date -d, mktemp, rm, sleep)
 # and, when locking, flock. Nothing else; nothing is sourced at run time.
 set -Eeuo pipefail
 
@@ -584,12 +584,14 @@ print_config() {
 # --- dependencies -------------------------------------------------------------
 
 check_dependencies() {
-  local tool tools=("${BAK_KUBECTL:-kubectl}" date awk sed grep mktemp)
+  # Every command this shell runs itself (the database container needs its own:
+  # see the need line of each remote script).
+  local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
   [[ $BAK_FLOCK != true ]] || tools+=(flock)
   for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils, awk, sed, grep and flock"
+        "Use an image with bash, kubectl, GNU coreutils and (when locking) flock"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
