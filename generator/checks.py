@@ -150,6 +150,9 @@ def check_namespace(
 
 def check_controller(controller: ControllerConfig) -> list[Problem]:
     prefix: tuple[str | int, ...] = ("controller", "schedules")
-    return check_schedule(
-        controller.schedules.prune, f"{controller.namespace}/prune", prefix, "prune"
-    ) + check_schedule(controller.schedules.sync, f"{controller.namespace}/sync", prefix, "sync")
+    problems: list[Problem] = []
+    for job in ("prune", "sync", "status"):
+        problems += check_schedule(
+            getattr(controller.schedules, job), f"{controller.namespace}/{job}", prefix, job
+        )
+    return problems

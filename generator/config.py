@@ -159,16 +159,26 @@ class Flock(Model):
     timeout: Duration = field("BAK_FLOCK_TIMEOUT_SEC")
 
 
+class KeepOverride(Model):
+    """Per-namespace keep counts; a count left out is ``controller.keep``'s."""
+
+    daily: int | None = Field(default=None, ge=0, le=3650)
+    weekly: int | None = Field(default=None, ge=0, le=520)
+    monthly: int | None = Field(default=None, ge=0, le=1200)
+
+
 class Retention(Model):
     """How the controller ages snapshots out (labels written by the script).
 
     - ``mode``: ``daily_weekly_monthly`` (keep the newest N per period, see
       ``controller.keep``) or ``days`` (delete after ``days`` days).
     - ``days``: required with ``mode: days``, 1..3650; not allowed otherwise.
+    - ``keep``: ``{daily, weekly, monthly}`` for this namespace (default: ``controller.keep``).
     """
 
     mode: Literal["daily_weekly_monthly", "days"] = field("BAK_LABEL_VS_RETAIN")
     days: int | None = field("BAK_LABEL_VS_RETAIN_DAYS")
+    keep: KeepOverride = Field(default_factory=KeepOverride)
 
 
 ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
@@ -305,20 +315,35 @@ class Keep(Model):
 class ControllerSchedules(Model):
     """Controller CronJob schedules (``H`` allowed, seeded with the controller namespace).
 
-    - ``prune``: retain → mark → sweep (default ``H 3 * * *``).
+    - ``prune``: ``run``: retain → mark → sweep → sync → orphans (default ``H 3 * * *``).
     - ``sync``: copy labels to VolumeSnapshotContents (default ``H * * * *``: hourly).
+    - ``status``: fail (a failed Job) when a namespace has no recent ready snapshot
+      (default ``H 7 * * *``).
     """
 
     prune: str = "H 3 * * *"
     sync: str = "H * * * *"
+    status: str = "H 7 * * *"
 
 
 class ControllerConfig(Model):
-    """The cluster-wide controller (retention and label sync; implemented separately).
+    """The cluster-wide retention controller (``out/controller/backup-ns-controller.sh``).
 
     - ``namespace``: where it runs (default ``backup-ns``), created by out/cluster.
     - ``image``: default DEFAULT_IMAGE. ``timeZone``: for schedules and period dates (UTC).
-    - ``schedules``: see ControllerSchedules. ``keep``: daily/weekly/monthly counts.
+    - ``schedules``: see ControllerSchedules. ``keep``: daily/weekly/monthly counts
+      (a namespace may override them: ``retention.keep``).
+    - ``minReady``: never let a PVC's ready snapshots drop below this (default 1, ≥ 1).
+    - ``maxDeletionsPerRun``: delete at most this many objects per run, then fail (50).
+    - ``orphanRetentionDays``: keep a content whose snapshot or namespace is gone this
+      many days after the controller first saw it orphaned (30).
+    - ``failedAfter``: a snapshot not ready after this long counts as failed (``24h``).
+    - ``maxClockSkewDays``: refuse to run when today is more than this many days after
+      the newest snapshot's day (30), or before it.
+    - ``leaseDuration``: how long a run's Lease blocks other runs if the run dies
+      without releasing it (``1h``).
+    - ``staleAfterFactor``: ``status`` fails when a PVC's newest ready snapshot is older
+      than this many schedule periods (2).
     """
 
     namespace: LabelName = "backup-ns"
@@ -326,6 +351,13 @@ class ControllerConfig(Model):
     time_zone: TimeZone = "UTC"
     schedules: ControllerSchedules = Field(default_factory=ControllerSchedules)
     keep: Keep = Field(default_factory=Keep)
+    min_ready: int = Field(default=1, ge=1, le=1000)
+    max_deletions_per_run: int = Field(default=50, ge=0, le=1_000_000)
+    orphan_retention_days: int = Field(default=30, ge=0, le=36500)
+    failed_after: Duration = "24h"
+    max_clock_skew_days: int = Field(default=30, ge=1, le=3650)
+    lease_duration: Duration = "1h"
+    stale_after_factor: int = Field(default=2, ge=1, le=100)
 
 
 class Config(Model):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from . import schedule, settings
 from .config import Config, ControllerConfig, NamespaceConfig
+from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .settings import Setting
 
@@ -75,6 +76,7 @@ class Plan:
     source_name: str
     namespaces: tuple[NamespaceUnit, ...]
     cluster: ClusterUnit
+    controller: ControllerUnit
 
 
 def namespace_env(
@@ -119,4 +121,9 @@ def plan(config: Config) -> Plan:
         prune_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
         sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),
     )
-    return Plan(source_name=config.source_name, namespaces=units, cluster=cluster)
+    return Plan(
+        source_name=config.source_name,
+        namespaces=units,
+        cluster=cluster,
+        controller=plan_controller(config),
+    )

@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from cronsim import CronSim, CronSimError
 
@@ -137,3 +138,18 @@ def check(expr: str) -> None:
         CronSim(_MACROS.get(expr, expr), datetime(2026, 1, 1))
     except CronSimError as exc:
         raise ScheduleError(f"is not a valid schedule: {str(exc).lower()}") from exc
+
+
+@cache
+def period_seconds(expr: str, fires: int = 16) -> int:
+    """The longest gap between two consecutive runs of ``expr`` (an expanded schedule),
+    over its first ``fires`` runs after 2026-01-01 UTC: the schedule's period, used by
+    the controller's ``status`` to call a namespace stale."""
+    it = CronSim(_MACROS.get(expr, expr), datetime(2026, 1, 1))
+    previous = next(it)
+    longest = 0
+    for _ in range(fires):
+        current = next(it)
+        longest = max(longest, int((current - previous).total_seconds()))
+        previous = current
+    return longest

@@ -29,11 +29,13 @@ fi
 
 
 def stub_root(tmp: Path) -> str:
-    """A templates root with the real manifest/cluster templates and a stub script."""
+    """A templates root with the real manifest/cluster/controller templates and a stub script."""
     root = tmp / "templates"
     (root / "script").mkdir(parents=True)
     (root / "manifests").symlink_to(TEMPLATES / "manifests")
     (root / "cluster").symlink_to(TEMPLATES / "cluster")
+    (root / "controller").symlink_to(TEMPLATES / "controller")  # the real controller script
+    (root / "script" / "_util.sh.j2").symlink_to(TEMPLATES / "script" / "_util.sh.j2")
     (root / "script" / "backup-ns.sh.j2").write_text(STUB_SCRIPT)
     return str(root)
 

@@ -72,7 +72,7 @@ def test_check_clean_then_stale(tmp_path: Path) -> None:
     shutil.copy(EXAMPLE, cfg)
     assert run("render", "-c", str(cfg), "-o", str(out), "--no-lint").returncode == 0
     ok = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check")
-    assert (ok.returncode, ok.stdout) == (0, f"{out}: up to date (9 files)\n")
+    assert (ok.returncode, ok.stdout) == (0, f"{out}: up to date (10 files)\n")
 
     manifest = out / "namespaces/blog/manifests.yaml"
     manifest.write_text(
@@ -112,7 +112,7 @@ def test_schema_is_valid_json_schema_and_accepts_the_configs() -> None:
 def test_lint_command_clean() -> None:
     result = run("lint", "-c", str(FULL))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("lint: ok (3 scripts")
+    assert result.stdout.startswith("lint: ok (4 scripts")  # 3 namespaces + the controller
 
 
 def test_internal_error_is_one_line(

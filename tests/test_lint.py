@@ -32,7 +32,8 @@ def test_same_shape_namespaces_are_linted_once() -> None:
         "namespaces:\n" + "".join(f"  ns-{i}: {{pvcs: [d{i}, e]}}\n" for i in range(12))
     )
     report = lint(render(the_plan), cache=fresh())
-    assert (report.scripts, report.scripts_linted, report.findings) == (12, 1, [])
+    # 12 namespace scripts of one shape + the controller script
+    assert (report.scripts, report.scripts_linted, report.findings) == (13, 2, [])
 
 
 def test_lints_exactly_the_files_it_is_given() -> None:
@@ -54,7 +55,7 @@ def test_findings_are_reported_for_every_script_of_a_shape() -> None:
             files[path].text.replace("\nmain() {", "\nx=$1\necho $x\nmain() {"), kind="script"
         )
     report = lint(files, cache=fresh())
-    assert report.scripts_linted == 1
+    assert report.scripts_linted == 2  # one shape + the controller script
     assert [f.split(":")[0] for f in report.findings] == [
         "namespaces/a/backup-ns.sh",
         "namespaces/b/backup-ns.sh",
@@ -68,7 +69,7 @@ def test_a_value_written_outside_the_baked_block_is_linted_as_itself() -> None:
         files[path].text.replace("\nmain() {", "\necho $b\nmain() {"), kind="script"
     )
     report = lint(files, cache=fresh())
-    assert report.scripts_linted == 2
+    assert report.scripts_linted == 3  # two namespace scripts + the controller script
     assert report.findings and all(f.startswith(path + ":") for f in report.findings)
 
 

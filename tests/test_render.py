@@ -119,7 +119,7 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert trees[0] == trees[1] and len(trees[0]) == 9
+    assert trees[0] == trees[1] and len(trees[0]) == 10
 
 
 def test_render_cache_matches_a_fresh_render(tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
     changes = write(out, files_for(tmp_path / "2", "a b c"))
     assert sorted(changes.write) == [
         "Kustomization",
+        "cluster/controller.yaml",  # the controller's per-namespace keep table
+        "controller/backup-ns-controller.sh",
         "namespaces/c/backup-ns.sh",
         "namespaces/c/manifests.yaml",
     ]

@@ -1559,7 +1559,7 @@ def load_objects(sim: Sim, docs: list[Any]) -> int:
         existing = sim.store.get(res, meta.get("namespace"), meta.get("name", ""))
         if existing is not None and res is NAMESPACES:
             continue
-        created = sim.store.create(res, doc)
+        created = sim.store.create(res, doc, seed=True)
         sim.store.encoded(res, created)  # warm the JSON cache: big seeds list fast at once
         n += 1
     return n

@@ -262,8 +262,9 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
     def create(
-        self, res: Resource, obj: dict[str, Any], *, dry_run: bool = False
+        self, res: Resource, obj: dict[str, Any], *, dry_run: bool = False, seed: bool = False
     ) -> dict[str, Any]:
+        """Create obj; ``seed`` keeps a given uid and creationTimestamp (seeded history)."""
         obj = jcopy(obj)
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
@@ -293,8 +294,10 @@ class Store:
             meta.pop("namespace", None)
         if self.get(res, ns, name) is not None:
             raise already_exists(res, name)
-        meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = now_iso()
+        if not (seed and meta.get("uid")):
+            meta["uid"] = str(uuid.uuid4())
+        if not (seed and meta.get("creationTimestamp")):
+            meta["creationTimestamp"] = now_iso()
         if res.has_generation:
             meta["generation"] = 1
         meta.pop("deletionTimestamp", None)
