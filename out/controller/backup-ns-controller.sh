@@ -278,13 +278,13 @@ random_suffix() {
 }
 
 # env_config_serialize VAR...: "VAR=value" lines for the backup-ns.sh/env-config
-# annotation and the `config` command. A *_PASSWORD variable is written only as
-# its ${ENVVAR} reference; any other value of it is left out, never printed.
+# annotation and the `config` command. A secret setting is written only as its
+# ${ENVVAR} reference; any other value of it is left out, never printed.
 env_config_serialize() {
   local var
   for var in "$@"; do
     [[ -n ${!var+x} ]] || continue
-    if [[ $var == *_PASSWORD ]] && ! env_ref "${!var}" >/dev/null; then
+    if secret_setting "$var" && ! env_ref "${!var}" >/dev/null; then
       continue
     fi
     printf '%s=%s\n' "$var" "${!var}"
