@@ -46,10 +46,19 @@ bash ≥ 4.4, kubectl, flock (when locking) and GNU coreutils."""
 
 
 class Model(BaseModel):
-    """Base: camelCase keys, no unknown keys ("did you mean"), no coercion, immutable."""
+    """Base: camelCase keys, no unknown keys ("did you mean"), no coercion, immutable.
+
+    Every field is documented by the docstring right below it; that text is also its
+    description in the JSON Schema (``backupns-gen schema``, editor hovers).
+    """
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, validate_default=False
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        validate_default=False,
+        use_attribute_docstrings=True,
     )
 
     @model_validator(mode="before")
@@ -59,68 +68,67 @@ class Model(BaseModel):
 
 
 class WaitUntilReady(Model):
-    """Wait for the VolumeSnapshot to become ``readyToUse``.
-
-    - ``enabled``: wait at all (default true); BAK_VS_WAIT_UNTIL_READY.
-    - ``timeout``: give up (and fail the run) after this long, default ``15m``.
-    """
+    """Wait for the VolumeSnapshot to become ``readyToUse``."""
 
     enabled: bool = field("BAK_VS_WAIT_UNTIL_READY")
+    """Wait until each snapshot is readyToUse (default true)."""
     timeout: Duration = field("BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
+    """Give up, and fail the run, after this long (default 15m)."""
 
 
 class Postgres(Model):
-    """Dump a PostgreSQL database (``pg_dump`` in the database container, via kubectl exec).
-
-    - ``exec``: the resource kubectl execs into, ``kind/name`` (default ``deployment/app-base``).
-    - ``container``: the container in that pod (default ``postgres``).
-    - ``dumpFile``: absolute path in the container, on the volume being snapshotted
-      (default ``/var/lib/postgresql/data/dump.sql.gz``).
-    - ``pvc``: the PVC (one of ``pvcs``) that holds ``dumpFile``; default: the first PVC.
-    - ``host``: "" = the unix socket (default), else a host name or IP.
-    - ``port``: default 5432.
-    - ``user``: literal or ``${ENV_VAR}`` expanded in the container (default ``${POSTGRES_USER}``).
-    - ``passwordEnv``: NAME of the container's env var holding the password (default
-      ``POSTGRES_PASSWORD``; "" = no password). The password itself is never in the config.
-    - ``database``: literal or ``${ENV_VAR}`` (default ``${POSTGRES_DB}``).
-    """
+    """Dump a PostgreSQL database (``pg_dump`` in the database container, via kubectl exec)."""
 
     exec: ExecResource = field("BAK_DB_POSTGRES_EXEC_RESOURCE")
+    """The resource kubectl execs into, kind/name (default deployment/app-base)."""
     container: LabelName = field("BAK_DB_POSTGRES_EXEC_CONTAINER")
+    """The container in that pod that runs pg_dump (default postgres)."""
     dump_file: AbsPath = field("BAK_DB_POSTGRES_DUMP_FILE")
+    """Absolute path of the gzip dump in the container, on the volume being snapshotted
+    (default /var/lib/postgresql/data/dump.sql.gz)."""
     pvc: PvcName | None = None
+    """The PVC (one of pvcs) that holds dumpFile; default: the first PVC."""
     host: Host = field("BAK_DB_POSTGRES_HOST")
+    """Database host seen from the container; "" = the unix socket (default)."""
     port: Port = field("BAK_DB_POSTGRES_PORT")
+    """Database port (default 5432)."""
     user: LiteralOrEnv = field("BAK_DB_POSTGRES_USER")
+    """Database user: a literal or ${ENV_VAR} expanded in the container
+    (default ${POSTGRES_USER})."""
     password_env: EnvName = field("BAK_DB_POSTGRES_PASSWORD")
+    """NAME of the container's environment variable that holds the password (default
+    POSTGRES_PASSWORD; "" = no password). The password itself is never in the config."""
     database: LiteralOrEnv = field("BAK_DB_POSTGRES_DB")
+    """Database to dump: a literal or ${ENV_VAR} expanded in the container
+    (default ${POSTGRES_DB})."""
 
 
 class Mysql(Model):
-    """Dump a MySQL / MariaDB database (``mysqldump`` in the database container).
-
-    - ``exec``: ``kind/name`` to exec into (default ``statefulset/mysql``).
-    - ``container``: default ``mysql``.
-    - ``dumpFile``: absolute path in the container (default ``/var/lib/mysql/dump.sql.gz``).
-    - ``pvc``: the PVC that holds ``dumpFile``; default: the first PVC.
-    - ``host``: default ``127.0.0.1``; ``port``: default 3306.
-    - ``user``: literal or ``${ENV_VAR}`` (default ``root``).
-    - ``passwordEnv``: NAME of the container's env var with the password
-      (default ``MYSQL_ROOT_PASSWORD``; "" = none).
-    - ``database``: literal or ``${ENV_VAR}`` (default ``${MYSQL_DATABASE}``).
-    - ``defaultCharacterSet``: ``--default-character-set`` (default ``utf8mb4``).
-    """
+    """Dump a MySQL / MariaDB database (``mysqldump`` in the database container)."""
 
     exec: ExecResource = field("BAK_DB_MYSQL_EXEC_RESOURCE")
+    """The resource kubectl execs into, kind/name (default statefulset/mysql)."""
     container: LabelName = field("BAK_DB_MYSQL_EXEC_CONTAINER")
+    """The container in that pod that runs mysqldump (default mysql)."""
     dump_file: AbsPath = field("BAK_DB_MYSQL_DUMP_FILE")
+    """Absolute path of the gzip dump in the container, on the volume being snapshotted
+    (default /var/lib/mysql/dump.sql.gz)."""
     pvc: PvcName | None = None
+    """The PVC (one of pvcs) that holds dumpFile; default: the first PVC."""
     host: Host = field("BAK_DB_MYSQL_HOST")
+    """Database host seen from the container (default 127.0.0.1)."""
     port: Port = field("BAK_DB_MYSQL_PORT")
+    """Database port (default 3306)."""
     user: LiteralOrEnv = field("BAK_DB_MYSQL_USER")
+    """Database user: a literal or ${ENV_VAR} expanded in the container (default root)."""
     password_env: EnvName = field("BAK_DB_MYSQL_PASSWORD")
+    """NAME of the container's environment variable that holds the password (default
+    MYSQL_ROOT_PASSWORD; "" = no password). The password itself is never in the config."""
     database: LiteralOrEnv = field("BAK_DB_MYSQL_DB")
+    """Database to dump: a literal or ${ENV_VAR} expanded in the container
+    (default ${MYSQL_DATABASE})."""
     default_character_set: str = field("BAK_DB_MYSQL_DEFAULT_CHARACTER_SET")
+    """The client's --default-character-set (default utf8mb4)."""
 
 
 class Database(Model):
@@ -129,7 +137,9 @@ class Database(Model):
     """
 
     postgres: Postgres | None = None
+    """Dump PostgreSQL (see Postgres); absent = no PostgreSQL dump."""
     mysql: Mysql | None = None
+    """Dump MySQL/MariaDB (see Mysql); absent = no MySQL dump."""
 
     @model_validator(mode="before")
     @classmethod
@@ -142,43 +152,42 @@ class Database(Model):
 
 
 class Flock(Model):
-    """Node-level concurrency limit: at most ``slots`` backups per node at once.
-
-    - ``enabled``: default true (BAK_FLOCK).
-    - ``slots``: number of lock files, 1..1000 (default 2); a run takes any free one.
-    - ``dir``: lock directory inside the job's container (default ``/mnt/host-backup-locks``).
-    - ``hostPath``: node directory mounted at ``dir`` (hostPath, DirectoryOrCreate;
-      default ``/mnt/host-backup-locks``).
-    - ``timeout``: how long to wait for a slot (default ``1h``; baked as seconds).
-    """
+    """Node-level concurrency limit: at most ``slots`` backups per node at once."""
 
     enabled: bool = field("BAK_FLOCK")
+    """Take a lock slot before any work (default true)."""
     slots: int = field("BAK_FLOCK_COUNT")
+    """Number of lock files per node, 1..1000 (default 2); a run takes any free one."""
     dir: AbsPath = field("BAK_FLOCK_DIR")
+    """Lock directory inside the job's container (default /mnt/host-backup-locks)."""
     host_path: AbsPath = "/mnt/host-backup-locks"
+    """Node directory mounted at dir (hostPath, DirectoryOrCreate; default
+    /mnt/host-backup-locks)."""
     timeout: Duration = field("BAK_FLOCK_TIMEOUT_SEC")
+    """How long to wait for a free slot (default 1h; baked as seconds)."""
 
 
 class KeepOverride(Model):
     """Per-namespace keep counts; a count left out is ``controller.keep``'s."""
 
     daily: int | None = Field(default=None, ge=0, le=3650)
+    """Newest daily snapshots kept in this namespace (default: controller.keep.daily)."""
     weekly: int | None = Field(default=None, ge=0, le=520)
+    """Newest weekly snapshots kept in this namespace (default: controller.keep.weekly)."""
     monthly: int | None = Field(default=None, ge=0, le=1200)
+    """Newest monthly snapshots kept in this namespace (default: controller.keep.monthly)."""
 
 
 class Retention(Model):
-    """How the controller ages snapshots out (labels written by the script).
-
-    - ``mode``: ``daily_weekly_monthly`` (keep the newest N per period, see
-      ``controller.keep``) or ``days`` (delete after ``days`` days).
-    - ``days``: required with ``mode: days``, 1..3650; not allowed otherwise.
-    - ``keep``: ``{daily, weekly, monthly}`` for this namespace (default: ``controller.keep``).
-    """
+    """How the controller ages snapshots out (labels written by the script)."""
 
     mode: Literal["daily_weekly_monthly", "days"] = field("BAK_LABEL_VS_RETAIN")
+    """daily_weekly_monthly (keep the newest N per period, see controller.keep) or days
+    (delete after days days)."""
     days: int | None = field("BAK_LABEL_VS_RETAIN_DAYS")
+    """Days to keep a snapshot: required with mode days, 1..3650; not allowed otherwise."""
     keep: KeepOverride = Field(default_factory=KeepOverride)
+    """Keep counts for this namespace; a count left out is controller.keep's."""
 
 
 ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
@@ -193,177 +202,192 @@ def _default_limits() -> dict[ResourceName, str]:
 
 
 class Resources(Model):
-    """Container resources: ``requests`` and ``limits``, each a mapping of ``cpu``,
-    ``memory``, ``ephemeral-storage`` to a quantity (``100m``, ``64Mi``)."""
+    """Container resources, each a mapping of ``cpu``, ``memory``, ``ephemeral-storage``
+    to a quantity (``100m``, ``64Mi``)."""
 
     requests: dict[ResourceName, Quantity] = Field(default_factory=_default_requests)
+    """What the scheduler reserves (default cpu 50m, memory 64Mi)."""
     limits: dict[ResourceName, Quantity] = Field(default_factory=_default_limits)
+    """The most the container may use (default memory 256Mi)."""
 
 
 class Toleration(Model):
-    """A pod toleration, as in the Kubernetes API (``key``, ``operator``, ``value``,
-    ``effect``, ``tolerationSeconds``)."""
+    """A pod toleration, as in the Kubernetes API."""
 
     key: OptionalLabelKey = ""
+    """The taint key it matches; "" with operator Exists = every taint."""
     operator: Literal["Exists", "Equal"] = "Equal"
+    """Equal (key and value match, the default) or Exists (key matches)."""
     value: LabelValue = ""
+    """The taint value it matches (with operator Equal)."""
     effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] = ""
+    """The taint effect it matches; "" = every effect."""
     toleration_seconds: int | None = None
+    """With effect NoExecute: how long the pod stays bound after the taint appears."""
 
 
 class Affinity(Model):
     """Run the job on the node of the database pod, so the per-node flock slots count
-    the backups that really load that node's disks.
-
-    - ``databasePodLabels``: labels of the database pod (e.g. ``{app: postgres}``); when set,
-      the CronJob gets a pod affinity on ``kubernetes.io/hostname`` to pods with these labels
-      in the same namespace. Empty (default): no affinity.
-    - ``required``: true (default) = requiredDuringScheduling (the job waits for that node);
-      false = preferred (weight 100).
-    """
+    the backups that really load that node's disks."""
 
     database_pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    """Labels of the database pod (e.g. {app: postgres}); when set, the CronJob gets a pod
+    affinity on kubernetes.io/hostname to pods with these labels in the same namespace.
+    Empty (default): no affinity."""
     required: bool = True
+    """true (default): requiredDuringScheduling (the job waits for that node); false:
+    preferred (weight 100)."""
 
 
 class Job(Model):
     """The CronJob and its pods (Kubernetes field names).
 
-    - ``name``: the CronJob name (default ``backup-ns``), at most 46 characters: pods are
-      named ``<name>-<up to 10 digits>-<5 chars>`` and the pod name becomes a label value.
-    - ``suspend`` (false), ``concurrencyPolicy`` (``Forbid``), ``startingDeadlineSeconds``
-      (600), ``backoffLimit`` (0: a failed backup is not retried blindly),
-      ``activeDeadlineSeconds`` (a duration, default ``3h``), ``ttlSecondsAfterFinished``
-      (none), ``successfulJobsHistoryLimit`` (3), ``failedJobsHistoryLimit`` (3).
-    - ``imagePullPolicy`` (``IfNotPresent``), ``resources``, ``nodeSelector``,
-      ``tolerations``, ``podLabels``, ``podAnnotations``, ``affinity``.
-    - ``runAsUser`` / ``runAsGroup``: the container's user and group (default: the
-      image's). With flock on, that user must be able to create files in the node's
-      lock directory: a ``DirectoryOrCreate`` hostPath is created root-owned (0755),
-      so either prepare the directory on the nodes or run as root (``runAsUser: 0``).
-      hostPath volumes also need a namespace that allows them (Pod Security
-      "privileged"; "baseline" forbids hostPath) - or turn flock off.
+    With flock on, the container's user must be able to create files in the node's
+    lock directory: a ``DirectoryOrCreate`` hostPath is created root-owned (0755), so
+    either prepare the directory on the nodes or run as root (``runAsUser: 0``).
+    hostPath volumes also need a namespace that allows them (Pod Security
+    "privileged"; "baseline" forbids hostPath) - or turn flock off.
     """
 
     name: LabelName = "backup-ns"
+    """The CronJob name (default backup-ns), at most 46 characters: pods are named
+    <name>-<up to 10 digits>-<5 chars> and the pod name becomes a label value."""
     suspend: bool = False
+    """Suspend the CronJob: no scheduled runs (default false)."""
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
+    """What a schedule does while the previous run is still going (default Forbid)."""
     starting_deadline_seconds: int | None = Field(default=600, ge=1)
+    """A run that could not start within this many seconds of its time is skipped
+    (default 600)."""
     backoff_limit: int = Field(default=0, ge=0, le=100)
+    """Retries of a failed run (default 0: a failed backup is not retried blindly)."""
     active_deadline_seconds: Duration | None = "3h"
+    """A run is stopped after this long, a duration (default 3h)."""
     ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
+    """Delete a finished Job after this many seconds (default: keep; see the limits)."""
     successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    """Successful Jobs the CronJob keeps (default 3)."""
     failed_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    """Failed Jobs the CronJob keeps (default 3)."""
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    """When the kubelet pulls the image (default IfNotPresent)."""
     run_as_user: int | None = Field(default=None, ge=0)
+    """The container's user ID (default: the image's)."""
     run_as_group: int | None = Field(default=None, ge=0)
+    """The container's group ID (default: the image's)."""
     resources: Resources = Field(default_factory=Resources)
+    """The container's resource requests and limits (see Resources)."""
     node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    """Node labels the pod must run on (default: any node)."""
     tolerations: list[Toleration] = Field(default_factory=list)
+    """Taints the pod tolerates (default none)."""
     pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    """Extra labels of the pods (the standard labels cannot be overridden)."""
     pod_annotations: dict[LabelKey, str] = Field(default_factory=dict)
+    """Extra annotations of the pods."""
     affinity: Affinity = Field(default_factory=Affinity)
+    """Run next to the database pod (see Affinity)."""
 
 
 class NamespaceConfig(Model):
-    """One namespace's backup (``defaults`` merged in). BAK_* names in brackets.
-
-    - ``pvcs``: the PVCs to snapshot, at least one [BAK_PVC_NAMES].
-    - ``database``: ``none`` or ``{postgres: …, mysql: …}`` [BAK_DB_*].
-    - ``dryRun`` [BAK_DRY_RUN], ``debug`` [BAK_DEBUG]: default false.
-    - ``snapshotName``: template with ``{namespace}`` ``{pvc}`` ``{date}`` ``{rand}``
-      ``{type}`` (default ``{pvc}-{date}-{rand}``) [BAK_VS_NAME_TEMPLATE].
-    - ``snapshotClass``: VolumeSnapshotClass, "" = the cluster default [BAK_VS_CLASS_NAME].
-    - ``waitUntilReady``: ``{enabled, timeout}`` [BAK_VS_WAIT_UNTIL_READY*].
-    - ``thresholdSpaceUsedPercent``: refuse to dump when the dump volume is fuller (90)
-      [BAK_THRESHOLD_SPACE_USED_PERCENTAGE].
-    - ``flock``: node-level slots [BAK_FLOCK*].
-    - ``type``: ``backup-ns.sh/type`` label of the CronJob's snapshots (``cronjob``);
-      a hand run is ``adhoc`` [BAK_LABEL_VS_TYPE].
-    - ``retention``: ``{mode, days}`` [BAK_LABEL_VS_RETAIN*].
-    - ``schedule``: cron, ``H``/``H(a-b)`` allowed in minute and hour (``H 1 * * *``).
-    - ``timeZone``: IANA zone for the schedule and the period labels (``UTC``) [BAK_TIME_ZONE].
-    - ``image``: must contain bash, kubectl, flock, GNU coreutils (see DEFAULT_IMAGE).
-    - ``job``: CronJob / pod knobs (see Job).
-    """
+    """One namespace's backup (``defaults`` merged in)."""
 
     pvcs: list[PvcName] = Field(min_length=1)
+    """The PVCs to snapshot, at least one."""
     database: Database = Field(default_factory=Database)
+    """none, or a mapping with postgres and/or mysql (see Database)."""
     dry_run: bool = field("BAK_DRY_RUN")
+    """Check everything, dump nothing, create nothing (default false)."""
     debug: bool = field("BAK_DEBUG")
+    """Trace every command of the script (set -x; default false)."""
     snapshot_name: SnapshotTemplate = field("BAK_VS_NAME_TEMPLATE")
+    """VolumeSnapshot name template with {namespace} {pvc} {date} {rand} {type}
+    (default {pvc}-{date}-{rand})."""
     snapshot_class: OptionalSubdomain = field("BAK_VS_CLASS_NAME")
+    """VolumeSnapshotClass; "" = the default class of the cluster."""
     wait_until_ready: WaitUntilReady = Field(default_factory=WaitUntilReady)
+    """Wait for readyToUse (see WaitUntilReady)."""
     threshold_space_used_percent: Percent = field("BAK_THRESHOLD_SPACE_USED_PERCENTAGE")
+    """Refuse to dump when the dump volume is fuller than this percentage (default 90)."""
     flock: Flock = Field(default_factory=Flock)
+    """Node-level lock slots (see Flock)."""
     type: LabelValue = "cronjob"
+    """backup-ns.sh/type label of the CronJob's snapshots (default cronjob); a run by
+    hand is labelled adhoc."""
     retention: Retention = Field(default_factory=Retention)
+    """How the controller ages the snapshots out (see Retention)."""
     schedule: str = "H 1 * * *"
+    """Cron schedule; H or H(a-b) allowed in minute and hour (default H 1 * * *)."""
     time_zone: TimeZone = field("BAK_TIME_ZONE")
+    """IANA time zone of the schedule and the period labels (default UTC)."""
     image: Image = DEFAULT_IMAGE
+    """Job image: bash, kubectl, GNU coreutils and flock (default: DEFAULT_IMAGE)."""
     job: Job = Field(default_factory=Job)
+    """CronJob and pod settings (see Job)."""
 
 
 class Keep(Model):
     """How many period snapshots the controller keeps per namespace and PVC."""
 
     daily: int = Field(default=7, ge=0, le=3650)
+    """Newest daily snapshots kept (default 7)."""
     weekly: int = Field(default=4, ge=0, le=520)
+    """Newest weekly snapshots kept (default 4)."""
     monthly: int = Field(default=12, ge=0, le=1200)
+    """Newest monthly snapshots kept (default 12)."""
 
 
 class ControllerSchedules(Model):
-    """Controller CronJob schedules (``H`` allowed, seeded with the controller namespace).
-
-    - ``prune``: ``run``: retain → mark → sweep → sync → orphans (default ``H 3 * * *``).
-    - ``sync``: copy labels to VolumeSnapshotContents (default ``H * * * *``: hourly).
-    - ``status``: fail (a failed Job) when a namespace has no recent ready snapshot
-      (default ``H 7 * * *``).
-    """
+    """Controller CronJob schedules (``H`` allowed, seeded with the controller namespace)."""
 
     prune: str = "H 3 * * *"
+    """The full run: retain, mark, sweep, sync, orphans (default H 3 * * *)."""
     sync: str = "H * * * *"
+    """Copy labels to the VolumeSnapshotContents (default H * * * *: hourly)."""
     status: str = "H 7 * * *"
+    """Fail (a failed Job) when a namespace has no recent ready snapshot (default H 7 * * *)."""
 
 
 class ControllerConfig(Model):
-    """The cluster-wide retention controller (``out/controller/backup-ns-controller.sh``).
-
-    - ``namespace``: where it runs (default ``backup-ns``), created by out/cluster.
-    - ``image``: default DEFAULT_IMAGE. ``timeZone``: for schedules and period dates (UTC).
-    - ``schedules``: see ControllerSchedules. ``keep``: daily/weekly/monthly counts
-      (a namespace may override them: ``retention.keep``).
-    - ``minReady``: never let a PVC's ready snapshots drop below this (default 1, ≥ 1).
-    - ``maxDeletionsPerRun``: delete at most this many objects per run, then fail (50).
-    - ``orphanRetentionDays``: keep a content whose snapshot or namespace is gone this
-      many days after the controller first saw it orphaned (30).
-    - ``failedAfter``: a snapshot not ready after this long counts as failed (``24h``).
-    - ``maxClockSkewDays``: refuse to run when today is more than this many days after
-      the newest snapshot's day (30), or before it.
-    - ``leaseDuration``: how long a run's Lease blocks other runs if the run dies
-      without releasing it (``1h``).
-    - ``staleAfterFactor``: ``status`` fails when a PVC's newest ready snapshot is older
-      than this many schedule periods (2).
-    """
+    """The cluster-wide retention controller (``out/controller/backup-ns-controller.sh``)."""
 
     namespace: LabelName = "backup-ns"
+    """Where it runs (default backup-ns), created by out/cluster."""
     image: Image = DEFAULT_IMAGE
+    """Controller image (default: DEFAULT_IMAGE)."""
     time_zone: TimeZone = "UTC"
+    """IANA time zone of its schedules and period dates (default UTC)."""
     schedules: ControllerSchedules = Field(default_factory=ControllerSchedules)
+    """When the controller's CronJobs run (see ControllerSchedules)."""
     keep: Keep = Field(default_factory=Keep)
+    """Daily, weekly and monthly counts to keep (see Keep); a namespace may override
+    them (retention.keep)."""
     min_ready: int = Field(default=1, ge=1, le=1000)
+    """Never let a PVC's ready snapshots drop below this (default 1)."""
     max_deletions_per_run: int = Field(default=50, ge=0, le=1_000_000)
+    """Delete at most this many objects per run, then fail (default 50)."""
     orphan_retention_days: int = Field(default=30, ge=0, le=36500)
+    """Keep a content whose snapshot or namespace is gone this many days after the
+    controller first saw it orphaned (default 30)."""
     failed_after: Duration = "24h"
+    """A snapshot not ready after this long counts as failed (default 24h)."""
     max_clock_skew_days: int = Field(default=30, ge=1, le=3650)
+    """Refuse to run when today is more than this many days after the newest
+    snapshot's day, or before it (default 30)."""
     lease_duration: Duration = "1h"
+    """How long a run's Lease blocks other runs if the run dies without releasing it
+    (default 1h)."""
     stale_after_factor: int = Field(default=2, ge=1, le=100)
+    """status fails when a PVC's newest ready snapshot is older than this many schedule
+    periods (default 2)."""
 
 
 class Config(Model):
     """A validated ``backupns.yaml``: namespaces sorted by name, defaults merged in."""
 
     namespaces: dict[str, NamespaceConfig]
+    """Each namespace to back up (its name) and how (defaults merged in)."""
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
+    """The cluster-wide controller: retention and label sync."""
     source_name: str = Field(default="backupns.yaml", exclude=True)
     """File name shown in errors and in the generated header (not a config key)."""

@@ -1,12 +1,15 @@
-"""The JSON Schema of backupns.yaml (``backupns-gen schema``)."""
+"""The JSON Schema of backupns.yaml (``backupns-gen schema``).
+
+Descriptions come from the models themselves: each model's docstring, and each
+field's own docstring (``use_attribute_docstrings`` in config.Model).
+"""
 
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
-from .config import ControllerConfig, NamespaceConfig
+from .config import Config, ControllerConfig, NamespaceConfig
 from .names import LABEL_MAX
 
 
@@ -22,8 +25,6 @@ def config_schema() -> dict[str, Any]:
         "anyOf": [{"const": "none"}, {"$ref": "#/$defs/Database"}],
         "default": "none",
     }
-    for model in defs.values():
-        _describe_properties(model)
     defaults = copy.deepcopy(ns)
     defaults.pop("required", None)
     defaults["title"] = "Defaults"
@@ -38,6 +39,7 @@ def config_schema() -> dict[str, Any]:
         "properties": {
             "defaults": defaults,
             "namespaces": {
+                "description": Config.model_fields["namespaces"].description,
                 "type": "object",
                 "minProperties": 1,
                 "propertyNames": {
@@ -46,46 +48,10 @@ def config_schema() -> dict[str, Any]:
                 },
                 "additionalProperties": {"$ref": "#/$defs/NamespaceConfig"},
             },
-            "controller": {"$ref": "#/$defs/ControllerConfig"},
+            "controller": {
+                "description": Config.model_fields["controller"].description,
+                "$ref": "#/$defs/ControllerConfig",
+            },
         },
         "$defs": defs,
     }
-
-
-_BULLET = re.compile(r"^\s*- (.*)$")
-
-
-def _bullets(docstring: str) -> list[str]:
-    """The ``- ...`` items of a model docstring, continuation lines joined."""
-    items: list[str] = []
-    current: str | None = None
-    for line in docstring.splitlines():
-        match = _BULLET.match(line)
-        if match:
-            if current is not None:
-                items.append(current)
-            current = match.group(1).strip()
-        elif current is not None and line.strip():
-            current += " " + line.strip()
-        elif current is not None:
-            items.append(current)
-            current = None
-    if current is not None:
-        items.append(current)
-    return items
-
-
-def _describe_properties(model: dict[str, Any]) -> None:
-    """Give each property the docstring item that names it (``key``), for editor hovers.
-
-    The model docstrings are the one place the fields are documented; this copies
-    each item onto the properties it names instead of repeating the text per field.
-    """
-    items = _bullets(model.get("description", ""))
-    for key, prop in model.get("properties", {}).items():
-        if prop.get("description"):
-            continue
-        for item in items:
-            if f"``{key}``" in item:
-                prop["description"] = item.replace("``", "`")
-                break

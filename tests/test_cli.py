@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -146,11 +147,40 @@ def test_pre_commit_hooks_call_real_commands(tmp_path: Path) -> None:
         assert result.returncode == 0, (hook["id"], result.stderr)
 
 
-def test_schema_describes_every_namespace_setting_for_editors() -> None:
+def test_schema_describes_every_property_with_its_own_text() -> None:
+    """Every property of every model has a description of its own (for editor hovers):
+    none missing, none shared with another property of the same model."""
     schema = json.loads(run("schema").stdout)
-    props = schema["$defs"]["NamespaceConfig"]["properties"]
-    undocumented = sorted(key for key, prop in props.items() if not prop.get("description"))
-    assert undocumented == []
-    threshold = props["thresholdSpaceUsedPercent"]["description"]
-    assert threshold.startswith("`thresholdSpaceUsedPercent`: ")
-    assert "``" not in json.dumps(schema["$defs"]["Postgres"]["properties"])
+    models = {"(top)": schema, "Defaults": schema["properties"]["defaults"], **schema["$defs"]}
+    checked = 0
+    for name, model in models.items():
+        props = model.get("properties", {})
+        texts = [prop.get("description", "") for prop in props.values()]
+        missing = sorted(key for key, prop in props.items() if not prop.get("description"))
+        assert missing == [], f"{name}: {missing}"
+        shared = sorted({t for t in texts if texts.count(t) > 1})
+        assert shared == [], f"{name}: {shared}"
+        checked += len(props)
+    assert checked > 60
+    retention = schema["$defs"]["Retention"]["properties"]
+    days = retention["days"]["description"]
+    assert days.startswith("Days to keep") and "daily_weekly_monthly" not in days
+
+
+_DEFAULT_IN_TEXT = re.compile(r"\(default ([^);:,]+)[);:,]")
+
+
+def test_schema_descriptions_name_the_real_defaults() -> None:
+    """A "(default X)" in a field's text is the field's real default (no drift)."""
+    schema = json.loads(run("schema").stdout)
+    checked = 0
+    for model in schema["$defs"].values():
+        for key, prop in model.get("properties", {}).items():
+            match = _DEFAULT_IN_TEXT.search(prop.get("description", ""))
+            value = prop.get("default")
+            if match is None or isinstance(value, (dict, list)) or "default" not in prop:
+                continue
+            shown = json.dumps(value) if isinstance(value, bool) else str(value)
+            assert match[1] == shown, (key, match[1], value)
+            checked += 1
+    assert checked > 30
