@@ -206,9 +206,11 @@ def test_config_values_reach_the_real_script_unchanged() -> None:
     baked: ${ENVVAR} references, spaces in lists, {placeholders}. Dropping |shquote
     from the BAK_BAKED line (or any value) expands or splits them and fails here."""
     units = {u.name: u for u in plan(load_config(FULL)).namespaces}
+    scripts = 0
     for path, f in render(plan(load_config(FULL))).items():
-        if f.kind != "script":
+        if f.kind != "script" or not path.startswith("namespaces/"):
             continue
+        scripts += 1
         unit = units[path.split("/")[1]]
         read = subprocess.run(
             ["bash", "-c", 'source /dev/stdin <<<"$0"; printf "%s\\0" "${BAK_BAKED[@]}"', f.text],
@@ -220,6 +222,7 @@ def test_config_values_reach_the_real_script_unchanged() -> None:
         assert read.returncode == 0, f"{path}: {read.stderr[-500:]}"
         got = read.stdout.split("\0")[:-1]
         assert got == [part for pair in unit.env for part in pair], path
+    assert scripts == len(units)
     assert any("${" in value for u in units.values() for _, value in u.env)
     assert any(" " in value for u in units.values() for _, value in u.env)
 
