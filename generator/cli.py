@@ -22,6 +22,7 @@ from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, lint
 from .loader import load_config
 from .plan import plan
 from .render import RenderedFile, render
+from .rendercache import RenderCache
 from .schema import config_schema
 from .write import compare, diff, write
 
@@ -52,7 +53,7 @@ def version_option(fn: F) -> F:
 
 def _build(config_path: Path) -> dict[str, RenderedFile]:
     """Load, plan and render (in memory)."""
-    return render(plan(load_config(config_path)))
+    return render(plan(load_config(config_path)), cache=RenderCache())
 
 
 def _lint(files: dict[str, RenderedFile], version: str) -> LintReport:

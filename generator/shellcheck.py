@@ -63,14 +63,13 @@ def _sentinel(value: str, slot: str) -> str | None:
 
 def canonical(text: str) -> str:
     """The script text with its baked values replaced by sentinels (see the module doc)."""
-    lines = text.split("\n")
+    end = text.find("\n)\n", text.find("\nBAK_BAKED=(\n"))
+    head, tail = (text, "") if end < 0 else (text[:end], text[end:])
+    lines = head.split("\n")  # everything after the block stays as it is
     in_block = False
     slot = 0
     for i, line in enumerate(lines):
         if in_block:
-            if line == ")":
-                in_block = False
-                continue
             m = _BAKED_LINE.fullmatch(line)
             if m:
                 s = _sentinel(m.group(2), str(slot))
@@ -87,7 +86,7 @@ def canonical(text: str) -> str:
                 s = _sentinel(m.group(1), "n")
                 if s is not None:
                     lines[i] = f"BAK_SCRIPT_NAMESPACE={s}"
-    return "\n".join(lines)
+    return "\n".join(lines) + tail
 
 
 def binary() -> str:

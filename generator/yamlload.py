@@ -109,7 +109,8 @@ def load_yaml(text: str, filename: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        check_aliases(node)
+        if "&" in text:  # without an anchor there is no alias to expand
+            check_aliases(node)
         return loader.construct_document(node)
     except _AliasError as exc:
         raise ConfigError(filename, [Problem("", f"{_where(exc.node.start_mark)}{exc}")]) from None

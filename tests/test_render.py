@@ -13,7 +13,6 @@ import jinja2
 import pytest
 import yaml
 
-from backupns_gen import render as render_mod
 from backupns_gen.errors import TemplateError
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
@@ -120,18 +119,6 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
         )
         trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
     assert trees[0] == trees[1] and len(trees[0]) == 10
-
-
-def test_render_cache_matches_a_fresh_render(tmp_path: Path) -> None:
-    root = stub_root(tmp_path)
-    first = render(plan_of("namespaces: {a: {pvcs: [x]}, b: {pvcs: [y]}}"), root)
-    changed = plan_of("namespaces: {a: {pvcs: [x]}, b: {pvcs: [y], dryRun: true}}")
-    cached = render(changed, root)
-    render_mod._NAMESPACE_CACHE.clear()
-    fresh = render(changed, root)
-    assert cached == fresh
-    assert cached["namespaces/a/backup-ns.sh"] is first["namespaces/a/backup-ns.sh"]
-    assert cached["namespaces/b/backup-ns.sh"] != first["namespaces/b/backup-ns.sh"]
 
 
 def test_configmap_holds_the_script_exactly() -> None:
