@@ -16,7 +16,7 @@ setup_file() {
   {
     printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
     printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
-    for ns in my-restore my-argv my-baddb; do
+    for ns in my-restore my-argv my-baddb my-revoked; do
       printf '  %s:\n    pvcs: [data, uploads]\n    database:\n      mysql:\n' "$ns"
       printf '        exec: statefulset/wordpress-db\n        container: mariadb\n        pvc: data\n'
       printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
@@ -172,4 +172,25 @@ env-config: present" ]]
   no_leftovers
   [[ -z $(ls -A "$(e2e_volume_dir my-baddb data)") ]]
   [[ -z $(e2e_vs_names my-baddb) ]]
+}
+
+@test "issue 9.2 (mysql): a missing SELECT grant: the error line carries mysqldump's reason" {
+  wp_db revoked 10
+  db_mysql <<'SQL'
+CREATE TABLE revoked.secret (id int);
+DROP USER IF EXISTS 'reader'@'%';
+CREATE USER 'reader'@'%' IDENTIFIED BY 'reader-pw';
+GRANT LOCK TABLES, SHOW VIEW ON revoked.* TO 'reader'@'%';
+GRANT SELECT ON revoked.posts TO 'reader'@'%';
+GRANT SELECT ON revoked.options TO 'reader'@'%';
+SQL
+  e2e_seed_volumes my-revoked data uploads
+  e2e_seed_mysql my-revoked data /var/lib/mysql revoked READER_PW=reader-pw
+  # shellcheck disable=SC2016 # a ${VAR} reference for the container, not a shell expansion
+  create my-revoked BAK_DB_MYSQL_USER=reader 'BAK_DB_MYSQL_PASSWORD=${READER_PW}'
+  [[ $status -eq 1 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${#stderr_lines[@]} -eq 1 ]] || { printf "%s\n" "$stderr"; false; }
+  [[ $stderr =~ ^"ERROR: MySQL dump failed in statefulset/wordpress-db container mariadb in namespace my-revoked: dump | gzip into /var/lib/mysql/dump.sql.gz.tmp."[A-Za-z0-9]+"/dump failed: "(mysqldump|mariadb-dump)": Got error: 1142: \"SELECT command denied to user 'reader'@'"[^\']+"' for table \`revoked\`.\`secret\`\" when using LOCK TABLES. No snapshot was made"* ]]
+  no_leftovers
+  [[ -z $(e2e_vs_names my-revoked) ]]
 }

@@ -223,7 +223,7 @@ $(in_script "$S" -- remote_space_body)"
   [[ $stderr == "backup-ns-error: the dump directory $BATS_TEST_TMPDIR/missing does not exist in the container" ]]
 }
 
-@test "remote check body: SELECT 1 must answer 1; the client's last error line is the reason" {
+@test "remote check body: SELECT 1 must answer 1; the client's error line is the reason" {
   local base code
   base="$(in_script "$S" -- remote_prologue)
 db_version() { echo 'pg_dump (PostgreSQL) 15.0'; }"
@@ -233,9 +233,77 @@ $(in_script "$S" -- remote_check_body)"
   run --separate-stderr bash -s <<<"$code"
   [[ $status -eq 0 && -z $stderr && $output == 'version=pg_dump (PostgreSQL) 15.0' ]]
   code="$base
-db_select1() { printf 'psql: error: connection failed\nFATAL: password authentication failed for user \"x\"\n' >&2; return 2; }
+db_select1() { printf 'Password for user x:\npsql: error: connection to server at \"db\", port 5432 failed: FATAL:  password authentication failed for user \"x\"\n' >&2; return 2; }
 $(in_script "$S" -- remote_check_body)"
   run --separate-stderr bash -s <<<"$code"
   [[ $status -eq 3 && -z $output ]]
-  [[ $stderr == 'backup-ns-error: SELECT 1 failed: FATAL: password authentication failed for user "x"' ]]
+  [[ $stderr == 'backup-ns-error: SELECT 1 failed: psql: error: connection to server at "db", port 5432 failed: FATAL:  password authentication failed for user "x"' ]]
+}
+
+@test "err_pick: the tool's own error line, then its detail lines (pg_dump, psql, mysqldump, mysql, kubectl)" {
+  local f=$BATS_TEST_TMPDIR/err
+  pick() { printf '%s\n' "$@" >"$f"; run --separate-stderr in_script "$S" -- err_pick <"$f"; }
+  pick 'pg_dump: error: query failed: ERROR:  permission denied for table secret' \
+    'pg_dump: detail: Query was: LOCK TABLE public.secret IN ACCESS SHARE MODE' \
+    'command terminated with exit code 1'
+  [[ $output == $'pg_dump: error: query failed: ERROR:  permission denied for table secret\npg_dump: detail: Query was: LOCK TABLE public.secret IN ACCESS SHARE MODE' ]]
+  # pg_dump <= 14 says "error:" on the query line too: the first one explains.
+  pick 'pg_dump: error: query failed: ERROR:  permission denied for table s' 'pg_dump: error: query was: LOCK TABLE s'
+  [[ ${lines[0]} == 'pg_dump: error: query failed: ERROR:  permission denied for table s' ]]
+  pick 'psql:<stdin>:1: ERROR:  relation "t" does not exist' 'LINE 1: SELECT * FROM t' '                      ^'
+  [[ ${lines[0]} == 'psql:<stdin>:1: ERROR:  relation "t" does not exist' && ${#lines[@]} -eq 3 ]]
+  pick 'mysqldump: Got error: 1142: "SELECT command denied to user '\''u'\''@'\''h'\'' for table `d`.`s`" when using LOCK TABLES'
+  [[ $output == 'mysqldump: Got error: 1142: "SELECT command denied to user '\''u'\''@'\''h'\'' for table `d`.`s`" when using LOCK TABLES' ]]
+  pick "mariadb-dump: Couldn't execute 'SHOW CREATE TABLE \`v\`': View 'd.v' references invalid table(s) (1356)" 'Warning: something after'
+  [[ ${lines[0]} == "mariadb-dump: Couldn't execute 'SHOW CREATE TABLE \`v\`': View 'd.v' references invalid table(s) (1356)" ]]
+  pick '--------------' 'select 1' '--------------' '' 'ERROR 1045 (28000): Access denied for user '\''u'\''@'\''h'\'' (using password: YES)'
+  [[ $output == 'ERROR 1045 (28000): Access denied for user '\''u'\''@'\''h'\'' (using password: YES)' ]]
+  pick 'E1201 07:25:00.1 1 memcache.go:265] "Unhandled Error" err="couldn'\''t get current server API group list"' \
+    'The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?'
+  [[ $output == 'The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?' ]]
+  pick 'Warning: resource is deprecated' 'Error from server (Forbidden): volumesnapshots.snapshot.storage.k8s.io is forbidden: no'
+  [[ $output == 'Error from server (Forbidden): volumesnapshots.snapshot.storage.k8s.io is forbidden: no' ]]
+  # Our remote scripts' marker wins; their detail lines follow; nothing matches: the last line.
+  pick 'pg_dump: error: x' 'backup-ns-error: the dump failed: y' 'backup-ns-detail: z' 'command terminated with exit code 3'
+  [[ $output == $'the dump failed: y\nz' ]]
+  pick 'some noise' 'tee: /d/dump: No space left on device'
+  [[ $output == 'tee: /d/dump: No space left on device' ]]
+}
+
+@test "kube_fail: one error line with the tool's message, its detail lines indented after it" {
+  local f=$BATS_TEST_TMPDIR/err
+  printf '%s\n' 'pg_dump: error: query failed: ERROR:  permission denied for table secret' \
+    'pg_dump: detail: Query was: LOCK TABLE public.secret IN ACCESS SHARE MODE' >"$f"
+  # shellcheck disable=SC2016 # expanded by the child bash, not here
+  run --separate-stderr env -i PATH="$PATH" BAK_NAMESPACE=shop bash -c \
+    'source "$1" && ERR_FILE=$2 && kube_fail "the dump failed" "Check it"' _ "$S" "$f"
+  [[ $status -eq 1 ]]
+  [[ $stderr == "ERROR: the dump failed in namespace shop: pg_dump: error: query failed: ERROR:  permission denied for table secret. Check it
+  pg_dump: detail: Query was: LOCK TABLE public.secret IN ACCESS SHARE MODE" ]]
+}
+
+@test "remote dump body: a corrupt compressed stream or a failing checksum is caught (fifo readers' status)" {
+  local dir=$BATS_TEST_TMPDIR/vol code
+  mkdir -p "$dir"
+  echo old >"$dir/dump.sql.gz"
+  # gzip -c cut short: the file is a truncated gzip stream, which gzip -dc rejects.
+  code="$(in_script "$S" -- remote_prologue)
+$(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+db_dump() { seq 1 20000; }
+gzip() { if [ \"\$1\" = -c ]; then command gzip -c | head -c 2000; else command gzip \"\$@\"; fi; }
+$(in_script "$S" -- remote_dump_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 3 && -z $output ]]
+  [[ $stderr == 'backup-ns-error: gzip -dc found the dump corrupt: gzip: stdin: unexpected end of file' ]]
+  [[ $(ls -A "$dir") == dump.sql.gz && $(cat "$dir/dump.sql.gz") == old ]]
+  # sha256sum fails (here: at once, without reading): tee dies of SIGPIPE; the reader is named.
+  code="$(in_script "$S" -- remote_prologue)
+$(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+db_dump() { seq 1 200000; }
+sha256sum() { echo 'sha256sum: read error' >&2; return 1; }
+$(in_script "$S" -- remote_dump_body)"
+  run --separate-stderr bash -s <<<"$code"
+  [[ $status -eq 3 && -z $output ]]
+  [[ $stderr == 'backup-ns-error: sha256sum of the dump failed: sha256sum: read error' ]]
+  [[ $(ls -A "$dir") == dump.sql.gz && $(cat "$dir/dump.sql.gz") == old ]]
 }
