@@ -97,10 +97,19 @@ warn() {
     "$C_ERR_END" >&2
 }
 
-# die WHAT DETAIL HINT [STATUS]: print the one error line and exit (default status 1).
+# Lines that explain the error further (a tool's "detail:" lines), printed indented
+# after the error line by die.
+DIE_DETAILS=()
+
+# die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
+# and exit (default status 1).
 die() {
+  local line
   printf '%sERROR: %s in namespace %s: %s. %s%s\n' "$C_ERR" "$1" "${BAK_NAMESPACE:-}" \
     "$(one_line "$2")" "$3" "$C_ERR_END" >&2
+  for line in "${DIE_DETAILS[@]}"; do
+    printf '  %s\n' "$(one_line "$line")" >&2
+  done
   exit "${4:-1}"
 }
 
@@ -629,26 +638,72 @@ kube() {
   "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" "$@"
 }
 
-# err_detail FILE: the one line that explains a failure from captured stderr: the
-# last "backup-ns-error: " line of our own scripts, else the last line that is not
-# kubectl's "command terminated with exit code N".
-err_detail() {
-  local line marked='' last=''
+# err_pick: read a failed command's stderr; print the line that explains the failure,
+# then up to 5 detail lines. The explaining line is the last "backup-ns-error: " line
+# of our own remote scripts (with their "backup-ns-detail: " lines), else the FIRST
+# error line of a tool: pg_dump/psql "NAME: error: ...", the server's "ERROR:  ..." and
+# "FATAL:  ...", mysql/mariadb "ERROR 1142 (42000) ...", mysqldump/mariadb-dump
+# "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
+# "Error from server ...", "Unable to connect ...", "The connection to the server
+# ..."; its details are the lines after it. Else the last line. kubectl's "command
+# terminated with exit code N" explains nothing. Self-contained: the remote scripts
+# carry a copy (declare -f).
+err_pick() {
+  local line lines=() i pick=-1 marked=-1 n=0
   while IFS= read -r line || [[ -n $line ]]; do
-    line=$(one_line "$line")
+    line=${line//[[:cntrl:]]/ }
+    line=${line#"${line%%[![:space:]]*}"}
+    line=${line%"${line##*[![:space:]]}"}
     [[ -n $line && $line != 'command terminated with exit code '* ]] || continue
-    [[ $line != *'backup-ns-error: '* ]] || marked=${line#*backup-ns-error: }
-    last=$line
-  done <"$1"
-  printf '%s\n' "${marked:-${last:-no error output}}"
+    lines+=("$line")
+    [[ $line != *'backup-ns-error: '* ]] || marked=$((${#lines[@]} - 1))
+  done
+  if ((${#lines[@]} == 0)); then
+    printf 'no error output\n'
+    return 0
+  fi
+  if ((marked >= 0)); then
+    printf '%s\n' "${lines[marked]#*backup-ns-error: }"
+    for line in "${lines[@]}"; do
+      [[ $line == 'backup-ns-detail: '* && n -lt 5 ]] || continue
+      printf '%s\n' "${line#backup-ns-detail: }"
+      n=$((n + 1))
+    done
+    return 0
+  fi
+  for i in "${!lines[@]}"; do
+    case ${lines[i]} in
+      *': error: '* | 'error: '* | *'ERROR:  '* | 'ERROR: '* | *'FATAL:  '* | 'FATAL: '* | \
+        'ERROR '[0-9]* | *': Got error: '* | *": Couldn't execute "* | 'Error from server'* | \
+        'Unable to connect to the server'* | 'The connection to the server '*)
+        pick=$i
+        break
+        ;;
+    esac
+  done
+  ((pick >= 0)) || pick=$((${#lines[@]} - 1))
+  for ((i = pick; i < ${#lines[@]} && i <= pick + 5; i++)); do
+    printf '%s\n' "${lines[i]}"
+  done
 }
 
-# kube_fail WHAT HINT: die with the detail from the last captured kubectl stderr.
+# err_detail FILE: the one line that explains a failure from captured stderr (err_pick).
+err_detail() {
+  local picked
+  mapfile -t picked < <(err_pick <"$1")
+  printf '%s\n' "${picked[0]}"
+}
+
+# kube_fail WHAT HINT: die with the explaining line from the last captured stderr
+# (ERR_FILE); its detail lines follow the error line, indented.
 kube_fail() {
+  local picked
   if [[ $BAK_DEBUG == true && -s $ERR_FILE ]]; then
     cat -- "$ERR_FILE" >&2
   fi
-  die "$1" "$(err_detail "$ERR_FILE")" "$2"
+  mapfile -t picked < <(err_pick <"$ERR_FILE")
+  DIE_DETAILS=("${picked[@]:1}")
+  die "$1" "${picked[0]}" "$2"
 }
 
 # --- node lock slots (flock) --------------------------------------------------
@@ -820,56 +875,107 @@ remote_export_password() {
     "$(sq "environment variable $ref is not set in the container")" "$1" "$ref" "$1"
 }
 
+# remote_prologue: strict mode, fail (one "backup-ns-error: " line, exit 3), fail_from
+# (the explaining line of a tool's output, via a copy of err_pick), need.
 remote_prologue() {
   cat <<'REMOTE'
 set -eu
 set -o pipefail
 fail() { printf 'backup-ns-error: %s\n' "$*" >&2; exit 3; }
+# fail_from OUTPUT WHAT: fail with "WHAT: <the line of OUTPUT that explains it>";
+# err_pick's detail lines follow as "backup-ns-detail: " lines.
+fail_from() {
+  local picked i
+  mapfile -t picked < <(printf '%s\n' "$1" | err_pick)
+  printf 'backup-ns-error: %s: %s\n' "$2" "${picked[0]}" >&2
+  for ((i = 1; i < ${#picked[@]}; i++)); do
+    printf 'backup-ns-detail: %s\n' "${picked[i]}" >&2
+  done
+  exit 3
+}
 need() {
   for c in "$@"; do
     command -v "$c" >/dev/null 2>&1 || fail "$c is not installed in the container"
   done
 }
 REMOTE
+  declare -f err_pick
 }
 
 # remote_check_body: tools present, SELECT 1 works (db_* come from the setup part).
 remote_check_body() {
   cat <<'REMOTE'
-need gzip sha256sum mktemp head wc date mv
-out=$(db_select1 2>&1) || fail "SELECT 1 failed: ${out##*$'\n'}"
+need gzip sha256sum mktemp mkfifo tee wc date mv rm head
+out=$(db_select1 2>&1) || fail_from "$out" "SELECT 1 failed"
 [ "${out//[[:space:]]/}" = 1 ] || fail "SELECT 1 returned \"${out##*$'\n'}\""
 printf 'version=%s\n' "$(db_version 2>&1 | head -n 1)"
 REMOTE
 }
 
-# remote_dump_body: dump through gzip into a temporary file next to the dump
-# file, verify it (gzip -t, not empty), rename it atomically, report size, sha256
-# and duration. A trap removes the partial file on any failure.
+# remote_dump_body: the dump is read once, as it is written: db_dump | gzip -c | tee
+# writes the file (in a temporary directory next to the dump file) and feeds two
+# fifos: sha256sum, and gzip -dc | wc -c (the CRC check of the whole stream and its
+# uncompressed size: 0 = an empty dump). Every output and exit status comes back
+# through one command substitution, as tagged lines, not through files (the disk
+# may be full), and each exit status is taken explicitly (pipefail does not see
+# the readers'). Then an atomic rename and an fsync of the file and its directory
+# (the snapshot that follows must hold both). A trap removes the temporary
+# directory on any failure.
 remote_dump_body() {
   cat <<'REMOTE'
-need gzip sha256sum mktemp head wc date mv
+need gzip sha256sum mktemp mkfifo tee wc date mv rm
 umask 077
-tmp=$(mktemp "$dump_file.tmp.XXXXXX") || fail "cannot create a temporary file next to $dump_file"
-trap 'rm -f -- "$tmp"' EXIT
+dir=${dump_file%/*}
+dir=${dir:-/}
+work=$(mktemp -d "$dump_file.tmp.XXXXXX") || fail "cannot create a temporary directory next to $dump_file"
+trap 'rm -rf -- "$work"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+mkfifo -- "$work/sum.fifo" "$work/test.fifo" || fail "cannot create fifos in $work"
+# tag NAME: each line of stdin as "NAME line".
+tag() {
+  local l
+  while IFS= read -r l || [ -n "$l" ]; do printf '%s %s\n' "$1" "$l"; done
+}
 start=$(date +%s)
-if ! err=$({ db_dump | gzip -c >"$tmp"; } 2>&1); then
-  fail "dump | gzip into $tmp failed: ${err##*$'\n'}"
-fi
-if ! err=$(gzip -t -- "$tmp" 2>&1); then
-  fail "gzip -t found the dump corrupt: ${err##*$'\n'}"
-fi
-first=$(gzip -dc -- "$tmp" 2>/dev/null | head -c 1 | wc -c) || true
-[ "${first//[!0-9]/}" = 1 ] || fail "the dump is empty"
-size=$(wc -c <"$tmp")
-sha=$(sha256sum <"$tmp")
-mv -f -- "$tmp" "$dump_file" || fail "cannot rename $tmp to $dump_file"
-sync -- "$dump_file" 2>/dev/null || sync
+report=$(
+  set +e
+  { { sha256sum <"$work/sum.fifo" | tag hash; } 2>&1 | tag sum; printf 'sum-status %s\n' "${PIPESTATUS[0]}"; } &
+  { { gzip -dc <"$work/test.fifo" | wc -c | tag size; } 2>&1 | tag test
+    printf 'test-status %s\n' "${PIPESTATUS[0]}"; } &
+  { db_dump | gzip -c | tee -- "$work/sum.fifo" "$work/test.fifo" >"$work/dump"; } 2>&1 | tag dump
+  printf 'dump-status %s\n' "${PIPESTATUS[0]}"
+  wait
+)
+sum='' raw='' sum_err='' test_err='' dump_err='' sum_status='' test_status='' dump_status=''
+mapfile -t lines < <(printf '%s\n' "$report")
+for line in "${lines[@]}"; do
+  case $line in
+    'sum-status '*) sum_status=${line#* } ;;
+    'test-status '*) test_status=${line#* } ;;
+    'dump-status '*) dump_status=${line#* } ;;
+    'sum hash '*) sum=${line#sum hash } ;;
+    'test size '*) raw=${line#test size } ;;
+    'sum '*) sum_err+=${line#* }$'\n' ;;
+    'test '*) test_err+=${line#* }$'\n' ;;
+    'dump '*) dump_err+=${line#* }$'\n' ;;
+  esac
+done
+# A reader that fails makes tee fail, which cuts the other reader's stream short
+# (sha256sum still succeeds on a short stream, gzip -dc does not): report it first.
+[ "$sum_status" = 0 ] || fail_from "$sum_err" "sha256sum of the dump failed"
+[ "$test_status" = 0 ] || fail_from "$test_err" "gzip -dc found the dump corrupt"
+[ "$dump_status" = 0 ] || fail_from "$dump_err" "dump | gzip into $work/dump failed"
+raw=${raw//[!0-9]/}
+[ "${raw:-0}" != 0 ] || fail "the dump is empty"
+[ -n "$sum" ] || fail "sha256sum of the dump printed nothing"
+size=$(wc -c <"$work/dump")
+mv -f -- "$work/dump" "$dump_file" || fail "cannot rename $work/dump to $dump_file"
+rm -rf -- "$work"
+sync -- "$dump_file" "$dir" 2>/dev/null || sync
 end=$(date +%s)
-printf 'dump-size=%s\ndump-sha256=%s\ndump-duration=%s\n' "${size//[!0-9]/}" "${sha%% *}" "$((end - start))"
+printf 'dump-size=%s\ndump-sha256=%s\ndump-duration=%s\n' "${size//[!0-9]/}" "${sum%% *}" "$((end - start))"
 REMOTE
 }
 

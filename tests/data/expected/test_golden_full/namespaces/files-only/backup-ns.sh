@@ -88,10 +88,19 @@ warn() {
     "$C_ERR_END" >&2
 }
 
-# die WHAT DETAIL HINT [STATUS]: print the one error line and exit (default status 1).
+# Lines that explain the error further (a tool's "detail:" lines), printed indented
+# after the error line by die.
+DIE_DETAILS=()
+
+# die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
+# and exit (default status 1).
 die() {
+  local line
   printf '%sERROR: %s in namespace %s: %s. %s%s\n' "$C_ERR" "$1" "${BAK_NAMESPACE:-}" \
     "$(one_line "$2")" "$3" "$C_ERR_END" >&2
+  for line in "${DIE_DETAILS[@]}"; do
+    printf '  %s\n' "$(one_line "$line")" >&2
+  done
   exit "${4:-1}"
 }
 
@@ -597,26 +606,72 @@ kube() {
   "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" "$@"
 }
 
-# err_detail FILE: the one line that explains a failure from captured stderr: the
-# last "backup-ns-error: " line of our own scripts, else the last line that is not
-# kubectl's "command terminated with exit code N".
-err_detail() {
-  local line marked='' last=''
+# err_pick: read a failed command's stderr; print the line that explains the failure,
+# then up to 5 detail lines. The explaining line is the last "backup-ns-error: " line
+# of our own remote scripts (with their "backup-ns-detail: " lines), else the FIRST
+# error line of a tool: pg_dump/psql "NAME: error: ...", the server's "ERROR:  ..." and
+# "FATAL:  ...", mysql/mariadb "ERROR 1142 (42000) ...", mysqldump/mariadb-dump
+# "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
+# "Error from server ...", "Unable to connect ...", "The connection to the server
+# ..."; its details are the lines after it. Else the last line. kubectl's "command
+# terminated with exit code N" explains nothing. Self-contained: the remote scripts
+# carry a copy (declare -f).
+err_pick() {
+  local line lines=() i pick=-1 marked=-1 n=0
   while IFS= read -r line || [[ -n $line ]]; do
-    line=$(one_line "$line")
+    line=${line//[[:cntrl:]]/ }
+    line=${line#"${line%%[![:space:]]*}"}
+    line=${line%"${line##*[![:space:]]}"}
     [[ -n $line && $line != 'command terminated with exit code '* ]] || continue
-    [[ $line != *'backup-ns-error: '* ]] || marked=${line#*backup-ns-error: }
-    last=$line
-  done <"$1"
-  printf '%s\n' "${marked:-${last:-no error output}}"
+    lines+=("$line")
+    [[ $line != *'backup-ns-error: '* ]] || marked=$((${#lines[@]} - 1))
+  done
+  if ((${#lines[@]} == 0)); then
+    printf 'no error output\n'
+    return 0
+  fi
+  if ((marked >= 0)); then
+    printf '%s\n' "${lines[marked]#*backup-ns-error: }"
+    for line in "${lines[@]}"; do
+      [[ $line == 'backup-ns-detail: '* && n -lt 5 ]] || continue
+      printf '%s\n' "${line#backup-ns-detail: }"
+      n=$((n + 1))
+    done
+    return 0
+  fi
+  for i in "${!lines[@]}"; do
+    case ${lines[i]} in
+      *': error: '* | 'error: '* | *'ERROR:  '* | 'ERROR: '* | *'FATAL:  '* | 'FATAL: '* | \
+        'ERROR '[0-9]* | *': Got error: '* | *": Couldn't execute "* | 'Error from server'* | \
+        'Unable to connect to the server'* | 'The connection to the server '*)
+        pick=$i
+        break
+        ;;
+    esac
+  done
+  ((pick >= 0)) || pick=$((${#lines[@]} - 1))
+  for ((i = pick; i < ${#lines[@]} && i <= pick + 5; i++)); do
+    printf '%s\n' "${lines[i]}"
+  done
 }
 
-# kube_fail WHAT HINT: die with the detail from the last captured kubectl stderr.
+# err_detail FILE: the one line that explains a failure from captured stderr (err_pick).
+err_detail() {
+  local picked
+  mapfile -t picked < <(err_pick <"$1")
+  printf '%s\n' "${picked[0]}"
+}
+
+# kube_fail WHAT HINT: die with the explaining line from the last captured stderr
+# (ERR_FILE); its detail lines follow the error line, indented.
 kube_fail() {
+  local picked
   if [[ $BAK_DEBUG == true && -s $ERR_FILE ]]; then
     cat -- "$ERR_FILE" >&2
   fi
-  die "$1" "$(err_detail "$ERR_FILE")" "$2"
+  mapfile -t picked < <(err_pick <"$ERR_FILE")
+  DIE_DETAILS=("${picked[@]:1}")
+  die "$1" "${picked[0]}" "$2"
 }
 
 # --- node lock slots (flock) --------------------------------------------------
