@@ -12,19 +12,18 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import BackupNsError, LintError, StaleOutputError
-from .lint import DEFAULT_KUBERNETES_VERSION, LintReport, lint
 from .loader import load_config
-from .plan import plan
-from .render import RenderedFile, render
-from .rendercache import RenderCache
-from .schema import config_schema
-from .write import compare, diff, write
+from .schemacheck import DEFAULT_KUBERNETES_VERSION
+
+if TYPE_CHECKING:  # imported where used: `validate` needs neither Jinja nor the linters
+    from .lint import LintReport
+    from .render import RenderedFile
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -53,11 +52,17 @@ def version_option(fn: F) -> F:
 
 def _build(config_path: Path) -> dict[str, RenderedFile]:
     """Load, plan and render (in memory)."""
+    from .plan import plan
+    from .render import render
+    from .rendercache import RenderCache
+
     return render(plan(load_config(config_path)), cache=RenderCache())
 
 
 def _lint(files: dict[str, RenderedFile], version: str) -> LintReport:
     """Lint the rendered files (results cached under ~/.cache/backupns-gen)."""
+    from .lint import lint
+
     report = lint(files, version)
     for note in report.notes:
         click.echo(note, err=True)
@@ -96,6 +101,8 @@ def render_cmd(
     files = _build(config_path)
     if not no_lint:
         _lint(files, kubernetes_version)
+    from .write import compare, diff, write
+
     changes = compare(out_dir, files)
     if check:
         if changes.stale:
@@ -134,6 +141,8 @@ def validate_cmd(config_path: Path) -> None:
 @cli.command("schema")
 def schema_cmd() -> None:
     """Print the JSON Schema of backupns.yaml (for editor completion)."""
+    from .schema import config_schema
+
     click.echo(json.dumps(config_schema(), indent=2, sort_keys=True))
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from . import shellcheck
 from .lintcache import LintCache
 from .render import RenderedFile
-from .schemacheck import SchemaError, Schemas, check_file
+from .schemacheck import DEFAULT_KUBERNETES_VERSION, SchemaError, Schemas, check_file
 
-DEFAULT_KUBERNETES_VERSION = "1.32"
 LintToolError = shellcheck.LintToolError
 __all__ = ["DEFAULT_KUBERNETES_VERSION", "LintReport", "LintToolError", "SchemaError", "lint"]
 

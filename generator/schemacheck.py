@@ -21,6 +21,8 @@ import yaml
 from .errors import BackupNsError
 from .lintcache import LintCache, key_of, module_fingerprint
 
+DEFAULT_KUBERNETES_VERSION = "1.32"
+
 
 class SchemaError(BackupNsError):
     """No schemas for the requested Kubernetes version."""
