@@ -10,7 +10,7 @@ in ``loader.py``; the cross-field checks live in ``checks.py``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -37,7 +37,7 @@ from .fields import (
     fail,
 )
 from .settings import field
-from .unknown import reject_unknown_keys
+from .unknown import allowed_keys, reject_unknown_keys
 
 DEFAULT_IMAGE = "docker.io/bitnami/kubectl:1.32"
 """Debian (minideb) based: bash 5, GNU coreutils, util-linux flock, kubectl 1.32.
@@ -61,10 +61,18 @@ class Model(BaseModel):
         use_attribute_docstrings=True,
     )
 
+    keys: ClassVar[list[str]] = []
+    """The camelCase keys of the model, set when the class is created."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.keys = allowed_keys(cls)
+
     @model_validator(mode="before")
     @classmethod
     def _unknown_keys(cls, data: Any) -> Any:
-        return reject_unknown_keys(cls, data)
+        return reject_unknown_keys(cls.keys, data)
 
 
 class WaitUntilReady(Model):

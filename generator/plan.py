@@ -4,7 +4,8 @@ A NamespaceUnit carries ``name``, ``caps`` and ``env`` exactly as the script
 templates expect them (``ns.env``: the baked BAK_* defaults in the order of
 the settings table, ``settings.py``, values already strings), the table rows
 themselves for the generated checks and help, plus what the manifest
-templates need. Nothing here touches files or Jinja.
+templates need. The plan is the templates' only input: no namespace template
+sees the raw config. Nothing here touches files or Jinja.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import schedule, settings
-from .config import Config, ControllerConfig, NamespaceConfig
+from .config import Config, ControllerConfig, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .settings import Setting
@@ -27,11 +28,20 @@ class NamespaceUnit:
     name: str
     caps: frozenset[str]
     env: tuple[tuple[str, str], ...]
-    config: NamespaceConfig
     schedule: str
     """The CronJob schedule with H expanded."""
+    schedule_source: str
+    """The schedule as written in the config (H not expanded)."""
     dump_pvc: str
     active_deadline_seconds: int | None
+    time_zone: str
+    image: str
+    snapshot_type: str
+    """The backup-ns.sh/type label of the CronJob's snapshots."""
+    flock_dir: str
+    flock_host_path: str
+    job: Job
+    """The CronJob and pod settings, as configured."""
 
     @property
     def flock(self) -> bool:
@@ -101,10 +111,16 @@ def plan_namespace(
         name=name,
         caps=caps,
         env=tuple(namespace_env(name, ns, caps, dump_pvc)),
-        config=ns,
         schedule=(schedules or schedule.Schedules()).expand(ns.schedule, name),
+        schedule_source=ns.schedule,
         dump_pvc=dump_pvc,
         active_deadline_seconds=duration_seconds(deadline) if deadline else None,
+        time_zone=ns.time_zone,
+        image=ns.image,
+        snapshot_type=ns.type,
+        flock_dir=ns.flock.dir,
+        flock_host_path=ns.flock.host_path,
+        job=ns.job,
     )
 
 

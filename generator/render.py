@@ -13,7 +13,6 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +155,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(str(directory))
 
 
-@cache
 def environment(root: str | None = None) -> jinja2.Environment:
-    """The one Jinja environment (cached per templates root)."""
+    """A new Jinja environment with the project's settings, filters and globals."""
     env = jinja2.Environment(
         bytecode_cache=_bytecode_cache(),
         loader=jinja2.FileSystemLoader(root or str(templates_dir())),
@@ -183,37 +181,96 @@ def environment(root: str | None = None) -> jinja2.Environment:
     return env
 
 
+class Renderer:
+    """One render run: the Jinja environment for a templates root, made once and passed
+    along (not kept in module state), and optionally the persistent RenderCache."""
+
+    def __init__(self, root: str | None = None, cache: RenderCache | None = None) -> None:
+        self.root = root
+        self.cache = cache
+        self.env = environment(root)
+
+    def template(self, name: str, **context: Any) -> str:
+        try:
+            return self.env.get_template(name).render(**context)
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(
+                f"template not found: {exc.name} (in {self.root or templates_dir()})"
+            ) from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"error: template {name}: {exc.message}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"template {exc.name or name}, line {exc.lineno}: {exc.message}"
+            ) from None
+
+    def script(self, unit: NamespaceUnit, hdr: str) -> str:
+        return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit)
+
+    def namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
+        """A namespace's files, from its plan unit only (no raw config)."""
+        if self.cache is None:
+            return self._namespace(unit, hdr)
+
+        def fresh() -> dict[str, tuple[str, int, str]]:
+            return {p: (f.text, f.mode, f.kind) for p, f in self._namespace(unit, hdr).items()}
+
+        key = self.cache.key({"unit": unit, "header": hdr}, self.root)
+        found = self.cache.get_or_render(key, fresh)
+        return {p: RenderedFile(t, m, k) for p, (t, m, k) in found.items()}
+
+    def _namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
+        script = self.script(unit, hdr)
+        manifests = self.template("manifests/namespace.yaml.j2", header=hdr, ns=unit, script=script)
+        base = f"namespaces/{unit.name}"
+        return {
+            f"{base}/backup-ns.sh": RenderedFile(script, 0o755, "script"),
+            f"{base}/manifests.yaml": RenderedFile(manifests, 0o644, "manifest"),
+        }
+
+    def render(self, plan: Plan) -> dict[str, RenderedFile]:
+        """Every output file, keyed by path relative to the output directory, sorted."""
+        hdr = header(plan.source_name)
+        files: dict[str, RenderedFile] = {}
+        for unit in plan.namespaces:
+            files.update(self.namespace(unit, hdr))
+        cluster = plan.cluster
+        controller_script = self.template(CONTROLLER_TEMPLATE, header=hdr, ctl=plan.controller)
+        files[CONTROLLER_SCRIPT] = RenderedFile(controller_script, 0o755, "script")
+        for name in ("namespace-role.yaml", "controller.yaml"):
+            files[f"cluster/{name}"] = RenderedFile(
+                self.template(
+                    f"cluster/{name}.j2",
+                    header=hdr,
+                    cluster=cluster,
+                    ctl=cluster.controller,
+                    unit=plan.controller,
+                    script=controller_script,
+                )
+            )
+        resources = sorted(p for p, f in files.items() if f.kind == "manifest")
+        # "Kustomization" is one of kustomize's three recognised file names; unlike
+        # kustomization.yaml it is not read by `kubectl apply -R -f out/`, which would
+        # fail on it ("no matches for kind Kustomization"), so both ways of applying work.
+        files["Kustomization"] = RenderedFile(
+            self.template("manifests/kustomization.yaml.j2", header=hdr, resources=resources),
+            kind="other",
+        )
+        return dict(sorted(files.items()))
+
+
 def render_template(name: str, root: str | None = None, **context: Any) -> str:
-    try:
-        return environment(root).get_template(name).render(**context)
-    except jinja2.TemplateNotFound as exc:
-        raise TemplateError(
-            f"template not found: {exc.name} (in {root or templates_dir()})"
-        ) from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"error: template {name}: {exc.message}") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"template {exc.name or name}, line {exc.lineno}: {exc.message}"
-        ) from None
+    return Renderer(root).template(name, **context)
 
 
 def render_script(unit: NamespaceUnit, hdr: str, root: str | None = None) -> str:
-    return render_template(SCRIPT_TEMPLATE, root, header=hdr, ns=unit)
+    return Renderer(root).script(unit, hdr)
 
 
 def render_namespace(
     unit: NamespaceUnit, hdr: str, root: str | None = None
 ) -> dict[str, RenderedFile]:
-    script = render_script(unit, hdr, root)
-    manifests = render_template(
-        "manifests/namespace.yaml.j2", root, header=hdr, ns=unit, cfg=unit.config, script=script
-    )
-    base = f"namespaces/{unit.name}"
-    return {
-        f"{base}/backup-ns.sh": RenderedFile(script, 0o755, "script"),
-        f"{base}/manifests.yaml": RenderedFile(manifests, 0o644, "manifest"),
-    }
+    return Renderer(root).namespace(unit, hdr)
 
 
 def render(
@@ -221,41 +278,4 @@ def render(
 ) -> dict[str, RenderedFile]:
     """Every output file, keyed by path relative to the output directory, sorted.
     With a ``RenderCache``, a namespace whose inputs did not change is not rendered."""
-    hdr = header(plan.source_name)
-    files: dict[str, RenderedFile] = {}
-    for unit in plan.namespaces:
-        if cache is None:
-            files.update(render_namespace(unit, hdr, root))
-            continue
-
-        def fresh(unit: NamespaceUnit = unit) -> dict[str, tuple[str, int, str]]:
-            return {
-                p: (f.text, f.mode, f.kind) for p, f in render_namespace(unit, hdr, root).items()
-            }
-
-        found = cache.get_or_render(cache.key({"unit": unit, "header": hdr}, root), fresh)
-        files.update({p: RenderedFile(t, m, k) for p, (t, m, k) in found.items()})
-    cluster = plan.cluster
-    controller_script = render_template(CONTROLLER_TEMPLATE, root, header=hdr, ctl=plan.controller)
-    files[CONTROLLER_SCRIPT] = RenderedFile(controller_script, 0o755, "script")
-    for name in ("namespace-role.yaml", "controller.yaml"):
-        files[f"cluster/{name}"] = RenderedFile(
-            render_template(
-                f"cluster/{name}.j2",
-                root,
-                header=hdr,
-                cluster=cluster,
-                ctl=cluster.controller,
-                unit=plan.controller,
-                script=controller_script,
-            )
-        )
-    resources = sorted(p for p, f in files.items() if f.kind == "manifest")
-    # "Kustomization" is one of kustomize's three recognised file names; unlike
-    # kustomization.yaml it is not read by `kubectl apply -R -f out/`, which would
-    # fail on it ("no matches for kind Kustomization"), so both ways of applying work.
-    files["Kustomization"] = RenderedFile(
-        render_template("manifests/kustomization.yaml.j2", root, header=hdr, resources=resources),
-        kind="other",
-    )
-    return dict(sorted(files.items()))
+    return Renderer(root, cache).render(plan)

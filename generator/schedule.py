@@ -13,7 +13,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from cronsim import CronSim, CronSimError
 
@@ -140,7 +139,6 @@ def check(expr: str) -> None:
         raise ScheduleError(f"is not a valid schedule: {str(exc).lower()}") from exc
 
 
-@cache
 def period_seconds(expr: str, fires: int = 16) -> int:
     """The longest gap between two consecutive runs of ``expr`` (an expanded schedule),
     over its first ``fires`` runs after 2026-01-01 UTC: the schedule's period, used by

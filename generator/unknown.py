@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,9 +11,9 @@ from pydantic_core import PydanticCustomError
 from .names import quote
 
 
-@cache
 def allowed_keys(model: type[BaseModel]) -> list[str]:
-    """The camelCase keys of a model (fixed per class; computed once per class)."""
+    """The camelCase keys of a model (fixed per class: config.Model keeps them on the
+    class when it is created)."""
     return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
 
 
@@ -24,10 +23,9 @@ def unknown_key_message(key: object, allowed: list[str]) -> str:
     return f"unknown key {quote(key)} ({hint})"
 
 
-def reject_unknown_keys(model: type[BaseModel], data: Any) -> Any:
-    """Raise for the first unknown key of a mapping validated as ``model``."""
+def reject_unknown_keys(allowed: list[str], data: Any) -> Any:
+    """Raise for the first key of a mapping that is not one of ``allowed``."""
     if isinstance(data, dict):
-        allowed = allowed_keys(model)
         for key in data:
             if key not in allowed:
                 raise PydanticCustomError(

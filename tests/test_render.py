@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 import pytest
 import yaml
 
 from backupns_gen.errors import TemplateError
 from backupns_gen.loader import load_config
-from backupns_gen.plan import plan
+from backupns_gen.plan import NamespaceUnit, plan
 from backupns_gen.render import (
     environment,
     header,
@@ -27,12 +28,11 @@ from backupns_gen.render import (
     yamlblock,
     yamlkey,
 )
-from tests.genhelpers import EXAMPLE, FULL, TEMPLATES, plan_of, stub_root
+from tests.genhelpers import EXAMPLE, FULL, REPO, TEMPLATES, plan_of, stub_root
 
 
 def test_environment_settings() -> None:
     env = environment()
-    assert env is environment()  # built once
     assert env.undefined is jinja2.StrictUndefined
     assert env.keep_trailing_newline and env.trim_blocks and env.lstrip_blocks
     assert not env.autoescape
@@ -227,3 +227,26 @@ def test_every_script_template_value_goes_through_shquote() -> None:
             found += 1
             assert expr in CODE_EXPRESSIONS or expr.endswith("|shquote"), f"{template.name}: {expr}"
     assert found > 10
+
+
+def test_namespace_templates_see_only_the_plan() -> None:
+    """The namespace script and manifests get the plan's unit (ns), the header and the
+    rendered script: no raw config (the plan is their only interface)."""
+    env = environment()
+    allowed = {"ns", "header", "script", *env.globals}
+    for name in ("script/backup-ns.sh.j2", "manifests/namespace.yaml.j2"):
+        source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+        used = jinja2.meta.find_undeclared_variables(env.parse(source))
+        assert used <= allowed, (name, used - allowed)
+    assert "config" not in NamespaceUnit.__dataclass_fields__
+
+
+def test_no_process_global_caches() -> None:
+    """Caching lives in explicit objects (RenderCache, LintCache, schedule.Schedules) and
+    the Jinja environment in a Renderer, not in module state (lint.py aside)."""
+    for module in sorted((REPO / "generator").glob("*.py")):
+        if module.name == "lint.py":
+            continue
+        text = module.read_text()
+        assert not re.search(r"^@(functools\.)?(lru_)?cache\b", text, re.M), module.name
+        assert not re.search(r"^_?[A-Z_]*CACHE[A-Z_]* *[:=]", text, re.M), module.name
