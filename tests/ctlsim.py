@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,12 @@ def snapshot(
         status["boundVolumeSnapshotContentName"] = cname
         status["creationTime"] = iso(when)
         status["restoreSize"] = "1Gi"
-    if error is not None:
-        status = {"readyToUse": False, "error": {"message": error, "time": iso(when)}}
+    if error is not None:  # bound to a failed content, as the snapshot controller leaves it
+        status = {
+            "boundVolumeSnapshotContentName": cname,
+            "readyToUse": False,
+            "error": {"message": error, "time": iso(when)},
+        }
     vs: dict[str, Any] = {
         "apiVersion": GROUP,
         "kind": "VolumeSnapshot",
@@ -89,7 +93,15 @@ def snapshot(
         "status": status,
     }
     out = [vs]
-    if content and error is None:
+    if content or error is not None:
+        cstatus: dict[str, Any] = {
+            "creationTime": int(when.timestamp() * 1e9),
+            "readyToUse": ready,
+            "restoreSize": 1073741824,
+            "snapshotHandle": f"handle-{uid}",
+        }
+        if error is not None:
+            cstatus = {"readyToUse": False, "error": {"message": error, "time": iso(when)}}
         out.append(
             {
                 "apiVersion": GROUP,
@@ -112,15 +124,37 @@ def snapshot(
                         "uid": uid,
                     },
                 },
-                "status": {
-                    "creationTime": int(when.timestamp() * 1e9),
-                    "readyToUse": ready,
-                    "restoreSize": 1073741824,
-                    "snapshotHandle": f"handle-{uid}",
-                },
+                "status": cstatus,
             }
         )
     return out
+
+
+def history(
+    ns: str,
+    start: datetime,
+    days: int,
+    *,
+    pvc: str = "data",
+    existing: dict[str, set[str]] | None = None,
+    labels: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """One snapshot a day from ``start``, labelled like the namespace script does: the
+    first snapshot of each day, ISO week and month gets that period's label (plus
+    ``labels`` on every one)."""
+    seen = existing if existing is not None else {}
+    objs: list[dict[str, Any]] = []
+    for d in range(days):
+        when = start + timedelta(days=d)
+        labels_ = dict(labels or {})
+        for key, value in periods(when).items():
+            if value not in seen.setdefault(key, set()):
+                seen[key].add(value)
+                labels_[key] = value
+        name = f"{pvc}-{when:%Y-%m-%d-%H%M%S}"
+        objs += snapshot(ns, name, when, pvc=pvc, labels=labels_, **kwargs)
+    return objs
 
 
 @dataclass
@@ -191,9 +225,6 @@ def clear(sim: KubeSim) -> None:
 
 def state(sim: KubeSim) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, dict[str, Any]]]:
     """(VolumeSnapshots by (namespace, name), contents by name) through the API."""
-    vs = {
-        (o["metadata"]["namespace"], o["metadata"]["name"]): o
-        for o in sim.api(VS_API)["items"]
-    }
+    vs = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in sim.api(VS_API)["items"]}
     vsc = {o["metadata"]["name"]: o for o in sim.api(VSC_API)["items"]}
     return vs, vsc

@@ -697,7 +697,8 @@ END {
         }
         continue
       }
-      if (lab("v" i, "backup-ns.sh/retain") != "daily_weekly_monthly" || da != "") continue
+      # a snapshot still being cut waits: it is marked once ready (or failed)
+      if (lab("v" i, "backup-ns.sh/retain") != "daily_weekly_monthly" || da != "" || !vready[i]) continue
       if (("v" i, "backup-ns.sh/daily") in L || ("v" i, "backup-ns.sh/weekly") in L || ("v" i, "backup-ns.sh/monthly") in L) continue
       if (!P["mark"]) continue
       out("mark\t" vns[i] "\t" vname[i] "\texpired\t" (lost[i] != "" ? "its last period label was removed (" lost[i] ")" : "no daily, weekly or monthly label"))
@@ -854,7 +855,7 @@ batch_call() {
     warn "$what: $(grep -c . "$ERR_FILE" || true) of $(wc -l <"$refs") failed, e.g. $(one_line "$(grep -m1 . "$ERR_FILE" || true)")"
   fi
   # "volumesnapshot.snapshot.storage.k8s.io/NAME" -> the REFS lines that succeeded.
-  awk -F '\t' 'FNR == NR { sub(/^[^\/]*\//, ""); ok[$0] = 1; next }
+  awk -F '\t' 'FILENAME == ARGV[1] { sub(/^[^\/]*\//, ""); ok[$0] = 1; next }
     { name = (NF > 1) ? $2 : $1; if (name in ok) print }' "$done_file" "$refs"
 }
 
@@ -882,7 +883,7 @@ apply_actions() {
   # sweep: contents to Delete first; only then their snapshots
   awk -F '\t' '$1 == "delete" && $4 != "" && $5 != "Delete" { print $4 }' "$actions" >"$refs"
   patch_refs "set deletionPolicy Delete" "$refs" "$RES_VSC" '{"spec":{"deletionPolicy":"Delete"}}' >"$ok"
-  awk -F '\t' 'FNR == NR { ok[$1] = 1; next }
+  awk -F '\t' 'FILENAME == ARGV[1] { ok[$1] = 1; next }
     $1 == "delete" && ($4 == "" || $5 == "Delete" || ($4 in ok)) { print $2 "\t" $3 }' "$ok" "$actions" >"$refs"
   batch_call "delete snapshots" "$refs" "$RES_VS" delete --wait=false >/dev/null
   apply_step_done sweep
@@ -905,7 +906,7 @@ apply_actions() {
     "{\"metadata\":{\"labels\":{\"backup-ns.sh/orphaned-since\":\"$TODAY\"}}}" >/dev/null
   awk -F '\t' '$1 == "odelete" && $3 != "Delete" { print $2 }' "$actions" >"$refs"
   patch_refs "set deletionPolicy Delete" "$refs" "$RES_VSC" '{"spec":{"deletionPolicy":"Delete"}}' >"$ok"
-  awk -F '\t' 'FNR == NR { ok[$1] = 1; next }
+  awk -F '\t' 'FILENAME == ARGV[1] { ok[$1] = 1; next }
     $1 == "odelete" && ($3 == "Delete" || ($2 in ok)) { print $2 }' "$ok" "$actions" >"$refs"
   batch_call "delete orphaned contents" "$refs" "$RES_VSC" delete --wait=false >/dev/null
   apply_step_done orphans
