@@ -17,6 +17,7 @@ install_deps() {
   local need_apt=()
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
   command -v mariadbd >/dev/null 2>&1 || need_apt+=(mariadb-server mariadb-client)
+  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
   command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
   command -v flock >/dev/null 2>&1 || need_apt+=(util-linux)
   if ((${#need_apt[@]})); then

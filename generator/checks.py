@@ -67,6 +67,8 @@ def check_namespace(
             )
         )
 
+    problems += check_hooks(ns, prefix)
+
     if ns.retention.mode == "days" and ns.retention.days is None:
         problems.append(
             Problem(_path(prefix, "retention", "days"), 'is required when mode is "days"')
@@ -125,13 +127,15 @@ def check_namespace(
         needed = (duration_seconds(ns.flock.timeout) if ns.flock.enabled else 0) + (
             duration_seconds(ns.wait_until_ready.timeout) if ns.wait_until_ready.enabled else 0
         )
-        if duration_seconds(deadline) <= needed:
+        hooks = sum(duration_seconds(h.timeout) for h in (*ns.hooks.pre, *ns.hooks.post))
+        if duration_seconds(deadline) <= needed + hooks:
+            what = "flock.timeout + waitUntilReady.timeout"
+            what += " + the hooks' timeouts" if hooks else ""
             problems.append(
                 Problem(
                     _path(prefix, "job", "activeDeadlineSeconds"),
-                    f"{quote(deadline)} is not longer than flock.timeout + "
-                    f"waitUntilReady.timeout ({needed}s): Kubernetes would kill the job "
-                    "before the script can report a timeout",
+                    f"{quote(deadline)} is not longer than {what} ({needed + hooks}s): "
+                    "Kubernetes would kill the job before the script can report a timeout",
                 )
             )
 
@@ -145,6 +149,28 @@ def check_namespace(
                 f"backup-ns.sh/pod label value (at most 63 characters)",
             )
         )
+    return problems
+
+
+def check_hooks(ns: NamespaceConfig, prefix: tuple[str | int, ...]) -> list[Problem]:
+    """A hook's ``pvcs`` name PVCs of the namespace, each once."""
+    problems: list[Problem] = []
+    for phase, hooks in (("pre", ns.hooks.pre), ("post", ns.hooks.post)):
+        for i, hook in enumerate(hooks):
+            seen: set[str] = set()
+            for j, pvc in enumerate(hook.pvcs or ()):
+                where = _path(prefix, "hooks", phase, i, "pvcs", j)
+                if pvc not in ns.pvcs:
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{quote(pvc)} is not one of this namespace's pvcs "
+                            f"({', '.join(ns.pvcs)})",
+                        )
+                    )
+                elif pvc in seen:
+                    problems.append(Problem(where, f"{quote(pvc)} is listed twice"))
+                seen.add(pvc)
     return problems
 
 

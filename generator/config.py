@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from .fields import (
     AbsPath,
+    Command,
     Duration,
     EnvName,
     ExecResource,
@@ -157,6 +158,49 @@ class Database(Model):
         if not isinstance(data, dict):
             raise fail(data, "is not valid: use none or a mapping with postgres and/or mysql")
         return data
+
+
+class Hook(Model):
+    """One command run inside an application container around the snapshots. It reaches
+    the container on kubectl exec's stdin (the container needs /bin/sh), never in an argv."""
+
+    exec: ExecResource
+    """The resource kubectl execs into, kind/name (like deployment/redis); required."""
+    container: LabelName | None = None
+    """The container in that pod (default: the pod's default container)."""
+    command: Command
+    """The argv, a list of strings ([redis-cli, BGSAVE]); no shell reads it: write
+    [sh, -c, "..."] for one ($VAR then expands inside the container); required."""
+    timeout: Duration = "5m"
+    """After this long the command and every process it started are killed in the
+    container and the hook counts as failed (default 5m)."""
+    on_error: Literal["fail", "continue"] = "fail"
+    """fail: stop the run (a failed pre hook: no snapshot) and exit non-zero; continue: a
+    warning. Default fail for pre hooks, continue for post hooks."""
+    pvcs: list[PvcName] | None = Field(default=None, min_length=1)
+    """The PVCs whose snapshots the hook brackets (default: all); it runs only in a run
+    that snapshots one of them."""
+
+
+class PostHook(Hook):
+    """A post hook: as Hook, but onError defaults to continue."""
+
+    on_error: Literal["fail", "continue"] = "continue"
+    """fail: the run exits non-zero (after every post hook ran); continue (default): a
+    warning."""
+
+
+class Hooks(Model):
+    """Commands run inside application containers around the snapshots. A namespace
+    entry's pre / post list replaces the one in defaults."""
+
+    pre: list[Hook] = Field(default_factory=list)
+    """Run in order after the database dump, before the first snapshot; a failed one with
+    onError fail runs the post hooks and stops the run before any snapshot."""
+    post: list[PostHook] = Field(default_factory=list)
+    """Run in order as soon as every snapshot is cut (status.creationTime, before
+    readiness), and, once the pre hooks have started, also when the run fails or is
+    interrupted (SIGTERM, SIGINT): an application is never left frozen."""
 
 
 class Flock(Model):
@@ -304,6 +348,8 @@ class NamespaceConfig(Model):
     """The PVCs to snapshot, at least one."""
     database: Database = Field(default_factory=Database)
     """none, or a mapping with postgres and/or mysql (see Database)."""
+    hooks: Hooks = Field(default_factory=Hooks)
+    """Commands run in application containers around the snapshots (see Hooks)."""
     dry_run: bool = field("BAK_DRY_RUN")
     """Check everything, dump nothing, create nothing (default false)."""
     debug: bool = field("BAK_DEBUG")

@@ -318,3 +318,45 @@ SnapshotTemplate = Annotated[str, BeforeValidator(_snapshot_template), _str_sche
 def expand_snapshot_template(template: str, **values: str) -> str:
     """The name a template gives for the given placeholder values."""
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+_ARGV_HINT = (
+    "is not a list of arguments: write the command as a list, like [redis-cli, BGSAVE] "
+    '(for a shell, write [sh, -c, "..."] yourself)'
+)
+
+
+def _argv(value: object) -> object:
+    if not isinstance(value, list):
+        raise fail(value, _ARGV_HINT)
+    if not value:
+        raise fail(value, "is empty: give at least the program to run, like [redis-cli, BGSAVE]")
+    if value[0] == "":
+        raise fail(value[0], "is not a program: the first item of a command names the program")
+    return value
+
+
+def _argv_item(value: object) -> str:
+    # A YAML integer (``[sleep, 5]``) is its decimal text; anything else must be a string.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise fail(value, 'is not a string (quote it: "...")')
+    if "\0" in value:
+        raise fail(value, "contains a NUL character, which no command argument can hold")
+    return value
+
+
+CommandArg = Annotated[
+    str, BeforeValidator(_argv_item), WithJsonSchema({"type": ["string", "integer"]})
+]
+"""One argument of a hook's command: any string without NUL (a YAML integer becomes its text)."""
+
+Command = Annotated[
+    list[CommandArg],
+    BeforeValidator(_argv),
+    WithJsonSchema(
+        {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}
+    ),
+]
+"""A hook's argv: the program, then its arguments; never split or interpreted by a shell."""

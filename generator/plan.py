@@ -13,12 +13,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import schedule, settings
-from .config import Config, ControllerConfig, Job, NamespaceConfig
+from .config import Config, ControllerConfig, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .settings import Setting
 
-CAPS = ("flock", "postgres", "mysql")
+CAPS = ("flock", "postgres", "mysql", "hooks")
+
+
+@dataclass(frozen=True)
+class PlannedHook:
+    """One hook as the script template bakes it (values still to be shquoted)."""
+
+    phase: str
+    """``pre`` or ``post``."""
+    label: str
+    """How logs name it: ``pre hook 1/2``."""
+    exec: str
+    container: str
+    """"" = the pod's default container."""
+    command: tuple[str, ...]
+    timeout_seconds: int
+    on_error: str
+    pvcs: str
+    """Space-separated PVC names; "" = every PVC."""
+
+
+def plan_hooks(ns: NamespaceConfig) -> tuple[PlannedHook, ...]:
+    def one(phase: str, i: int, of: int, hook: Hook) -> PlannedHook:
+        return PlannedHook(
+            phase=phase,
+            label=f"{phase} hook {i}/{of}",
+            exec=hook.exec,
+            container=hook.container or "",
+            command=tuple(hook.command),
+            timeout_seconds=duration_seconds(hook.timeout),
+            on_error=hook.on_error,
+            pvcs=" ".join(hook.pvcs or ()),
+        )
+
+    pre, post = ns.hooks.pre, ns.hooks.post
+    return tuple(one("pre", i, len(pre), h) for i, h in enumerate(pre, 1)) + tuple(
+        one("post", i, len(post), h) for i, h in enumerate(post, 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +79,8 @@ class NamespaceUnit:
     flock_host_path: str
     job: Job
     """The CronJob and pod settings, as configured."""
+    hooks: tuple[PlannedHook, ...]
+    """Pre hooks, then post hooks, each in config order (empty without the hooks cap)."""
 
     @property
     def flock(self) -> bool:
@@ -101,8 +140,16 @@ def plan_namespace(
     name: str, ns: NamespaceConfig, schedules: schedule.Schedules | None = None
 ) -> NamespaceUnit:
     pg, my = ns.database.postgres, ns.database.mysql
+    hooks = bool(ns.hooks.pre or ns.hooks.post)
     caps = frozenset(
-        cap for cap, on in (("flock", ns.flock.enabled), ("postgres", pg), ("mysql", my)) if on
+        cap
+        for cap, on in (
+            ("flock", ns.flock.enabled),
+            ("postgres", pg),
+            ("mysql", my),
+            ("hooks", hooks),
+        )
+        if on
     )
     db = pg or my
     dump_pvc = (db.pvc or ns.pvcs[0]) if db else ""
@@ -121,6 +168,7 @@ def plan_namespace(
         flock_dir=ns.flock.dir,
         flock_host_path=ns.flock.host_path,
         job=ns.job,
+        hooks=plan_hooks(ns),
     )
 
 

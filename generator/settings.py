@@ -427,6 +427,13 @@ SETTINGS: tuple[Setting, ...] = (
         when="mysql",
     ),
     Setting(
+        "BAK_HOOKS",
+        "bool",
+        "true: run the pre/post hooks of backupns.yaml around the snapshots",
+        default=True,
+        cap="hooks",
+    ),
+    Setting(
         "BAK_FLOCK",
         "bool",
         "true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first",

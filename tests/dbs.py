@@ -1,4 +1,4 @@
-"""Real PostgreSQL 15 and MariaDB servers for tests, on loopback, in temp dirs.
+"""Real PostgreSQL 15, MariaDB and Redis servers for tests, on loopback, in temp dirs.
 
 pytest: the session-scoped fixtures ``postgres_server`` and ``mariadb_server``
 yield a :class:`DbServer` (host, port, superuser, password, ``sql()``). Import them
@@ -9,6 +9,7 @@ instead of importing.
 bash (BATS, via ``bats/helpers/db.bash``)::
 
     python3 -m tests.dbs start postgres|mariadb [WATCH_PID]  # KEY=value lines; server keeps running
+    python3 -m tests.dbs start redis WATCH_PID [DATA_DIR]     # Redis saving into DATA_DIR
     python3 -m tests.dbs stop DIR                             # stop the server kept in DIR
 
 A watchdog stops a server once WATCH_PID (the BATS file runner, the pytest process)
@@ -25,6 +26,12 @@ clients get the password from PGPASSWORD / MYSQL_PWD), so a test may scan
 
 Durability is switched off (fsync, full-page writes, binlog): these servers
 hold test data for seconds.
+
+Redis (Debian ``redis-server``) saves only when told to (``save ""``, no AOF)
+into its data directory, which a test may put inside a PVC's directory; its
+password is in a config file (mode 0600) and reaches ``redis-cli`` through
+REDISCLI_AUTH, never argv. Stopping it never saves and never removes the data
+directory when the test gave one.
 """
 
 from __future__ import annotations
@@ -76,12 +83,16 @@ class DbServer:
         if self.kind == "postgres":
             env.update(PGPASSWORD=self.password, PGHOST=self.host, PGPORT=str(self.port),
                        PGUSER=self.user, PGCONNECT_TIMEOUT="5")
+        elif self.kind == "redis":
+            env["REDISCLI_AUTH"] = self.password
         else:
             env["MYSQL_PWD"] = self.password
         return env
 
     def client_argv(self, database: str | None = None) -> list[str]:
-        """argv of the interactive client (psql / mariadb), no password in it."""
+        """argv of the interactive client (psql / mariadb / redis-cli), no password in it."""
+        if self.kind == "redis":
+            return ["redis-cli", "-h", self.host, "-p", str(self.port)]
         if self.kind == "postgres":
             return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t",
                     "-h", self.host, "-p", str(self.port), "-U", self.user,
@@ -94,7 +105,8 @@ class DbServer:
 
     def sql(self, sql: str, database: str | None = None, *, check: bool = True,
             timeout: float = 60.0) -> str:
-        """Run SQL (on stdin) as the superuser; return stdout (tab-separated rows)."""
+        """Run SQL (on stdin) as the superuser; return stdout (tab-separated rows).
+        Redis: commands, one a line."""
         proc = subprocess.run(self.client_argv(database), input=sql, text=True,
                               capture_output=True, env=self.client_env(), timeout=timeout,
                               check=False)
@@ -123,18 +135,23 @@ class DbServer:
 
     def shell_env(self) -> dict[str, str]:
         """The KEY=value set that db.bash exports (prefix PG_ or MY_)."""
-        p = "PG" if self.kind == "postgres" else "MY"
-        return {
+        p = {"postgres": "PG", "redis": "REDIS"}.get(self.kind, "MY")
+        env = {
             f"{p}_HOST": self.host, f"{p}_PORT": str(self.port), f"{p}_USER": self.user,
             f"{p}_PASSWORD": self.password, f"{p}_DIR": self.base_dir,
             f"{p}_SOCKET": self.socket, f"{p}_LOG": self.log,
         }
+        if self.kind == "redis":
+            env["REDIS_DATA"] = self.extra["data_dir"]
+        return env
 
     def stop(self) -> None:
         """Shut down cleanly (fast shutdown), then remove the directory."""
         try:
             if self.kind == "postgres":
                 _stop_postgres(self)
+            elif self.kind == "redis":
+                _stop_pid(self, "redis-server")
             else:
                 _stop_mariadb(self)
         finally:
@@ -165,6 +182,8 @@ def missing_binaries(kind: str) -> str | None:
     """Why the server cannot run here, or None."""
     if kind == "postgres":
         need = [str(PG_BIN / "initdb"), str(PG_BIN / "pg_ctl"), "psql", "runuser"]
+    elif kind == "redis":
+        need = ["redis-server", "redis-cli"]
     else:
         need = ["mariadbd", "mariadb-install-db", "mariadb"]
     missing = [n for n in need if shutil.which(n) is None]
@@ -371,6 +390,10 @@ def pid_alive(pid: int) -> bool:
 
 
 def _stop_mariadb(server: DbServer) -> None:
+    _stop_pid(server, "mariadbd")
+
+
+def _stop_pid(server: DbServer, name: str) -> None:
     if not server.pid or not pid_alive(server.pid):
         return
     os.kill(server.pid, signal.SIGTERM)
@@ -380,19 +403,68 @@ def _stop_mariadb(server: DbServer) -> None:
             return
         time.sleep(0.05)
     os.kill(server.pid, signal.SIGKILL)
-    raise DbError(f"mariadbd (pid {server.pid}) did not stop within 30s; killed. "
+    raise DbError(f"{name} (pid {server.pid}) did not stop within 30s; killed. "
                   f"log {server.log}:\n{_tail(server.log)}")
 
 
-def start(kind: str, watch_pid: int | None = None) -> DbServer:
+# -- Redis -----------------------------------------------------------------------
+
+def start_redis(data_dir: str | None = None, port: int | None = None) -> DbServer:
+    """A redis-server saving into data_dir (default: a ``data`` dir of its own)."""
+    why = missing_binaries("redis")
+    if why:
+        raise DbError(why)
+    base = tempfile.mkdtemp(prefix="backupns-redis-")
+    data = data_dir or f"{base}/data"
+    os.makedirs(data, exist_ok=True)
+    password = new_password("redis")
+    log = f"{base}/redis.log"
+    last: DbError | None = None
+    for _attempt in range(3):
+        p = port or free_port()
+        conf = f"{base}/redis.conf"
+        # Quoted for redis.conf's own parser (the test's data dir may hold spaces).
+        with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(f"bind 127.0.0.1\nport {p}\nrequirepass {password}\n"
+                    f'dir "{data}"\ndbfilename dump.rdb\nsave ""\nappendonly no\n'
+                    f'daemonize no\nlogfile "{log}"\nprotected-mode yes\n')
+        proc = subprocess.Popen(["redis-server", conf], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        server = DbServer(kind="redis", host="127.0.0.1", port=p, user="default",
+                          password=password, base_dir=base, socket="", log=log, pid=proc.pid,
+                          extra={"data_dir": data})
+
+        def up(server: DbServer = server) -> bool:
+            return server.sql("PING", check=False).strip() == "PONG"
+
+        try:
+            _wait_until(up, "redis-server start", log, proc)
+        except DbError as e:
+            last = e
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+            if port:
+                break
+            continue
+        return server
+    shutil.rmtree(base, ignore_errors=True)
+    assert last is not None
+    raise last
+
+
+def start(kind: str, watch_pid: int | None = None, data_dir: str | None = None) -> DbServer:
     """Start a server; with watch_pid, a watchdog stops it once that process is gone
     (a test run that is killed must not leave database servers behind)."""
     if kind == "postgres":
         server = start_postgres()
     elif kind in ("mariadb", "mysql"):
         server = start_mariadb()
+    elif kind == "redis":
+        server = start_redis(data_dir)
     else:
-        raise DbError(f"unknown database kind {kind!r} (postgres or mariadb)")
+        raise DbError(f"unknown database kind {kind!r} (postgres, mariadb or redis)")
     server.save()
     if watch_pid:
         subprocess.Popen([sys.executable, "-m", "tests.dbs", "watchdog", server.base_dir,
@@ -446,10 +518,14 @@ if pytest is not None:
 
 def main(argv: Sequence[str]) -> int:
     usage = ("usage: python3 -m tests.dbs start postgres|mariadb [WATCH_PID]\n"
+             "       python3 -m tests.dbs start redis WATCH_PID [DATA_DIR]\n"
              "       python3 -m tests.dbs stop DIR\n"
              "       python3 -m tests.dbs check postgres|mariadb  (prints why it cannot run)\n"
              "WATCH_PID: stop the server when that process has exited (e.g. the test runner)")
-    if len(argv) == 3 and argv[0] in ("start", "watchdog") and argv[2].isdigit():
+    data_dir = None
+    if len(argv) == 4 and argv[:2] == ["start", "redis"] and argv[2].isdigit():
+        argv, watch, data_dir = argv[:2], int(argv[2]), argv[3]
+    elif len(argv) == 3 and argv[0] in ("start", "watchdog") and argv[2].isdigit():
         argv, watch = argv[:2], int(argv[2])
     elif len(argv) == 2:
         watch = 0
@@ -462,7 +538,7 @@ def main(argv: Sequence[str]) -> int:
             watchdog(arg, watch)
             return 0
         if cmd == "start":
-            server = start(arg, watch_pid=watch or None)
+            server = start(arg, watch_pid=watch or None, data_dir=data_dir)
             for k, v in server.shell_env().items():
                 print(f"{k}={v}")
             return 0

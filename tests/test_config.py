@@ -373,6 +373,94 @@ CASES: list[tuple[str, str, str]] = [
         "(lowercase letters, digits and '-', at most 63 characters)",
     ),
     (
+        "hook-command-string",
+        one_ns(hooks={"pre": [{"exec": "deployment/redis", "command": "redis-cli BGSAVE"}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].command: "redis-cli BGSAVE" is not a list '
+        "of arguments: write the command as a list, like [redis-cli, BGSAVE] (for a shell, "
+        'write [sh, -c, "..."] yourself)',
+    ),
+    (
+        "hook-command-empty",
+        one_ns(hooks={"post": [{"exec": "deployment/redis", "command": []}]}),
+        "backupns.yaml: namespaces.shop.hooks.post[0].command: [] is empty: give at least the "
+        "program to run, like [redis-cli, BGSAVE]",
+    ),
+    (
+        "hook-command-empty-program",
+        one_ns(hooks={"pre": [{"exec": "deployment/redis", "command": ["", "x"]}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].command: "" is not a program: the first '
+        "item of a command names the program",
+    ),
+    (
+        "hook-command-item",
+        one_ns(hooks={"pre": [{"exec": "deployment/redis", "command": ["sleep", True]}]}),
+        "backupns.yaml: namespaces.shop.hooks.pre[0].command[1]: true is not a string "
+        '(quote it: "...")',
+    ),
+    (
+        "hook-command-nul",
+        one_ns(hooks={"pre": [{"exec": "deployment/redis", "command": ["echo", "a\0b"]}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].command[1]: "a\\u0000b" contains a NUL '
+        "character, which no command argument can hold",
+    ),
+    (
+        "hook-exec",
+        one_ns(hooks={"pre": [{"exec": "redis", "command": ["true"]}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].exec: "redis" is not a valid exec resource '
+        "(kind/name with kind one of deployment, statefulset, daemonset, replicaset, pod, job "
+        "and a Kubernetes name, like deployment/app-base)",
+    ),
+    (
+        "hook-exec-missing",
+        one_ns(hooks={"pre": [{"command": ["true"]}]}),
+        "backupns.yaml: namespaces.shop.hooks.pre[0].exec: is required",
+    ),
+    (
+        "hook-on-error",
+        one_ns(hooks={"post": [{"exec": "pod/x", "command": ["true"], "onError": "ignore"}]}),
+        'backupns.yaml: namespaces.shop.hooks.post[0].onError: "ignore" is not one of "fail" '
+        'or "continue"',
+    ),
+    (
+        "hook-timeout",
+        one_ns(hooks={"pre": [{"exec": "pod/x", "command": ["true"], "timeout": "soon"}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].timeout: "soon" is not a valid duration '
+        "(like 90s, 15m, 1h30m, or whole seconds)",
+    ),
+    (
+        "hook-unknown-key",
+        one_ns(hooks={"pre": [{"exec": "pod/x", "cmd": ["true"]}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0]: unknown key "cmd" (did you mean '
+        '"command"?)',
+    ),
+    (
+        "hook-phase",
+        one_ns(hooks={"during": []}),
+        'backupns.yaml: namespaces.shop.hooks: unknown key "during" (allowed: pre, post)',
+    ),
+    (
+        "hook-pvc-unknown",
+        one_ns(hooks={"pre": [{"exec": "pod/x", "command": ["true"], "pvcs": ["logs"]}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].pvcs[0]: "logs" is not one of this '
+        "namespace's pvcs (data)",
+    ),
+    (
+        "hook-pvc-twice",
+        one_ns(hooks={"pre": [{"exec": "pod/x", "command": ["true"], "pvcs": ["data", "data"]}]}),
+        'backupns.yaml: namespaces.shop.hooks.pre[0].pvcs[1]: "data" is listed twice',
+    ),
+    (
+        "hook-timeouts-deadline",
+        one_ns(
+            flock={"enabled": False},
+            job={"activeDeadlineSeconds": "20m"},
+            hooks={"pre": [{"exec": "pod/x", "command": ["true"], "timeout": "10m"}]},
+        ),
+        'backupns.yaml: namespaces.shop.job.activeDeadlineSeconds: "20m" is not longer than '
+        "flock.timeout + waitUntilReady.timeout + the hooks' timeouts (1500s): Kubernetes "
+        "would kill the job before the script can report a timeout",
+    ),
+    (
         "namespaces-missing",
         "defaults: {}",
         "backupns.yaml: namespaces: is required (a mapping of namespace name to settings)",
@@ -459,3 +547,30 @@ def test_example_config_loads() -> None:
     config = load_config(EXAMPLE)
     assert sorted(config.namespaces) == ["blog", "shop-prod", "static-site"]
     assert config.source_name == "backupns.yaml"
+
+
+def test_hooks_defaults_and_merge() -> None:
+    """onError defaults differ per phase; a namespace's list replaces the defaults' list."""
+    config = parse_config(
+        yaml.safe_load(
+            """
+defaults:
+  hooks:
+    pre: [{exec: deployment/redis, command: [redis-cli, -p, 6379, BGSAVE]}]
+    post: [{exec: deployment/redis, command: ["true"]}]
+namespaces:
+  a: {pvcs: [data]}
+  b: {pvcs: [data], hooks: {pre: []}}
+"""
+        )
+    )
+    a, b = config.namespaces["a"].hooks, config.namespaces["b"].hooks
+    assert [h.command for h in a.pre] == [["redis-cli", "-p", "6379", "BGSAVE"]]
+    assert (a.pre[0].on_error, a.pre[0].timeout, a.pre[0].container, a.pre[0].pvcs) == (
+        "fail",
+        "5m",
+        None,
+        None,
+    )
+    assert a.post[0].on_error == "continue"
+    assert b.pre == [] and b.post == a.post

@@ -152,3 +152,24 @@ def test_watchdog_stops_the_server_when_the_runner_dies() -> None:
 def test_unknown_kind_is_a_clear_error() -> None:
     with pytest.raises(DbError, match="unknown database kind 'oracle'"):
         start("oracle")
+
+
+def test_redis_saves_into_the_given_dir_password_only_in_env(tmp_path: Path) -> None:
+    data = tmp_path / "pvc" / "redis"
+    server = start("redis", data_dir=str(data))
+    try:
+        assert server.sql("SET k v\nBGSAVE\n").split() == ["OK", "Background", "saving", "started"]
+        deadline = time.monotonic() + 20
+        while not (data / "dump.rdb").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (data / "dump.rdb").stat().st_size > 0
+        assert server.password not in _cmdlines()
+        env = server.client_env() | {"REDISCLI_AUTH": "wrong"}
+        r = subprocess.run([*server.client_argv(), "-e", "GET", "k"], env=env,
+                           capture_output=True, text=True, check=False)
+        assert r.returncode != 0
+    finally:
+        server.stop()
+    assert not pid_alive(server.pid)
+    assert (data / "dump.rdb").exists()  # the test's data dir is kept
+    assert not Path(server.base_dir).exists()

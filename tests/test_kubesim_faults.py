@@ -172,6 +172,11 @@ def test_snapshot_never_ready_fault(kubesim: KubeSim) -> None:
     )
     st = kubesim.get_json("vs", "stuck", "-n", NS)["status"]
     assert st["readyToUse"] is False and st["boundVolumeSnapshotContentName"]
+    # The storage cut it (CreateSnapshot returned) although it never becomes ready, as
+    # the snapshot-controller reports a snapshot that is still uploading.
+    assert st["creationTime"]
+    content = kubesim.get_json("vsc", st["boundVolumeSnapshotContentName"])["status"]
+    assert content["readyToUse"] is False and isinstance(content["creationTime"], int)
 
 
 def test_exec_cut_fault(kubesim: KubeSim) -> None:

@@ -85,3 +85,30 @@ def test_namespaces_sorted_and_controller_schedules_expanded() -> None:
     assert [u.name for u in p.namespaces] == ["a", "b"]
     assert "H" not in p.cluster.prune_schedule
     assert p.cluster.namespaces == ("a", "b")
+
+
+def test_hooks_cap_env_and_planned_hooks() -> None:
+    units = plan_of(
+        "namespaces:\n"
+        "  a:\n"
+        "    pvcs: [data, logs]\n"
+        "    flock: {enabled: false}\n"
+        "    hooks:\n"
+        "      pre:\n"
+        "        - {exec: deployment/redis, container: redis, command: [redis-cli, BGSAVE]}\n"
+        "        - {exec: pod/x, command: [sleep, 5], timeout: 1m30s, pvcs: [logs, data]}\n"
+        "      post: [{exec: pod/x, command: ['true'], onError: fail}]\n"
+        "  b: {pvcs: [data], flock: {enabled: false}}\n"
+    ).namespaces
+    a, b = units
+    assert a.caps == frozenset({"hooks"}) and b.caps == frozenset()
+    names = [v for v, _ in a.env]
+    assert names.index("BAK_HOOKS") == names.index("BAK_FLOCK") - 1
+    assert dict(a.env)["BAK_HOOKS"] == "true" and "BAK_HOOKS" not in dict(b.env)
+    assert [(h.label, h.exec, h.container, h.command, h.timeout_seconds, h.on_error, h.pvcs)
+            for h in a.hooks] == [
+        ("pre hook 1/2", "deployment/redis", "redis", ("redis-cli", "BGSAVE"), 300, "fail", ""),
+        ("pre hook 2/2", "pod/x", "", ("sleep", "5"), 90, "fail", "logs data"),
+        ("post hook 1/1", "pod/x", "", ("true",), 300, "fail", ""),
+    ]
+    assert b.hooks == ()

@@ -118,7 +118,7 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert trees[0] == trees[1] and len(trees[0]) == 10
+    assert trees[0] == trees[1] and len(trees[0]) == 12
 
 
 def test_configmap_holds_the_script_exactly() -> None:
@@ -250,3 +250,19 @@ def test_no_process_global_caches() -> None:
         text = module.read_text()
         assert not re.search(r"^@(functools\.)?(lru_)?cache\b", text, re.M), module.name
         assert not re.search(r"^_?[A-Z_]*CACHE[A-Z_]* *[:=]", text, re.M), module.name
+
+
+def test_no_hook_code_without_hooks() -> None:
+    """A namespace without hooks gets none of the hooks fragment (and no BAK_HOOKS)."""
+    text = (TEMPLATES / "script" / "_hooks.sh.j2").read_text()
+    found = re.findall(r"^([a-z_][a-z0-9_]*)\(\) \{", text, re.MULTILINE)
+    hooks = {f for f in found if f.startswith("hook")}  # not the in-container script's
+    assert {"hook_define", "hooks_run", "hooks_on_exit", "hooks_wait_cut"} <= hooks
+    files = render(plan(load_config(FULL)))
+    for path, f in files.items():
+        if f.kind != "script":
+            continue
+        with_hooks = "hooks" in path.split("/")[1]
+        present = [fn for fn in hooks if f"\n{fn}() {{" in f.text]
+        assert (sorted(present) == sorted(hooks)) if with_hooks else not present, path
+        assert ("BAK_HOOKS" in f.text) == with_hooks, path

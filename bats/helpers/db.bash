@@ -1,11 +1,13 @@
 # shellcheck shell=bash
-# Real PostgreSQL / MariaDB servers for BATS tests (one implementation: tests/dbs.py).
+# Real PostgreSQL / MariaDB / Redis servers for BATS tests (one implementation: tests/dbs.py).
 #
 #   setup_file()    { load helpers/db; db_start_postgres; db_start_mariadb; }
 #   teardown_file() { db_stop_all; }
 #
 # db_start_postgres exports PG_HOST PG_PORT PG_USER PG_PASSWORD PG_DIR PG_SOCKET PG_LOG,
-# db_start_mariadb  exports MY_HOST MY_PORT MY_USER MY_PASSWORD MY_DIR MY_SOCKET MY_LOG.
+# db_start_mariadb  exports MY_HOST MY_PORT MY_USER MY_PASSWORD MY_DIR MY_SOCKET MY_LOG,
+# db_start_redis [DATA_DIR] exports REDIS_HOST REDIS_PORT REDIS_PASSWORD REDIS_DIR
+#                   REDIS_DATA REDIS_LOG (dump.rdb goes to DATA_DIR, e.g. a PVC's directory).
 # Servers listen on 127.0.0.1 (free port) and need the password. Passwords never
 # appear in argv: db_psql / db_mysql pass them in the environment and read SQL on stdin.
 
@@ -15,11 +17,11 @@ _db_py() {
   PYTHONPATH="$DB_HELPER_ROOT${PYTHONPATH:+:$PYTHONPATH}" python3 -m tests.dbs "$@"
 }
 
-# _db_start KIND: start a server, export its KEY=value lines.
+# _db_start KIND [DATA_DIR]: start a server, export its KEY=value lines.
 _db_start() {
   local kind=$1 out line
   # $$ is the bats process running this file: if it is killed, a watchdog stops the server.
-  if ! out=$(_db_py start "$kind" "$$"); then
+  if ! out=$(_db_py start "$kind" "$$" ${2:+"$2"}); then
     echo "db_start_$kind: could not start $kind (see the error above)" >&2
     return 1
   fi
@@ -28,11 +30,12 @@ _db_start() {
     export "${line%%=*}=${line#*=}"
   done <<<"$out"
   # Remember it for db_stop_all (the file-level teardown may run in another subshell).
-  printf '%s\n' "${out}" | grep -E '^(PG|MY)_DIR=' | cut -d= -f2- >>"${BATS_FILE_TMPDIR:-/tmp}/.db-servers"
+  printf '%s\n' "${out}" | grep -E '^(PG|MY|REDIS)_DIR=' | cut -d= -f2- >>"${BATS_FILE_TMPDIR:-/tmp}/.db-servers"
 }
 
 db_start_postgres() { _db_start postgres; }
 db_start_mariadb() { _db_start mariadb; }
+db_start_redis() { _db_start redis "$@"; }
 
 # db_stop_all: stop every server this file started (clean shutdown, dirs removed).
 db_stop_all() {
@@ -50,6 +53,12 @@ db_stop_all() {
 db_psql() {
   PGPASSWORD=$PG_PASSWORD PGCONNECT_TIMEOUT=5 PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -At -F $'\t' \
     -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "${1:-postgres}"
+}
+
+# db_redis [ARGS...]: redis-cli against the last server db_start_redis started (commands
+# as arguments or on stdin; the password travels in REDISCLI_AUTH).
+db_redis() {
+  REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -e -h "$REDIS_HOST" -p "$REDIS_PORT" "$@"
 }
 
 # db_mysql [DB]: run SQL from stdin as root; batch mode, no column names.

@@ -9,6 +9,8 @@
 #                                      Deployment app-base, container postgres, env POSTGRES_*
 #   e2e_seed_mysql NS PVC MOUNT DB [VAR=value...]
 #                                      StatefulSet wordpress-db, container mariadb, env MYSQL_*
+#   e2e_seed_app NS PVC MOUNT [VAR=value...]
+#                                      Deployment app, container app (hook tests)
 #   e2e_script NS                      path of the rendered script of NS
 #   e2e_vs_names NS                    the VolumeSnapshots of NS, one name a line (sorted)
 #   e2e_vs_labels NS VS                "key=value" lines (sorted) of backup-ns.sh/* labels
@@ -119,6 +121,14 @@ e2e_seed_mysql() {
   _e2e_workload StatefulSet wordpress-db "$ns" mariadb "$pvc" "$mount" "$(
     _e2e_env_items MYSQL_ROOT_PASSWORD="$MY_PASSWORD" MYSQL_DATABASE="$db" "$@"
   )"
+}
+
+# e2e_seed_app NS PVC MOUNT [NAME=value...]: Deployment app (container app) mounting
+# PVC at MOUNT, with the given environment (hooks exec into it).
+e2e_seed_app() {
+  local ns=$1 pvc=$2 mount=$3
+  shift 3
+  _e2e_workload Deployment app "$ns" app "$pvc" "$mount" "$(_e2e_env_items APP=1 "$@")"
 }
 
 # e2e_vs_names NS: names of the VolumeSnapshots in NS, sorted, one a line.

@@ -861,9 +861,19 @@ class Controllers:
                     },
                 )
                 return
-            self._vsc_status(vsc, {"snapshotHandle": handle, "readyToUse": False})
+            # The CSI CreateSnapshot call returned: the snapshot is cut (creationTime), the
+            # upload may go on (readyToUse false until the ready delay has passed), as the
+            # snapshot-controller reports it. An application may be unfrozen from here on.
+            self._vsc_status(
+                vsc, {"snapshotHandle": handle, "readyToUse": False, "creationTime": cut_ns}
+            )
             self._vs_status(
-                cur, {"boundVolumeSnapshotContentName": content_name, "readyToUse": False}
+                cur,
+                {
+                    "boundVolumeSnapshotContentName": content_name,
+                    "readyToUse": False,
+                    "creationTime": cut.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
             )
             self.event(
                 cur,

@@ -44,6 +44,8 @@ CTL_TABLE=(
   'mysql-preferred mysql-data 14 8 24 days 518400'
   'pg-all-options data 14 8 24 daily_weekly_monthly 172800'
   'pg-all-options uploads 14 8 24 daily_weekly_monthly 172800'
+  'redis-hooks data 14 8 24 daily_weekly_monthly 172800'
+  'redis-hooks aof 14 8 24 daily_weekly_monthly 172800'
 )
 
 # ctl_default VAR VALUE: set VAR to VALUE unless the environment already set it.
