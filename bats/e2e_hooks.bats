@@ -150,7 +150,7 @@ no_process() {
   [[ $report != *HIT* ]] || { printf '%s\n' "$report"; false; }
   [[ $output$stderr != *"$REDIS_PASSWORD"* ]]
   run e2e_vs_annotation hk-redis "$vs" backup-ns.sh/hooks
-  [[ $output =~ ^"pre hook 1/1 ok "[0-9]+"s: deployment/app container app: sh -c redis-cli" ]]
+  [[ $output =~ ^"pre hook 1/1 ok "[0-9]+"s: deployment/app container app: sh -c redis-cli "[^$'\n']*$'\n'"post hook 1/1 after the cut (see the job's log): deployment/app container app: sh -c echo thawed > /data/state"$ ]]
   run e2e_vs_annotation hk-redis "$vs" backup-ns.sh/env-config
   [[ $output == *$'\nBAK_HOOKS=true\n'* ]]
 
@@ -297,5 +297,6 @@ no_process() {
   [[ ! -e $vol/other-only ]]
   run e2e_vs_annotation hk-hostile data-2026-05-04-100000-e2e001 backup-ns.sh/hooks
   # shellcheck disable=SC2016 # the expected text holds $(...) and ${...} literally
-  [[ $output == 'pre hook 1/2 ok '*'s: deployment/app container app: sh -c printf "[%s]\n" "$@" > /data/args sh $(touch /data/pwned1) `touch /data/pwned2` '"'; touch /data/pwned3; '"' ${HOME...' ]]
+  [[ ${lines[0]} == 'pre hook 1/2 ok '*'s: deployment/app container app: sh -c printf "[%s]\n" "$@" > /data/args sh $(touch /data/pwned1) `touch /data/pwned2` '"'; touch /data/pwned3; '"' ${HOME...' ]]
+  [[ ${#lines[@]} -eq 2 && ${lines[1]} == 'post hook 1/1 after the cut '* ]]
 }

@@ -27,6 +27,11 @@ namespaces:
         port: $PG_PORT
         dumpFile: /var/lib/postgresql/data/dump.sql.gz
   rbac-static: {pvcs: [www], database: none}
+  rbac-hooks:
+    pvcs: [data]
+    hooks:
+      pre: [{exec: deployment/app, container: app, command: [touch, /data/pre-hook]}]
+      post: [{exec: deployment/app, container: app, command: [touch, /data/post-hook]}]
 controller:
   namespace: backup-ns
 EOF
@@ -110,4 +115,21 @@ for line in open(sys.argv[1]):
   [[ $stderr == *'WARNING: this script was generated for namespace rbac-pg, running for rbac-static'* ]]
   [[ ${stderr_lines[-1]} == 'ERROR: cannot read PVC www in namespace rbac-static: Error from server (Forbidden): persistentvolumeclaims "www" is forbidden: User "system:serviceaccount:rbac-pg:backup-ns" cannot get resource "persistentvolumeclaims" in API group "" in the namespace "rbac-static". Check BAK_PVC_NAMES (kubectl -n rbac-static get pvc) and that the ServiceAccount may get persistentvolumeclaims' ]]
   [[ -z $(e2e_vs_names rbac-static) ]]
+}
+
+@test "as the ServiceAccount: pre and post hooks exec into the workload; no request is refused" {
+  e2e_seed_volumes rbac-hooks data
+  e2e_seed_app rbac-hooks data /data
+  apply_generated rbac-hooks
+  kubesim_reset_requests
+  as_service_account rbac-hooks BAK_NOW=2026-05-04T10:00:00Z BAK_VS_RAND=rbac02 -- \
+    bash "$(e2e_script rbac-hooks)" create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *'[backup-ns] rbac-hooks: hooks: pre hook 1/1 done in '* ]]
+  [[ $output == *'[backup-ns] rbac-hooks: hooks: post hook 1/1 done in '* ]]
+  local vol
+  vol=$(e2e_volume_dir rbac-hooks data)
+  [[ -e $vol/pre-hook && -e $vol/post-hook ]]
+  run grep -c '"status": *40[13]' "$KUBESIM_STATE/requests.jsonl"
+  [[ $output == 0 ]]
 }

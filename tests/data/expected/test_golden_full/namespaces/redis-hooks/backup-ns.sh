@@ -1348,16 +1348,20 @@ hooks_wait_cut() {
   log "snapshot: cut by the storage: ${VS_CREATED[*]} ($((SECONDS - start))s)"
 }
 
-# hooks_annotate PVC: add the backup-ns.sh/hooks annotation (the pre hooks that
-# bracket PVC's snapshot and their results) to VS_ANNOTATIONS.
+# hooks_annotate PVC: add the backup-ns.sh/hooks annotation to VS_ANNOTATIONS: the
+# hooks that bracket PVC's snapshot, the pre hooks with their results, the post hooks
+# (they run after the snapshot exists: their results are in the job's log).
 hooks_annotate() {
   local pvc=$1 n lines=()
+  [[ $BAK_HOOKS == true ]] || return 0
   for ((n = 1; n <= HOOK_COUNT; n++)); do
-    [[ -n ${HOOK_RESULTS[n]:-} ]] || continue
     hook_define "$n"
-    [[ $HOOK_PHASE == pre ]] || continue
     [[ -z $HOOK_PVCS || " $HOOK_PVCS " == *" $pvc "* ]] || continue
-    lines+=("$HOOK_NAME ${HOOK_RESULTS[n]}: $(hook_text)")
+    if [[ $HOOK_PHASE == pre && -n ${HOOK_RESULTS[n]:-} ]]; then
+      lines+=("$HOOK_NAME ${HOOK_RESULTS[n]}: $(hook_text)")
+    elif [[ $HOOK_PHASE == post ]]; then
+      lines+=("$HOOK_NAME after the cut (see the job's log): $(hook_text)")
+    fi
   done
   ((${#lines[@]} == 0)) || VS_ANNOTATIONS+=("backup-ns.sh/hooks=$(printf '%s\n' "${lines[@]}")")
 }
