@@ -106,7 +106,6 @@ release_when_pg_dump_waits() {
   [[ $status -eq 0 ]]
   [[ -z $stderr ]]
   [[ ${lines[0]} == "$p backup-ns "*" (postgres): create in namespace pg-restore (PVCs: data, database: postgres)" ]]
-  [[ $output == *$'\n'"$p database: exec target deployment/app-base exists"$'\n'* ]]
   [[ $output == *$'\n'"$p database: PostgreSQL check passed in deployment/app-base container postgres (pg_dump (PostgreSQL) 15."* ]]
   [[ $output =~ $'\n'"$p database: /var/lib/postgresql/data is "[0-9]+"% used (limit 90%)"$'\n' ]]
   [[ $output == *$'\n'"$p database: dumping PostgreSQL to /var/lib/postgresql/data/dump.sql.gz"$'\n'* ]]
