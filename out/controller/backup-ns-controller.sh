@@ -151,10 +151,16 @@ usage_error() {
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
 # spaces and surrounding blanks trimmed, so an error stays on one line.
 one_line() {
-  local s=${1//[[:cntrl:]]/ }
-  s=${s#"${s%%[![:space:]]*}"}
-  s=${s%"${s##*[![:space:]]}"}
-  printf '%s' "$s"
+  squash "$1"
+  printf '%s' "$REPLY"
+}
+
+# squash TEXT: one_line into REPLY, without the subshell of $(one_line ...) (log
+# lines are many).
+squash() {
+  REPLY=${1//[[:cntrl:]]/ }
+  REPLY=${REPLY#"${REPLY%%[![:space:]]*}"}
+  REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
 }
 
 # sq TEXT: TEXT as one single-quoted shell word: foo'bar -> 'foo'\''bar'.
@@ -166,6 +172,12 @@ sq() {
 
 # json_str TEXT: TEXT as a JSON string literal (also a valid YAML scalar).
 json_str() {
+  json_quote "$1"
+  printf '%s' "$REPLY"
+}
+
+# json_quote TEXT: json_str into REPLY (no subshell).
+json_quote() {
   local s=$1 bs=\\ i hex ch
   s=${s//"$bs"/"$bs$bs"}
   s=${s//\"/"$bs\""}
@@ -180,7 +192,7 @@ json_str() {
     done
     s=${s//$'\x7f'/"${bs}u007f"}
   fi
-  printf '"%s"' "$s"
+  REPLY="\"$s\""
 }
 
 # duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.

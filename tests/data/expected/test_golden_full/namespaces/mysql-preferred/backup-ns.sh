@@ -86,11 +86,13 @@ log_init() {
 }
 
 log() {
-  printf '%s[backup-ns] %s: %s%s\n' "$C_INFO" "${BAK_NAMESPACE:-}" "$(one_line "$*")" "$C_OUT_END"
+  squash "$*"
+  printf '%s[backup-ns] %s: %s%s\n' "$C_INFO" "${BAK_NAMESPACE:-}" "$REPLY" "$C_OUT_END"
 }
 
 warn() {
-  printf '%s[backup-ns] %s: WARNING: %s%s\n' "$C_WARN" "${BAK_NAMESPACE:-}" "$(one_line "$*")" \
+  squash "$*"
+  printf '%s[backup-ns] %s: WARNING: %s%s\n' "$C_WARN" "${BAK_NAMESPACE:-}" "$REPLY" \
     "$C_ERR_END" >&2
 }
 
@@ -121,10 +123,16 @@ usage_error() {
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
 # spaces and surrounding blanks trimmed, so an error stays on one line.
 one_line() {
-  local s=${1//[[:cntrl:]]/ }
-  s=${s#"${s%%[![:space:]]*}"}
-  s=${s%"${s##*[![:space:]]}"}
-  printf '%s' "$s"
+  squash "$1"
+  printf '%s' "$REPLY"
+}
+
+# squash TEXT: one_line into REPLY, without the subshell of $(one_line ...) (log
+# lines are many).
+squash() {
+  REPLY=${1//[[:cntrl:]]/ }
+  REPLY=${REPLY#"${REPLY%%[![:space:]]*}"}
+  REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
 }
 
 # sq TEXT: TEXT as one single-quoted shell word: foo'bar -> 'foo'\''bar'.
@@ -136,6 +144,12 @@ sq() {
 
 # json_str TEXT: TEXT as a JSON string literal (also a valid YAML scalar).
 json_str() {
+  json_quote "$1"
+  printf '%s' "$REPLY"
+}
+
+# json_quote TEXT: json_str into REPLY (no subshell).
+json_quote() {
   local s=$1 bs=\\ i hex ch
   s=${s//"$bs"/"$bs$bs"}
   s=${s//\"/"$bs\""}
@@ -150,7 +164,7 @@ json_str() {
     done
     s=${s//$'\x7f'/"${bs}u007f"}
   fi
-  printf '"%s"' "$s"
+  REPLY="\"$s\""
 }
 
 # duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.
@@ -628,9 +642,9 @@ kube() {
 # err_pick: read a failed command's stderr; print the line that explains the failure,
 # then up to 5 detail lines. The explaining line is the last "backup-ns-error: " line
 # of our own remote scripts (with their "backup-ns-detail: " lines), else the FIRST
-# error line of a tool: pg_dump/psql "NAME: error: ...", the server's "ERROR:  ..." and
-# "FATAL:  ...", mysql/mariadb "ERROR 1142 (42000) ...", mysqldump/mariadb-dump
-# "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
+# error line of a tool: the PostgreSQL clients' "NAME: error: ...", the server's
+# "ERROR:  ..." and "FATAL:  ...", the MySQL/MariaDB client's "ERROR 1142 (42000) ...",
+# its dump tool's "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
 # "Error from server ...", "Unable to connect ...", "The connection to the server
 # ..."; its details are the lines after it. Else the last line. kubectl's "command
 # terminated with exit code N" explains nothing. Self-contained: the remote scripts
@@ -921,7 +935,7 @@ remote_get() {
   printf '%s\n' "$value"
 }
 
-# dump_database KIND (postgres|mysql): exec target, exec check, free space, dump.
+# dump_database KIND (postgres|mysql): exec check and free space (one exec), dump.
 dump_database() {
   local kind=$1 p name resource container file threshold used setup script v
   case $kind in
@@ -933,23 +947,21 @@ dump_database() {
   v=${p}_DUMP_FILE file=${!v}
   threshold=$((10#$BAK_THRESHOLD_SPACE_USED_PERCENTAGE))
 
-  if ! kube get "$resource" -o name >/dev/null 2>"$ERR_FILE"; then
-    kube_fail "$name exec target $resource not found" "Check ${p}_EXEC_RESOURCE and that the workload exists"
-  fi
-  log "database: exec target $resource exists"
-
+  # One exec checks the tools, SELECT 1 and the free space (kubectl exec's own GET of
+  # the workload tells a missing one).
   setup="$(remote_prologue)"$'\n'"$("${kind}_remote_vars")"$'\n'"$("${kind}_remote_setup")"
-  script="$setup"$'\n'"$(remote_check_body)"
+  script="$setup"$'\n'"$(remote_check_body)"$'\n'"$(remote_space_body)"
   if ! db_exec "$resource" "$container" "$script"; then
+    if [[ $(err_detail "$ERR_FILE") == 'Error from server (NotFound): '* ]]; then
+      kube_fail "$name exec target $resource not found" "Check ${p}_EXEC_RESOURCE and that the workload exists"
+    elif [[ -n $(remote_get version) ]]; then
+      kube_fail "free-space check failed in $resource container $container" "Check ${p}_DUMP_FILE"
+    fi
     kube_fail "$name check failed in $resource container $container" \
       "Check ${p}_EXEC_CONTAINER, the database user and password settings, and that the database is running"
   fi
   log "database: $name check passed in $resource container $container ($(remote_get version))"
 
-  script="$(remote_prologue)"$'\n'"$(remote_assign dump_file "$file")"$'\n'"$(remote_space_body)"
-  if ! db_exec "$resource" "$container" "$script"; then
-    kube_fail "free-space check failed in $resource container $container" "Check ${p}_DUMP_FILE"
-  fi
   used=$(remote_get used)
   [[ $used =~ ^[0-9]{1,3}$ ]] ||
     die "free-space check failed in $resource container $container" "df reported \"$used\" for ${file%/*}" \
@@ -1031,13 +1043,16 @@ VS_WATCH_JSONPATH='{.type}{"|"}{.object.metadata.name}{"|"}{.object.status.ready
 
 # json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
 json_members() {
-  local indent=$1 item sep=','
+  local indent=$1 item sep=',' key
   shift
   while (($# > 0)); do
     item=$1
     shift
     (($# > 0)) || sep=''
-    printf '%s%s: %s%s\n' "$indent" "$(json_str "${item%%=*}")" "$(json_str "${item#*=}")" "$sep"
+    json_quote "${item%%=*}"
+    key=$REPLY
+    json_quote "${item#*=}"
+    printf '%s%s: %s%s\n' "$indent" "$key" "$REPLY" "$sep"
   done
 }
 
@@ -1045,15 +1060,21 @@ json_members() {
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
 vs_manifest() {
   printf '{\n  "apiVersion": "snapshot.storage.k8s.io/v1",\n  "kind": "VolumeSnapshot",\n'
-  printf '  "metadata": {\n    "name": %s,\n    "namespace": %s,\n' "$(json_str "$1")" \
-    "$(json_str "$BAK_NAMESPACE")"
+  json_quote "$1"
+  printf '  "metadata": {\n    "name": %s,\n' "$REPLY"
+  json_quote "$BAK_NAMESPACE"
+  printf '    "namespace": %s,\n' "$REPLY"
   printf '    "labels": {\n'
   json_members '      ' "${VS_LABELS[@]}"
   printf '    },\n    "annotations": {\n'
   json_members '      ' "${VS_ANNOTATIONS[@]}"
   printf '    }\n  },\n  "spec": {\n'
-  [[ -z $3 ]] || printf '    "volumeSnapshotClassName": %s,\n' "$(json_str "$3")"
-  printf '    "source": {\n      "persistentVolumeClaimName": %s\n    }\n  }\n}\n' "$(json_str "$2")"
+  if [[ -n $3 ]]; then
+    json_quote "$3"
+    printf '    "volumeSnapshotClassName": %s,\n' "$REPLY"
+  fi
+  json_quote "$2"
+  printf '    "source": {\n      "persistentVolumeClaimName": %s\n    }\n  }\n}\n' "$REPLY"
 }
 
 # vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
