@@ -78,7 +78,7 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
 @test "cli: --help, -h and help print the usage with every baked setting" {
   run_clean "$S" -- --help
   [[ $status -eq 0 && -z $stderr ]]
-  [[ ${lines[0]} == 'Usage: backup-ns.sh <command>' ]]
+  [[ ${lines[0]} == 'Usage: backup-ns.sh <command> [arguments]    (backup-ns.sh <command> --help)' ]]
   local help=$output var
   run_clean "$S" -- -h
   [[ $status -eq 0 && $output == "$help" ]]
@@ -113,7 +113,7 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   [[ $stderr == 'ERROR: unknown command "backup". Run "backup-ns.postgres-flock.sh --help" for usage.' ]]
   run_clean "$S" --
   [[ $status -eq 2 && -z $output ]]
-  [[ $stderr == 'ERROR: no command given (create, config or help). Run "backup-ns.postgres-flock.sh --help" for usage.' ]]
+  [[ $stderr == 'ERROR: no command given (see --help). Run "backup-ns.postgres-flock.sh --help" for usage.' ]]
   run_clean "$S" -- create now
   [[ $status -eq 2 && -z $output ]]
   [[ $stderr == 'ERROR: create takes no arguments (got "now"). Run "backup-ns.postgres-flock.sh --help" for usage.' ]]

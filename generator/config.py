@@ -291,6 +291,21 @@ class Affinity(Model):
     preferred (weight 100)."""
 
 
+class Verify(Model):
+    """The restore drill (backup-ns.sh verify) and the toolbox's helper pods."""
+
+    after_backup: bool = field("BAK_VERIFY_AFTER_BACKUP")
+    """true: the CronJob verifies each snapshot it made, right after the backup (default
+    false). Only then its ServiceAccount is also bound to ClusterRole backup-ns-verify
+    (create/delete PVCs and pods in the namespace)."""
+    run_as_user: int = field("BAK_TOOLBOX_RUN_AS_USER")
+    """Non-root uid of the helper pods (Pod Security restricted). The dump file is
+    readable only by its owner, so use the database container's uid (default 999, as in
+    the official postgres and mariadb images)."""
+    timeout: Duration = field("BAK_TOOLBOX_TIMEOUT")
+    """How long to wait for a scratch PVC and its helper pod (default 10m)."""
+
+
 class Job(Model):
     """The CronJob and its pods (Kubernetes field names).
 
@@ -378,6 +393,8 @@ class NamespaceConfig(Model):
     """Job image: bash, kubectl, GNU coreutils and flock (default: DEFAULT_IMAGE)."""
     job: Job = Field(default_factory=Job)
     """CronJob and pod settings (see Job)."""
+    verify: Verify = Field(default_factory=Verify)
+    """The restore drill and the toolbox's helper pods (see Verify)."""
 
 
 class Keep(Model):

@@ -81,6 +81,8 @@ class NamespaceUnit:
     """The CronJob and pod settings, as configured."""
     hooks: tuple[PlannedHook, ...]
     """Pre hooks, then post hooks, each in config order (empty without the hooks cap)."""
+    verify_after_backup: bool
+    """The CronJob verifies each new snapshot (and binds ClusterRole backup-ns-verify)."""
 
     @property
     def flock(self) -> bool:
@@ -116,6 +118,8 @@ class ClusterUnit:
 
     controller: ControllerConfig
     namespaces: tuple[str, ...]
+    verify_namespaces: tuple[str, ...]
+    """Namespaces whose CronJob verifies after each backup (they get the extra role)."""
     prune_schedule: str
     sync_schedule: str
 
@@ -169,6 +173,7 @@ def plan_namespace(
         flock_host_path=ns.flock.host_path,
         job=ns.job,
         hooks=plan_hooks(ns),
+        verify_after_backup=ns.verify.after_backup,
     )
 
 
@@ -182,6 +187,7 @@ def plan(config: Config) -> Plan:
     cluster = ClusterUnit(
         controller=ctl,
         namespaces=tuple(u.name for u in units),
+        verify_namespaces=tuple(u.name for u in units if u.verify_after_backup),
         prune_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
         sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),
     )

@@ -31,6 +31,7 @@ CONTROLLER_TEMPLATE = "controller/backup-ns-controller.sh.j2"
 CONTROLLER_SCRIPT = "controller/backup-ns-controller.sh"
 APP_NAME = "backup-ns"
 NAMESPACE_ROLE = "backup-ns-namespace"
+VERIFY_ROLE = "backup-ns-verify"
 
 
 def header(source_name: str) -> str:
@@ -177,6 +178,7 @@ def environment(root: str | None = None) -> jinja2.Environment:
         version=__version__,
         app_name=APP_NAME,
         namespace_role=NAMESPACE_ROLE,
+        verify_role=VERIFY_ROLE,
     )
     return env
 

@@ -41,6 +41,10 @@ def test_example_env_postgres_flock() -> None:
         ("BAK_LABEL_VS_RETAIN", "daily_weekly_monthly"),
         ("BAK_LABEL_VS_RETAIN_DAYS", "0"),
         ("BAK_TIME_ZONE", "Europe/Vienna"),
+        ("BAK_VERIFY_AFTER_BACKUP", "false"),
+        ("BAK_TOOLBOX_IMAGE", "docker.io/bitnami/kubectl:1.32"),
+        ("BAK_TOOLBOX_RUN_AS_USER", "999"),
+        ("BAK_TOOLBOX_TIMEOUT", "10m"),
     ]
 
 
@@ -112,3 +116,12 @@ def test_hooks_cap_env_and_planned_hooks() -> None:
         ("post hook 1/1", "pod/x", "", ("true",), 300, "fail", ""),
     ]
     assert b.hooks == ()
+
+
+def test_verify_after_backup_bakes_and_names_the_namespace() -> None:
+    p = plan(load_config(FULL))
+    unit = {u.name: u for u in p.namespaces}["pg-all-options"]
+    env = dict(unit.env)
+    assert (env["BAK_VERIFY_AFTER_BACKUP"], env["BAK_TOOLBOX_RUN_AS_USER"]) == ("true", "1001")
+    assert env["BAK_TOOLBOX_TIMEOUT"] == "5m"
+    assert p.cluster.verify_namespaces == ("pg-all-options",)

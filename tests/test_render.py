@@ -162,7 +162,8 @@ def test_no_lock_volume_without_flock(tmp_path: Path) -> None:
 
 def test_affinity_to_the_database_pod(tmp_path: Path) -> None:
     files = render(plan(load_config(FULL)), stub_root(tmp_path))
-    pod = list(yaml.safe_load_all(files["namespaces/pg-all-options/manifests.yaml"].text))[3]
+    docs = yaml.safe_load_all(files["namespaces/pg-all-options/manifests.yaml"].text)
+    pod = next(d for d in docs if d["kind"] == "CronJob")
     aff = pod["spec"]["jobTemplate"]["spec"]["template"]["spec"]["affinity"]["podAffinity"]
     assert aff["requiredDuringSchedulingIgnoredDuringExecution"] == [
         {
@@ -266,3 +267,18 @@ def test_no_hook_code_without_hooks() -> None:
         present = [fn for fn in hooks if f"\n{fn}() {{" in f.text]
         assert (sorted(present) == sorted(hooks)) if with_hooks else not present, path
         assert ("BAK_HOOKS" in f.text) == with_hooks, path
+
+
+def test_verify_role_bound_only_where_verify_after_backup_is_on(tmp_path: Path) -> None:
+    files = render(plan(load_config(FULL)), stub_root(tmp_path))
+    kinds = {
+        name: [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(f.text) if d]
+        for name, f in files.items()
+        if name.endswith(".yaml")
+    }
+    binding = ("RoleBinding", "backup-ns-verify")
+    assert binding in kinds["namespaces/pg-all-options/manifests.yaml"]
+    assert binding not in kinds["namespaces/files-only/manifests.yaml"]
+    assert ("ClusterRole", "backup-ns-verify") in kinds["cluster/namespace-role.yaml"]
+    example = render(plan(load_config(EXAMPLE)), stub_root(tmp_path / "ex"))
+    assert "backup-ns-verify" not in example["cluster/namespace-role.yaml"].text

@@ -51,6 +51,10 @@ BAK_BAKED=(
   BAK_LABEL_VS_RETAIN daily_weekly_monthly
   BAK_LABEL_VS_RETAIN_DAYS 0
   BAK_TIME_ZONE Europe/Vienna
+  BAK_VERIFY_AFTER_BACKUP true
+  BAK_TOOLBOX_IMAGE registry.example.com/tools/backup-ns:1.0.0
+  BAK_TOOLBOX_RUN_AS_USER 1001
+  BAK_TOOLBOX_TIMEOUT 5m
 )
 
 # bak_default VAR VALUE: set VAR to VALUE unless the environment already set it,
@@ -466,6 +470,10 @@ verify_settings() {
     verify_int BAK_LABEL_VS_RETAIN_DAYS 1 3650
   fi
   verify_time_zone BAK_TIME_ZONE
+  verify_bool BAK_VERIFY_AFTER_BACKUP
+  verify_pattern BAK_TOOLBOX_IMAGE '^[A-Za-z0-9][-A-Za-z0-9._/:@]*$' 'is not an image reference'
+  verify_int BAK_TOOLBOX_RUN_AS_USER 1 999999999
+  verify_duration BAK_TOOLBOX_TIMEOUT
   if [[ -n ${BAK_VS_RAND:-} ]]; then
     verify_pattern BAK_VS_RAND '^[a-z0-9]{1,16}$' 'is not 1 to 16 of [a-z0-9]'
   fi
@@ -552,6 +560,10 @@ describe() {
     BAK_LABEL_VS_RETAIN) printf '%s\n' 'retention: daily_weekly_monthly or days' ;;
     BAK_LABEL_VS_RETAIN_DAYS) printf '%s\n' 'days to keep a snapshot with retention days' ;;
     BAK_TIME_ZONE) printf '%s\n' 'IANA time zone of the dates in names and labels' ;;
+    BAK_VERIFY_AFTER_BACKUP) printf '%s\n' 'true: create runs verify on each snapshot it made' ;;
+    BAK_TOOLBOX_IMAGE) printf '%s\n' 'image of the helper pods (verify, dump-restore, dump-download)' ;;
+    BAK_TOOLBOX_RUN_AS_USER) printf '%s\n' 'non-root uid of the helper pods (the dump file'"'"'s owner)' ;;
+    BAK_TOOLBOX_TIMEOUT) printf '%s\n' 'how long to wait for a scratch PVC and its helper pod' ;;
     BAK_VS_RAND) printf '%s\n' 'fixed value for {rand} in the snapshot name' ;;
     BAK_NOW) printf '%s\n' 'clock override (any date -d input, read in BAK_TIME_ZONE)' ;;
     BAK_KUBECTL) printf '%s\n' 'kubectl binary to run (default: kubectl)' ;;
@@ -561,16 +573,28 @@ describe() {
 usage() {
   local var
   cat <<'USAGE'
-Usage: backup-ns.sh <command>
+Usage: backup-ns.sh <command> [arguments]    (backup-ns.sh <command> --help)
 
 Application-aware VolumeSnapshots of one namespace: dump the database inside
 its own container (if configured), then snapshot each PVC, label the snapshots
-for retention and wait until they are ready.
+for retention and wait until they are ready. The restore commands get data back.
 
 Commands:
-  create       dump (if configured), snapshot every PVC, wait until ready
-  config       verify and print the effective settings (KEY=value, no secrets)
-  help         show this help (also -h, --help)
+  create         dump (if configured), snapshot every PVC, wait until ready
+  config         verify and print the effective settings (KEY=value, no secrets)
+  list           the snapshots, newest first
+  restore-pvc    a new PVC from a snapshot
+  verify         restore drill of a snapshot in the cluster; records the result
+USAGE
+  cat <<'USAGE'
+  dump-restore   restore a snapshot's dump into the live database (asks first)
+  dump-download  copy a snapshot's dump to this machine, verified
+  db-shell       interactive database client in the database container
+USAGE
+  cat <<'USAGE'
+  delete         delete snapshots for good (asks first)
+  keep, unkeep   protect a snapshot from retention, or not
+  help           show this help (also -h, --help)
 
 Settings: environment variables override the defaults baked in below.
 USAGE
@@ -858,32 +882,14 @@ build_annotations() {
   fi
 }
 
-# --- database dump (common) ---------------------------------------------------
-# Every command for the database container is a bash script sent on kubectl exec's
-# STDIN (`bash -s`), so no value, and no password, is in any process's argv. Values
-# are embedded single-quoted (sq); ${ENVVAR} references stay references and expand
-# inside the container, where the password goes into the client's environment.
+# --- scripts for containers ---------------------------------------------------
+# Whatever runs in a container (the database's, a helper pod's) is a bash script sent
+# on kubectl exec's STDIN (`bash -s`), so no value is in any process's argv. Values
+# are embedded single-quoted (sq); failures are "backup-ns-error: ..." lines.
 
-# remote_assign NAME VALUE: one line of a remote script setting NAME to VALUE.
-remote_assign() {
-  local ref
-  if ref=$(env_ref "$2"); then
-    # shellcheck disable=SC2016 # ${...} is written out for the container's shell to expand
-    printf '[ -n "${%s+x}" ] || fail %s\n%s="${%s}"\n' "$ref" \
-      "$(sq "environment variable $ref is not set in the container")" "$1" "$ref"
-  else
-    printf '%s=%s\n' "$1" "$(sq "$2")"
-  fi
-}
-
-# remote_export_password ENV VALUE: export ENV (PGPASSWORD, MYSQL_PWD) from the
-# container's ${VAR} reference VALUE; nothing when VALUE is empty (no password).
-remote_export_password() {
-  local ref
-  ref=$(env_ref "$2") || return 0
-  # shellcheck disable=SC2016 # ${...} is written out for the container's shell to expand
-  printf '[ -n "${%s+x}" ] || fail %s\n%s="${%s}"\nexport %s\n' "$ref" \
-    "$(sq "environment variable $ref is not set in the container")" "$1" "$ref" "$1"
+# remote_literal NAME VALUE: one line of a remote script setting NAME to VALUE.
+remote_literal() {
+  printf '%s=%s\n' "$1" "$(sq "$2")"
 }
 
 # remote_prologue: strict mode, fail (one "backup-ns-error: " line, exit 3), fail_from
@@ -911,6 +917,43 @@ need() {
 }
 REMOTE
   declare -f err_pick
+}
+
+# remote_get KEY: the value of the last "KEY=value" line the remote script printed.
+remote_get() {
+  local line value=''
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line != "$1="* ]] || value=${line#"$1="}
+  done <"$WORK_DIR/stdout"
+  printf '%s\n' "$value"
+}
+
+# --- database dump (common) ---------------------------------------------------
+# Every command for the database container is a bash script sent on kubectl exec's
+# STDIN (`bash -s`), so no value, and no password, is in any process's argv. Values
+# are embedded single-quoted (sq); ${ENVVAR} references stay references and expand
+# inside the container, where the password goes into the client's environment.
+
+# remote_assign NAME VALUE: one line of a remote script setting NAME to VALUE.
+remote_assign() {
+  local ref
+  if ref=$(env_ref "$2"); then
+    # shellcheck disable=SC2016 # ${...} is written out for the container's shell to expand
+    printf '[ -n "${%s+x}" ] || fail %s\n%s="${%s}"\n' "$ref" \
+      "$(sq "environment variable $ref is not set in the container")" "$1" "$ref"
+  else
+    printf '%s=%s\n' "$1" "$(sq "$2")"
+  fi
+}
+
+# remote_export_password ENV VALUE: export ENV (PGPASSWORD, MYSQL_PWD) from the
+# container's ${VAR} reference VALUE; nothing when VALUE is empty (no password).
+remote_export_password() {
+  local ref
+  ref=$(env_ref "$2") || return 0
+  # shellcheck disable=SC2016 # ${...} is written out for the container's shell to expand
+  printf '[ -n "${%s+x}" ] || fail %s\n%s="${%s}"\nexport %s\n' "$ref" \
+    "$(sq "environment variable $ref is not set in the container")" "$1" "$ref" "$1"
 }
 
 # remote_check_body: tools present, SELECT 1 works (db_* come from the setup part).
@@ -1008,15 +1051,6 @@ db_exec() {
     kube exec -i "$1" -c "$2" -- bash -s >"$WORK_DIR/stdout" 2>"$ERR_FILE"
 }
 
-# remote_get KEY: the value of the last "KEY=value" line the remote script printed.
-remote_get() {
-  local line value=''
-  while IFS= read -r line || [[ -n $line ]]; do
-    [[ $line != "$1="* ]] || value=${line#"$1="}
-  done <"$WORK_DIR/stdout"
-  printf '%s\n' "$value"
-}
-
 # dump_database KIND (postgres|mysql): exec check and free space (one exec), dump.
 dump_database() {
   local kind=$1 p name resource container file threshold used setup script v
@@ -1098,6 +1132,24 @@ db_version() { pg_dump --version; }
 db_select1() { psql --no-psqlrc --quiet --tuples-only --no-align "${conn[@]}" --dbname="$db" --command='SELECT 1'; }
 db_dump() { pg_dump "${conn[@]}" --format=p --clean --if-exists --dbname="$db"; }
 REMOTE
+}
+
+# postgres_remote_restore: db_restore (the dump on stdin, in one transaction: COMMIT
+# only after gzip read the whole dump) and db_shell (interactive psql).
+postgres_remote_restore() {
+  cat <<'REMOTE'
+db_restore() {
+  { printf 'BEGIN;\n'; gzip -dc || exit 1; printf '\nCOMMIT;\n'; } |
+    PGOPTIONS='-c client_min_messages=warning' psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 \
+      "${conn[@]}" --dbname="$db" >/dev/null
+}
+db_shell() { exec psql "${conn[@]}" --dbname="$db"; }
+REMOTE
+}
+
+# postgres_import_hint FILE: how to load a downloaded dump by hand.
+postgres_import_hint() {
+  printf 'Import it into a scratch database:   createdb scratch && gzip -dc %s | psql -d scratch\n' "$(sq "$1")"
 }
 
 # --- VolumeSnapshot -----------------------------------------------------------
@@ -1328,6 +1380,986 @@ vs_summary() {
   done
 }
 
+# --- toolbox: what the restore commands share ---------------------------------
+# The commands run with the operator's own kubectl context. Helper pods and scratch
+# PVCs they create carry TOOLBOX_LABELS and are deleted on every exit path (EXIT
+# trap; INT/TERM/HUP exit through it). After a SIGKILL, find leftovers with
+#   kubectl -n <namespace> get pods,pvc -l app.kubernetes.io/component=toolbox
+
+# The labels of every object the toolbox creates: the generator's standard labels
+# (app.kubernetes.io/instance, the namespace, is added at run time by labels_json).
+TOOLBOX_LABELS=(
+  app.kubernetes.io/name=backup-ns
+  app.kubernetes.io/component=toolbox
+  app.kubernetes.io/part-of=backup-ns
+  app.kubernetes.io/managed-by=backupns-gen
+)
+# Where helper pods mount the volume they read (always read-only).
+TOOLBOX_MOUNT=/backup-ns/restore
+VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
+VSC_RESOURCE=volumesnapshotcontents.v1.snapshot.storage.k8s.io
+CLEANUP=()
+BG_PIDS=()
+
+# toolbox_begin: dependency and config checks, the work directory, the traps.
+toolbox_begin() {
+  check_dependencies
+  verify_config
+  trap on_exit EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
+    WORK_DIR=''
+    die "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
+  fi
+  ERR_FILE=$WORK_DIR/stderr
+  if [[ $BAK_DEBUG == true ]]; then
+    set -x
+  fi
+}
+
+# toolbox_cleanup: stop background kubectl processes, delete what the toolbox created
+# (newest first: pods before the PVCs they mount). Never fails; says what is left.
+toolbox_cleanup() {
+  local pid i item
+  for pid in "${BG_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  BG_PIDS=()
+  for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+    item=${CLEANUP[i]}
+    if kube delete "$item" --ignore-not-found --wait=false >/dev/null 2>&1; then
+      log "cleanup: deleted $item"
+    else
+      warn "could not delete $item; delete it by hand: kubectl -n $BAK_NAMESPACE delete $item"
+    fi
+  done
+  CLEANUP=()
+}
+
+# kube_bg IN OUT ERR ARGS...: kubectl ARGS in the background (its pid in BG_PID), so
+# the script reacts to INT/TERM at once; bg_wait PID returns its exit status.
+BG_PID=''
+kube_bg() {
+  local in=$1 out=$2 err=$3
+  shift 3
+  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" "$@" <"$in" >"$out" 2>"$err" &
+  BG_PID=$!
+  BG_PIDS+=("$BG_PID")
+}
+
+bg_wait() {
+  local rc=0 pid keep=()
+  wait "$1" || rc=$?
+  for pid in "${BG_PIDS[@]}"; do
+    [[ $pid == "$1" ]] || keep+=("$pid")
+  done
+  BG_PIDS=("${keep[@]}")
+  return "$rc"
+}
+
+# need_terminal WHAT FLAG: refuse a destructive WHAT when nobody can answer a question.
+need_terminal() {
+  [[ -t 0 ]] ||
+    die "$1 refused" "stdin is not a terminal, so nobody can confirm" \
+      "Run it in a terminal, or pass $2 to skip the question"
+}
+
+# confirm PROMPT EXPECTED: ask on the terminal; true when the answer is EXPECTED.
+confirm() {
+  local answer=''
+  printf '%s ' "$1" >&2
+  IFS= read -r answer || true
+  [[ $answer == "$2" ]]
+}
+
+# utc_now: the current time as RFC 3339 UTC (annotation values).
+utc_now() {
+  date -u +%Y-%m-%dT%H:%M:%SZ
+}
+
+# age_of TIMESTAMP: "3d4h", "5h12m", "42m", "10s" since the RFC 3339 TIMESTAMP.
+age_of() {
+  local t0 s
+  t0=$(date -d "$1" +%s 2>/dev/null) || { printf '?\n'; return 0; }
+  s=$(($(date +%s) - t0))
+  ((s >= 0)) || s=0
+  if ((s >= 86400)); then
+    printf '%dd%dh\n' $((s / 86400)) $((s % 86400 / 3600))
+  elif ((s >= 3600)); then
+    printf '%dh%dm\n' $((s / 3600)) $((s % 3600 / 60))
+  elif ((s >= 60)); then
+    printf '%dm\n' $((s / 60))
+  else
+    printf '%ds\n' "$s"
+  fi
+}
+
+# quantity_bytes QUANTITY: "1Gi", "500M", "1073741824" -> bytes; 1 for anything else.
+quantity_bytes() {
+  local re='^([0-9]{1,15})(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$' n unit
+  [[ $1 =~ $re ]] || return 1
+  n=$((10#${BASH_REMATCH[1]}))
+  unit=${BASH_REMATCH[2]}
+  case $unit in
+    '') ;;
+    Ki) n=$((n << 10)) ;;
+    Mi) n=$((n << 20)) ;;
+    Gi) n=$((n << 30)) ;;
+    Ti) n=$((n << 40)) ;;
+    Pi) n=$((n << 50)) ;;
+    k) n=$((n * 1000)) ;;
+    M) n=$((n * 1000 ** 2)) ;;
+    G) n=$((n * 1000 ** 3)) ;;
+    T) n=$((n * 1000 ** 4)) ;;
+    P) n=$((n * 1000 ** 5)) ;;
+  esac
+  printf '%d\n' "$n"
+}
+
+# need_value "$@": a usage error unless the option in $1 is followed by a value.
+need_value() {
+  (($# >= 2)) && [[ $2 != --* ]] || usage_error "$1 needs a value"
+}
+
+# check_vs_name NAME: a snapshot name from the command line.
+check_vs_name() {
+  is_dns_subdomain "$1" || usage_error "\"$1\" is not a valid VolumeSnapshot name"
+}
+
+# vs_info NAME: read one snapshot into VS_* (dies with one line when it is missing).
+SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
+vs_info() {
+  local out
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}' 2>"$ERR_FILE"); then
+    kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
+  fi
+  IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
+    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC <<<"$out"
+  SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
+}
+
+# vs_require_ready NAME: vs_info, and refuse a snapshot that is not ready to use.
+vs_require_ready() {
+  vs_info "$1"
+  [[ $SNAP_READY == true ]] ||
+    die "VolumeSnapshot $1 is not ready" "readyToUse is \"${SNAP_READY:-unset}\"" \
+      "Wait until it is ready, or pick another snapshot (${0##*/} list)"
+}
+
+# labels_json INDENT EXTRA...: TOOLBOX_LABELS plus EXTRA "key=value" items as JSON members.
+labels_json() {
+  local indent=$1
+  shift
+  json_members "$indent" "${TOOLBOX_LABELS[@]}" "app.kubernetes.io/instance=$BAK_NAMESPACE" "$@"
+}
+
+# pvc_manifest NAME SNAPSHOT SIZE CLASS ACCESS_MODE [toolbox PURPOSE]: a PVC restored
+# from SNAPSHOT, as JSON. CLASS "" = the cluster's default StorageClass.
+pvc_manifest() {
+  printf '{\n  "apiVersion": "v1",\n  "kind": "PersistentVolumeClaim",\n  "metadata": {\n'
+  printf '    "name": %s,\n    "namespace": %s,\n' "$(json_str "$1")" "$(json_str "$BAK_NAMESPACE")"
+  printf '    "annotations": {\n      "backup-ns.sh/restored-from": %s\n    }' "$(json_str "$2")"
+  if [[ ${6:-} == toolbox ]]; then
+    printf ',\n    "labels": {\n'
+    labels_json '      ' "backup-ns.sh/toolbox=$7"
+    printf '    }'
+  fi
+  printf '\n  },\n  "spec": {\n'
+  [[ -z $4 ]] || printf '    "storageClassName": %s,\n' "$(json_str "$4")"
+  printf '    "accessModes": [%s],\n' "$(json_str "$5")"
+  printf '    "resources": {\n      "requests": {\n        "storage": %s\n      }\n    },\n' "$(json_str "$3")"
+  printf '    "dataSource": {\n      "apiGroup": "snapshot.storage.k8s.io",\n'
+  printf '      "kind": "VolumeSnapshot",\n      "name": %s\n    }\n  }\n}\n' "$(json_str "$2")"
+}
+
+# source_pvc_class PVC: "<storageClassName>|<first access mode>" of PVC, if it still exists.
+source_pvc_class() {
+  [[ -n $1 ]] || return 0
+  kube get persistentvolumeclaims "$1" -o jsonpath='{.spec.storageClassName}{"|"}{.spec.accessModes[0]}' \
+    2>/dev/null || true
+}
+
+# helper_pod_manifest NAME PVC PURPOSE: a pod (the job image, sleeping) that mounts PVC
+# read-only at TOOLBOX_MOUNT. Pod Security "restricted": non-root, no privilege
+# escalation, all capabilities dropped, RuntimeDefault seccomp, no hostPath, no token.
+helper_pod_manifest() {
+  local uid=$((10#$BAK_TOOLBOX_RUN_AS_USER)) life=21600
+  printf '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n'
+  printf '    "name": %s,\n    "namespace": %s,\n    "labels": {\n' "$(json_str "$1")" \
+    "$(json_str "$BAK_NAMESPACE")"
+  labels_json '      ' "backup-ns.sh/toolbox=$3"
+  printf '    }\n  },\n  "spec": {\n    "restartPolicy": "Never",\n'
+  printf '    "automountServiceAccountToken": false,\n    "terminationGracePeriodSeconds": 1,\n'
+  printf '    "activeDeadlineSeconds": %d,\n' "$life"
+  printf '    "securityContext": {\n      "runAsNonRoot": true,\n      "runAsUser": %d,\n' "$uid"
+  printf '      "runAsGroup": %d,\n      "seccompProfile": {\n        "type": "RuntimeDefault"\n      }\n    },\n' "$uid"
+  printf '    "containers": [\n      {\n        "name": "toolbox",\n        "image": %s,\n' \
+    "$(json_str "$BAK_TOOLBOX_IMAGE")"
+  printf '        "command": ["sleep", "%d"],\n' "$life"
+  printf '        "securityContext": {\n          "allowPrivilegeEscalation": false,\n'
+  printf '          "readOnlyRootFilesystem": true,\n          "capabilities": {\n'
+  printf '            "drop": ["ALL"]\n          }\n        },\n'
+  printf '        "resources": {\n          "requests": {"cpu": "10m", "memory": "32Mi"},\n'
+  printf '          "limits": {"memory": "256Mi"}\n        },\n'
+  printf '        "volumeMounts": [\n          {"name": "restore", "mountPath": %s, "readOnly": true}\n' \
+    "$(json_str "$TOOLBOX_MOUNT")"
+  printf '        ]\n      }\n    ],\n    "volumes": [\n'
+  printf '      {"name": "restore", "persistentVolumeClaim": {"claimName": %s, "readOnly": true}}\n' \
+    "$(json_str "$2")"
+  printf '    ]\n  }\n}\n'
+}
+
+# toolbox_create KIND/NAME MANIFEST WHAT: create an object and register it for cleanup
+# (before the create: an interrupted create is cleaned up too).
+toolbox_create() {
+  CLEANUP+=("$1")
+  if ! printf '%s\n' "$2" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "cannot create $3 $1" "Check that you may create ${1%%/*} in namespace $BAK_NAMESPACE"
+  fi
+  log "created $3 $1"
+}
+
+# scratch_from_snapshot SNAPSHOT PURPOSE: a labelled scratch PVC restored from SNAPSHOT
+# (vs_info already read); its name in SCRATCH_PVC.
+SCRATCH_PVC=''
+scratch_from_snapshot() {
+  local src class mode
+  src=$(source_pvc_class "$SNAP_SOURCE_PVC")
+  class=${src%%|*}
+  mode=${src#*|}
+  [[ -n $mode && $mode != "$src" ]] || mode=ReadWriteOnce
+  SCRATCH_PVC=backup-ns-$2-$(random_suffix)
+  toolbox_create "persistentvolumeclaims/$SCRATCH_PVC" \
+    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${SNAP_SIZE:-1Gi}" "$class" "$mode" toolbox "$2")" "scratch PVC"
+}
+
+# helper_pod PVC PURPOSE: start a helper pod that mounts PVC read-only; wait until it
+# runs. Its name in HELPER_POD.
+HELPER_POD=''
+helper_pod() {
+  HELPER_POD=backup-ns-$2-$(random_suffix)
+  toolbox_create "pods/$HELPER_POD" "$(helper_pod_manifest "$HELPER_POD" "$1" "$2")" "helper pod"
+  pod_wait_running "$HELPER_POD" "$1"
+}
+
+# pod_wait_running POD PVC: poll until POD runs and is ready (limit BAK_TOOLBOX_TIMEOUT).
+pod_wait_running() {
+  local limit start out phase ready reason elapsed last=$SECONDS
+  limit=$(duration_to_seconds "$BAK_TOOLBOX_TIMEOUT")
+  start=$SECONDS
+  while :; do
+    if ! out=$(kube get pods "$1" -o jsonpath='{.status.phase}{"|"}{.status.containerStatuses[0].ready}{"|"}{.status.containerStatuses[0].state.waiting.reason}' 2>"$ERR_FILE"); then
+      kube_fail "cannot read helper pod $1" "Check that you may get pods in namespace $BAK_NAMESPACE"
+    fi
+    IFS='|' read -r phase ready reason <<<"$out"
+    elapsed=$((SECONDS - start))
+    if [[ $phase == Running && $ready == true ]]; then
+      log "helper pod $1 runs (after ${elapsed}s)"
+      return 0
+    fi
+    case $phase in
+      Failed | Succeeded)
+        die "helper pod $1 stopped" "its phase is $phase" "See kubectl -n $BAK_NAMESPACE describe pod $1"
+        ;;
+    esac
+    ((elapsed < limit)) ||
+      die "helper pod $1 did not start" "phase ${phase:-unknown}${reason:+ ($reason)} after ${elapsed}s (limit ${limit}s)" \
+        "See kubectl -n $BAK_NAMESPACE describe pod $1 and describe pvc $2, or raise BAK_TOOLBOX_TIMEOUT"
+    if ((SECONDS - last >= PROGRESS_EVERY)); then
+      log "waiting for helper pod $1 (PVC $2) ... ${elapsed}s/${limit}s"
+      last=$SECONDS
+    fi
+    sleep 1
+  done
+}
+
+# helper_exec POD SCRIPT: run SCRIPT with bash in the helper pod (stdout in
+# $WORK_DIR/stdout, stderr in $ERR_FILE), interruptible.
+helper_exec() {
+  printf '{\n%s\n} </dev/null\n' "$2" >"$WORK_DIR/remote"
+  kube_bg "$WORK_DIR/remote" "$WORK_DIR/stdout" "$ERR_FILE" exec -i "pod/$1" -c toolbox -- bash -s
+  bg_wait "$BG_PID"
+}
+
+# helper_check_script DUMP_FILE WANT_SIZE WANT_SHA256: the script that finds the dump in
+# the mounted volume (the longest tail of DUMP_FILE that exists there), checks it
+# against the expected size and sha256 (when given) and with gzip -t, and prints
+# path= size= sha256=. Without DUMP_FILE: the volume must not be empty.
+helper_check_script() {
+  remote_prologue
+  remote_literal root "$TOOLBOX_MOUNT"
+  remote_literal dump_file "$1"
+  remote_literal want_size "$2"
+  remote_literal want_sha "$3"
+  cat <<'REMOTE'
+if [ -z "$dump_file" ]; then
+  first=$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit 2>&1) ||
+    fail "cannot read the restored volume: $first"
+  [ -n "$first" ] || fail "the restored volume is empty"
+  printf 'entries=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)"
+  exit 0
+fi
+need gzip sha256sum wc stat id
+rest=${dump_file#/}
+f=''
+while :; do
+  if [ -e "$root/$rest" ]; then f=$root/$rest; break; fi
+  case $rest in */*) rest=${rest#*/} ;; *) break ;; esac
+done
+[ -n "$f" ] || fail "no ${dump_file##*/} in the restored volume (looked for the tails of $dump_file)"
+[ -r "$f" ] || fail "cannot read ${f#"$root"/} (owner uid $(stat -c %u -- "$f"), mode $(stat -c %a -- "$f"), the helper pod runs as uid $(id -u)); set verify.runAsUser (BAK_TOOLBOX_RUN_AS_USER) to the uid of the database container"
+size=$(wc -c <"$f")
+size=${size//[!0-9]/}
+[ -z "$want_size" ] || [ "$size" = "$want_size" ] ||
+  fail "size mismatch: ${f#"$root"/} has $size bytes, the snapshot's dump-size says $want_size"
+sha=$(sha256sum <"$f")
+sha=${sha%% *}
+[ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
+  fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
+err=$(gzip -t <"$f" 2>&1) || fail "gzip -t found ${f#"$root"/} corrupt: ${err##*$'\n'}"
+printf 'path=%s\nsize=%s\nsha256=%s\n' "$f" "$size" "$sha"
+REMOTE
+}
+
+# newest_dump_snapshot: the newest ready snapshot of the namespace with a dump.
+newest_dump_snapshot() {
+  local out line best='' best_t='' name t ready sha
+  if ! out=$(kube get "$VS_RESOURCE" -l backup-ns.sh/type \
+    -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.metadata.creationTimestamp}{"|"}{.status.readyToUse}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"\n"}{end}' \
+    2>"$ERR_FILE"); then
+    kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots"
+  fi
+  while IFS='|' read -r name t ready sha; do
+    [[ -n $name && $ready == true && -n $sha ]] || continue
+    if [[ -z $best || $t > $best_t ]]; then
+      best=$name best_t=$t
+    fi
+  done <<<"$out"
+  [[ -n $best ]] || die "no snapshot with a dump" "no ready VolumeSnapshot in $BAK_NAMESPACE has dump annotations" \
+    "Name a snapshot (${0##*/} list)"
+  printf '%s\n' "$best"
+}
+
+# --- command: list ------------------------------------------------------------
+
+usage_list() {
+  cat <<'USAGE'
+Usage: backup-ns.sh list [--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC]
+
+The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
+first: ready state, age, restore size, PVC, type, period labels, delete-after,
+keep, whether the dump annotations are present, and the last verify result.
+
+Options:
+  --daily, --weekly, --monthly   only snapshots holding that period label
+  --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
+  --pvc PVC                      only snapshots of PVC
+  -h, --help                     show this help
+USAGE
+}
+
+command_list() {
+  local selector=backup-ns.sh/type out rows=() line name created ready size pvc type daily weekly monthly
+  local after keep dump verified periods
+  while (($# > 0)); do
+    case $1 in
+      --daily | --weekly | --monthly) selector+=",backup-ns.sh/${1#--}" ;;
+      --type)
+        is_label_value "${2:-}" && [[ -n ${2:-} ]] || usage_error "--type needs a label value"
+        selector+=",backup-ns.sh/type=$2"
+        shift
+        ;;
+      --pvc)
+        is_dns_subdomain "${2:-}" || usage_error "--pvc needs a PVC name"
+        selector+=",backup-ns.sh/pvc=$2"
+        shift
+        ;;
+      -h | --help) usage_list; return 0 ;;
+      *) usage_error "list: unknown argument \"$1\"" ;;
+    esac
+    shift
+  done
+  toolbox_begin
+  if ! out=$(kube get "$VS_RESOURCE" -l "$selector" -o jsonpath='{range .items[*]}{.metadata.creationTimestamp}{"|"}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/type}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/verified-result}{"\n"}{end}' 2>"$ERR_FILE"); then
+    kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots in $BAK_NAMESPACE"
+  fi
+  [[ -n $out ]] || { printf 'no snapshots found in %s\n' "$BAK_NAMESPACE"; return 0; }
+  mapfile -t rows < <(sort -r <<<"$out")
+  printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' NAME READY AGE SIZE PVC TYPE \
+    PERIODS DELETE-AFTER KEEP DUMP VERIFIED
+  for line in "${rows[@]}"; do
+    IFS='|' read -r created name ready size pvc type daily weekly monthly after keep dump verified <<<"$line"
+    periods="${daily:+$daily }${weekly:+$weekly }${monthly}"
+    periods=${periods% }
+    verified=${verified:--}
+    printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' "$name" "${ready:-false}" \
+      "$(age_of "$created")" "${size:--}" "${pvc:--}" "${type:--}" "${periods:--}" "${after:--}" \
+      "$([[ $keep == true ]] && echo yes || echo -)" "$([[ -n $dump ]] && echo yes || echo -)" \
+      "${verified%%:*}"
+  done
+}
+
+# --- command: restore-pvc -----------------------------------------------------
+
+usage_restore_pvc() {
+  cat <<'USAGE'
+Usage: backup-ns.sh restore-pvc SNAPSHOT --to NEW_PVC [--storage-class CLASS]
+                                [--size SIZE] [--wait] [--timeout T] [-o yaml|json]
+
+Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
+is the snapshot's restoreSize, or SIZE when that is larger; its StorageClass and
+access mode those of the snapshot's source PVC, unless --storage-class is given.
+
+Options:
+  --to NEW_PVC           the PVC to create (refused when it exists)
+  --storage-class CLASS  StorageClass of the new PVC
+  --size SIZE            request SIZE (e.g. 20Gi); not below the restoreSize
+  --wait                 wait until the PVC is Bound (with WaitForFirstConsumer
+                         it binds once a pod uses it)
+  --timeout T            how long --wait waits (default 5m)
+  -o yaml|json           print the manifest, create nothing
+  -h, --help             show this help
+
+Then mount the PVC in a workload, or restore its dump into the live database:
+  backup-ns.sh dump-restore --from-pvc NEW_PVC
+USAGE
+}
+
+command_restore_pvc() {
+  local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' src mode
+  local want have manifest limit start phase out
+  while (($# > 0)); do
+    case $1 in
+      --to) need_value "$@"; to=$2; shift ;;
+      --storage-class) need_value "$@"; class=$2 class_set=true; shift ;;
+      --size) need_value "$@"; size=$2; shift ;;
+      --wait) wait=true ;;
+      --timeout) need_value "$@"; timeout=$2; shift ;;
+      -o | --output) need_value "$@"; output=$2; shift ;;
+      -h | --help) usage_restore_pvc; return 0 ;;
+      -*) usage_error "restore-pvc: unknown option \"$1\"" ;;
+      *)
+        [[ -z $vs ]] || usage_error "restore-pvc takes one SNAPSHOT (got \"$vs\" and \"$1\")"
+        vs=$1
+        ;;
+    esac
+    shift
+  done
+  [[ -n $vs ]] || usage_error "restore-pvc needs a SNAPSHOT"
+  check_vs_name "$vs"
+  [[ -n $to ]] || usage_error "restore-pvc needs --to NEW_PVC"
+  is_dns_subdomain "$to" || usage_error "--to \"$to\" is not a valid PVC name"
+  [[ -z $class ]] || is_dns_subdomain "$class" || usage_error "--storage-class \"$class\" is not a valid name"
+  [[ -z $size ]] || quantity_bytes "$size" >/dev/null || usage_error "--size \"$size\" is not a size such as 20Gi"
+  duration_to_seconds "$timeout" >/dev/null || usage_error "--timeout \"$timeout\" is not a duration such as 5m"
+  case $output in '' | yaml | json) ;; *) usage_error "-o must be yaml or json" ;; esac
+  toolbox_begin
+
+  vs_require_ready "$vs"
+  if [[ -n $size ]]; then
+    if want=$(quantity_bytes "${SNAP_SIZE:-0}") && have=$(quantity_bytes "$size") && ((have < want)); then
+      die "--size $size is too small" "snapshot $vs needs at least ${SNAP_SIZE}" "Pass --size ${SNAP_SIZE} or more"
+    fi
+  else
+    size=${SNAP_SIZE:-}
+    [[ -n $size ]] || die "snapshot $vs has no restoreSize" "status.restoreSize is empty" "Pass --size"
+  fi
+  src=$(source_pvc_class "$SNAP_SOURCE_PVC")
+  mode=${src#*|}
+  [[ -n $mode && $mode != "$src" ]] || mode=ReadWriteOnce
+  [[ $class_set == true ]] || class=${src%%|*}
+  manifest=$(pvc_manifest "$to" "$vs" "$size" "$class" "$mode")
+  if [[ -n $output ]]; then
+    if [[ $output == json ]]; then
+      printf '%s\n' "$manifest"
+    elif ! printf '%s\n' "$manifest" | kube create --dry-run=client -o yaml -f - 2>"$ERR_FILE"; then
+      kube_fail "cannot print the PVC manifest" "Try -o json"
+    fi
+    return 0
+  fi
+  if ! out=$(kube get persistentvolumeclaims "$to" --ignore-not-found -o name 2>"$ERR_FILE"); then
+    kube_fail "cannot check PVC $to" "Check that you may get persistentvolumeclaims in $BAK_NAMESPACE"
+  fi
+  [[ -z $out ]] || die "PVC $to already exists" "restore-pvc never overwrites a PVC" \
+    "Pick another --to name, or delete $to first if it is really not needed"
+  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "cannot create PVC $to from $vs" "Check the StorageClass (--storage-class) and that you may create persistentvolumeclaims"
+  fi
+  log "created PVC $to from VolumeSnapshot $vs (${size}${class:+, StorageClass $class}, $mode)"
+  if [[ $wait == true ]]; then
+    limit=$(duration_to_seconds "$timeout")
+    start=$SECONDS
+    while :; do
+      phase=$(kube get persistentvolumeclaims "$to" -o jsonpath='{.status.phase}' 2>"$ERR_FILE") ||
+        kube_fail "cannot read PVC $to" "Check that it still exists"
+      [[ $phase != Bound ]] || break
+      (((SECONDS - start) < limit)) ||
+        die "PVC $to is not Bound" "phase ${phase:-unknown} after $((SECONDS - start))s" \
+          "With a WaitForFirstConsumer StorageClass it binds once a pod mounts it; see kubectl -n $BAK_NAMESPACE describe pvc $to"
+      sleep 1
+    done
+    log "PVC $to is Bound"
+  fi
+  log "next: mount PVC $to in a workload (volumes[].persistentVolumeClaim.claimName: $to), or run: ${0##*/} dump-restore --from-pvc $to"
+}
+
+# --- command: verify (a restore drill in the cluster) -------------------------
+
+usage_verify() {
+  cat <<'USAGE'
+Usage: backup-ns.sh verify SNAPSHOT
+
+A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
+image, Pod Security restricted) that mounts it read-only and checks the dump
+against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
+(a snapshot without a dump: the volume mounts and is not empty). The pod and
+the PVC are deleted on every exit path. The result is recorded on the snapshot:
+annotations backup-ns.sh/verified-at and backup-ns.sh/verified-result.
+
+With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
+verifies each snapshot it made.
+USAGE
+}
+
+VERIFY_VS=''
+
+# verify_record RESULT: the verified-at / verified-result annotations.
+verify_record() {
+  kube annotate --overwrite "$VS_RESOURCE" "$VERIFY_VS" "backup-ns.sh/verified-at=$(utc_now)" \
+    "backup-ns.sh/verified-result=$1" >/dev/null 2>"$WORK_DIR/annotate.err"
+}
+
+# verify_fail WHAT DETAIL HINT: record "failed: DETAIL", then die.
+verify_fail() {
+  local detail
+  detail=$(one_line "$2")
+  verify_record "failed: $1: $detail" ||
+    warn "could not record the result on $VERIFY_VS: $(err_detail "$WORK_DIR/annotate.err")"
+  die "verify of $VERIFY_VS failed: $1" "$detail" "$3"
+}
+
+# verify_snapshot NAME: the drill (toolbox_begin done).
+verify_snapshot() {
+  local script detail result
+  VERIFY_VS=$1
+  vs_info "$1"
+  [[ $SNAP_READY == true ]] ||
+    verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
+  log "verify: restoring VolumeSnapshot $1 (${SNAP_SIZE:-?}) to a scratch PVC"
+  scratch_from_snapshot "$1" verify
+  helper_pod "$SCRATCH_PVC" verify
+  script=$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")
+  if ! helper_exec "$HELPER_POD" "$script"; then
+    detail=$(err_detail "$ERR_FILE")
+    verify_fail "check" "$detail" "The snapshot cannot be trusted; make a new backup and keep an older good snapshot (${0##*/} keep)"
+  fi
+  if [[ -n $SNAP_DUMP_FILE ]]; then
+    result="ok: dump ${SNAP_DUMP_FILE##*/}, $(remote_get size) bytes, sha256 matches, gzip -t passed"
+  else
+    result="ok: volume restored and not empty ($(remote_get entries) entries)"
+  fi
+  if ! verify_record "$result"; then
+    ERR_FILE=$WORK_DIR/annotate.err
+    kube_fail "cannot record the verify result on VolumeSnapshot $1" \
+      "The drill passed; check that you may patch volumesnapshots in $BAK_NAMESPACE"
+  fi
+  toolbox_cleanup
+  log "verify: VolumeSnapshot $1 $result"
+}
+
+command_verify() {
+  case ${1:-} in -h | --help) usage_verify; return 0 ;; esac
+  (($# == 1)) || usage_error "verify takes one SNAPSHOT"
+  check_vs_name "$1"
+  toolbox_begin
+  verify_snapshot "$1"
+}
+
+# --- commands: delete, keep, unkeep -------------------------------------------
+
+usage_delete() {
+  cat <<'USAGE'
+Usage: backup-ns.sh delete SNAPSHOT... [--yes] [--force]
+
+Delete snapshots for good: shows what goes, asks (type "yes"), then patches each
+bound VolumeSnapshotContent's deletionPolicy to Delete (so the data is removed,
+not only the object) and deletes the snapshot. Without a terminal it refuses
+unless --yes is given.
+
+Options:
+  --yes       do not ask
+  --force     also delete snapshots labelled backup-ns.sh/keep=true
+  -h, --help  show this help
+USAGE
+}
+
+usage_keep() {
+  cat <<'USAGE'
+Usage: backup-ns.sh keep SNAPSHOT
+       backup-ns.sh unkeep SNAPSHOT
+
+keep labels the snapshot backup-ns.sh/keep=true: retention never deletes it, and
+delete refuses it without --force. unkeep removes the label again (retention
+then treats it like any other snapshot).
+USAGE
+}
+
+command_delete() {
+  local yes=false force=false names=() name i contents=() policies=() out content policy
+  while (($# > 0)); do
+    case $1 in
+      --yes | -y) yes=true ;;
+      --force) force=true ;;
+      -h | --help) usage_delete; return 0 ;;
+      -*) usage_error "delete: unknown option \"$1\"" ;;
+      *) check_vs_name "$1"; names+=("$1") ;;
+    esac
+    shift
+  done
+  ((${#names[@]} > 0)) || usage_error "delete needs at least one SNAPSHOT"
+  [[ $yes == true ]] || need_terminal delete --yes
+  toolbox_begin
+  for name in "${names[@]}"; do
+    vs_info "$name"
+    if [[ $SNAP_KEEP == true && $force != true ]]; then
+      die "delete refused" "VolumeSnapshot $name is labelled backup-ns.sh/keep=true" \
+        "Run ${0##*/} unkeep $name first, or pass --force"
+    fi
+    policy=''
+    if [[ -n $SNAP_CONTENT ]]; then
+      if ! policy=$(kube get "$VSC_RESOURCE" "$SNAP_CONTENT" -o jsonpath='{.spec.deletionPolicy}' 2>"$ERR_FILE"); then
+        kube_fail "cannot read VolumeSnapshotContent $SNAP_CONTENT of $name" \
+          "Check that you may get volumesnapshotcontents (cluster-wide)"
+      fi
+    fi
+    contents+=("$SNAP_CONTENT")
+    policies+=("$policy")
+    printf 'will delete: VolumeSnapshot %s/%s (PVC %s, created %s, %s%s%s)\n' "$BAK_NAMESPACE" "$name" \
+      "${SNAP_PVC:--}" "${SNAP_CREATED:--}" "${SNAP_CONTENT:-no content}" \
+      "${policy:+, deletionPolicy $policy}" "$([[ $SNAP_KEEP == true ]] && echo ', keep=true' || true)"
+  done
+  printf 'The snapshot data is deleted for good; it cannot be restored afterwards.\n'
+  if [[ $yes != true ]]; then
+    if ! confirm "Delete ${#names[@]} snapshot(s) in namespace $BAK_NAMESPACE? Type \"yes\" to delete:" yes; then
+      die "delete refused" "the answer was not \"yes\"" "Nothing was deleted"
+    fi
+  fi
+  for i in "${!names[@]}"; do
+    name=${names[i]} content=${contents[i]}
+    if [[ -n $content && ${policies[i]} != Delete ]]; then
+      if ! kube patch "$VSC_RESOURCE" "$content" --type merge -p '{"spec":{"deletionPolicy":"Delete"}}' \
+        >/dev/null 2>"$ERR_FILE"; then
+        kube_fail "cannot set deletionPolicy Delete on VolumeSnapshotContent $content" \
+          "Nothing more was deleted; check that you may patch volumesnapshotcontents"
+      fi
+      log "VolumeSnapshotContent $content: deletionPolicy Delete"
+    fi
+    if ! out=$(kube delete "$VS_RESOURCE" "$name" --timeout=5m 2>"$ERR_FILE"); then
+      kube_fail "cannot delete VolumeSnapshot $name" "Check kubectl -n $BAK_NAMESPACE describe volumesnapshot $name"
+    fi
+    log "deleted VolumeSnapshot $name${content:+ and its content $content}"
+  done
+}
+
+# keep_label SNAPSHOT on|off
+keep_label() {
+  local label=backup-ns.sh/keep=true
+  [[ $2 == on ]] || label=backup-ns.sh/keep-
+  vs_info "$1"
+  if ! kube label --overwrite "$VS_RESOURCE" "$1" "$label" >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "cannot label VolumeSnapshot $1" "Check that you may patch volumesnapshots in $BAK_NAMESPACE"
+  fi
+}
+
+command_keep() {
+  case ${1:-} in -h | --help) usage_keep; return 0 ;; esac
+  (($# == 1)) || usage_error "keep takes one SNAPSHOT"
+  check_vs_name "$1"
+  toolbox_begin
+  keep_label "$1" on
+  log "VolumeSnapshot $1: backup-ns.sh/keep=true (retention never deletes it; undo with ${0##*/} unkeep $1)"
+}
+
+command_unkeep() {
+  case ${1:-} in -h | --help) usage_keep; return 0 ;; esac
+  (($# == 1)) || usage_error "unkeep takes one SNAPSHOT"
+  check_vs_name "$1"
+  toolbox_begin
+  keep_label "$1" off
+  log "VolumeSnapshot $1: backup-ns.sh/keep removed (retention applies again)"
+}
+
+# --- commands: dump-restore, dump-download, db-shell --------------------------
+# The dump is read by a helper pod that mounts the snapshot (restored to a scratch
+# PVC) or a PVC read-only, and streamed into the database container: there a bash
+# script (first on kubectl exec's stdin) gunzips the rest of its stdin into psql /
+# mysql, with the password from the container's own environment.
+
+usage_dump_restore() {
+  cat <<'USAGE'
+Usage: backup-ns.sh dump-restore SNAPSHOT [--force] [--dry-run]
+       backup-ns.sh dump-restore --from-pvc PVC [--force] [--dry-run]
+
+Restore a dump into the LIVE database, inside its container. The source is the
+dump held by SNAPSHOT (restored to a scratch PVC first), or the dump file on PVC
+(e.g. one made by restore-pvc). Before anything is written: the database answers
+SELECT 1, and the dump passes its checks in a helper pod (size and sha256
+against the snapshot's annotations, gzip -t). Then it asks, naming the namespace
+and the database; type the namespace name to go on. Without a terminal it
+refuses unless --force.
+
+PostgreSQL: the dump (made with --clean --if-exists) runs in one transaction: a
+failure, or a cut connection, changes nothing. MySQL/MariaDB: tables are
+dropped and recreated one by one (DDL commits), so a failure midway leaves a
+partial restore; run it again.
+
+Options:
+  --from-pvc PVC  read the dump file (BAK_DB_*_DUMP_FILE) from PVC instead
+  --force         do not ask
+  --dry-run       do every check, restore nothing
+  -h, --help      show this help
+USAGE
+}
+
+usage_dump_download() {
+  cat <<'USAGE'
+Usage: backup-ns.sh dump-download [SNAPSHOT] [-o PATH] [--retries N]
+
+Copy the dump held by SNAPSHOT (default: the newest snapshot with a dump) to
+this machine: the snapshot is restored to a scratch PVC, a helper pod reads the
+dump, the copy resumes where it broke off (up to N retries, default 5), and the
+file is verified here against the dump-size / dump-sha256 annotations and with
+gzip -t before it is renamed to PATH (default ./SNAPSHOT-<dump file name>).
+
+Needs sha256sum and gzip on this machine.
+USAGE
+}
+
+usage_db_shell() {
+  cat <<'USAGE'
+Usage: backup-ns.sh db-shell
+
+An interactive psql / mysql in the database container, logged in with the
+configured user and database. The password is read from the container's own
+environment inside the container; it is in no process's arguments. Without a
+terminal, SQL is read from stdin.
+USAGE
+}
+
+DB_LABEL='' DB_RESOURCE='' DB_CONTAINER='' DB_FILE='' DB_NAME=''
+
+# db_prepare KIND: the settings of KIND, and the checks a backup makes first (exec
+# target exists, client tools there, SELECT 1); DB_NAME as the container sees it.
+db_prepare() {
+  local p v script
+  case $1 in
+    postgres) p=BAK_DB_POSTGRES DB_LABEL=PostgreSQL ;;
+    mysql) p=BAK_DB_MYSQL DB_LABEL=MySQL ;;
+    *) die "no database" "this run has no database (BAK_DB_SKIP=$BAK_DB_SKIP)" "Set BAK_DB_SKIP=false" ;;
+  esac
+  v=${p}_EXEC_RESOURCE DB_RESOURCE=${!v}
+  v=${p}_EXEC_CONTAINER DB_CONTAINER=${!v}
+  v=${p}_DUMP_FILE DB_FILE=${!v}
+  if ! kube get "$DB_RESOURCE" -o name >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "$DB_LABEL exec target $DB_RESOURCE not found" "Check ${p}_EXEC_RESOURCE and that the workload runs"
+  fi
+  script="$(remote_prologue)"$'\n'"$("${1}_remote_vars")"$'\n'"$("${1}_remote_setup")"
+  script+=$'\n'"$(remote_check_body)"$'\n'"printf 'db=%s\n' \"\$db\""
+  if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$script"; then
+    kube_fail "$DB_LABEL check failed in $DB_RESOURCE container $DB_CONTAINER" \
+      "Check ${p}_EXEC_CONTAINER, the user and password settings, and that the database runs"
+  fi
+  DB_NAME=$(remote_get db)
+  log "database: $DB_LABEL answers in $DB_RESOURCE container $DB_CONTAINER (database $DB_NAME, $(remote_get version))"
+}
+
+# dump_stream KIND HELPER_POD PATH: stream PATH from the helper pod into the database:
+# helper `cat` -> fifo -> (restore script, then the dump) -> the database container.
+dump_stream() {
+  local kind=$1 reader writer joiner rc=0 rc_reader=0
+  {
+    printf '{\n%s\n%s\n%s\n%s\n' "$(remote_prologue)" "$("${kind}_remote_vars")" \
+      "$("${kind}_remote_setup")" "$("${kind}_remote_restore")"
+    cat <<'REMOTE'
+need gzip
+start=$(date +%s)
+if ! err=$(db_restore 2>&1); then
+  fail "the restore failed: ${err##*$'\n'}"
+fi
+printf 'seconds=%s\n' "$(($(date +%s) - start))"
+exit 0
+}
+REMOTE
+  } >"$WORK_DIR/remote"
+  mkfifo "$WORK_DIR/dump.fifo" "$WORK_DIR/stream.fifo"
+  kube_bg /dev/null "$WORK_DIR/dump.fifo" "$WORK_DIR/reader.err" exec "pod/$2" -c toolbox -- cat -- "$3"
+  reader=$BG_PID
+  cat -- "$WORK_DIR/remote" "$WORK_DIR/dump.fifo" >"$WORK_DIR/stream.fifo" 2>/dev/null &
+  joiner=$!
+  BG_PIDS+=("$joiner")
+  kube_bg "$WORK_DIR/stream.fifo" "$WORK_DIR/stdout" "$ERR_FILE" exec -i "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -s
+  writer=$BG_PID
+  bg_wait "$writer" || rc=$?
+  bg_wait "$reader" || rc_reader=$?
+  bg_wait "$joiner" || true
+  if ((rc_reader != 0)); then
+    ERR_FILE=$WORK_DIR/reader.err
+    kube_fail "reading the dump in helper pod $2 failed" \
+      "PostgreSQL rolled the restore back; MySQL may be partly restored: run dump-restore again"
+  fi
+  ((rc == 0)) || kube_fail "$DB_LABEL restore failed in $DB_RESOURCE container $DB_CONTAINER" \
+    "PostgreSQL rolled the restore back; MySQL may be partly restored. Check the database and run dump-restore again"
+}
+
+command_dump_restore() {
+  local vs='' from='' force=false dry_run=false kind pvc file want_size='' want_sha='' source path size
+  while (($# > 0)); do
+    case $1 in
+      --from-pvc) need_value "$@"; from=$2; shift ;;
+      --force) force=true ;;
+      --dry-run) dry_run=true ;;
+      -h | --help) usage_dump_restore; return 0 ;;
+      -*) usage_error "dump-restore: unknown option \"$1\"" ;;
+      *)
+        [[ -z $vs ]] || usage_error "dump-restore takes one SNAPSHOT"
+        vs=$1
+        ;;
+    esac
+    shift
+  done
+  [[ -n $vs || -n $from ]] || usage_error "dump-restore needs a SNAPSHOT or --from-pvc PVC"
+  [[ -z $vs || -z $from ]] || usage_error "dump-restore takes a SNAPSHOT or --from-pvc PVC, not both"
+  [[ -z $vs ]] || check_vs_name "$vs"
+  [[ -z $from ]] || is_dns_subdomain "$from" || usage_error "--from-pvc \"$from\" is not a valid PVC name"
+  [[ $force == true || $dry_run == true ]] || need_terminal dump-restore --force
+  toolbox_begin
+  kind=$(db_kind)
+  db_prepare "$kind"
+  if [[ -n $vs ]]; then
+    vs_require_ready "$vs"
+    [[ -n $SNAP_DUMP_FILE && -n $SNAP_DUMP_SHA256 ]] ||
+      die "VolumeSnapshot $vs holds no dump" "it has no backup-ns.sh/dump-file and dump-sha256 annotations" \
+        "Pick the snapshot of the dump PVC $BAK_DUMP_PVC (${0##*/} list shows DUMP yes)"
+    file=$SNAP_DUMP_FILE want_size=$SNAP_DUMP_SIZE want_sha=$SNAP_DUMP_SHA256
+    source="snapshot $vs (taken $SNAP_CREATED)"
+    scratch_from_snapshot "$vs" dump-restore
+    pvc=$SCRATCH_PVC
+  else
+    if ! kube get persistentvolumeclaims "$from" -o name >/dev/null 2>"$ERR_FILE"; then
+      kube_fail "cannot read PVC $from" "Check the name (kubectl -n $BAK_NAMESPACE get pvc)"
+    fi
+    file=$DB_FILE pvc=$from source="PVC $from"
+  fi
+  helper_pod "$pvc" dump-restore
+  if ! helper_exec "$HELPER_POD" "$(helper_check_script "$file" "$want_size" "$want_sha")"; then
+    kube_fail "the dump of $source failed its check" "Nothing was restored; pick another snapshot (${0##*/} list)"
+  fi
+  path=$(remote_get path) size=$(remote_get size)
+  log "dump-restore: the dump ${path#"$TOOLBOX_MOUNT"/} of $source ($size bytes, sha256 $(remote_get sha256)) passed its checks"
+  if [[ $dry_run == true ]]; then
+    log "dry run: would restore it into $DB_LABEL database $DB_NAME ($DB_RESOURCE container $DB_CONTAINER); nothing was restored"
+    return 0
+  fi
+  if [[ $force != true ]]; then
+    printf 'This OVERWRITES %s database "%s" in namespace %s (%s, container %s) with the dump of %s.\n' \
+      "$DB_LABEL" "$DB_NAME" "$BAK_NAMESPACE" "$DB_RESOURCE" "$DB_CONTAINER" "$source" >&2
+    if ! confirm "Type the namespace name ($BAK_NAMESPACE) to restore:" "$BAK_NAMESPACE"; then
+      die "dump-restore refused" "the answer was not \"$BAK_NAMESPACE\"" "Nothing was restored"
+    fi
+  fi
+  log "dump-restore: restoring $size bytes into $DB_LABEL database $DB_NAME"
+  dump_stream "$kind" "$HELPER_POD" "$path"
+  toolbox_cleanup
+  log "dump-restore: done: $DB_LABEL database $DB_NAME restored from $source in $(remote_get seconds)s"
+}
+
+command_dump_download() {
+  local vs='' out='' retries=5 rpath size attempt=0 have part sha err
+  while (($# > 0)); do
+    case $1 in
+      -o | --output) need_value "$@"; out=$2; shift ;;
+      --retries) need_value "$@"; retries=$2; shift ;;
+      -h | --help) usage_dump_download; return 0 ;;
+      -*) usage_error "dump-download: unknown option \"$1\"" ;;
+      *)
+        [[ -z $vs ]] || usage_error "dump-download takes one SNAPSHOT"
+        vs=$1
+        ;;
+    esac
+    shift
+  done
+  [[ -z $vs ]] || check_vs_name "$vs"
+  [[ $retries =~ ^[0-9]{1,3}$ ]] || usage_error "--retries must be a number from 0 to 999"
+  toolbox_begin
+  if ! command -v sha256sum >/dev/null 2>&1 || ! command -v gzip >/dev/null 2>&1; then
+    die "missing dependency" "dump-download needs sha256sum and gzip on this machine" "Install coreutils and gzip"
+  fi
+  [[ -n $vs ]] || vs=$(newest_dump_snapshot)
+  vs_require_ready "$vs"
+  [[ -n $SNAP_DUMP_FILE && $SNAP_DUMP_SIZE =~ ^[0-9]+$ && $SNAP_DUMP_SHA256 =~ ^[0-9a-f]{64}$ ]] ||
+    die "VolumeSnapshot $vs holds no dump" "it has no dump-file, dump-size and dump-sha256 annotations" \
+      "Pick a snapshot with DUMP yes in ${0##*/} list"
+  out=${out:-./$vs-${SNAP_DUMP_FILE##*/}}
+  [[ ! -e $out ]] || die "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
+  part=$out.part
+  : >>"$part" 2>/dev/null || die "cannot write $part" "the directory is not writable" "Pass -o PATH"
+  scratch_from_snapshot "$vs" dump-download
+  helper_pod "$SCRATCH_PVC" dump-download
+  if ! helper_exec "$HELPER_POD" "$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")"; then
+    kube_fail "the dump of snapshot $vs failed its check in the cluster" "Pick another snapshot (${0##*/} list)"
+  fi
+  rpath=$(remote_get path) size=$SNAP_DUMP_SIZE
+  while :; do
+    have=$(stat -c %s -- "$part")
+    ((have < size)) || break
+    if ((attempt > retries)); then
+      die "download of $vs failed" "$have of $size bytes after $attempt attempts: $(err_detail "$ERR_FILE")" \
+        "Run dump-download again: it resumes from $part"
+    fi
+    ((attempt == 0)) || { log "download: retry $attempt of $retries from byte $have"; sleep "$((attempt < 10 ? attempt : 10))"; }
+    attempt=$((attempt + 1))
+    "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" exec "pod/$HELPER_POD" -c toolbox -- \
+      tail -c "+$((have + 1))" -- "$rpath" </dev/null >>"$part" 2>"$ERR_FILE" &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+    bg_wait "$BG_PID" || true
+  done
+  have=$(stat -c %s -- "$part")
+  sha=$(sha256sum <"$part")
+  sha=${sha%% *}
+  if [[ $have != "$size" || $sha != "$SNAP_DUMP_SHA256" ]]; then
+    rm -f -- "$part"
+    die "the downloaded dump does not match" "$have bytes, sha256 $sha; the snapshot says $size bytes, sha256 $SNAP_DUMP_SHA256" \
+      "The partial file was removed; run dump-download again"
+  fi
+  if ! err=$(gzip -t <"$part" 2>&1); then
+    rm -f -- "$part"
+    die "the downloaded dump is corrupt" "gzip -t: $err" "Run dump-download again"
+  fi
+  mv -f -- "$part" "$out"
+  toolbox_cleanup
+  log "downloaded $out: $size bytes, sha256 $sha (matches the snapshot), gzip -t passed"
+  printf 'Inspect it:   gzip -dc %s | less\n' "$(sq "$out")"
+  "$(db_kind)_import_hint" "$out"
+  printf 'Or restore it into the live database:   %s dump-restore %s\n' "${0##*/}" "$vs"
+}
+
+command_db_shell() {
+  local kind script tty=()
+  case ${1:-} in -h | --help) usage_db_shell; return 0 ;; esac
+  (($# == 0)) || usage_error "db-shell takes no arguments"
+  toolbox_begin
+  kind=$(db_kind)
+  db_prepare "$kind"
+  script="$(remote_prologue)"$'\n'"$("${kind}_remote_vars")"$'\n'"$("${kind}_remote_setup")"
+  script+=$'\n'"$("${kind}_remote_restore")"$'\n'"db_shell"
+  [[ ! -t 0 ]] || tty=(-t)
+  # The script holds ${VAR} references, never a password: it is safe in argv.
+  kube exec -i "${tty[@]}" "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -c "$script"
+}
+
 # --- commands -----------------------------------------------------------------
 
 RUN_PERIODS=''
@@ -1343,6 +2375,7 @@ on_exit() {
     vs_mark_failed || true
   fi
   lock_release || true
+  toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
   exit "$status"
 }
@@ -1463,6 +2496,15 @@ command_create() {
     log "snapshot: not waiting for readiness (BAK_VS_WAIT_UNTIL_READY=false)"
   fi
   vs_summary
+  if [[ $BAK_VERIFY_AFTER_BACKUP == true ]]; then
+    if [[ $BAK_VS_WAIT_UNTIL_READY == true ]]; then
+      for i in "${!VS_NAMES[@]}"; do
+        verify_snapshot "${VS_NAMES[i]}"
+      done
+    else
+      warn "not verifying the snapshots: BAK_VERIFY_AFTER_BACKUP=true needs BAK_VS_WAIT_UNTIL_READY=true"
+    fi
+  fi
   log "done: created ${VS_NAMES[*]}"
 }
 
@@ -1489,8 +2531,17 @@ main() {
   case ${1:-} in
     create) shift; command_create "$@" ;;
     config) shift; command_config "$@" ;;
+    list) shift; command_list "$@" ;;
+    restore-pvc) shift; command_restore_pvc "$@" ;;
+    verify) shift; command_verify "$@" ;;
+    dump-restore) shift; command_dump_restore "$@" ;;
+    dump-download) shift; command_dump_download "$@" ;;
+    db-shell) shift; command_db_shell "$@" ;;
+    delete) shift; command_delete "$@" ;;
+    keep) shift; command_keep "$@" ;;
+    unkeep) shift; command_unkeep "$@" ;;
     help | -h | --help) usage ;;
-    '') usage_error "no command given (create, config or help)" ;;
+    '') usage_error "no command given (see --help)" ;;
     *) usage_error "unknown command \"$1\"" ;;
   esac
 }

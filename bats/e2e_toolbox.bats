@@ -1,0 +1,335 @@
+#!/usr/bin/env bats
+# The restore toolbox end to end: the rendered script's list, restore-pvc, verify,
+# dump-restore, dump-download, delete and keep run with real bash and the real kubectl
+# against kubesim, with a real PostgreSQL and MariaDB behind `kubectl exec`. Helper pods
+# are `sleep` pods that the checks are exec'd into (kubesim mounts their volumes).
+# The drills: point in time (PostgreSQL and MySQL) and verify of a good vs a corrupted
+# dump. The namespace-deleted drill (rebind) is in e2e_rebind.bats; the interactive
+# paths (confirmations, db-shell) in tests/test_toolbox_tty.py.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  load helpers/db
+  load helpers/kubesim
+  load helpers/e2e
+  db_start_postgres
+  db_start_mariadb
+  kubesim_start --snapshot-ready-delay 0
+  {
+    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
+    printf '  waitUntilReady: {enabled: true, timeout: 1m}\n  verify: {timeout: 1m}\nnamespaces:\n'
+    for ns in tb-pg tb-verify tb-after; do
+      printf '  %s:\n    pvcs: [data]\n    database:\n      postgres:\n' "$ns"
+      printf '        exec: deployment/app-base\n        container: postgres\n'
+      printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
+      printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
+      [[ $ns != tb-after ]] || printf '    verify: {afterBackup: true, timeout: 1m}\n'
+    done
+    printf '  tb-my:\n    pvcs: [data]\n    database:\n      mysql:\n'
+    printf '        exec: statefulset/wordpress-db\n        container: mariadb\n'
+    printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
+    printf '        dumpFile: /var/lib/mysql/dump.sql.gz\n'
+    printf '  tb-files:\n    pvcs: [www]\n    database: none\n'
+    printf 'controller:\n  namespace: backup-ns\n'
+  } >"$BATS_FILE_TMPDIR/backupns.yaml"
+  export E2E_OUT=$BATS_FILE_TMPDIR/out
+  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+}
+
+teardown_file() {
+  load helpers/db
+  load helpers/kubesim
+  kubesim_stop
+  db_stop_all
+}
+
+setup() {
+  load helpers/db
+  load helpers/kubesim
+  load helpers/e2e
+  kubesim_env
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
+}
+
+teardown() {
+  kubesim_clear_faults
+}
+
+# bns NS ARGS...: run NS's rendered script (private TMPDIR, fixed clock for create).
+bns() {
+  local ns=$1
+  shift
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2026-05-04T10:00:00Z \
+    BAK_VS_RAND="${RAND:-e2e001}" bash "$(e2e_script "$ns")" "$@" </dev/null
+}
+
+# toolbox_leftovers NS: helper pods and scratch PVCs still there (should be none).
+toolbox_leftovers() {
+  kubectl -n "$1" get pods,pvc -l app.kubernetes.io/component=toolbox -o name
+}
+
+shop_db() {
+  db_psql <<<"DROP DATABASE IF EXISTS $1 WITH (FORCE); CREATE DATABASE $1;"
+  db_psql "$1" <<SQL
+CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2));
+INSERT INTO items SELECT g, 'item ' || g || E' \\'quoted\\' ü', g * 1.25 FROM generate_series(1, ${2:-300}) g;
+SQL
+}
+
+# pg_sum DB: checksum of the table's COPY TO STDOUT (byte-equal rows).
+pg_sum() {
+  db_psql "$1" <<<"COPY (SELECT * FROM items ORDER BY id) TO STDOUT" | sha256sum
+}
+
+my_sum() {
+  db_mysql "$1" <<<"SELECT id, name, price FROM items ORDER BY id" | sha256sum
+}
+
+@test "list: empty namespace, then the snapshots with their columns, filters, --help" {
+  e2e_seed_volumes tb-files www
+  bns tb-files list
+  [[ $status -eq 0 && $output == 'no snapshots found in tb-files' ]]
+  printf 'hello\n' >"$(e2e_volume_dir tb-files www)/index.html"
+  bns tb-files create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  RAND=e2e002 bns tb-files create
+  [[ $status -eq 0 ]]
+  bns tb-files list
+  [[ $status -eq 0 ]]
+  [[ ${lines[0]} =~ ^NAME\ +READY\ +AGE\ +SIZE\ +PVC\ +TYPE\ +PERIODS\ +DELETE-AFTER\ +KEEP\ +DUMP\ +VERIFIED$ ]]
+  [[ ${#lines[@]} -eq 3 ]]
+  [[ ${lines[1]} =~ ^www-2026-05-04-100000-e2e00[12]\ +true\ +[0-9]+[smhd][0-9mh]*\ +1Gi\ +www\ +adhoc\ + ]]
+  # The first of its day/week/month carries the period labels.
+  local re='www-2026-05-04-100000-e2e001 +true +[^ ]+ +1Gi +www +adhoc +2026-05-04 2026-w19 2026-05 +- +- +- +-'
+  [[ $output =~ $re ]]
+  bns tb-files list --daily
+  [[ ${#lines[@]} -eq 2 && ${lines[1]} == www-2026-05-04-100000-e2e001* ]]
+  bns tb-files list --type cronjob
+  [[ $output == 'no snapshots found in tb-files' ]]
+  bns tb-files list --pvc www --type adhoc
+  [[ ${#lines[@]} -eq 3 ]]
+  bns tb-files list --bogus
+  [[ $status -eq 2 && $stderr == 'ERROR: list: unknown argument "--bogus". Run "backup-ns.sh --help" for usage.' ]]
+  bns tb-files list --help
+  [[ $status -eq 0 && ${lines[0]} == 'Usage: backup-ns.sh list '* ]]
+}
+
+@test "restore-pvc: -o prints and creates nothing; refuses existing and not-ready; creates with the snapshot's size" {
+  local vs=www-2026-05-04-100000-e2e001
+  bns tb-files restore-pvc "$vs" --to www-back -o json
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *'"name": "www-back"'* && $output == *'"storage": "1Gi"'* && $output == *'"kind": "VolumeSnapshot"'* ]]
+  bns tb-files restore-pvc "$vs" --to www-back -o yaml
+  [[ $status -eq 0 && $output == *'kind: PersistentVolumeClaim'* && $output == *'name: www-back'* ]]
+  run kubectl -n tb-files get pvc www-back
+  [[ $status -ne 0 ]]
+  bns tb-files restore-pvc "$vs" --to www
+  [[ $status -eq 1 && $stderr == 'ERROR: PVC www already exists in namespace tb-files: restore-pvc never overwrites a PVC. Pick another --to name, or delete www first if it is really not needed' ]]
+  bns tb-files restore-pvc "$vs" --to www-back --size 1Mi
+  [[ $status -eq 1 && $stderr == "ERROR: --size 1Mi is too small in namespace tb-files: snapshot $vs needs at least 1Gi. Pass --size 1Gi or more" ]]
+  bns tb-files restore-pvc nosuch --to www-back
+  [[ $status -eq 1 && $stderr == 'ERROR: cannot read VolumeSnapshot nosuch in namespace tb-files: Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io "nosuch" not found. See the snapshots with: backup-ns.sh list' ]]
+  bns tb-files restore-pvc "$vs"
+  [[ $status -eq 2 && $stderr == 'ERROR: restore-pvc needs --to NEW_PVC. Run "backup-ns.sh --help" for usage.' ]]
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"tb-files","name":".*"},"mode":"never-ready"}' >/dev/null
+  BAK_VS_WAIT_UNTIL_READY=false RAND=nready bns tb-files create
+  [[ $status -eq 0 ]]
+  bns tb-files restore-pvc www-2026-05-04-100000-nready --to www-back
+  [[ $status -eq 1 && $stderr == 'ERROR: VolumeSnapshot www-2026-05-04-100000-nready is not ready in namespace tb-files: readyToUse is "false". Wait until it is ready, or pick another snapshot (backup-ns.sh list)' ]]
+  bns tb-files restore-pvc "$vs" --to www-back --size 2Gi --wait
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${lines[0]} == "[backup-ns] tb-files: created PVC www-back from VolumeSnapshot $vs (2Gi, StorageClass csi-hostpath-sc, ReadWriteOnce)" ]]
+  [[ ${lines[1]} == '[backup-ns] tb-files: PVC www-back is Bound' ]]
+  [[ $(cat "$(e2e_volume_dir tb-files www-back)/index.html") == hello ]]
+  [[ $(kubectl -n tb-files get pvc www-back -o jsonpath='{.spec.resources.requests.storage}') == 2Gi ]]
+}
+
+@test "keep, unkeep and delete: keep=true needs --force; no terminal needs --yes; content policy patched to Delete" {
+  local vs=www-2026-05-04-100000-e2e002 content
+  bns tb-files keep "$vs"
+  [[ $status -eq 0 && $output == *"VolumeSnapshot $vs: backup-ns.sh/keep=true"* ]]
+  [[ $(kubectl -n tb-files get volumesnapshot "$vs" -o jsonpath='{.metadata.labels.backup-ns\.sh/keep}') == true ]]
+  bns tb-files delete "$vs"
+  [[ $status -eq 1 && $stderr == 'ERROR: delete refused in namespace tb-files: stdin is not a terminal, so nobody can confirm. Run it in a terminal, or pass --yes to skip the question' ]]
+  bns tb-files delete "$vs" --yes
+  [[ $status -eq 1 && $stderr == "ERROR: delete refused in namespace tb-files: VolumeSnapshot $vs is labelled backup-ns.sh/keep=true. Run backup-ns.sh unkeep $vs first, or pass --force" ]]
+  bns tb-files unkeep "$vs"
+  [[ $status -eq 0 ]]
+  [[ -z $(kubectl -n tb-files get volumesnapshot "$vs" -o jsonpath='{.metadata.labels.backup-ns\.sh/keep}') ]]
+  bns tb-files keep "$vs"
+  content=$(kubectl -n tb-files get volumesnapshot "$vs" -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  kubectl patch volumesnapshotcontent "$content" --type merge -p '{"spec":{"deletionPolicy":"Retain"}}' >/dev/null
+  kubesim_reset_requests
+  bns tb-files delete "$vs" --yes --force
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${lines[0]} == "will delete: VolumeSnapshot tb-files/$vs (PVC www, created "*", $content, deletionPolicy Retain, keep=true)" ]]
+  [[ ${lines[1]} == 'The snapshot data is deleted for good; it cannot be restored afterwards.' ]]
+  [[ ${lines[-1]} == "[backup-ns] tb-files: deleted VolumeSnapshot $vs and its content $content" ]]
+  run kubesim_requests
+  [[ $output == *'"method":"PATCH","path":"/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/'"$content"'"'* ]]
+  run kubectl get volumesnapshotcontent "$content"
+  [[ $status -ne 0 ]]
+  run kubectl -n tb-files get volumesnapshot "$vs"
+  [[ $status -ne 0 ]]
+}
+
+@test "drill 1, PostgreSQL point in time: back up, change rows, restore-pvc, dump-restore --from-pvc: rows byte-equal" {
+  shop_db pit 300
+  local before vs=data-2026-05-04-100000-e2e001
+  before=$(pg_sum pit)
+  e2e_seed_volumes tb-pg data
+  e2e_seed_postgres tb-pg data /var/lib/postgresql/data pit
+  bns tb-pg create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  db_psql pit <<<"DELETE FROM items WHERE id > 100; UPDATE items SET name = 'changed' WHERE id < 10; INSERT INTO items VALUES (1000, 'new', 1);"
+  [[ $(pg_sum pit) != "$before" ]]
+  bns tb-pg restore-pvc "$vs" --to data-yesterday --wait
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  bns tb-pg dump-restore --from-pvc data-yesterday --dry-run
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *'dry run: would restore it into PostgreSQL database pit (deployment/app-base container postgres); nothing was restored'* ]]
+  [[ $(pg_sum pit) != "$before" ]]
+  bns tb-pg dump-restore --from-pvc data-yesterday
+  [[ $status -eq 1 && $stderr == 'ERROR: dump-restore refused in namespace tb-pg: stdin is not a terminal, so nobody can confirm. Run it in a terminal, or pass --force to skip the question' ]]
+  bns tb-pg dump-restore --from-pvc data-yesterday --force
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ -z $stderr ]]
+  [[ $output == *'database: PostgreSQL answers in deployment/app-base container postgres (database pit, pg_dump (PostgreSQL) 15.'* ]]
+  [[ ${lines[-1]} =~ ^'[backup-ns] tb-pg: dump-restore: done: PostgreSQL database pit restored from PVC data-yesterday in '[0-9]+s$ ]] ||
+    { printf '%s\n' "$output"; false; }
+  [[ $(pg_sum pit) == "$before" ]]
+  [[ -z $(toolbox_leftovers tb-pg) ]]
+  [[ -z $(ls -A "$BATS_TEST_TMPDIR/tmp") ]]
+}
+
+@test "dump-restore refuses a snapshot without a dump and a corrupt dump, and changes nothing" {
+  db_psql pit <<<"UPDATE items SET price = 0 WHERE id = 1;"
+  local sum vs=data-2026-05-04-100000-e2e001 dir
+  sum=$(pg_sum pit)
+  BAK_DB_SKIP=true RAND=nodump bns tb-pg create
+  [[ $status -eq 0 ]]
+  bns tb-pg dump-restore data-2026-05-04-100000-nodump --force
+  [[ $status -eq 1 && $stderr == 'ERROR: VolumeSnapshot data-2026-05-04-100000-nodump holds no dump in namespace tb-pg: it has no backup-ns.sh/dump-file and dump-sha256 annotations. Pick the snapshot of the dump PVC data (backup-ns.sh list shows DUMP yes)' ]]
+  dir=$(e2e_vs_dir tb-pg "$vs")
+  cp "$dir/dump.sql.gz" "$BATS_TEST_TMPDIR/good.gz"
+  printf 'garbage' | dd of="$dir/dump.sql.gz" bs=1 seek=100 conv=notrunc 2>/dev/null
+  bns tb-pg dump-restore "$vs" --force
+  [[ $status -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: the dump of snapshot $vs (taken "[^\)]+") failed its check in namespace tb-pg: sha256 mismatch: dump.sql.gz has sha256 "[0-9a-f]{64}", the snapshot's dump-sha256 says "[0-9a-f]{64}". Nothing was restored; pick another snapshot (backup-ns.sh list)"$ ]]
+  [[ $(pg_sum pit) == "$sum" ]]
+  [[ -z $(toolbox_leftovers tb-pg) ]]
+  cp "$BATS_TEST_TMPDIR/good.gz" "$dir/dump.sql.gz"
+}
+
+@test "drill 1, MySQL point in time: back up, change rows, dump-restore SNAPSHOT: rows byte-equal" {
+  db_mysql <<<"DROP DATABASE IF EXISTS shop; CREATE DATABASE shop;"
+  db_mysql shop <<<"CREATE TABLE items (id int PRIMARY KEY, name text, price decimal(10,2)); INSERT INTO items VALUES (1, 'a ''q'' ü', 1.25), (2, 'b\\tc', 2.5), (3, 'x', 3);"
+  local before vs=data-2026-05-04-100000-e2e001
+  before=$(my_sum shop)
+  e2e_seed_volumes tb-my data
+  e2e_seed_mysql tb-my data /var/lib/mysql shop
+  bns tb-my create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  db_mysql shop <<<"DELETE FROM items WHERE id = 2; UPDATE items SET name = 'changed'; CREATE TABLE later (x int);"
+  [[ $(my_sum shop) != "$before" ]]
+  bns tb-my dump-restore "$vs" --force
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *"dump-restore: the dump var/lib/mysql/dump.sql.gz of snapshot $vs (taken "* ]] || [[ $output == *"dump-restore: the dump dump.sql.gz of snapshot $vs"* ]]
+  [[ $(my_sum shop) == "$before" ]]
+  [[ -z $(toolbox_leftovers tb-my) ]]
+}
+
+@test "drill 3, verify: passes on a good snapshot, fails on a corrupted dump; the annotation says why" {
+  shop_db ver 100
+  e2e_seed_volumes tb-verify data
+  e2e_seed_postgres tb-verify data /var/lib/postgresql/data ver
+  bns tb-verify create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  local vs=data-2026-05-04-100000-e2e001 size result dir
+  size=$(kubectl -n tb-verify get volumesnapshot "$vs" -o jsonpath='{.metadata.annotations.backup-ns\.sh/dump-size}')
+  bns tb-verify verify "$vs"
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${lines[-1]} == "[backup-ns] tb-verify: verify: VolumeSnapshot $vs ok: dump dump.sql.gz, $size bytes, sha256 matches, gzip -t passed" ]]
+  [[ $(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-result) == "ok: dump dump.sql.gz, $size bytes, sha256 matches, gzip -t passed" ]]
+  [[ $(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-at) =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+  [[ -z $(toolbox_leftovers tb-verify) ]]
+  bns tb-verify list
+  [[ $output =~ $vs\ +true.*\ yes\ +ok$ ]]
+  # Corrupt the stored dump after the backup (same size, other bytes).
+  dir=$(e2e_vs_dir tb-verify "$vs")
+  printf 'XXXXXXXX' | dd of="$dir/dump.sql.gz" bs=1 seek=50 conv=notrunc 2>/dev/null
+  bns tb-verify verify "$vs"
+  [[ $status -eq 1 ]]
+  [[ ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: verify of $vs failed: check in namespace tb-verify: sha256 mismatch: dump.sql.gz has sha256 "[0-9a-f]{64}", the snapshot's dump-sha256 says "[0-9a-f]{64}". The snapshot cannot be trusted; make a new backup and keep an older good snapshot (backup-ns.sh keep)"$ ]]
+  result=$(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-result)
+  [[ $result =~ ^"failed: check: sha256 mismatch: dump.sql.gz has sha256 "[0-9a-f]{64}", the snapshot's dump-sha256 says "[0-9a-f]{64}$ ]]
+  [[ -z $(toolbox_leftovers tb-verify) ]]
+  # A snapshot without a dump: the volume must mount and hold something.
+  bns tb-files verify www-2026-05-04-100000-e2e001
+  [[ $status -eq 0 && ${lines[-1]} == *'ok: volume restored and not empty (1 entries)' ]]
+}
+
+@test "verify after backup: the CronJob setting verifies each new snapshot; a SIGTERM during verify leaves nothing behind" {
+  shop_db after 50
+  e2e_seed_volumes tb-after data
+  e2e_seed_postgres tb-after data /var/lib/postgresql/data after
+  bns tb-after create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  local vs=data-2026-05-04-100000-e2e001
+  [[ $output == *"verify: VolumeSnapshot $vs ok: dump dump.sql.gz, "* ]]
+  [[ ${lines[-1]} == "[backup-ns] tb-after: done: created $vs" ]]
+  [[ $(e2e_vs_annotation tb-after "$vs" backup-ns.sh/verified-result) == 'ok: '* ]]
+  # Only this namespace binds the verify role.
+  grep -q 'name: "backup-ns-verify"' "$E2E_OUT/namespaces/tb-after/manifests.yaml"
+  run ! grep -q 'backup-ns-verify' "$E2E_OUT/namespaces/tb-verify/manifests.yaml"
+  # SIGTERM while the helper pod's check hangs: the pod and the PVC are deleted.
+  kubesim_fault '{"type":"http","match":{"method":"GET","path":"/api/v1/namespaces/tb-after/pods/backup-ns-verify-.*/exec"},"delay":30}' >/dev/null
+  TMPDIR="$BATS_TEST_TMPDIR/tmp" bash "$(e2e_script tb-after)" verify "$vs" >"$BATS_TEST_TMPDIR/out" 2>&1 </dev/null &
+  local pid=$! i
+  for ((i = 0; i < 200; i++)); do
+    grep -q 'helper pod .* runs' "$BATS_TEST_TMPDIR/out" && break
+    sleep 0.1
+  done
+  sleep 0.5
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [[ $rc -eq 143 ]] || { cat "$BATS_TEST_TMPDIR/out"; false; }
+  grep -q 'cleanup: deleted pods/backup-ns-verify-' "$BATS_TEST_TMPDIR/out"
+  grep -q 'cleanup: deleted persistentvolumeclaims/backup-ns-verify-' "$BATS_TEST_TMPDIR/out"
+  [[ -z $(toolbox_leftovers tb-after) ]]
+  [[ -z $(ls -A "$BATS_TEST_TMPDIR/tmp") ]]
+}
+
+@test "dump-download: resumes after a cut stream, verifies size, sha256 and gzip locally, prints how to import" {
+  local vs=data-2026-05-04-100000-e2e001 size
+  size=$(kubectl -n tb-pg get volumesnapshot "$vs" -o jsonpath='{.metadata.annotations.backup-ns\.sh/dump-size}')
+  kubesim_fault '{"type":"exec-cut","match":{"namespace":"tb-pg","pod":"backup-ns-dump-download-.*","container":"toolbox"},"afterBytes":1000,"times":2}' >/dev/null
+  cd "$BATS_TEST_TMPDIR"
+  bns tb-pg dump-download
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *'download: retry 1 of 5 from byte '* ]]
+  [[ $output == *"downloaded ./$vs-dump.sql.gz: $size bytes, sha256 "*" (matches the snapshot), gzip -t passed"* ]]
+  [[ ${lines[-1]} == "Or restore it into the live database:   backup-ns.sh dump-restore $vs" ]]
+  [[ $(stat -c %s "$vs-dump.sql.gz") == "$size" ]]
+  gzip -dc "$vs-dump.sql.gz" | grep -q 'CREATE TABLE public.items'
+  bns tb-pg dump-download "$vs"
+  [[ $status -eq 1 && $stderr == "ERROR: ./$vs-dump.sql.gz exists in namespace tb-pg: dump-download never overwrites a file. Remove it or pass -o PATH" ]]
+  [[ -z $(toolbox_leftovers tb-pg) ]]
+}
+
+@test "--help of every command; no database commands in a namespace without a database" {
+  local c
+  for c in list restore-pvc verify dump-restore dump-download db-shell delete keep unkeep; do
+    bns tb-pg "$c" --help
+    [[ $status -eq 0 && ${lines[0]} == "Usage: backup-ns.sh ${c#un}"* ]] ||
+      { echo "$c: $output"; false; }
+  done
+  bns tb-files dump-restore --help
+  [[ $status -eq 2 && $stderr == 'ERROR: unknown command "dump-restore". Run "backup-ns.sh --help" for usage.' ]]
+  run ! grep -q 'command_dump_restore\|psql' "$(e2e_script tb-files)"
+  run ! grep -q 'mysql_remote_restore\|mysql scratch' "$(e2e_script tb-pg)"
+  grep -q 'postgres_remote_restore' "$(e2e_script tb-pg)"
+}
