@@ -329,7 +329,7 @@ my_sum() {
   done
   bns tb-files dump-restore --help
   [[ $status -eq 2 && $stderr == 'ERROR: unknown command "dump-restore". Run "backup-ns.sh --help" for usage.' ]]
-  run ! grep -q 'command_dump_restore\|psql' "$(e2e_script tb-files)"
+  run ! grep -q 'command_dump_restore\|postgres_remote_restore' "$(e2e_script tb-files)"
   run ! grep -q 'mysql_remote_restore\|mysql scratch' "$(e2e_script tb-pg)"
   grep -q 'postgres_remote_restore' "$(e2e_script tb-pg)"
 }
