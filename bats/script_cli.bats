@@ -60,9 +60,11 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   none=$(<"$(script_path none)")
   pg=$(<"$(script_path postgres,flock)")
   my=$(<"$(script_path mysql)")
-  [[ $none != *pg_dump* && $none != *mysqldump* && $none != *'flock --nonblock'* && $none != *BAK_DB_POSTGRES_EXEC* ]]
-  [[ $pg == *pg_dump* && $pg != *mysqldump* && $pg == *'flock --nonblock'* && $pg != *BAK_DB_MYSQL_EXEC* ]]
-  [[ $my == *mysqldump* && $my != *pg_dump* && $my != *'flock --nonblock'* ]]
+  # By function (err_pick's comment names pg_dump and mysqldump in every script).
+  local pgf=$'\npostgres_remote_vars() {' myf=$'\nmysql_remote_vars() {' lockf=$'\nlock_acquire() {'
+  [[ $none != *"$pgf"* && $none != *"$myf"* && $none != *"$lockf"* && $none != *BAK_DB_POSTGRES_EXEC* ]]
+  [[ $pg == *"$pgf"* && $pg != *"$myf"* && $pg == *"$lockf"* && $pg != *BAK_DB_MYSQL_EXEC* ]]
+  [[ $my == *"$myf"* && $my != *"$pgf"* && $my != *"$lockf"* ]]
 }
 
 @test "cli: the script starts with the shebang, the header, strict mode, and ends with the main guard" {
