@@ -9,6 +9,7 @@ which ``status`` calls it stale. Namespaces not in the config use the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import schedule
@@ -48,31 +49,141 @@ class TableRow:
 class ControllerUnit:
     config: ControllerConfig
     env: tuple[tuple[str, str], ...]
+    settings: tuple[CtlSetting, ...]
     table: tuple[TableRow, ...]
     run_schedule: str
     sync_schedule: str
     status_schedule: str
 
 
+@dataclass(frozen=True)
+class CtlSetting:
+    """One ``CTL_*`` setting of the controller script: its check, help and baked value.
+
+    ``kind`` picks the bash check in ``_settings.sh.j2``: ``int`` (``lo``..``hi``),
+    ``bool``, ``dns_label``, ``subdomain`` or ``time_zone``. ``value`` computes the
+    baked value from ``controller``; the environment overrides it at run time.
+    """
+
+    name: str
+    kind: str
+    help: str
+    value: Callable[[ControllerConfig], str]
+    lo: int = 0
+    hi: int = 0
+
+
+def _int(attr: str) -> Callable[[ControllerConfig], str]:
+    return lambda ctl: str(getattr(ctl, attr))
+
+
+# The one declaration of every CTL_* setting, in the order of CTL_BAKED and --help.
+# Integer bounds are the config model's (tests/test_controller_plan.py checks it).
+CTL_SETTINGS: tuple[CtlSetting, ...] = (
+    CtlSetting(
+        "CTL_NAMESPACE",
+        "dns_label",
+        "the controller's namespace (its Lease)",
+        lambda c: c.namespace,
+    ),
+    CtlSetting(
+        "CTL_TIME_ZONE", "time_zone", "zone of 'today' (delete-after, marks)", lambda c: c.time_zone
+    ),
+    CtlSetting(
+        "CTL_KEEP_DAILY",
+        "int",
+        "daily labels kept per PVC (namespaces not in CTL_TABLE)",
+        lambda c: str(c.keep.daily),
+        0,
+        3650,
+    ),
+    CtlSetting(
+        "CTL_KEEP_WEEKLY",
+        "int",
+        "weekly labels kept (namespaces not in CTL_TABLE)",
+        lambda c: str(c.keep.weekly),
+        0,
+        520,
+    ),
+    CtlSetting(
+        "CTL_KEEP_MONTHLY",
+        "int",
+        "monthly labels kept (namespaces not in CTL_TABLE)",
+        lambda c: str(c.keep.monthly),
+        0,
+        1200,
+    ),
+    CtlSetting(
+        "CTL_MIN_READY",
+        "int",
+        "ready snapshots a PVC never drops below",
+        _int("min_ready"),
+        1,
+        1000,
+    ),
+    CtlSetting(
+        "CTL_MAX_DELETIONS_PER_RUN",
+        "int",
+        "deletions per run, then exit 1",
+        _int("max_deletions_per_run"),
+        0,
+        1_000_000,
+    ),
+    CtlSetting(
+        "CTL_ORPHAN_RETENTION_DAYS",
+        "int",
+        "days an orphaned content is kept",
+        _int("orphan_retention_days"),
+        0,
+        36500,
+    ),
+    CtlSetting(
+        "CTL_FAILED_AFTER_SEC",
+        "int",
+        "not ready after this many seconds = failed",
+        lambda c: str(duration_seconds(c.failed_after)),
+        1,
+        999_999_999,
+    ),
+    CtlSetting(
+        "CTL_MAX_CLOCK_SKEW_DAYS",
+        "int",
+        "days after the newest snapshot the clock may be",
+        _int("max_clock_skew_days"),
+        1,
+        3650,
+    ),
+    CtlSetting(
+        "CTL_LEASE_NAME", "subdomain", "the Lease that makes runs exclusive", lambda c: LEASE_NAME
+    ),
+    CtlSetting(
+        "CTL_LEASE_DURATION_SEC",
+        "int",
+        "how long a dead run's Lease blocks others",
+        lambda c: str(duration_seconds(c.lease_duration)),
+        1,
+        999_999_999,
+    ),
+    CtlSetting(
+        "CTL_CHUNK_SIZE",
+        "int",
+        "objects per list page (kubectl --chunk-size)",
+        lambda c: "500",
+        1,
+        100_000,
+    ),
+    CtlSetting(
+        "CTL_DRY_RUN", "bool", "true: every command plans only (no writes)", lambda c: "false"
+    ),
+    CtlSetting(
+        "CTL_DEBUG", "bool", "true: bash -x trace and kubectl's full stderr", lambda c: "false"
+    ),
+)
+
+
 def controller_env(ctl: ControllerConfig) -> list[tuple[str, str]]:
     """The baked CTL_* defaults (each overridable by the environment)."""
-    return [
-        ("CTL_NAMESPACE", ctl.namespace),
-        ("CTL_TIME_ZONE", ctl.time_zone),
-        ("CTL_KEEP_DAILY", str(ctl.keep.daily)),
-        ("CTL_KEEP_WEEKLY", str(ctl.keep.weekly)),
-        ("CTL_KEEP_MONTHLY", str(ctl.keep.monthly)),
-        ("CTL_MIN_READY", str(ctl.min_ready)),
-        ("CTL_MAX_DELETIONS_PER_RUN", str(ctl.max_deletions_per_run)),
-        ("CTL_ORPHAN_RETENTION_DAYS", str(ctl.orphan_retention_days)),
-        ("CTL_FAILED_AFTER_SEC", str(duration_seconds(ctl.failed_after))),
-        ("CTL_MAX_CLOCK_SKEW_DAYS", str(ctl.max_clock_skew_days)),
-        ("CTL_LEASE_NAME", LEASE_NAME),
-        ("CTL_LEASE_DURATION_SEC", str(duration_seconds(ctl.lease_duration))),
-        ("CTL_CHUNK_SIZE", "500"),
-        ("CTL_DRY_RUN", "false"),
-        ("CTL_DEBUG", "false"),
-    ]
+    return [(s.name, s.value(ctl)) for s in CTL_SETTINGS]
 
 
 def plan_controller(config: Config) -> ControllerUnit:
@@ -97,6 +208,7 @@ def plan_controller(config: Config) -> ControllerUnit:
     return ControllerUnit(
         config=ctl,
         env=tuple(controller_env(ctl)),
+        settings=CTL_SETTINGS,
         table=tuple(rows),
         run_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
         sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),

@@ -175,7 +175,7 @@ def test_every_command_has_help(ctl: Controller) -> None:
         run = ok(ctl.run(verb, "--help"))
         assert run.lines[0].startswith(f"Usage: backup-ns-controller.sh {verb}"), verb
     top = ok(ctl.run("--help"))
-    assert "  CTL_MAX_DELETIONS_PER_RUN=50" in top.lines
+    assert "  CTL_MAX_DELETIONS_PER_RUN=50 deletions per run, then exit 1" in top.lines
     bad = ctl.run("prune")
     assert (bad.status, bad.stderr) == (
         2,

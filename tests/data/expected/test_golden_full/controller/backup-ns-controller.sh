@@ -89,11 +89,11 @@ ctl_verify_bool() {
   [[ ${!1-} == true || ${!1-} == false ]] || ctl_invalid "$1" "is not true or false"
 }
 
-# verify_config: check every setting against a pattern before any work is done.
+# verify_config: check every setting against a pattern before any work is done
+# (generated from the settings table, generator/controller.py).
 verify_config() {
   local re_zone='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' zonedir=${TZDIR:-/usr/share/zoneinfo}
-  is_dns_label "$CTL_NAMESPACE" || ctl_invalid CTL_NAMESPACE "is not a valid namespace name"
-  is_dns_subdomain "$CTL_LEASE_NAME" || ctl_invalid CTL_LEASE_NAME "is not a valid Lease name"
+  is_dns_label "$CTL_NAMESPACE" || ctl_invalid CTL_NAMESPACE "is not a valid Kubernetes name (DNS label)"
   [[ $CTL_TIME_ZONE =~ $re_zone ]] || ctl_invalid CTL_TIME_ZONE "is not an IANA time zone name"
   [[ $CTL_TIME_ZONE == UTC || -f $zonedir/$CTL_TIME_ZONE ]] ||
     ctl_invalid CTL_TIME_ZONE "is not a known time zone (no $zonedir/$CTL_TIME_ZONE; install tzdata)"
@@ -103,13 +103,37 @@ verify_config() {
   ctl_verify_int CTL_MIN_READY 1 1000
   ctl_verify_int CTL_MAX_DELETIONS_PER_RUN 0 1000000
   ctl_verify_int CTL_ORPHAN_RETENTION_DAYS 0 36500
-  ctl_verify_int CTL_FAILED_AFTER_SEC 60 999999999
+  ctl_verify_int CTL_FAILED_AFTER_SEC 1 999999999
   ctl_verify_int CTL_MAX_CLOCK_SKEW_DAYS 1 3650
-  ctl_verify_int CTL_LEASE_DURATION_SEC 10 999999999
+  is_dns_subdomain "$CTL_LEASE_NAME" || ctl_invalid CTL_LEASE_NAME "is not a valid Kubernetes name (DNS subdomain)"
+  ctl_verify_int CTL_LEASE_DURATION_SEC 1 999999999
   ctl_verify_int CTL_CHUNK_SIZE 1 100000
   ctl_verify_bool CTL_DRY_RUN
   ctl_verify_bool CTL_DEBUG
 }
+
+# ctl_help VAR: the one-line help of a setting (for --help).
+ctl_help() {
+  case $1 in
+    CTL_NAMESPACE) printf '%s\n' 'the controller'"'"'s namespace (its Lease)' ;;
+    CTL_TIME_ZONE) printf '%s\n' 'zone of '"'"'today'"'"' (delete-after, marks)' ;;
+    CTL_KEEP_DAILY) printf '%s\n' 'daily labels kept per PVC (namespaces not in CTL_TABLE)' ;;
+    CTL_KEEP_WEEKLY) printf '%s\n' 'weekly labels kept (namespaces not in CTL_TABLE)' ;;
+    CTL_KEEP_MONTHLY) printf '%s\n' 'monthly labels kept (namespaces not in CTL_TABLE)' ;;
+    CTL_MIN_READY) printf '%s\n' 'ready snapshots a PVC never drops below' ;;
+    CTL_MAX_DELETIONS_PER_RUN) printf '%s\n' 'deletions per run, then exit 1' ;;
+    CTL_ORPHAN_RETENTION_DAYS) printf '%s\n' 'days an orphaned content is kept' ;;
+    CTL_FAILED_AFTER_SEC) printf '%s\n' 'not ready after this many seconds = failed' ;;
+    CTL_MAX_CLOCK_SKEW_DAYS) printf '%s\n' 'days after the newest snapshot the clock may be' ;;
+    CTL_LEASE_NAME) printf '%s\n' 'the Lease that makes runs exclusive' ;;
+    CTL_LEASE_DURATION_SEC) printf '%s\n' 'how long a dead run'"'"'s Lease blocks others' ;;
+    CTL_CHUNK_SIZE) printf '%s\n' 'objects per list page (kubectl --chunk-size)' ;;
+    CTL_DRY_RUN) printf '%s\n' 'true: every command plans only (no writes)' ;;
+    CTL_DEBUG) printf '%s\n' 'true: bash -x trace and kubectl'"'"'s full stderr' ;;
+    *) printf '\n' ;;
+  esac
+}
+
 
 # --- logging ------------------------------------------------------------------
 # One line per step on stdout: "[backup-ns-controller] <message>". Failures are
@@ -412,16 +436,33 @@ read_list() {
   sed -i '$d' "$file"
 }
 
-# read_state KIND...: read the listed kinds (vs, vsc, pvc) into $WORK_DIR/<kind>.
+# read_one KIND: one list (run in the background, so with its own stderr file).
+read_one() {
+  local ERR_FILE=$WORK_DIR/$1.err
+  case $1 in
+    vs) read_list vs "$WORK_DIR/vs" 14 ;;
+    vsc) read_list vsc "$WORK_DIR/vsc" 13 ;;
+    pvc) read_list pvc "$WORK_DIR/pvc" 6 ;;
+  esac
+}
+
+# read_state KIND...: read the listed kinds (vs, vsc, pvc) into $WORK_DIR/<kind>, the
+# lists at the same time (each in a subshell with its own stderr file); any failure
+# is reported (its one line) and stops the run before anything is decided.
 read_state() {
-  local kind
+  local kind pids=() kinds=() i failed=''
   for kind in "$@"; do
-    case $kind in
-      vs) read_list vs "$WORK_DIR/vs" 14 ;;
-      vsc) read_list vsc "$WORK_DIR/vsc" 13 ;;
-      pvc) read_list pvc "$WORK_DIR/pvc" 6 ;;
-    esac
+    read_one "$kind" 2>"$WORK_DIR/$kind.fail" &
+    pids+=("$!")
+    kinds+=("$kind")
   done
+  for i in "${!pids[@]}"; do
+    wait "${pids[i]}" || failed=${failed:-${kinds[i]}}
+  done
+  if [[ -n $failed ]]; then
+    cat -- "$WORK_DIR/$failed.fail" >&2
+    exit 1
+  fi
   : >>"$WORK_DIR/vs"
   : >>"$WORK_DIR/vsc"
   : >>"$WORK_DIR/pvc"
@@ -1332,7 +1373,7 @@ Commands:
 Settings (the environment overrides each baked value):
 EOF
   while IFS= read -r var; do
-    printf '  %s=%s\n' "$var" "${!var}"
+    printf '  %-28s %s\n' "$var=${!var}" "$(ctl_help "$var")"
   done < <(ctl_settings)
   printf '  CTL_NOW=%s (replaces the clock; any date -d input)\n' "${CTL_NOW:-}"
   printf '  %d namespace/PVC rows with their own keep counts are baked in (CTL_TABLE)\n' \
