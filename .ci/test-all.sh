@@ -80,6 +80,11 @@ run_bats() {
 }
 step "bats" run_bats
 
+# The speed benchmarks are not tests (no wall-clock asserts); their smoke runs keep
+# them working: a 20 MB database for the dump path, one create per ready delay.
+step "bench smoke: dump.py" python3 bench/dump.py --size-mb 20 --repeat 1
+step "bench smoke: create.py" python3 bench/create.py --repeat 1
+
 if ((${#failed[@]})); then
   echo "FAILED steps: ${failed[*]}"
   exit 1

@@ -18,7 +18,8 @@ dump file on its PVC. Each round measures, in the same run and on the same files
   ``sync``), to show what the single pipeline saves.
 
 The best of ``--repeat`` rounds is printed beside the goal (create <= 1.2 x floor,
-issue 9 item 6), as a ratio against the floor.
+issue 9 item 6), as a ratio against the floor, with the API requests of one create
+(kubesim's request log).
 """
 
 from __future__ import annotations
@@ -220,12 +221,15 @@ def main(argv: list[str]) -> None:
         host_env = server.client_env()
         floor_file = tmp / "floor.sql.gz"
         floors, creates, refs, phases_best = [], [], [], {}
+        requests = 0
         gz_size = 0
         for r in range(opts.repeat):
             floors.append(bash(f"{pg_dump_cmd(server)} | gzip -c >{floor_file}", host_env))
             gz_size = floor_file.stat().st_size
             floor_file.unlink()
+            kubesim.reset_requests()
             total, phases, _ = run_create(script, env)
+            requests = len(kubesim.requests())
             if not creates or total < min(creates):
                 phases_best = phases
             creates.append(total)
@@ -258,6 +262,7 @@ def main(argv: list[str]) -> None:
             f"{phases_best['dump']:.2f} s = {phases_best['dump'] / floor:.2f} x floor, "
             f"snapshot and wait {phases_best['after']:.2f} s)"
         )
+        print(f"          API requests of one create (warm kubectl cache): {requests}")
         print(
             f"reference the previous dump steps, run bare       {ref_best:8.2f} s   "
             f"ratio {ref_best / floor:.2f} x floor"
