@@ -298,6 +298,36 @@ spec:
         check=True,
     )
     assert (kubesim.volume_dir(NS, "from-imported") / "keep.txt").read_text() == "kept\n"
+    # As the real snapshot-controller: pointing a snapshot at the old, dynamically
+    # provisioned content never binds, nor at a content whose ref names another snapshot.
+    kubesim.kubectl(
+        "patch", "vsc", content, "--type", "merge", "-p",
+        f'{{"spec":{{"volumeSnapshotRef":{{"name":"repoint","namespace":"{NS}","uid":null}}}}}}',
+        check=True,
+    )
+    for name, target, want in (
+        ("repoint", content, "is dynamically provisioned while expecting a pre-provisioned one"),
+        ("stranger", "imported", "is bound to a different VolumeSnapshot"),
+    ):
+        kubesim.apply(f"""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {{name: {name}, namespace: {NS}}}
+spec:
+  source: {{volumeSnapshotContentName: {target}}}
+""")
+        st = kubesim.wait_for(
+            lambda name=name: (
+                kubesim.api(
+                    f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots/{name}"
+                ).get("status")
+                or {}
+            ).get("error")
+        )
+        assert want in st["message"], st
+        vs = kubesim.get_json("vs", name, "-n", NS)
+        assert not vs["status"].get("readyToUse") and "boundVolumeSnapshotContentName" not in vs[
+            "status"
+        ]
 
 
 def test_snapshot_errors_without_pvc_or_class(kubesim: KubeSim) -> None:

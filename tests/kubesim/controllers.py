@@ -923,6 +923,23 @@ class Controllers:
             if ((vs.get("status") or {}).get("error") or {}).get("message") != msg:
                 self._vs_status(vs, self._error(msg))
             return
+        # The snapshot-controller's rules (real-control-plane.md): only a pre-provisioned
+        # content (spec.source.snapshotHandle) whose volumeSnapshotRef names this
+        # snapshot (and its uid, when set) binds; re-pointing a dynamic one never does.
+        vspec = vsc.get("spec") or {}
+        ref = vspec.get("volumeSnapshotRef") or {}
+        meta = vs["metadata"]
+        msg = ""
+        if not (vspec.get("source") or {}).get("snapshotHandle"):
+            msg = "VolumeSnapshotContent is dynamically provisioned while expecting a pre-provisioned one"
+        elif (ref.get("name"), ref.get("namespace")) != (meta["name"], meta.get("namespace")) or (
+            ref.get("uid") and ref.get("uid") != meta.get("uid")
+        ):
+            msg = f"VolumeSnapshotContent {content_name} is bound to a different VolumeSnapshot"
+        if msg:
+            if ((vs.get("status") or {}).get("error") or {}).get("message") != msg:
+                self._vs_status(vs, self._error(msg))
+            return
         cst = vsc.get("status") or {}
         if not cst.get("readyToUse"):
             self.reconcile_vsc("", content_name)

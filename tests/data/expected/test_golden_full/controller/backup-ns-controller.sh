@@ -221,6 +221,21 @@ json_quote() {
   REPLY="\"$s\""
 }
 
+# json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
+json_members() {
+  local indent=$1 item sep=',' key
+  shift
+  while (($# > 0)); do
+    item=$1
+    shift
+    (($# > 0)) || sep=''
+    json_quote "${item%%=*}"
+    key=$REPLY
+    json_quote "${item#*=}"
+    printf '%s%s: %s%s\n' "$indent" "$key" "$REPLY" "$sep"
+  done
+}
+
 # duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.
 # Returns 1 (and prints nothing) for anything else.
 duration_to_seconds() {
@@ -1334,6 +1349,208 @@ command_list() {
     END { for (r = 1; r <= NR; r++) { line = ""; for (c = 1; c <= n; c++) line = line (c > 1 ? "  " : "") (c < n ? sprintf("%-" w[c] "s", R[r, c]) : R[r, c]); print line } }'
 }
 
+# --- cluster toolbox: list-contents, rebind -----------------------------------
+# Run by an operator with a cluster-admin-like kubectl context. rebind follows the
+# snapshot-controller's rules: re-pointing an old (dynamically provisioned) content
+# never binds; a NEW pre-provisioned content with the old snapshotHandle does.
+
+help_list_contents() {
+  cat <<'EOF'
+Usage: backup-ns-controller.sh list-contents [--orphaned]
+  VolumeSnapshotContents with backup-ns labels (copied by sync): which namespace,
+  snapshot, PVC and day each came from, ready, deletionPolicy, and whether its
+  snapshot (or its namespace) still exists. --orphaned: only those whose snapshot
+  is gone; turn one back into a VolumeSnapshot with rebind.
+EOF
+}
+
+help_rebind() {
+  cat <<'EOF'
+Usage: backup-ns-controller.sh rebind CONTENT --namespace NS [--name NAME] [--timeout T]
+  Turn a retained VolumeSnapshotContent whose snapshot or namespace is gone back
+  into a VolumeSnapshot in NS (default name: the old snapshot's): a new
+  pre-provisioned content with the old snapshotHandle (deletionPolicy Retain,
+  backup-ns.sh/* labels and annotations kept) and a VolumeSnapshot bound to it,
+  labelled backup-ns.sh/keep=true (retention leaves it alone; unkeep it when
+  done). Waits until it is ready (default 2m), then deletes the old content
+  OBJECT (it is Retain: the data stays, now held by the new content), so the
+  orphan sweep can never delete the data the new snapshot uses.
+EOF
+}
+
+command_list_contents() {
+  local orphaned=false out vs nss line name ns ref uid pvc daily ready policy created state
+  local -A have_vs=() have_ns=()
+  while (($#)); do
+    case $1 in
+      --orphaned) orphaned=true ;;
+      *) usage_error "list-contents: unknown argument \"$1\"" ;;
+    esac
+    shift
+  done
+  start
+  if ! out=$(kube get "$RES_VSC" -l backup-ns.sh/type -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotRef.uid}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.status.readyToUse}{"|"}{.spec.deletionPolicy}{"|"}{.metadata.creationTimestamp}{"\n"}{end}' 2>"$ERR_FILE") ||
+    ! vs=$(kube get "$RES_VS" -A -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"|"}{.metadata.uid}{"\n"}{end}' 2>"$ERR_FILE") ||
+    ! nss=$(kube get namespaces -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' 2>"$ERR_FILE"); then
+    kube_fail "cannot list contents, snapshots and namespaces" \
+      "Check the snapshot CRDs and that you may list them cluster-wide"
+  fi
+  while IFS='|' read -r name uid; do
+    [[ -z $name ]] || have_vs[$name]=$uid
+  done <<<"$vs"
+  while IFS= read -r ns; do
+    [[ -z $ns ]] || have_ns[$ns]=1
+  done <<<"$nss"
+  printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' CONTENT NAMESPACE SNAPSHOT PVC DAY READY POLICY SNAPSHOT-EXISTS
+  while IFS='|' read -r name ns ref uid pvc daily ready policy created; do
+    [[ -n $name ]] || continue
+    if [[ -n ${have_vs[$ns/$ref]+x} && (-z $uid || ${have_vs[$ns/$ref]} == "$uid") ]]; then
+      state=yes
+    elif [[ -z ${have_ns[$ns]+x} ]]; then
+      state="no (namespace gone)"
+    else
+      state=no
+    fi
+    [[ $orphaned != true || $state != yes ]] || continue
+    printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' "$name" "${ns:--}" "${ref:--}" "${pvc:--}" \
+      "${daily:-${created%%T*}}" "${ready:-false}" "${policy:--}" "$state"
+  done < <(sort -t '|' -k2,2 -k5,5 -k9,9r <<<"$out")
+}
+
+REBIND_VSC='' REBIND_VS='' REBIND_NS=''
+
+# rebind_fail WHAT DETAIL HINT: remove what rebind created so far, then die.
+rebind_fail() {
+  if [[ -n $REBIND_VS ]]; then
+    kube delete "$RES_VS" "$REBIND_VS" -n "$REBIND_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  fi
+  if [[ -n $REBIND_VSC ]]; then
+    kube delete "$RES_VSC" "$REBIND_VSC" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  fi
+  die "$1" "$2" "$3"
+}
+
+# rebind_meta FILE PREFIX: the backup-ns.sh/* labels (PREFIX L) or annotations (A) of
+# FILE ("<L|A>key<US>value<RS>" records) as key=value items in REBIND_ITEMS; retention
+# marks (orphaned-since, delete-after, delete-reason) are left behind.
+REBIND_ITEMS=()
+rebind_meta() {
+  local rec key
+  REBIND_ITEMS=()
+  while IFS= read -r -d $'\x1e' rec; do
+    [[ $rec == "$2"backup-ns.sh/* ]] || continue
+    rec=${rec#"$2"}
+    key=${rec%%$'\x1f'*}
+    [[ $key != backup-ns.sh/orphaned-since && $key != backup-ns.sh/delete-after && $key != backup-ns.sh/delete-reason ]] || continue
+    REBIND_ITEMS+=("$key=${rec#*$'\x1f'}")
+  done <"$1"
+}
+
+command_rebind() {
+  local content='' ns='' name='' timeout=2m out driver policy handle sref_handle ref_ns ref_name class
+  local ready new limit t0 labels=() annotations=() manifest message
+  while (($#)); do
+    case $1 in
+      -n | --namespace) (($# >= 2)) || usage_error "rebind: $1 needs a namespace"; ns=$2; shift ;;
+      --name) (($# >= 2)) || usage_error "rebind: --name needs a name"; name=$2; shift ;;
+      --timeout) (($# >= 2)) || usage_error "rebind: --timeout needs a duration"; timeout=$2; shift ;;
+      -*) usage_error "rebind: unknown option \"$1\"" ;;
+      *) [[ -z $content ]] || usage_error "rebind takes one CONTENT"; content=$1 ;;
+    esac
+    shift
+  done
+  [[ -n $content ]] || usage_error "rebind needs a CONTENT (see list-contents --orphaned)"
+  is_dns_subdomain "$content" || usage_error "rebind: \"$content\" is not a valid content name"
+  [[ -n $ns ]] || usage_error "rebind needs --namespace NS"
+  is_dns_label "$ns" || usage_error "rebind: \"$ns\" is not a namespace name"
+  [[ -z $name ]] || is_dns_subdomain "$name" || usage_error "rebind: \"$name\" is not a valid snapshot name"
+  limit=$(duration_to_seconds "$timeout") || usage_error "rebind: --timeout \"$timeout\" is not a duration"
+  start
+  if ! out=$(kube get "$RES_VSC" "$content" -o jsonpath='{.spec.driver}{"|"}{.spec.deletionPolicy}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotClassName}{"|"}{.status.readyToUse}' 2>"$ERR_FILE"); then
+    kube_fail "cannot read VolumeSnapshotContent $content" "See backup-ns-controller.sh list-contents --orphaned"
+  fi
+  IFS='|' read -r driver policy handle sref_handle ref_ns ref_name class ready <<<"$out"
+  handle=${handle:-$sref_handle}
+  [[ -n $handle && -n $driver ]] ||
+    die "cannot rebind $content" "it has no snapshotHandle or driver (readyToUse=${ready:-unset})" \
+      "Only a ready content can be rebound"
+  name=${name:-$ref_name}
+  [[ -n $name ]] || usage_error "rebind: $content names no snapshot (was in ${ref_ns:-no namespace}); pass --name NAME"
+  if kube get "$RES_VS" "$name" -n "$ns" -o name >/dev/null 2>&1; then
+    die "VolumeSnapshot $ns/$name exists" "rebind never replaces a snapshot" "Pass --name NEW_NAME"
+  fi
+  if ! kube get namespace "$ns" -o name >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "namespace $ns not found" "Create it first (kubectl create namespace $ns)"
+  fi
+  if [[ $policy != Retain ]]; then
+    # Deleting the old object below must never delete the data (Retain first).
+    if ! kube patch "$RES_VSC" "$content" --type merge -p '{"spec":{"deletionPolicy":"Retain"}}' >/dev/null 2>"$ERR_FILE"; then
+      kube_fail "cannot set deletionPolicy Retain on $content" "Nothing was changed"
+    fi
+    log "rebind: $content: deletionPolicy $policy -> Retain"
+  fi
+  if ! kube get "$RES_VSC" "$content" -o go-template='{{range $k, $v := .metadata.labels}}L{{$k}}{{"\x1f"}}{{$v}}{{"\x1e"}}{{end}}{{range $k, $v := .metadata.annotations}}A{{$k}}{{"\x1f"}}{{$v}}{{"\x1e"}}{{end}}' >"$WORK_DIR/meta" 2>"$ERR_FILE"; then
+    kube_fail "cannot read the labels of $content" "Nothing was changed"
+  fi
+  rebind_meta "$WORK_DIR/meta" L
+  labels=("${REBIND_ITEMS[@]}")
+  local i
+  for i in "${!labels[@]}"; do
+    [[ ${labels[i]} != backup-ns.sh/keep=* ]] || unset 'labels[i]'
+  done
+  labels+=(backup-ns.sh/keep=true)
+  rebind_meta "$WORK_DIR/meta" A
+  annotations=("${REBIND_ITEMS[@]}" "backup-ns.sh/rebound-from=$content")
+  new=backup-ns-rebound-$(random_suffix)
+  manifest=$(
+    printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",\n'
+    printf ' "metadata": {"name": %s,\n  "labels": {\n' "$(json_str "$new")"
+    json_members '   ' "${labels[@]}"
+    printf '  },\n  "annotations": {\n'
+    json_members '   ' "${annotations[@]}"
+    printf '  }},\n "spec": {"deletionPolicy": "Retain", "driver": %s,\n' "$(json_str "$driver")"
+    [[ -z $class ]] || printf '  "volumeSnapshotClassName": %s,\n' "$(json_str "$class")"
+    printf '  "source": {"snapshotHandle": %s},\n' "$(json_str "$handle")"
+    printf '  "volumeSnapshotRef": {"name": %s, "namespace": %s}}}\n' "$(json_str "$name")" "$(json_str "$ns")"
+  )
+  REBIND_VSC=$new
+  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    rebind_fail "cannot create VolumeSnapshotContent $new" "$(err_detail "$ERR_FILE")" "Nothing else was changed"
+  fi
+  log "rebind: created VolumeSnapshotContent $new (snapshotHandle $handle, deletionPolicy Retain)"
+  manifest=$(
+    printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",\n'
+    printf ' "metadata": {"name": %s, "namespace": %s,\n  "labels": {\n' "$(json_str "$name")" "$(json_str "$ns")"
+    json_members '   ' "${labels[@]}"
+    printf '  },\n  "annotations": {\n'
+    json_members '   ' "${annotations[@]}"
+    printf '  }},\n "spec": {"source": {"volumeSnapshotContentName": %s}}}\n' "$(json_str "$new")"
+  )
+  REBIND_VS=$name REBIND_NS=$ns
+  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    rebind_fail "cannot create VolumeSnapshot $ns/$name" "$(err_detail "$ERR_FILE")" "The new content was removed again"
+  fi
+  log "rebind: created VolumeSnapshot $ns/$name bound to $new; waiting until ready (limit ${limit}s)"
+  t0=$SECONDS
+  while :; do
+    out=$(kube get "$RES_VS" "$name" -n "$ns" -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE") || out='|'
+    ready=${out%%|*} message=${out#*|}
+    [[ $ready != true ]] || break
+    if (((SECONDS - t0) >= limit)); then
+      rebind_fail "VolumeSnapshot $ns/$name did not become ready" "${message:-readyToUse is not true} after $((SECONDS - t0))s" \
+        "The new objects were removed; $content is unchanged (deletionPolicy Retain)"
+    fi
+    sleep 1
+  done
+  if ! kube delete "$RES_VSC" "$content" --wait=false >/dev/null 2>"$ERR_FILE"; then
+    warn "could not delete the old content object $content ($(err_detail "$ERR_FILE")); it is Retain, delete it by hand: kubectl delete vsc $content"
+  else
+    log "rebind: deleted the old content object $content (deletionPolicy Retain: the data stays with $new)"
+  fi
+  log "rebind: VolumeSnapshot $ns/$name is ready (labelled backup-ns.sh/keep=true)"
+  log "next: out/namespaces/$ns/backup-ns.sh restore-pvc $name --to NEW_PVC, or dump-restore $name"
+}
+
 # --- dependencies, usage, main --------------------------------------------------
 
 check_dependencies() {
@@ -1368,6 +1585,11 @@ Commands:
   orphans [--dry-run]  expire contents whose snapshot or namespace is gone
   status               per PVC: newest ready snapshot, counts; exit 1 when stale
   list -A|-n NS        managed snapshots, newest first
+  list-contents [--orphaned]
+                       contents with backup-ns labels; whether their snapshot exists
+  rebind CONTENT --namespace NS [--name NAME]
+                       a retained content (snapshot or namespace gone) back into a
+                       VolumeSnapshot in NS
   help                 this text
 
 Settings (the environment overrides each baked value):
@@ -1416,6 +1638,8 @@ main() {
     orphans) shift; dispatch orphans "$@" ;;
     status) shift; dispatch status "$@" ;;
     list) shift; dispatch list "$@" ;;
+    list-contents) shift; dispatch list_contents "$@" ;;
+    rebind) shift; dispatch rebind "$@" ;;
     help | -h | --help) usage ;;
     '') usage_error "no command given (run, plan, status, list, ...; see --help)" ;;
     *) usage_error "unknown command \"$1\"" ;;

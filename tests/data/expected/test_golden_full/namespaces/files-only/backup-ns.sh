@@ -165,6 +165,21 @@ json_quote() {
   REPLY="\"$s\""
 }
 
+# json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
+json_members() {
+  local indent=$1 item sep=',' key
+  shift
+  while (($# > 0)); do
+    item=$1
+    shift
+    (($# > 0)) || sep=''
+    json_quote "${item%%=*}"
+    key=$REPLY
+    json_quote "${item#*=}"
+    printf '%s%s: %s%s\n' "$indent" "$key" "$REPLY" "$sep"
+  done
+}
+
 # duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.
 # Returns 1 (and prints nothing) for anything else.
 duration_to_seconds() {
@@ -904,21 +919,6 @@ declare -gA VS_READY=() VS_RESULT=()
 VS_WATCH_FD='' VS_WATCH_PID=''
 # One watch event a line: type|name|readyToUse|restoreSize|content|error message.
 VS_WATCH_JSONPATH='{.type}{"|"}{.object.metadata.name}{"|"}{.object.status.readyToUse}{"|"}{.object.status.restoreSize}{"|"}{.object.status.boundVolumeSnapshotContentName}{"|"}{.object.status.error.message}{"\n"}'
-
-# json_members INDENT ITEM...: "key=value" items as JSON object members, one a line.
-json_members() {
-  local indent=$1 item sep=',' key
-  shift
-  while (($# > 0)); do
-    item=$1
-    shift
-    (($# > 0)) || sep=''
-    json_quote "${item%%=*}"
-    key=$REPLY
-    json_quote "${item#*=}"
-    printf '%s%s: %s%s\n' "$indent" "$key" "$REPLY" "$sep"
-  done
-}
 
 # vs_manifest NAME PVC CLASS: the VolumeSnapshot as JSON (valid YAML too), with
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
