@@ -931,7 +931,10 @@ class Controllers:
         meta = vs["metadata"]
         msg = ""
         if not (vspec.get("source") or {}).get("snapshotHandle"):
-            msg = "VolumeSnapshotContent is dynamically provisioned while expecting a pre-provisioned one"
+            msg = (
+                "VolumeSnapshotContent is dynamically provisioned while expecting a"
+                " pre-provisioned one"
+            )
         elif (ref.get("name"), ref.get("namespace")) != (meta["name"], meta.get("namespace")) or (
             ref.get("uid") and ref.get("uid") != meta.get("uid")
         ):
