@@ -1,0 +1,177 @@
+"""The toolbox's interactive paths, driven through a pseudo-terminal (pexpect): the
+delete and dump-restore confirmations (a "no" refuses and changes nothing, "yes"
+deletes) and db-shell (real psql in the database container via kubectl exec; the
+password in no process's argv). Real kubectl, kubesim, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.dbs import DbServer, postgres_server
+from tests.kubesim.fixture import KubeSim
+
+__all__ = ["postgres_server"]  # fixture used below
+
+NS = "tty-pg"
+VS = "data-2026-05-04-100000-tty001"
+KUBESIM_ARGS = ["--snapshot-ready-delay", "0"]
+
+
+@pytest.fixture(scope="module")
+def shop(kubesim: KubeSim, postgres_server: DbServer, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The rendered script of NS, a backup of database ttyshop, and its environment."""
+    pg = postgres_server
+    pg.sql("DROP DATABASE IF EXISTS ttyshop WITH (FORCE); CREATE DATABASE ttyshop;")
+    pg.sql("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1), (2);",
+           "ttyshop")
+    base = tmp_path_factory.mktemp("tty")
+    (base / "backupns.yaml").write_text(
+        "defaults: {timeZone: UTC, flock: {enabled: false}}\n"
+        f"namespaces:\n  {NS}:\n    pvcs: [data]\n    database:\n      postgres:\n"
+        f"        exec: deployment/app-base\n        container: postgres\n"
+        f"        host: 127.0.0.1\n        port: {pg.port}\n"
+        "        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n"
+    )
+    subprocess.run(["backupns-gen", "render", "--no-lint", "-c", str(base / "backupns.yaml"),
+                    "-o", str(base / "out")], check=True, capture_output=True)
+    env = pg.client_env()
+    env = {k: v for k, v in env.items() if not k.startswith("PG") and k != "MYSQL_PWD"}
+    env.update(kubesim.env(base), TMPDIR=str(base), NO_COLOR="1", BAK_VS_RAND="tty001",
+               BAK_NOW="2026-05-04T10:00:00Z")
+    kubesim.apply(f"""apiVersion: v1
+kind: Namespace
+metadata: {{name: {NS}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: data, namespace: {NS}}}
+spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}
+""")
+    # The password reaches the pod spec on stdin only (kubectl apply -f -).
+    kubesim.apply(f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app-base, namespace: {NS}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata: {{labels: {{app: db}}}}
+    spec:
+      containers:
+      - name: postgres
+        image: postgres:15
+        env:
+        - {{name: POSTGRES_USER, value: "{pg.user}"}}
+        - {{name: POSTGRES_PASSWORD, value: "{pg.password}"}}
+        - {{name: POSTGRES_DB, value: ttyshop}}
+        volumeMounts: [{{name: data, mountPath: /var/lib/postgresql/data}}]
+      volumes: [{{name: data, persistentVolumeClaim: {{claimName: data}}}}]
+""")
+    script = base / "out" / "namespaces" / NS / "backup-ns.sh"
+    cp = subprocess.run(["bash", str(script), "create"], env=env, capture_output=True,
+                        text=True, timeout=300)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    yield script, env
+
+
+def spawn(script: Path, env: dict[str, str], *args: str) -> pexpect.spawn:
+    return pexpect.spawn("bash", [str(script), *args], env=env, encoding="utf-8", timeout=120)
+
+
+def vs_exists(kubesim: KubeSim) -> bool:
+    return kubesim.kubectl("get", "volumesnapshot", VS, "-n", NS).returncode == 0
+
+
+def test_delete_asks_and_no_refuses(kubesim: KubeSim, shop: tuple[Path, dict[str, str]]) -> None:
+    script, env = shop
+    child = spawn(script, env, "delete", VS)
+    child.expect_exact(f"will delete: VolumeSnapshot {NS}/{VS} (PVC data")
+    child.expect_exact("deleted for good")
+    child.expect_exact(f'Delete 1 snapshot(s) in namespace {NS}? Type "yes" to delete:')
+    child.sendline("no")
+    child.expect_exact(f'ERROR: delete refused in namespace {NS}: the answer was not "yes". '
+                       "Nothing was deleted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert vs_exists(kubesim)
+
+
+def test_dump_restore_asks_naming_namespace_and_database_and_no_refuses(
+    kubesim: KubeSim, postgres_server: DbServer, shop: tuple[Path, dict[str, str]]
+) -> None:
+    script, env = shop
+    postgres_server.sql("INSERT INTO items VALUES (3);", "ttyshop")
+    child = spawn(script, env, "dump-restore", VS)
+    child.expect_exact(f'This OVERWRITES PostgreSQL database "ttyshop" in namespace {NS} '
+                       "(deployment/app-base, container postgres) with the dump of snapshot")
+    child.expect_exact(f"Type the namespace name ({NS}) to restore:")
+    child.sendline("yes")  # not the namespace name
+    child.expect_exact(f'ERROR: dump-restore refused in namespace {NS}: the answer was not "{NS}". '
+                       "Nothing was restored")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert postgres_server.sql("SELECT count(*) FROM items", "ttyshop").strip() == "3"
+    # The helper pod and the scratch PVC are gone after the refusal too.
+    left = kubesim.kubectl("get", "pods,pvc", "-n", NS, "-l",
+                           "app.kubernetes.io/component=toolbox", "-o", "name").stdout
+    assert left == ""
+    # The namespace name goes on: the backup's rows are back.
+    child = spawn(script, env, "dump-restore", VS)
+    child.expect_exact(f"Type the namespace name ({NS}) to restore:")
+    child.sendline(NS)
+    child.expect("dump-restore: done: PostgreSQL database ttyshop restored from snapshot")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert postgres_server.sql("SELECT count(*) FROM items", "ttyshop").strip() == "2"
+
+
+def _argv_with(needle: str) -> list[str]:
+    hits = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if needle in argv:
+            hits.append(argv)
+    return hits
+
+
+def test_db_shell_is_psql_in_the_container_without_the_password_in_argv(
+    postgres_server: DbServer, shop: tuple[Path, dict[str, str]]
+) -> None:
+    script, env = shop
+    child = spawn(script, env, "db-shell")
+    child.expect(r"ttyshop=[#>] ")
+    assert not _argv_with(postgres_server.password)
+    assert any("psql" in a and "--dbname=ttyshop" in a for a in _argv_with("--dbname=ttyshop"))
+    child.sendline("SELECT 'tty' || 'ok' AS probe;")
+    child.expect_exact("ttyok")
+    child.sendline("\\q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_delete_yes_deletes(kubesim: KubeSim, shop: tuple[Path, dict[str, str]]) -> None:
+    script, env = shop
+    child = spawn(script, env, "delete", VS)
+    child.expect_exact('Type "yes" to delete:')
+    child.sendline("yes")
+    child.expect_exact(f"deleted VolumeSnapshot {VS} and its content")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert not vs_exists(kubesim)
