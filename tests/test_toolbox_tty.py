@@ -175,3 +175,39 @@ def test_delete_yes_deletes(kubesim: KubeSim, shop: tuple[Path, dict[str, str]])
     child.close()
     assert child.exitstatus == 0
     assert not vs_exists(kubesim)
+
+
+def test_helper_pod_meets_pod_security_restricted() -> None:
+    """The helper pod manifest of the rendered script (sourced, main not run): the
+    restricted profile's fields, our labels, the volume read-only, no token."""
+    import json
+
+    script = Path(__file__).parent.parent / "out" / "namespaces" / "shop-prod" / "backup-ns.sh"
+    cp = subprocess.run(
+        ["bash", "-c", 'source "$1"; helper_pod_manifest pod-x pvc-y verify', "x", str(script)],
+        capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+    )
+    pod = json.loads(cp.stdout)
+    spec = pod["spec"]
+    (c,) = spec["containers"]
+    assert spec["securityContext"] == {
+        "runAsNonRoot": True, "runAsUser": 999, "runAsGroup": 999,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert c["securityContext"] == {
+        "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["volumes"] == [
+        {"name": "restore", "persistentVolumeClaim": {"claimName": "pvc-y", "readOnly": True}}
+    ]
+    assert c["volumeMounts"][0]["readOnly"] is True and c["command"][0] == "sleep"
+    assert pod["metadata"]["labels"] == {
+        "app.kubernetes.io/name": "backup-ns",
+        "app.kubernetes.io/component": "toolbox",
+        "app.kubernetes.io/part-of": "backup-ns",
+        "app.kubernetes.io/managed-by": "backupns-gen",
+        "app.kubernetes.io/instance": "shop-prod",
+        "backup-ns.sh/toolbox": "verify",
+    }
