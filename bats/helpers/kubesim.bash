@@ -109,6 +109,17 @@ kubesim_seed() {
   done
 }
 
+# kubesim_clock [advance SECONDS|DURATION | set RFC3339]: read or move kubesim's clock (the
+# CronJob controller's now); prints {"now": ..., "jobs": [Jobs the move created]}.
+kubesim_clock() {
+  case ${1:-} in
+    '') _kubesim_control GET /_kubesim/clock ;;
+    advance) _kubesim_control POST /_kubesim/clock "{\"advance\": \"$2\"}" ;;
+    set) _kubesim_control POST /_kubesim/clock "{\"set\": \"$2\"}" ;;
+    *) echo "kubesim_clock: advance DURATION or set TIME" >&2; return 2 ;;
+  esac
+}
+
 # kubesim_sa_kubeconfig NS SA DEST: (--tls) write a kubeconfig for ServiceAccount NS/SA to DEST.
 kubesim_sa_kubeconfig() {
   _kubesim_control GET "/_kubesim/kubeconfig?namespace=$1&serviceAccount=$2" >"$3"

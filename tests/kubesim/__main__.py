@@ -91,6 +91,7 @@ def _import_aiohttp_fast() -> None:
 async def run(args: argparse.Namespace) -> None:
     from aiohttp import web
 
+    from .batch import install_batch
     from .controllers import Controllers
     from .server import Sim, load_seed_file, make_app, seed_defaults
 
@@ -103,6 +104,7 @@ async def run(args: argparse.Namespace) -> None:
         kubeconfig_path=args.kubeconfig,
     )
     sim.controllers = Controllers(sim)
+    install_batch(sim)
     seed_defaults(sim)
     for path in args.seed:
         load_seed_file(sim, path)

@@ -460,9 +460,11 @@ class Controllers:
 
     def reconcile_pod(self, ns: str, name: str) -> None:
         """The "kubelet": a new pod is scheduled and Running at once."""
+        from .kubelet import runs_process
+
         pod = self.store.get(PODS, ns, name)
-        if pod is None or (pod.get("status") or {}).get("phase"):
-            return
+        if pod is None or (pod.get("status") or {}).get("phase") or runs_process(pod):
+            return  # kubelet.py runs Job pods as processes
         new = copy.deepcopy(pod)
         new["metadata"].pop("resourceVersion", None)
         spec = new.setdefault("spec", {})

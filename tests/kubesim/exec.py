@@ -212,6 +212,13 @@ class ContainerFS:
     err_fd: int
     controlling_tty: bool = False
     """tty=true: fd 0 is a terminal slave; make it the controlling terminal."""
+    read_only_root: bool = False
+    """securityContext.readOnlyRootFilesystem: everything but the volumes (and /dev,
+    /proc, /sys) is remounted read-only once the volumes are in place."""
+    uid: int | None = None
+    """securityContext.runAsUser: switch to it (and gid, groups) after the mounts."""
+    gid: int = 0
+    groups: tuple[int, ...] = ()
     host_fds: list[int] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
     """Mount points we made: "/" and shadows are "ours" (mkdir is private), host
@@ -250,6 +257,14 @@ class ContainerFS:
             self._mount_volume(self.mounts[i], f"/proc/self/fd/{self.host_fds[i]}")
         for fd in self.host_fds:
             os.close(fd)
+        if self.read_only_root:
+            for path, kind in sorted(self.kinds.items()):
+                if kind != "volume" and path.split("/")[1] not in ("dev", "proc", "sys"):
+                    _remount_ro(path)
+        if self.uid is not None:
+            os.setgroups(list(self.groups))
+            os.setgid(self.gid)
+            os.setuid(self.uid)
         try:
             os.chdir(self.workdir)
         except OSError as exc:

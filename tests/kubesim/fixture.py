@@ -215,6 +215,15 @@ class KubeSim:
         """Bulk-create objects as given (status kept, namespaces created)."""
         return int(self.control("POST", "/_kubesim/objects", objects)["created"])
 
+    def clock(self, *, advance: float | str | None = None, to: str | None = None) -> dict[str, Any]:
+        """kubesim's clock (the CronJob controller's now): read it, advance it or set it.
+
+        The answer: {"now": RFC 3339, "jobs": ["ns/name", ...]} (Jobs the move created)."""
+        if advance is None and to is None:
+            return dict(self.control("GET", "/_kubesim/clock"))
+        body: dict[str, Any] = {"advance": advance} if to is None else {"set": to}
+        return dict(self.control("POST", "/_kubesim/clock", body))
+
     def token(self, namespace: str, service_account: str) -> str:
         """(--tls) a bearer token for a ServiceAccount."""
         out = self.control(

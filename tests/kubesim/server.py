@@ -792,9 +792,9 @@ class Api:
         return json_response(scale_of(updated))
 
     async def _log(self, request: web.Request, namespace: str, name: str) -> web.Response:
-        if self.store.get(PODS, namespace, name) is None:
-            raise not_found(PODS, name)
-        return web.Response(text="", content_type="text/plain")
+        from .kubelet import serve_log
+
+        return await serve_log(request, self.sim, namespace, name)
 
     async def _exec(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
         pod = self.store.get(PODS, namespace, name)
@@ -1162,10 +1162,18 @@ def resolve_mounts(sim: Sim, pod: dict[str, Any], container: dict[str, Any]) -> 
             disk = sim.faults.take("disk", namespace=ns, pvc=claim)
         elif "emptyDir" in vol:
             host = os.path.join(sim.state_dir, "emptydir", ns, pname, vol["name"])
-        elif "hostPath" in vol:
-            host = vol["hostPath"].get("path", "")
+            if not os.path.isdir(host):
+                os.makedirs(host)
+                os.chmod(host, 0o777)  # the kubelet's emptyDir mode: any runAsUser may write
+        elif "hostPath" in vol:  # the node's filesystem is STATE/hostpath/, not this machine's
+            node_path = vol["hostPath"].get("path", "").lstrip("/")
+            host = os.path.join(sim.state_dir, "hostpath", node_path)
         elif "configMap" in vol or "secret" in vol:
             host = _project(sim, ns, pname, vol)
+        elif "projected" in vol:
+            from .serviceaccount import project
+
+            host = project(sim, ns, pod, vol)
         else:
             continue
         if vm.get("subPath"):
@@ -1524,6 +1532,9 @@ def make_app(sim: Sim) -> web.Application:
     app.router.add_delete("/_kubesim/requests", requests_delete)
     app.router.add_get("/_kubesim/watches", watches_get)
     app.router.add_post("/_kubesim/objects", objects_post)
+    from .batch import add_routes
+
+    add_routes(app, sim)  # /_kubesim/clock
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app
 

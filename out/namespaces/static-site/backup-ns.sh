@@ -1847,7 +1847,12 @@ on_exit() {
   if ((status != 0)); then
     vs_mark_failed || true
   fi
-  lock_release || true
+  # after a failure the error stays the last line of the output
+  if ((status == 0)); then
+    lock_release || true
+  else
+    lock_release >/dev/null || true
+  fi
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
   exit "$status"
