@@ -63,6 +63,7 @@ run_pytest() {
   ((rc == 0))
 }
 step "pytest" run_pytest
+step "demo (python -m tests.demo, as in the README)" python3 -m tests.demo
 
 run_bats() {
   local out rc passed failed_n

@@ -266,7 +266,7 @@ uploads-2026-04-01-090000-runh backup-ns.sh/pvc=uploads $c" ]] || { printf '%s\n
   [[ $output == *"labels for data-2026-03-02-100000-rund: backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/retain=daily_weekly_monthly"$'\n'* ]]
 }
 
-@test "issue 9.5: a database-less create makes 7 API requests with a warm kubectl cache" {
+@test "issue 9.5: a database-less create makes 7 API requests (+ its Event) with a warm kubectl cache" {
   e2e_seed_volumes requests data
   # Warm the cache (discovery, openapi) as an earlier run with the same cache would have.
   create "$(e2e_script requests)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=warm01
@@ -285,6 +285,7 @@ GET /openapi/v3/apis/snapshot.storage.k8s.io/v1
 POST $b
 GET $b labelSelector=backup-ns.sh/pvc in (data)&limit=500
 GET $b watch
+POST /api/v1/namespaces/requests/events
 EOF
 )" ]] || { printf '%s\n' "$output"; false; }
 }

@@ -151,13 +151,14 @@ BAK_FLOCK_TIMEOUT_SEC=3600
 BAK_LABEL_VS_TYPE=adhoc
 BAK_LABEL_VS_POD=
 BAK_LABEL_VS_RETAIN=daily_weekly_monthly
-BAK_TIME_ZONE=Europe/Vienna' ]]
+BAK_TIME_ZONE=Europe/Vienna
+BAK_EVENTS=true' ]]
 }
 
 @test "cli: config of a namespace without database, with days retention" {
   run_clean "$(script_path none)" BAK_LABEL_VS_RETAIN=days BAK_LABEL_VS_RETAIN_DAYS=30 -- config
   [[ $status -eq 0 && -z $stderr ]]
-  [[ $output == *$'\nBAK_DB_SKIP=true\nBAK_FLOCK=false\nBAK_LABEL_VS_TYPE=adhoc\nBAK_LABEL_VS_POD=\nBAK_LABEL_VS_RETAIN=days\nBAK_LABEL_VS_RETAIN_DAYS=30\nBAK_TIME_ZONE=Europe/Vienna' ]]
+  [[ $output == *$'\nBAK_DB_SKIP=true\nBAK_FLOCK=false\nBAK_LABEL_VS_TYPE=adhoc\nBAK_LABEL_VS_POD=\nBAK_LABEL_VS_RETAIN=days\nBAK_LABEL_VS_RETAIN_DAYS=30\nBAK_TIME_ZONE=Europe/Vienna\nBAK_EVENTS=true' ]]
   [[ $output != *POSTGRES* && $output != *MYSQL* ]]
 }
 
@@ -360,7 +361,7 @@ BAK_TIME_ZONE=Europe/Vienna' ]]
     BAK_FLOCK=false NO_COLOR=1 bash -c 'source "$1" && snapshot_names() { false; } && main create' _ "$S"
   [[ $status -eq 1 ]]
   [[ $stderr =~ ^'ERROR: unexpected failure in namespace shop-prod: "false" exited with status 1 at line '[0-9]+'. This is a bug in backup-ns.sh; rerun with BAK_DEBUG=true and report it'$ ]]
-  [[ $output == *'config BAK_TIME_ZONE=Europe/Vienna' ]]
+  [[ $output == *'config BAK_EVENTS=true' ]]
   # on_exit removed the work directory
   run ls -A "$BATS_TEST_TMPDIR/tmp"
   [[ $status -eq 0 && -z $output ]]

@@ -555,6 +555,12 @@ SETTINGS: tuple[Setting, ...] = (
         shown=False,
     ),
     Setting(
+        "BAK_EVENTS",
+        "bool",
+        "true: record one Kubernetes Event per run (BackupCreated or BackupFailed)",
+        default=True,
+    ),
+    Setting(
         "BAK_VS_RAND",
         "pattern",
         "fixed value for {rand} in the snapshot name",

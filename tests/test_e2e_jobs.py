@@ -138,6 +138,70 @@ def test_a_manual_job_in_each_namespace_backs_it_up_as_its_service_account(
     assert {r["user"] for r in execs} == {sa_user("shop-prod"), sa_user("blog")}
 
 
+def _events(sim: KubeSim, ns: str, reason: str) -> list[dict[str, Any]]:
+    got = sim.api(f"/api/v1/namespaces/{ns}/events")
+    return [e for e in got["items"] if e.get("reason") == reason]
+
+
+def test_each_run_records_one_event_about_its_cronjob_written_by_the_service_account(
+    kubesim_tls: KubeSim, out: Path
+) -> None:
+    requests = kubesim_tls.requests()  # still those of the runs above
+    for ns, pvcs in deployed.TENANTS.items():
+        pod = deployed.job_pods(kubesim_tls, ns, "now")[0]["metadata"]["name"]
+        (event,) = [
+            e for e in _events(kubesim_tls, ns, "BackupCreated") if e["reportingInstance"] == pod
+        ]
+        cronjob = _cronjob(kubesim_tls, ns)
+        assert event["type"] == "Normal"
+        assert event["involvedObject"] == {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "name": "backup-ns",
+            "namespace": ns,
+            "uid": cronjob["metadata"]["uid"],
+        }
+        made = {
+            vs["metadata"]["labels"]["backup-ns.sh/pvc"]: vs["metadata"]["name"]
+            for vs in deployed.snapshots(kubesim_tls, ns)
+            if vs["metadata"]["labels"].get("backup-ns.sh/pod") == pod
+        }
+        names = " ".join(made[p] for p in pvcs)
+        assert event["message"] == f"created VolumeSnapshot {names} of PVC {' '.join(pvcs)}"
+        posts = [
+            r
+            for r in requests
+            if r["method"] == "POST" and r["path"] == f"/api/v1/namespaces/{ns}/events"
+        ]
+        assert [(r["user"], r["status"]) for r in posts] == [(sa_user(ns), 201)]
+    described = kubesim_tls.kubectl(
+        "-n", "blog", "describe", "cronjob", "backup-ns", check=True
+    ).stdout
+    assert re.search(r"Normal\s+BackupCreated\s+.*created VolumeSnapshot data-", described), (
+        described
+    )
+
+
+def test_an_event_that_cannot_be_written_is_a_warning_not_a_failed_backup(
+    kubesim_tls: KubeSim, out: Path
+) -> None:
+    ns = "static-site"
+    match = {"method": "POST", "path": f"/api/v1/namespaces/{ns}/events"}
+    kubesim_tls.fault({"type": "http", "match": match, "status": 503, "message": "etcd is away"})
+    try:
+        deployed.run_now(kubesim_tls, ns, "noevent")
+        job = deployed.wait_job(kubesim_tls, ns, "noevent")
+    finally:
+        kubesim_tls.clear_faults()
+    assert deployed.job_state(job) == "Complete"
+    log = deployed.logs(kubesim_tls, ns, "job/noevent")
+    assert (
+        f"[backup-ns] {ns}: WARNING: cannot record the BackupCreated Event: Error from server"
+        ' (ServiceUnavailable): error when creating "STDIN": etcd is away. The backup is not'
+        " affected; check that the ServiceAccount may create events"
+    ) in log.splitlines()
+
+
 def test_the_job_pod_gets_the_mounts_env_and_identity_of_the_manifest(
     kubesim_tls: KubeSim, out: Path
 ) -> None:
@@ -314,6 +378,12 @@ def test_a_failing_backup_fails_the_job_with_the_error_as_last_line_and_retries_
     names = {p["metadata"]["name"] for p in pods}
     labels = [vs["metadata"]["labels"] for vs in deployed.snapshots(kubesim_tls, ns)]
     assert not [x for x in labels if x.get("backup-ns.sh/pod") in names]
+    # one BackupFailed Event per try, its message the error line
+    failures = {e["reportingInstance"]: e for e in _events(kubesim_tls, ns, "BackupFailed")}
+    for pod in pods:
+        event = failures[pod["metadata"]["name"]]
+        last = deployed.logs(kubesim_tls, ns, pod["metadata"]["name"]).splitlines()[-1]
+        assert (event["type"], event["message"]) == ("Warning", last.removeprefix("ERROR: "))
 
 
 def test_two_namespaces_with_one_lock_slot_on_the_node_run_one_after_the_other(

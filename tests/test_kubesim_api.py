@@ -534,9 +534,18 @@ spec:
     )
     cp = k("create", "job", "--from=cronjob/backup", "manual-1", "-n", ns)
     assert (cp.returncode, cp.stdout) == (0, "job.batch/manual-1 created\n"), cp.stderr
+    path = f"/apis/batch/v1/namespaces/{ns}/jobs/manual-1"
+    kubesim.wait_for(lambda: kubesim.api(path)["spec"].get("selector"))
     job = kubesim.get_json("job", "manual-1", "-n", ns)
     cj = kubesim.get_json("cronjob", "backup", "-n", ns)
-    assert job["spec"] == cj["spec"]["jobTemplate"]["spec"]
+    # the template as given, plus what the Job controller defaults (selector, pod labels, ...)
+    want = cj["spec"]["jobTemplate"]["spec"]
+    assert {k: job["spec"][k] for k in want if k != "template"} == {
+        k: v for k, v in want.items() if k != "template"
+    }
+    assert job["spec"]["template"]["spec"]["containers"] == want["template"]["spec"]["containers"]
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
     assert job["metadata"]["labels"] == {"job": "backup"}
     assert job["metadata"]["annotations"] == {"cronjob.kubernetes.io/instantiate": "manual"}
     ref = job["metadata"]["ownerReferences"][0]

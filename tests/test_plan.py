@@ -45,6 +45,7 @@ def test_example_env_postgres_flock() -> None:
         ("BAK_TOOLBOX_IMAGE", "docker.io/bitnami/kubectl:1.32"),
         ("BAK_TOOLBOX_RUN_AS_USER", "999"),
         ("BAK_TOOLBOX_TIMEOUT", "10m"),
+        ("BAK_EVENTS", "true"),
     ]
 
 

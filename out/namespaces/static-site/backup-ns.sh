@@ -47,6 +47,7 @@ BAK_BAKED=(
   BAK_TOOLBOX_IMAGE docker.io/bitnami/kubectl:1.32
   BAK_TOOLBOX_RUN_AS_USER 999
   BAK_TOOLBOX_TIMEOUT 10m
+  BAK_EVENTS true
 )
 
 # bak_default VAR VALUE: set VAR to VALUE unless the environment already set it,
@@ -102,8 +103,9 @@ DIE_DETAILS=()
 # and exit (default status 1).
 die() {
   local line
-  printf '%sERROR: %s in namespace %s: %s. %s%s\n' "$C_ERR" "$1" "${BAK_NAMESPACE:-}" \
-    "$(one_line "$2")" "$3" "$C_ERR_END" >&2
+  line="$1 in namespace ${BAK_NAMESPACE:-}: $(one_line "$2"). $3"
+  ! declare -F on_die >/dev/null || on_die "$line" || true
+  printf '%sERROR: %s%s\n' "$C_ERR" "$line" "$C_ERR_END" >&2
   for line in "${DIE_DETAILS[@]}"; do
     printf '  %s\n' "$(one_line "$line")" >&2
   done
@@ -330,7 +332,7 @@ active_config_vars() {
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
     printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
   fi
-  printf '%s\n' BAK_TIME_ZONE
+  printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
 }
 
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
@@ -466,6 +468,7 @@ verify_settings() {
   verify_pattern BAK_TOOLBOX_IMAGE '^[A-Za-z0-9][-A-Za-z0-9._/:@]*$' 'is not an image reference'
   verify_int BAK_TOOLBOX_RUN_AS_USER 1 999999999
   verify_duration BAK_TOOLBOX_TIMEOUT
+  verify_bool BAK_EVENTS
   if [[ -n ${BAK_VS_RAND:-} ]]; then
     verify_pattern BAK_VS_RAND '^[a-z0-9]{1,16}$' 'is not 1 to 16 of [a-z0-9]'
   fi
@@ -550,6 +553,7 @@ describe() {
     BAK_TOOLBOX_IMAGE) printf '%s\n' 'image of the helper pods (verify, dump-restore, dump-download)' ;;
     BAK_TOOLBOX_RUN_AS_USER) printf '%s\n' 'non-root uid of the helper pods (the dump file'"'"'s owner)' ;;
     BAK_TOOLBOX_TIMEOUT) printf '%s\n' 'how long to wait for a scratch PVC and its helper pod' ;;
+    BAK_EVENTS) printf '%s\n' 'true: record one Kubernetes Event per run (BackupCreated or BackupFailed)' ;;
     BAK_VS_RAND) printf '%s\n' 'fixed value for {rand} in the snapshot name' ;;
     BAK_NOW) printf '%s\n' 'clock override (any date -d input, read in BAK_TIME_ZONE)' ;;
     BAK_KUBECTL) printf '%s\n' 'kubectl binary to run (default: kubectl)' ;;
@@ -1833,6 +1837,78 @@ command_unkeep() {
   log "VolumeSnapshot $1: backup-ns.sh/keep removed (retention applies again)"
 }
 
+# --- Events -------------------------------------------------------------------
+# One Kubernetes Event per create run, in the namespace: Normal BackupCreated naming
+# the snapshots, or Warning BackupFailed with the error line, so `kubectl get events`,
+# `kubectl describe cronjob` and event exporters show backup health. It is about the
+# CronJob of the Job that runs this pod (the pod's name without its suffix is the
+# Job; one GET), else that Job, else the run's first snapshot or PVC. An Event that cannot be
+# written is a warning: never a failed backup. (No --request-timeout: kubectl takes a
+# config that differs from the defaults as a kubeconfig and skips the in-cluster one.)
+
+EVENT_PENDING=false
+
+# event_involved: "apiVersion|kind|name|uid" of the object the Event is about.
+event_involved() {
+  local job out
+  # Only inside a pod (its ServiceAccount token is mounted): elsewhere BAK_LABEL_VS_POD
+  # names no Job, and kubectl follows a 404 with a namespace GET the role may not make.
+  if [[ -n $BAK_LABEL_VS_POD && -r /var/run/secrets/kubernetes.io/serviceaccount/token ]]; then
+    job=${BAK_LABEL_VS_POD%-*}
+    if out=$(kube get jobs.batch "$job" \
+      -o jsonpath='{.metadata.uid}{"|"}{range .metadata.ownerReferences[?(@.kind=="CronJob")]}{.name}{"|"}{.uid}{end}' \
+      2>/dev/null) && [[ -n $out ]]; then
+      if [[ -n ${out#*|} ]]; then
+        printf 'batch/v1|CronJob|%s\n' "${out#*|}"
+      else
+        printf 'batch/v1|Job|%s|%s\n' "$job" "${out%%|*}"
+      fi
+      return 0
+    fi
+  fi
+  if ((${#VS_CREATED[@]} > 0)); then
+    printf 'snapshot.storage.k8s.io/v1|VolumeSnapshot|%s|\n' "${VS_CREATED[0]}"
+  else
+    printf 'v1|PersistentVolumeClaim|%s|\n' "${PVCS[0]:-}"
+  fi
+}
+
+# event_record TYPE REASON MESSAGE: create the Event (once per run). After a success it
+# logs the Event (or warns that it could not be written); after a failure it says
+# nothing unless the write failed, and then on stdout: the error stays the one line
+# on stderr and the last line of the output.
+event_record() {
+  local type=$1 reason=$2 message=${3:0:1024} api kind name uid now manifest out
+  EVENT_PENDING=false
+  IFS='|' read -r api kind name uid <<<"$(event_involved)"
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  manifest=$(printf '{"apiVersion": "v1", "kind": "Event",
+  "metadata": {"generateName": "backup-ns.", "namespace": %s},
+  "involvedObject": {"apiVersion": %s, "kind": %s, "name": %s, "namespace": %s, "uid": %s},
+  "type": %s, "reason": %s, "message": %s,
+  "source": {"component": "backup-ns"}, "reportingComponent": "backup-ns",
+  "reportingInstance": %s, "firstTimestamp": %s, "lastTimestamp": %s, "count": 1}\n' \
+    "$(json_str "$BAK_NAMESPACE")" "$(json_str "$api")" "$(json_str "$kind")" \
+    "$(json_str "$name")" "$(json_str "$BAK_NAMESPACE")" "$(json_str "$uid")" \
+    "$(json_str "$type")" "$(json_str "$reason")" "$(json_str "$message")" \
+    "$(json_str "${BAK_LABEL_VS_POD:-${HOSTNAME:-backup-ns}}")" "$(json_str "$now")" "$(json_str "$now")")
+  if ! out=$(printf '%s\n' "$manifest" | kube create --validate=false -f - -o name 2>"$ERR_FILE"); then
+    if [[ $type == Normal ]]; then
+      warn "cannot record the $reason Event: $(err_detail "$ERR_FILE"). The backup is not affected; check that the ServiceAccount may create events"
+    else
+      log "event: cannot record the $reason Event: $(err_detail "$ERR_FILE")"
+    fi
+    return 0
+  fi
+  [[ $type != Normal ]] || log "event: $type $reason about $kind $name ($(one_line "$out"))"
+}
+
+# on_die LINE: called by die before it prints the error line: the BackupFailed Event.
+on_die() {
+  [[ $EVENT_PENDING == true && $BAK_EVENTS == true ]] && ((BASH_SUBSHELL == 0)) || return 0
+  event_record Warning BackupFailed "$1"
+}
+
 # --- commands -----------------------------------------------------------------
 
 RUN_PERIODS=''
@@ -1928,6 +2004,7 @@ command_create() {
   if [[ $BAK_DEBUG == true ]]; then
     set -x
   fi
+  [[ $BAK_DRY_RUN == true || $BAK_EVENTS != true ]] || EVENT_PENDING=true
   if [[ $BAK_FLOCK == true ]]; then
     lock_acquire
   fi
@@ -1981,6 +2058,9 @@ command_create() {
     else
       warn "not verifying the snapshots: BAK_VERIFY_AFTER_BACKUP=true needs BAK_VS_WAIT_UNTIL_READY=true"
     fi
+  fi
+  if [[ $EVENT_PENDING == true ]]; then
+    event_record Normal BackupCreated "created VolumeSnapshot ${VS_NAMES[*]} of PVC ${PVCS[*]}"
   fi
   log "done: created ${VS_NAMES[*]}"
 }
