@@ -365,7 +365,7 @@ EOF
   [[ $(e2e_vs_names flock-a | wc -l) -eq 1 && $(e2e_vs_names flock-b | wc -l) -eq 1 ]]
 }
 
-@test "flock: a slot held past BAK_FLOCK_TIMEOUT_SEC fails with one line, before any API call" {
+@test "flock: a slot held past BAK_FLOCK_TIMEOUT_SEC fails with one line, before any API call but its Event" {
   e2e_seed_volumes flock-b data
   # Another job on this node holds the only slot.
   # (own process group, so that flock and its sleep are stopped together)
@@ -384,5 +384,7 @@ EOF
   [[ ${lines[-1]} =~ ^"[backup-ns] flock-b: waiting for a free lock slot in $E2E_LOCKS ... "[2-9]"s/2s"$ ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
   [[ $stderr =~ ^"ERROR: timed out waiting for the lock in namespace flock-b: all 1 slots in $E2E_LOCKS stayed locked for "[2-9]"s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"$ ]]
-  [[ ! -s $KUBESIM_STATE/requests.jsonl ]]
+  # the one request: the run's BackupFailed Event
+  run e2e_request_lines
+  [[ $output == "POST /api/v1/namespaces/flock-b/events" ]]
 }
