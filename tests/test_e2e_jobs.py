@@ -330,18 +330,21 @@ def _pod_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def modified(
     kubesim_tls: KubeSim, out: Path
 ) -> Iterator[Callable[[str, Callable[[list[dict[str, Any]]], None]], None]]:
-    """modified(ns, change): apply ns's manifests changed by change(docs); restored afterwards."""
-    touched: list[str] = []
+    """modified(ns, change): apply ns's manifests changed by change(docs) (the documents that
+    changed); they are restored afterwards."""
+    restore: list[dict[str, Any]] = []
 
     def apply(ns: str, change: Callable[[list[dict[str, Any]]], None]) -> None:
-        docs = copy.deepcopy(_docs(out, ns))
+        original = _docs(out, ns)
+        docs = copy.deepcopy(original)
         change(docs)
-        touched.append(ns)
-        _apply_docs(kubesim_tls, docs)
+        changed = [(a, b) for a, b in zip(original, docs, strict=True) if a != b]
+        restore.extend(a for a, _ in changed)
+        _apply_docs(kubesim_tls, [b for _, b in changed])
 
     yield apply
-    for ns in touched:
-        _apply_docs(kubesim_tls, _docs(out, ns))
+    if restore:
+        _apply_docs(kubesim_tls, restore)
 
 
 def _error_line(log: str) -> str:

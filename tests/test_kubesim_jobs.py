@@ -228,12 +228,14 @@ def test_active_deadline_kills_the_process_group(sim: KubeSim) -> None:
     assert pods(sim, "slow") == []  # the controller deleted the running pod
 
 
-def test_deleting_the_job_ends_its_process(sim: KubeSim) -> None:
-    apply(sim, job("forever", "sleep 300 & echo $!; wait"))
-    child = _pid_of(sim, "forever")
-    sim.kubectl("-n", NS, "delete", "job", "forever", check=True)
+@pytest.mark.parametrize("cascade", ["background", "foreground"])
+def test_deleting_the_job_ends_its_process(sim: KubeSim, cascade: str) -> None:
+    name = f"forever-{cascade}"
+    apply(sim, job(name, "sleep 300 & echo $!; wait"))
+    child = _pid_of(sim, name)
+    sim.kubectl("-n", NS, "delete", "job", name, f"--cascade={cascade}", check=True)
     sim.wait_for(lambda: not _pid_alive(child), 15)
-    sim.wait_for(lambda: pods(sim, "forever") == [], 15)
+    sim.wait_for(lambda: pods(sim, name) == [], 15)
 
 
 def test_a_missing_configmap_keeps_the_pod_pending_until_it_exists(sim: KubeSim) -> None:
