@@ -2382,7 +2382,7 @@ event_involved() {
   # names no Job, and kubectl follows a 404 with a namespace GET the role may not make.
   if [[ -n $BAK_LABEL_VS_POD && -r /var/run/secrets/kubernetes.io/serviceaccount/token ]]; then
     job=${BAK_LABEL_VS_POD%-*}
-    if out=$(kube get jobs.batch "$job" \
+    if out=$(kube get jobs.v1.batch "$job" \
       -o jsonpath='{.metadata.uid}{"|"}{range .metadata.ownerReferences[?(@.kind=="CronJob")]}{.name}{"|"}{.uid}{end}' \
       2>/dev/null) && [[ -n $out ]]; then
       if [[ -n ${out#*|} ]]; then
