@@ -599,6 +599,9 @@ USAGE
   printf '  %-14s %s\n' BAK_KUBECTL 'kubectl binary to run (default: kubectl)'
   cat <<'USAGE'
   NO_COLOR       no coloured output (colours are used only on a terminal)
+USAGE
+  hooks_usage
+  cat <<'USAGE'
 
 Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create
@@ -1314,6 +1317,17 @@ hook_run() {
   HOOK_ERROR="$detail (after ${took}s)"
   HOOK_RESULTS[n]="failed ${took}s (onError $HOOK_ON_ERROR)"
   return 1
+}
+
+# hooks_usage: the hooks of this script, for --help.
+hooks_usage() {
+  local n
+  printf '\nHooks (backupns.yaml hooks.pre / hooks.post; BAK_HOOKS=false skips them):\n'
+  for ((n = 1; n <= HOOK_COUNT; n++)); do
+    hook_define "$n"
+    printf '  %s: %s\n      timeout %ss, onError %s%s\n' "$HOOK_NAME" "$(hook_text)" "$HOOK_TIMEOUT" \
+      "$HOOK_ON_ERROR" "${HOOK_PVCS:+, only with PVC $HOOK_PVCS}"
+  done
 }
 
 # hooks_check: every exec target of this run's hooks exists (before the dump).
