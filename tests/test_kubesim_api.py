@@ -85,6 +85,13 @@ def test_aggregated_discovery_content_type(kubesim: KubeSim) -> None:
         )
         doc = json.loads(resp.read())
     assert doc["kind"] == "APIGroupDiscoveryList"
+    # The body's apiVersion matches the Content-Type, as the real server's does.
+    assert doc["apiVersion"] == "apidiscovery.k8s.io/v2"
+    beta = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
+    req = urllib.request.Request(kubesim.url + "/api", headers={"Accept": beta})
+    with urllib.request.urlopen(req) as resp:
+        assert resp.headers["Content-Type"] == beta
+        assert json.loads(resp.read())["apiVersion"] == "apidiscovery.k8s.io/v2beta1"
     with urllib.request.urlopen(kubesim.url + "/apis/snapshot.storage.k8s.io/v1") as resp:
         legacy = json.loads(resp.read())
     assert legacy["kind"] == "APIResourceList"
@@ -197,7 +204,17 @@ def test_typed_client_creates_protobuf(kubesim: KubeSim, ns: str) -> None:
     k("create", "deployment", "pb-dep", "-n", ns, "--image=busybox", "--replicas=2", check=True)
     spec = kubesim.get_json("deploy", "pb-dep", "-n", ns)["spec"]
     assert spec["replicas"] == 2 and spec["selector"] == {"matchLabels": {"app": "pb-dep"}}
-    assert spec["template"]["spec"]["containers"] == [{"name": "busybox", "image": "busybox"}]
+    # The real apiserver's defaults (imagePullPolicy Always for an untagged image, ...).
+    assert spec["template"]["spec"]["containers"] == [
+        {
+            "name": "busybox",
+            "image": "busybox",
+            "imagePullPolicy": "Always",
+            "resources": {},
+            "terminationMessagePath": "/dev/termination-log",
+            "terminationMessagePolicy": "File",
+        }
+    ]
     k(
         "create",
         "cronjob",
@@ -546,6 +563,9 @@ spec:
     assert job["spec"]["template"]["spec"]["containers"] == want["template"]["spec"]["containers"]
     uid = job["metadata"]["uid"]
     assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    # The Job gets the Job defaults; a CronJob's job template does not (as on the real server).
+    assert "completions" not in want
+    assert (job["spec"]["completions"], job["spec"]["completionMode"]) == (1, "NonIndexed")
     assert job["metadata"]["labels"] == {"job": "backup"}
     assert job["metadata"]["annotations"] == {"cronjob.kubernetes.io/instantiate": "manual"}
     ref = job["metadata"]["ownerReferences"][0]
@@ -765,3 +785,24 @@ spec:
         'The Deployment "mismatch" is invalid: spec.template.metadata.labels: Invalid value: '
         'map[string]string{"app":"b"}: `selector` does not match template `labels`\n'
     )
+
+
+def test_seeded_objects_keep_uid_and_creation_timestamp(kubesim: KubeSim) -> None:
+    kubesim.seed(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "seeded",
+                    "namespace": "seeds",
+                    "uid": "0b0e2d9c-1111-4222-8333-444455556666",
+                    "creationTimestamp": "2026-01-02T03:04:05Z",
+                },
+                "data": {"k": "v"},
+            }
+        ]
+    )
+    meta = kubesim.get_json("configmap", "seeded", "-n", "seeds")["metadata"]
+    assert meta["uid"] == "0b0e2d9c-1111-4222-8333-444455556666"
+    assert meta["creationTimestamp"] == "2026-01-02T03:04:05Z"

@@ -50,6 +50,13 @@ DRIVER = "hostpath.csi.k8s.io"
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 
 
+BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
+# The snapshot-controller's finalizers (v8.7.0): a VolumeSnapshot gets AS_SOURCE (and, at
+# some point, volumesnapshot-bound-protection: not simulated), a content CONTENT_BOUND.
+AS_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
+CONTENT_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
+
+
 def template_hash(template: Any) -> str:
     digest = hashlib.sha256(repr(template).encode()).digest()
     return "".join(_HASH_CHARS[b % len(_HASH_CHARS)] for b in digest[:10])
@@ -738,10 +745,27 @@ class Controllers:
     def _error(self, message: str) -> dict[str, Any]:
         return {"readyToUse": False, "error": {"message": message, "time": now_iso()}}
 
+    def _without_finalizer(self, res: Resource, obj: dict[str, Any], fin: str) -> None:
+        fins = obj["metadata"].get("finalizers") or []
+        if fin in fins:
+            new = copy.deepcopy(obj)
+            new["metadata"].pop("resourceVersion", None)
+            new["metadata"]["finalizers"] = [f for f in fins if f != fin]
+            self.store.update(res, new)
+
     def reconcile_vs(self, ns: str, name: str) -> None:
         vs = self.store.get(VS, ns, name)
         if vs is None:
             return
+        if vs["metadata"].get("deletionTimestamp"):  # deleted: handle the content, let it go
+            self._vs_deleted(vs)
+            self._without_finalizer(VS, vs, AS_SOURCE)
+            return
+        if AS_SOURCE not in (vs["metadata"].get("finalizers") or []):
+            new = copy.deepcopy(vs)
+            new["metadata"].pop("resourceVersion", None)
+            new["metadata"]["finalizers"] = [*(new["metadata"].get("finalizers") or []), AS_SOURCE]
+            vs = self.store.update(VS, new)
         st = vs.get("status") or {}
         if st.get("boundVolumeSnapshotContentName") or ("vs-busy", ns, name) in self._pending:
             return
@@ -817,7 +841,7 @@ class Controllers:
             content = {
                 "apiVersion": VSC.api_version,
                 "kind": "VolumeSnapshotContent",
-                "metadata": {"name": content_name},
+                "metadata": {"name": content_name, "finalizers": [CONTENT_BOUND]},
                 "spec": {
                     "deletionPolicy": vclass.get("deletionPolicy", "Delete"),
                     "driver": vclass.get("driver", DRIVER),
@@ -834,6 +858,7 @@ class Controllers:
                         .get("csi", {})
                         .get("volumeHandle", pvc["metadata"]["uid"])
                     },
+                    "sourceVolumeMode": (pvc.get("spec") or {}).get("volumeMode", "Filesystem"),
                     "volumeSnapshotClassName": vclass["metadata"]["name"],
                     "volumeSnapshotRef": {
                         "apiVersion": VS.api_version,
@@ -978,6 +1003,16 @@ class Controllers:
         vsc = self.store.get(VSC, None, name)
         if vsc is None:
             return
+        if vsc["metadata"].get("deletionTimestamp"):  # deleted: free it once its VS is gone
+            ref = (vsc.get("spec") or {}).get("volumeSnapshotRef") or {}
+            vs = self.store.get(VS, ref.get("namespace"), ref.get("name", ""))
+            if (
+                vs is None
+                or vs["metadata"].get("deletionTimestamp")
+                or (ref.get("uid") and vs["metadata"]["uid"] != ref["uid"])
+            ):
+                self._without_finalizer(VSC, vsc, CONTENT_BOUND)
+            return
         handle = ((vsc.get("spec") or {}).get("source") or {}).get("snapshotHandle")
         st = vsc.get("status") or {}
         if not handle or st.get("readyToUse"):
@@ -1018,6 +1053,14 @@ class Controllers:
             return
         if (vsc.get("spec") or {}).get("deletionPolicy", "Delete") == "Delete":
             self.store.delete(VSC, None, content_name)
+            return
+        # Retain: the content stays, bound ref (uid) kept, marked as the real controller does.
+        annotations = vsc["metadata"].get("annotations") or {}
+        if annotations.get(BEING_DELETED) != "yes":
+            new = copy.deepcopy(vsc)
+            new["metadata"].pop("resourceVersion", None)
+            new["metadata"]["annotations"] = {**annotations, BEING_DELETED: "yes"}
+            self.store.update(VSC, new)
 
     def _vsc_deleted(self, vsc: dict[str, Any]) -> None:
         spec = vsc.get("spec") or {}

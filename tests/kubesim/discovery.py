@@ -65,7 +65,7 @@ def _agg_resource(r: Resource) -> dict[str, Any]:
 
 
 def aggregated(core: bool, content_type: str = AGGREGATED_CT) -> dict[str, Any]:
-    version = "v2beta1" if content_type == AGGREGATED_BETA_CT else "v2"
+    doc_version = "v2beta1" if content_type == AGGREGATED_BETA_CT else "v2"
     items = []
     for group, version in group_versions():
         if (group == "") != core:
@@ -79,7 +79,7 @@ def aggregated(core: bool, content_type: str = AGGREGATED_CT) -> dict[str, Any]:
         )
     return {
         "kind": "APIGroupDiscoveryList",
-        "apiVersion": f"apidiscovery.k8s.io/{version}",
+        "apiVersion": f"apidiscovery.k8s.io/{doc_version}",
         "metadata": {},
         "items": items,
     }

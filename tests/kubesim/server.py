@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import discovery, openapi
+from . import admission, defaults, discovery, openapi
 from .faults import FaultError, FaultRegistry
 from .protobuf import iter_fields
 from .requestlog import RequestLog
@@ -214,9 +214,12 @@ class Api:
     # ---- entry --------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            return await self._route(request)
+            resp = await self._route(request)
+            if not resp.prepared:  # a stream (watch, exec) has sent its headers already
+                admission.add_warning_headers(request, resp)
+            return resp
         except ApiError as err:
-            return status_response(err)
+            return admission.add_warning_headers(request, status_response(err))
         except (web.HTTPException, asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception as exc:  # a kubesim bug: say so like the apiserver, keep serving
@@ -559,9 +562,11 @@ class Api:
             obj = await self._protobuf_body(request, res, namespace)
         else:
             obj = self._check_body(res, await self._read_json(request), namespace)
+        obj = admission.check_fields(request, res, obj)
         if "status" in res.subresources:
             obj.pop("status", None)
         validate_crd(res, obj, None)
+        admission.pod_security(request, self.store, res, obj)
         if res is PVCS:  # the StorageObjectInUseProtection admission plugin
             fins = obj["metadata"].setdefault("finalizers", [])
             if "kubernetes.io/pvc-protection" not in fins:
@@ -636,6 +641,7 @@ class Api:
         old = self.store.get(res, namespace, name)
         if old is None:
             raise not_found(res, name)
+        obj = admission.check_fields(request, res, obj, old)
         obj = self._merge_sub(res, old, obj, sub)
         if sub != "status":
             validate_crd(res, obj, old)
@@ -672,6 +678,7 @@ class Api:
                 400, "metadata.name: Invalid value: the name of a patched object cannot change"
             )
         assert old is not None
+        new = admission.check_fields(request, res, new, old)
         new = self._merge_sub(res, old, new, sub)
         if sub != "status":
             validate_crd(res, new, old)
@@ -690,9 +697,11 @@ class Api:
 
         doc = self._check_body(res, await self._read_json(request), namespace)
         doc["metadata"]["name"] = name
+        doc = admission.check_fields(request, res, doc, server_side_apply=True)
         if old is None:
             doc.pop("status", None)
             validate_crd(res, doc, None)
+            admission.pod_security(request, self.store, res, doc)
             return json_response(self.store.create(res, doc, dry_run=_dry_run(request)), 201)
         new = self._merge_sub(res, old, patchlib.merge_patch(old, doc), None)
         validate_crd(res, new, old)
@@ -1417,6 +1426,8 @@ def normalize(res: Resource, obj: dict[str, Any]) -> None:
         obj.setdefault("type", "Opaque")
     if res is CONFIGMAPS:
         pass
+    if not res.crd:
+        defaults.apply(res.kind, obj)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,12 +131,16 @@ def namespace_not_found(ns: str) -> ApiError:
 
 
 def validate_name(res: Resource, name: str) -> None:
+    """apimachinery's IsDNS1123Label/Subdomain: the length error first, then the pattern."""
     if res is NAMESPACES or res.plural in ("services",):
-        ok, msg = bool(_LABEL.match(name)) and len(name) <= 63, _LABEL_MSG
+        limit, pattern, pattern_msg = 63, _LABEL, _LABEL_MSG
     else:
-        ok, msg = bool(_SUBDOMAIN.match(name)) and len(name) <= 253, _SUBDOMAIN_MSG
-    if not ok:
-        raise invalid(res, name, [("metadata.name", f'Invalid value: "{name}": {msg}')])
+        limit, pattern, pattern_msg = 253, _SUBDOMAIN, _SUBDOMAIN_MSG
+    msgs = [f"must be no more than {limit} characters"] if len(name) > limit else []
+    if not pattern.match(name):
+        msgs.append(pattern_msg)
+    if msgs:
+        raise invalid(res, name, [("metadata.name", f'Invalid value: "{name}": {m}') for m in msgs])
 
 
 def validate_metadata(res: Resource, meta: dict[str, Any]) -> None:
