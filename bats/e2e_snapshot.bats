@@ -17,7 +17,7 @@ setup_file() {
   cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<EOF
 defaults:
   timeZone: Europe/Vienna
-  flock: {enabled: false}
+  lock: {mode: none}
   waitUntilReady: {enabled: true, timeout: 1m}
 namespaces:
   periods-1: {pvcs: [data, uploads], database: none}
@@ -29,8 +29,8 @@ namespaces:
   requests: {pvcs: [data], database: none}
   rewatch: {pvcs: [data], database: none, timeZone: UTC}
   vs-gone: {pvcs: [data], database: none, timeZone: UTC}
-  flock-a: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
-  flock-b: {pvcs: [data], database: none, flock: {enabled: true, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
+  flock-a: {pvcs: [data], database: none, lock: {mode: flock, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
+  flock-b: {pvcs: [data], database: none, lock: {mode: flock, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
 controller:
   namespace: backup-ns
 EOF
@@ -99,8 +99,9 @@ for line in open(sys.argv[1]):
   e2e_seed_volumes static-site www
   printf '<h1>hello</h1>\n' >"$(e2e_volume_dir static-site www)/index.html"
   local vs=www-2026-03-10-120000-ex0001
+  e2e_seed_volumes backup-ns # the controller namespace: the example's slot Leases live there
   create "$E2E_EXAMPLE_OUT/namespaces/static-site/backup-ns.sh" \
-    BAK_FLOCK_DIR="$BATS_TEST_TMPDIR" BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=ex0001
+    BAK_LOCK_NODE=kubesim-node BAK_NOW=2026-03-10T11:00:00Z BAK_VS_RAND=ex0001
   [[ $status -eq 0 ]]
   [[ -z $stderr ]]
   local p='[backup-ns] static-site:'
@@ -111,7 +112,7 @@ for line in open(sys.argv[1]):
   [[ $output == *$'\n'"$p snapshot: created VolumeSnapshot $vs of PVC www (volumesnapshot.snapshot.storage.k8s.io/$vs)"$'\n'* ]]
   [[ $output =~ $'\n'"$p result: VolumeSnapshot $vs of PVC www: readyToUse=true restoreSize=1Gi content=snapcontent-"[0-9a-f-]+$'\n' ]]
   [[ ${lines[-2]} == "$p done: created $vs" ]]
-  [[ ${lines[-1]} == "$p lock: released $BATS_TEST_TMPDIR/"[12].lock ]]
+  [[ ${lines[-1]} == "$p lock: released backup slot backup-ns-slot-kubesim-node-1" ]]
   [[ $(e2e_vs_names static-site) == "$vs" ]]
   run kubectl -n static-site get volumesnapshot "$vs" -o jsonpath='{.status.readyToUse}'
   [[ $output == true ]]
@@ -365,7 +366,7 @@ EOF
   [[ $(e2e_vs_names flock-a | wc -l) -eq 1 && $(e2e_vs_names flock-b | wc -l) -eq 1 ]]
 }
 
-@test "flock: a slot held past BAK_FLOCK_TIMEOUT_SEC fails with one line, before any API call but its Event" {
+@test "flock: a slot held past BAK_LOCK_TIMEOUT_SEC fails with one line, before any API call but its Event" {
   e2e_seed_volumes flock-b data
   # Another job on this node holds the only slot.
   # (own process group, so that flock and its sleep are stopped together)
@@ -376,14 +377,14 @@ EOF
     break
   done
   kubesim_reset_requests
-  create "$(e2e_script flock-b)" BAK_FLOCK_DIR="$E2E_LOCKS" BAK_FLOCK_TIMEOUT_SEC=2
+  create "$(e2e_script flock-b)" BAK_FLOCK_DIR="$E2E_LOCKS" BAK_LOCK_TIMEOUT_SEC=2
   kill -- "-$holder"
   wait "$holder" || true
   [[ $status -eq 1 ]]
   [[ ${lines[-2]} == "[backup-ns] flock-b: lock: waiting for a free slot of 1 in $E2E_LOCKS (limit 2s)" ]]
   [[ ${lines[-1]} =~ ^"[backup-ns] flock-b: waiting for a free lock slot in $E2E_LOCKS ... "[2-9]"s/2s"$ ]]
   [[ ${#stderr_lines[@]} -eq 1 ]]
-  [[ $stderr =~ ^"ERROR: timed out waiting for the lock in namespace flock-b: all 1 slots in $E2E_LOCKS stayed locked for "[2-9]"s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"$ ]]
+  [[ $stderr =~ ^"ERROR: timed out waiting for the lock in namespace flock-b: all 1 slots in $E2E_LOCKS stayed locked for "[2-9]"s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_LOCK_TIMEOUT_SEC or BAK_LOCK_SLOTS"$ ]]
   # the one request: the run's BackupFailed Event
   run e2e_request_lines
   [[ $output == "POST /api/v1/namespaces/flock-b/events" ]]

@@ -4,7 +4,7 @@
 
 bats_require_minimum_version 1.5.0
 
-VARIANTS=(none flock postgres 'postgres,flock' mysql 'mysql,flock')
+VARIANTS=(none flock lease postgres 'postgres,flock' 'postgres,lease' mysql 'mysql,flock')
 
 setup_file() {
   load helpers/script
@@ -50,7 +50,7 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   for caps in "${VARIANTS[@]}"; do
     files+=("$(script_path "$caps")")
   done
-  [[ ${#files[@]} -eq 6 ]]
+  [[ ${#files[@]} -eq ${#VARIANTS[@]} ]]
   run shellcheck -s bash "${files[@]}"
   [[ $status -eq 0 && -z $output ]]
 }
@@ -61,7 +61,10 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   pg=$(<"$(script_path postgres,flock)")
   my=$(<"$(script_path mysql)")
   # By function (err_pick's comment names pg_dump and mysqldump in every script).
-  local pgf=$'\npostgres_remote_vars() {' myf=$'\nmysql_remote_vars() {' lockf=$'\nlock_acquire() {'
+  local pgf=$'\npostgres_remote_vars() {' myf=$'\nmysql_remote_vars() {' lockf=$'\nflock_acquire() {'
+  local leasef=$'\nlease_acquire() {' lease
+  lease=$(<"$(script_path postgres,lease)")
+  [[ $lease == *"$leasef"* && $lease != *"$lockf"* && $none != *"$leasef"* && $pg != *"$leasef"* ]]
   [[ $none != *"$pgf"* && $none != *"$myf"* && $none != *"$lockf"* && $none != *BAK_DB_POSTGRES_EXEC* ]]
   [[ $pg == *"$pgf"* && $pg != *"$myf"* && $pg == *"$lockf"* && $pg != *BAK_DB_MYSQL_EXEC* ]]
   [[ $my == *"$myf"* && $my != *"$pgf"* && $my != *"$lockf"* ]]
@@ -93,8 +96,8 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
     BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY BAK_VS_WAIT_UNTIL_READY_TIMEOUT \
     BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP BAK_DB_POSTGRES BAK_DB_POSTGRES_EXEC_RESOURCE \
     BAK_DB_POSTGRES_EXEC_CONTAINER BAK_DB_POSTGRES_DUMP_FILE BAK_DB_POSTGRES_HOST BAK_DB_POSTGRES_PORT \
-    BAK_DB_POSTGRES_USER BAK_DB_POSTGRES_PASSWORD BAK_DB_POSTGRES_DB BAK_DB_MYSQL BAK_FLOCK \
-    BAK_FLOCK_COUNT BAK_FLOCK_DIR BAK_FLOCK_TIMEOUT_SEC BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD \
+    BAK_DB_POSTGRES_USER BAK_DB_POSTGRES_PASSWORD BAK_DB_POSTGRES_DB BAK_DB_MYSQL BAK_LOCK \
+    BAK_LOCK_SLOTS BAK_LOCK_TIMEOUT_SEC BAK_FLOCK_DIR BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD \
     BAK_LABEL_VS_RETAIN BAK_LABEL_VS_RETAIN_DAYS BAK_TIME_ZONE; do
     [[ $help == *$'\n'"  $var="* ]] || {
       echo "missing $var"
@@ -144,10 +147,10 @@ BAK_DB_POSTGRES_PORT=5432
 BAK_DB_POSTGRES_USER=${POSTGRES_USER}
 BAK_DB_POSTGRES_PASSWORD=${POSTGRES_PASSWORD}
 BAK_DB_POSTGRES_DB=${POSTGRES_DB}
-BAK_FLOCK=true
-BAK_FLOCK_COUNT=2
+BAK_LOCK=flock
+BAK_LOCK_SLOTS=2
+BAK_LOCK_TIMEOUT_SEC=3600
 BAK_FLOCK_DIR=/mnt/host-backup-locks
-BAK_FLOCK_TIMEOUT_SEC=3600
 BAK_LABEL_VS_TYPE=adhoc
 BAK_LABEL_VS_POD=
 BAK_LABEL_VS_RETAIN=daily_weekly_monthly
@@ -158,7 +161,7 @@ BAK_EVENTS=true' ]]
 @test "cli: config of a namespace without database, with days retention" {
   run_clean "$(script_path none)" BAK_LABEL_VS_RETAIN=days BAK_LABEL_VS_RETAIN_DAYS=30 -- config
   [[ $status -eq 0 && -z $stderr ]]
-  [[ $output == *$'\nBAK_DB_SKIP=true\nBAK_FLOCK=false\nBAK_LABEL_VS_TYPE=adhoc\nBAK_LABEL_VS_POD=\nBAK_LABEL_VS_RETAIN=days\nBAK_LABEL_VS_RETAIN_DAYS=30\nBAK_TIME_ZONE=Europe/Vienna\nBAK_EVENTS=true' ]]
+  [[ $output == *$'\nBAK_DB_SKIP=true\nBAK_LOCK=none\nBAK_LABEL_VS_TYPE=adhoc\nBAK_LABEL_VS_POD=\nBAK_LABEL_VS_RETAIN=days\nBAK_LABEL_VS_RETAIN_DAYS=30\nBAK_TIME_ZONE=Europe/Vienna\nBAK_EVENTS=true' ]]
   [[ $output != *POSTGRES* && $output != *MYSQL* ]]
 }
 
@@ -224,8 +227,10 @@ BAK_EVENTS=true' ]]
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_MYSQL=\"true\" is true, but this script was generated without MySQL support (add database.mysql to backupns.yaml and render again). $HINT"
   local none
   none=$(script_path none)
-  config_error "$none" BAK_FLOCK=true -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK=\"true\" is true, but this script was generated without locking (enable flock in backupns.yaml and render again). $HINT"
+  config_error "$none" BAK_LOCK=flock -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK=\"flock\" is flock, but this script was generated without flock (set lock.mode: flock in backupns.yaml and render again). $HINT"
+  config_error "$none" BAK_LOCK=lease -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK=\"lease\" is lease, but this script was generated without Lease slots (set lock.mode: lease in backupns.yaml and render again). $HINT"
   config_error "$none" BAK_DB_SKIP=false BAK_DB_POSTGRES=true -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES=\"true\" is true, but this script was generated without PostgreSQL support (add database.postgres to backupns.yaml and render again). $HINT"
   config_error "$S" BAK_DB_MYSQL=true -- \
@@ -233,12 +238,22 @@ BAK_EVENTS=true' ]]
 }
 
 @test "verify: locking, labels, retention, time zone, clock" {
-  config_error "$S" BAK_FLOCK_COUNT=0 -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_COUNT=\"0\" is not a whole number from 1 to 1000. $HINT"
+  config_error "$S" BAK_LOCK=hostpath -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK=\"hostpath\" is not lease, flock or none. $HINT"
+  config_error "$S" BAK_LOCK_SLOTS=0 -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_SLOTS=\"0\" is not a whole number from 1 to 1000. $HINT"
   config_error "$S" BAK_FLOCK_DIR=locks -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_DIR=\"locks\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts). $HINT"
-  config_error "$S" BAK_FLOCK_TIMEOUT_SEC=forever -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_TIMEOUT_SEC=\"forever\" is not a duration such as 15m, 1h30m, 90s or 900. $HINT"
+  config_error "$S" BAK_LOCK_TIMEOUT_SEC=forever -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_TIMEOUT_SEC=\"forever\" is not a duration such as 15m, 1h30m, 90s or 900. $HINT"
+  local lease
+  lease=$(script_path postgres,lease)
+  config_error "$lease" BAK_LOCK_NODE=Node_1 -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_NODE=\"Node_1\" is not a valid node name. $HINT"
+  config_error "$lease" BAK_LOCK_LEASE_NAMESPACE=kube_system -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_LEASE_NAMESPACE=\"kube_system\" is not a valid namespace name. $HINT"
+  config_error "$lease" BAK_LOCK_LEASE_DURATION_SEC=2 -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_LEASE_DURATION_SEC=\"2\" is not a whole number from 3 to 86400. $HINT"
   config_error "$S" 'BAK_LABEL_VS_TYPE=ad hoc' -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_LABEL_VS_TYPE=\"ad hoc\" is not a label value (letters, digits, -_. ; at most 63). $HINT"
   config_error "$S" BAK_LABEL_VS_RETAIN=weekly -- \
@@ -279,7 +294,7 @@ BAK_EVENTS=true' ]]
   mkdir -p "$BATS_TEST_TMPDIR/bin"
   run_clean "$S" BAK_KUBECTL="$BATS_TEST_TMPDIR/bin/kubectl-missing" -- create
   [[ $status -eq 1 && -z $output ]]
-  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: $BATS_TEST_TMPDIR/bin/kubectl-missing is not installed or not on PATH. Use an image with bash, kubectl, GNU coreutils and (when locking) flock" ]]
+  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: $BATS_TEST_TMPDIR/bin/kubectl-missing is not installed or not on PATH. Use an image with bash, kubectl, GNU coreutils and (with lock mode flock) flock, such as image/Dockerfile builds" ]]
 }
 
 @test "create: an invalid setting stops create before any kubectl call (exit 2)" {
@@ -291,7 +306,7 @@ BAK_EVENTS=true' ]]
 @test "create: a lock directory that cannot be opened is one clear error" {
   run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" NO_COLOR=1 -- create
   [[ $status -eq 1 ]]
-  [[ $stderr == "ERROR: cannot open the lock file in namespace shop-prod: $BATS_TEST_TMPDIR/nope/"[12]".lock is not writable. Create $BATS_TEST_TMPDIR/nope (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_FLOCK=false" ]]
+  [[ $stderr == "ERROR: cannot open the lock file in namespace shop-prod: $BATS_TEST_TMPDIR/nope/"[12]".lock is not writable. Create $BATS_TEST_TMPDIR/nope (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_LOCK=none" ]]
   [[ ${lines[0]} == '[backup-ns] shop-prod: backup-ns '*' (flock postgres): create in namespace shop-prod (PVCs: data uploads, database: postgres)' ]]
   [[ $output != *$'\e['* ]]
 }
@@ -301,10 +316,10 @@ BAK_EVENTS=true' ]]
   mkdir -p "$dir"
   exec {fd}>"$dir/1.lock"
   flock "$fd"
-  run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=1 BAK_FLOCK_TIMEOUT_SEC=2 -- create
+  run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$dir" BAK_LOCK_SLOTS=1 BAK_LOCK_TIMEOUT_SEC=2 -- create
   exec {fd}>&-
   [[ $status -eq 1 ]]
-  [[ $stderr == "ERROR: timed out waiting for the lock in namespace shop-prod: all 1 slots in $dir stayed locked for 2s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT" ]]
+  [[ $stderr == "ERROR: timed out waiting for the lock in namespace shop-prod: all 1 slots in $dir stayed locked for 2s (limit 2s). Other backups on this node hold all 1 slots; raise BAK_LOCK_TIMEOUT_SEC or BAK_LOCK_SLOTS" ]]
   [[ $output == *"[backup-ns] shop-prod: lock: waiting for a free slot of 1 in $dir (limit 2s)"$'\n'"[backup-ns] shop-prod: waiting for a free lock slot in $dir ... 2s/2s"* ]]
   [[ $output != *'lock: released'* ]]
 }
@@ -316,11 +331,36 @@ BAK_EVENTS=true' ]]
   flock "$fd"
   # The first slot tried is random: eight runs try slot 1 first about four times.
   for run in 1 2 3 4 5 6 7 8; do
-    run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=2 BAK_FLOCK_TIMEOUT_SEC=30 -- create
+    run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_LOCK_SLOTS=2 BAK_LOCK_TIMEOUT_SEC=30 -- create
     [[ $output == *$'\n'"[backup-ns] shop-prod: lock: took slot 2 of 2 ($dir/2.lock) after 0s"$'\n'* ]] ||
       { echo "run $run: $output"; exec {fd}>&-; return 1; }
   done
   exec {fd}>&-
+}
+
+@test "settings: the original backup-ns lock settings are still read under their old names" {
+  run_clean "$S" BAK_FLOCK=false -- config
+  [[ $status -eq 0 && $output == *$'\nBAK_LOCK=none\nBAK_LABEL_VS_TYPE='* ]]
+  run_clean "$S" BAK_FLOCK=true BAK_FLOCK_COUNT=5 BAK_FLOCK_TIMEOUT_SEC=60 -- config
+  [[ $status -eq 0 && $output == *$'\nBAK_LOCK=flock\nBAK_LOCK_SLOTS=5\nBAK_LOCK_TIMEOUT_SEC=60\n'* ]]
+  run_clean "$S" BAK_FLOCK_COUNT=5 BAK_LOCK_SLOTS=3 -- config
+  [[ $status -eq 0 && $output == *$'\nBAK_LOCK_SLOTS=3\n'* ]]
+  # create says once for each that it is an old name (it fails later: kubectl is /bin/false)
+  run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK=false BAK_FLOCK_COUNT=5 BAK_FLOCK_TIMEOUT_SEC=60 \
+    NO_COLOR=1 -- create
+  [[ $status -eq 1 && $output != *'lock:'* ]]
+  [[ $stderr == "[backup-ns] shop-prod: WARNING: BAK_FLOCK is an old setting: BAK_FLOCK=false is read as BAK_LOCK=none; use BAK_LOCK
+[backup-ns] shop-prod: WARNING: BAK_FLOCK_COUNT is the old name of BAK_LOCK_SLOTS (read as that unless it is set)
+[backup-ns] shop-prod: WARNING: BAK_FLOCK_TIMEOUT_SEC is the old name of BAK_LOCK_TIMEOUT_SEC (read as that unless it is set)
+ERROR: cannot read PVC data in namespace shop-prod: "* ]]
+}
+
+@test "create: with Lease slots and no node (a hand run without BAK_LOCK_NODE) is one clear error" {
+  local lease
+  lease=$(script_path lease)
+  run_clean "$lease" BAK_KUBECTL=/bin/true NO_COLOR=1 -- create
+  [[ $status -eq 1 ]]
+  [[ $stderr == "ERROR: no node for the backup slot in namespace shop-prod: BAK_LOCK_NODE is empty (the CronJob sets it from the pod's spec.nodeName). Set BAK_LOCK_NODE to the database pod's node (kubectl -n shop-prod get pods -o wide), or BAK_LOCK=none" ]]
 }
 
 @test "log: colours only on a terminal, and never with NO_COLOR" {
@@ -358,7 +398,7 @@ BAK_EVENTS=true' ]]
   # shellcheck disable=SC2016 # expanded by the child bash
   mkdir -p "$BATS_TEST_TMPDIR/tmp"
   run --separate-stderr env -i PATH="$PATH" TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_KUBECTL=/bin/true \
-    BAK_FLOCK=false NO_COLOR=1 bash -c 'source "$1" && snapshot_names() { false; } && main create' _ "$S"
+    BAK_LOCK=none NO_COLOR=1 bash -c 'source "$1" && snapshot_names() { false; } && main create' _ "$S"
   [[ $status -eq 1 ]]
   [[ $stderr =~ ^'ERROR: unexpected failure in namespace shop-prod: "false" exited with status 1 at line '[0-9]+'. This is a bug in backup-ns.sh; rerun with BAK_DEBUG=true and report it'$ ]]
   [[ $output == *'config BAK_EVENTS=true' ]]
@@ -370,7 +410,7 @@ BAK_EVENTS=true' ]]
 @test "create: a lock slot taken is released when a later step fails" {
   local dir=$BATS_TEST_TMPDIR/locks
   mkdir -p "$dir"
-  run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_FLOCK_COUNT=1 -- create
+  run_clean "$S" BAK_KUBECTL=/bin/false BAK_FLOCK_DIR="$dir" BAK_LOCK_SLOTS=1 -- create
   [[ $status -eq 1 ]]
   [[ $stderr == 'ERROR: cannot read PVC data in namespace shop-prod: no error output. Check BAK_PVC_NAMES (kubectl -n shop-prod get pvc) and that the ServiceAccount may get persistentvolumeclaims' ]]
   [[ $output == *$'\n'"[backup-ns] shop-prod: lock: took slot 1 of 1 ($dir/1.lock) after 0s"$'\n'* ]]

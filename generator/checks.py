@@ -14,6 +14,7 @@ JOB_SUFFIX = 11  # CronJob controller: "<cronjob>-<scheduled time, up to 10 digi
 POD_SUFFIX = 6  # Job controller: "<job>-<5 random chars>"
 MAX_JOB_NAME = names.LABEL_MAX - JOB_SUFFIX - POD_SUFFIX  # 46
 RESERVED_MOUNTS = ("/opt/backup-ns", "/tmp")  # the script volume and the emptyDir
+LEASE_MIN, LEASE_MAX = 5, 3600  # lock.leaseDuration bounds (seconds)
 
 
 def _path(prefix: tuple[str | int, ...], *rest: str | int) -> str:
@@ -110,26 +111,36 @@ def check_namespace(
             continue
         break
 
-    if ns.flock.enabled and any(
-        ns.flock.dir == p or ns.flock.dir.startswith(p + "/") or p.startswith(ns.flock.dir + "/")
+    lock = ns.lock
+    if lock.mode == "flock" and any(
+        lock.dir == p or lock.dir.startswith(p + "/") or p.startswith(lock.dir + "/")
         for p in RESERVED_MOUNTS
     ):
         problems.append(
             Problem(
-                _path(prefix, "flock", "dir"),
-                f"{quote(ns.flock.dir)} overlaps a mount the job already has "
+                _path(prefix, "lock", "dir"),
+                f"{quote(lock.dir)} overlaps a mount the job already has "
                 f"({', '.join(RESERVED_MOUNTS)}); pick another directory",
+            )
+        )
+    lease_seconds = duration_seconds(lock.lease_duration)
+    if not LEASE_MIN <= lease_seconds <= LEASE_MAX:
+        problems.append(
+            Problem(
+                _path(prefix, "lock", "leaseDuration"),
+                f"{quote(lock.lease_duration)} is out of range ({LEASE_MIN}s to "
+                f"{LEASE_MAX // 60}m): the holder renews its slot every third of it",
             )
         )
 
     deadline = ns.job.active_deadline_seconds
     if deadline is not None:
-        needed = (duration_seconds(ns.flock.timeout) if ns.flock.enabled else 0) + (
+        needed = (duration_seconds(lock.timeout) if lock.mode != "none" else 0) + (
             duration_seconds(ns.wait_until_ready.timeout) if ns.wait_until_ready.enabled else 0
         )
         hooks = sum(duration_seconds(h.timeout) for h in (*ns.hooks.pre, *ns.hooks.post))
         if duration_seconds(deadline) <= needed + hooks:
-            what = "flock.timeout + waitUntilReady.timeout"
+            what = "lock.timeout + waitUntilReady.timeout"
             what += " + the hooks' timeouts" if hooks else ""
             problems.append(
                 Problem(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
+from .config import Config
 from .errors import BackupNsError, LintError, StaleOutputError
 from .loader import load_config
 from .schemacheck import DEFAULT_KUBERNETES_VERSION
@@ -50,13 +51,21 @@ def version_option(fn: F) -> F:
     )(fn)
 
 
+def _load(config_path: Path) -> Config:
+    """Load and validate; print each warning on stderr (``<file>: warning: <path>: <why>``)."""
+    config = load_config(config_path)
+    for warning in config.warnings:
+        click.echo(f"{config.source_name}: warning: {warning}", err=True)
+    return config
+
+
 def _build(config_path: Path) -> dict[str, RenderedFile]:
     """Load, plan and render (in memory)."""
     from .plan import plan
     from .render import render
     from .rendercache import RenderCache
 
-    return render(plan(load_config(config_path)), cache=RenderCache())
+    return render(plan(_load(config_path)), cache=RenderCache())
 
 
 def _lint(files: dict[str, RenderedFile], version: str) -> LintReport:
@@ -134,7 +143,7 @@ def lint_cmd(config_path: Path, kubernetes_version: str) -> None:
 @config_option
 def validate_cmd(config_path: Path) -> None:
     """Check the config only (exit 2 with one line per problem when invalid)."""
-    config = load_config(config_path)
+    config = _load(config_path)
     click.echo(f"{config_path}: ok ({len(config.namespaces)} namespaces)")
 
 

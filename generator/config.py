@@ -40,10 +40,16 @@ from .fields import (
 from .settings import field
 from .unknown import allowed_keys, reject_unknown_keys
 
-DEFAULT_IMAGE = "docker.io/bitnami/kubectl:1.32"
-"""Debian (minideb) based: bash 5, GNU coreutils, util-linux flock, kubectl 1.32.
-Pin it by digest (``…@sha256:…``) in production, or use your own image with
-bash ≥ 4.4, kubectl, flock (when locking) and GNU coreutils."""
+DEFAULT_IMAGE = "localhost/backup-ns-runtime:1.33.5-1"
+"""The image built from ``image/Dockerfile`` (Debian 13 slim: bash 5.2, GNU coreutils,
+util-linux flock, gawk, tzdata, kubectl 1.33.5 checked against its published sha256;
+user 65532). No public image with versioned tags was found that holds all of bash ≥ 4.4,
+GNU coreutils, awk, flock and kubectl (see the README), so the default names this
+locally built image: build it, push it to your registry and set ``image`` (and
+``controller.image``) to that address; ``backupns-gen`` warns while the default is used."""
+
+DEFAULT_RUN_AS_USER = 65532
+"""The job's user unless ``job.runAsUser`` says otherwise (``lock.mode: flock``: 0)."""
 
 
 class Model(BaseModel):
@@ -203,20 +209,30 @@ class Hooks(Model):
     interrupted (SIGTERM, SIGINT): an application is never left frozen."""
 
 
-class Flock(Model):
-    """Node-level concurrency limit: at most ``slots`` backups per node at once."""
+class Lock(Model):
+    """At most ``slots`` backups at once per node (the node the job's pod runs on).
 
-    enabled: bool = field("BAK_FLOCK")
-    """Take a lock slot before any work (default true)."""
-    slots: int = field("BAK_FLOCK_COUNT")
-    """Number of lock files per node, 1..1000 (default 2); a run takes any free one."""
-    dir: AbsPath = field("BAK_FLOCK_DIR")
-    """Lock directory inside the job's container (default /mnt/host-backup-locks)."""
-    host_path: AbsPath = "/mnt/host-backup-locks"
-    """Node directory mounted at dir (hostPath, DirectoryOrCreate; default
-    /mnt/host-backup-locks)."""
-    timeout: Duration = field("BAK_FLOCK_TIMEOUT_SEC")
+    ``lease`` (the default) keeps the slots as ``coordination.k8s.io`` Leases
+    ``backup-ns-slot-<node>-<i>`` in the controller namespace: no hostPath, no root, so the
+    job passes Pod Security "restricted". ``flock`` is the original backup-ns lock: files
+    in a hostPath directory of the node (root, and a namespace at Pod Security
+    "privileged"). The former ``flock: {enabled, slots, dir, hostPath, timeout}`` block is
+    still read with a warning (``enabled: false`` means ``mode: none``)."""
+
+    mode: Literal["lease", "flock", "none"] = field("BAK_LOCK")
+    """lease (Lease slots, the default), flock (hostPath lock files, needs root) or none."""
+    slots: int = field("BAK_LOCK_SLOTS")
+    """Backups per node at once, 1..1000 (default 2); a run takes any free slot."""
+    timeout: Duration = field("BAK_LOCK_TIMEOUT_SEC")
     """How long to wait for a free slot (default 1h; baked as seconds)."""
+    lease_duration: Duration = "1m"
+    """lease: how long a slot stays held without renewal, 5s..1h (default 1m); the holder
+    renews it every third of that, and a killed job's slot is free after it."""
+    dir: AbsPath = field("BAK_FLOCK_DIR")
+    """flock: lock directory inside the job's container (default /mnt/host-backup-locks)."""
+    host_path: AbsPath = "/mnt/host-backup-locks"
+    """flock: node directory mounted at dir (hostPath, DirectoryOrCreate; default
+    /mnt/host-backup-locks)."""
 
 
 class KeepOverride(Model):
@@ -279,8 +295,9 @@ class Toleration(Model):
 
 
 class Affinity(Model):
-    """Run the job on the node of the database pod, so the per-node flock slots count
-    the backups that really load that node's disks."""
+    """Run the job on the node of the database pod, so the per-node lock slots count
+    the backups that really load that node's disks (the slots are per node: the job's
+    own node, from the downward API ``spec.nodeName``)."""
 
     database_pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     """Labels of the database pod (e.g. {app: postgres}); when set, the CronJob gets a pod
@@ -309,11 +326,13 @@ class Verify(Model):
 class Job(Model):
     """The CronJob and its pods (Kubernetes field names).
 
-    With flock on, the container's user must be able to create files in the node's
-    lock directory: a ``DirectoryOrCreate`` hostPath is created root-owned (0755), so
-    either prepare the directory on the nodes or run as root (``runAsUser: 0``).
-    hostPath volumes also need a namespace that allows them (Pod Security
-    "privileged"; "baseline" forbids hostPath) - or turn flock off.
+    The pod runs as user and group 65532 (``runAsUser``/``runAsGroup``, unless set) with
+    ``runAsNonRoot``, ``seccompProfile: RuntimeDefault``, no privilege escalation, all
+    capabilities dropped and a read-only root filesystem: Pod Security "restricted"
+    admits it whatever user the image declares. Exception: ``lock.mode: flock`` runs as
+    root unless ``runAsUser`` says otherwise, because the node's lock directory is a
+    ``DirectoryOrCreate`` hostPath created root-owned (0755); its pod needs a namespace
+    that allows hostPath (Pod Security "privileged"; "baseline" forbids hostPath).
     """
 
     name: LabelName = "backup-ns"
@@ -339,9 +358,11 @@ class Job(Model):
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     """When the kubelet pulls the image (default IfNotPresent)."""
     run_as_user: int | None = Field(default=None, ge=0)
-    """The container's user ID (default: the image's)."""
+    """The container's user ID; unset: 65532, or 0 with lock.mode flock. 0 drops
+    runAsNonRoot, and Pod Security "restricted" then rejects the pod."""
     run_as_group: int | None = Field(default=None, ge=0)
-    """The container's group ID (default: the image's)."""
+    """The container's group ID (default: 65532 when runAsUser is not set either, else the
+    image's)."""
     resources: Resources = Field(default_factory=Resources)
     """The container's resource requests and limits (see Resources)."""
     node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
@@ -378,8 +399,8 @@ class NamespaceConfig(Model):
     """Wait for readyToUse (see WaitUntilReady)."""
     threshold_space_used_percent: Percent = field("BAK_THRESHOLD_SPACE_USED_PERCENTAGE")
     """Refuse to dump when the dump volume is fuller than this percentage (default 90)."""
-    flock: Flock = Field(default_factory=Flock)
-    """Node-level lock slots (see Flock)."""
+    lock: Lock = Field(default_factory=Lock)
+    """Backups per node at once: Lease slots, flock or none (see Lock)."""
     type: LabelValue = "cronjob"
     """backup-ns.sh/type label of the CronJob's snapshots (default cronjob); a run by
     hand is labelled adhoc."""
@@ -390,7 +411,8 @@ class NamespaceConfig(Model):
     time_zone: TimeZone = field("BAK_TIME_ZONE")
     """IANA time zone of the schedule and the period labels (default UTC)."""
     image: Image = DEFAULT_IMAGE
-    """Job image: bash, kubectl, GNU coreutils and flock (default: DEFAULT_IMAGE)."""
+    """Job image with bash >= 4.4, kubectl, GNU coreutils (and flock for lock.mode flock);
+    default: the image built from image/Dockerfile. :latest or no tag is a warning."""
     job: Job = Field(default_factory=Job)
     """CronJob and pod settings (see Job)."""
     verify: Verify = Field(default_factory=Verify)
@@ -462,3 +484,5 @@ class Config(Model):
     """The cluster-wide controller: retention and label sync."""
     source_name: str = Field(default="backupns.yaml", exclude=True)
     """File name shown in errors and in the generated header (not a config key)."""
+    warnings: tuple[str, ...] = Field(default=(), exclude=True)
+    """``<path>: <why>`` lines for a valid but doubtful config (not a config key)."""

@@ -260,6 +260,7 @@ Port = Annotated[
 ]
 
 _IMAGE = re.compile(
+    r"([a-z0-9][a-z0-9.-]*:[0-9]{1,5}/)?"  # a registry with a port (host:port/)
     r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
 )
 
@@ -355,8 +356,6 @@ CommandArg = Annotated[
 Command = Annotated[
     list[CommandArg],
     BeforeValidator(_argv),
-    WithJsonSchema(
-        {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}
-    ),
+    WithJsonSchema({"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}),
 ]
 """A hook's argv: the program, then its arguments; never split or interpreted by a shell."""

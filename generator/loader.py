@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import checks, names, schedule
-from .config import Config, ControllerConfig, NamespaceConfig
+from .config import DEFAULT_IMAGE, Config, ControllerConfig, NamespaceConfig
 from .errors import BackupNsError, ConfigError, Problem, format_path
+from .migrate import migrate_flock
 from .names import quote
 from .unknown import unknown_key_message
 from .yamlload import load_yaml
@@ -103,12 +104,53 @@ def _top_level(raw: Any) -> list[Problem]:
     return problems
 
 
+def image_warning(image: object, path: str) -> list[str]:
+    """A warning for an image without a version tag (``:latest`` or none, no digest)."""
+    if not isinstance(image, str) or "@" in image:
+        return []
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    if tag and tag != "latest":
+        return []
+    what = "has the tag latest" if tag else "has no tag (so: latest)"
+    return [
+        f"{path}: {quote(image)} {what}: every node pulls whatever it is that day; "
+        "pin a version tag (or a digest)"
+    ]
+
+
+def _image_warnings(raw: dict[str, Any], config: Config) -> list[str]:
+    found = image_warning((raw.get("defaults") or {}).get("image"), "defaults.image")
+    for name in sorted(raw["namespaces"], key=str):
+        entry = raw["namespaces"][name]
+        if isinstance(entry, dict):
+            found += image_warning(entry.get("image"), f"namespaces.{name}.image")
+    found += image_warning((raw.get("controller") or {}).get("image"), "controller.image")
+    users = [f"namespaces.{n}" for n, ns in config.namespaces.items() if ns.image == DEFAULT_IMAGE]
+    if config.controller.image == DEFAULT_IMAGE:
+        users.append("controller")
+    if users:
+        shown = names.join_words(users[:3] + ([f"{len(users) - 3} more"] if len(users) > 3 else []))
+        found.append(
+            f"image: the default {quote(DEFAULT_IMAGE)} (used by {shown}) is built from "
+            "image/Dockerfile and is on no public registry: build and push it (README, "
+            '"The job image"), then set defaults.image and controller.image to its address'
+        )
+    return found
+
+
 def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
-    """Validate parsed YAML; raise ConfigError listing every problem."""
+    """Validate parsed YAML; raise ConfigError listing every problem. Warnings (the
+    config is valid, but probably not what was meant) come back in ``Config.warnings``."""
     problems = _top_level(raw)
     if problems:
         raise ConfigError(filename, problems)
+    warnings: list[str] = []
     defaults: dict[str, Any] = raw.get("defaults") or {}
+    if isinstance(defaults, dict):
+        defaults, problems, warnings = migrate_flock(defaults, "defaults")
+        if problems:
+            raise ConfigError(filename, problems)
     # defaults alone: a partial entry (pvcs may be absent), reported at defaults.*
     probe = {"pvcs": ["placeholder"], **defaults}
     checked, problems = _validate(NamespaceConfig, probe, ("defaults",))
@@ -129,7 +171,12 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
         if entry is not None and not isinstance(entry, dict):
             problems.append(Problem(f"namespaces.{name}", f"{quote(entry)} is not a mapping"))
             continue
-        merged = deep_merge(defaults, entry or {})
+        entry, found, warned = migrate_flock(entry or {}, f"namespaces.{name}")
+        warnings += warned
+        if found:
+            problems += found
+            continue
+        merged = deep_merge(defaults, entry)
         ns, found = _validate(NamespaceConfig, merged, ("namespaces", name))
         if ns is not None:
             found = checks.check_namespace(name, ns, schedules)
@@ -143,9 +190,9 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
     problems += found
     if problems:
         raise ConfigError(filename, problems)
-    return Config.model_validate({"namespaces": namespaces, "controller": controller}).model_copy(
-        update={"source_name": filename}
-    )
+    config = Config.model_validate({"namespaces": namespaces, "controller": controller})
+    warnings += _image_warnings(raw, config)
+    return config.model_copy(update={"source_name": filename, "warnings": tuple(warnings)})
 
 
 def load_config(path: Path) -> Config:

@@ -103,3 +103,8 @@ def env_name(value: str) -> str | None:
         "is not a valid environment variable name "
         "(letters, digits and '_', not starting with a digit)"
     )
+
+
+def join_words(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]

@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import schedule, settings
-from .config import Config, ControllerConfig, Hook, Job, NamespaceConfig
+from .config import DEFAULT_RUN_AS_USER, Config, ControllerConfig, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .settings import Setting
 
-CAPS = ("flock", "postgres", "mysql", "hooks")
+CAPS = ("lease", "flock", "postgres", "mysql", "hooks")
+LEASE_PREFIX = "backup-ns-slot"
+"""Slot Leases are named ``<LEASE_PREFIX>-<node>-<i>`` in the controller namespace."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class NamespaceUnit:
     """The backup-ns.sh/type label of the CronJob's snapshots."""
     flock_dir: str
     flock_host_path: str
+    lease_namespace: str
+    """The controller namespace: where the slot Leases live (lock.mode lease)."""
+    run_as_user: int
+    """The container's user: job.runAsUser, else 0 with flock, else DEFAULT_RUN_AS_USER."""
     job: Job
     """The CronJob and pod settings, as configured."""
     hooks: tuple[PlannedHook, ...]
@@ -111,6 +117,10 @@ class NamespaceUnit:
     def secrets(self) -> tuple[str, ...]:
         return tuple(s.name for s in settings.SETTINGS if s.secret)
 
+    @property
+    def lease(self) -> bool:
+        return "lease" in self.caps
+
 
 @dataclass(frozen=True)
 class ClusterUnit:
@@ -120,6 +130,8 @@ class ClusterUnit:
     namespaces: tuple[str, ...]
     verify_namespaces: tuple[str, ...]
     """Namespaces whose CronJob verifies after each backup (they get the extra role)."""
+    lease_namespaces: tuple[str, ...]
+    """Namespaces whose jobs take Lease slots (they get the slot Role's binding)."""
     prune_schedule: str
     sync_schedule: str
 
@@ -133,22 +145,26 @@ class Plan:
 
 
 def namespace_env(
-    name: str, ns: NamespaceConfig, caps: frozenset[str], dump_pvc: str
+    name: str, ns: NamespaceConfig, caps: frozenset[str], dump_pvc: str, lease_namespace: str
 ) -> list[tuple[str, str]]:
     """The baked BAK_* defaults: the table's baked settings for these caps, in its order."""
-    src = settings.Source(name, ns, caps, dump_pvc)
+    src = settings.Source(name, ns, caps, dump_pvc, lease_namespace)
     return [(s.name, s.baked_value(src)) for s in settings.for_caps(caps) if s.baked]
 
 
 def plan_namespace(
-    name: str, ns: NamespaceConfig, schedules: schedule.Schedules | None = None
+    name: str,
+    ns: NamespaceConfig,
+    lease_namespace: str = "backup-ns",
+    schedules: schedule.Schedules | None = None,
 ) -> NamespaceUnit:
     pg, my = ns.database.postgres, ns.database.mysql
     hooks = bool(ns.hooks.pre or ns.hooks.post)
     caps = frozenset(
         cap
         for cap, on in (
-            ("flock", ns.flock.enabled),
+            ("lease", ns.lock.mode == "lease"),
+            ("flock", ns.lock.mode == "flock"),
             ("postgres", pg),
             ("mysql", my),
             ("hooks", hooks),
@@ -161,7 +177,7 @@ def plan_namespace(
     return NamespaceUnit(
         name=name,
         caps=caps,
-        env=tuple(namespace_env(name, ns, caps, dump_pvc)),
+        env=tuple(namespace_env(name, ns, caps, dump_pvc, lease_namespace)),
         schedule=(schedules or schedule.Schedules()).expand(ns.schedule, name),
         schedule_source=ns.schedule,
         dump_pvc=dump_pvc,
@@ -169,25 +185,34 @@ def plan_namespace(
         time_zone=ns.time_zone,
         image=ns.image,
         snapshot_type=ns.type,
-        flock_dir=ns.flock.dir,
-        flock_host_path=ns.flock.host_path,
+        flock_dir=ns.lock.dir,
+        flock_host_path=ns.lock.host_path,
         job=ns.job,
         hooks=plan_hooks(ns),
         verify_after_backup=ns.verify.after_backup,
+        lease_namespace=lease_namespace,
+        run_as_user=_run_as_user(ns),
     )
+
+
+def _run_as_user(ns: NamespaceConfig) -> int:
+    if ns.job.run_as_user is not None:
+        return ns.job.run_as_user
+    return 0 if ns.lock.mode == "flock" else DEFAULT_RUN_AS_USER
 
 
 def plan(config: Config) -> Plan:
     schedules = schedule.Schedules()  # most namespaces share one schedule: parse it once
+    ctl = config.controller
     units = tuple(
-        plan_namespace(name, config.namespaces[name], schedules)
+        plan_namespace(name, config.namespaces[name], ctl.namespace, schedules)
         for name in sorted(config.namespaces)
     )
-    ctl = config.controller
     cluster = ClusterUnit(
         controller=ctl,
         namespaces=tuple(u.name for u in units),
         verify_namespaces=tuple(u.name for u in units if u.verify_after_backup),
+        lease_namespaces=tuple(u.name for u in units if u.lease),
         prune_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
         sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),
     )

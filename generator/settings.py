@@ -66,7 +66,9 @@ WHEN = {
     "set": "[[ -n ${{{name}:-}} ]]",
     "postgres": "[[ $kind == postgres ]]",
     "mysql": "[[ $kind == mysql ]]",
-    "flock": "[[ $BAK_FLOCK == true ]]",
+    "lock": "[[ $BAK_LOCK != none ]]",
+    "lease": "[[ $BAK_LOCK == lease ]]",
+    "flock": "[[ $BAK_LOCK == flock ]]",
     "days": "[[ $BAK_LABEL_VS_RETAIN == days ]]",
 }
 """When a setting applies (is checked, and shown by ``config``): a bash test,
@@ -74,6 +76,15 @@ inside functions that set ``kind=$(db_kind)``."""
 
 INTERNAL = frozenset({"BAK_BAKED", "BAK_CAPS", "BAK_GENERATOR_VERSION", "BAK_SCRIPT_NAMESPACE"})
 """``BAK_*`` variables of the script that are not settings (never read from outside)."""
+
+LEGACY = {
+    "BAK_FLOCK": "BAK_LOCK",
+    "BAK_FLOCK_COUNT": "BAK_LOCK_SLOTS",
+    "BAK_FLOCK_TIMEOUT_SEC": "BAK_LOCK_TIMEOUT_SEC",
+}
+"""Settings of the original backup-ns (flock era) still read under their old names:
+``BAK_FLOCK=false`` means ``BAK_LOCK=none``; the others are read as the new name unless
+that is set (``_defaults.sh.j2``), with a warning (``warn_unknown_settings``)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,8 @@ class Source:
     ns: NamespaceConfig
     caps: frozenset[str]
     dump_pvc: str
+    lease_namespace: str = ""
+    """The controller namespace (where the slot Leases live)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,7 @@ class Setting:
     optional: bool = False
     """Empty is allowed (names, label values)."""
     cap: str = ""
-    """The capability whose fragments need it ("" = every script)."""
+    """The capability whose fragments need it ("" = every script; "a|b": either)."""
     when: str = ""
     """A key of WHEN: when it applies."""
     check_always: bool = False
@@ -434,42 +447,72 @@ SETTINGS: tuple[Setting, ...] = (
         cap="hooks",
     ),
     Setting(
-        "BAK_FLOCK",
-        "bool",
-        "true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first",
-        lambda s: "flock" in s.caps,
-        "flock.enabled",
-        True,
+        "BAK_LOCK",
+        "choice",
+        "backups per node at once: lease (Lease slots), flock (hostPath lock files) or none",
+        lambda s: s.ns.lock.mode,
+        "lock.mode",
+        "lease",
+        choices=("lease", "flock", "none"),
     ),
     Setting(
-        "BAK_FLOCK_COUNT",
+        "BAK_LOCK_SLOTS",
         "int",
-        "number of lock slots (concurrent backups per node)",
-        lambda s: s.ns.flock.slots,
-        "flock.slots",
+        "number of slots per node (concurrent backups on one node)",
+        lambda s: s.ns.lock.slots,
+        "lock.slots",
         2,
         lo=1,
         hi=1000,
-        cap="flock",
-        when="flock",
+        cap="lease|flock",
+        when="lock",
+    ),
+    Setting(
+        "BAK_LOCK_TIMEOUT_SEC",
+        "duration",
+        "how long to wait for a free slot (seconds, or 15m, 1h30m, 90s)",
+        lambda s: duration_seconds(s.ns.lock.timeout),
+        "lock.timeout",
+        "1h",
+        cap="lease|flock",
+        when="lock",
+    ),
+    Setting(
+        "BAK_LOCK_NODE",
+        "subdomain",
+        "node whose slots to take (the CronJob sets it from spec.nodeName)",
+        default="",
+        what="node name",
+        optional=True,
+        cap="lease",
+        when="lease",
+    ),
+    Setting(
+        "BAK_LOCK_LEASE_NAMESPACE",
+        "dns_label",
+        "namespace of the slot Leases (the controller namespace)",
+        lambda s: s.lease_namespace,
+        what="namespace name",
+        cap="lease",
+        when="lease",
+    ),
+    Setting(
+        "BAK_LOCK_LEASE_DURATION_SEC",
+        "int",
+        "seconds a slot stays held without renewal (renewed every third of it)",
+        lambda s: duration_seconds(s.ns.lock.lease_duration),
+        lo=3,
+        hi=86400,
+        cap="lease",
+        when="lease",
     ),
     Setting(
         "BAK_FLOCK_DIR",
         "abs_path",
         "directory of the lock files (a hostPath on the node)",
-        lambda s: s.ns.flock.dir,
-        "flock.dir",
+        lambda s: s.ns.lock.dir,
+        "lock.dir",
         "/mnt/host-backup-locks",
-        cap="flock",
-        when="flock",
-    ),
-    Setting(
-        "BAK_FLOCK_TIMEOUT_SEC",
-        "duration",
-        "how long to wait for a lock slot (seconds, or 15m, 1h30m, 90s)",
-        lambda s: duration_seconds(s.ns.flock.timeout),
-        "flock.timeout",
-        "1h",
         cap="flock",
         when="flock",
     ),
@@ -603,7 +646,7 @@ def field(name: str) -> Any:
 
 def for_caps(caps: frozenset[str]) -> tuple[Setting, ...]:
     """The settings of a script generated with these capabilities, in table order."""
-    return tuple(s for s in SETTINGS if not s.cap or s.cap in caps)
+    return tuple(s for s in SETTINGS if not s.cap or caps & set(s.cap.split("|")))
 
 
 def groups(settings: tuple[Setting, ...], condition: str) -> list[tuple[str, list[Setting]]]:

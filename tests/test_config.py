@@ -71,8 +71,8 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "unknown-key-nested",
-        one_ns(flock={"slot": 3}),
-        'backupns.yaml: namespaces.shop.flock: unknown key "slot" (did you mean "slots"?)',
+        one_ns(lock={"slot": 3}),
+        'backupns.yaml: namespaces.shop.lock: unknown key "slot" (did you mean "slots"?)',
     ),
     (
         "unknown-key-no-match",
@@ -128,14 +128,14 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "duration-order",
-        one_ns(flock={"timeout": "30m1h"}),
-        'backupns.yaml: namespaces.shop.flock.timeout: "30m1h" is not a valid duration '
+        one_ns(lock={"timeout": "30m1h"}),
+        'backupns.yaml: namespaces.shop.lock.timeout: "30m1h" is not a valid duration '
         "(like 90s, 15m, 1h30m, or whole seconds)",
     ),
     (
         "duration-zero",
-        one_ns(flock={"timeout": "0s"}),
-        'backupns.yaml: namespaces.shop.flock.timeout: "0s" is not a valid duration: must be '
+        one_ns(lock={"timeout": "0s"}),
+        'backupns.yaml: namespaces.shop.lock.timeout: "0s" is not a valid duration: must be '
         "longer than 0s",
     ),
     (
@@ -179,8 +179,8 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "lock-dir",
-        one_ns(flock={"dir": "locks"}),
-        'backupns.yaml: namespaces.shop.flock.dir: "locks" is not an absolute path '
+        one_ns(lock={"dir": "locks"}),
+        'backupns.yaml: namespaces.shop.lock.dir: "locks" is not an absolute path '
         "(it must start with '/')",
     ),
     (
@@ -248,16 +248,38 @@ CASES: list[tuple[str, str, str]] = [
         "at most 63 characters; the prefix: a DNS subdomain)",
     ),
     (
+        "lock-mode",
+        one_ns(lock={"mode": "hostpath"}),
+        'backupns.yaml: namespaces.shop.lock.mode: "hostpath" is not one of "lease", "flock" '
+        'or "none"',
+    ),
+    (
+        "lease-duration-range",
+        one_ns(lock={"leaseDuration": "2s"}),
+        'backupns.yaml: namespaces.shop.lock.leaseDuration: "2s" is out of range (5s to 60m): '
+        "the holder renews its slot every third of it",
+    ),
+    (
+        "flock-and-lock",
+        one_ns(lock={"mode": "none"}, flock={"enabled": False}),
+        "backupns.yaml: namespaces.shop.flock: is the old name of lock: keep only lock",
+    ),
+    (
+        "flock-unknown-key-reported-under-lock",
+        one_ns(flock={"enabled": True, "slot": 3}),
+        'backupns.yaml: namespaces.shop.lock: unknown key "slot" (did you mean "slots"?)',
+    ),
+    (
         "lock-dir-overlaps-a-mount",
-        one_ns(flock={"dir": "/tmp/locks"}),
-        'backupns.yaml: namespaces.shop.flock.dir: "/tmp/locks" overlaps a mount the job '
+        one_ns(lock={"mode": "flock", "dir": "/tmp/locks"}),
+        'backupns.yaml: namespaces.shop.lock.dir: "/tmp/locks" overlaps a mount the job '
         "already has (/opt/backup-ns, /tmp); pick another directory",
     ),
     (
         "deadline-shorter-than-waits",
-        one_ns(job={"activeDeadlineSeconds": "1h"}, flock={"timeout": "50m"}),
+        one_ns(job={"activeDeadlineSeconds": "1h"}, lock={"timeout": "50m"}),
         'backupns.yaml: namespaces.shop.job.activeDeadlineSeconds: "1h" is not longer than '
-        "flock.timeout + waitUntilReady.timeout (3900s): Kubernetes would kill the job before "
+        "lock.timeout + waitUntilReady.timeout (3900s): Kubernetes would kill the job before "
         "the script can report a timeout",
     ),
     (
@@ -267,13 +289,13 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "int-not-coerced",
-        one_ns(flock={"slots": "3"}),
-        'backupns.yaml: namespaces.shop.flock.slots: "3" is not a whole number',
+        one_ns(lock={"slots": "3"}),
+        'backupns.yaml: namespaces.shop.lock.slots: "3" is not a whole number',
     ),
     (
         "int-range",
-        one_ns(flock={"slots": 0}),
-        "backupns.yaml: namespaces.shop.flock.slots: 0 is too small (at least 1)",
+        one_ns(lock={"slots": 0}),
+        "backupns.yaml: namespaces.shop.lock.slots: 0 is too small (at least 1)",
     ),
     (
         "enum",
@@ -357,8 +379,8 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "defaults-reported-at-defaults",
-        "defaults: {flock: {slots: 0}, schedule: 'H 25 * * *'}\nnamespaces: {shop: {pvcs: [data]}}",
-        "backupns.yaml: defaults.flock.slots: 0 is too small (at least 1)",
+        "defaults: {lock: {slots: 0}, schedule: 'H 25 * * *'}\nnamespaces: {shop: {pvcs: [data]}}",
+        "backupns.yaml: defaults.lock.slots: 0 is too small (at least 1)",
     ),
     (
         "controller-schedule",
@@ -430,8 +452,7 @@ CASES: list[tuple[str, str, str]] = [
     (
         "hook-unknown-key",
         one_ns(hooks={"pre": [{"exec": "pod/x", "cmd": ["true"]}]}),
-        'backupns.yaml: namespaces.shop.hooks.pre[0]: unknown key "cmd" (did you mean '
-        '"command"?)',
+        'backupns.yaml: namespaces.shop.hooks.pre[0]: unknown key "cmd" (did you mean "command"?)',
     ),
     (
         "hook-phase",
@@ -457,7 +478,7 @@ CASES: list[tuple[str, str, str]] = [
             hooks={"pre": [{"exec": "pod/x", "command": ["true"], "timeout": "10m"}]},
         ),
         'backupns.yaml: namespaces.shop.job.activeDeadlineSeconds: "20m" is not longer than '
-        "flock.timeout + waitUntilReady.timeout + the hooks' timeouts (1500s): Kubernetes "
+        "lock.timeout + waitUntilReady.timeout + the hooks' timeouts (1500s): Kubernetes "
         "would kill the job before the script can report a timeout",
     ),
     (
@@ -514,13 +535,13 @@ def test_missing_file_is_not_a_config_error(tmp_path: Path) -> None:
 def test_defaults_merge_key_by_key() -> None:
     config = parse_config(
         yaml.safe_load(
-            "defaults: {flock: {slots: 5, timeout: 10m}, pvcs: [data]}\n"
-            "namespaces:\n  a: {flock: {slots: 1}}\n  b: {pvcs: [www], database: none}\n"
+            "defaults: {lock: {slots: 5, timeout: 10m}, pvcs: [data]}\n"
+            "namespaces:\n  a: {lock: {slots: 1}}\n  b: {pvcs: [www], database: none}\n"
         )
     )
     a, b = config.namespaces["a"], config.namespaces["b"]
-    assert (a.flock.slots, a.flock.timeout, a.pvcs) == (1, "10m", ["data"])
-    assert (b.flock.slots, b.pvcs) == (5, ["www"])
+    assert (a.lock.slots, a.lock.timeout, a.pvcs) == (1, "10m", ["data"])
+    assert (b.lock.slots, b.pvcs) == (5, ["www"])
     assert a.image == DEFAULT_IMAGE
 
 
@@ -574,3 +595,83 @@ namespaces:
     )
     assert a.post[0].on_error == "continue"
     assert b.pre == [] and b.post == a.post
+
+
+def warnings_of(text: str) -> list[str]:
+    return list(parse_config(yaml.safe_load(text), "backupns.yaml").warnings)
+
+
+IMAGE = "defaults:\n  image: registry.example.com/backup-ns-runtime:1.33.5-1\n"
+DEFAULT_WARNING = (
+    f'image: the default "{DEFAULT_IMAGE}" (used by namespaces.a and controller) is built from '
+    "image/Dockerfile and is on no public registry: build and push it (README, "
+    '"The job image"), then set defaults.image and controller.image to its address'
+)
+
+
+def test_old_flock_block_is_read_as_lock_with_a_warning() -> None:
+    config = parse_config(
+        yaml.safe_load(
+            IMAGE + "  flock: {enabled: true, slots: 3, dir: /locks, hostPath: /var/locks, "
+            "timeout: 45m}\n"
+            "namespaces:\n  a: {pvcs: [d]}\n  b: {pvcs: [d], flock: {enabled: false}}\n"
+            "controller: {image: registry.example.com/backup-ns-runtime:1.33.5-1}\n"
+        )
+    )
+    a, b = config.namespaces["a"].lock, config.namespaces["b"].lock
+    assert (a.mode, a.slots, a.dir, a.host_path, a.timeout) == (
+        "flock",
+        3,
+        "/locks",
+        "/var/locks",
+        "45m",
+    )
+    assert b.mode == "none"
+    assert config.warnings == (
+        "defaults.flock: is deprecated (renamed to lock): write lock: {mode: flock, slots: 3, "
+        "dir: /locks, hostPath: /var/locks, timeout: 45m} to keep the node's hostPath flock "
+        '(root, Pod Security "privileged"), or lock: {mode: lease, slots: 3, timeout: 45m} '
+        'for Lease slots that pass "restricted"',
+        "namespaces.b.flock: is deprecated (renamed to lock): write lock: {mode: none}",
+    )
+
+
+def test_default_lock_is_lease() -> None:
+    lock = parse_config(yaml.safe_load(one_ns())).namespaces["shop"].lock
+    assert (lock.mode, lock.slots, lock.timeout, lock.lease_duration) == ("lease", 2, "1h", "1m")
+
+
+def test_default_image_is_a_warning_naming_its_users() -> None:
+    assert warnings_of("namespaces: {a: {pvcs: [d]}}") == [DEFAULT_WARNING]
+
+
+@pytest.mark.parametrize(
+    ("image", "what"),
+    [
+        ("alpine/k8s:latest", "has the tag latest"),
+        ("registry.example.com:5000/tools/kubectl", "has no tag (so: latest)"),
+    ],
+)
+def test_latest_or_untagged_image_is_a_warning(image: str, what: str) -> None:
+    text = (
+        f"defaults: {{image: '{image}'}}\nnamespaces: {{a: {{pvcs: [d], image: '{image}'}}}}\n"
+        f"controller: {{image: '{image}'}}\n"
+    )
+    assert warnings_of(text) == [
+        f'{where}: "{image}" {what}: every node pulls whatever it is that day; pin a version '
+        "tag (or a digest)"
+        for where in ("defaults.image", "namespaces.a.image", "controller.image")
+    ]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "registry.example.com:5000/tools/kubectl:1.33.5",
+        "registry.example.com/tools/kubectl@sha256:" + "a" * 64,
+    ],
+)
+def test_pinned_image_gives_no_warning(image: str) -> None:
+    text = f"defaults: {{image: '{image}'}}\nnamespaces: {{a: {{pvcs: [d]}}}}\n"
+    text += f"controller: {{image: '{image}'}}\n"
+    assert warnings_of(text) == []

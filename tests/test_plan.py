@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from backupns_gen.config import DEFAULT_IMAGE
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
 from tests.genhelpers import EXAMPLE, FULL, plan_of
 
 
-def test_example_env_postgres_flock() -> None:
+def test_example_env_postgres_lease() -> None:
     unit = {u.name: u for u in plan(load_config(EXAMPLE)).namespaces}["shop-prod"]
-    assert unit.caps == frozenset({"flock", "postgres"})
+    assert unit.caps == frozenset({"lease", "postgres"})
     assert list(unit.env) == [
         ("BAK_NAMESPACE", "shop-prod"),
         ("BAK_DRY_RUN", "false"),
@@ -32,37 +33,39 @@ def test_example_env_postgres_flock() -> None:
         ("BAK_DB_POSTGRES_PASSWORD", "${POSTGRES_PASSWORD}"),
         ("BAK_DB_POSTGRES_DB", "${POSTGRES_DB}"),
         ("BAK_DB_MYSQL", "false"),
-        ("BAK_FLOCK", "true"),
-        ("BAK_FLOCK_COUNT", "2"),
-        ("BAK_FLOCK_DIR", "/mnt/host-backup-locks"),
-        ("BAK_FLOCK_TIMEOUT_SEC", "3600"),
+        ("BAK_LOCK", "lease"),
+        ("BAK_LOCK_SLOTS", "2"),
+        ("BAK_LOCK_TIMEOUT_SEC", "3600"),
+        ("BAK_LOCK_NODE", ""),
+        ("BAK_LOCK_LEASE_NAMESPACE", "backup-ns"),
+        ("BAK_LOCK_LEASE_DURATION_SEC", "60"),
         ("BAK_LABEL_VS_TYPE", "adhoc"),
         ("BAK_LABEL_VS_POD", ""),
         ("BAK_LABEL_VS_RETAIN", "daily_weekly_monthly"),
         ("BAK_LABEL_VS_RETAIN_DAYS", "0"),
         ("BAK_TIME_ZONE", "Europe/Vienna"),
         ("BAK_VERIFY_AFTER_BACKUP", "false"),
-        ("BAK_TOOLBOX_IMAGE", "docker.io/bitnami/kubectl:1.32"),
+        ("BAK_TOOLBOX_IMAGE", DEFAULT_IMAGE),
         ("BAK_TOOLBOX_RUN_AS_USER", "999"),
         ("BAK_TOOLBOX_TIMEOUT", "10m"),
         ("BAK_EVENTS", "true"),
     ]
 
 
-def test_mysql_without_flock_bakes_only_its_variables() -> None:
+def test_mysql_without_lock_bakes_only_its_variables() -> None:
     unit = {u.name: u for u in plan(load_config(FULL)).namespaces}["mysql-preferred"]
     env = dict(unit.env)
     assert unit.caps == frozenset({"mysql"})
-    assert not [v for v in env if v.startswith("BAK_DB_POSTGRES_") or v.startswith("BAK_FLOCK_")]
+    assert not [v for v in env if v.startswith(("BAK_DB_POSTGRES_", "BAK_LOCK_", "BAK_FLOCK"))]
     assert env["BAK_DB_POSTGRES"] == "false"
-    assert env["BAK_FLOCK"] == "false"
+    assert env["BAK_LOCK"] == "none"
     assert env["BAK_DB_MYSQL_PASSWORD"] == ""  # passwordEnv: "" = no password
     assert env["BAK_DB_MYSQL_DEFAULT_CHARACTER_SET"] == "latin1"
     assert (env["BAK_LABEL_VS_RETAIN"], env["BAK_LABEL_VS_RETAIN_DAYS"]) == ("days", "14")
 
 
 def test_no_database() -> None:
-    unit = plan_of("namespaces: {www: {pvcs: [a, b], flock: {enabled: false}}}").namespaces[0]
+    unit = plan_of("namespaces: {www: {pvcs: [a, b], lock: {mode: none}}}").namespaces[0]
     env = dict(unit.env)
     assert unit.caps == frozenset()
     assert (env["BAK_DB_SKIP"], env["BAK_DUMP_PVC"], env["BAK_PVC_NAMES"]) == ("true", "", "a b")
@@ -79,9 +82,11 @@ def test_dump_pvc_from_config_else_first_pvc() -> None:
 
 def test_durations_to_seconds() -> None:
     unit = plan_of(
-        "namespaces: {a: {pvcs: [x], flock: {timeout: 1h30m}, job: {activeDeadlineSeconds: 7201}}}"
+        "namespaces: {a: {pvcs: [x], lock: {timeout: 1h30m, leaseDuration: 90s},"
+        " job: {activeDeadlineSeconds: 7201}}}"
     ).namespaces[0]
-    assert dict(unit.env)["BAK_FLOCK_TIMEOUT_SEC"] == "5400"
+    env = dict(unit.env)
+    assert (env["BAK_LOCK_TIMEOUT_SEC"], env["BAK_LOCK_LEASE_DURATION_SEC"]) == ("5400", "90")
     assert unit.active_deadline_seconds == 7201
 
 
@@ -108,10 +113,12 @@ def test_hooks_cap_env_and_planned_hooks() -> None:
     a, b = units
     assert a.caps == frozenset({"hooks"}) and b.caps == frozenset()
     names = [v for v, _ in a.env]
-    assert names.index("BAK_HOOKS") == names.index("BAK_FLOCK") - 1
+    assert names.index("BAK_HOOKS") == names.index("BAK_LOCK") - 1
     assert dict(a.env)["BAK_HOOKS"] == "true" and "BAK_HOOKS" not in dict(b.env)
-    assert [(h.label, h.exec, h.container, h.command, h.timeout_seconds, h.on_error, h.pvcs)
-            for h in a.hooks] == [
+    assert [
+        (h.label, h.exec, h.container, h.command, h.timeout_seconds, h.on_error, h.pvcs)
+        for h in a.hooks
+    ] == [
         ("pre hook 1/2", "deployment/redis", "redis", ("redis-cli", "BGSAVE"), 300, "fail", ""),
         ("pre hook 2/2", "pod/x", "", ("sleep", "5"), 90, "fail", "logs data"),
         ("post hook 1/1", "pod/x", "", ("true",), 300, "fail", ""),
@@ -126,3 +133,27 @@ def test_verify_after_backup_bakes_and_names_the_namespace() -> None:
     assert (env["BAK_VERIFY_AFTER_BACKUP"], env["BAK_TOOLBOX_RUN_AS_USER"]) == ("true", "1001")
     assert env["BAK_TOOLBOX_TIMEOUT"] == "5m"
     assert p.cluster.verify_namespaces == ("pg-all-options",)
+
+
+def test_flock_mode_bakes_its_dir_and_runs_as_root() -> None:
+    unit = {u.name: u for u in plan(load_config(FULL)).namespaces}["files-only"]
+    env = dict(unit.env)
+    assert unit.caps == frozenset({"flock"})
+    assert [(k, v) for k, v in env.items() if "LOCK" in k] == [
+        ("BAK_LOCK", "flock"),
+        ("BAK_LOCK_SLOTS", "1"),
+        ("BAK_LOCK_TIMEOUT_SEC", "1800"),
+        ("BAK_FLOCK_DIR", "/locks"),
+    ]
+    assert unit.run_as_user == 0
+
+
+def test_lease_slots_live_in_the_controller_namespace() -> None:
+    p = plan_of(
+        "namespaces: {a: {pvcs: [x]}, b: {pvcs: [x], lock: {mode: none}},"
+        " c: {pvcs: [x], job: {runAsUser: 1000}}}\ncontroller: {namespace: platform-backup}"
+    )
+    a, b, c = p.namespaces
+    assert dict(a.env)["BAK_LOCK_LEASE_NAMESPACE"] == "platform-backup"
+    assert (a.run_as_user, b.run_as_user, c.run_as_user) == (65532, 65532, 1000)
+    assert p.cluster.lease_namespaces == ("a", "c")

@@ -126,14 +126,24 @@ def test_configmap_holds_the_script_exactly() -> None:
     for ns in ("blog", "shop-prod", "static-site"):
         docs = list(yaml.safe_load_all(files[f"namespaces/{ns}/manifests.yaml"].text))
         kinds = [d["kind"] for d in docs]
-        assert kinds == ["ServiceAccount", "RoleBinding", "ConfigMap", "CronJob"]
-        assert docs[2]["data"]["backup-ns.sh"] == files[f"namespaces/{ns}/backup-ns.sh"].text
+        assert kinds == ["ServiceAccount", "RoleBinding", "RoleBinding", "ConfigMap", "CronJob"]
+        slots = docs[2]
+        assert (slots["metadata"], slots["roleRef"], slots["subjects"]) == (
+            {
+                "name": f"backup-ns-slots-{ns}",
+                "namespace": "backup-ns",
+                "labels": docs[1]["metadata"]["labels"],
+            },
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "backup-ns-slots"},
+            [{"kind": "ServiceAccount", "name": "backup-ns", "namespace": ns}],
+        )
+        assert docs[3]["data"]["backup-ns.sh"] == files[f"namespaces/{ns}/backup-ns.sh"].text
         assert files[f"namespaces/{ns}/backup-ns.sh"].mode == 0o755
 
 
 def test_cronjob_wiring(tmp_path: Path) -> None:
     files = render(plan(load_config(EXAMPLE)), stub_root(tmp_path))
-    cron = list(yaml.safe_load_all(files["namespaces/blog/manifests.yaml"].text))[3]
+    cron = list(yaml.safe_load_all(files["namespaces/blog/manifests.yaml"].text))[4]
     spec = cron["spec"]
     assert (spec["schedule"], spec["timeZone"]) == ("34 2 * * *", "Europe/Vienna")
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
@@ -143,21 +153,59 @@ def test_cronjob_wiring(tmp_path: Path) -> None:
     assert env["BAK_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     assert env["BAK_LABEL_VS_POD"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert env["BAK_LABEL_VS_TYPE"]["value"] == "cronjob"
+    assert env["BAK_LOCK_NODE"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["script"]["configMap"] == {"name": "backup-ns-script", "defaultMode": 0o555}
-    assert volumes["locks"]["hostPath"] == {
-        "path": "/mnt/host-backup-locks",
-        "type": "DirectoryOrCreate",
-    }
+    assert sorted(volumes) == ["script", "tmp"]  # Lease slots: no hostPath
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert mounts["script"]["readOnly"] is True
 
 
-def test_no_lock_volume_without_flock(tmp_path: Path) -> None:
-    files = render(
-        plan_of("namespaces: {a: {pvcs: [x], flock: {enabled: false}}}"), stub_root(tmp_path)
-    )
-    assert "hostPath" not in files["namespaces/a/manifests.yaml"].text
+def test_flock_mode_mounts_the_lock_directory(tmp_path: Path) -> None:
+    files = render(plan(load_config(FULL)), stub_root(tmp_path))
+    docs = list(yaml.safe_load_all(files["namespaces/files-only/manifests.yaml"].text))
+    assert [d["kind"] for d in docs] == ["ServiceAccount", "RoleBinding", "ConfigMap", "CronJob"]
+    pod = docs[3]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert {v["name"]: v for v in pod["volumes"]}["locks"]["hostPath"] == {
+        "path": "/var/lib/backup-ns/locks",
+        "type": "DirectoryOrCreate",
+    }
+    assert {m["name"]: m for m in container["volumeMounts"]}["locks"]["mountPath"] == "/locks"
+    assert "BAK_LOCK_NODE" not in {e["name"] for e in container["env"]}
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+    assert container["securityContext"]["runAsUser"] == 0
+
+
+def test_no_lock_volume_and_no_slot_binding_without_lock(tmp_path: Path) -> None:
+    files = render(plan_of("namespaces: {a: {pvcs: [x], lock: {mode: none}}}"), stub_root(tmp_path))
+    text = files["namespaces/a/manifests.yaml"].text
+    assert "hostPath" not in text
+    assert "backup-ns-slots" not in text
+    assert "BAK_LOCK_NODE" not in text
+    assert "backup-ns-slots" not in files["cluster/controller.yaml"].text
+
+
+def test_slot_role_grants_only_leases_in_the_controller_namespace(tmp_path: Path) -> None:
+    files = render(plan(load_config(EXAMPLE)), stub_root(tmp_path))
+    role = [
+        d
+        for d in yaml.safe_load_all(files["cluster/controller.yaml"].text)
+        if d["kind"] == "Role" and d["metadata"]["name"] == "backup-ns-slots"
+    ]
+    assert [(r["metadata"]["name"], r["metadata"]["namespace"], r["rules"]) for r in role] == [
+        (
+            "backup-ns-slots",
+            "backup-ns",
+            [
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["get", "create", "update"],
+                }
+            ],
+        )
+    ]
 
 
 def test_affinity_to_the_database_pod(tmp_path: Path) -> None:

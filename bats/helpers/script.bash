@@ -2,7 +2,7 @@
 # Helpers for the unit tests of the rendered backup-ns.sh (bats/script_*.bats).
 #
 #   render_scripts DIR CAPS...       render the scripts for CAPS ("postgres,flock",
-#                                    "mysql", "none", ...) into DIR in one go
+#                                    "mysql,lease", "none", ...) into DIR in one go
 #   render_script CAPS               print the script for CAPS
 #   script_path CAPS                 render once per test file, print the path
 #   in_script SCRIPT [VAR=value...] -- FUNCTION [ARG...]
@@ -11,7 +11,8 @@
 #
 # Rendering goes through the generator itself (backupns_gen.loader.parse_config ->
 # backupns_gen.plan -> backupns_gen.render.render_script), from a small config: PVCs
-# data and uploads, time zone Europe/Vienna, the database and flock per CAPS.
+# data and uploads, time zone Europe/Vienna, the database and the lock mode (lease,
+# flock, else none) per CAPS.
 
 BNS_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -30,6 +31,7 @@ from backupns_gen.loader import parse_config
 out_dir, ns_name = sys.argv[1], "shop-prod"
 for caps_arg in sys.argv[2:]:
     caps = {c for c in caps_arg.split(",") if c and c != "none"}
+    mode = "lease" if "lease" in caps else "flock" if "flock" in caps else "none"
     database: object = "none"
     if "postgres" in caps:
         database = {"postgres": {"exec": "deployment/app-base", "container": "postgres",
@@ -38,12 +40,12 @@ for caps_arg in sys.argv[2:]:
         database = {"mysql": {"exec": "statefulset/wordpress-db", "container": "mariadb",
                               "pvc": "data", "dumpFile": "/var/lib/mysql/dump.sql.gz"}}
     raw = {
-        "defaults": {"timeZone": "Europe/Vienna", "flock": {"enabled": "flock" in caps}},
+        "defaults": {"timeZone": "Europe/Vienna", "lock": {"mode": mode}},
         "namespaces": {ns_name: {"pvcs": ["data", "uploads"], "database": database}},
         "controller": {"namespace": "backup-ns"},
     }
     config = parse_config(raw, "backupns.yaml")
-    unit = plan.plan_namespace(ns_name, config.namespaces[ns_name])
+    unit = plan.plan_namespace(ns_name, config.namespaces[ns_name], "backup-ns")
     path = os.path.join(out_dir, f"backup-ns.{caps_arg.replace(',', '-')}.sh")
     with open(path + ".tmp", "w") as f:
         f.write(render.render_script(unit, render.header(config.source_name)))

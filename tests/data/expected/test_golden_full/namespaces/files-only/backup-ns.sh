@@ -7,7 +7,7 @@
 # retention and waits until they are ready. Run `backup-ns.sh --help`.
 #
 # Needs bash >= 4.4, kubectl, GNU coreutils (cat, date -d, mktemp, rm, sleep)
-# and, when locking, flock. Nothing else; nothing is sourced at run time.
+# and, with lock mode flock, flock. Nothing else; nothing is sourced at run time.
 set -Eeuo pipefail
 
 # --- settings -----------------------------------------------------------------
@@ -34,10 +34,10 @@ BAK_BAKED=(
   BAK_DB_SKIP true
   BAK_DB_POSTGRES false
   BAK_DB_MYSQL false
-  BAK_FLOCK true
-  BAK_FLOCK_COUNT 3
+  BAK_LOCK flock
+  BAK_LOCK_SLOTS 1
+  BAK_LOCK_TIMEOUT_SEC 1800
   BAK_FLOCK_DIR /locks
-  BAK_FLOCK_TIMEOUT_SEC 2700
   BAK_LABEL_VS_TYPE adhoc
   BAK_LABEL_VS_POD ''
   BAK_LABEL_VS_RETAIN daily_weekly_monthly
@@ -59,6 +59,14 @@ bak_default() {
 }
 
 bak_apply_defaults() {
+  # The original backup-ns's lock settings, still read under their old names
+  # (settings.LEGACY): BAK_FLOCK=false turns locking off; BAK_FLOCK_COUNT, BAK_FLOCK_TIMEOUT_SEC.
+  if [[ ${BAK_FLOCK:-} == false && -z ${BAK_LOCK+x} ]]; then
+    BAK_LOCK=none
+  fi
+  [[ -z ${BAK_FLOCK_COUNT+x} || -n ${BAK_LOCK_SLOTS+x} ]] || BAK_LOCK_SLOTS=$BAK_FLOCK_COUNT
+  [[ -z ${BAK_FLOCK_TIMEOUT_SEC+x} || -n ${BAK_LOCK_TIMEOUT_SEC+x} ]] ||
+    BAK_LOCK_TIMEOUT_SEC=$BAK_FLOCK_TIMEOUT_SEC
   set -- "${BAK_BAKED[@]}"
   while (($# >= 2)); do
     bak_default "$1" "$2"
@@ -324,9 +332,12 @@ active_config_vars() {
   fi
   printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY \
     BAK_VS_WAIT_UNTIL_READY_TIMEOUT BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP \
-    BAK_FLOCK
-  if [[ $BAK_FLOCK == true ]]; then
-    printf '%s\n' BAK_FLOCK_COUNT BAK_FLOCK_DIR BAK_FLOCK_TIMEOUT_SEC
+    BAK_LOCK
+  if [[ $BAK_LOCK != none ]]; then
+    printf '%s\n' BAK_LOCK_SLOTS BAK_LOCK_TIMEOUT_SEC
+  fi
+  if [[ $BAK_LOCK == flock ]]; then
+    printf '%s\n' BAK_FLOCK_DIR
   fi
   printf '%s\n' BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
@@ -451,11 +462,13 @@ verify_settings() {
   verify_int BAK_THRESHOLD_SPACE_USED_PERCENTAGE 1 100
   verify_bool BAK_DB_POSTGRES
   verify_bool BAK_DB_MYSQL
-  verify_bool BAK_FLOCK
-  if [[ $BAK_FLOCK == true ]]; then
-    verify_int BAK_FLOCK_COUNT 1 1000
+  verify_choice BAK_LOCK 'is not lease, flock or none' lease flock none
+  if [[ $BAK_LOCK != none ]]; then
+    verify_int BAK_LOCK_SLOTS 1 1000
+    verify_duration BAK_LOCK_TIMEOUT_SEC
+  fi
+  if [[ $BAK_LOCK == flock ]]; then
     verify_abs_path BAK_FLOCK_DIR
-    verify_duration BAK_FLOCK_TIMEOUT_SEC
   fi
   verify_label_value BAK_LABEL_VS_TYPE 'a label value (letters, digits, -_. ; at most 63)'
   verify_label_value BAK_LABEL_VS_POD 'a label value (letters, digits, -_. ; at most 63)' optional
@@ -520,6 +533,8 @@ verify_config() {
   if [[ $(db_kind) != none && -z $BAK_DUMP_PVC ]]; then
     invalid BAK_DUMP_PVC "is empty (name the PVC that holds the dump file)"
   fi
+  [[ $BAK_LOCK != lease ]] ||
+    invalid BAK_LOCK "is lease, but this script was generated without Lease slots (set lock.mode: lease in backupns.yaml and render again)"
 }
 
 # describe VAR: one line of help per setting ("" for anything else).
@@ -540,10 +555,10 @@ describe() {
     BAK_DB_SKIP) printf '%s\n' 'true: no database dump' ;;
     BAK_DB_POSTGRES) printf '%s\n' 'true: dump PostgreSQL before the snapshot' ;;
     BAK_DB_MYSQL) printf '%s\n' 'true: dump MySQL/MariaDB before the snapshot' ;;
-    BAK_FLOCK) printf '%s\n' 'true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first' ;;
-    BAK_FLOCK_COUNT) printf '%s\n' 'number of lock slots (concurrent backups per node)' ;;
+    BAK_LOCK) printf '%s\n' 'backups per node at once: lease (Lease slots), flock (hostPath lock files) or none' ;;
+    BAK_LOCK_SLOTS) printf '%s\n' 'number of slots per node (concurrent backups on one node)' ;;
+    BAK_LOCK_TIMEOUT_SEC) printf '%s\n' 'how long to wait for a free slot (seconds, or 15m, 1h30m, 90s)' ;;
     BAK_FLOCK_DIR) printf '%s\n' 'directory of the lock files (a hostPath on the node)' ;;
-    BAK_FLOCK_TIMEOUT_SEC) printf '%s\n' 'how long to wait for a lock slot (seconds, or 15m, 1h30m, 90s)' ;;
     BAK_LABEL_VS_TYPE) printf '%s\n' 'backup-ns.sh/type label (adhoc, cronjob, ...)' ;;
     BAK_LABEL_VS_POD) printf '%s\n' 'backup-ns.sh/pod label (the pod of the job), empty = none' ;;
     BAK_LABEL_VS_RETAIN) printf '%s\n' 'retention: daily_weekly_monthly or days' ;;
@@ -599,7 +614,7 @@ USAGE
 
 Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create
-  BAK_NAMESPACE=ns1 BAK_FLOCK=false ./backup-ns.sh create
+  BAK_NAMESPACE=ns1 BAK_LOCK=none ./backup-ns.sh create
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
 USAGE
@@ -610,7 +625,12 @@ USAGE
 warn_unknown_settings() {
   local var
   for var in $(compgen -e BAK_ || true); do
-    [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)"
+    case $var in
+      BAK_FLOCK) warn "BAK_FLOCK is an old setting: BAK_FLOCK=false is read as BAK_LOCK=none; use BAK_LOCK" ;;
+      BAK_FLOCK_COUNT) warn "BAK_FLOCK_COUNT is the old name of BAK_LOCK_SLOTS (read as that unless it is set)" ;;
+      BAK_FLOCK_TIMEOUT_SEC) warn "BAK_FLOCK_TIMEOUT_SEC is the old name of BAK_LOCK_TIMEOUT_SEC (read as that unless it is set)" ;;
+      *) [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)" ;;
+    esac
   done
 }
 
@@ -629,11 +649,11 @@ check_dependencies() {
   # Every command this shell runs itself (the database container needs its own:
   # see the need line of each remote script).
   local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
-  [[ $BAK_FLOCK != true ]] || tools+=(flock)
+  [[ $BAK_LOCK != flock ]] || tools+=(flock)
   for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils and (when locking) flock"
+        "Use an image with bash, kubectl, GNU coreutils and (with lock mode flock) flock, such as image/Dockerfile builds"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
@@ -727,11 +747,13 @@ kube_fail() {
 }
 
 # --- node lock slots (flock) --------------------------------------------------
-# Take any free slot of BAK_FLOCK_COUNT lock files in BAK_FLOCK_DIR (a hostPath
-# shared by the jobs on a node), so at most COUNT backups run on a node at once.
-# The slots are tried from a random one on, without waiting; when all are taken,
-# again every second until BAK_FLOCK_TIMEOUT_SEC. The lock is held on a file
-# descriptor and released on every exit path (trap).
+# lock.mode flock, the original backup-ns lock: take any free slot of BAK_LOCK_SLOTS
+# lock files in BAK_FLOCK_DIR (a hostPath shared by the jobs on a node), so at most
+# that many backups run on a node at once. The slots are tried from a random one on,
+# without waiting; when all are taken, again every second until BAK_LOCK_TIMEOUT_SEC.
+# The lock is held on a file descriptor and released on every exit path (trap). The
+# hostPath needs root and a namespace that allows hostPath volumes (Pod Security
+# "privileged"); the default, lock.mode lease (_lease.sh.j2), needs neither.
 
 LOCK_FD=''
 LOCK_FILE=''
@@ -744,7 +766,7 @@ lock_try() {
   if ! { exec {LOCK_FD}>>"$LOCK_FILE"; } 2>/dev/null; then
     LOCK_FD=''
     die "cannot open the lock file" "$LOCK_FILE is not writable" \
-      "Create $BAK_FLOCK_DIR (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_FLOCK=false"
+      "Create $BAK_FLOCK_DIR (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_LOCK=none"
   fi
   flock --nonblock "$LOCK_FD" || rc=$?
   ((rc != 0)) || return 0
@@ -754,9 +776,9 @@ lock_try() {
   return 1
 }
 
-lock_acquire() {
-  local count=$((10#$BAK_FLOCK_COUNT)) limit first i slot start elapsed=0 shown=0
-  limit=$(duration_to_seconds "$BAK_FLOCK_TIMEOUT_SEC")
+flock_acquire() {
+  local count=$((10#$BAK_LOCK_SLOTS)) limit first i slot start elapsed=0 shown=0
+  limit=$(duration_to_seconds "$BAK_LOCK_TIMEOUT_SEC")
   if [[ $BAK_DRY_RUN == true ]]; then
     log "lock: dry run, not taking a slot of $count in $BAK_FLOCK_DIR"
     return 0
@@ -779,15 +801,15 @@ lock_acquire() {
     fi
     if ((elapsed >= limit)); then
       die "timed out waiting for the lock" "all $count slots in $BAK_FLOCK_DIR stayed locked for ${elapsed}s (limit ${limit}s)" \
-        "Other backups on this node hold all $count slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"
+        "Other backups on this node hold all $count slots; raise BAK_LOCK_TIMEOUT_SEC or BAK_LOCK_SLOTS"
     fi
     sleep 1
     elapsed=$((SECONDS - start))
   done
 }
 
-# lock_release: unlock (for every process sharing the descriptor) and close.
-lock_release() {
+# flock_release: unlock (for every process sharing the descriptor) and close.
+flock_release() {
   [[ -n $LOCK_FD ]] || return 0
   if [[ $LOCK_HELD == true ]]; then
     flock --unlock "$LOCK_FD" 2>/dev/null || true
@@ -1925,9 +1947,9 @@ on_exit() {
   fi
   # after a failure the error stays the last line of the output
   if ((status == 0)); then
-    lock_release || true
+    flock_release || true
   else
-    lock_release >/dev/null || true
+    flock_release >/dev/null || true
   fi
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
@@ -2005,9 +2027,10 @@ command_create() {
     set -x
   fi
   [[ $BAK_DRY_RUN == true || $BAK_EVENTS != true ]] || EVENT_PENDING=true
-  if [[ $BAK_FLOCK == true ]]; then
-    lock_acquire
-  fi
+  case $BAK_LOCK in
+    flock) flock_acquire ;;
+    *) ;;
+  esac
 
   snapshot_names
 

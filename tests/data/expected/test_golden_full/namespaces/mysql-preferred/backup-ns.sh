@@ -7,7 +7,7 @@
 # retention and waits until they are ready. Run `backup-ns.sh --help`.
 #
 # Needs bash >= 4.4, kubectl, GNU coreutils (cat, date -d, mktemp, rm, sleep)
-# and, when locking, flock. Nothing else; nothing is sourced at run time.
+# and, with lock mode flock, flock. Nothing else; nothing is sourced at run time.
 set -Eeuo pipefail
 
 # --- settings -----------------------------------------------------------------
@@ -43,7 +43,7 @@ BAK_BAKED=(
   BAK_DB_MYSQL_PASSWORD ''
   BAK_DB_MYSQL_DB wordpress
   BAK_DB_MYSQL_DEFAULT_CHARACTER_SET latin1
-  BAK_FLOCK false
+  BAK_LOCK none
   BAK_LABEL_VS_TYPE adhoc
   BAK_LABEL_VS_POD ''
   BAK_LABEL_VS_RETAIN days
@@ -65,6 +65,14 @@ bak_default() {
 }
 
 bak_apply_defaults() {
+  # The original backup-ns's lock settings, still read under their old names
+  # (settings.LEGACY): BAK_FLOCK=false turns locking off; BAK_FLOCK_COUNT, BAK_FLOCK_TIMEOUT_SEC.
+  if [[ ${BAK_FLOCK:-} == false && -z ${BAK_LOCK+x} ]]; then
+    BAK_LOCK=none
+  fi
+  [[ -z ${BAK_FLOCK_COUNT+x} || -n ${BAK_LOCK_SLOTS+x} ]] || BAK_LOCK_SLOTS=$BAK_FLOCK_COUNT
+  [[ -z ${BAK_FLOCK_TIMEOUT_SEC+x} || -n ${BAK_LOCK_TIMEOUT_SEC+x} ]] ||
+    BAK_LOCK_TIMEOUT_SEC=$BAK_FLOCK_TIMEOUT_SEC
   set -- "${BAK_BAKED[@]}"
   while (($# >= 2)); do
     bak_default "$1" "$2"
@@ -335,7 +343,7 @@ active_config_vars() {
       BAK_DB_MYSQL_DUMP_FILE BAK_DB_MYSQL_HOST BAK_DB_MYSQL_PORT BAK_DB_MYSQL_USER \
       BAK_DB_MYSQL_PASSWORD BAK_DB_MYSQL_DB BAK_DB_MYSQL_DEFAULT_CHARACTER_SET
   fi
-  printf '%s\n' BAK_FLOCK BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN
+  printf '%s\n' BAK_LOCK BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
     printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
   fi
@@ -469,7 +477,7 @@ verify_settings() {
     verify_db_value BAK_DB_MYSQL_DB
     verify_pattern BAK_DB_MYSQL_DEFAULT_CHARACTER_SET '^[A-Za-z0-9_]{1,32}$' 'is not a character set name such as utf8mb4'
   fi
-  verify_bool BAK_FLOCK
+  verify_choice BAK_LOCK 'is not lease, flock or none' lease flock none
   verify_label_value BAK_LABEL_VS_TYPE 'a label value (letters, digits, -_. ; at most 63)'
   verify_label_value BAK_LABEL_VS_POD 'a label value (letters, digits, -_. ; at most 63)' optional
   verify_choice BAK_LABEL_VS_RETAIN 'is not daily_weekly_monthly or days' daily_weekly_monthly days
@@ -531,8 +539,10 @@ verify_config() {
   if [[ $(db_kind) != none && -z $BAK_DUMP_PVC ]]; then
     invalid BAK_DUMP_PVC "is empty (name the PVC that holds the dump file)"
   fi
-  [[ $BAK_FLOCK != true ]] ||
-    invalid BAK_FLOCK "is true, but this script was generated without locking (enable flock in backupns.yaml and render again)"
+  [[ $BAK_LOCK != lease ]] ||
+    invalid BAK_LOCK "is lease, but this script was generated without Lease slots (set lock.mode: lease in backupns.yaml and render again)"
+  [[ $BAK_LOCK != flock ]] ||
+    invalid BAK_LOCK "is flock, but this script was generated without flock (set lock.mode: flock in backupns.yaml and render again)"
 }
 
 # describe VAR: one line of help per setting ("" for anything else).
@@ -562,7 +572,7 @@ describe() {
     BAK_DB_MYSQL_PASSWORD) printf '%s\n' '${ENVVAR} of the container holding the password, or empty' ;;
     BAK_DB_MYSQL_DB) printf '%s\n' 'database: a value or ${ENVVAR} expanded in the container' ;;
     BAK_DB_MYSQL_DEFAULT_CHARACTER_SET) printf '%s\n' 'client character set (--default-character-set)' ;;
-    BAK_FLOCK) printf '%s\n' 'true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first' ;;
+    BAK_LOCK) printf '%s\n' 'backups per node at once: lease (Lease slots), flock (hostPath lock files) or none' ;;
     BAK_LABEL_VS_TYPE) printf '%s\n' 'backup-ns.sh/type label (adhoc, cronjob, ...)' ;;
     BAK_LABEL_VS_POD) printf '%s\n' 'backup-ns.sh/pod label (the pod of the job), empty = none' ;;
     BAK_LABEL_VS_RETAIN) printf '%s\n' 'retention: daily_weekly_monthly or days' ;;
@@ -623,7 +633,7 @@ USAGE
 
 Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create
-  BAK_NAMESPACE=ns1 BAK_FLOCK=false ./backup-ns.sh create
+  BAK_NAMESPACE=ns1 BAK_LOCK=none ./backup-ns.sh create
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
 USAGE
@@ -634,7 +644,12 @@ USAGE
 warn_unknown_settings() {
   local var
   for var in $(compgen -e BAK_ || true); do
-    [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)"
+    case $var in
+      BAK_FLOCK) warn "BAK_FLOCK is an old setting: BAK_FLOCK=false is read as BAK_LOCK=none; use BAK_LOCK" ;;
+      BAK_FLOCK_COUNT) warn "BAK_FLOCK_COUNT is the old name of BAK_LOCK_SLOTS (read as that unless it is set)" ;;
+      BAK_FLOCK_TIMEOUT_SEC) warn "BAK_FLOCK_TIMEOUT_SEC is the old name of BAK_LOCK_TIMEOUT_SEC (read as that unless it is set)" ;;
+      *) [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)" ;;
+    esac
   done
 }
 
@@ -653,11 +668,11 @@ check_dependencies() {
   # Every command this shell runs itself (the database container needs its own:
   # see the need line of each remote script).
   local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
-  [[ $BAK_FLOCK != true ]] || tools+=(flock)
+  [[ $BAK_LOCK != flock ]] || tools+=(flock)
   for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils and (when locking) flock"
+        "Use an image with bash, kubectl, GNU coreutils and (with lock mode flock) flock, such as image/Dockerfile builds"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"

@@ -7,7 +7,7 @@
 # retention and waits until they are ready. Run `backup-ns.sh --help`.
 #
 # Needs bash >= 4.4, kubectl, GNU coreutils (cat, date -d, mktemp, rm, sleep)
-# and, when locking, flock. Nothing else; nothing is sourced at run time.
+# and, with lock mode flock, flock. Nothing else; nothing is sourced at run time.
 set -Eeuo pipefail
 
 # --- settings -----------------------------------------------------------------
@@ -15,7 +15,7 @@ set -Eeuo pipefail
 BAK_GENERATOR_VERSION=0.1.0
 BAK_SCRIPT_NAMESPACE=pg-all-options
 # What this script was generated with (a namespace without MySQL gets no MySQL code).
-BAK_CAPS=(flock postgres)
+BAK_CAPS=(lease postgres)
 
 # The defaults baked in by backupns-gen, as (variable, value) pairs: every setting
 # this script reads (the settings table, generator/settings.py), in its order.
@@ -42,10 +42,12 @@ BAK_BAKED=(
   BAK_DB_POSTGRES_PASSWORD '${PGPASSWORD}'
   BAK_DB_POSTGRES_DB '${APP_DB}'
   BAK_DB_MYSQL false
-  BAK_FLOCK true
-  BAK_FLOCK_COUNT 3
-  BAK_FLOCK_DIR /locks
-  BAK_FLOCK_TIMEOUT_SEC 2700
+  BAK_LOCK lease
+  BAK_LOCK_SLOTS 3
+  BAK_LOCK_TIMEOUT_SEC 2700
+  BAK_LOCK_NODE ''
+  BAK_LOCK_LEASE_NAMESPACE backup-system
+  BAK_LOCK_LEASE_DURATION_SEC 120
   BAK_LABEL_VS_TYPE adhoc
   BAK_LABEL_VS_POD ''
   BAK_LABEL_VS_RETAIN daily_weekly_monthly
@@ -67,6 +69,14 @@ bak_default() {
 }
 
 bak_apply_defaults() {
+  # The original backup-ns's lock settings, still read under their old names
+  # (settings.LEGACY): BAK_FLOCK=false turns locking off; BAK_FLOCK_COUNT, BAK_FLOCK_TIMEOUT_SEC.
+  if [[ ${BAK_FLOCK:-} == false && -z ${BAK_LOCK+x} ]]; then
+    BAK_LOCK=none
+  fi
+  [[ -z ${BAK_FLOCK_COUNT+x} || -n ${BAK_LOCK_SLOTS+x} ]] || BAK_LOCK_SLOTS=$BAK_FLOCK_COUNT
+  [[ -z ${BAK_FLOCK_TIMEOUT_SEC+x} || -n ${BAK_LOCK_TIMEOUT_SEC+x} ]] ||
+    BAK_LOCK_TIMEOUT_SEC=$BAK_FLOCK_TIMEOUT_SEC
   set -- "${BAK_BAKED[@]}"
   while (($# >= 2)); do
     bak_default "$1" "$2"
@@ -337,9 +347,12 @@ active_config_vars() {
       BAK_DB_POSTGRES_DUMP_FILE BAK_DB_POSTGRES_HOST BAK_DB_POSTGRES_PORT \
       BAK_DB_POSTGRES_USER BAK_DB_POSTGRES_PASSWORD BAK_DB_POSTGRES_DB
   fi
-  printf '%s\n' BAK_FLOCK
-  if [[ $BAK_FLOCK == true ]]; then
-    printf '%s\n' BAK_FLOCK_COUNT BAK_FLOCK_DIR BAK_FLOCK_TIMEOUT_SEC
+  printf '%s\n' BAK_LOCK
+  if [[ $BAK_LOCK != none ]]; then
+    printf '%s\n' BAK_LOCK_SLOTS BAK_LOCK_TIMEOUT_SEC
+  fi
+  if [[ $BAK_LOCK == lease ]]; then
+    printf '%s\n' BAK_LOCK_NODE BAK_LOCK_LEASE_NAMESPACE BAK_LOCK_LEASE_DURATION_SEC
   fi
   printf '%s\n' BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
@@ -474,11 +487,15 @@ verify_settings() {
     verify_db_value BAK_DB_POSTGRES_DB
   fi
   verify_bool BAK_DB_MYSQL
-  verify_bool BAK_FLOCK
-  if [[ $BAK_FLOCK == true ]]; then
-    verify_int BAK_FLOCK_COUNT 1 1000
-    verify_abs_path BAK_FLOCK_DIR
-    verify_duration BAK_FLOCK_TIMEOUT_SEC
+  verify_choice BAK_LOCK 'is not lease, flock or none' lease flock none
+  if [[ $BAK_LOCK != none ]]; then
+    verify_int BAK_LOCK_SLOTS 1 1000
+    verify_duration BAK_LOCK_TIMEOUT_SEC
+  fi
+  if [[ $BAK_LOCK == lease ]]; then
+    verify_subdomain BAK_LOCK_NODE 'node name' optional
+    verify_dns_label BAK_LOCK_LEASE_NAMESPACE 'namespace name'
+    verify_int BAK_LOCK_LEASE_DURATION_SEC 3 86400
   fi
   verify_label_value BAK_LABEL_VS_TYPE 'a label value (letters, digits, -_. ; at most 63)'
   verify_label_value BAK_LABEL_VS_POD 'a label value (letters, digits, -_. ; at most 63)' optional
@@ -541,6 +558,8 @@ verify_config() {
   if [[ $(db_kind) != none && -z $BAK_DUMP_PVC ]]; then
     invalid BAK_DUMP_PVC "is empty (name the PVC that holds the dump file)"
   fi
+  [[ $BAK_LOCK != flock ]] ||
+    invalid BAK_LOCK "is flock, but this script was generated without flock (set lock.mode: flock in backupns.yaml and render again)"
 }
 
 # describe VAR: one line of help per setting ("" for anything else).
@@ -569,10 +588,12 @@ describe() {
     BAK_DB_POSTGRES_PASSWORD) printf '%s\n' '${ENVVAR} of the container holding the password, or empty' ;;
     BAK_DB_POSTGRES_DB) printf '%s\n' 'database: a value or ${ENVVAR} expanded in the container' ;;
     BAK_DB_MYSQL) printf '%s\n' 'true: dump MySQL/MariaDB before the snapshot' ;;
-    BAK_FLOCK) printf '%s\n' 'true: take one of BAK_FLOCK_COUNT lock slots in BAK_FLOCK_DIR first' ;;
-    BAK_FLOCK_COUNT) printf '%s\n' 'number of lock slots (concurrent backups per node)' ;;
-    BAK_FLOCK_DIR) printf '%s\n' 'directory of the lock files (a hostPath on the node)' ;;
-    BAK_FLOCK_TIMEOUT_SEC) printf '%s\n' 'how long to wait for a lock slot (seconds, or 15m, 1h30m, 90s)' ;;
+    BAK_LOCK) printf '%s\n' 'backups per node at once: lease (Lease slots), flock (hostPath lock files) or none' ;;
+    BAK_LOCK_SLOTS) printf '%s\n' 'number of slots per node (concurrent backups on one node)' ;;
+    BAK_LOCK_TIMEOUT_SEC) printf '%s\n' 'how long to wait for a free slot (seconds, or 15m, 1h30m, 90s)' ;;
+    BAK_LOCK_NODE) printf '%s\n' 'node whose slots to take (the CronJob sets it from spec.nodeName)' ;;
+    BAK_LOCK_LEASE_NAMESPACE) printf '%s\n' 'namespace of the slot Leases (the controller namespace)' ;;
+    BAK_LOCK_LEASE_DURATION_SEC) printf '%s\n' 'seconds a slot stays held without renewal (renewed every third of it)' ;;
     BAK_LABEL_VS_TYPE) printf '%s\n' 'backup-ns.sh/type label (adhoc, cronjob, ...)' ;;
     BAK_LABEL_VS_POD) printf '%s\n' 'backup-ns.sh/pod label (the pod of the job), empty = none' ;;
     BAK_LABEL_VS_RETAIN) printf '%s\n' 'retention: daily_weekly_monthly or days' ;;
@@ -633,7 +654,7 @@ USAGE
 
 Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create
-  BAK_NAMESPACE=ns1 BAK_FLOCK=false ./backup-ns.sh create
+  BAK_NAMESPACE=ns1 BAK_LOCK=none ./backup-ns.sh create
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
 USAGE
@@ -644,7 +665,12 @@ USAGE
 warn_unknown_settings() {
   local var
   for var in $(compgen -e BAK_ || true); do
-    [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)"
+    case $var in
+      BAK_FLOCK) warn "BAK_FLOCK is an old setting: BAK_FLOCK=false is read as BAK_LOCK=none; use BAK_LOCK" ;;
+      BAK_FLOCK_COUNT) warn "BAK_FLOCK_COUNT is the old name of BAK_LOCK_SLOTS (read as that unless it is set)" ;;
+      BAK_FLOCK_TIMEOUT_SEC) warn "BAK_FLOCK_TIMEOUT_SEC is the old name of BAK_LOCK_TIMEOUT_SEC (read as that unless it is set)" ;;
+      *) [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)" ;;
+    esac
   done
 }
 
@@ -663,11 +689,11 @@ check_dependencies() {
   # Every command this shell runs itself (the database container needs its own:
   # see the need line of each remote script).
   local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
-  [[ $BAK_FLOCK != true ]] || tools+=(flock)
+  [[ $BAK_LOCK != flock ]] || tools+=(flock)
   for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils and (when locking) flock"
+        "Use an image with bash, kubectl, GNU coreutils and (with lock mode flock) flock, such as image/Dockerfile builds"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
@@ -760,76 +786,314 @@ kube_fail() {
   die "$1" "${picked[0]}" "$2"
 }
 
-# --- node lock slots (flock) --------------------------------------------------
-# Take any free slot of BAK_FLOCK_COUNT lock files in BAK_FLOCK_DIR (a hostPath
-# shared by the jobs on a node), so at most COUNT backups run on a node at once.
-# The slots are tried from a random one on, without waiting; when all are taken,
-# again every second until BAK_FLOCK_TIMEOUT_SEC. The lock is held on a file
-# descriptor and released on every exit path (trap).
+# --- node lock slots (coordination.k8s.io Leases) -----------------------------
+# At most BAK_LOCK_SLOTS backups run at once on a node: slot I of node N is the Lease
+# backup-ns-slot-N-I in BAK_LOCK_LEASE_NAMESPACE (the controller namespace), shared by
+# the jobs of every namespace. The rules are client-go leader election's:
+# - a slot is free when the Lease does not exist (create it; AlreadyExists: another
+#   job was faster), when its holderIdentity is empty (released), or when its holder
+#   stopped renewing it (renewTime + leaseDurationSeconds < now: the job was killed);
+# - a free slot is taken by an update that carries the resourceVersion just read, so
+#   of two jobs taking the same slot one gets 409 Conflict and tries the next slot;
+# - the holder renews renewTime every third of leaseDurationSeconds in the background
+#   while the backup runs, and releases the slot (holderIdentity "", again guarded by
+#   the resourceVersion, never a blind delete) on every exit path.
+# Times are MicroTime (RFC 3339, microseconds, UTC) as the API server stores them.
 
-LOCK_FD=''
-LOCK_FILE=''
-LOCK_HELD=false
+LEASE_PREFIX=backup-ns-slot
+LEASE_RETRY_EVERY=5 # seconds between two rounds over all slots
+LEASE_NAME=''       # the slot held ('' = none)
+LEASE_HOLDER=''     # our holderIdentity: <namespace>/<pod>
+LEASE_RV=''         # resourceVersion of our last write
+LEASE_ACQUIRED=''   # acquireTime and leaseTransitions of our hold
+LEASE_TRANSITIONS=0
+LEASE_RENEWER=''    # pid of the background renewal loop
+LEASE_ERR=/dev/null # kubectl's stderr for Lease calls (the renewer has its own)
+# lease_read fills these from one GET:
+L_RV='' L_HOLDER='' L_ACQUIRE='' L_RENEW='' L_DURATION='' L_TRANSITIONS=''
 
-# lock_try SLOT: take that slot's lock file without waiting (status 1: it is held).
-lock_try() {
-  local rc=0
-  LOCK_FILE="${BAK_FLOCK_DIR%/}/$1.lock"
-  if ! { exec {LOCK_FD}>>"$LOCK_FILE"; } 2>/dev/null; then
-    LOCK_FD=''
-    die "cannot open the lock file" "$LOCK_FILE is not writable" \
-      "Create $BAK_FLOCK_DIR (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_FLOCK=false"
-  fi
-  flock --nonblock "$LOCK_FD" || rc=$?
-  ((rc != 0)) || return 0
-  exec {LOCK_FD}>&-
-  LOCK_FD=''
-  ((rc == 1)) || die "flock failed" "flock exited with status $rc on $LOCK_FILE" "Check $BAK_FLOCK_DIR"
-  return 1
+# lease_kube ARGS...: kubectl in the namespace of the slot Leases.
+lease_kube() {
+  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_LOCK_LEASE_NAMESPACE" "$@"
 }
 
-lock_acquire() {
-  local count=$((10#$BAK_FLOCK_COUNT)) limit first i slot start elapsed=0 shown=0
-  limit=$(duration_to_seconds "$BAK_FLOCK_TIMEOUT_SEC")
+# micro_time: now as a Lease MicroTime, e.g. 2026-03-10T11:00:00.123456Z.
+micro_time() {
+  date -u +%Y-%m-%dT%H:%M:%S.%6NZ
+}
+
+# lease_json NAME RESOURCEVERSION HOLDER ACQUIRE RENEW DURATION TRANSITIONS: the whole
+# Lease object ('' RESOURCEVERSION: for a create).
+lease_json() {
+  local rv=''
+  [[ -z $2 ]] || rv="\"resourceVersion\":$(json_str "$2"),"
+  printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":%s,"namespace":%s,%s"labels":{"app.kubernetes.io/name":"backup-ns","app.kubernetes.io/component":"slot-lock","app.kubernetes.io/managed-by":"backup-ns.sh"}},"spec":{"holderIdentity":%s,"leaseDurationSeconds":%d,"acquireTime":%s,"renewTime":%s,"leaseTransitions":%d}}\n' \
+    "$(json_str "$1")" "$(json_str "$BAK_LOCK_LEASE_NAMESPACE")" "$rv" \
+    "$(json_str "$3")" "$6" "$(json_str "$4")" "$(json_str "$5")" "$7"
+}
+
+# lease_status: why the last Lease call failed, from kubectl's stderr in LEASE_ERR:
+# 3 NotFound, 4 AlreadyExists, 5 Conflict, 1 anything else.
+lease_status() {
+  local text
+  text=$(<"$LEASE_ERR")
+  case $text in
+    *'(NotFound)'*) return 3 ;;
+    *'(AlreadyExists)'*) return 4 ;;
+    *'(Conflict)'*) return 5 ;;
+    *) return 1 ;;
+  esac
+}
+
+# lease_read NAME: one GET into L_*. Status 0, or lease_status's.
+lease_read() {
+  local out
+  if ! out=$(lease_kube get leases.coordination.k8s.io "$1" -o \
+    jsonpath='{.metadata.resourceVersion}{"|"}{.spec.holderIdentity}{"|"}{.spec.acquireTime}{"|"}{.spec.renewTime}{"|"}{.spec.leaseDurationSeconds}{"|"}{.spec.leaseTransitions}' \
+    2>"$LEASE_ERR"); then
+    lease_status
+    return
+  fi
+  IFS='|' read -r L_RV L_HOLDER L_ACQUIRE L_RENEW L_DURATION L_TRANSITIONS <<<"$out" || true
+}
+
+# lease_write create|replace JSON: create, or update guarded by the resourceVersion in
+# JSON; prints the new resourceVersion. Status 0, or lease_status's.
+lease_write() {
+  local out
+  if ! out=$(printf '%s\n' "$2" | lease_kube "$1" -f - -o jsonpath='{.metadata.resourceVersion}' \
+    2>"$LEASE_ERR"); then
+    lease_status
+    return
+  fi
+  printf '%s\n' "$out"
+}
+
+# lease_expired: whether the Lease in L_* may be taken: no holder, our own identity,
+# or not renewed within its leaseDurationSeconds (a missing or unreadable time counts
+# as expired, as in client-go).
+lease_expired() {
+  local renewed
+  [[ -n $L_HOLDER && $L_HOLDER != "$LEASE_HOLDER" ]] || return 0
+  [[ $L_DURATION =~ ^[0-9]{1,9}$ && -n $L_RENEW ]] || return 0
+  renewed=$(date -d "$L_RENEW" +%s 2>/dev/null) || return 0
+  ((renewed + 10#$L_DURATION < $(date +%s)))
+}
+
+# lease_fail WHAT: die with kubectl's reason for a failed Lease call.
+lease_fail() {
+  if [[ $BAK_DEBUG == true && -s $LEASE_ERR ]]; then
+    cat -- "$LEASE_ERR" >&2
+  fi
+  die "$1" "$(err_detail "$LEASE_ERR")" \
+    "Check that the ServiceAccount may get, create and update leases in namespace $BAK_LOCK_LEASE_NAMESPACE (Role backup-ns-slots), or set BAK_LOCK=none"
+}
+
+# lease_take NAME EXISTS: try to take slot NAME (EXISTS: it existed last round, so read
+# it first instead of creating). 0: held (LEASE_*); 1: busy (L_* name the holder);
+# 3: the Lease is gone (create it next round).
+lease_take() {
+  local name=$1 rc=0 rv now transitions
+  now=$(micro_time)
+  if [[ $2 != true ]]; then
+    rv=$(lease_write create "$(lease_json "$name" '' "$LEASE_HOLDER" "$now" "$now" \
+      "$BAK_LOCK_LEASE_DURATION_SEC" 0)") || rc=$?
+    if ((rc == 0)); then
+      LEASE_NAME=$name LEASE_RV=$rv LEASE_ACQUIRED=$now LEASE_TRANSITIONS=0
+      return 0
+    fi
+    ((rc == 4)) || lease_fail "cannot create the backup slot Lease $name"
+    rc=0
+  fi
+  lease_read "$name" || rc=$?
+  case $rc in
+    0) ;;
+    3) return 3 ;;
+    *) lease_fail "cannot read the backup slot Lease $name" ;;
+  esac
+  lease_expired || return 1
+  transitions=0
+  [[ ! $L_TRANSITIONS =~ ^[0-9]{1,9}$ ]] || transitions=$((10#$L_TRANSITIONS))
+  [[ $L_HOLDER == "$LEASE_HOLDER" ]] || transitions=$((transitions + 1))
+  now=$(micro_time)
+  rv=$(lease_write replace "$(lease_json "$name" "$L_RV" "$LEASE_HOLDER" "$now" "$now" \
+    "$BAK_LOCK_LEASE_DURATION_SEC" "$transitions")") || rc=$?
+  case $rc in
+    0) ;;
+    3 | 5) return 1 ;; # deleted, or another job took it first (409 Conflict)
+    *) lease_fail "cannot update the backup slot Lease $name" ;;
+  esac
+  if [[ -n $L_HOLDER && $L_HOLDER != "$LEASE_HOLDER" ]]; then
+    log "lock: $name was held by $L_HOLDER, not renewed since $L_RENEW (${L_DURATION}s lease): taken over"
+  fi
+  LEASE_NAME=$name LEASE_RV=$rv LEASE_ACQUIRED=$now LEASE_TRANSITIONS=$transitions
+}
+
+# seconds_text SECONDS: 3600 -> 1h, 90 -> 1m30s, 45 -> 45s.
+seconds_text() {
+  local s=$1 out=''
+  ((s < 3600)) || out+="$((s / 3600))h"
+  ((s % 3600 < 60)) || out+="$((s % 3600 / 60))m"
+  ((s % 60 == 0 && s != 0)) || out+="$((s % 60))s"
+  printf '%s\n' "$out"
+}
+
+lease_acquire() {
+  local count=$((10#$BAK_LOCK_SLOTS)) limit start i rc name next_progress elapsed
+  local -a exists=() busy=()
+  limit=$(duration_to_seconds "$BAK_LOCK_TIMEOUT_SEC")
+  LEASE_HOLDER="$BAK_NAMESPACE/${BAK_LABEL_VS_POD:-${HOSTNAME:-unknown}-$$}"
+  if [[ -z $BAK_LOCK_NODE ]]; then
+    die "no node for the backup slot" "BAK_LOCK_NODE is empty (the CronJob sets it from the pod's spec.nodeName)" \
+      "Set BAK_LOCK_NODE to the database pod's node (kubectl -n $BAK_NAMESPACE get pods -o wide), or BAK_LOCK=none"
+  fi
+  name="$LEASE_PREFIX-$BAK_LOCK_NODE-$count"
+  is_dns_subdomain "$name" ||
+    die "invalid backup slot name" "\"$name\" (from BAK_LOCK_NODE) is not a valid Lease name (at most 253 of [a-z0-9.-])" \
+      "Use BAK_LOCK=none for this node"
   if [[ $BAK_DRY_RUN == true ]]; then
-    log "lock: dry run, not taking a slot of $count in $BAK_FLOCK_DIR"
+    log "lock: dry run, not taking one of $count backup slots of node $BAK_LOCK_NODE (leases $LEASE_PREFIX-$BAK_LOCK_NODE-1..$count in namespace $BAK_LOCK_LEASE_NAMESPACE)"
     return 0
   fi
-  log "lock: waiting for a free slot of $count in $BAK_FLOCK_DIR (limit ${limit}s)"
-  first=$((RANDOM % count))
+  LEASE_ERR=$WORK_DIR/lease.err
+  log "lock: waiting for one of $count backup slots of node $BAK_LOCK_NODE (leases $LEASE_PREFIX-$BAK_LOCK_NODE-1..$count in namespace $BAK_LOCK_LEASE_NAMESPACE, limit $(seconds_text "$limit"))"
   start=$SECONDS
+  next_progress=$((start + PROGRESS_EVERY))
   while :; do
-    for ((i = 0; i < count; i++)); do
-      slot=$(((first + i) % count + 1))
-      if lock_try "$slot"; then
-        LOCK_HELD=true
-        log "lock: took slot $slot of $count ($LOCK_FILE) after $((SECONDS - start))s"
-        return 0
-      fi
+    busy=()
+    for ((i = 1; i <= count; i++)); do
+      name="$LEASE_PREFIX-$BAK_LOCK_NODE-$i"
+      rc=0
+      lease_take "$name" "${exists[i]:-false}" || rc=$?
+      case $rc in
+        0)
+          log "lock: took backup slot $i of $count on node $BAK_LOCK_NODE (lease $name) after $((SECONDS - start))s"
+          lease_renew_loop "$$" &
+          LEASE_RENEWER=$!
+          return 0
+          ;;
+        1)
+          exists[i]=true
+          busy+=("${L_HOLDER:-?} since ${L_ACQUIRE:-?}")
+          ;;
+        3) exists[i]=false ;;
+      esac
     done
-    if ((elapsed - shown >= PROGRESS_EVERY || elapsed >= limit)) && ((elapsed > 0)); then
-      log "waiting for a free lock slot in $BAK_FLOCK_DIR ... ${elapsed}s/${limit}s"
-      shown=$elapsed
+    elapsed=$((SECONDS - start))
+    if ((SECONDS >= next_progress)); then
+      log "lock: waiting for a backup slot on node $BAK_LOCK_NODE ... ${elapsed}s/${limit}s (held by $(join_by ', ' "${busy[@]}"))"
+      next_progress=$((SECONDS + PROGRESS_EVERY))
     fi
     if ((elapsed >= limit)); then
-      die "timed out waiting for the lock" "all $count slots in $BAK_FLOCK_DIR stayed locked for ${elapsed}s (limit ${limit}s)" \
-        "Other backups on this node hold all $count slots; raise BAK_FLOCK_TIMEOUT_SEC or BAK_FLOCK_COUNT"
+      die "timed out waiting for a backup slot" \
+        "no backup slot free on node $BAK_LOCK_NODE after $(seconds_text "$limit"): held by $(join_by ', ' "${busy[@]}")" \
+        "Other backups hold all $count slots of the node (kubectl -n $BAK_LOCK_LEASE_NAMESPACE get leases -l app.kubernetes.io/component=slot-lock); raise lock.slots or lock.timeout"
     fi
-    sleep 1
-    elapsed=$((SECONDS - start))
+    lease_sleep "$((limit - elapsed < LEASE_RETRY_EVERY ? limit - elapsed : LEASE_RETRY_EVERY))"
   done
 }
 
-# lock_release: unlock (for every process sharing the descriptor) and close.
-lock_release() {
-  [[ -n $LOCK_FD ]] || return 0
-  if [[ $LOCK_HELD == true ]]; then
-    flock --unlock "$LOCK_FD" 2>/dev/null || true
-    LOCK_HELD=false
-    log "lock: released $LOCK_FILE"
+# join_by SEP WORD...: the words joined by SEP.
+join_by() {
+  local sep=$1 out='' word
+  shift
+  for word in "$@"; do
+    out+="${out:+$sep}$word"
+  done
+  printf '%s\n' "$out"
+}
+
+# lease_sleep SECONDS: sleep, but let a signal trap (TERM from Kubernetes) run at once.
+lease_sleep() {
+  sleep "$1" &
+  wait "$!" || true
+}
+
+# lease_renew_loop PARENT_PID: in the background, renew our slot every third of its
+# duration until killed; when the parent is gone (killed without its EXIT trap), release
+# the slot and stop. A lost slot (taken over after a missed renewal) is a warning.
+lease_renew_loop() {
+  local parent=$1 every=$((10#$BAK_LOCK_LEASE_DURATION_SEC / 3)) rc rv now
+  local sleeper=''
+  ((every >= 1)) || every=1
+  trap - EXIT ERR
+  trap '[[ -z $sleeper ]] || kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
+  LEASE_ERR=$WORK_DIR/lease-renew.err
+  while :; do
+    sleep "$every" &
+    sleeper=$!
+    wait "$sleeper" || true
+    sleeper=''
+    if ! kill -0 "$parent" 2>/dev/null; then # killed without running its EXIT trap
+      lease_release_now
+      rm -rf -- "$WORK_DIR"
+      exit 0
+    fi
+    now=$(micro_time)
+    rc=0
+    rv=$(lease_write replace "$(lease_json "$LEASE_NAME" "$LEASE_RV" "$LEASE_HOLDER" \
+      "$LEASE_ACQUIRED" "$now" "$BAK_LOCK_LEASE_DURATION_SEC" "$LEASE_TRANSITIONS")") || rc=$?
+    case $rc in
+      0) LEASE_RV=$rv ;;
+      3 | 5)
+        rc=0
+        lease_read "$LEASE_NAME" || rc=$?
+        if ((rc == 0)) && [[ $L_HOLDER == "$LEASE_HOLDER" ]]; then
+          LEASE_RV=$L_RV # changed by someone else, still ours: renew on the next round
+        elif ((rc == 0 || rc == 3)); then
+          warn "lost backup slot $LEASE_NAME (now held by ${L_HOLDER:-nobody}): it was not renewed in time; the backup goes on without it"
+          exit 0
+        fi
+        ;;
+      *) warn "cannot renew backup slot $LEASE_NAME: $(err_detail "$LEASE_ERR") (retrying in ${every}s)" ;;
+    esac
+  done
+}
+
+# lease_release_now: give our slot back: holderIdentity "" (as client-go's release),
+# guarded by the resourceVersion just read, so a slot that another job took over
+# meanwhile is left alone. Retried on a conflict.
+lease_release_now() {
+  local tries=0 rc now transitions
+  while ((tries++ < 3)); do
+    rc=0
+    lease_read "$LEASE_NAME" || rc=$?
+    if ((rc == 3)); then
+      return 0
+    elif ((rc != 0)); then
+      warn "cannot release backup slot $LEASE_NAME: $(err_detail "$LEASE_ERR"); it frees itself ${BAK_LOCK_LEASE_DURATION_SEC}s after its last renewal"
+      return 0
+    fi
+    if [[ $L_HOLDER != "$LEASE_HOLDER" ]]; then
+      warn "backup slot $LEASE_NAME was taken over by ${L_HOLDER:-nobody} before it was released"
+      return 0
+    fi
+    transitions=0
+    [[ ! $L_TRANSITIONS =~ ^[0-9]{1,9}$ ]] || transitions=$((10#$L_TRANSITIONS))
+    now=$(micro_time)
+    rc=0
+    lease_write replace "$(lease_json "$LEASE_NAME" "$L_RV" '' "$now" "$now" 1 "$transitions")" \
+      >/dev/null || rc=$?
+    if ((rc == 0)); then
+      log "lock: released backup slot $LEASE_NAME"
+      return 0
+    fi
+    ((rc == 5)) || break
+  done
+  warn "cannot release backup slot $LEASE_NAME: $(err_detail "$LEASE_ERR"); it frees itself ${BAK_LOCK_LEASE_DURATION_SEC}s after its last renewal"
+}
+
+# lease_release: stop the renewal loop, then release the slot (every exit path).
+lease_release() {
+  [[ -n $LEASE_NAME ]] || return 0
+  if [[ -n $LEASE_RENEWER ]]; then
+    kill "$LEASE_RENEWER" 2>/dev/null || true
+    wait "$LEASE_RENEWER" 2>/dev/null || true
+    LEASE_RENEWER=''
   fi
-  exec {LOCK_FD}>&-
-  LOCK_FD=
+  LEASE_ERR=$WORK_DIR/lease.err
+  lease_release_now
+  LEASE_NAME=''
 }
 
 # --- labels and annotations ---------------------------------------------------
@@ -2452,9 +2716,9 @@ on_exit() {
   fi
   # after a failure the error stays the last line of the output
   if ((status == 0)); then
-    lock_release || true
+    lease_release || true
   else
-    lock_release >/dev/null || true
+    lease_release >/dev/null || true
   fi
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
@@ -2532,9 +2796,10 @@ command_create() {
     set -x
   fi
   [[ $BAK_DRY_RUN == true || $BAK_EVENTS != true ]] || EVENT_PENDING=true
-  if [[ $BAK_FLOCK == true ]]; then
-    lock_acquire
-  fi
+  case $BAK_LOCK in
+    lease) lease_acquire ;;
+    *) ;;
+  esac
 
   snapshot_names
 
