@@ -23,6 +23,7 @@ setup() {
 @test "realk8s: static-site from the committed out/ snapshots www as its ServiceAccount" {
   local out="$REALK8S_ROOT/out" vs
   kubectl create namespace static-site >/dev/null
+  kubectl create namespace backup-ns >/dev/null # where the backup slots (Leases) live
   kubectl apply -f "$out/cluster/namespace-role.yaml" -f "$out/namespaces/static-site/manifests.yaml" >/dev/null
   kubectl -n static-site apply -f - >/dev/null <<'YAML'
 apiVersion: v1
@@ -35,7 +36,7 @@ YAML
   realk8s_sa_kubeconfig static-site backup-ns "$BATS_TEST_TMPDIR/sa.kubeconfig"
 
   run --separate-stderr env KUBECONFIG="$BATS_TEST_TMPDIR/sa.kubeconfig" \
-    KUBECACHEDIR="$BATS_TEST_TMPDIR/sa-cache" BAK_FLOCK=false BAK_VS_RAND=bats01 \
+    KUBECACHEDIR="$BATS_TEST_TMPDIR/sa-cache" BAK_LOCK=none BAK_VS_RAND=bats01 \
     bash "$out/namespaces/static-site/backup-ns.sh" create
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ -z $stderr ]]

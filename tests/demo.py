@@ -113,7 +113,9 @@ def run(tmp: Path, keep: bool) -> int:
         say("rendering examples/backupns.yaml and applying it")
         out = deployed.render_example(tmp / "example", pg, None)
         print(f"$ backupns-gen render -c {tmp / 'example' / 'backupns.yaml'} -o {out}")
-        kubectl(sim, "apply", "-f", str(out / "cluster" / "namespace-role.yaml"))
+        # the cluster pieces first: ClusterRoles and the controller namespace, where
+        # the namespace's backup slots (Leases) live
+        kubectl(sim, "apply", "-f", str(out / "cluster"))
         kubectl(sim, "apply", "-f", str(out / "namespaces" / NS / "manifests.yaml"))
 
         say("running the CronJob's Job now (the pod runs backup-ns.sh as ServiceAccount backup-ns)")

@@ -213,16 +213,15 @@ def test_the_job_pod_gets_the_mounts_env_and_identity_of_the_manifest(
     assert set(mounts) == {
         "/opt/backup-ns",
         "/tmp",
-        "/mnt/host-backup-locks",
         "/var/run/secrets/kubernetes.io/serviceaccount",
     }
     status = pod["status"]["containerStatuses"][0]
     assert status["state"]["terminated"]["exitCode"] == 0
     assert status["state"]["terminated"]["reason"] == "Completed"
     assert pod["status"]["phase"] == "Succeeded"
-    # the node's lock directory is under the state dir, not on this machine
-    locks = kubesim_tls.state_dir / "hostpath" / "mnt" / "host-backup-locks"
-    assert sorted(p.name for p in locks.iterdir()) != []
+    # the default lock is a Lease slot: no hostPath, and the pod runs as non-root
+    assert not [v for v in spec["volumes"] if "hostPath" in v]
+    assert spec["securityContext"]["runAsNonRoot"] is True
 
 
 # --------------------------------------------------------------------------- the schedule
@@ -410,7 +409,7 @@ def test_two_namespaces_with_one_lock_slot_on_the_node_run_one_after_the_other(
     names = ("static-site", "shop-prod")
 
     def one_slot(docs: list[dict[str, Any]]) -> None:
-        _pod_spec(docs)["containers"][0]["env"].append({"name": "BAK_FLOCK_COUNT", "value": "1"})
+        _pod_spec(docs)["containers"][0]["env"].append({"name": "BAK_LOCK_SLOTS", "value": "1"})
 
     for ns in names:
         modified(ns, one_slot)
@@ -425,7 +424,9 @@ def test_two_namespaces_with_one_lock_slot_on_the_node_run_one_after_the_other(
         for ns in names:
             assert deployed.job_state(deployed.wait_job(kubesim_tls, ns, "locked")) == "Complete"
             log = deployed.logs(kubesim_tls, ns, "job/locked", "--timestamps")
-            took = [ln.split()[0] for ln in log.splitlines() if " lock: took slot 1 of 1 " in ln]
+            took = [
+                ln.split()[0] for ln in log.splitlines() if " lock: took backup slot 1 of 1 " in ln
+            ]
             done = [ln.split()[0] for ln in log.splitlines() if " done: created " in ln]
             assert len(took) == len(done) == 1, log
             spans.append((took[0], done[0]))

@@ -224,6 +224,7 @@ def test_create_path_as_service_account(
     out = render(tmp_path / "backupns.yaml", tmp_path / "out", text=_config(ns))
     _use_retain_default(cluster)
     cluster.kubectl("create", "namespace", ns, check=True)
+    cluster.kubectl("create", "namespace", "backup-ns")  # the lock Leases' home (may exist)
     cluster.kubectl(
         "apply",
         "-f",

@@ -101,6 +101,7 @@ def test_service_account_can_i_table(
     out = render(tmp_path / "backupns.yaml", tmp_path / "out", text=config)
     for n in (ns, other):
         cluster.kubectl("create", "namespace", n, check=True)
+    cluster.kubectl("create", "namespace", "backup-ns")  # the lock Leases' home (may exist)
     role_file = out / "cluster" / "namespace-role.yaml"
     cluster.kubectl(
         "apply",

@@ -157,6 +157,9 @@ class RealCluster:
                 stderr=subprocess.STDOUT,
                 cwd=self.state_dir,
                 start_new_session=True,
+                # the components get their kubeconfig by flag; a KUBECONFIG from the
+                # caller (CI exports a placeholder) would win over it in client-go
+                env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
             )
         self._procs.append((name, proc))
         return proc
