@@ -94,6 +94,7 @@ step "bats" run_bats
 # them working: a 20 MB database for the dump path, one create per ready delay.
 step "bench smoke: dump.py" python3 bench/dump.py --size-mb 20 --repeat 1
 step "bench smoke: create.py" python3 bench/create.py --repeat 1
+step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 --repeat 1
 
 if ((${#failed[@]})); then
   echo "FAILED steps: ${failed[*]}"
