@@ -93,7 +93,9 @@ async def run(args: argparse.Namespace) -> None:
 
     from .batch import install_batch
     from .controllers import Controllers
-    from .server import Sim, load_seed_file, make_app, seed_defaults
+    from .seeding import load_seed_file, seed_defaults
+    from .server import make_app
+    from .sim import Sim
 
     minor = args.version.split(".")[1] if "." in args.version else args.version
     sim = Sim(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from .server import Sim
+    from .sim import Sim
 
 
 def install_batch(sim: Sim) -> None:

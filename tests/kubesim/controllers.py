@@ -43,7 +43,7 @@ from .resources import (
 from .store import ApiError, now_iso, random_suffix
 
 if TYPE_CHECKING:
-    from .server import Sim
+    from .sim import Sim
 
 _HASH_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DRIVER = "hostpath.csi.k8s.io"

@@ -43,7 +43,7 @@ from .resources import CRONJOBS, JOBS
 from .store import ApiError
 
 if TYPE_CHECKING:
-    from .server import Sim
+    from .sim import Sim
 
 TICK_SECONDS = 1.0
 MAX_MISSED = 100

@@ -1,6 +1,6 @@
 """Exec into real local processes over the Kubernetes WebSocket v5 protocol.
 
-``serve(request, exec_request)`` is called by server.py for
+``serve(request, exec_request)`` is called by routing.py for
 ``GET /api/v1/namespaces/{ns}/pods/{pod}/exec`` once the pod and container are
 known. It owns everything from there: the upgrade (only ``v5.channel.k8s.io``),
 the process, the streams, the channel-3 Status, the close frame and cleanup.

@@ -1,8 +1,8 @@
-"""The contract between the API server (server.py) and the exec engine (exec.py).
+"""The contract between the API server (routing.py) and the exec engine (exec.py).
 
-server.py resolves the pod and container, then hands an ExecRequest to
-``exec.serve(request, exec_request)``, which owns everything from the
-WebSocket upgrade on.
+routing.py resolves the pod and container (podenv.py their env and mounts), then
+hands an ExecRequest to ``exec.serve(request, exec_request)``, which owns everything
+from the WebSocket upgrade on.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from .resources import JOBS, PODS, SERVICEACCOUNTS
 from .store import ApiError, now_iso, random_suffix
 
 if TYPE_CHECKING:
-    from .server import Sim
+    from .sim import Sim
 
 BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 360.0

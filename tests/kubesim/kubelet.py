@@ -58,7 +58,7 @@ from .resources import CONFIGMAPS, PODS, PVCS, SECRETS
 from .store import ApiError, now_iso
 
 if TYPE_CHECKING:
-    from .server import Sim
+    from .sim import Sim
 
 RUN_ANNOTATION = "kubesim.io/run"
 NODE = "kubesim-node"
@@ -380,7 +380,7 @@ class PodRun:
 
     def _env(self, pod: dict[str, Any], c: dict[str, Any], uid: int | None) -> dict[str, str]:
         from .exec import _default_path
-        from .server import resolve_env
+        from .podenv import resolve_env
 
         env = {
             "PATH": _default_path(),
@@ -440,7 +440,7 @@ class PodRun:
 
     async def _run_once(self, c: dict[str, Any], spec: dict[str, Any], restarts: int) -> int:
         from . import exec as ex
-        from .server import _expand, resolve_mounts
+        from .podenv import expand, resolve_mounts
 
         pod = self.pod()
         name = c.get("name", "")
@@ -449,7 +449,7 @@ class PodRun:
             return 137
         uid, gid, groups, ro_root = self._security(spec, c)
         env = self._env(pod, c, uid)
-        command = [_expand(str(a), env) for a in (c.get("command") or []) + (c.get("args") or [])]
+        command = [expand(str(a), env) for a in (c.get("command") or []) + (c.get("args") or [])]
         if not c.get("command"):
             self._terminated(name, restarts, START_ERROR_CODE, "StartError", started,
                              NO_IMAGES)  # fmt: skip
@@ -619,7 +619,7 @@ def _read_cri(path: str) -> list[tuple[str, bytes]]:
 
 
 def _log_error(code: int, message: str) -> web.Response:
-    from .server import error, status_response
+    from .responses import error, status_response
 
     return status_response(error(code, message))
 

@@ -7,7 +7,7 @@ in every container, unless ``automountServiceAccountToken: false`` on the pod or
 its ServiceAccount, or a container already mounts something there.
 
 ``project(sim, ns, pod, vol)`` writes a projected volume's files (called by
-server.resolve_mounts, so ``kubectl exec`` into such a pod sees them too):
+podenv.resolve_mounts, so ``kubectl exec`` into such a pod sees them too):
 
 * ``serviceAccountToken``: a token of the pod's ServiceAccount that kubesim
   accepts (``--tls``: issued by auth.py, so RBAC applies to it; without TLS the
@@ -30,7 +30,7 @@ from .resources import CONFIGMAPS, SECRETS, SERVICEACCOUNTS
 from .store import random_suffix
 
 if TYPE_CHECKING:
-    from .server import Sim
+    from .sim import Sim
 
 MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 ROOT_CA = "kube-root-ca.crt"
