@@ -47,13 +47,11 @@ class TableRow:
 
 @dataclass(frozen=True)
 class ControllerUnit:
-    config: ControllerConfig
+    """The controller script's input (its CronJobs and RBAC are the plan's ClusterUnit)."""
+
     env: tuple[tuple[str, str], ...]
     settings: tuple[CtlSetting, ...]
     table: tuple[TableRow, ...]
-    run_schedule: str
-    sync_schedule: str
-    status_schedule: str
 
 
 @dataclass(frozen=True)
@@ -205,12 +203,4 @@ def plan_controller(config: Config) -> ControllerUnit:
                     stale_seconds=period * ctl.stale_after_factor,
                 )
             )
-    return ControllerUnit(
-        config=ctl,
-        env=tuple(controller_env(ctl)),
-        settings=CTL_SETTINGS,
-        table=tuple(rows),
-        run_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
-        sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),
-        status_schedule=schedule.expand(ctl.schedules.status, f"{ctl.namespace}/status"),
-    )
+    return ControllerUnit(env=tuple(controller_env(ctl)), settings=CTL_SETTINGS, table=tuple(rows))

@@ -4,8 +4,10 @@ A NamespaceUnit carries ``name``, ``caps`` and ``env`` exactly as the script
 templates expect them (``ns.env``: the baked BAK_* defaults in the order of
 the settings table, ``settings.py``, values already strings), the table rows
 themselves for the generated checks and help, plus what the manifest
-templates need. The plan is the templates' only input: no namespace template
-sees the raw config. Nothing here touches files or Jinja.
+templates need. The ClusterUnit is the cluster templates' input, the
+ControllerUnit (controller.py) the controller script's. The plan is the
+templates' only input: no template sees the raw config. Nothing here touches
+files or Jinja.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import schedule, settings
-from .config import DEFAULT_RUN_AS_USER, Config, ControllerConfig, Hook, Job, NamespaceConfig
+from .config import DEFAULT_RUN_AS_USER, Config, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .settings import Setting
@@ -124,16 +126,30 @@ class NamespaceUnit:
 
 @dataclass(frozen=True)
 class ClusterUnit:
-    """The cluster-wide pieces: ClusterRoles and the controller's namespace and RBAC."""
+    """The cluster-wide pieces: ClusterRoles and the controller's namespace, RBAC, CronJobs.
 
-    controller: ControllerConfig
+    What ``templates/cluster/`` get (as ``cluster``): no cluster template sees the config.
+    """
+
+    namespace: str
+    """The controller namespace: its Namespace, RBAC, CronJobs and the slot Leases."""
+    image: str
+    """The controller CronJobs' image."""
+    time_zone: str
+    """The controller CronJobs' timeZone."""
+    run_schedule: str
+    """The ``run`` CronJob's schedule with H expanded (from ``schedules.prune``)."""
+    run_schedule_source: str
+    """``schedules.prune`` as written in the config (H not expanded)."""
+    sync_schedule: str
+    sync_schedule_source: str
+    status_schedule: str
+    status_schedule_source: str
     namespaces: tuple[str, ...]
     verify_namespaces: tuple[str, ...]
     """Namespaces whose CronJob verifies after each backup (they get the extra role)."""
     lease_namespaces: tuple[str, ...]
     """Namespaces whose jobs take Lease slots (they get the slot Role's binding)."""
-    prune_schedule: str
-    sync_schedule: str
 
 
 @dataclass(frozen=True)
@@ -209,12 +225,18 @@ def plan(config: Config) -> Plan:
         for name in sorted(config.namespaces)
     )
     cluster = ClusterUnit(
-        controller=ctl,
+        namespace=ctl.namespace,
+        image=ctl.image,
+        time_zone=ctl.time_zone,
+        run_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
+        run_schedule_source=ctl.schedules.prune,
+        sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),
+        sync_schedule_source=ctl.schedules.sync,
+        status_schedule=schedule.expand(ctl.schedules.status, f"{ctl.namespace}/status"),
+        status_schedule_source=ctl.schedules.status,
         namespaces=tuple(u.name for u in units),
         verify_namespaces=tuple(u.name for u in units if u.verify_after_backup),
         lease_namespaces=tuple(u.name for u in units if u.lease),
-        prune_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
-        sync_schedule=schedule.expand(ctl.schedules.sync, f"{ctl.namespace}/sync"),
     )
     return Plan(
         source_name=config.source_name,

@@ -242,12 +242,7 @@ class Renderer:
         for name in ("namespace-role.yaml", "controller.yaml"):
             files[f"cluster/{name}"] = RenderedFile(
                 self.template(
-                    f"cluster/{name}.j2",
-                    header=hdr,
-                    cluster=cluster,
-                    ctl=cluster.controller,
-                    unit=plan.controller,
-                    script=controller_script,
+                    f"cluster/{name}.j2", header=hdr, cluster=cluster, script=controller_script
                 )
             )
         resources = sorted(p for p, f in files.items() if f.kind == "manifest")

@@ -93,7 +93,7 @@ def test_durations_to_seconds() -> None:
 def test_namespaces_sorted_and_controller_schedules_expanded() -> None:
     p = plan_of("namespaces: {b: {pvcs: [x]}, a: {pvcs: [x]}}")
     assert [u.name for u in p.namespaces] == ["a", "b"]
-    assert "H" not in p.cluster.prune_schedule
+    assert "H" not in p.cluster.run_schedule
     assert p.cluster.namespaces == ("a", "b")
 
 
