@@ -319,6 +319,15 @@ def test_sync_copies_labels_and_annotations_and_removes_stale_ones(
     run = ok(ctl.run("sync", now=NOW))
     assert [c.split(" : ")[1] for c in run.changes()] == [f"from {NS}/b: +backup-ns.sh/keep=true"]
     assert len(writes(sim)) == 1 and len(lists(sim)) == 2
+    # the apply carried all of b's labels: a server-side apply of only the new one would
+    # have removed the ones the same field manager applied before (as the real server does)
+    _, vsc = ctlsim.state(sim)
+    assert vsc[objs[3]["metadata"]["name"]]["metadata"]["labels"] == {
+        "backup-ns.sh/keep": "true",
+        "backup-ns.sh/pvc": "data",
+        "backup-ns.sh/retain": "daily_weekly_monthly",
+        "backup-ns.sh/type": "cronjob",
+    }
 
 
 def test_orphans_expire_after_their_grace_period(sim: KubeSim, ctl: Controller) -> None:
@@ -423,7 +432,8 @@ def lease(sim: KubeSim) -> dict[str, Any]:
 def test_lease_is_taken_and_released(sim: KubeSim, ctl: Controller) -> None:
     ok(ctl.run("run", now=NOW))
     assert "holderIdentity" not in lease(sim)["spec"]
-    ok(ctl.run("run", now=NOW))  # a released lease is taken again
+    again = ok(ctl.run("run", now=NOW))  # a released lease is taken again, silently
+    assert again.stderr == "", again.stderr
     assert "holderIdentity" not in lease(sim)["spec"]
 
 

@@ -255,3 +255,39 @@ def test_pod_security_warn_for_a_workload(server: Cluster) -> None:
     assert cp.stderr == (
         'Warning: would violate PodSecurity "baseline:latest": host namespaces (hostNetwork=true)\n'
     )
+
+
+# -- server-side apply field ownership ----------------------------------------------------
+def _ssa(server: Cluster, ns: str, labels: dict[str, str], manager: str = "mgr-a") -> None:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "owned", "namespace": ns, "labels": labels},
+    }
+    cp = server.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        f"--field-manager={manager}",
+        "-f",
+        "-",
+        input=json.dumps(doc),
+    )
+    assert cp.returncode == 0, cp.stderr
+
+
+def test_server_side_apply_removes_what_the_same_manager_left_out(server: Cluster) -> None:
+    """A manager's apply that leaves out a field it applied before removes that field,
+    unless another manager owns it (one that applied it too, or changed it since).
+    The retention controller's sync relies on this (backup-ns-controller.sh: sync)."""
+    ns = _ns(server)
+    _ssa(server, ns, {"a": "1", "b": "1", "c": "1", "d": "1"})
+    _ssa(server, ns, {"c": "1"}, manager="mgr-b")  # c: also owned by mgr-b
+    server.kubectl("label", "configmap", "owned", "-n", ns, "--overwrite", "d=2", check=True)
+    _ssa(server, ns, {"e": "1"})
+    labels = server.get_json("configmap", "owned", "-n", ns)["metadata"].get("labels", {})
+    assert labels == {"c": "1", "d": "2", "e": "1"}
+    _ssa(server, ns, {}, manager="mgr-b")
+    _ssa(server, ns, {})
+    # what kubectl label set belongs to kubectl-label: no apply removes it
+    assert server.get_json("configmap", "owned", "-n", ns)["metadata"]["labels"] == {"d": "2"}

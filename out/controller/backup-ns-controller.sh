@@ -510,7 +510,7 @@ lease_acquire() {
   stamp=$(micro_time "$now")
   LEASE_HOLDER="${HOSTNAME:-unknown}-$$-$(random_suffix)"
   if ! out=$(kube get "$RES_LEASE" "$CTL_LEASE_NAME" --namespace "$CTL_NAMESPACE" --ignore-not-found \
-    -o go-template='{{.metadata.resourceVersion}}{{"\t"}}{{with .spec.holderIdentity}}{{.}}{{end}}{{"\t"}}{{with .spec.renewTime}}{{.}}{{end}}{{"\t"}}{{with .spec.leaseDurationSeconds}}{{.}}{{end}}{{"\t"}}{{with .spec.acquireTime}}{{.}}{{end}}' \
+    -o go-template='{{.metadata.resourceVersion}}{{"\x1f"}}{{with .spec.holderIdentity}}{{.}}{{end}}{{"\x1f"}}{{with .spec.renewTime}}{{.}}{{end}}{{"\x1f"}}{{with .spec.leaseDurationSeconds}}{{.}}{{end}}{{"\x1f"}}{{with .spec.acquireTime}}{{.}}{{end}}' \
     2>"$ERR_FILE"); then
     kube_fail "cannot read Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
       "Nothing was changed. Check that namespace $CTL_NAMESPACE exists and the ServiceAccount may get leases there"
@@ -528,7 +528,8 @@ lease_acquire() {
     LEASE_RV=$out
     return 0
   fi
-  IFS=$'\t' read -r rv holder renew duration acquired <<<"$out"
+  # \x1f, not a tab: IFS whitespace would merge the empty holder of a released lease
+  IFS=$'\x1f' read -r rv holder renew duration acquired <<<"$out"
   if [[ -n $holder ]]; then
     renew_epoch=$(date -d "$renew" +%s 2>/dev/null) || renew_epoch=0
     if ((renew_epoch + ${duration:-0} > now)); then
@@ -807,20 +808,27 @@ END {
     if (!vmanaged[i] || deleted[i] || vdel[i] || !(vbound[i] in cbyname)) continue
     j = cbyname[vbound[i]]
     if (crefns[j] != vns[i] || crefname[j] != vname[i] || cdel[j]) continue
-    set = ""; rm = ""; why = ""
+    # A server-side apply removes what the same field manager applied before and now
+    # leaves out: so the apply carries the FULL set of backup-ns.sh/ labels and
+    # annotations of the snapshot (sent only when one of them differs); keys the
+    # snapshot no longer has are removed by a merge patch (another manager may own them).
+    set = ""; diff = 0; rm = ""; why = ""
     n = split(LK["v" i], ks, " ")
     for (x = 1; x <= n; x++) {
       key = ks[x]
-      if (!(("v" i, key) in L) || (("c" j, key) in L && L["c" j, key] == L["v" i, key])) continue
-      set = set (set == "" ? "" : ",") "\"" key "\":\"" L["v" i, key] "\""; why = why " +" key "=" L["v" i, key]
+      if (!(("v" i, key) in L)) continue
+      set = set (set == "" ? "" : ",") "\"" key "\":\"" L["v" i, key] "\""
+      if (("c" j, key) in L && L["c" j, key] == L["v" i, key]) continue
+      diff = 1; why = why " +" key "=" L["v" i, key]
     }
     for (key in extra) delete extra[key]
     if (("v" i, "backup-ns.sh/delete-after") in L) extra["backup-ns.sh/delete-after"] = 1
     if (("v" i, "backup-ns.sh/delete-reason") in L) extra["backup-ns.sh/delete-reason"] = 1
     for (key in extra) {
       if (index(" " LK["v" i] " ", " " key " ")) continue
+      set = set (set == "" ? "" : ",") "\"" key "\":\"" L["v" i, key] "\""
       if (("c" j, key) in L && L["c" j, key] == L["v" i, key]) continue
-      set = set (set == "" ? "" : ",") "\"" key "\":\"" L["v" i, key] "\""; why = why " +" key "=" L["v" i, key]
+      diff = 1; why = why " +" key "=" L["v" i, key]
     }
     n = split(LK["c" j], ks, " ")
     for (x = 1; x <= n; x++) {
@@ -831,15 +839,17 @@ END {
     n = split(AK["v" i], ks, " ")
     for (x = 1; x <= n; x++) {
       key = ks[x]
+      aset = aset (aset == "" ? "" : ",") "\"" key "\":" jsonq(A["v" i, key])
       if (("c" j, key) in A && A["c" j, key] == A["v" i, key]) continue
-      aset = aset (aset == "" ? "" : ",") "\"" key "\":" jsonq(A["v" i, key]); why = why " +" key
+      diff = 1; why = why " +" key
     }
     n = split(AK["c" j], ks, " ")
     for (x = 1; x <= n; x++) {
       key = ks[x]
       if (!(("v" i, key) in A)) { rm = rm " a:" key; why = why " -" key }
     }
-    if (set == "" && aset == "" && rm == "") continue
+    if (!diff && rm == "") continue
+    if (!diff) { set = ""; aset = "" }
     js = "{\"labels\":{" set "},\"annotations\":{" aset "}}"
     out("sync\t" cname[j] "\t" js "\t" substr(rm, 2) "\tfrom " vns[i] "/" vname[i] ":" why)
   }

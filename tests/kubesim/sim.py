@@ -8,6 +8,7 @@ from typing import Any
 
 from .faults import FaultRegistry
 from .requestlog import RequestLog
+from .ssa import FieldOwners
 from .store import Store
 
 
@@ -30,6 +31,7 @@ class Sim:
         self.snapshot_ready_delay = snapshot_ready_delay
         self.kubeconfig_path = kubeconfig_path or os.path.join(self.state_dir, "kubeconfig")
         self.store = Store()
+        self.field_owners = FieldOwners()  # server-side apply (ssa.py)
         self.faults = FaultRegistry()
         self.reqlog = RequestLog(os.path.join(self.state_dir, "requests.jsonl"))
         self.url = ""

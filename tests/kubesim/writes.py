@@ -209,20 +209,30 @@ async def _apply_patch(
     name: str,
     old: dict[str, Any] | None,
 ) -> web.Response:
-    """Server-side apply, simplified: create when missing, else merge the applied fields."""
+    """Server-side apply: create when missing, else merge the applied fields, minus
+    those the same field manager applied before and leaves out now (ssa.py)."""
     from . import patch as patchlib
 
     doc = check_body(res, await read_json(request), namespace)
     doc["metadata"]["name"] = name
     doc = admission.check_fields(request, res, doc, server_side_apply=True)
+    key, manager = (res.plural, namespace or "", name), request.query.get("fieldManager", "")
+    dry = is_dry_run(request)
     if old is None:
         doc.pop("status", None)
         validate_crd(res, doc, None)
         admission.pod_security(request, sim.store, res, doc)
-        return json_response(sim.store.create(res, doc, dry_run=is_dry_run(request)), 201)
-    new = merge_sub(res, old, patchlib.merge_patch(old, doc), None)
+        created = sim.store.create(res, doc, dry_run=dry)
+        if not dry:
+            sim.field_owners.record(key, manager, created, doc)
+        return json_response(created, 201)
+    merged = sim.field_owners.merge(key, manager, old, patchlib.merge_patch(old, doc), doc)
+    new = merge_sub(res, old, merged, None)
     validate_crd(res, new, old)
-    return json_response(sim.store.update(res, new, dry_run=is_dry_run(request)))
+    updated = sim.store.update(res, new, dry_run=dry)
+    if not dry:
+        sim.field_owners.record(key, manager, updated, doc)
+    return json_response(updated)
 
 
 async def delete(

@@ -1,0 +1,488 @@
+"""The retention controller (out/controller/backup-ns-controller.sh) against the real
+control plane tier: the real kube-apiserver (RBAC, audit log), the real
+snapshot-controller and csi-snapshotter around our CSI driver.
+
+The rendered out/cluster/controller.yaml is applied as is, and every controller
+run authenticates with a token of ITS ServiceAccount (backup-ns/backup-ns-controller),
+so the ClusterRole/Role are proven sufficient on the real RBAC authorizer; the audit
+log shows each request it made and that all were allowed.
+
+- `run` (retain, mark, sweep): a period label beyond the keep count is removed, the
+  snapshot marked, and on the next day swept: its content's deletionPolicy patched to
+  Delete, the VolumeSnapshot deleted; the real snapshot controller then deletes the
+  content and the driver's snapshot is gone. A failed snapshot (status.error from the
+  real controller) is marked and swept too; keep=true is untouched. `plan` before the
+  sweep makes no write request at all (audit log).
+- `sync`: labels and annotations copied to the bound content by server-side apply,
+  stale ones removed, labels applied earlier survive a later sync of other keys (real
+  managedFields semantics), and an unchanged content gets no request.
+- orphans: a deleted namespace leaves its Retain contents; the controller labels them
+  orphaned-since on first sight and, orphanRetentionDays later (CTL_ORPHAN_RETENTION_DAYS
+  and the CTL_NOW clock override), deletes them itself (the snapshot controller never
+  deletes a content whose snapshot is gone): never the newest content of the
+  (namespace, PVC), never keep=true.
+
+Keep counts and the orphan grace period come from the CTL_* environment (the example
+config's table does not list these random namespaces, so the defaults apply).
+"""
+
+# ruff: noqa: E501  (the tests assert whole output lines, which are long)
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.realk8s.fixture import RealCluster
+
+pytestmark = pytest.mark.realk8s
+
+OUT = Path(__file__).resolve().parents[1] / "out"
+SCRIPT = OUT / "controller" / "backup-ns-controller.sh"
+CTL_NS = "backup-ns"
+CTL_SA = "backup-ns-controller"
+CTL_USER = f"system:serviceaccount:{CTL_NS}:{CTL_SA}"
+VS_API = "/apis/snapshot.storage.k8s.io/v1"
+PRE = "[backup-ns-controller] "
+READS = {"get", "list", "watch"}
+# Settings for these tests (each overrides the baked value).
+SETTINGS = {
+    "CTL_KEEP_DAILY": "2",
+    "CTL_KEEP_WEEKLY": "1",
+    "CTL_KEEP_MONTHLY": "1",
+    "CTL_ORPHAN_RETENTION_DAYS": "2",
+}
+
+
+def day(offset: int = 0) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(days=offset)
+
+
+def periods(when: datetime) -> dict[str, str]:
+    year, week, _ = when.isocalendar()
+    return {
+        "backup-ns.sh/daily": when.strftime("%Y-%m-%d"),
+        "backup-ns.sh/weekly": f"{year:04d}-w{week:02d}",
+        "backup-ns.sh/monthly": when.strftime("%Y-%m"),
+    }
+
+
+def managed(pvc: str = "data", **extra: str) -> dict[str, str]:
+    """The labels the namespace script puts on a snapshot it makes."""
+    return {
+        "backup-ns.sh/pvc": pvc,
+        "backup-ns.sh/type": "cronjob",
+        "backup-ns.sh/retain": "daily_weekly_monthly",
+        **extra,
+    }
+
+
+@dataclass
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+    calls: list[dict[str, Any]]
+
+    def lines(self) -> list[str]:
+        return [ln.removeprefix(PRE) for ln in self.stdout.splitlines()]
+
+    def writes(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (c["verb"], c["resource"], c["namespace"], c["name"])
+            for c in self.calls
+            if c["verb"] not in READS
+        ]
+
+
+class Ctl:
+    """Runs the rendered controller script with the real kubectl as its ServiceAccount."""
+
+    def __init__(self, cluster: RealCluster, tmp: Path) -> None:
+        self.cluster = cluster
+        kc = cluster.sa_kubeconfig(CTL_NS, CTL_SA, tmp / "controller.kubeconfig")
+        self.env = cluster.env(tmp, kubeconfig=kc)  # one fresh cache for the module
+
+    def run(self, *args: str, now: datetime, **settings: str) -> Run:
+        env = {**self.env, "NO_COLOR": "1", "CTL_NOW": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        env.update(SETTINGS)
+        env.update(settings)
+        offset = self.cluster.audit_offset()
+        cp = subprocess.run(
+            ["bash", str(SCRIPT), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        return Run(cp.returncode, cp.stdout, cp.stderr, audit_calls(self.cluster, offset))
+
+
+def audit_calls(cluster: RealCluster, offset: int) -> list[dict[str, Any]]:
+    """The controller ServiceAccount's requests after byte `offset` of the audit log."""
+    calls = []
+    for e in cluster.audit_events(offset):
+        if e["user"]["username"] != CTL_USER:
+            continue
+        ref = e.get("objectRef") or {}
+        calls.append(
+            {
+                "verb": e["verb"],
+                "resource": ref.get("resource", "nonResourceURL"),
+                "subresource": ref.get("subresource", ""),
+                "namespace": ref.get("namespace", ""),
+                "name": ref.get("name", ""),
+                "code": e.get("responseStatus", {}).get("code"),
+                "decision": e.get("annotations", {}).get("authorization.k8s.io/decision"),
+                "uri": e["requestURI"],
+            }
+        )
+    return calls
+
+
+def ok(run: Run) -> Run:
+    assert run.status == 0, run.stdout + run.stderr
+    assert run.stderr == "", run.stderr
+    # least privilege that really runs: every request was allowed by the real RBAC,
+    # except kubectl's own follow-up GET of the Lease's namespace after a 404
+    denied = [
+        c
+        for c in run.calls
+        if c["decision"] != "allow"
+        and not (c["verb"] == "get" and c["resource"] == "namespaces" and c["name"] == CTL_NS)
+    ]
+    assert not denied, denied
+    return run
+
+
+# -- the cluster: the controller's manifests and real snapshots -------------------------------
+@pytest.fixture(scope="module")
+def ctl(realk8s: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Ctl:
+    cp = realk8s.kubectl("apply", "-f", str(OUT / "cluster" / "controller.yaml"))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    realk8s.wait_for(
+        lambda: realk8s.api(f"/api/v1/namespaces/{CTL_NS}/serviceaccounts/{CTL_SA}"), timeout=60
+    )
+    return Ctl(realk8s, tmp_path_factory.mktemp("ctl"))
+
+
+@pytest.fixture
+def tenant(realk8s: RealCluster) -> Iterator[str]:
+    """A namespace with a bound PVC "data" (deleted, without waiting, afterwards)."""
+    ns = "ctl-" + secrets.token_hex(3)
+    realk8s.create_namespace(ns)
+    add_pvc(realk8s, ns, "data")
+    yield ns
+    realk8s.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+
+
+def add_pvc(cluster: RealCluster, ns: str, name: str) -> None:
+    cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
+    )
+
+    def bound() -> bool:
+        pvc = cluster.api(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{name}")
+        return bool(pvc and pvc.get("status", {}).get("phase") == "Bound")
+
+    cluster.wait_for(bound, timeout=60)
+
+
+def vs_get(cluster: RealCluster, ns: str, name: str) -> Any:
+    return cluster.api(f"{VS_API}/namespaces/{ns}/volumesnapshots/{name}")
+
+
+def content_get(cluster: RealCluster, name: str) -> Any:
+    return cluster.api(f"{VS_API}/volumesnapshotcontents/{name}")
+
+
+def make_snapshot(
+    cluster: RealCluster,
+    ns: str,
+    name: str,
+    labels: dict[str, str],
+    *,
+    pvc: str = "data",
+    annotations: dict[str, str] | None = None,
+    failed: bool = False,
+) -> dict[str, Any]:
+    """A real VolumeSnapshot with the namespace script's labels, once ready (or, with
+    failed=True, once the real snapshot controller has set status.error on it)."""
+    meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": labels}
+    if annotations:
+        meta["annotations"] = annotations
+    cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshot",
+                "metadata": meta,
+                "spec": {"source": {"persistentVolumeClaimName": pvc}},
+            }
+        )
+    )
+
+    def settled() -> Any:
+        vs = vs_get(cluster, ns, name)
+        st = (vs or {}).get("status") or {}
+        if failed:
+            return vs if st.get("error") else None
+        if not st.get("readyToUse"):
+            return None
+        c = content_get(cluster, st["boundVolumeSnapshotContentName"])
+        return vs if (c or {}).get("status", {}).get("readyToUse") else None
+
+    got: dict[str, Any] = cluster.wait_for(settled, timeout=60)
+    return got
+
+
+def labels_of(obj: dict[str, Any]) -> dict[str, str]:
+    return {
+        k: v for k, v in obj["metadata"].get("labels", {}).items() if k.startswith("backup-ns.sh/")
+    }
+
+
+def handle_of(cluster: RealCluster, content: str) -> str:
+    return str(content_get(cluster, content)["status"]["snapshotHandle"])
+
+
+def driver_has(cluster: RealCluster, handle: str) -> bool:
+    return (cluster.csi_state / "snapshots" / handle).exists()
+
+
+def content_of(vs: dict[str, Any]) -> str:
+    return str(vs["status"]["boundVolumeSnapshotContentName"])
+
+
+# -- retain, mark, sweep (and plan) -------------------------------------------------------------
+def test_run_retains_marks_and_sweeps_through_the_real_snapshot_controller(
+    realk8s: RealCluster, ctl: Ctl, tenant: str
+) -> None:
+    ns = tenant
+    d = [day(k) for k in (-4, -3, -2, -1, 0)]
+    keep = make_snapshot(
+        realk8s, ns, "s0-keep", managed(**periods(d[0]), **{"backup-ns.sh/keep": "true"})
+    )
+    s1 = make_snapshot(realk8s, ns, "s1", managed(**periods(d[1])))
+    s2 = make_snapshot(
+        realk8s, ns, "s2", managed(**{"backup-ns.sh/daily": periods(d[2])["backup-ns.sh/daily"]})
+    )
+    make_snapshot(
+        realk8s, ns, "s3", managed(**{"backup-ns.sh/daily": periods(d[3])["backup-ns.sh/daily"]})
+    )
+    make_snapshot(
+        realk8s, ns, "s4", managed(**{"backup-ns.sh/daily": periods(d[4])["backup-ns.sh/daily"]})
+    )
+    # a snapshot of a PVC that does not exist: the real controller sets status.error only
+    failed = make_snapshot(realk8s, ns, "f1", managed("gone"), pvc="gone", failed=True)
+    assert "boundVolumeSnapshotContentName" not in failed["status"], failed["status"]
+
+    today = d[4].strftime("%Y-%m-%d")
+    first = ok(ctl.run("run", now=d[4]))
+    lines = first.lines()
+    # keep 2 daily: s4 and s3 (the keep=true one does not count); s1 keeps its
+    # weekly and monthly labels, so only s2 is expired
+    assert f"unlabel daily {ns}/s2 : 3rd newest ready daily of {ns}/data, keep 2" in lines
+    assert f"unlabel daily {ns}/s1 : 4th newest ready daily of {ns}/data, keep 2" in lines
+    assert (
+        f"mark {ns}/s2 : delete-after={today} (expired), its last period label was removed "
+        f"(daily {periods(d[2])['backup-ns.sh/daily']})"
+    ) in lines
+    assert any(
+        ln.startswith(f"mark {ns}/f1 : delete-after={today} (failed), failed: snapshot error: ")
+        for ln in lines
+    ), lines
+    assert not [ln for ln in lines if ln.startswith("delete ")], lines
+
+    assert labels_of(vs_get(realk8s, ns, "s1")) == managed(
+        **{k: v for k, v in periods(d[1]).items() if not k.endswith("/daily")}
+    )
+    assert labels_of(vs_get(realk8s, ns, "s2")) == managed(
+        **{"backup-ns.sh/delete-after": today, "backup-ns.sh/delete-reason": "expired"}
+    )
+    assert labels_of(vs_get(realk8s, ns, "s0-keep")) == labels_of(keep)
+    assert labels_of(vs_get(realk8s, ns, "f1"))["backup-ns.sh/delete-reason"] == "failed"
+
+    # plan on the next day: the sweep is shown, and not one write request is made
+    tomorrow = day(1)
+    plan = ok(ctl.run("plan", now=tomorrow))
+    c2 = content_of(s2)
+    assert (
+        f"delete {ns}/s2 : delete-after {today} is before today {tomorrow:%Y-%m-%d}; "
+        f"content {c2} deletionPolicy Retain -> Delete first"
+    ) in plan.lines(), plan.stdout
+    assert plan.calls and plan.writes() == [], plan.writes()
+    assert vs_get(realk8s, ns, "s2") is not None
+
+    # the sweep: content to Delete, then the snapshot; the real controller does the rest
+    handle2 = handle_of(realk8s, c2)
+    assert driver_has(realk8s, handle2)
+    second = ok(ctl.run("run", now=tomorrow))
+    assert sorted(w for w in second.writes() if w[1] == "volumesnapshots") == [
+        ("delete", "volumesnapshots", ns, "f1"),
+        ("delete", "volumesnapshots", ns, "s2"),
+    ], second.writes()
+    assert ("patch", "volumesnapshotcontents", "", c2) in second.writes()
+    realk8s.wait_for(
+        lambda: vs_get(realk8s, ns, "s2") is None and vs_get(realk8s, ns, "f1") is None, timeout=60
+    )
+    realk8s.wait_for(lambda: content_get(realk8s, c2) is None, timeout=60)
+    realk8s.wait_for(lambda: not driver_has(realk8s, handle2), timeout=30)
+    # everything else is still there, with its data
+    for name, vs in (("s0-keep", keep), ("s1", s1)):
+        assert vs_get(realk8s, ns, name) is not None
+        assert driver_has(realk8s, handle_of(realk8s, content_of(vs)))
+    assert sorted(
+        o["metadata"]["name"]
+        for o in realk8s.api(f"{VS_API}/namespaces/{ns}/volumesnapshots")["items"]
+    ) == ["s0-keep", "s1", "s3", "s4"]
+
+
+# -- sync ------------------------------------------------------------------------------------
+ENV_CONFIG = "BAK_NAMESPACE=x\nBAK_NOTE='two \"words\"'\n"
+
+
+def content_meta(cluster: RealCluster, name: str) -> tuple[dict[str, str], dict[str, str], str]:
+    meta = content_get(cluster, name)["metadata"]
+    return meta.get("labels", {}), meta.get("annotations", {}), meta["resourceVersion"]
+
+
+def test_sync_applies_labels_server_side_and_touches_only_what_differs(
+    realk8s: RealCluster, ctl: Ctl, tenant: str
+) -> None:
+    ns = tenant
+    now = day(0)
+    la = managed(**periods(now))
+    a = make_snapshot(
+        realk8s, ns, "a", la, annotations={"backup-ns.sh/env-config": ENV_CONFIG, "other": "x"}
+    )
+    lb = managed(**{"backup-ns.sh/daily": periods(now)["backup-ns.sh/daily"]})
+    b = make_snapshot(realk8s, ns, "b", lb)
+    ca, cb = content_of(a), content_of(b)
+    # the real snapshot controller copies no label to the content
+    assert labels_of(content_get(realk8s, ca)) == {}
+
+    first = ok(ctl.run("sync", now=now))
+    assert sorted(w for w in first.writes() if w[3] in (ca, cb)) == sorted(
+        [("patch", "volumesnapshotcontents", "", ca), ("patch", "volumesnapshotcontents", "", cb)]
+    )
+    labels, annotations, _ = content_meta(realk8s, ca)
+    assert labels == la
+    assert {k: v for k, v in annotations.items() if k.startswith("backup-ns.sh/")} == {
+        "backup-ns.sh/env-config": ENV_CONFIG
+    }
+    assert "other" not in annotations
+    assert content_meta(realk8s, cb)[0] == lb
+
+    # a changes (keep added, monthly removed); its content gains a stale label of ours
+    # and one of someone else's; b does not change
+    realk8s.kubectl(
+        "label",
+        "volumesnapshot",
+        "a",
+        "-n",
+        ns,
+        "backup-ns.sh/keep=true",
+        "backup-ns.sh/monthly-",
+        check=True,
+    )
+    realk8s.kubectl(
+        "label", "volumesnapshotcontent", ca, "backup-ns.sh/stale=x", "unrelated=y", check=True
+    )
+    rv_b = content_meta(realk8s, cb)[2]
+    second = ok(ctl.run("sync", now=now))
+    mine = [ln for ln in second.lines() if ln.startswith("sync ") and f" from {ns}/" in ln]
+    assert mine == [
+        f"sync vsc/{ca} : from {ns}/a: +backup-ns.sh/keep=true -backup-ns.sh/monthly -backup-ns.sh/stale"
+    ], second.stdout
+    want = {k: v for k, v in la.items() if k != "backup-ns.sh/monthly"}
+    want["backup-ns.sh/keep"] = "true"
+    labels, annotations, _ = content_meta(realk8s, ca)
+    assert {k: v for k, v in labels.items() if k.startswith("backup-ns.sh/")} == want
+    assert labels["unrelated"] == "y"
+    assert annotations["backup-ns.sh/env-config"] == ENV_CONFIG
+    assert not [w for w in second.writes() if w[3] == cb]
+    assert content_meta(realk8s, cb)[2] == rv_b
+
+    # in sync: no request for either content, nothing changes
+    rv_a = content_meta(realk8s, ca)[2]
+    third = ok(ctl.run("sync", now=now))
+    assert not [w for w in third.writes() if w[3] in (ca, cb)], third.writes()
+    assert (content_meta(realk8s, ca)[2], content_meta(realk8s, cb)[2]) == (rv_a, rv_b)
+
+
+# -- orphans ----------------------------------------------------------------------------------
+def test_orphans_of_a_deleted_namespace_expire_but_never_the_newest_or_keep(
+    realk8s: RealCluster, ctl: Ctl, tenant: str
+) -> None:
+    ns = tenant
+    now = day(0)
+    daily = {"backup-ns.sh/daily": periods(now)["backup-ns.sh/daily"]}
+    made = [
+        make_snapshot(realk8s, ns, "o1", managed(**daily, **{"backup-ns.sh/keep": "true"})),
+        make_snapshot(realk8s, ns, "o2", managed(**daily)),
+        make_snapshot(realk8s, ns, "o3", managed(**daily)),
+    ]
+    c1, c2, c3 = (content_of(vs) for vs in made)
+    handles = {c: handle_of(realk8s, c) for c in (c1, c2, c3)}
+    try:
+        ok(ctl.run("sync", now=now))  # the contents describe themselves
+        realk8s.kubectl("delete", "namespace", ns, "--wait=true", check=True, timeout=300)
+        for c in (c1, c2, c3):  # Retain: the real snapshot controller keeps every content
+            got = content_get(realk8s, c)
+            assert got["spec"]["deletionPolicy"] == "Retain" and got["status"]["readyToUse"]
+            assert labels_of(got)["backup-ns.sh/pvc"] == "data"
+
+        first = ok(ctl.run("run", now=now))
+        today = now.strftime("%Y-%m-%d")
+        for c, vs in ((c1, "o1"), (c2, "o2"), (c3, "o3")):
+            assert (
+                f"orphan vsc/{c} : snapshot {ns}/{vs} is gone, first seen today "
+                f"(labelled orphaned-since={today})"
+            ) in first.lines(), first.stdout
+            assert labels_of(content_get(realk8s, c))["backup-ns.sh/orphaned-since"] == today
+        assert not [w for w in first.writes() if w[0] == "delete"], first.writes()
+
+        # one day later: within orphanRetentionDays (2), nothing to do
+        quiet = ok(ctl.run("run", now=day(1)))
+        assert not [w for w in quiet.writes() if w[3] in (c1, c2, c3)], quiet.writes()
+
+        # two days later: the expired one is deleted by the controller itself
+        last = ok(ctl.run("run", now=day(2)))
+        lines = last.lines()
+        assert (
+            f"delete vsc/{c2} : snapshot {ns}/o2 is gone, orphaned since {today} (2 days, keep 2); "
+            "deletionPolicy Retain -> Delete first"
+        ) in lines, last.stdout
+        assert f"keep vsc/{c1} : labelled backup-ns.sh/keep=true (not deleted)" in lines
+        assert f"keep vsc/{c3} : newest content of {ns}/data (not deleted)" in lines
+        assert [w for w in last.writes() if w[3] in (c1, c2, c3)] == [
+            ("patch", "volumesnapshotcontents", "", c2),
+            ("delete", "volumesnapshotcontents", "", c2),
+        ], last.writes()
+        realk8s.wait_for(lambda: content_get(realk8s, c2) is None, timeout=60)
+        realk8s.wait_for(lambda: not driver_has(realk8s, handles[c2]), timeout=30)
+        for c in (c1, c3):
+            assert content_get(realk8s, c) is not None and driver_has(realk8s, handles[c])
+    finally:  # Retain: only the objects go, so later tests see no orphans of ours
+        realk8s.kubectl(
+            "delete", "volumesnapshotcontent", c1, c2, c3, "--ignore-not-found", "--wait=false"
+        )
