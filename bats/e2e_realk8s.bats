@@ -23,7 +23,6 @@ setup() {
 @test "realk8s: static-site from the committed out/ snapshots www as its ServiceAccount" {
   local out="$REALK8S_ROOT/out" vs
   kubectl create namespace static-site >/dev/null
-  kubectl create namespace backup-ns >/dev/null # where the backup slots (Leases) live
   kubectl apply -f "$out/cluster/namespace-role.yaml" -f "$out/namespaces/static-site/manifests.yaml" >/dev/null
   kubectl -n static-site apply -f - >/dev/null <<'YAML'
 apiVersion: v1

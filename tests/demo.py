@@ -113,8 +113,8 @@ def run(tmp: Path, keep: bool) -> int:
         say("rendering examples/backupns.yaml and applying it")
         out = deployed.render_example(tmp / "example", pg, None)
         print(f"$ backupns-gen render -c {tmp / 'example' / 'backupns.yaml'} -o {out}")
-        # the cluster pieces first: ClusterRoles and the controller namespace, where
-        # the namespace's backup slots (Leases) live
+        # the cluster pieces: ClusterRoles, and the controller namespace with the backup
+        # slots' Role and RoleBinding backup-ns-slots (the namespace's jobs take Leases there)
         kubectl(sim, "apply", "-f", str(out / "cluster"))
         kubectl(sim, "apply", "-f", str(out / "namespaces" / NS / "manifests.yaml"))
 

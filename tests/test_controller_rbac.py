@@ -23,6 +23,7 @@ def test_run_as_the_controller_service_account(kubesim_tls: KubeSim, tmp_path: P
         "cronjob.batch/backup-ns-controller-status",
         "role.rbac.authorization.k8s.io/backup-ns-controller",
         "configmap/backup-ns-controller-script",
+        "rolebinding.rbac.authorization.k8s.io/backup-ns-slots",  # every Lease namespace's SA
     ):
         assert f"{kind} created" in applied.stdout
     ctlsim.seed(sim, ctlsim.history("shop-prod", START, 12))

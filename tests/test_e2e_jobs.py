@@ -210,7 +210,7 @@ def test_the_job_pod_gets_the_mounts_env_and_identity_of_the_manifest(
     spec = pod["spec"]
     assert spec["nodeName"] == "kubesim-node"
     mounts = {m["mountPath"]: m for m in spec["containers"][0]["volumeMounts"]}
-    assert set(mounts) == {
+    assert set(mounts) == {  # lock.mode lease (the default): no hostPath
         "/opt/backup-ns",
         "/tmp",
         "/var/run/secrets/kubernetes.io/serviceaccount",
@@ -222,6 +222,11 @@ def test_the_job_pod_gets_the_mounts_env_and_identity_of_the_manifest(
     # the default lock is a Lease slot: no hostPath, and the pod runs as non-root
     assert not [v for v in spec["volumes"] if "hostPath" in v]
     assert spec["securityContext"]["runAsNonRoot"] is True
+    # the node's backup slot (BAK_LOCK_NODE from spec.nodeName) was taken and released
+    lease = kubesim_tls.api(
+        "/apis/coordination.k8s.io/v1/namespaces/backup-ns/leases/backup-ns-slot-kubesim-node-1"
+    )
+    assert lease["spec"]["holderIdentity"] == ""
 
 
 # --------------------------------------------------------------------------- the schedule

@@ -17,17 +17,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
 from tests.realk8s.fixture import RealCluster
 from tests.realk8s.render import render
-
-Cluster = RealCluster | KubeSim
+from tests.realk8s.servers import SERVERS, Cluster, bound, create_as, pvc, sa_env
 
 RETAIN_CLASS = "backupns-retain"
 BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
@@ -80,11 +77,6 @@ EXPECTED: dict[str, Any] = {
     },
 }
 
-SERVERS = [
-    pytest.param("realk8s", marks=pytest.mark.realk8s, id="realk8s"),
-    pytest.param("kubesim_tls", id="kubesim"),
-]
-
 
 def _config(ns: str) -> str:
     return f"""\
@@ -95,27 +87,6 @@ namespaces:
   {ns}: {{pvcs: [data], database: none}}
 controller: {{namespace: backup-ns}}
 """
-
-
-def _pvc(ns: str, name: str, source: str | None = None) -> str:
-    doc: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    }
-    if source:
-        doc["spec"]["dataSource"] = {
-            "apiGroup": "snapshot.storage.k8s.io",
-            "kind": "VolumeSnapshot",
-            "name": source,
-        }
-    return json.dumps(doc)
-
-
-def _bound(cluster: Cluster, ns: str, pvc: str) -> bool:
-    obj = cluster.api(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}")
-    return bool(obj and obj.get("status", {}).get("phase") == "Bound")
 
 
 def _vs(cluster: Cluster, ns: str, name: str) -> Any:
@@ -166,11 +137,6 @@ def _default_class(cluster: Cluster) -> str:
     ]
     assert len(names) == 1, names
     return str(names[0])
-
-
-def _sa_env(cluster: Cluster, ns: str, tmp_path: Path) -> dict[str, str]:
-    kc = cluster.sa_kubeconfig(ns, "backup-ns", tmp_path / f"sa-{ns}.kubeconfig")
-    return cluster.env(tmp_path, kubeconfig=kc)
 
 
 def _ready_shape(cluster: Cluster, vs: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +190,6 @@ def test_create_path_as_service_account(
     out = render(tmp_path / "backupns.yaml", tmp_path / "out", text=_config(ns))
     _use_retain_default(cluster)
     cluster.kubectl("create", "namespace", ns, check=True)
-    cluster.kubectl("create", "namespace", "backup-ns")  # the lock Leases' home (may exist)
     cluster.kubectl(
         "apply",
         "-f",
@@ -233,24 +198,14 @@ def test_create_path_as_service_account(
         str(out / "namespaces" / ns / "manifests.yaml"),
         check=True,
     )
-    cluster.apply(_pvc(ns, "data"))
-    cluster.wait_for(lambda: _bound(cluster, ns, "data"), timeout=60)
+    cluster.apply(pvc(ns, "data"))
+    cluster.wait_for(lambda: bound(cluster, ns, "data"), timeout=60)
     (cluster.volume_dir(ns, "data") / "index.html").write_text("<h1>hello</h1>\n")
 
     offset = cluster.audit_offset() if isinstance(cluster, RealCluster) else 0
-    env = _sa_env(cluster, ns, tmp_path)
-    cp = subprocess.run(
-        ["bash", str(out / "namespaces" / ns / "backup-ns.sh"), "create"],
-        env={**env, "BAK_VS_RAND": "rk0001"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert cp.stderr == "", cp.stderr
-    m = re.search(r"result: VolumeSnapshot (\S+) of PVC data: readyToUse=true", cp.stdout)
-    assert m, cp.stdout
+    stdout = create_as(sa_env(cluster, ns, tmp_path), out, ns, BAK_VS_RAND="rk0001")
+    m = re.search(r"result: VolumeSnapshot (\S+) of PVC data: readyToUse=true", stdout)
+    assert m, stdout
     name = m.group(1)
 
     if isinstance(cluster, RealCluster):
@@ -267,8 +222,8 @@ def test_create_path_as_service_account(
     assert _ready_shape(cluster, vs, content) == EXPECTED["ready"]
 
     # A PVC restored from the snapshot is Bound and holds the data.
-    cluster.apply(_pvc(ns, "restored", source=name))
-    cluster.wait_for(lambda: _bound(cluster, ns, "restored"), timeout=60)
+    cluster.apply(pvc(ns, "restored", source=name))
+    cluster.wait_for(lambda: bound(cluster, ns, "restored"), timeout=60)
     assert (cluster.volume_dir(ns, "restored") / "index.html").read_text() == "<h1>hello</h1>\n"
 
     # Deleting a snapshot whose content is Retain: the content stays, marked.

@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.kubesim.fixture import KubeSim
-from tests.realk8s.fixture import RealCluster
 from tests.realk8s.render import render
+from tests.realk8s.servers import SERVERS, Cluster
 
-Cluster = RealCluster | KubeSim
 VS = "volumesnapshots.snapshot.storage.k8s.io"
 VSC = "volumesnapshotcontents.snapshot.storage.k8s.io"
 
@@ -68,12 +66,6 @@ MUST_NOT = [
     ("get", "nodes", "", "cluster"),
 ]
 
-SERVERS = [
-    pytest.param("realk8s", marks=pytest.mark.realk8s, id="realk8s"),
-    pytest.param("kubesim_tls", id="kubesim"),
-]
-
-
 def _may_rows(role_file: Path) -> list[tuple[str, str, str, str]]:
     """Every verb on every resource the rendered ClusterRole grants, in its own namespace."""
     role = next(d for d in yaml.safe_load_all(role_file.read_text()) if d)
@@ -101,7 +93,6 @@ def test_service_account_can_i_table(
     out = render(tmp_path / "backupns.yaml", tmp_path / "out", text=config)
     for n in (ns, other):
         cluster.kubectl("create", "namespace", n, check=True)
-    cluster.kubectl("create", "namespace", "backup-ns")  # the lock Leases' home (may exist)
     role_file = out / "cluster" / "namespace-role.yaml"
     cluster.kubectl(
         "apply",

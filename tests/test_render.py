@@ -126,24 +126,14 @@ def test_configmap_holds_the_script_exactly() -> None:
     for ns in ("blog", "shop-prod", "static-site"):
         docs = list(yaml.safe_load_all(files[f"namespaces/{ns}/manifests.yaml"].text))
         kinds = [d["kind"] for d in docs]
-        assert kinds == ["ServiceAccount", "RoleBinding", "RoleBinding", "ConfigMap", "CronJob"]
-        slots = docs[2]
-        assert (slots["metadata"], slots["roleRef"], slots["subjects"]) == (
-            {
-                "name": f"backup-ns-slots-{ns}",
-                "namespace": "backup-ns",
-                "labels": docs[1]["metadata"]["labels"],
-            },
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "backup-ns-slots"},
-            [{"kind": "ServiceAccount", "name": "backup-ns", "namespace": ns}],
-        )
-        assert docs[3]["data"]["backup-ns.sh"] == files[f"namespaces/{ns}/backup-ns.sh"].text
+        assert kinds == ["ServiceAccount", "RoleBinding", "ConfigMap", "CronJob"]
+        assert docs[2]["data"]["backup-ns.sh"] == files[f"namespaces/{ns}/backup-ns.sh"].text
         assert files[f"namespaces/{ns}/backup-ns.sh"].mode == 0o755
 
 
 def test_cronjob_wiring(tmp_path: Path) -> None:
     files = render(plan(load_config(EXAMPLE)), stub_root(tmp_path))
-    cron = list(yaml.safe_load_all(files["namespaces/blog/manifests.yaml"].text))[4]
+    cron = list(yaml.safe_load_all(files["namespaces/blog/manifests.yaml"].text))[3]
     spec = cron["spec"]
     assert (spec["schedule"], spec["timeZone"]) == ("34 2 * * *", "Europe/Vienna")
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
@@ -188,6 +178,18 @@ def test_no_lock_volume_and_no_slot_binding_without_lock(tmp_path: Path) -> None
 
 def test_slot_role_grants_only_leases_in_the_controller_namespace(tmp_path: Path) -> None:
     files = render(plan(load_config(EXAMPLE)), stub_root(tmp_path))
+    docs = list(yaml.safe_load_all(files["cluster/controller.yaml"].text))
+    binding = next(
+        d for d in docs if d["metadata"]["name"] == "backup-ns-slots" and d["kind"] == "RoleBinding"
+    )
+    assert (binding["metadata"]["namespace"], binding["roleRef"], binding["subjects"]) == (
+        "backup-ns",
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "backup-ns-slots"},
+        [
+            {"kind": "ServiceAccount", "name": "backup-ns", "namespace": ns}
+            for ns in ("blog", "shop-prod", "static-site")
+        ],
+    )
     role = [
         d
         for d in yaml.safe_load_all(files["cluster/controller.yaml"].text)
@@ -206,6 +208,50 @@ def test_slot_role_grants_only_leases_in_the_controller_namespace(tmp_path: Path
             ],
         )
     ]
+
+
+def test_slot_binding_lists_only_lease_namespaces_sorted(tmp_path: Path) -> None:
+    config = (
+        "namespaces:\n"
+        "  zeta: {pvcs: [x]}\n"
+        "  flocked: {pvcs: [x], lock: {mode: flock}}\n"
+        "  alpha: {pvcs: [x], lock: {mode: lease}}\n"
+        "  unlocked: {pvcs: [x], lock: {mode: none}}\n"
+        "  mid: {pvcs: [x]}\n"
+        "controller: {namespace: platform-backup}\n"
+    )
+    files = render(plan_of(config), stub_root(tmp_path))
+    docs = list(yaml.safe_load_all(files["cluster/controller.yaml"].text))
+    (binding,) = [
+        d for d in docs if d["kind"] == "RoleBinding" and "slots" in d["metadata"]["name"]
+    ]
+    assert binding["metadata"]["namespace"] == "platform-backup"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "backup-ns", "namespace": ns}
+        for ns in ("alpha", "mid", "zeta")
+    ]
+    for ns in ("flocked", "unlocked"):
+        assert "backup-ns-slots" not in files[f"namespaces/{ns}/manifests.yaml"].text
+
+
+def test_no_slot_role_nor_binding_without_a_lease_namespace(tmp_path: Path) -> None:
+    config = "namespaces: {a: {pvcs: [x], lock: {mode: flock}}, b: {pvcs: [x], lock: {mode: none}}}"
+    files = render(plan_of(config), stub_root(tmp_path))
+    docs = list(yaml.safe_load_all(files["cluster/controller.yaml"].text))
+    assert [d["metadata"]["name"] for d in docs if "slots" in d["metadata"]["name"]] == []
+
+
+@pytest.mark.parametrize("source", [EXAMPLE, FULL], ids=["example", "full"])
+def test_a_namespace_manifests_stay_inside_the_namespace(source: Path, tmp_path: Path) -> None:
+    files = render(plan(load_config(source)), stub_root(tmp_path))
+    manifests = {k: f for k, f in files.items() if k.endswith("/manifests.yaml")}
+    assert manifests
+    for key, f in manifests.items():
+        ns = key.split("/")[1]
+        docs = [d for d in yaml.safe_load_all(f.text) if d]
+        assert [d["metadata"].get("namespace") for d in docs] == [ns] * len(docs), key
+        for d in docs:
+            assert all(s["namespace"] == ns for s in d.get("subjects", [])), (key, d)
 
 
 def test_affinity_to_the_database_pod(tmp_path: Path) -> None:
