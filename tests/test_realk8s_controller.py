@@ -30,6 +30,7 @@ config's table does not list these random namespaces, so the defaults apply).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -41,8 +42,9 @@ from typing import Any
 import pytest
 
 from tests.realk8s.fixture import RealCluster
-
-pytestmark = pytest.mark.realk8s
+from tests.realk8s.render import render
+from tests.test_realk8s_create import _config as create_config
+from tests.test_realk8s_create import _sa_env as sa_env
 
 OUT = Path(__file__).resolve().parents[1] / "out"
 SCRIPT = OUT / "controller" / "backup-ns-controller.sh"
@@ -146,6 +148,16 @@ def audit_calls(cluster: RealCluster, offset: int) -> list[dict[str, Any]]:
             }
         )
     return calls
+
+
+def reads_of(run: Run) -> list[tuple[str, str]]:
+    """The run's reads of objects (not the Lease, not discovery, not kubectl's look at
+    the Lease's namespace after a 404), sorted."""
+    return sorted(
+        (c["verb"], c["resource"])
+        for c in run.calls
+        if c["verb"] in READS and c["resource"] not in ("nonResourceURL", "leases", "namespaces")
+    )
 
 
 def ok(run: Run) -> Run:
@@ -273,6 +285,7 @@ def content_of(vs: dict[str, Any]) -> str:
 
 
 # -- retain, mark, sweep (and plan) -------------------------------------------------------------
+@pytest.mark.realk8s
 def test_run_retains_marks_and_sweeps_through_the_real_snapshot_controller(
     realk8s: RealCluster, ctl: Ctl, tenant: str
 ) -> None:
@@ -298,6 +311,12 @@ def test_run_retains_marks_and_sweeps_through_the_real_snapshot_controller(
     today = d[4].strftime("%Y-%m-%d")
     first = ok(ctl.run("run", now=d[4]))
     lines = first.lines()
+    # the whole state in one list call per kind; no per-object reads; writes by name
+    assert reads_of(first) == [
+        ("list", "persistentvolumeclaims"),
+        ("list", "volumesnapshotcontents"),
+        ("list", "volumesnapshots"),
+    ], first.calls
     # keep 2 daily: s4 and s3 (the keep=true one does not count); s1 keeps its
     # weekly and monthly labels, so only s2 is expired
     assert f"unlabel daily {ns}/s2 : 3rd newest ready daily of {ns}/data, keep 2" in lines
@@ -330,6 +349,9 @@ def test_run_retains_marks_and_sweeps_through_the_real_snapshot_controller(
         f"content {c2} deletionPolicy Retain -> Delete first"
     ) in plan.lines(), plan.stdout
     assert plan.calls and plan.writes() == [], plan.writes()
+    assert len(reads_of(plan)) == 3, plan.calls
+    dry = ok(ctl.run("run", "--dry-run", now=tomorrow))
+    assert dry.calls and dry.writes() == [], dry.writes()
     assert vs_get(realk8s, ns, "s2") is not None
 
     # the sweep: content to Delete, then the snapshot; the real controller does the rest
@@ -365,11 +387,44 @@ def content_meta(cluster: RealCluster, name: str) -> tuple[dict[str, str], dict[
     return meta.get("labels", {}), meta.get("annotations", {}), meta["resourceVersion"]
 
 
+@pytest.mark.realk8s
+def script_snapshot(cluster: RealCluster, ns: str, tmp: Path) -> str:
+    """`backup-ns.sh create` of the rendered namespace script, as its ServiceAccount (the
+    helpers of test_realk8s_create.py): the labels and annotations it really writes."""
+    out = render(tmp / "backupns.yaml", tmp / "out", text=create_config(ns))
+    cluster.kubectl(
+        "apply",
+        "-f",
+        str(out / "cluster" / "namespace-role.yaml"),
+        "-f",
+        str(out / "namespaces" / ns / "manifests.yaml"),
+        check=True,
+    )
+    cluster.wait_for(
+        lambda: cluster.api(f"/api/v1/namespaces/{ns}/serviceaccounts/backup-ns"), timeout=60
+    )
+    cp = subprocess.run(
+        ["bash", str(out / "namespaces" / ns / "backup-ns.sh"), "create"],
+        env={**sa_env(cluster, ns, tmp), "BAK_VS_RAND": "ctl001"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    m = re.search(r"result: VolumeSnapshot (\S+) of PVC data: readyToUse=true", cp.stdout)
+    assert m, cp.stdout
+    return m.group(1)
+
+
 def test_sync_applies_labels_server_side_and_touches_only_what_differs(
-    realk8s: RealCluster, ctl: Ctl, tenant: str
+    realk8s: RealCluster, ctl: Ctl, tenant: str, tmp_path: Path
 ) -> None:
     ns = tenant
     now = day(0)
+    made = script_snapshot(realk8s, ns, tmp_path)
+    real = vs_get(realk8s, ns, made)
+    assert labels_of(real)["backup-ns.sh/pvc"] == "data", real["metadata"]
     la = managed(**periods(now))
     a = make_snapshot(
         realk8s, ns, "a", la, annotations={"backup-ns.sh/env-config": ENV_CONFIG, "other": "x"}
@@ -391,6 +446,13 @@ def test_sync_applies_labels_server_side_and_touches_only_what_differs(
     }
     assert "other" not in annotations
     assert content_meta(realk8s, cb)[0] == lb
+    # what the namespace script wrote, labels and annotations, is on its content
+    labels, annotations, _ = content_meta(realk8s, content_of(real))
+    assert labels == labels_of(real)
+    assert {k: v for k, v in annotations.items() if k.startswith("backup-ns.sh/")} == {
+        k: v for k, v in real["metadata"]["annotations"].items() if k.startswith("backup-ns.sh/")
+    }
+    assert "BAK_NAMESPACE=" in annotations["backup-ns.sh/env-config"]
 
     # a changes (keep added, monthly removed); its content gains a stale label of ours
     # and one of someone else's; b does not change
@@ -430,6 +492,7 @@ def test_sync_applies_labels_server_side_and_touches_only_what_differs(
 
 
 # -- orphans ----------------------------------------------------------------------------------
+@pytest.mark.realk8s
 def test_orphans_of_a_deleted_namespace_expire_but_never_the_newest_or_keep(
     realk8s: RealCluster, ctl: Ctl, tenant: str
 ) -> None:
@@ -486,3 +549,73 @@ def test_orphans_of_a_deleted_namespace_expire_but_never_the_newest_or_keep(
         realk8s.kubectl(
             "delete", "volumesnapshotcontent", c1, c2, c3, "--ignore-not-found", "--wait=false"
         )
+
+
+# -- least privilege: what the controller's token may do (real RBAC, and kubesim alike) -------
+VS_RES = "volumesnapshots.snapshot.storage.k8s.io"
+VSC_RES = "volumesnapshotcontents.snapshot.storage.k8s.io"
+# (verb, resource, subresource, namespace or "" for all namespaces / cluster scope)
+CTL_MAY = [
+    ("list", VS_RES, "", ""),
+    ("patch", VS_RES, "", ""),
+    ("delete", VS_RES, "", ""),
+    ("list", VSC_RES, "", ""),
+    ("patch", VSC_RES, "", ""),
+    ("delete", VSC_RES, "", ""),
+    ("list", "persistentvolumeclaims", "", ""),
+    ("create", "leases.coordination.k8s.io", "", CTL_NS),
+    ("get", f"leases.coordination.k8s.io/{CTL_SA}", "", CTL_NS),
+    ("update", f"leases.coordination.k8s.io/{CTL_SA}", "", CTL_NS),
+]
+CTL_MUST_NOT = [
+    ("get", "secrets", "", ""),
+    ("list", "secrets", "", ""),
+    ("get", "secrets", "", CTL_NS),
+    ("create", "pods", "exec", ""),
+    ("get", "pods", "exec", ""),
+    ("get", "pods", "", ""),
+    ("create", VS_RES, "", ""),
+    ("update", VS_RES, "", ""),
+    ("create", VSC_RES, "", ""),
+    ("update", VSC_RES, "status", ""),
+    ("delete", "persistentvolumeclaims", "", ""),
+    ("list", "namespaces", "", ""),
+    ("get", "leases.coordination.k8s.io/other", "", CTL_NS),
+    ("update", "leases.coordination.k8s.io/other", "", CTL_NS),
+    ("delete", f"leases.coordination.k8s.io/{CTL_SA}", "", CTL_NS),
+    ("create", "leases.coordination.k8s.io", "", "default"),
+    ("create", "serviceaccounts", "token", CTL_NS),
+    ("bind", "clusterroles.rbac.authorization.k8s.io", "", ""),
+]
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("realk8s", marks=pytest.mark.realk8s, id="realk8s"),
+        pytest.param("kubesim_tls", id="kubesim"),
+    ],
+)
+def test_controller_token_may_do_exactly_its_job(
+    server: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    cluster = request.getfixturevalue(server)
+    if server == "realk8s":
+        request.getfixturevalue("ctl")  # its manifests applied
+    else:
+        cp = cluster.kubectl("apply", "-f", str(OUT / "cluster" / "controller.yaml"))
+        assert cp.returncode == 0, cp.stderr
+    kc = cluster.sa_kubeconfig(CTL_NS, CTL_SA, tmp_path / "sa.kubeconfig")
+    env = cluster.env(tmp_path, kubeconfig=kc)
+    rows = [(r, True) for r in CTL_MAY] + [(r, False) for r in CTL_MUST_NOT]
+    wrong = []
+    for (verb, res, sub, ns), want in rows:
+        args = ["auth", "can-i", verb, res]
+        if sub:
+            args.append(f"--subresource={sub}")
+        args += ["-n", ns] if ns else ["--all-namespaces"]
+        cp = cluster.kubectl(*args, env=env)
+        assert cp.stdout.strip() in ("yes", "no"), (args, cp.stdout, cp.stderr)
+        if (cp.stdout.strip() == "yes") != want:
+            wrong.append((verb, res, sub, ns, want))
+    assert not wrong, f"{server}: (row, expected): {wrong}"
