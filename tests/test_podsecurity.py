@@ -1,6 +1,7 @@
 """Pod Security: the CronJob pod template of the default config passes "restricted";
 the documented exceptions (lock.mode flock, runAsUser 0) fail exactly where expected.
-The checker (tests/podsecurity.py) is tested too: each check fires on its violation."""
+The checker is kubesim's admission (tests/kubesim/podsecurity.py, the real messages);
+it is tested here too: each check fires on its violation, and only that check."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import yaml
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
 from backupns_gen.render import render
-from tests import podsecurity
 from tests.genhelpers import EXAMPLE, FULL, plan_of, stub_root
+from tests.kubesim import podsecurity
 
 
 def pod_templates(files: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -32,7 +33,7 @@ def pod_templates(files: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_example_cronjobs_pass_restricted() -> None:
     pods = pod_templates(render(plan(load_config(EXAMPLE))))
     assert sorted(pods) == ["blog", "shop-prod", "static-site"]
-    assert {ns: podsecurity.violations(pod) for ns, pod in pods.items()} == {
+    assert {ns: podsecurity.forbidden("restricted", pod) for ns, pod in pods.items()} == {
         "blog": [],
         "shop-prod": [],
         "static-site": [],
@@ -41,7 +42,7 @@ def test_example_cronjobs_pass_restricted() -> None:
 
 def test_default_config_pod_security_context(tmp_path: Path) -> None:
     pod = pod_templates(render(plan_of("namespaces: {a: {pvcs: [x]}}"), stub_root(tmp_path)))["a"]
-    assert podsecurity.violations(pod) == []
+    assert podsecurity.forbidden("restricted", pod) == []
     assert pod["securityContext"] == {
         "runAsNonRoot": True,
         "seccompProfile": {"type": "RuntimeDefault"},
@@ -58,23 +59,25 @@ def test_default_config_pod_security_context(tmp_path: Path) -> None:
 
 def test_full_config_exceptions_are_exactly_the_documented_ones() -> None:
     pods = pod_templates(render(plan(load_config(FULL))))
-    assert {ns: podsecurity.violations(pod) for ns, pod in pods.items()} == {
+    root = 'pod or container "backup-ns" must set securityContext.runAsNonRoot=true'
+    assert {ns: podsecurity.forbidden("restricted", pod) for ns, pod in pods.items()} == {
         # lock.mode flock: the hostPath lock directory, and root to write into it
         "files-only": [
-            "hostPath volumes: ['locks']",
-            "restricted volume types: [('locks', 'hostPath')]",
-            "runAsNonRoot != true: pod or containers ['backup-ns']",
-            "runAsUser=0: ['backup-ns']",
+            'restricted volume types (volume "locks" uses restricted volume type "hostPath")',
+            f"runAsNonRoot != true ({root})",
+            'runAsUser=0 (container "backup-ns" must not set runAsUser=0)',
         ],
         "mysql-preferred": [],
         "redis-hooks": [],
         # job.runAsUser: 0, set on purpose in the config
         "pg-all-options": [
-            "runAsNonRoot != true: pod or containers ['backup-ns']",
-            "runAsUser=0: ['backup-ns']",
+            f"runAsNonRoot != true ({root})",
+            'runAsUser=0 (container "backup-ns" must not set runAsUser=0)',
         ],
     }
-    assert podsecurity.violations(pods["files-only"], "baseline") == ["hostPath volumes: ['locks']"]
+    assert podsecurity.forbidden("baseline", pods["files-only"]) == [
+        'hostPath volumes (volume "locks")'
+    ]
 
 
 GOOD: dict[str, Any] = {
@@ -104,34 +107,97 @@ def _bad(path: str, value: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "check"),
+    ("path", "value", "level", "check"),
     [
-        ("hostNetwork", True, "host_namespaces"),
-        ("containers.0.securityContext.privileged", True, "privileged"),
-        ("containers.0.securityContext.capabilities.add", ["SYS_ADMIN"], "capabilities_baseline"),
-        ("volumes", [{"name": "h", "hostPath": {"path": "/"}}], "host_path_volumes"),
-        ("containers.0.ports", [{"containerPort": 80, "hostPort": 80}], "host_ports"),
-        ("securityContext.appArmorProfile", {"type": "Unconfined"}, "app_armor"),
-        ("securityContext.seLinuxOptions", {"type": "spc_t"}, "se_linux"),
-        ("containers.0.securityContext.procMount", "Unmasked", "proc_mount"),
-        ("securityContext.seccompProfile", {"type": "Unconfined"}, "seccomp_baseline"),
-        ("securityContext.sysctls", [{"name": "kernel.msgmax", "value": "1"}], "sysctls"),
-        ("volumes", [{"name": "n", "nfs": {}}], "restricted_volumes"),
+        ("hostNetwork", True, "baseline", "hostNamespaces"),
+        ("containers.0.securityContext.privileged", True, "baseline", "privileged"),
+        (
+            "containers.0.securityContext.capabilities.add",
+            ["SYS_ADMIN"],
+            "baseline",
+            "capabilities_baseline",
+        ),
+        ("volumes", [{"name": "h", "hostPath": {"path": "/"}}], "baseline", "hostPathVolumes"),
+        ("containers.0.ports", [{"containerPort": 80, "hostPort": 80}], "baseline", "hostPorts"),
+        ("securityContext.appArmorProfile", {"type": "Unconfined"}, "baseline", "appArmorProfile"),
+        ("securityContext.seLinuxOptions", {"type": "spc_t"}, "baseline", "seLinuxOptions"),
+        ("containers.0.securityContext.procMount", "Unmasked", "baseline", "procMount"),
+        (
+            "securityContext.seccompProfile",
+            {"type": "Unconfined"},
+            "baseline",
+            "seccompProfile_baseline",
+        ),
+        (
+            "securityContext.sysctls",
+            [{"name": "kernel.msgmax", "value": "1"}],
+            "baseline",
+            "sysctls",
+        ),
+        (
+            "containers.0.securityContext.windowsOptions",
+            {"hostProcess": True},
+            "baseline",
+            "windowsHostProcess",
+        ),
+        ("volumes", [{"name": "n", "nfs": {}}], "restricted", "restrictedVolumes"),
+        (
+            "volumes",
+            [{"name": "h", "hostPath": {"path": "/"}}],
+            "restricted",
+            "restrictedVolumes",
+        ),
         (
             "containers.0.securityContext.allowPrivilegeEscalation",
             True,
-            "allow_privilege_escalation",
+            "restricted",
+            "allowPrivilegeEscalation",
         ),
-        ("securityContext.runAsNonRoot", False, "run_as_non_root"),
-        ("containers.0.securityContext.runAsUser", 0, "run_as_user"),
-        ("securityContext.seccompProfile", None, "seccomp_restricted"),
-        ("containers.0.securityContext.capabilities.drop", [], "capabilities_restricted"),
-        ("containers.0.securityContext.windowsOptions", {"hostProcess": True}, "host_process"),
+        ("securityContext.runAsNonRoot", False, "restricted", "runAsNonRoot"),
+        ("containers.0.securityContext.runAsUser", 0, "restricted", "runAsUser"),
+        ("securityContext.seccompProfile", None, "restricted", "seccompProfile_restricted"),
+        (
+            "containers.0.securityContext.capabilities.drop",
+            [],
+            "restricted",
+            "capabilities_restricted",
+        ),
     ],
 )
-def test_each_check_fires_on_its_violation(path: str, value: Any, check: str) -> None:
-    assert podsecurity.violations(GOOD) == []
+def test_each_check_fires_on_its_violation(path: str, value: Any, level: str, check: str) -> None:
+    assert podsecurity.results("restricted", GOOD) == []
     pod = _bad(path, value)
     if value is None:
         del pod["securityContext"]["seccompProfile"]
-    assert getattr(podsecurity, check)(pod) != []
+    assert [r[0] for r in podsecurity.results(level, pod)] == [check]
+
+
+def test_app_armor_beta_annotations() -> None:
+    key = "container.apparmor.security.beta.kubernetes.io/c"
+    assert podsecurity.results("baseline", GOOD, {key: "runtime/default"}) == []
+    assert podsecurity.results("baseline", GOOD, {key: "localhost/prof"}) == []
+    assert podsecurity.forbidden("baseline", GOOD, {key: "unconfined"}) == [
+        # joinQuote does not escape: the annotation's own quotes stand inside the quotes
+        f'forbidden AppArmor profile (annotation must not set AppArmor profile type to "{key}='
+        '"unconfined"")'
+    ]
+
+
+def test_the_newer_baseline_checks_word_their_details_like_the_admission() -> None:
+    """Messages of checks no generated pod trips, from policy/check_*.go (v0.33.13); the
+    parity test against the real server is tests/test_realk8s_podsecurity_checks.py."""
+    pod = _bad("containers.0.securityContext.procMount", "Unmasked")
+    pod["securityContext"].update(
+        seLinuxOptions={"type": "spc_t", "user": "u"},
+        sysctls=[{"name": "kernel.msgmax", "value": "1"}, {"name": "net.ipv4.tcp_rmem"}],
+        windowsOptions={"hostProcess": True},
+        appArmorProfile={"type": "Unconfined"},
+    )
+    assert podsecurity.forbidden("baseline", pod) == [
+        'forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")',
+        'procMount (container "c" must not set securityContext.procMount to "Unmasked")',
+        'seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "spc_t"; '
+        "user may not be set)",
+        "forbidden sysctls (kernel.msgmax)",
+        "hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)",
+    ]

@@ -45,7 +45,9 @@ def check_fields(
         where = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
         gv = f"{res.group}/{res.version}" if res.group else res.version
         raise ApiError(
-            500, "", f"failed to create typed patch object ({where}; {gv}, Kind={res.kind}): "
+            500,
+            "",
+            f"failed to create typed patch object ({where}; {gv}, Kind={res.kind}): "
             f".{unknown[0]}: field not declared in schema",
         )
     if mode == "Strict":
@@ -69,7 +71,12 @@ def pod_security(request: web.Request, store: Store, res: Resource, obj: dict[st
         return
     ns = store.get(NAMESPACES, "", ns_name)
     labels = (ns or {}).get("metadata", {}).get("labels") or {}
-    refused, warnings = podsecurity.evaluate(labels, spec, is_pod=res.kind == "Pod")
+    refused, warnings = podsecurity.evaluate(
+        labels,
+        spec,
+        is_pod=res.kind == "Pod",
+        annotations=podsecurity.pod_annotations_of(res.kind, obj),
+    )
     if refused:
         name = obj.get("metadata", {}).get("name", "")
         raise ApiError(

@@ -8,15 +8,22 @@ a Pod or a workload (its pod template) that violates the warn level gets a
 order (baseline IDs sorted, then restricted IDs sorted; a restricted check
 replaces the baseline check it overrides), with the real reasons and details.
 
-Simulated checks: hostNamespaces, privileged, capabilities, hostPath volumes,
-hostPorts, seccompProfile, allowPrivilegeEscalation, restricted volume types,
-runAsNonRoot, runAsUser. Not simulated (nothing here sets them): appArmor,
-seLinuxOptions, procMount, sysctls, windowsHostProcess, user-namespace pods.
+All 17 checks of k8s.io/pod-security-admission v0.33.13 (policy/check_*.go), at
+version "latest": baseline appArmorProfile, capabilities, hostNamespaces, hostPath
+volumes, hostPorts, privileged, procMount, seLinuxOptions, seccompProfile, sysctls,
+windowsHostProcess; restricted allowPrivilegeEscalation, capabilities, restricted
+volume types, runAsNonRoot, runAsUser, seccompProfile. Not simulated: the relaxed
+checks of user-namespace pods (`hostUsers: false`; behind an alpha feature gate).
+
+The one Pod Security checker of the tests: kubesim's admission uses `evaluate`, the
+manifest tests (tests/test_podsecurity.py) `results`/`forbidden` on rendered pod specs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 LEVELS = ("privileged", "baseline", "restricted")
@@ -49,6 +56,26 @@ _ALLOWED_VOLUMES = (
     "projected",
     "secret",
 )
+_SYSCTLS = frozenset(  # sysctlsAllowedV1Dot32
+    (
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+    )
+)
+_SELINUX_TYPES = frozenset(
+    ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+)
+_APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _VOLUME_TYPES = (
     "hostPath",
     "gcePersistentDisk",
@@ -93,8 +120,27 @@ def _pl(singular: str, plural: str, n: int) -> str:
     return singular if n == 1 else plural
 
 
+def _who(names: list[str]) -> str:
+    """'container "a"' / 'containers "a", "b"': who an error names."""
+    return f"{_pl('container', 'containers', len(names))} {_q(names)}"
+
+
 def _names(spec: dict[str, Any], bad: Callable[[dict[str, Any]], bool]) -> list[str]:
     return [c.get("name", "") for c in _containers(spec) if bad(c)]
+
+
+def _offenders(
+    spec: dict[str, Any], bad_values: Callable[[dict[str, Any]], list[str]]
+) -> tuple[list[str], set[str]]:
+    """The containers with a forbidden value (in visit order), and all those values."""
+    names: list[str] = []
+    values: set[str] = set()
+    for c in _containers(spec):
+        found = bad_values(c)
+        if found:
+            names.append(c.get("name", ""))
+            values.update(found)
+    return names, values
 
 
 def _windows(spec: dict[str, Any]) -> bool:
@@ -102,22 +148,65 @@ def _windows(spec: dict[str, Any]) -> bool:
 
 
 # -- baseline ----------------------------------------------------------------------------
-def _capabilities_baseline(spec: dict[str, Any]) -> Result:
-    bad, caps = [], set()
+def _setters(pod: bool, bad: list[str]) -> list[str]:
+    """ "pod" and/or "container(s) "a", "b"": who set a forbidden value."""
+    out = ["pod"] if pod else []
+    if bad:
+        out.append(f"{_who(bad)}")
+    return out
+
+
+def _app_armor(spec: dict[str, Any], annotations: dict[str, str]) -> Result:
+    def bad_type(sc: dict[str, Any]) -> str | None:
+        prof = sc.get("appArmorProfile")
+        if prof is None or prof.get("type") in ("RuntimeDefault", "Localhost"):
+            return None
+        return str(prof.get("type", ""))
+
+    values: set[str] = set()
+    pod_type = bad_type(spec.get("securityContext") or {})
+    if pod_type is not None:
+        values.add(pod_type)
+    bad = []
     for c in _containers(spec):
-        added = [
+        t = bad_type(_sc(c))
+        if t is not None:
+            bad.append(c.get("name", ""))
+            values.add(t)
+    setters = _setters(pod_type is not None, bad)
+    listed = sorted(values)
+    forbidden = sorted(
+        f"{k}={json.dumps(v, ensure_ascii=False)}"
+        for k, v in annotations.items()
+        if k.startswith(_APPARMOR_ANNOTATION)
+        and v
+        and v != "runtime/default"
+        and not v.startswith("localhost/")
+    )
+    if forbidden:
+        listed += forbidden
+        setters.append(_pl("annotation", "annotations", len(forbidden)))
+    if setters:
+        return (
+            _pl("forbidden AppArmor profile", "forbidden AppArmor profiles", len(listed)),
+            f"{' and '.join(setters)} must not set AppArmor profile type to {_q(listed)}",
+        )
+    return None
+
+
+def _capabilities_baseline(spec: dict[str, Any]) -> Result:
+    bad, caps = _offenders(
+        spec,
+        lambda c: [
             x
             for x in (_sc(c).get("capabilities") or {}).get("add") or []
             if x not in _BASELINE_CAPS
-        ]
-        if added:
-            bad.append(c.get("name", ""))
-            caps.update(added)
+        ],
+    )
     if bad:
         return (
             "non-default capabilities",
-            f"{_pl('container', 'containers', len(bad))} {_q(bad)} must not include "
-            f"{_q(sorted(caps))} in securityContext.capabilities.add",
+            f"{_who(bad)} must not include {_q(sorted(caps))} in securityContext.capabilities.add",
         )
     return None
 
@@ -135,17 +224,13 @@ def _host_path_volumes(spec: dict[str, Any]) -> Result:
 
 
 def _host_ports(spec: dict[str, Any]) -> Result:
-    bad: list[str] = []
-    ports: set[str] = set()
-    for c in _containers(spec):
-        hp = [int(p["hostPort"]) for p in c.get("ports") or [] if p.get("hostPort")]
-        if hp:
-            bad.append(c.get("name", ""))
-            ports.update(str(p) for p in hp)
+    bad, ports = _offenders(
+        spec, lambda c: [str(int(p["hostPort"])) for p in c.get("ports") or [] if p.get("hostPort")]
+    )
     if bad:
         return (
             "hostPort",
-            f"{_pl('container', 'containers', len(bad))} {_q(bad)} "
+            f"{_who(bad)} "
             f"{_pl('uses', 'use', len(bad))} {_pl('hostPort', 'hostPorts', len(ports))} "
             + ", ".join(sorted(ports)),
         )
@@ -157,8 +242,7 @@ def _privileged(spec: dict[str, Any]) -> Result:
     if bad:
         return (
             "privileged",
-            f"{_pl('container', 'containers', len(bad))} {_q(bad)} "
-            "must not set securityContext.privileged=true",
+            f"{_who(bad)} must not set securityContext.privileged=true",
         )
     return None
 
@@ -186,7 +270,7 @@ def _seccomp(spec: dict[str, Any], restricted: bool) -> Result:
         elif t is None and not pod_ok:
             implicit.append(c.get("name", ""))
     if bad:
-        setters.append(f"{_pl('container', 'containers', len(bad))} {_q(bad)}")
+        setters.append(f"{_who(bad)}")
     if setters:
         return (
             "seccompProfile",
@@ -196,8 +280,75 @@ def _seccomp(spec: dict[str, Any], restricted: bool) -> Result:
     if restricted and implicit:
         return (
             "seccompProfile",
-            f"pod or {_pl('container', 'containers', len(implicit))} {_q(implicit)} must set "
+            f"pod or {_who(implicit)} must set "
             'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"',
+        )
+    return None
+
+
+def _proc_mount(spec: dict[str, Any]) -> Result:
+    def forbidden(c: dict[str, Any]) -> list[str]:
+        pm = _sc(c).get("procMount")
+        return [str(pm)] if pm is not None and pm != "Default" else []
+
+    bad, types = _offenders(spec, forbidden)
+    if bad:
+        return (
+            "procMount",
+            f"{_who(bad)} must not set securityContext.procMount to {_q(sorted(types))}",
+        )
+    return None
+
+
+def _se_linux(spec: dict[str, Any]) -> Result:
+    types: set[str] = set()
+    flags = {"user": False, "role": False}
+
+    def valid(opts: dict[str, Any]) -> bool:
+        ok = True
+        if opts.get("type", "") not in _SELINUX_TYPES:
+            ok = False
+            types.add(str(opts.get("type", "")))
+        for key in ("user", "role"):
+            if opts.get(key):
+                ok = False
+                flags[key] = True
+        return ok
+
+    pod_opts = (spec.get("securityContext") or {}).get("seLinuxOptions")
+    pod_bad = pod_opts is not None and not valid(pod_opts)
+    bad = [
+        c.get("name", "")
+        for c in _containers(spec)
+        if _sc(c).get("seLinuxOptions") is not None and not valid(_sc(c)["seLinuxOptions"])
+    ]
+    setters = _setters(pod_bad, bad)
+    if not setters:
+        return None
+    data = [f"{_pl('type', 'types', len(types))} {_q(sorted(types))}"] if types else []
+    data += [f"{key} may not be set" for key in ("user", "role") if flags[key]]
+    return (
+        "seLinuxOptions",
+        f"{' and '.join(setters)} set forbidden securityContext.seLinuxOptions: " + "; ".join(data),
+    )
+
+
+def _sysctls(spec: dict[str, Any]) -> Result:
+    sysctls = (spec.get("securityContext") or {}).get("sysctls") or []
+    bad = [str(x.get("name", "")) for x in sysctls if x.get("name") not in _SYSCTLS]
+    return ("forbidden sysctls", ", ".join(bad)) if bad else None
+
+
+def _windows_host_process(spec: dict[str, Any]) -> Result:
+    def on(sc: dict[str, Any]) -> bool:
+        return (sc.get("windowsOptions") or {}).get("hostProcess") is True
+
+    bad = _names(spec, lambda c: on(_sc(c)))
+    setters = _setters(on(spec.get("securityContext") or {}), bad)
+    if setters:
+        return (
+            "hostProcess",
+            f"{' and '.join(setters)} must not set securityContext.windowsOptions.hostProcess=true",
         )
     return None
 
@@ -210,8 +361,7 @@ def _allow_privilege_escalation(spec: dict[str, Any]) -> Result:
     if bad:
         return (
             "allowPrivilegeEscalation != false",
-            f"{_pl('container', 'containers', len(bad))} {_q(bad)} must set "
-            "securityContext.allowPrivilegeEscalation=false",
+            f"{_who(bad)} must set securityContext.allowPrivilegeEscalation=false",
         )
     return None
 
@@ -233,13 +383,10 @@ def _capabilities_restricted(spec: dict[str, Any]) -> Result:
             caps.update(added)
     details = []
     if missing:
-        details.append(
-            f"{_pl('container', 'containers', len(missing))} {_q(missing)} must set "
-            'securityContext.capabilities.drop=["ALL"]'
-        )
+        details.append(f'{_who(missing)} must set securityContext.capabilities.drop=["ALL"]')
     if adding:
         details.append(
-            f"{_pl('container', 'containers', len(adding))} {_q(adding)} must not "
+            f"{_who(adding)} must not "
             f"include {_q(sorted(caps))} in securityContext.capabilities.add"
         )
     return ("unrestricted capabilities", "; ".join(details)) if details else None
@@ -270,7 +417,7 @@ def _run_as_non_root(spec: dict[str, Any]) -> Result:
     explicit = _names(spec, lambda c: _sc(c).get("runAsNonRoot") is False)
     implicit = _names(spec, lambda c: _sc(c).get("runAsNonRoot") is None and pod is not True)
     if explicit:
-        setters.append(f"{_pl('container', 'containers', len(explicit))} {_q(explicit)}")
+        setters.append(f"{_who(explicit)}")
     if setters:
         return (
             "runAsNonRoot != true",
@@ -279,8 +426,7 @@ def _run_as_non_root(spec: dict[str, Any]) -> Result:
     if implicit:
         return (
             "runAsNonRoot != true",
-            f"pod or {_pl('container', 'containers', len(implicit))} {_q(implicit)} "
-            "must set securityContext.runAsNonRoot=true",
+            f"pod or {_who(implicit)} must set securityContext.runAsNonRoot=true",
         )
     return None
 
@@ -291,19 +437,23 @@ def _run_as_user(spec: dict[str, Any]) -> Result:
         setters.append("pod")
     bad = _names(spec, lambda c: _sc(c).get("runAsUser") == 0)
     if bad:
-        setters.append(f"{_pl('container', 'containers', len(bad))} {_q(bad)}")
+        setters.append(f"{_who(bad)}")
     return ("runAsUser=0", f"{' and '.join(setters)} must not set runAsUser=0") if setters else None
 
 
 _Check = Callable[[dict[str, Any]], Result]
-# Baseline IDs sorted, then restricted IDs sorted (the evaluator's order).
+# Baseline IDs sorted, then restricted IDs sorted (the evaluator's order: Go's byte order).
 _BASELINE: list[tuple[str, _Check]] = [
     ("capabilities_baseline", _capabilities_baseline),
     ("hostNamespaces", _host_namespaces),
     ("hostPathVolumes", _host_path_volumes),
     ("hostPorts", _host_ports),
     ("privileged", _privileged),
+    ("procMount", _proc_mount),
+    ("seLinuxOptions", _se_linux),
     ("seccompProfile_baseline", lambda s: _seccomp(s, restricted=False)),
+    ("sysctls", _sysctls),
+    ("windowsHostProcess", _windows_host_process),
 ]
 _RESTRICTED: list[tuple[str, _Check]] = [
     ("allowPrivilegeEscalation", _allow_privilege_escalation),
@@ -316,19 +466,35 @@ _RESTRICTED: list[tuple[str, _Check]] = [
 _OVERRIDDEN = {"capabilities_baseline", "hostPathVolumes", "seccompProfile_baseline"}
 
 
-def violations(level: str, spec: dict[str, Any]) -> str:
-    """The forbidden detail of a pod spec at a level ("" when allowed)."""
+def results(
+    level: str, spec: dict[str, Any], annotations: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
+    """(check ID, forbidden reason, detail) of every check a pod spec fails at a level,
+    in the evaluator's order. ``annotations``: the pod's (AppArmor's beta annotations)."""
     if level == "privileged":
-        return ""
-    checks = list(_BASELINE)
+        return []
+    app_armor: _Check = partial(_app_armor, annotations=annotations or {})
+    checks = [("appArmorProfile", app_armor), *_BASELINE]
     if level == "restricted":
         checks = [c for c in checks if c[0] not in _OVERRIDDEN] + _RESTRICTED
-    parts = []
-    for _id, check in checks:
+    out = []
+    for check_id, check in checks:
         got = check(spec)
         if got:
-            parts.append(f"{got[0]} ({got[1]})" if got[1] else got[0])
-    return ", ".join(parts)
+            out.append((check_id, *got))
+    return out
+
+
+def forbidden(
+    level: str, spec: dict[str, Any], annotations: dict[str, str] | None = None
+) -> list[str]:
+    """Each failed check as the real message shows it: `reason (detail)`."""
+    return [f"{r} ({d})" if d else r for _id, r, d in results(level, spec, annotations)]
+
+
+def violations(level: str, spec: dict[str, Any], annotations: dict[str, str] | None = None) -> str:
+    """The forbidden detail of a pod spec at a level ("" when allowed)."""
+    return ", ".join(forbidden(level, spec, annotations))
 
 
 def _level(labels: dict[str, str], key: str) -> str:
@@ -337,17 +503,21 @@ def _level(labels: dict[str, str], key: str) -> str:
 
 
 def evaluate(
-    namespace_labels: dict[str, str], spec: dict[str, Any], *, is_pod: bool
+    namespace_labels: dict[str, str],
+    spec: dict[str, Any],
+    *,
+    is_pod: bool,
+    annotations: dict[str, str] | None = None,
 ) -> tuple[str | None, list[str]]:
     """(the 403 message detail when enforced and violated, warnings) for a pod spec.
     Workloads (is_pod=False) only ever get warnings, as on the real server."""
     enforce = _level(namespace_labels, ENFORCE)
     if is_pod:
-        detail = violations(enforce, spec)
+        detail = violations(enforce, spec, annotations)
         if detail:
             return f'violates PodSecurity "{enforce}:latest": {detail}', []
     warn = _level(namespace_labels, WARN)
-    detail = violations(warn, spec)
+    detail = violations(warn, spec, annotations)
     return None, ([f'would violate PodSecurity "{warn}:latest": {detail}'] if detail else [])
 
 
@@ -371,3 +541,17 @@ def pod_spec_of(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "PodTemplate":
         return (obj.get("template") or {}).get("spec") or {}
     return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def pod_annotations_of(kind: str, obj: dict[str, Any]) -> dict[str, str]:
+    """The annotations of the pod (template) inside a Pod or a workload."""
+    if kind == "Pod":
+        meta = obj.get("metadata") or {}
+    elif kind == "PodTemplate":
+        meta = (obj.get("template") or {}).get("metadata") or {}
+    else:
+        spec = obj.get("spec") or {}
+        if kind == "CronJob":
+            spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+        meta = (spec.get("template") or {}).get("metadata") or {}
+    return dict(meta.get("annotations") or {})
