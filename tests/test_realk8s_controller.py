@@ -43,8 +43,8 @@ import pytest
 
 from tests.realk8s.fixture import RealCluster
 from tests.realk8s.render import render
+from tests.realk8s.servers import SERVERS, create_as, sa_env
 from tests.test_realk8s_create import _config as create_config
-from tests.test_realk8s_create import _sa_env as sa_env
 
 OUT = Path(__file__).resolve().parents[1] / "out"
 SCRIPT = OUT / "controller" / "backup-ns-controller.sh"
@@ -403,17 +403,9 @@ def script_snapshot(cluster: RealCluster, ns: str, tmp: Path) -> str:
     cluster.wait_for(
         lambda: cluster.api(f"/api/v1/namespaces/{ns}/serviceaccounts/backup-ns"), timeout=60
     )
-    cp = subprocess.run(
-        ["bash", str(out / "namespaces" / ns / "backup-ns.sh"), "create"],
-        env={**sa_env(cluster, ns, tmp), "BAK_VS_RAND": "ctl001"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert cp.returncode == 0, cp.stdout + cp.stderr
-    m = re.search(r"result: VolumeSnapshot (\S+) of PVC data: readyToUse=true", cp.stdout)
-    assert m, cp.stdout
+    stdout = create_as(sa_env(cluster, ns, tmp), out, ns, BAK_VS_RAND="ctl001")
+    m = re.search(r"result: VolumeSnapshot (\S+) of PVC data: readyToUse=true", stdout)
+    assert m, stdout
     return m.group(1)
 
 
@@ -589,13 +581,7 @@ CTL_MUST_NOT = [
 ]
 
 
-@pytest.mark.parametrize(
-    "server",
-    [
-        pytest.param("realk8s", marks=pytest.mark.realk8s, id="realk8s"),
-        pytest.param("kubesim_tls", id="kubesim"),
-    ],
-)
+@pytest.mark.parametrize("server", SERVERS)
 def test_controller_token_may_do_exactly_its_job(
     server: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
