@@ -8,11 +8,13 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/db
-  load helpers/kubesim
   load helpers/e2e
-  kubesim_start --snapshot-ready-delay 0
-  cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<'YAML'
+  e2e_setup_file backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it).
+backupns_yaml() {
+  cat <<'YAML'
 defaults:
   timeZone: UTC
   flock: {enabled: false}
@@ -79,15 +81,11 @@ namespaces:
           command: [sh, -c, 'printf "[%s]\n" "$@" > /data/args', sh, '$(touch /data/pwned1)', '`touch /data/pwned2`', "'; touch /data/pwned3; '", '${HOME}', "two\nlines", '', ' -n', '*']
         - {exec: deployment/app, container: app, command: [touch, /data/other-only], pvcs: [other]}
 YAML
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
 }
 
 teardown_file() {
-  load helpers/db
-  load helpers/kubesim
-  kubesim_stop
-  db_stop_all
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

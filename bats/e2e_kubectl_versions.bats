@@ -8,10 +8,14 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/db
   load helpers/e2e
-  db_start_postgres
-  cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<EOF
+  e2e_setup_file --postgres --no-kubesim backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it once the
+# databases listen, so $PG_PORT is set).
+backupns_yaml() {
+  cat <<EOF
 defaults:
   timeZone: UTC
   flock: {enabled: false}
@@ -28,13 +32,11 @@ namespaces:
 controller:
   namespace: backup-ns
 EOF
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
 }
 
 teardown_file() {
-  load helpers/db
-  db_stop_all
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

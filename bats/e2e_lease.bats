@@ -7,10 +7,13 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/kubesim
   load helpers/e2e
-  kubesim_start --snapshot-ready-delay 0
-  cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<EOF
+  e2e_setup_file backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it).
+backupns_yaml() {
+  cat <<EOF
 defaults:
   timeZone: UTC
   lock: {mode: lease, slots: 1, timeout: 1m}
@@ -25,13 +28,11 @@ controller:
   namespace: backup-ns
   image: registry.example.com/backup-ns-runtime:1.33.5-1
 EOF
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
 }
 
 teardown_file() {
-  load helpers/kubesim
-  kubesim_stop
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# The Lease slots with RBAC: kubesim over TLS with tokens; the generated Role
-# backup-ns-slots (cluster/controller.yaml) and the namespace's RoleBinding to it are
+# The Lease slots with RBAC: kubesim over TLS with tokens; the generated Role and
+# RoleBinding backup-ns-slots (cluster/controller.yaml) and the namespace's manifests are
 # applied with kubectl, and the script runs as the namespace's ServiceAccount (as its
 # CronJob would): it can take, renew and release its node's slots, and cannot touch
 # Leases anywhere else.
@@ -8,10 +8,13 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/kubesim
   load helpers/e2e
-  kubesim_start --tls --snapshot-ready-delay 0
-  cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<EOF
+  e2e_setup_file --tls backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it).
+backupns_yaml() {
+  cat <<EOF
 defaults:
   timeZone: UTC
   lock: {mode: lease, slots: 1, timeout: 1m}
@@ -22,13 +25,11 @@ controller:
   namespace: backup-ns
   image: registry.example.com/backup-ns-runtime:1.33.5-1
 EOF
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
 }
 
 teardown_file() {
-  load helpers/kubesim
-  kubesim_stop
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

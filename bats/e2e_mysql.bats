@@ -7,32 +7,28 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/db
-  load helpers/kubesim
   load helpers/e2e
-  db_start_mariadb
-  kubesim_start --snapshot-ready-delay 0
+  e2e_setup_file --mariadb backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it once the
+# databases listen, so $MY_PORT is set).
+backupns_yaml() {
   local ns
-  {
-    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
-    printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
-    for ns in my-restore my-argv my-baddb my-revoked; do
-      printf '  %s:\n    pvcs: [data, uploads]\n    database:\n      mysql:\n' "$ns"
-      printf '        exec: statefulset/wordpress-db\n        container: mariadb\n        pvc: data\n'
-      printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
-      printf '        dumpFile: /var/lib/mysql/dump.sql.gz\n'
-    done
-    printf 'controller:\n  namespace: backup-ns\n'
-  } >"$BATS_FILE_TMPDIR/backupns.yaml"
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+  printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
+  printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
+  for ns in my-restore my-argv my-baddb my-revoked; do
+    printf '  %s:\n    pvcs: [data, uploads]\n    database:\n      mysql:\n' "$ns"
+    printf '        exec: statefulset/wordpress-db\n        container: mariadb\n        pvc: data\n'
+    printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
+    printf '        dumpFile: /var/lib/mysql/dump.sql.gz\n'
+  done
+  printf 'controller:\n  namespace: backup-ns\n'
 }
 
 teardown_file() {
-  load helpers/db
-  load helpers/kubesim
-  kubesim_stop
-  db_stop_all
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

@@ -11,34 +11,30 @@ bats_require_minimum_version 1.5.0
 PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-killed pg-full pg-dry pg-missing pg-revoked pg-rls)
 
 setup_file() {
-  load helpers/db
-  load helpers/kubesim
   load helpers/e2e
-  db_start_postgres
-  kubesim_start --snapshot-ready-delay 0
+  e2e_setup_file --postgres backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it once the
+# databases listen, so $PG_PORT is set).
+backupns_yaml() {
   local ns pvcs
-  {
-    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
-    printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
-    for ns in "${PG_NAMESPACES[@]}"; do
-      pvcs='[data]'
-      [[ $ns != pg-multi ]] || pvcs='[data, uploads, cache]'
-      printf '  %s:\n    pvcs: %s\n    database:\n      postgres:\n' "$ns" "$pvcs"
-      printf '        exec: deployment/app-base\n        container: postgres\n'
-      printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
-      printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
-    done
-    printf 'controller:\n  namespace: backup-ns\n'
-  } >"$BATS_FILE_TMPDIR/backupns.yaml"
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+  printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
+  printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
+  for ns in "${PG_NAMESPACES[@]}"; do
+    pvcs='[data]'
+    [[ $ns != pg-multi ]] || pvcs='[data, uploads, cache]'
+    printf '  %s:\n    pvcs: %s\n    database:\n      postgres:\n' "$ns" "$pvcs"
+    printf '        exec: deployment/app-base\n        container: postgres\n'
+    printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
+    printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
+  done
+  printf 'controller:\n  namespace: backup-ns\n'
 }
 
 teardown_file() {
-  load helpers/db
-  load helpers/kubesim
-  kubesim_stop
-  db_stop_all
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

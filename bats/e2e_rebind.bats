@@ -8,29 +8,25 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/db
-  load helpers/kubesim
   load helpers/e2e
-  db_start_postgres
-  kubesim_start --snapshot-ready-delay 0
-  {
-    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n  snapshotClass: retain-class\n'
-    printf '  waitUntilReady: {enabled: true, timeout: 1m}\n  verify: {timeout: 1m}\nnamespaces:\n'
-    printf '  rb-shop:\n    pvcs: [data]\n    database:\n      postgres:\n'
-    printf '        exec: deployment/app-base\n        container: postgres\n'
-    printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
-    printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
-    printf 'controller:\n  namespace: backup-ns\n'
-  } >"$BATS_FILE_TMPDIR/backupns.yaml"
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+  e2e_setup_file --postgres backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it once the
+# databases listen, so $PG_PORT is set).
+backupns_yaml() {
+  printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n  snapshotClass: retain-class\n'
+  printf '  waitUntilReady: {enabled: true, timeout: 1m}\n  verify: {timeout: 1m}\nnamespaces:\n'
+  printf '  rb-shop:\n    pvcs: [data]\n    database:\n      postgres:\n'
+  printf '        exec: deployment/app-base\n        container: postgres\n'
+  printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
+  printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
+  printf 'controller:\n  namespace: backup-ns\n'
 }
 
 teardown_file() {
-  load helpers/db
-  load helpers/kubesim
-  kubesim_stop
-  db_stop_all
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

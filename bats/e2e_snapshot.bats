@@ -7,14 +7,17 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/kubesim
   load helpers/e2e
-  kubesim_start --snapshot-ready-delay 0
   export E2E_EXAMPLE_OUT=$BATS_FILE_TMPDIR/example-out
   e2e_render "$E2E_ROOT/examples/backupns.yaml" "$E2E_EXAMPLE_OUT"
   export E2E_LOCKS=$BATS_FILE_TMPDIR/locks
   mkdir -p "$E2E_LOCKS"
-  cat >"$BATS_FILE_TMPDIR/backupns.yaml" <<EOF
+  e2e_setup_file backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it).
+backupns_yaml() {
+  cat <<EOF
 defaults:
   timeZone: Europe/Vienna
   lock: {mode: none}
@@ -34,13 +37,11 @@ namespaces:
 controller:
   namespace: backup-ns
 EOF
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
 }
 
 teardown_file() {
-  load helpers/kubesim
-  kubesim_stop
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

@@ -10,38 +10,34 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load helpers/db
-  load helpers/kubesim
   load helpers/e2e
-  db_start_postgres
-  db_start_mariadb
-  kubesim_start --snapshot-ready-delay 0
-  {
-    printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
-    printf '  waitUntilReady: {enabled: true, timeout: 1m}\n  verify: {timeout: 1m}\nnamespaces:\n'
-    for ns in tb-pg tb-verify tb-after; do
-      printf '  %s:\n    pvcs: [data]\n    database:\n      postgres:\n' "$ns"
-      printf '        exec: deployment/app-base\n        container: postgres\n'
-      printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
-      printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
-      [[ $ns != tb-after ]] || printf '    verify: {afterBackup: true, timeout: 1m}\n'
-    done
-    printf '  tb-my:\n    pvcs: [data]\n    database:\n      mysql:\n'
-    printf '        exec: statefulset/wordpress-db\n        container: mariadb\n'
-    printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
-    printf '        dumpFile: /var/lib/mysql/dump.sql.gz\n'
-    printf '  tb-files:\n    pvcs: [www]\n    database: none\n'
-    printf 'controller:\n  namespace: backup-ns\n'
-  } >"$BATS_FILE_TMPDIR/backupns.yaml"
-  export E2E_OUT=$BATS_FILE_TMPDIR/out
-  e2e_render "$BATS_FILE_TMPDIR/backupns.yaml" "$E2E_OUT"
+  e2e_setup_file --postgres --mariadb backupns_yaml
+}
+
+# backupns_yaml: this file's config (e2e_setup_file writes and renders it once the
+# databases listen, so $PG_PORT and $MY_PORT are set).
+backupns_yaml() {
+  local ns
+  printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
+  printf '  waitUntilReady: {enabled: true, timeout: 1m}\n  verify: {timeout: 1m}\nnamespaces:\n'
+  for ns in tb-pg tb-verify tb-after; do
+    printf '  %s:\n    pvcs: [data]\n    database:\n      postgres:\n' "$ns"
+    printf '        exec: deployment/app-base\n        container: postgres\n'
+    printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
+    printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
+    [[ $ns != tb-after ]] || printf '    verify: {afterBackup: true, timeout: 1m}\n'
+  done
+  printf '  tb-my:\n    pvcs: [data]\n    database:\n      mysql:\n'
+  printf '        exec: statefulset/wordpress-db\n        container: mariadb\n'
+  printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
+  printf '        dumpFile: /var/lib/mysql/dump.sql.gz\n'
+  printf '  tb-files:\n    pvcs: [www]\n    database: none\n'
+  printf 'controller:\n  namespace: backup-ns\n'
 }
 
 teardown_file() {
-  load helpers/db
-  load helpers/kubesim
-  kubesim_stop
-  db_stop_all
+  load helpers/e2e
+  e2e_teardown_file
 }
 
 setup() {

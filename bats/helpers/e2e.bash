@@ -1,8 +1,13 @@
 # shellcheck shell=bash
 # End-to-end helpers for bats/e2e_*.bats: render a config with backupns-gen, seed
 # objects through the real kubectl into kubesim, run the rendered script, look at the
-# snapshots it made. Load after helpers/kubesim (and helpers/db when a test needs one).
+# snapshots it made. In setup(), load after helpers/kubesim (and helpers/db when a test
+# needs one); e2e_setup_file and e2e_teardown_file load both themselves.
 #
+#   e2e_setup_file [--postgres] [--mariadb] [--tls] [--no-kubesim] CONFIG_FN
+#                                      a file's setup_file: databases, kubesim, its config
+#                                      rendered into $E2E_OUT
+#   e2e_teardown_file                  a file's teardown_file: stop what that started
 #   e2e_render CONFIG OUT              backupns-gen render --no-lint (lint has its own tests)
 #   e2e_seed_volumes NS PVC...         Namespace + PVCs (kubectl apply)
 #   e2e_seed_postgres NS PVC MOUNT DB [VAR=value...]
@@ -25,6 +30,54 @@
 
 # shellcheck disable=SC2034 # used by the .bats files that load this helper
 E2E_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# e2e_setup_file [--postgres] [--mariadb] [--tls] [--no-kubesim] CONFIG_FN: what an
+# e2e file's setup_file does. Starts the databases named (exporting PG_* / MY_*), then
+# kubesim (snapshots ready at once; --tls: tokens and RBAC; none with --no-kubesim), then
+# writes what CONFIG_FN prints to $BATS_FILE_TMPDIR/backupns.yaml and renders it into
+# E2E_OUT=$BATS_FILE_TMPDIR/out (exported). CONFIG_FN runs after the databases are up, so
+# it may use $PG_PORT / $MY_PORT.
+e2e_setup_file() {
+  local postgres=0 mariadb=0 kubesim=1 sim=() config
+  while [[ ${1:-} == --* ]]; do
+    case $1 in
+      --postgres) postgres=1 ;;
+      --mariadb) mariadb=1 ;;
+      --tls) sim+=(--tls) ;;
+      --no-kubesim) kubesim=0 ;;
+      *)
+        printf 'e2e_setup_file: unknown option %s\n' "$1" >&2
+        return 1
+        ;;
+    esac
+    shift
+  done
+  if (($# != 1)); then
+    printf 'e2e_setup_file: want one CONFIG_FN after the options, got %d arguments\n' "$#" >&2
+    return 1
+  fi
+  load helpers/db
+  load helpers/kubesim
+  ((!postgres)) || db_start_postgres || return 1
+  ((!mariadb)) || db_start_mariadb || return 1
+  ((!kubesim)) || kubesim_start "${sim[@]}" --snapshot-ready-delay 0 || return 1
+  config=$BATS_FILE_TMPDIR/backupns.yaml
+  "$1" >"$config" || {
+    printf 'e2e_setup_file: %s failed to write the config\n' "$1" >&2
+    return 1
+  }
+  export E2E_OUT=$BATS_FILE_TMPDIR/out
+  e2e_render "$config" "$E2E_OUT"
+}
+
+# e2e_teardown_file: stop what e2e_setup_file started: kubesim, and every database this
+# file started (db_stop_all: also those its tests started).
+e2e_teardown_file() {
+  load helpers/db
+  load helpers/kubesim
+  kubesim_stop
+  db_stop_all
+}
 
 # e2e_render CONFIG OUT: render CONFIG into OUT, fail loudly.
 e2e_render() {
