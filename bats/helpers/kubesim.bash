@@ -9,6 +9,8 @@
 # PVC data lives in $KUBESIM_STATE/volumes/<ns>/<pvc>, snapshots in $KUBESIM_STATE/snapshots/<handle>.
 
 KUBESIM_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bats/helpers/kubectl_env.bash
+source "$KUBESIM_ROOT/bats/helpers/kubectl_env.bash"
 
 _kubesim_py() {
   PYTHONPATH="$KUBESIM_ROOT${PYTHONPATH:+:$PYTHONPATH}" python3 "$@"
@@ -58,15 +60,7 @@ kubesim_stop() {
 }
 
 # kubesim_env: fresh HOME, KUBECONFIG (a copy) and KUBECACHEDIR under BATS_TEST_TMPDIR.
-kubesim_env() {
-  local base="${BATS_TEST_TMPDIR:-$(mktemp -d)}/kube"
-  mkdir -p "$base/home"
-  cp "$KUBESIM_KUBECONFIG" "$base/kubeconfig"
-  export HOME=$base/home
-  export KUBECONFIG=$base/kubeconfig
-  export KUBECACHEDIR=$base/cache
-  unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
-}
+kubesim_env() { kubectl_fresh_env "$KUBESIM_KUBECONFIG"; }
 
 # _kubesim_control METHOD PATH [BODY]: call the control API, print the JSON answer.
 _kubesim_control() {

@@ -11,6 +11,8 @@
 # A bound PVC's data: "$(realk8s_volume_dir NS PVC)".
 
 REALK8S_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bats/helpers/kubectl_env.bash
+source "$REALK8S_ROOT/bats/helpers/kubectl_env.bash"
 
 # realk8s_start: start a control plane (state under BATS_FILE_TMPDIR), wait until it is ready.
 realk8s_start() {
@@ -51,13 +53,7 @@ realk8s_stop() {
 }
 
 # realk8s_env: fresh HOME, KUBECONFIG (a copy of the admin one) and KUBECACHEDIR.
-realk8s_env() {
-  local base="${BATS_TEST_TMPDIR:-$(mktemp -d)}/kube"
-  mkdir -p "$base/home"
-  cp "$REALK8S_KUBECONFIG" "$base/kubeconfig"
-  export HOME=$base/home KUBECONFIG=$base/kubeconfig KUBECACHEDIR=$base/cache
-  unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
-}
+realk8s_env() { kubectl_fresh_env "$REALK8S_KUBECONFIG"; }
 
 # realk8s_volume_dir NS PVC: the CSI driver's directory holding a bound PVC's data.
 realk8s_volume_dir() {

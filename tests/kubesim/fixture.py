@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import ssl
 import subprocess
@@ -21,8 +20,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.kubectl_env import KUBECTL, fresh_kubectl_env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-KUBECTL = os.environ.get("KUBESIM_KUBECTL", "/usr/bin/kubectl")
 
 
 class KubeSimError(RuntimeError):
@@ -99,18 +99,7 @@ class KubeSim:
         self, tmp_path: Path | None = None, kubeconfig: Path | str | None = None
     ) -> dict[str, str]:
         """A fresh environment for kubectl: KUBECONFIG copy, KUBECACHEDIR, HOME."""
-        base = Path(tempfile.mkdtemp(prefix="kubectl-", dir=tmp_path or self._envs))
-        home = base / "home"
-        home.mkdir()
-        kc = base / "kubeconfig"
-        shutil.copyfile(kubeconfig or self.kubeconfig, kc)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("KUBECTL_") and k not in ("KUBECONFIG", "KUBECACHEDIR")
-        }
-        env.update({"KUBECONFIG": str(kc), "KUBECACHEDIR": str(base / "cache"), "HOME": str(home)})
-        return env
+        return fresh_kubectl_env(kubeconfig or self.kubeconfig, tmp_path or self._envs)
 
     def kubectl(
         self,

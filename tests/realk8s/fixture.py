@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -40,12 +39,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from tests.kubectl_env import KUBECTL, fresh_kubectl_env
 from tests.realk8s.pki import PKI
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 BUILD_SH = HERE / "build.sh"
-KUBECTL = os.environ.get("KUBESIM_KUBECTL", "/usr/bin/kubectl")
 DRIVER = "backupns.csi.test"
 STORAGE_CLASS = "backupns-csi"
 SNAPSHOT_CLASS = "backupns-csi-snapclass"
@@ -378,18 +377,7 @@ deletionPolicy: Retain
         self, tmp_path: Path | None = None, kubeconfig: Path | str | None = None
     ) -> dict[str, str]:
         """A fresh environment for kubectl: KUBECONFIG copy, KUBECACHEDIR, HOME."""
-        base = Path(tempfile.mkdtemp(prefix="kubectl-", dir=tmp_path or self._envs))
-        home = base / "home"
-        home.mkdir()
-        kc = base / "kubeconfig"
-        shutil.copyfile(kubeconfig or self.kubeconfig, kc)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("KUBECTL_") and k not in ("KUBECONFIG", "KUBECACHEDIR")
-        }
-        env.update({"KUBECONFIG": str(kc), "KUBECACHEDIR": str(base / "cache"), "HOME": str(home)})
-        return env
+        return fresh_kubectl_env(kubeconfig or self.kubeconfig, tmp_path or self._envs)
 
     def kubectl(
         self,
