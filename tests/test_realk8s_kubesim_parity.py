@@ -8,13 +8,14 @@ one expectation written down from the real server, so kubesim cannot drift:
 - defaulting of pod templates (the rendered CronJob and workloads read back
   identically: compared between the two servers directly);
 - Pod Security admission: `enforce` refuses a Pod with the real message,
-  `warn` warns for a workload.
+  `warn` warns for a workload, the toolbox's helper pod passes `restricted`.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,34 @@ def test_pod_security_warn_for_a_workload(server: Cluster) -> None:
     assert cp.stderr == (
         'Warning: would violate PodSecurity "baseline:latest": host namespaces (hostNetwork=true)\n'
     )
+
+
+def test_pod_security_admits_the_toolbox_helper_pod_without_a_warning(server: Cluster) -> None:
+    """The helper pod of verify / dump-download / dump-restore, as the rendered script
+    builds it (sourced, main not run), under enforce and warn `restricted`."""
+    ns = _ns(
+        server,
+        {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+        },
+    )
+    script = ROOT / "out" / "namespaces" / "shop-prod" / "backup-ns.sh"
+    manifest = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'source "$1"; BAK_NAMESPACE=$2; helper_pod_manifest helper scratch verify',
+            "x",
+            str(script),
+            ns,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cp = server.kubectl("create", "-f", "-", input=manifest)
+    assert (cp.returncode, cp.stdout, cp.stderr) == (0, "pod/helper created\n", ""), cp.stderr
 
 
 # -- server-side apply field ownership ----------------------------------------------------

@@ -1,7 +1,8 @@
 """The toolbox's interactive paths, driven through a pseudo-terminal (pexpect): the
 delete and dump-restore confirmations (a "no" refuses and changes nothing, "yes"
-deletes) and db-shell (real psql in the database container via kubectl exec; the
-password in no process's argv). Real kubectl, kubesim, a real PostgreSQL."""
+deletes) and db-shell (real psql, and the real mariadb client, in the database
+container via kubectl exec; the password in no process's argv). Real kubectl,
+kubesim, a real PostgreSQL and a real MariaDB."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.dbs import DbServer, postgres_server
+from tests.dbs import DbServer, mariadb_server, postgres_server
 from tests.kubesim.fixture import KubeSim
 
-__all__ = ["postgres_server"]  # fixture used below
+__all__ = ["mariadb_server", "postgres_server"]  # fixtures used below
 
 NS = "tty-pg"
+MY_NS = "tty-my"
 VS = "data-2026-05-04-100000-tty001"
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0"]
 
@@ -160,6 +162,81 @@ def test_db_shell_is_psql_in_the_container_without_the_password_in_argv(
     child.sendline("SELECT 'tty' || 'ok' AS probe;")
     child.expect_exact("ttyok")
     child.sendline("\\q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.fixture(scope="module")
+def my_shop(kubesim: KubeSim, mariadb_server: DbServer, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[Path, dict[str, str]]:
+    """The rendered script of MY_NS (MySQL: StatefulSet wordpress-db, container mariadb,
+    MYSQL_ROOT_PASSWORD in its env), database ttymy with one row, and its environment."""
+    my = mariadb_server
+    my.sql("DROP DATABASE IF EXISTS ttymy; CREATE DATABASE ttymy;")
+    my.sql("CREATE TABLE items (id int PRIMARY KEY, name text);"
+           " INSERT INTO items VALUES (42, 'row forty-two');", "ttymy")
+    base = tmp_path_factory.mktemp("tty-my")
+    (base / "backupns.yaml").write_text(
+        "defaults: {timeZone: UTC, flock: {enabled: false}}\n"
+        f"namespaces:\n  {MY_NS}:\n    pvcs: [data]\n    database:\n      mysql:\n"
+        "        exec: statefulset/wordpress-db\n        container: mariadb\n"
+        f"        host: 127.0.0.1\n        port: {my.port}\n"
+        "        dumpFile: /var/lib/mysql/dump.sql.gz\n"
+    )
+    subprocess.run(["backupns-gen", "render", "--no-lint", "-c", str(base / "backupns.yaml"),
+                    "-o", str(base / "out")], check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "MYSQL"))}
+    env.update(kubesim.env(base), TMPDIR=str(base), NO_COLOR="1")
+    kubesim.apply(f"""apiVersion: v1
+kind: Namespace
+metadata: {{name: {MY_NS}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: data, namespace: {MY_NS}}}
+spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}
+""")
+    # The password reaches the pod spec on stdin only (kubectl apply -f -).
+    kubesim.apply(f"""apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: wordpress-db, namespace: {MY_NS}}}
+spec:
+  serviceName: wordpress-db
+  replicas: 1
+  selector: {{matchLabels: {{app: wordpress-db}}}}
+  template:
+    metadata: {{labels: {{app: wordpress-db}}}}
+    spec:
+      containers:
+      - name: mariadb
+        image: mariadb:11
+        env:
+        - {{name: MYSQL_ROOT_PASSWORD, value: "{my.password}"}}
+        - {{name: MYSQL_DATABASE, value: ttymy}}
+        volumeMounts: [{{name: data, mountPath: /var/lib/mysql}}]
+      volumes: [{{name: data, persistentVolumeClaim: {{claimName: data}}}}]
+""")
+    return base / "out" / "namespaces" / MY_NS / "backup-ns.sh", env
+
+
+def test_db_shell_is_mysql_in_the_container_without_the_password_in_argv(
+    mariadb_server: DbServer, my_shop: tuple[Path, dict[str, str]]
+) -> None:
+    script, env = my_shop
+    assert mariadb_server.password not in "".join(f"{k}={v}" for k, v in env.items())
+    child = spawn(script, env, "db-shell")
+    child.expect(r"MariaDB \[ttymy\]> ")
+    # The client runs (in the "container": kubesim's exec) with the password nowhere in
+    # any argv: not kubectl's, not bash -c's, not the client's.
+    assert not _argv_with(mariadb_server.password)
+    clients = [a for a in _argv_with("--user=root") if a.split()[0] in ("mysql", "mariadb")]
+    assert clients and all("-- ttymy" in a and "--host=127.0.0.1" in a for a in clients), clients
+    child.sendline("SELECT name FROM items WHERE id = 42;")
+    child.expect_exact("row forty-two")
+    child.expect_exact("1 row in set")
+    child.expect(r"MariaDB \[ttymy\]> ")
+    child.sendline("exit")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

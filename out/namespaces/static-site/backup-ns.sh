@@ -110,10 +110,12 @@ warn() {
 DIE_DETAILS=()
 
 # die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
-# and exit (default status 1).
+# and exit (default status 1). The line stays in DIE_LINE for the EXIT trap.
+DIE_LINE=''
 die() {
   local line
   line="$1 in namespace ${BAK_NAMESPACE:-}: $(one_line "$2"). $3"
+  DIE_LINE=$line
   ! declare -F on_die >/dev/null || on_die "$line" || true
   printf '%sERROR: %s%s\n' "$C_ERR" "$line" "$C_ERR_END" >&2
   for line in "${DIE_DETAILS[@]}"; do
@@ -1410,6 +1412,8 @@ VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 VSC_RESOURCE=volumesnapshotcontents.v1.snapshot.storage.k8s.io
 CLEANUP=()
 BG_PIDS=()
+# A download's .part file that this run created: removed on exit while still empty.
+PART_FILE=''
 
 # toolbox_begin: dependency and config checks, the work directory, the traps.
 toolbox_begin() {
@@ -1446,6 +1450,9 @@ toolbox_cleanup() {
     fi
   done
   CLEANUP=()
+  if [[ -n $PART_FILE && -f $PART_FILE && ! -s $PART_FILE ]]; then
+    rm -f -- "$PART_FILE"
+  fi
 }
 
 # kube_bg IN OUT ERR ARGS...: kubectl ARGS in the background (its pid in BG_PID), so
@@ -1584,11 +1591,31 @@ pvc_manifest() {
   printf '      "kind": "VolumeSnapshot",\n      "name": %s\n    }\n  }\n}\n' "$(json_str "$2")"
 }
 
-# source_pvc_class PVC: "<storageClassName>|<first access mode>" of PVC, if it still exists.
-source_pvc_class() {
-  [[ -n $1 ]] || return 0
-  kube get persistentvolumeclaims "$1" -o jsonpath='{.spec.storageClassName}{"|"}{.spec.accessModes[0]}' \
-    2>/dev/null || true
+# source_pvc PVC: SRC_CLASS, SRC_MODE (default ReadWriteOnce) and SRC_SIZE (its storage
+# request) of the snapshot's source PVC; empty when it is gone (e.g. after a rebind).
+SRC_CLASS='' SRC_MODE='' SRC_SIZE=''
+source_pvc() {
+  local out=''
+  [[ -z $1 ]] ||
+    out=$(kube get persistentvolumeclaims "$1" --ignore-not-found \
+      -o jsonpath='{.spec.storageClassName}{"|"}{.spec.accessModes[0]}{"|"}{.spec.resources.requests.storage}' \
+      2>/dev/null) || out=''
+  IFS='|' read -r SRC_CLASS SRC_MODE SRC_SIZE <<<"$out"
+  SRC_MODE=${SRC_MODE:-ReadWriteOnce}
+}
+
+# larger_size A B: the larger of two quantities (either may be empty, or not a plain
+# quantity: then the other one); fails when both are empty.
+larger_size() {
+  local a b
+  [[ -n $1 || -n $2 ]] || return 1
+  if [[ -z $2 ]] || ! b=$(quantity_bytes "$2"); then
+    printf '%s\n' "${1:-$2}"
+  elif [[ -z $1 ]] || ! a=$(quantity_bytes "$1") || ((b > a)); then
+    printf '%s\n' "$2"
+  else
+    printf '%s\n' "$1"
+  fi
 }
 
 # helper_pod_manifest NAME PVC PURPOSE: a pod (the job image, sleeping) that mounts PVC
@@ -1635,14 +1662,12 @@ toolbox_create() {
 # (vs_info already read); its name in SCRATCH_PVC.
 SCRATCH_PVC=''
 scratch_from_snapshot() {
-  local src class mode
-  src=$(source_pvc_class "$SNAP_SOURCE_PVC")
-  class=${src%%|*}
-  mode=${src#*|}
-  [[ -n $mode && $mode != "$src" ]] || mode=ReadWriteOnce
+  source_pvc "$SNAP_SOURCE_PVC"
   SCRATCH_PVC=backup-ns-$2-$(random_suffix)
+  # restoreSize is the least a restore needs; a driver may leave it unset (size unknown)
   toolbox_create "persistentvolumeclaims/$SCRATCH_PVC" \
-    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${SNAP_SIZE:-1Gi}" "$class" "$mode" toolbox "$2")" "scratch PVC"
+    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${SNAP_SIZE:-${SRC_SIZE:-1Gi}}" "$SRC_CLASS" "$SRC_MODE" toolbox "$2")" \
+    "scratch PVC"
 }
 
 # helper_pod PVC PURPOSE: start a helper pod that mounts PVC read-only; wait until it
@@ -1819,8 +1844,9 @@ Usage: backup-ns.sh restore-pvc SNAPSHOT --to NEW_PVC [--storage-class CLASS]
                                 [--size SIZE] [--wait] [--timeout T] [-o yaml|json]
 
 Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
-is the snapshot's restoreSize, or SIZE when that is larger; its StorageClass and
-access mode those of the snapshot's source PVC, unless --storage-class is given.
+is the snapshot's restoreSize, or the source PVC's request when that is larger
+(or restoreSize is unset), or SIZE; its StorageClass and access mode those of
+the snapshot's source PVC, unless --storage-class is given.
 
 Options:
   --to NEW_PVC           the PVC to create (refused when it exists)
@@ -1838,8 +1864,8 @@ USAGE
 }
 
 command_restore_pvc() {
-  local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' src mode
-  local want have manifest limit start phase out
+  local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' mode
+  local want have manifest limit start phase out note=''
   while (($# > 0)); do
     case $1 in
       --to) need_value "$@"; to=$2; shift ;;
@@ -1868,18 +1894,20 @@ command_restore_pvc() {
   toolbox_begin
 
   vs_require_ready "$vs"
+  source_pvc "$SNAP_SOURCE_PVC"
   if [[ -n $size ]]; then
     if want=$(quantity_bytes "${SNAP_SIZE:-0}") && have=$(quantity_bytes "$size") && ((have < want)); then
       die "--size $size is too small" "snapshot $vs needs at least ${SNAP_SIZE}" "Pass --size ${SNAP_SIZE} or more"
     fi
-  else
-    size=${SNAP_SIZE:-}
-    [[ -n $size ]] || die "snapshot $vs has no restoreSize" "status.restoreSize is empty" "Pass --size"
+  elif ! size=$(larger_size "$SNAP_SIZE" "$SRC_SIZE"); then
+    die "snapshot $vs has no restoreSize" \
+      "status.restoreSize is empty (the CSI driver did not report one) and its source PVC ${SNAP_SOURCE_PVC:-(unknown)} is gone" \
+      "Pass --size, at least the size of the PVC it was taken of"
+  elif [[ $size != "$SNAP_SIZE" ]]; then
+    note=" = the request of source PVC $SNAP_SOURCE_PVC; restoreSize ${SNAP_SIZE:-unset}"
   fi
-  src=$(source_pvc_class "$SNAP_SOURCE_PVC")
-  mode=${src#*|}
-  [[ -n $mode && $mode != "$src" ]] || mode=ReadWriteOnce
-  [[ $class_set == true ]] || class=${src%%|*}
+  mode=$SRC_MODE
+  [[ $class_set == true ]] || class=$SRC_CLASS
   manifest=$(pvc_manifest "$to" "$vs" "$size" "$class" "$mode")
   if [[ -n $output ]]; then
     if [[ $output == json ]]; then
@@ -1897,7 +1925,7 @@ command_restore_pvc() {
   if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
     kube_fail "cannot create PVC $to from $vs" "Check the StorageClass (--storage-class) and that you may create persistentvolumeclaims"
   fi
-  log "created PVC $to from VolumeSnapshot $vs (${size}${class:+, StorageClass $class}, $mode)"
+  log "created PVC $to from VolumeSnapshot $vs (${size}${note}${class:+, StorageClass $class}, $mode)"
   if [[ $wait == true ]]; then
     limit=$(duration_to_seconds "$timeout")
     start=$SECONDS
@@ -1933,10 +1961,11 @@ verifies each snapshot it made.
 USAGE
 }
 
-VERIFY_VS=''
+VERIFY_VS='' VERIFY_OPEN=false
 
 # verify_record RESULT: the verified-at / verified-result annotations.
 verify_record() {
+  VERIFY_OPEN=false
   kube annotate --overwrite "$VS_RESOURCE" "$VERIFY_VS" "backup-ns.sh/verified-at=$(utc_now)" \
     "backup-ns.sh/verified-result=$1" >/dev/null 2>"$WORK_DIR/annotate.err"
 }
@@ -1950,10 +1979,19 @@ verify_fail() {
   die "verify of $VERIFY_VS failed: $1" "$detail" "$3"
 }
 
+# verify_on_exit STATUS: a drill that died early (the scratch PVC or the helper pod could
+# not be made or did not start) is recorded as failed, with the error line. An
+# interrupt records nothing (an earlier result stays).
+verify_on_exit() {
+  [[ $VERIFY_OPEN == true && $1 != 0 && -n $DIE_LINE ]] || return 0
+  verify_record "failed: $DIE_LINE" ||
+    warn "could not record the result on $VERIFY_VS: $(err_detail "$WORK_DIR/annotate.err")"
+}
+
 # verify_snapshot NAME: the drill (toolbox_begin done).
 verify_snapshot() {
   local script detail result
-  VERIFY_VS=$1
+  VERIFY_VS=$1 VERIFY_OPEN=true
   vs_info "$1"
   [[ $SNAP_READY == true ]] ||
     verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
@@ -2186,6 +2224,7 @@ on_exit() {
   vs_watch_stop || true
   if ((status != 0)); then
     vs_mark_failed || true
+    verify_on_exit "$status" || true
   fi
   # after a failure the error stays the last line of the output
   if ((status == 0)); then
