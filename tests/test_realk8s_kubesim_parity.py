@@ -286,6 +286,42 @@ def test_pod_security_admits_the_toolbox_helper_pod_without_a_warning(server: Cl
     assert (cp.returncode, cp.stdout, cp.stderr) == (0, "pod/helper created\n", ""), cp.stderr
 
 
+# -- snapshot-controller: a snapshot of a PVC that does not exist --------------------------
+def test_snapshot_of_a_missing_pvc_gets_the_real_error_status(server: Cluster) -> None:
+    """No class in the spec: the default-class lookup fails, status.error only (no
+    readyToUse, so the toolbox says readyToUse is "unset"); an explicit class: the content
+    cannot be made, readyToUse false."""
+    ns = _ns(server)
+    klass = server.get_json("volumesnapshotclass")["items"][0]["metadata"]["name"]
+    server.apply(_vs(ns, "plain", {"source": {"persistentVolumeClaimName": "nope"}}))
+    server.apply(
+        _vs(
+            ns,
+            "classy",
+            {"source": {"persistentVolumeClaimName": "nope"}, "volumeSnapshotClassName": klass},
+        )
+    )
+
+    def status(name: str) -> Any:
+        st = server.get_json("volumesnapshot", name, "-n", ns).get("status") or {}
+        return st if st.get("error") else None
+
+    plain, classy = (
+        server.wait_for(lambda: status("plain")),
+        server.wait_for(lambda: status("classy")),
+    )
+    assert sorted(plain) == ["error"], plain
+    assert plain["error"]["message"] == (
+        "Failed to set default snapshot class with error failed to retrieve PVC nope from the "
+        'lister: "persistentvolumeclaim \\"nope\\" not found"'
+    )
+    assert sorted(classy) == ["error", "readyToUse"] and classy["readyToUse"] is False, classy
+    assert classy["error"]["message"] == (
+        "Failed to create snapshot content with error snapshot controller failed to update "
+        "classy on API server: cannot get claim from snapshot"
+    )
+
+
 # -- server-side apply field ownership ----------------------------------------------------
 def _ssa(server: Cluster, ns: str, labels: dict[str, str], manager: str = "mgr-a") -> None:
     doc = {

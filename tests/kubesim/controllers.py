@@ -778,14 +778,23 @@ class Controllers:
             return
         pvc = self.store.get(PVCS, ns, claim)
         if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
-            msg = (
-                f"failed to get input parameters to create snapshot {name}:"
-                f' persistentvolumeclaims "{claim}" not found'
-            )
-            if pvc is not None:
-                msg = f"the source PVC {claim} is not bound yet"
-            if (st.get("error") or {}).get("message") != msg:
-                self._vs_status(vs, self._error(msg))
+            # The real snapshot-controller (v8.7.0): without a class in the spec it fails
+            # looking up the default class (only status.error, no readyToUse); with one,
+            # creating the content (readyToUse false).
+            status = self._error(f"the source PVC {claim} is not bound yet")
+            if pvc is None and (vs.get("spec") or {}).get("volumeSnapshotClassName"):
+                status = self._error(
+                    "Failed to create snapshot content with error snapshot controller failed"
+                    f" to update {name} on API server: cannot get claim from snapshot"
+                )
+            elif pvc is None:
+                status = self._error(
+                    "Failed to set default snapshot class with error failed to retrieve PVC"
+                    f' {claim} from the lister: "persistentvolumeclaim \\"{claim}\\" not found"'
+                )
+                del status["readyToUse"]
+            if (st.get("error") or {}).get("message") != status["error"]["message"]:
+                self._vs_status(vs, status)
             return
         class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
         if class_name:
