@@ -635,3 +635,98 @@ def test_controller_token_may_do_exactly_its_job(ctl: Ctl) -> None:
         if (cp.stdout.strip() == "yes") != want:
             wrong.append((verb, res, sub, ns, want))
     assert not wrong, f"{type(cluster).__name__}: (row, expected): {wrong}"
+
+
+# -- the Lease: held, expired -------------------------------------------------------------------
+def set_lease(cluster: Cluster, holder: str, renewed: datetime, duration: int) -> str:
+    stamp = renewed.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    doc = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": CTL_SA, "namespace": CTL_NS},
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "acquireTime": stamp,
+            "renewTime": stamp,
+        },
+    }
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=laptop",
+        "-f",
+        "-",
+        input=json.dumps(doc),
+        check=True,
+    )
+    return stamp
+
+
+def lease_spec(cluster: Cluster) -> dict[str, Any]:
+    got = cluster.api(f"/apis/coordination.k8s.io/v1/namespaces/{CTL_NS}/leases/{CTL_SA}")
+    return dict(got["spec"])
+
+
+def test_a_held_lease_stops_a_run_and_an_expired_one_is_taken_over(ctl: Ctl) -> None:
+    cluster, now = ctl.cluster, datetime.now(timezone.utc)
+    ok(ctl.run("sync", now=now))  # the Lease exists (released)
+    stamp = set_lease(cluster, "laptop-42", now, 3600)
+    held = ctl.run("run", now=now)
+    assert held.status == 1, held.stdout + held.stderr
+    assert held.stderr.startswith(
+        f"ERROR: another run holds the lease: Lease {CTL_NS}/{CTL_SA} is held by laptop-42 "
+        f"since {stamp} (expires "
+    ), held.stderr
+    assert held.writes() == [] and reads_of(held) == [], held.calls
+    assert lease_spec(cluster)["holderIdentity"] == "laptop-42"
+    ok(ctl.run("plan", now=now))  # plan takes no lease
+
+    set_lease(cluster, "crashed", now - timedelta(hours=2), 60)
+    taken = ctl.run("run", now=now)
+    assert taken.status == 0, taken.stdout + taken.stderr
+    assert taken.stderr.startswith(
+        "[backup-ns-controller] WARNING: taking over the expired lease of crashed"
+    ), taken.stderr
+    # take (guarded by the resourceVersion read), release
+    assert [w for w in taken.writes() if w[1] == "leases"] == [
+        ("update", "leases", CTL_NS, CTL_SA),
+        ("update", "leases", CTL_NS, CTL_SA),
+    ]
+    assert "holderIdentity" not in lease_spec(cluster)
+
+
+# -- safety rule 4 against real PVC objects --------------------------------------------------------
+def test_a_snapshot_a_pvc_is_being_restored_from_is_not_swept(ctl: Ctl, tenant: str) -> None:
+    cluster, ns = ctl.cluster, tenant
+    yesterday = day(-1).strftime("%Y-%m-%d")
+    make_snapshot(
+        cluster,
+        ns,
+        "r1",
+        managed(
+            **{"backup-ns.sh/delete-after": yesterday, "backup-ns.sh/delete-reason": "expired"}
+        ),
+    )
+    make_snapshot(cluster, ns, "r2", managed(**{"backup-ns.sh/daily": f"{day(0):%Y-%m-%d}"}))
+    # a restore that cannot finish (its StorageClass does not exist): Pending
+    doc = json.loads(pvc(ns, "restoring", source="r1"))
+    doc["spec"]["storageClassName"] = "no-such-class"
+    cluster.apply(json.dumps(doc))
+    claim = cluster.api(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/restoring")
+    assert claim["status"].get("phase") == "Pending", claim["status"]
+
+    kept = ok(ctl.run("run", now=day(0)))
+    assert (
+        f"keep {ns}/r1 : PVC {ns}/restoring (Pending) is being restored from it (not deleted)"
+    ) in kept.lines(), kept.stdout
+    assert not [w for w in kept.writes() if w[1] == "volumesnapshots" and w[3] == "r1"]
+
+    cluster.kubectl("delete", "pvc", "restoring", "-n", ns, "--wait=true", check=True)
+    swept = ok(ctl.run("run", now=day(0)))
+    assert (
+        f"delete {ns}/r1 : delete-after {yesterday} is before today {day(0):%Y-%m-%d}"
+        in "\n".join(swept.lines())
+    ), swept.stdout
+    cluster.wait_for(lambda: vs_get(cluster, ns, "r1") is None, timeout=60)

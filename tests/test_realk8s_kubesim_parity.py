@@ -356,3 +356,33 @@ def test_server_side_apply_removes_what_the_same_manager_left_out(server: Cluste
     _ssa(server, ns, {})
     # what kubectl label set belongs to kubectl-label: no apply removes it
     assert server.get_json("configmap", "owned", "-n", ns)["metadata"]["labels"] == {"d": "2"}
+
+
+# -- a PVC whose StorageClass does not exist ----------------------------------------------
+def test_a_claim_of_a_missing_storage_class_stays_pending(server: Cluster) -> None:
+    """No provisioning without the class: Pending, one ProvisioningFailed event (what the
+    controller's "is being restored from it" rule sees on a restore that cannot finish)."""
+    ns = _ns(server)
+    doc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "p", "namespace": ns},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "no-such-class",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    server.apply(json.dumps(doc))
+
+    def events() -> list[tuple[str, str, str]]:
+        items = server.get_json("events", "-n", ns)["items"]
+        return [(e["type"], e["reason"], e["message"]) for e in items]
+
+    got = server.wait_for(events, timeout=60)
+    assert got == [
+        ("Warning", "ProvisioningFailed", 'storageclass.storage.k8s.io "no-such-class" not found')
+    ]
+    claim = server.get_json("pvc", "p", "-n", ns)
+    assert claim["status"] == {"phase": "Pending"}
+    assert "volumeName" not in claim["spec"]

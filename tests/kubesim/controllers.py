@@ -127,6 +127,7 @@ class Controllers:
         self.sim = sim
         self.store = sim.store
         self._pending: set[tuple[str, str, str]] = set()
+        self._told: set[tuple[str, str]] = set()  # events sent once per object
         self._pod_ip = 10
         self.tasks: set[asyncio.Task[None]] = set()
         self.store.subscribe(self.on_event)
@@ -223,6 +224,11 @@ class Controllers:
                     self._schedule("vs", ref["namespace"], ref["name"])
         elif res is NAMESPACES and typ == "ADDED":
             self._schedule("namespace", "", name)
+        elif res is STORAGECLASSES and typ != "DELETED":  # Pending claims may provision now
+            for pvc in self.store.list(PVCS):
+                if (pvc.get("status") or {}).get("phase") != "Bound":
+                    meta_ = pvc["metadata"]
+                    self._schedule("pvc", meta_["namespace"], meta_["name"])
 
     def _gc(self, res: Resource, obj: dict[str, Any]) -> None:
         uid = obj["metadata"].get("uid")
@@ -535,6 +541,20 @@ class Controllers:
             self._resize(pvc)
             return
         spec = pvc.get("spec") or {}
+        if self._storage_class(pvc) is None:
+            # as the real PV controller: no class (or a class that does not exist), no
+            # provisioning; the claim stays Pending until its StorageClass appears
+            sc_name = spec.get("storageClassName")
+            if sc_name and ("no-class", pvc["metadata"]["uid"]) not in self._told:
+                self._told.add(("no-class", pvc["metadata"]["uid"]))
+                self.event(
+                    pvc,
+                    "Warning",
+                    "ProvisioningFailed",
+                    f'storageclass.storage.k8s.io "{sc_name}" not found',
+                    component="persistentvolume-controller",
+                )
+            return
         src = spec.get("dataSource") or spec.get("dataSourceRef") or {}
         source_dir: str | None = None
         if src.get("kind") == "VolumeSnapshot":
@@ -604,14 +624,21 @@ class Controllers:
         new["status"]["capacity"] = {"storage": want}
         self.store.update(PVCS, new)
 
+    def _storage_class(self, pvc: dict[str, Any]) -> dict[str, Any] | None:
+        """The StorageClass that provisions the claim: its storageClassName, else the
+        default class; None when that is "" (static binding only) or does not exist."""
+        sc_name = (pvc.get("spec") or {}).get("storageClassName")
+        if sc_name is None:
+            return self._default_class(
+                STORAGECLASSES, "storageclass.kubernetes.io/is-default-class"
+            )
+        return self.store.get(STORAGECLASSES, None, sc_name) if sc_name else None
+
     def _bind(self, pvc: dict[str, Any]) -> None:
         meta = pvc["metadata"]
         spec = pvc.get("spec") or {}
-        sc_name = spec.get("storageClassName")
-        if sc_name is None:
-            sc = self._default_class(STORAGECLASSES, "storageclass.kubernetes.io/is-default-class")
-            sc_name = sc["metadata"]["name"] if sc else ""
-        sc = self.store.get(STORAGECLASSES, None, sc_name) if sc_name else None
+        sc = self._storage_class(pvc)
+        sc_name = sc["metadata"]["name"] if sc else ""
         size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
         modes = spec.get("accessModes") or ["ReadWriteOnce"]
         pv_name = f"pvc-{meta['uid']}"

@@ -87,6 +87,7 @@ async def create(
         fins = obj["metadata"].setdefault("finalizers", [])
         if "kubernetes.io/pvc-protection" not in fins:
             fins.append("kubernetes.io/pvc-protection")
+        obj["status"] = {"phase": "Pending"}  # the status defaults of a new claim
     created = sim.store.create(res, obj, dry_run=is_dry_run(request))
     return json_response(created, 201)
 
