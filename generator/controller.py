@@ -165,8 +165,11 @@ CTL_SETTINGS: tuple[CtlSetting, ...] = (
     CtlSetting(
         "CTL_CHUNK_SIZE",
         "int",
-        "objects per list page (kubectl --chunk-size)",
-        lambda c: "500",
+        "objects per list page (the limit of each paged list request)",
+        # kubectl pages by 500; each page costs the controller one kubectl process, and
+        # the API server takes any limit (bench/controller.py: 2 pages, not 20, for
+        # 10,000 snapshots). Lower it where single objects are very large.
+        lambda c: "5000",
         1,
         100_000,
     ),
