@@ -1791,8 +1791,8 @@ Usage: backup-ns.sh delete SNAPSHOT... [--yes] [--force]
 
 Delete snapshots for good: shows what goes, asks (type "yes"), then patches each
 bound VolumeSnapshotContent's deletionPolicy to Delete (so the data is removed,
-not only the object) and deletes the snapshot. Without a terminal it refuses
-unless --yes is given.
+not only the object), deletes the snapshot, then the content, and waits until
+both are gone. Without a terminal it refuses unless --yes is given.
 
 Options:
   --yes       do not ask
@@ -1864,6 +1864,15 @@ command_delete() {
     fi
     if ! out=$(kube delete "$VS_RESOURCE" "$name" --timeout=5m 2>"$ERR_FILE"); then
       kube_fail "cannot delete VolumeSnapshot $name" "Check kubectl -n $BAK_NAMESPACE describe volumesnapshot $name"
+    fi
+    # The snapshot controller deletes the content with its snapshot only if its cache has
+    # seen the patch already; otherwise it keeps the content (and never deletes it
+    # later). Deleting the content as well is a no-op then, and waits until the
+    # driver removed the data.
+    if [[ -n $content ]] &&
+      ! kube delete "$VSC_RESOURCE" "$content" --ignore-not-found --timeout=5m >/dev/null 2>"$ERR_FILE"; then
+      kube_fail "cannot delete VolumeSnapshotContent $content of $name" \
+        "The snapshot is gone, its data may not be; retry: kubectl delete volumesnapshotcontent $content"
     fi
     log "deleted VolumeSnapshot $name${content:+ and its content $content}"
   done
