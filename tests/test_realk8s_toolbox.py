@@ -358,6 +358,14 @@ def test_restore_pvc_refuses_an_existing_pvc_and_a_snapshot_not_ready(world: Wor
     assert _pvc_obj(cluster, SRC, "from-never-ready") is None
     cp = world.run(SRC, "restore-pvc", "no-such-snapshot", "--to", "x")
     _one_error_line(cp, "cannot read VolumeSnapshot no-such-snapshot")
+    # The real apiserver accepts a PVC of a class that does not exist (it stays Pending):
+    # restore-pvc refuses it first.
+    cp = world.run(SRC, "restore-pvc", vs, "--to", "typo", "--storage-class", "backupns-cis")
+    _one_error_line(cp, f"StorageClass backupns-cis not found in namespace {SRC}")
+    assert _pvc_obj(cluster, SRC, "typo") is None
+    cp = world.run(SRC, "restore-pvc", vs, "--to", "classed", "--storage-class", "backupns-csi")
+    assert cp.returncode == 0 and cp.stderr == "", cp.stdout + cp.stderr
+    cluster.wait_for(lambda: _bound(cluster, SRC, "classed"), timeout=60)
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])

@@ -2180,6 +2180,15 @@ command_restore_pvc() {
   fi
   [[ -z $out ]] || die "PVC $to already exists" "restore-pvc never overwrites a PVC" \
     "Pick another --to name, or delete $to first if it is really not needed"
+  # A PVC of a StorageClass that does not exist is accepted, then stays Pending.
+  if [[ $class_set == true && -n $class ]]; then
+    if ! out=$(kube get storageclasses.storage.k8s.io "$class" --ignore-not-found -o name 2>"$ERR_FILE"); then
+      warn "cannot check StorageClass $class ($(err_detail "$ERR_FILE")); creating the PVC anyway"
+    elif [[ -z $out ]]; then
+      die "StorageClass $class not found" "the cluster has no StorageClass of that name" \
+        "Pick one of kubectl get storageclass, or leave out --storage-class (the source PVC's class)"
+    fi
+  fi
   if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
     kube_fail "cannot create PVC $to from $vs" "Check the StorageClass (--storage-class) and that you may create persistentvolumeclaims"
   fi
