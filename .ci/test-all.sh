@@ -95,6 +95,8 @@ step "bats" run_bats
 step "bench smoke: dump.py" python3 bench/dump.py --size-mb 20 --repeat 1
 step "bench smoke: create.py" python3 bench/create.py --repeat 1
 step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 --repeat 1
+# The controller on kubesim (--server real|both: also the real kube-apiserver, ~60 s more).
+step "bench smoke: controller.py" python3 bench/controller.py --namespaces 20 --snapshots 5 --changes 40
 
 if ((${#failed[@]})); then
   echo "FAILED steps: ${failed[*]}"

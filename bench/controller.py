@@ -1,19 +1,30 @@
-"""Benchmark: the retention controller over a large cluster on kubesim (issue 6).
+"""Benchmark: the retention controller over a large cluster (issue 6).
 
-    python bench/controller.py [--namespaces 1000] [--snapshots 10] [--changes 1000]
+    python bench/controller.py [--server kubesim|real|both] [--namespaces 1000]
+                               [--snapshots 10] [--changes 1000]
 
-Seeds kubesim (through its API, one request per 2,000 objects) with N namespaces x M
-snapshots, each with its content, already retained and synced (steady state), then runs
-``plan`` and ``run`` of out/controller/backup-ns-controller.sh with the real kubectl and
-prints, for each: list calls (kubectl get invocations, counted as the first page
-requests), list page requests (--chunk-size=500), total requests (kubesim's request
-log) and wall seconds, beside the goals. A second scenario adds about ``--changes`` pending changes
-(expired snapshots to sweep, a new snapshot per namespace that pushes the oldest daily
-out: unlabel, mark, sync) and runs ``plan`` and ``run`` again.
+Seeds the server with N namespaces x M snapshots, each with its content, already
+retained and synced (steady state), then runs ``plan`` and ``run`` of
+out/controller/backup-ns-controller.sh with the real kubectl and prints, for each: list
+calls (first pages), list page requests, total requests and writes (kubesim's request
+log; the real server's audit log), wall seconds and CPU seconds (the script, kubectl
+and awk together: a figure the machine's load does not change), beside the goals. A
+second scenario adds ``--changes`` pending changes (expired snapshots to sweep: one
+change each; a new snapshot in other namespaces that pushes the oldest daily out:
+unlabel and two contents to sync, three each) and runs ``plan`` and ``run`` again.
 
-Floor, measured in the same run: one ``kubectl get volumesnapshots -A --chunk-size=500
--o name`` over the same state (reading the snapshots once, what any tool must do);
-each wall figure is also printed as a ratio against it.
+Servers: ``kubesim`` (tests/kubesim, seeded in one request per 2,000 objects, uids and
+times kept) and ``real`` (tests/realk8s: kube-apiserver v1.33.13 + etcd, the snapshot
+CRDs and no CSI stack, so no controller touches the seeded objects; seeded through the
+API: per snapshot create VolumeSnapshot, create its content with the snapshot's uid,
+then both status subresources, from 8 connections). On the real server the controller
+runs as its own ServiceAccount (out/cluster/controller.yaml applied: the real RBAC).
+
+Floor, measured in the same run on the same server: reading the snapshots and the
+contents once, raw, with kubectl (``kubectl get --raw`` of every page, 5,000 objects a
+page as the controller): the bytes any tool must fetch. Each wall figure is printed as
+a ratio against it. Also printed: ``kubectl get volumesnapshots -A -o name`` (kubectl's
+own decoding; the floor of earlier versions that read through kubectl templates).
 
 Goals: steady state <= 3 list requests and <= 5 s; ~1,000 changes <= 60 s. (The
 original backup-ns scripts: ~11 min steady state and ~35 min for 3,000 changes here.)
@@ -22,13 +33,22 @@ original backup-ns scripts: ~11 min steady state and ~35 min for 3,000 changes h
 from __future__ import annotations
 
 import argparse
+import copy
+import http.client
+import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -36,8 +56,300 @@ sys.path.insert(0, str(REPO))
 from tests import ctlsim  # noqa: E402
 from tests.kubesim.fixture import KubeSim  # noqa: E402
 
+SCRIPT = REPO / "out" / "controller" / "backup-ns-controller.sh"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
-LIST = ("/volumesnapshots", "/volumesnapshotcontents", "/persistentvolumeclaims")
+LISTED = ("volumesnapshots", "volumesnapshotcontents", "persistentvolumeclaims")
+CTL_NS, CTL_SA = "backup-ns", "backup-ns-controller"
+VS_API = "/apis/snapshot.storage.k8s.io/v1"
+PAGE = 5000
+
+
+# --- the servers: seed objects, give a kubectl environment, count requests -------------
+class Server:
+    name = ""
+    env: dict[str, str]
+    ctl_env: dict[str, str]  # the controller's (its ServiceAccount on the real server)
+
+    def seed(self, objs: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def mark(self) -> None:
+        """Start counting requests."""
+
+    def requests(self) -> list[tuple[str, str, str]]:
+        """(verb, resource, query) of the controller's API requests since mark()."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class Kubesim(Server):
+    name = "kubesim"
+
+    def __init__(self, tmp: Path) -> None:
+        self.sim = KubeSim(tmp / "kubesim").start(timeout=60)
+        self.sim.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CTL_NS}}])
+        self.env = self.ctl_env = self.sim.env()
+
+    def seed(self, objs: list[dict[str, Any]]) -> None:
+        for i in range(0, len(objs), 2000):
+            self.sim.seed(objs[i : i + 2000])
+
+    def mark(self) -> None:
+        self.sim.reset_requests()
+
+    def requests(self) -> list[tuple[str, str, str]]:
+        out = []
+        for r in self.sim.requests():
+            if not r["path"].startswith(("/api/", "/apis/")):
+                continue
+            res = next((x for x in LISTED if r["path"].endswith("/" + x)), "")
+            verb = "list" if r["method"] == "GET" and res else r["method"].lower()
+            out.append((verb, res, r["query"]))
+        return out
+
+    def stop(self) -> None:
+        self.sim.stop()
+
+
+class Real(Server):
+    name = "real kube-apiserver"
+
+    def __init__(self, tmp: Path) -> None:
+        from tests.realk8s.fixture import RealCluster
+
+        self.cluster = RealCluster(tmp / "realk8s", csi=False).start(timeout=300)
+        self.env = self.cluster.env()
+        self.cluster.kubectl("create", "namespace", CTL_NS, check=True)
+        self.cluster.kubectl(
+            "apply", "-f", str(REPO / "out" / "cluster" / "controller.yaml"), check=True
+        )
+        kc = self.cluster.sa_kubeconfig(CTL_NS, CTL_SA, tmp / "controller.kubeconfig")
+        self.ctl_env = self.cluster.env(kubeconfig=kc)
+        self.user = f"system:serviceaccount:{CTL_NS}:{CTL_SA}"
+        self.offset = 0
+        url = urlparse(self.cluster.url)
+        self._host, self._port = url.hostname or "127.0.0.1", url.port or 443
+        self._ssl = self.cluster._ssl()
+        self._local = threading.local()
+        self._namespaces: set[str] = {CTL_NS}
+
+    def _call(self, method: str, path: str, body: Any, ctype: str = "application/json") -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPSConnection(self._host, self._port, context=self._ssl)
+            self._local.conn = conn
+        conn.request(method, path, json.dumps(body), {"Content-Type": ctype})
+        resp = conn.getresponse()
+        data = resp.read()
+        if resp.status >= 300:
+            raise SystemExit(f"{method} {path}: {resp.status} {data[:300]!r}")
+        return json.loads(data)
+
+    def _one(self, vs: dict[str, Any], vsc: dict[str, Any] | None) -> None:
+        ns, name = vs["metadata"]["namespace"], vs["metadata"]["name"]
+        base = f"{VS_API}/namespaces/{ns}/volumesnapshots"
+        made = self._call("POST", base, fresh(vs))
+        merge = "application/merge-patch+json"
+        if vsc is not None:
+            body = fresh(vsc)
+            body["spec"]["volumeSnapshotRef"]["uid"] = made["metadata"]["uid"]
+            self._call("POST", f"{VS_API}/volumesnapshotcontents", body)
+            path = f"{VS_API}/volumesnapshotcontents/{vsc['metadata']['name']}/status"
+            self._call("PATCH", path, {"status": vsc["status"]}, merge)
+        self._call("PATCH", f"{base}/{name}/status", {"status": vs["status"]}, merge)
+
+    def seed(self, objs: list[dict[str, Any]]) -> None:
+        contents = {o["metadata"]["name"]: o for o in objs if o["kind"] == "VolumeSnapshotContent"}
+        pairs = []
+        for o in objs:
+            if o["kind"] == "VolumeSnapshot":
+                bound = o.get("status", {}).get("boundVolumeSnapshotContentName", "")
+                pairs.append((o, contents.get(bound)))
+        with ThreadPoolExecutor(8) as pool:
+            new = sorted({vs["metadata"]["namespace"] for vs, _ in pairs} - self._namespaces)
+            ns_doc: Callable[[str], dict[str, Any]] = lambda n: {  # noqa: E731
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": n},
+            }
+            list(pool.map(lambda n: self._call("POST", "/api/v1/namespaces", ns_doc(n)), new))
+            self._namespaces.update(new)
+            list(pool.map(lambda p: self._one(*p), pairs))
+
+    def mark(self) -> None:
+        self.offset = self.cluster.audit_offset()
+
+    def requests(self) -> list[tuple[str, str, str]]:
+        out = []
+        for e in self.cluster.audit_events(self.offset):
+            if e.get("user", {}).get("username") != self.user:
+                continue
+            ref = e.get("objectRef") or {}
+            query = urlparse(e.get("requestURI", "")).query
+            out.append((e.get("verb", ""), ref.get("resource", ""), query))
+        return out
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+def fresh(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as a client creates it: no uid, times, resourceVersion or status."""
+    o = copy.deepcopy(obj)
+    for k in ("uid", "creationTimestamp", "resourceVersion", "generation"):
+        o["metadata"].pop(k, None)
+    o.pop("status", None)
+    return o
+
+
+# --- measuring ----------------------------------------------------------------------------
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+KEEP_DAILY = 10  # = --snapshots: the seeded history is retained as it is (steady state)
+
+
+def run_controller(server: Server, verb: str, now: str) -> subprocess.CompletedProcess[str]:
+    env = dict(server.ctl_env)
+    env.update(
+        {
+            "NO_COLOR": "1",
+            "CTL_NOW": now,
+            "CTL_MAX_DELETIONS_PER_RUN": "1000000",
+            "CTL_KEEP_DAILY": str(KEEP_DAILY),
+            "CTL_KEEP_WEEKLY": "520",
+            "CTL_KEEP_MONTHLY": "120",
+        }
+    )
+    return subprocess.run(
+        ["bash", str(SCRIPT), verb], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def measure(server: Server, verb: str, now: str) -> dict[str, Any]:
+    server.mark()
+    c0, t0 = cpu(), time.perf_counter()
+    run = run_controller(server, verb, now)
+    wall, used = time.perf_counter() - t0, cpu() - c0
+    if run.returncode != 0:
+        raise SystemExit(f"{verb} failed ({run.returncode}): {run.stderr}")
+    time.sleep(0.5 if isinstance(server, Real) else 0)  # the audit log is written at the end
+    reqs = server.requests()
+    pages = [r for r in reqs if r[0] == "list" and r[1] in LISTED]
+    return {
+        "wall": wall,
+        "cpu": used,
+        "lists": len([p for p in pages if "continue=" not in p[2]]),
+        "pages": len(pages),
+        "total": len(reqs),
+        "writes": len([r for r in reqs if r[0] not in ("get", "list", "watch")]),
+        "summary": run.stdout.splitlines()[-1].removeprefix("[backup-ns-controller] "),
+        "load": load(),
+    }
+
+
+def raw_read(env: dict[str, str], path: str) -> None:
+    token = ""
+    while True:
+        q = f"?limit={PAGE}" + (f"&continue={token}" if token else "")
+        out = subprocess.run(
+            ["kubectl", "get", "--raw", path + q], env=env, check=True, capture_output=True
+        ).stdout
+        token = json.loads(out).get("metadata", {}).get("continue", "")
+        if not token:
+            return
+
+
+def best_of(fn: Callable[[], None], n: int = 2) -> tuple[float, float]:
+    """(wall, CPU) of the faster of n runs."""
+    best = (float("inf"), 0.0)
+    for _ in range(n):
+        c0, t0 = cpu(), time.perf_counter()
+        fn()
+        best = min(best, (time.perf_counter() - t0, cpu() - c0))
+    return best
+
+
+def floors(server: Server) -> tuple[tuple[float, float], tuple[float, float]]:
+    env = server.env
+
+    def raw() -> None:
+        raw_read(env, f"{VS_API}/volumesnapshots")
+        raw_read(env, f"{VS_API}/volumesnapshotcontents")
+
+    def names() -> None:
+        subprocess.run(
+            ["kubectl", "get", "volumesnapshots.v1.snapshot.storage.k8s.io", "-A", "-o", "name"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+    return best_of(raw), best_of(names)
+
+
+def report(name: str, m: dict[str, Any], base: float, goal_s: float, goal_lists: int) -> None:
+    print(
+        f"  {name:22s} list calls {m['lists']} (goal <= {goal_lists})  pages {m['pages']:3d}"
+        f"  requests {m['total']:5d} (writes {m['writes']:4d})"
+        f"  wall {m['wall']:6.2f} s (goal <= {goal_s:g} s; {m['wall'] / base:5.1f} x floor)"
+        f"  CPU {m['cpu']:5.2f} s  load {m['load']:4.1f}  [{m['summary']}]"
+    )
+
+
+# --- the scenario ---------------------------------------------------------------------
+def bench(server: Server, n: int, m: int, changes: int) -> None:
+    t0 = time.perf_counter()
+    objs: list[dict[str, Any]] = []
+    for i in range(n):
+        objs += ctlsim.history(f"tenant-{i:04d}", START, m)
+    server.seed(synced(objs))
+    seeded = time.perf_counter() - t0
+    last = START + timedelta(days=m - 1)
+    now = f"{last:%Y-%m-%d}T06:00:00Z"
+    run_controller(server, "list", now)  # warm kubectl's caches
+    (base, base_cpu), (names, names_cpu) = floors(server)
+    print(
+        f"{server.name}: {n} namespaces x {m} snapshots (+ contents), seeded in {seeded:.0f} s;"
+        f" load average {load():.1f}\n"
+        f"  floor: raw read of snapshots + contents {base:.2f} s (CPU {base_cpu:.2f} s);"
+        f" kubectl get volumesnapshots -A -o name {names:.2f} s (CPU {names_cpu:.2f} s)"
+    )
+    report("steady state: plan", measure(server, "plan", now), base, 5, 3)
+    report("steady state: run", measure(server, "run", now), base, 5, 3)
+
+    # `changes` pending: k namespaces with an expired snapshot to sweep (1 change each),
+    # k others with one new day (the oldest daily unlabelled, two contents synced: 3).
+    extra: list[dict[str, Any]] = []
+    k = max(1, changes // 4)
+    for i in range(min(k, n)):
+        extra += ctlsim.snapshot(
+            f"tenant-{i:04d}",
+            "expired",
+            START - timedelta(days=3),
+            labels={"backup-ns.sh/delete-after": "2026-11-01"},
+        )
+    nxt = last + timedelta(days=1)
+    for i in range(min(k, n), min(2 * k, n)):
+        extra += ctlsim.snapshot(
+            f"tenant-{i:04d}",
+            f"data-{nxt:%Y-%m-%d-%H%M%S}",
+            nxt,
+            labels={"backup-ns.sh/daily": f"{nxt:%Y-%m-%d}"},
+        )
+    server.seed(extra)
+    now2 = f"{nxt:%Y-%m-%d}T06:00:00Z"
+    report("changes: plan", measure(server, "plan", now2), base, 60, 3)
+    report("changes: run", measure(server, "run", now2), base, 60, 3)
+    report("after it: run (steady)", measure(server, "run", now2), base, 5, 3)
 
 
 def synced(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -53,122 +365,23 @@ def synced(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return objs
 
 
-def seed_in_batches(sim: KubeSim, objs: list[dict[str, Any]], batch: int = 2000) -> None:
-    for i in range(0, len(objs), batch):
-        sim.seed(objs[i : i + batch])
-
-
-def measure(sim: KubeSim, ctl: ctlsim.Controller, verb: str, now: str) -> dict[str, Any]:
-    sim.reset_requests()
-    t0 = time.perf_counter()
-    run = ctl.run(verb, now=now, CTL_MAX_DELETIONS_PER_RUN="1000000", CTL_KEEP_DAILY="10")
-    wall = time.perf_counter() - t0
-    if run.status != 0:
-        raise SystemExit(f"{verb} failed ({run.status}): {run.stderr}")
-    reqs = [r for r in sim.requests() if r["path"].startswith(("/api/", "/apis/"))]
-    pages = [r for r in reqs if r["method"] == "GET" and r["path"].endswith(LIST)]
-    lists = [r for r in pages if "continue=" not in r["query"]]  # a call's first page
-    writes = [r for r in reqs if r["method"] != "GET"]
-    return {
-        "wall": wall,
-        "lists": len(lists),
-        "pages": len(pages),
-        "total": len(reqs),
-        "writes": len(writes),
-        "summary": run.lines[-1].removeprefix("[backup-ns-controller] "),
-    }
-
-
-def floor(sim: KubeSim, env: dict[str, str]) -> float:
-    best = float("inf")
-    for _ in range(2):
-        t0 = time.perf_counter()
-        subprocess.run(
-            [
-                "kubectl",
-                "get",
-                "volumesnapshots.v1.snapshot.storage.k8s.io",
-                "-A",
-                "--chunk-size=500",
-                "-o",
-                "name",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def report(
-    name: str, m: dict[str, Any], base: float, goal_s: float, goal_lists: int | None
-) -> None:
-    lists = f"{m['lists']}" + (f" (goal <= {goal_lists})" if goal_lists is not None else "")
-    print(
-        f"{name:24s} list calls {lists:14s} list pages {m['pages']:3d}"
-        f"  requests {m['total']:5d} (writes {m['writes']:5d})"
-        f"  wall {m['wall']:6.2f} s (goal <= {goal_s:g} s, {m['wall'] / base:5.1f} x floor)"
-        f"  [{m['summary']}]"
-    )
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--server", choices=("kubesim", "real", "both"), default="kubesim")
     ap.add_argument("--namespaces", type=int, default=1000)
     ap.add_argument("--snapshots", type=int, default=10)
     ap.add_argument("--changes", type=int, default=1000)
     args = ap.parse_args()
-    n, m = args.namespaces, args.snapshots
-    with tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp:
-        sim = KubeSim(Path(tmp) / "kubesim").start(timeout=60)
-        try:
-            sim.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "backup-ns"}}])
-            objs: list[dict[str, Any]] = []
-            for i in range(n):
-                objs += ctlsim.history(f"tenant-{i:04d}", START, m)
-            seed_in_batches(sim, synced(objs))
-            ctl = ctlsim.Controller(sim)
-            env = ctl._env
-            last = START + timedelta(days=m - 1)
-            now = f"{last:%Y-%m-%d}T06:00:00Z"
-            ctl.run("list", "-A", now=now)  # warm kubectl's discovery cache
-            base = floor(sim, env)
-            print(
-                f"{n} namespaces x {m} snapshots (+ contents); floor (one kubectl list of the"
-                f" snapshots) {base:.2f} s"
-            )
-            report("steady state: plan", measure(sim, ctl, "plan", now), base, 5, 3)
-            report("steady state: run", measure(sim, ctl, "run", now), base, 5, 3)
-
-            # ~changes pending: per namespace either an expired snapshot to sweep (2
-            # requests: content to Delete, delete) or one new day (the oldest daily is
-            # unlabelled, two contents synced: 3 requests).
-            extra: list[dict[str, Any]] = []
-            k = max(1, args.changes // 5)
-            for i in range(k):
-                ns = f"tenant-{i:04d}"
-                extra += ctlsim.snapshot(
-                    ns,
-                    "expired",
-                    START - timedelta(days=3),
-                    labels={"backup-ns.sh/delete-after": "2026-11-01"},
-                )
-            nxt = last + timedelta(days=1)
-            for i in range(k, 2 * k):
-                extra += ctlsim.snapshot(
-                    f"tenant-{i:04d}",
-                    f"data-{nxt:%Y-%m-%d-%H%M%S}",
-                    nxt,
-                    labels={"backup-ns.sh/daily": f"{nxt:%Y-%m-%d}"},
-                )
-            seed_in_batches(sim, extra)
-            now2 = f"{nxt:%Y-%m-%d}T06:00:00Z"
-            report("~changes: plan", measure(sim, ctl, "plan", now2), base, 60, 3)
-            report("~changes: run", measure(sim, ctl, "run", now2), base, 60, 3)
-            report("after it: run (steady)", measure(sim, ctl, "run", now2), base, 5, 3)
-        finally:
-            sim.stop()
+    global KEEP_DAILY
+    KEEP_DAILY = args.snapshots
+    kinds = ["kubesim", "real"] if args.server == "both" else [args.server]
+    for kind in kinds:
+        with tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp:
+            server: Server = Kubesim(Path(tmp)) if kind == "kubesim" else Real(Path(tmp))
+            try:
+                bench(server, args.namespaces, args.snapshots, args.changes)
+            finally:
+                server.stop()
 
 
 if __name__ == "__main__":

@@ -120,8 +120,11 @@ def _kubeconfig(server: str, ca: Path, user: dict[str, str], namespace: str = "d
 class RealCluster:
     """One running control plane; state, logs and the audit log under `state_dir`."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, csi: bool = True) -> None:
         self.state_dir = Path(state_dir)
+        # csi=False: no CSI driver, snapshot controller or sidecars (CRDs only), for
+        # seeding snapshot objects that no controller touches (bench/controller.py)
+        self.csi = csi
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.logs = self.state_dir / "logs"
         self.logs.mkdir(exist_ok=True)
@@ -268,6 +271,13 @@ class RealCluster:
             ],
             check=True,
         )
+        if not self.csi:
+            self._wait(
+                "ServiceAccount default/default",
+                lambda: self.api("/api/v1/namespaces/default/serviceaccounts/default"),
+                deadline,
+            )
+            return
         sock = self.state_dir / "csi" / "csi.sock"
         self._spawn(
             "backupns-csi",

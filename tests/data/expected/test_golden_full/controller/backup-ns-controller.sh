@@ -429,7 +429,8 @@ function pop(type) {
   if (d == 3 && P[3] == "I") item()
   d--; expect = ""; havekey = 0
 }
-# value V: a scalar (string contents as sent, JSON escapes kept; or a literal).
+# value V ISSTR: a scalar (string contents as sent, JSON escapes kept; or a literal);
+# kept in F by its path when the lines use that object (KEEP).
 function value(v, isstr,   p, k) {
   if (d == 0) fail("a value outside the list")
   if (T[d] == "o") { if (!havekey) fail("a value without a key"); k = key } else k = "#"
@@ -440,7 +441,7 @@ function value(v, isstr,   p, k) {
     if (substr(k, 1, 13) == "backup-ns.sh/") { nl++; LK[nl] = k; LV[nl] = v }
   } else if (p == "I/metadata/annotations") {
     if (substr(k, 1, 13) == "backup-ns.sh/") { na++; AK[na] = k; AV[na] = v }
-  } else {
+  } else if (p in KEEP) {
     if (p == "I/status/error") err = 1
     # the go-templates printed "with" values: empty, false, 0 and null print nothing
     if (!isstr) {
@@ -503,19 +504,39 @@ function structure(s,   i, n, c, lit) {
   }
   if (lit != "") { if (expect != "value") fail("a misplaced literal"); value(lit, 0) }
 }
-BEGIN { RS = "\""; d = 0; instr = 0; pend = ""; top = 0; items = 0; expect = "value" }
+BEGIN {
+  RS = "\""; d = 0; instr = 0; pend = ""; top = 0; items = 0; expect = "value"
+  split("I/metadata I/status I/status/error I/spec I/spec/volumeSnapshotRef I/spec/dataSource", t, " ")
+  for (i in t) KEEP[t[i]] = 1
+}
 {
-  if (!instr) { structure($0); instr = 1; next }
-  s = pend $0
+  if (!instr) {
+    # the text between two strings: the frequent shapes here, the rest in structure()
+    instr = 1
+    if ($0 == ":") { if (!havekey) fail("a colon without a key"); expect = "value"; next }
+    if ($0 == ",") { if (expect != "") fail("a misplaced comma"); expect = (T[d] == "o") ? "key" : "value"; next }
+    if ($0 == ":{" && havekey && d > 2) {  # a member object inside an item
+      name = key; d++; T[d] = "o"; havekey = 0; P[d] = P[d - 1] "/" name; expect = "key"; next
+    }
+    if ($0 == "},") {
+      if (d > 3 && T[d] == "o") { d--; expect = (T[d] == "o") ? "key" : "value"; havekey = 0; next }
+    }
+    if (substr($0, 1, 1) == ":" && substr($0, length($0), 1) == "," && $0 ~ /^:[-+.0-9a-zE]+,$/ && havekey) {
+      expect = "value"; value(substr($0, 2, length($0) - 2), 0); expect = (T[d] == "o") ? "key" : "value"; next
+    }
+    structure($0); next
+  }
+  if (pend != "") { s = pend $0; pend = "" } else s = $0
   # a string ending in an odd number of backslashes ended at an escaped quote
   if (substr(s, length(s), 1) == "\\" && match(s, /\\+$/) && RLENGTH % 2 == 1) { pend = s "\""; next }
-  pend = ""; instr = 0
-  if (expect == "key") { key = s; havekey = 1; expect = ":" }
-  else if (expect == "value") {
+  instr = 0
+  if (expect == "key") { key = s; havekey = 1; expect = ":"; next }
+  if (expect != "value") fail("a misplaced string")
+  if (d < 3) {
     if (d == 1 && havekey && key == "kind") listkind = s
     if (d == 2 && P[2] == "T/metadata" && havekey && key == "continue") token = s
-    value(s, 1)
-  } else fail("a misplaced string")
+  }
+  value(s, 1)
 }
 END {
   if (bad != "") { print "incomplete list: " bad > "/dev/stderr"; exit 1 }
