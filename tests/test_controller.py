@@ -365,6 +365,22 @@ def test_orphans_expire_after_their_grace_period(sim: KubeSim, ctl: Controller) 
     )
 
 
+def test_the_newest_orphan_is_found_to_the_nanosecond(sim: KubeSim, ctl: Controller) -> None:
+    """Two contents cut in the same second: the later one (status.creationTime in ns) is the
+    newest, whatever their (random) names say."""
+    labels = {"backup-ns.sh/type": "cronjob", "backup-ns.sh/pvc": "data"}
+    since = {**labels, "backup-ns.sh/orphaned-since": "2026-10-01"}
+    older = snapshot("gone", "a", START, content_labels=since)[1]
+    newer = snapshot("gone", "b", START + timedelta(microseconds=500), content_labels=since)[1]
+    older["metadata"]["name"], newer["metadata"]["name"] = "snapcontent-zzz", "snapcontent-aaa"
+    ctlsim.seed(sim, [older, newer])
+    run = ok(ctl.run("orphans", "--dry-run", now=NOW))
+    assert sorted(run.changes()) == [
+        "delete vsc/snapcontent-zzz : snapshot gone/a is gone, orphaned since 2026-10-01 (50 days, keep 30); deletionPolicy Retain -> Delete first",
+        "keep vsc/snapcontent-aaa : newest content of gone/data (not deleted)",
+    ]
+
+
 def test_status_lists_pvcs_and_fails_when_stale(sim: KubeSim, ctl: Controller) -> None:
     ctlsim.seed(sim, history(NS, START, 3))
     ctlsim.seed(sim, history("blog", START, 3, policy="Delete"))

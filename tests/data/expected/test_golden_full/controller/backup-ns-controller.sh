@@ -800,6 +800,8 @@ function load_vs(   i) {
 function load_vsc(   j) {
   nc++; j = nc
   cname[j] = $2; cts[j] = ($4 != "") ? $4 : $3; cep[j] = epoch(cts[j])
+  # nanoseconds (as a double: ~0.3 us apart) orders contents cut in the same second
+  cnano[j] = ($4 ~ /^[0-9]+$/) ? $4 + 0 : cep[j] * 1000000000
   cready[j] = ($5 == "true"); cpolicy[j] = $6; crefns[j] = $7; crefname[j] = $8; crefuid[j] = $9
   cdel[j] = ($10 != "")
   parse_labels("c" j, $11); parse_annotations("c" j, $12)
@@ -996,7 +998,7 @@ END {
   for (j = 1; j <= nc; j++) {
     if (!cours[j] || cdel[j]) continue
     og = crefns[j] "/" cpvc[j]
-    if (!(og in ctop) || cep[j] > cep[ctop[og]] || (cep[j] == cep[ctop[og]] && cname[j] > cname[ctop[og]])) ctop[og] = j
+    if (!(og in ctop) || cnano[j] > cnano[ctop[og]] || (cnano[j] == cnano[ctop[og]] && cname[j] > cname[ctop[og]])) ctop[og] = j
   }
   for (j = 1; j <= nc && P["orphans"]; j++) {
     if (!cours[j] || cdel[j]) continue
