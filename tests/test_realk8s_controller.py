@@ -29,6 +29,7 @@ config's table does not list these random namespaces, so the defaults apply).
 # ruff: noqa: E501  (the tests assert whole output lines, which are long)
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -41,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from tests.realk8s.fixture import RealCluster
+from tests.realk8s.fixture import RealCluster, RealK8sError
 from tests.realk8s.render import render
 from tests.realk8s.servers import SERVERS, Cluster, bound, create_as, pvc, sa_env
 from tests.test_realk8s_create import _config as create_config
@@ -113,6 +114,7 @@ class Ctl:
     def __init__(self, cluster: Cluster, tmp: Path) -> None:
         self.cluster = cluster
         self.real = isinstance(cluster, RealCluster)
+        self.tenants: list[str] = []  # namespaces the tests made (their contents outlive them)
         kc = cluster.sa_kubeconfig(CTL_NS, CTL_SA, tmp / "controller.kubeconfig")
         self.env = cluster.env(tmp, kubeconfig=kc)  # one fresh cache per server
 
@@ -219,8 +221,31 @@ def ok(run: Run) -> Run:
 
 # -- the cluster: the controller's manifests and real snapshots -------------------------------
 @pytest.fixture(scope="module")
-def ctls() -> dict[int, Ctl]:
-    return {}
+def ctls() -> Iterator[dict[int, Ctl]]:
+    got: dict[int, Ctl] = {}
+    yield got
+    for ctl in got.values():
+        if isinstance(ctl.cluster, RealCluster):  # kubesim: gone with its module
+            remove_contents(ctl.cluster, ctl.tenants)
+
+
+def remove_contents(cluster: RealCluster, namespaces: list[str]) -> None:
+    """Retain: the contents outlive the namespaces; remove the objects (the data stays in
+    the driver's state directory), so later tests of the session see no orphans of ours."""
+    with contextlib.suppress(RealK8sError):
+        cluster.wait_for(
+            lambda: all(cluster.api(f"/api/v1/namespaces/{ns}") is None for ns in namespaces),
+            timeout=180,
+        )
+    contents = [
+        c["metadata"]["name"]
+        for c in cluster.get_json("volumesnapshotcontent")["items"]
+        if c["spec"].get("volumeSnapshotRef", {}).get("namespace") in namespaces
+    ]
+    if contents:
+        cluster.kubectl(
+            "delete", "volumesnapshotcontent", *contents, "--ignore-not-found", "--wait=false"
+        )
 
 
 @pytest.fixture(params=SERVERS)
@@ -245,6 +270,7 @@ def ctl(
 def tenant(ctl: Ctl) -> Iterator[str]:
     """A namespace with a bound PVC "data" (deleted, without waiting, afterwards)."""
     ns = "ctl-" + secrets.token_hex(3)
+    ctl.tenants.append(ns)
     ctl.cluster.kubectl("create", "namespace", ns, check=True)
     add_pvc(ctl.cluster, ns, "data")
     yield ns
