@@ -177,6 +177,26 @@ def test_annotations_keep_their_json_escapes(awk: list[str], tmp_path: Path, asc
     assert list(got) == sorted(got)
 
 
+def test_managed_fields_are_skipped_wherever_they_stand(awk: list[str], tmp_path: Path) -> None:
+    """metadata.managedFields (a real server's, with strings that look like structure)
+    is skipped, also as the last member of metadata; the same key elsewhere is data."""
+    mf = [
+        {
+            "manager": 'kubectl "x", {y} [z]',
+            "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:a": {}}}, "f:spec": {}},
+            "time": "t",
+        },
+        {"manager": "snapshot-controller", "fieldsV1": {"f:status": {"f:readyToUse": {}}}},
+    ]
+    item = vs_item(metadata__managedFields=mf)
+    last = vs_item(metadata__managedFields=None)
+    last["metadata"]["managedFields"] = mf  # after every other member
+    other = vs_item(status__managedFields="kept", metadata__managedFields=[])
+    status, out, err, _ = parse(awk, page([item, last, other]), "vs", tmp_path)
+    assert (status, err) == (0, "")
+    assert out == V1 * 3
+
+
 def test_content_and_pvc_lines(awk: list[str], tmp_path: Path) -> None:
     vsc = {
         "kind": "VolumeSnapshotContent",

@@ -492,6 +492,14 @@ function structure(s,   i, n, c, lit) {
   n = length(s); lit = ""
   for (i = 1; i <= n; i++) {
     c = substr(s, i, 1)
+    if (skip) {  # inside metadata.managedFields: only the nesting counts
+      if (c == "{" || c == "[") sd++
+      else if ((c == "}" || c == "]") && --sd == 0) { skip = 0; expect = "" }
+      continue
+    }
+    if (c == "[" && expect == "value" && havekey && key == "managedFields" && P[d] == "I/metadata") {
+      skip = 1; sd = 1; havekey = 0; continue
+    }
     if (c == "{" || c == "[" || c == "}" || c == "]" || c == ":" || c == "," || c == " " || c == "\n" || c == "\t" || c == "\r") {
       if (lit != "") { if (expect != "value") fail("a misplaced literal"); value(lit, 0); lit = "" }
       if (c == "{") { if (expect != "value" && d > 0) fail("a misplaced {"); push("o") }
@@ -508,6 +516,19 @@ BEGIN {
   RS = "\""; d = 0; instr = 0; pend = ""; top = 0; items = 0; expect = "value"
   split("I/metadata I/status I/status/error I/spec I/spec/volumeSnapshotRef I/spec/dataSource", t, " ")
   for (i in t) KEEP[t[i]] = 1
+}
+skip {  # metadata.managedFields (large on a real server, never needed): skipped cheaply
+  if (instr) {
+    if (pend != "") { s = pend $0; pend = "" } else s = $0
+    if (substr(s, length(s), 1) == "\\" && match(s, /\\+$/) && RLENGTH % 2 == 1) { pend = s "\""; next }
+    instr = 0; next
+  }
+  instr = 1
+  if ($0 == ":" || $0 == "," || $0 == ":{},") next
+  if ($0 == ":{") { sd++; next }
+  s = $0; o = gsub(/[[{]/, "", s); c = gsub(/[]}]/, "", s)
+  if (sd - c > 0) { sd += o - c; next }
+  structure($0); next
 }
 {
   if (!instr) {
