@@ -254,12 +254,11 @@ no_process() {
 
 @test "a pre hook over its timeout is killed in the container (its whole tree) and counts as failed" {
   seed hk-timeout
-  local vol start=$SECONDS
+  local vol
   vol=$(e2e_volume_dir hk-timeout data)
   create hk-timeout
   [[ $status -eq 1 ]] || { printf '%s\n' "$output" "$stderr"; false; }
-  # The container's watchdog, not the local 30 s guard, ended it.
-  ((SECONDS - start < 25))
+  # The container's watchdog ended it (its "timed out after 2s" line), not the local guard.
   [[ $stderr =~ ^"ERROR: pre hook 1/1 in deployment/app container app failed in namespace hk-timeout: timed out after 2s; the command and its processes were killed (after "[0-9]+"s). No snapshot was made; the post hooks ran."* ]]
   [[ $(cat "$vol/got-term") == TERM ]]
   no_process 'sleep 617'
