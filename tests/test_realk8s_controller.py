@@ -35,6 +35,7 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -580,10 +581,6 @@ def test_orphans_of_a_deleted_namespace_expire_but_never_the_newest_or_keep(
             assert labels_of(content_get(cluster, c))["backup-ns.sh/orphaned-since"] == today
         assert not [w for w in first.writes() if w[0] == "delete"], first.writes()
 
-        # one day later: within orphanRetentionDays (2), nothing to do
-        quiet = ok(ctl.run("run", now=day(1)))
-        assert not [w for w in quiet.writes() if w[3] in (c1, c2, c3)], quiet.writes()
-
         # two days later: the expired one is deleted by the controller itself
         last = ok(ctl.run("run", now=day(2)))
         lines = last.lines()
@@ -650,16 +647,21 @@ CTL_MUST_NOT = [
 def test_controller_token_may_do_exactly_its_job(ctl: Ctl) -> None:
     cluster, env = ctl.cluster, ctl.env
     rows = [(r, True) for r in CTL_MAY] + [(r, False) for r in CTL_MUST_NOT]
-    wrong = []
-    for (verb, res, sub, ns), want in rows:
+
+    def answer(row: tuple[str, str, str, str]) -> str:
+        verb, res, sub, ns = row
         args = ["auth", "can-i", verb, res]
         if sub:
             args.append(f"--subresource={sub}")
         args += ["-n", ns] if ns else ["--all-namespaces"]
         cp = cluster.kubectl(*args, env=env)
         assert cp.stdout.strip() in ("yes", "no"), (args, cp.stdout, cp.stderr)
-        if (cp.stdout.strip() == "yes") != want:
-            wrong.append((verb, res, sub, ns, want))
+        return cp.stdout.strip()
+
+    answer(rows[0][0])  # fills the discovery cache the others share
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(answer, [r for r, _ in rows]))
+    wrong = [(*r, want) for (r, want), a in zip(rows, got, strict=True) if (a == "yes") != want]
     assert not wrong, f"{type(cluster).__name__}: (row, expected): {wrong}"
 
 
