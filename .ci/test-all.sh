@@ -9,7 +9,7 @@
 set -Euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -42,9 +42,11 @@ fi
 BATS="$ROOT/node_modules/bats/bin/bats"
 failed=()
 step() {  # step NAME CMD...: run one check, remember failures
-  local name=$1; shift
+  local name=$1 start=$SECONDS rc=0; shift
   log "$name"
-  if "$@"; then return 0; fi
+  "$@" || rc=$?
+  echo "step '$name': $((SECONDS - start)) s, exit $rc"
+  ((rc == 0)) && return 0
   failed+=("$name")
 }
 
@@ -56,6 +58,7 @@ unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
 
 step "ruff" ruff check generator tests bench
 step "mypy (strict) generator/" mypy generator
+# shellcheck disable=SC2016 # the single-quoted script is expanded by the inner bash
 step "shellcheck bats/ and out/" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
 step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backupns.yaml -o out --check
 
@@ -66,7 +69,7 @@ step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backu
 step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build.sh
 
 run_pytest() {
-  python3 -m pytest -q -p no:cacheprovider tests
+  python3 -m pytest -q -p no:cacheprovider --durations=15 tests
   local rc=$?
   # pytest exits 5 when it collected nothing: that is a failure here.
   ((rc == 0))
