@@ -59,7 +59,7 @@ unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
 step "ruff" ruff check generator tests bench
 step "mypy (strict) generator/" mypy generator
 # shellcheck disable=SC2016 # the single-quoted script is expanded by the inner bash
-step "shellcheck bats/ and out/" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
+step "shellcheck bats/, out/ and the CI scripts" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh .ci/run .ci/test-all.sh tests/realk8s/build.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
 step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backupns.yaml -o out --check
 
 # The real control plane tier: built from the Go module proxy into
