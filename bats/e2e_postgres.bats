@@ -317,17 +317,18 @@ release_when_pg_dump_waits() {
   compgen -G "$vol/dump.sql.gz.tmp.*" >/dev/null
   kill -KILL -- "-$job"
   wait "$job" || true
-  # kubesim notices the dropped exec stream and ends pg_dump; its trap removes the file.
+  # kubesim notices the dropped exec stream and ends pg_dump; its trap removes the file
+  # (up to a minute: on a loaded machine, beside pytest, 10 s was once not enough).
   local left=1
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 600; i++)); do
     left=$(db_psql <<<"SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed' AND application_name = 'pg_dump'")
     [[ $left == 0 ]] && ! compgen -G "$vol/dump.sql.gz.tmp.*" >/dev/null && break
     sleep 0.1
   done
   db_psql <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'killed' AND pid <> pg_backend_pid()" >/dev/null
   wait "$holder" || true
-  [[ $left == 0 ]]
-  [[ -z $(ls -A "$vol") ]]
+  [[ $left == 0 ]] || { echo "pg_dump sessions left: $left"; false; }
+  [[ -z $(ls -A "$vol") ]] || { echo "left on the volume after $i polls:"; ls -la "$vol"; false; }
   [[ -z $(e2e_vs_names pg-killed) ]]
 }
 

@@ -64,8 +64,10 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """The image PATH when the pod spec sets none. Like the official postgres image,
 PostgreSQL's versioned bin directories are appended when the host has them."""
 
-KILL_GRACE_SECONDS = 2.0
-"""SIGTERM, then SIGKILL after this long."""
+KILL_GRACE_SECONDS = 5.0
+"""SIGTERM, then SIGKILL after this long. A real kubelet does not end a dropped exec at
+all; kubesim does, and the grace lets the command's TERM/EXIT traps finish (2 s once cut
+off the dump body's cleanup of its temporary file on a loaded machine)."""
 TTY_SIZE_WAIT_SECONDS = 1.0
 """tty=true: how long to wait for the client's first resize message before starting."""
 OUTPUT_GRACE_SECONDS = 2.0
