@@ -29,7 +29,6 @@ config's table does not list these random namespaces, so the defaults apply).
 # ruff: noqa: E501  (the tests assert whole output lines, which are long)
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import secrets
@@ -43,9 +42,18 @@ from typing import Any
 
 import pytest
 
-from tests.realk8s.fixture import RealCluster, RealK8sError
+from tests.ctlsim import periods
+from tests.realk8s.fixture import RealCluster
 from tests.realk8s.render import render
-from tests.realk8s.servers import SERVERS, Cluster, bound, create_as, pvc, sa_env
+from tests.realk8s.servers import (
+    SERVERS,
+    Cluster,
+    bound,
+    create_as,
+    pvc,
+    remove_contents,
+    sa_env,
+)
 from tests.test_realk8s_create import _config as create_config
 from tests.test_realk8s_create import _use_retain_default as use_retain_default
 
@@ -68,15 +76,6 @@ SETTINGS = {
 
 def day(offset: int = 0) -> datetime:
     return datetime.now(timezone.utc) + timedelta(days=offset)
-
-
-def periods(when: datetime) -> dict[str, str]:
-    year, week, _ = when.isocalendar()
-    return {
-        "backup-ns.sh/daily": when.strftime("%Y-%m-%d"),
-        "backup-ns.sh/weekly": f"{year:04d}-w{week:02d}",
-        "backup-ns.sh/monthly": when.strftime("%Y-%m"),
-    }
 
 
 def managed(pvc: str = "data", **extra: str) -> dict[str, str]:
@@ -228,25 +227,6 @@ def ctls() -> Iterator[dict[int, Ctl]]:
     for ctl in got.values():
         if isinstance(ctl.cluster, RealCluster):  # kubesim: gone with its module
             remove_contents(ctl.cluster, ctl.tenants)
-
-
-def remove_contents(cluster: RealCluster, namespaces: list[str]) -> None:
-    """Retain: the contents outlive the namespaces; remove the objects (the data stays in
-    the driver's state directory), so later tests of the session see no orphans of ours."""
-    with contextlib.suppress(RealK8sError):
-        cluster.wait_for(
-            lambda: all(cluster.api(f"/api/v1/namespaces/{ns}") is None for ns in namespaces),
-            timeout=180,
-        )
-    contents = [
-        c["metadata"]["name"]
-        for c in cluster.get_json("volumesnapshotcontent")["items"]
-        if c["spec"].get("volumeSnapshotRef", {}).get("namespace") in namespaces
-    ]
-    if contents:
-        cluster.kubectl(
-            "delete", "volumesnapshotcontent", *contents, "--ignore-not-found", "--wait=false"
-        )
 
 
 @pytest.fixture(params=SERVERS)

@@ -18,7 +18,6 @@ pod commands are run until they give up waiting for the pod (BAK_TOOLBOX_TIMEOUT
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import secrets
@@ -31,8 +30,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.realk8s.fixture import RealCluster, RealK8sError
+from tests.realk8s.fixture import RealCluster
 from tests.realk8s.render import render
+from tests.realk8s.servers import remove_contents
 
 pytestmark = pytest.mark.realk8s
 
@@ -207,22 +207,7 @@ def world(realk8s: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
     mine = (SRC, DST, GONE, PSA_NS, VAB, OPS_NS)
     for ns in mine:
         cluster.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found")
-    # Retain: the contents outlive the namespaces; remove the objects (the data stays in
-    # the driver's state directory), so later tests of the session see no orphans of ours.
-    with contextlib.suppress(RealK8sError):
-        cluster.wait_for(
-            lambda: all(cluster.api(f"/api/v1/namespaces/{ns}") is None for ns in mine),
-            timeout=180,
-        )
-    contents = [
-        c["metadata"]["name"]
-        for c in cluster.get_json("volumesnapshotcontent")["items"]
-        if c["spec"].get("volumeSnapshotRef", {}).get("namespace") in mine
-    ]
-    if contents:
-        cluster.kubectl(
-            "delete", "volumesnapshotcontent", *contents, "--ignore-not-found", "--wait=false"
-        )
+    remove_contents(cluster, mine)
 
 
 # -- restore-pvc ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ kubesim over TLS (the parametrization), and a few steps both answer alike."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.kubesim.fixture import KubeSim
-from tests.realk8s.fixture import RealCluster
+from tests.realk8s.fixture import RealCluster, RealK8sError
 
 Cluster = RealCluster | KubeSim
 
@@ -63,3 +64,22 @@ def create_as(env: dict[str, str], out: Path, ns: str, **extra: str) -> str:
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert cp.stderr == "", cp.stderr
     return cp.stdout
+
+
+def remove_contents(cluster: RealCluster, namespaces: tuple[str, ...] | list[str]) -> None:
+    """Retain: the contents outlive the namespaces; remove the objects (the data stays in
+    the driver's state directory), so later tests of the session see no orphans of ours."""
+    with contextlib.suppress(RealK8sError):
+        cluster.wait_for(
+            lambda: all(cluster.api(f"/api/v1/namespaces/{ns}") is None for ns in namespaces),
+            timeout=180,
+        )
+    contents = [
+        c["metadata"]["name"]
+        for c in cluster.get_json("volumesnapshotcontent")["items"]
+        if c["spec"].get("volumeSnapshotRef", {}).get("namespace") in namespaces
+    ]
+    if contents:
+        cluster.kubectl(
+            "delete", "volumesnapshotcontent", *contents, "--ignore-not-found", "--wait=false"
+        )
