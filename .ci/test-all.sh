@@ -56,8 +56,8 @@ trap 'rm -rf "$scratch"' EXIT
 export KUBECONFIG="$scratch/kubeconfig-unset" KUBECACHEDIR="$scratch/kubecache"
 unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
 
-step "ruff" ruff check generator tests bench
-step "mypy (strict) generator/" mypy generator
+step "ruff" ruff check src kubesim tests bench
+step "mypy (strict) src/backupns_gen" mypy
 # shellcheck disable=SC2016 # the single-quoted script is expanded by the inner bash
 step "shellcheck bats/, out/ and the CI scripts" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh .ci/run .ci/test-all.sh tests/realk8s/build.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
 step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backupns.yaml -o out --check
@@ -69,7 +69,7 @@ step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backu
 step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build.sh
 
 run_pytest() {
-  python3 -m pytest -q -p no:cacheprovider --durations=15 tests
+  python3 -m pytest -q -p no:cacheprovider --durations=15 tests kubesim/tests
   local rc=$?
   # pytest exits 5 when it collected nothing: that is a failure here.
   ((rc == 0))

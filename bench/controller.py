@@ -13,7 +13,7 @@ second scenario adds ``--changes`` pending changes (expired snapshots to sweep: 
 change each; a new snapshot in other namespaces that pushes the oldest daily out:
 unlabel and two contents to sync, three each) and runs ``plan`` and ``run`` again.
 
-Servers: ``kubesim`` (tests/kubesim, seeded in one request per 2,000 objects, uids and
+Servers: ``kubesim`` (kubesim, seeded in one request per 2,000 objects, uids and
 times kept) and ``real`` (tests/realk8s: kube-apiserver v1.33.13 + etcd, the snapshot
 CRDs and no CSI stack, so no controller touches the seeded objects; seeded through the
 API: per snapshot create VolumeSnapshot, create its content with the snapshot's uid,
@@ -53,8 +53,8 @@ from urllib.parse import urlparse
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from kubesim.fixture import KubeSim  # noqa: E402
 from tests import ctlsim  # noqa: E402
-from tests.kubesim.fixture import KubeSim  # noqa: E402
 
 SCRIPT = REPO / "out" / "controller" / "backup-ns-controller.sh"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)

@@ -36,7 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.kubesim.fixture import KubeSim  # noqa: E402
+from kubesim.fixture import KubeSim  # noqa: E402
 
 NS = "bench"
 GOAL_OVERHEAD = 0.3

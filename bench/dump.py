@@ -4,7 +4,7 @@
     python bench/dump.py --size-mb 20 --repeat 1       # smoke run (seconds)
 
 A real PostgreSQL server (tests/dbs.py) holds a database of ``--size-mb`` (rows from
-generate_series: ids, timestamps, md5 text); kubesim (tests/kubesim) runs the
+generate_series: ids, timestamps, md5 text); kubesim (kubesim) runs the
 Deployment whose container ``postgres`` the rendered script execs into, with the
 dump file on its PVC. Each round measures, in the same run and on the same files:
 
@@ -38,8 +38,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from kubesim.fixture import KubeSim  # noqa: E402
 from tests import dbs  # noqa: E402
-from tests.kubesim.fixture import KubeSim  # noqa: E402
 
 NS = "bench"
 MOUNT = "/var/lib/postgresql/data"

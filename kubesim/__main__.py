@@ -1,4 +1,4 @@
-"""`python -m tests.kubesim --state-dir DIR --kubeconfig FILE [--port 0] [--tls] ...`"""
+"""`python -m kubesim --state-dir DIR --kubeconfig FILE [--port 0] [--tls] ...`"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m tests.kubesim", description="Kubernetes API simulator for the real kubectl."
+        prog="python -m kubesim", description="Kubernetes API simulator for the real kubectl."
     )
     p.add_argument("--state-dir", required=True, help="directory for volumes, snapshots, logs")
     p.add_argument(

@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.kubesim.rbac import (
+from kubesim.rbac import (
     ANONYMOUS_USER,
     UNAUTHENTICATED,
     Attributes,
@@ -65,7 +65,7 @@ from tests.kubesim.rbac import (
     service_account_user,
     unauthorized_status,
 )
-from tests.kubesim.rbac_escalation import escalation_error
+from kubesim.rbac_escalation import escalation_error
 
 from .protobuf import iter_fields
 
@@ -345,7 +345,7 @@ class Auth:
     # -- resources of the store
     @staticmethod
     def _sa_resource() -> Any:
-        from tests.kubesim import resources
+        from kubesim import resources
 
         return resources.find("", "serviceaccounts")
 
@@ -452,7 +452,7 @@ class Auth:
         message = escalation_error(self.authorizer, user, str(res.plural), obj, old)
         if message is None:
             return
-        from tests.kubesim.store import ApiError
+        from kubesim.store import ApiError
 
         name = str((obj.get("metadata") or {}).get("name") or "")
         raise ApiError(

@@ -1,6 +1,6 @@
 """Start kubesim as a subprocess and drive it with the real kubectl (pytest side).
 
-`tests/conftest.py` exports the fixtures `kubesim` and `kubesim_tls` (module-scoped).
+`kubesim/pytest_fixtures.py` holds the fixtures `kubesim` and `kubesim_tls` (module-scoped).
 Every `KubeSim.kubectl(...)` call runs with a fresh KUBECONFIG copy, KUBECACHEDIR and HOME.
 """
 
@@ -20,9 +20,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.kubectl_env import KUBECTL, fresh_kubectl_env
+from kubesim.kubectl_env import KUBECTL, fresh_kubectl_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class KubeSimError(RuntimeError):
@@ -47,7 +47,7 @@ class KubeSim:
         cmd = [
             sys.executable,
             "-m",
-            "tests.kubesim",
+            "kubesim",
             "--state-dir",
             str(self.state_dir),
             "--kubeconfig",

@@ -1,4 +1,4 @@
-"""A fresh environment for the real kubectl, shared by tests/kubesim/fixture.py and
+"""A fresh environment for the real kubectl, shared by kubesim/fixture.py and
 tests/realk8s/fixture.py (their ``env()``): every kubectl-facing test gets its own HOME,
 KUBECONFIG (a copy, so a test may edit it) and KUBECACHEDIR (kubectl caches discovery
 per host:port, and a restarted server reuses the port). The bash twin is

@@ -429,7 +429,7 @@ class _Lister(Protocol):
 
 
 def _default_resolver(group: str, plural: str) -> Any:
-    from tests.kubesim import resources  # A1's module; imported late to keep this one pure
+    from kubesim import resources  # A1's module; imported late to keep this one pure
 
     res = resources.find(group, plural)
     if res is None:
@@ -466,7 +466,7 @@ class Authorizer:
     """system:masters, then RBAC (ClusterRoleBindings, then the namespace's RoleBindings).
 
     ``store`` needs ``list(res, namespace)``; ``resolve(group, plural)`` turns a
-    plural into the store's Resource (default: tests.kubesim.resources.find).
+    plural into the store's Resource (default: kubesim.resources.find).
     The bootstrap policy is consulted in addition to the store (a store object
     with the same name wins).
     """

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tests.kubesim.rbac import (
+from kubesim.rbac import (
     RBAC_GROUP,
     SYSTEM_MASTERS,
     Attributes,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tests.kubesim.selectors import format_label_selector
+from kubesim.selectors import format_label_selector
 
 __all__ = [
     "CRD_PRINTER_COLUMNS",

@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: a kubesim server per test module, driven by the real kubectl.
+"""Shared pytest fixtures: a kubesim server per test module, driven by the real kubectl
+(``kubesim``, ``kubesim_tls``: kubesim/pytest_fixtures.py), and the real control plane.
 
 A test module may set ``KUBESIM_ARGS = ["--snapshot-ready-delay", "0"]`` to pass CLI options.
 """
@@ -10,24 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim, kubesim_session
+from kubesim.pytest_fixtures import kubesim, kubesim_tls
 from tests.realk8s.fixture import RealCluster, realk8s_session
 
-
-@pytest.fixture(scope="module")
-def kubesim(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[KubeSim]:
-    args = getattr(request.module, "KUBESIM_ARGS", [])
-    yield from kubesim_session(tmp_path_factory.mktemp("kubesim"), args=args)
-
-
-@pytest.fixture(scope="module")
-def kubesim_tls(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[KubeSim]:
-    args = getattr(request.module, "KUBESIM_ARGS", [])
-    yield from kubesim_session(tmp_path_factory.mktemp("kubesim-tls"), tls=True, args=args)
+__all__ = ["kubesim", "kubesim_tls"]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "out" / "controller" / "backup-ns-controller.sh"

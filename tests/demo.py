@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kubesim.fixture import KubeSim
 from tests import deployed
 from tests.dbs import DbServer, start
-from tests.kubesim.fixture import KubeSim
 
 NS = "shop-prod"
 ROWS = 5

@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
+from kubesim.fixture import KubeSim, KubeSimError
 from tests.dbs import DbServer
-from tests.kubesim.fixture import KubeSim, KubeSimError
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out"

@@ -10,7 +10,7 @@ from backupns_gen.loader import parse_config
 from backupns_gen.plan import Plan, plan
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = REPO / "generator" / "templates"
+TEMPLATES = REPO / "src" / "backupns_gen" / "templates"
 EXAMPLE = REPO / "examples" / "backupns.yaml"
 FULL = REPO / "tests" / "data" / "full.yaml"
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from kubesim.fixture import KubeSim
 from tests import ctlsim
 from tests.ctlsim import Controller, Run, history, snapshot
-from tests.kubesim.fixture import KubeSim
 
 NS = "shop-prod"  # in the example config: keep 7 daily, 4 weekly, 12 monthly
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)  # a Sunday (ISO 2026-w44)

@@ -1,4 +1,4 @@
-"""generator/controller.py: the CTL_* settings table, the per-namespace keep table and the
+"""src/backupns_gen/controller.py: the CTL_* settings table, the per-namespace keep table and the
 schedule period that `status` uses."""
 
 from __future__ import annotations

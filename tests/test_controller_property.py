@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from backupns_gen.loader import parse_config
 from backupns_gen.plan import plan
 from backupns_gen.render import render
+from kubesim.fixture import KubeSim
 from tests import ctlsim
 from tests.gfs_model import KINDS, Model, Snap
-from tests.kubesim.fixture import KubeSim
 
 UTC = timezone.utc
 STARTS = [  # year ends with ISO week 53 (2026) and without (2027), a leap day, mid-year

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kubesim.fixture import KubeSim
 from tests import ctlsim
-from tests.kubesim.fixture import KubeSim
 
 OUT = Path(__file__).resolve().parents[1] / "out"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from kubesim.fixture import KubeSim
 from tests import ctlsim
 from tests.ctlsim import Controller, snapshot
-from tests.kubesim.fixture import KubeSim
 
 SCRIPT = Path(__file__).resolve().parents[1] / "out" / "controller" / "backup-ns-controller.sh"
 AWK_JSON = re.search(r"^AWK_JSON='\n(.*?)^'$", SCRIPT.read_text(), re.S | re.M).group(1)  # type: ignore[union-attr]

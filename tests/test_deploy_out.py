@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out"

@@ -26,9 +26,9 @@ import pytest
 import yaml
 from cronsim import CronSim
 
+from kubesim.fixture import KubeSim
 from tests import deployed
 from tests.dbs import DbServer, mariadb_server, postgres_server
-from tests.kubesim.fixture import KubeSim
 
 __all__ = ["mariadb_server", "postgres_server"]  # fixtures used below
 

@@ -40,7 +40,8 @@ def test_a_template_edit_renders_without_reinstalling(tmp_path: Path) -> None:
     """A second copy of the package (as a checkout would be) renders its own templates,
     edited after installation, in the same interpreter that has this checkout installed."""
     copy = tmp_path / "copy" / "backupns_gen"
-    shutil.copytree(REPO / "generator", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    package = REPO / "src" / "backupns_gen"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
     fragment = copy / "templates" / "script" / "_log.sh.j2"
     fragment.write_text("# edited-in-the-copy\n" + fragment.read_text())
     out = tmp_path / "out"

@@ -1,6 +1,6 @@
 """Pod Security: the CronJob pod template of the default config passes "restricted";
 the documented exceptions (lock.mode flock, runAsUser 0) fail exactly where expected.
-The checker is kubesim's admission (tests/kubesim/podsecurity.py, the real messages);
+The checker is kubesim's admission (kubesim/podsecurity.py, the real messages);
 it is tested here too: each check fires on its violation, and only that check."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import yaml
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
 from backupns_gen.render import render
+from kubesim import podsecurity
 from tests.genhelpers import EXAMPLE, FULL, plan_of, stub_root
-from tests.kubesim import podsecurity
 
 
 def pod_templates(files: dict[str, Any]) -> dict[str, dict[str, Any]]:

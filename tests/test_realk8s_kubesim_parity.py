@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 from tests.realk8s.fixture import RealCluster
 
 Cluster = RealCluster | KubeSim

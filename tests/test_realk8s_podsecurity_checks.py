@@ -1,6 +1,6 @@
 """Pod Security admission, baseline checks no generated pod trips: the same objects on
 kubesim and the real kube-apiserver v1.33, one expectation written down from the real
-server (tests/kubesim/podsecurity.py is also the checker of the manifest tests,
+server (kubesim/podsecurity.py is also the checker of the manifest tests,
 tests/test_podsecurity.py).
 
 - seLinuxOptions, sysctls: a Pod is refused with the real message;
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 from tests.realk8s.fixture import RealCluster
 
 Cluster = RealCluster | KubeSim

@@ -339,7 +339,7 @@ def test_namespace_templates_see_only_the_plan() -> None:
 def test_no_process_global_caches() -> None:
     """Caching lives in explicit objects (RenderCache, LintCache, schedule.Schedules) and
     the Jinja environment in a Renderer, not in module state (lint.py aside)."""
-    for module in sorted((REPO / "generator").glob("*.py")):
+    for module in sorted((REPO / "src" / "backupns_gen").glob("*.py")):
         if module.name == "lint.py":
             continue
         text = module.read_text()

@@ -104,7 +104,7 @@ def test_every_bak_variable_a_script_reads_is_a_setting(scripts: dict[str, str])
         code = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
         read |= set(re.findall(r"\bBAK_[A-Z0-9_]*[A-Z0-9]\b", code))
     unknown = read - INTERNAL - set(LEGACY) - set(BY_NAME)
-    assert not unknown, f"BAK_* variables missing from generator/settings.py: {sorted(unknown)}"
+    assert not unknown, f"BAK_* variables missing from backupns_gen/settings.py: {sorted(unknown)}"
     # and no row is dead: every setting appears in some rendered script
     assert set(BY_NAME) <= read
 
@@ -130,7 +130,7 @@ def test_help_text_and_secrets_come_from_the_table(scripts: dict[str, str]) -> N
 def test_no_template_lists_the_settings_by_hand() -> None:
     """Only the settings the fragments use by logic are named in templates; the lists
     (BAK_BAKED, describe, active_config_vars, the fallbacks) are generated."""
-    root = Path(__file__).resolve().parent.parent / "generator" / "templates" / "script"
+    root = Path(__file__).resolve().parent.parent / "src" / "backupns_gen" / "templates" / "script"
     for name in ("_defaults.sh.j2", "_config.sh.j2"):
         text = (root / name).read_text()
         assert "bak_default BAK_" not in text

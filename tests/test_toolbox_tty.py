@@ -14,8 +14,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from kubesim.fixture import KubeSim
 from tests.dbs import DbServer, mariadb_server, postgres_server
-from tests.kubesim.fixture import KubeSim
 
 __all__ = ["mariadb_server", "postgres_server"]  # fixtures used below
 

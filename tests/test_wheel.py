@@ -52,7 +52,8 @@ def test_wheel_ships_the_templates(wheel: Path) -> None:
         "backupns_gen/templates/cluster/namespace-role.yaml.j2",
     ):
         assert needed in names
-    assert not [n for n in names if n.startswith(("tests/", "generator/", "templates/"))]
+    test_support = ("tests/", "kubesim/", "src/", "generator/", "templates/")
+    assert not [n for n in names if n.startswith(test_support)]
 
 
 def test_installed_cli_renders_the_example(wheel: Path, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# kubesim (tests/kubesim, a Kubernetes API simulator) for BATS tests, driven by the real kubectl.
+# kubesim (kubesim, a Kubernetes API simulator) for BATS tests, driven by the real kubectl.
 #
 #   setup_file()    { load helpers/kubesim; kubesim_start [--tls] [--snapshot-ready-delay 0]; }
 #   teardown_file() { load helpers/kubesim; kubesim_stop; }
@@ -22,7 +22,7 @@ kubesim_start() {
   mkdir -p "$state"
   (
     cd "$KUBESIM_ROOT" || exit 1
-    exec env PYTHONPATH="$KUBESIM_ROOT${PYTHONPATH:+:$PYTHONPATH}" python3 -m tests.kubesim \
+    exec env PYTHONPATH="$KUBESIM_ROOT${PYTHONPATH:+:$PYTHONPATH}" python3 -m kubesim \
       --state-dir "$state" --kubeconfig "$state/kubeconfig" "$@" \
       >"$state/stdout" 2>"$state/stderr" 3>&- </dev/null
   ) &
@@ -82,7 +82,7 @@ except urllib.error.HTTPError as e:
 PY
 }
 
-# kubesim_fault '<json>': inject a fault (shapes: tests/kubesim/README.md); prints {"id": ...}.
+# kubesim_fault '<json>': inject a fault (shapes: kubesim/README.md); prints {"id": ...}.
 kubesim_fault() { _kubesim_control POST /_kubesim/faults "$1"; }
 
 # kubesim_clear_faults: remove every fault.

@@ -1,4 +1,4 @@
-"""tests/kubectl_env.py: a fresh KUBECONFIG copy, KUBECACHEDIR and HOME per call."""
+"""kubesim/kubectl_env.py: a fresh KUBECONFIG copy, KUBECACHEDIR and HOME per call."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kubectl_env import fresh_kubectl_env
+from kubesim.kubectl_env import fresh_kubectl_env
 
 
 def test_fresh_dirs_a_copy_and_no_kubectl_settings(

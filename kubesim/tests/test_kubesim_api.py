@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0.1"]
 

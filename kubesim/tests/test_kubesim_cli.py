@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.kubesim.fixture import REPO_ROOT, KubeSim
+from kubesim.fixture import REPO_ROOT, KubeSim
 
 SEED = """apiVersion: v1
 kind: PersistentVolumeClaim
@@ -67,7 +67,7 @@ def test_bad_seed_fails_loudly(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "tests.kubesim",
+            "kubesim",
             "--state-dir",
             str(tmp_path / "s"),
             "--seed",

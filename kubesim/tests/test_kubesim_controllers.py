@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0.2"]
 NS = "ctl"

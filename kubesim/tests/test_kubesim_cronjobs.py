@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 NS = "cron"
 

@@ -1,4 +1,4 @@
-"""kubesim exec engine (tests/kubesim/exec.py): the real kubectl execs into real processes.
+"""kubesim exec engine (kubesim/exec.py): the real kubectl execs into real processes.
 
 One kubesim server for the module (the ``kubesim`` fixture) with a Deployment
 whose pod has two containers and several volumes. Every kubectl run gets a
@@ -25,7 +25,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.kubesim.fixture import KUBECTL, KubeSim
+from kubesim.fixture import KUBECTL, KubeSim
 
 NS = "exec1"
 MANIFEST = f"""

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0.1"]
 NS = "flt"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 
 NS = "jobs"
 RBAC = "rbac.authorization.k8s.io"

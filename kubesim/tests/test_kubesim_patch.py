@@ -1,4 +1,4 @@
-"""Unit tests for tests/kubesim/patch.py (merge, JSON and strategic merge patches)."""
+"""Unit tests for kubesim/patch.py (merge, JSON and strategic merge patches)."""
 
 # ruff: noqa: E501  (Kubernetes objects and the server's messages read best unwrapped)
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.kubesim.patch import (
+from kubesim.patch import (
     PatchError,
     accepted_patch_types,
     apply_patch,

@@ -1,4 +1,4 @@
-"""Unit tests for tests/kubesim/protobuf.py (the protobuf Job POST of kubectl create job --from)."""
+"""Unit tests for kubesim/protobuf.py (the protobuf Job POST of kubectl create job --from)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.kubesim.protobuf import (
+from kubesim.protobuf import (
     MAGIC,
     ProtobufError,
     decode_object_meta,

@@ -17,9 +17,9 @@ import pytest
 from aiohttp import ClientSession, web
 from cryptography import x509
 
-from tests.kubesim import auth
-from tests.kubesim.fixture import KubeSim
-from tests.kubesim.rbac import (
+from kubesim import auth
+from kubesim.fixture import KubeSim
+from kubesim.rbac import (
     Attributes,
     Authorizer,
     UserInfo,
@@ -29,7 +29,7 @@ from tests.kubesim.rbac import (
     request_attributes,
     service_account_user,
 )
-from tests.kubesim.rbac_escalation import (
+from kubesim.rbac_escalation import (
     compact_rules,
     compact_string,
     escalation_error,

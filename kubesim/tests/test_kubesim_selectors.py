@@ -1,4 +1,4 @@
-"""Unit tests for tests/kubesim/selectors.py (label and field selectors like kube-apiserver)."""
+"""Unit tests for kubesim/selectors.py (label and field selectors like kube-apiserver)."""
 
 # ruff: noqa: E501  (the expected messages are the apiserver's, kept verbatim on one line)
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.kubesim.selectors import (
+from kubesim.selectors import (
     LabelSelector,
     Requirement,
     SelectorError,

@@ -1,4 +1,4 @@
-"""Unit tests for tests/kubesim/tables.py (server-side Table responses)."""
+"""Unit tests for kubesim/tables.py (server-side Table responses)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.kubesim.tables import human_duration, parse_time, quantity_string, to_table
+from kubesim.tables import human_duration, parse_time, quantity_string, to_table
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
 

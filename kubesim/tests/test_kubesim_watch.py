@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubesim.fixture import KUBECTL, KubeSim
+from kubesim.fixture import KUBECTL, KubeSim
 
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0.3"]
 

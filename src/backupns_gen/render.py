@@ -1,9 +1,9 @@
 """Rendering: the one Jinja2 environment and the files it produces.
 
 ``render(plan)`` returns every output file as ``{relative path: RenderedFile}``;
-it writes nothing. Scripts come from ``generator/templates/script/backup-ns.sh.j2``
+it writes nothing. Scripts come from ``src/backupns_gen/templates/script/backup-ns.sh.j2``
 (assembled from per-capability fragments), manifests from
-``generator/templates/manifests/`` and ``generator/templates/cluster/``.
+``src/backupns_gen/templates/manifests/`` and ``src/backupns_gen/templates/cluster/``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def selector_labels(component: str, instance: str) -> dict[str, str]:
 
 
 def templates_dir() -> Path:
-    """The templates next to this module (generator/templates/ in a checkout,
+    """The templates next to this module (src/backupns_gen/templates/ in a checkout,
     backupns_gen/templates/ in a wheel): code and templates are always one copy."""
     return Path(__file__).resolve().parent / "templates"
 

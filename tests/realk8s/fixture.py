@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from tests.kubectl_env import KUBECTL, fresh_kubectl_env
+from kubesim.kubectl_env import KUBECTL, fresh_kubectl_env
 from tests.realk8s.pki import PKI
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Regenerate tests/kubesim/schemas.json from a real kube-apiserver's OpenAPI v3.
+"""Regenerate kubesim/schemas.json from a real kube-apiserver's OpenAPI v3.
 
 kubesim checks request bodies for unknown fields (strict field validation) and
 fills in defaults with these trees: which fields each kind has, nested, as the
@@ -21,10 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.kubesim.resources import ALL
+from kubesim.resources import ALL
 from tests.realk8s.fixture import realk8s_session
 
-OUT = Path(__file__).resolve().parents[1] / "kubesim" / "schemas.json"
+OUT = Path(__file__).resolve().parents[2] / "kubesim" / "schemas.json"
 _ANY_DEFS = {
     "io.k8s.apimachinery.pkg.runtime.RawExtension",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON",

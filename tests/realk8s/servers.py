@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubesim.fixture import KubeSim
+from kubesim.fixture import KubeSim
 from tests.realk8s.fixture import RealCluster, RealK8sError
 
 Cluster = RealCluster | KubeSim

@@ -90,7 +90,7 @@ ctl_verify_bool() {
 }
 
 # verify_config: check every setting against a pattern before any work is done
-# (generated from the settings table, generator/controller.py).
+# (generated from the settings table, backupns_gen/controller.py).
 verify_config() {
   local re_zone='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' zonedir=${TZDIR:-/usr/share/zoneinfo}
   is_dns_label "$CTL_NAMESPACE" || ctl_invalid CTL_NAMESPACE "is not a valid Kubernetes name (DNS label)"

@@ -18,7 +18,7 @@ BAK_SCRIPT_NAMESPACE=pg-all-options
 BAK_CAPS=(lease postgres)
 
 # The defaults baked in by backupns-gen, as (variable, value) pairs: every setting
-# this script reads (the settings table, generator/settings.py), in its order.
+# this script reads (the settings table, backupns_gen/settings.py), in its order.
 # shellcheck disable=SC2016 # a ${ENVVAR} value is a reference for the database container, not for this shell
 BAK_BAKED=(
   BAK_NAMESPACE pg-all-options
