@@ -39,7 +39,7 @@ def test_help() -> None:
 def test_invalid_config_exit_2_one_line(tmp_path: Path) -> None:
     cfg = tmp_path / "backupns.yaml"
     cfg.write_text("namespaces: {shop: {pvcs: [Data_1]}}\n")
-    result = run("render", "-c", str(cfg), "-o", str(tmp_path / "out"))
+    result = run("render", "-c", "backupns.yaml", "-o", "out", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -47,6 +47,36 @@ def test_invalid_config_exit_2_one_line(tmp_path: Path) -> None:
         "(lowercase letters, digits, '-' and '.', at most 63 characters)\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_prints_every_problem_naming_the_file_as_given(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/backupns.yaml").write_text(
+        "namespaces:\n  shop:\n    pvcs: [Data]\n    schedul: x\n"
+        "    lock: {mode: lease, slot: 2}\ncontroller: {kep: {}}\n"
+    )
+    result = run("validate", "-c", "sub/backupns.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        'sub/backupns.yaml: namespaces.shop: unknown key "schedul" (did you mean "schedule"?)\n'
+        'sub/backupns.yaml: namespaces.shop.pvcs[0]: "Data" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)\n"
+        'sub/backupns.yaml: namespaces.shop.lock: unknown key "slot" (did you mean "slots"?)\n'
+        'sub/backupns.yaml: controller: unknown key "kep" (did you mean "keep"?)\n'
+    )
+
+
+def test_validate_points_a_syntax_error_at_the_line_of_the_mistake(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/backupns.yaml").write_text(
+        "namespaces:\n  shop:\n    pvcs: [data\n    schedule: x\n"
+    )
+    result = run("validate", "-c", "sub/backupns.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "sub/backupns.yaml: line 3, column 11: the [ here is not closed: did not find expected "
+        "',' or ']' (noticed at line 4, column 13)\n",
+    )
 
 
 def test_missing_config_exit_1(tmp_path: Path) -> None:
@@ -76,14 +106,15 @@ def test_check_clean_then_stale(tmp_path: Path) -> None:
     cfg = tmp_path / "backupns.yaml"
     shutil.copy(EXAMPLE, cfg)
     assert run("render", "-c", str(cfg), "-o", str(out), "--no-lint").returncode == 0
-    ok = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check")
+    cfg = Path("backupns.yaml")  # as given, relative to the working directory
+    ok = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check", cwd=tmp_path)
     assert (ok.returncode, ok.stdout) == (0, f"{out}: up to date (10 files)\n")
 
     manifest = out / "namespaces/blog/manifests.yaml"
     manifest.write_text(
         manifest.read_text().replace('timeZone: "Europe/Vienna"', 'timeZone: "UTC"')
     )
-    stale = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check")
+    stale = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check", cwd=tmp_path)
     assert stale.returncode == 1
     assert stale.stdout.startswith(
         "--- a/namespaces/blog/manifests.yaml\n+++ b/namespaces/blog/manifests.yaml\n"

@@ -504,25 +504,150 @@ def test_every_problem_is_reported_one_line_each() -> None:
     ]
 
 
-def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
-    path = tmp_path / "backupns.yaml"
-    path.write_text("namespaces:\n  shop: {pvcs: [data]\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.lines() == [
-        "backupns.yaml: line 3, column 1: did not find expected ',' or '}' "
-        "(while parsing a flow mapping)"
+SIX_PROBLEMS = """\
+defaults:
+  schedul: "H 1 * * *"
+  thresholdSpaceUsedPercent: 120
+namespaces:
+  shop:
+    pvcs: [data]
+    retenton: {mode: days}
+    lock: {slots: 0}
+  Blog:
+    pvcs: [data]
+controller:
+  namespace: backup-ns
+  kep: {daily: 7}
+"""
+
+
+def test_unknown_keys_are_reported_together_with_every_other_problem() -> None:
+    assert errors(SIX_PROBLEMS) == [
+        'backupns.yaml: defaults: unknown key "schedul" (did you mean "schedule"?)',
+        "backupns.yaml: defaults.thresholdSpaceUsedPercent: 120 is not a valid percentage "
+        "(a whole number from 1 to 100)",
+        'backupns.yaml: namespaces: "Blog" is not a valid Kubernetes name (lowercase letters, '
+        "digits and '-', at most 63 characters)",
+        'backupns.yaml: namespaces.shop: unknown key "retenton" (did you mean "retention"?)',
+        "backupns.yaml: namespaces.shop.lock.slots: 0 is too small (at least 1)",
+        'backupns.yaml: controller: unknown key "kep" (did you mean "keep"?)',
     ]
 
 
-def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "backupns.yaml"
-    path.write_text("namespaces:\n  shop: {pvcs: [data]}\n  shop: {pvcs: [www]}\n")
+def test_every_unknown_key_of_a_mapping_beside_its_wrong_values() -> None:
+    assert errors(one_ns(lock={"mode": "lease", "slot": 2, "timout": "1h", "timeout": "x"})) == [
+        'backupns.yaml: namespaces.shop.lock: unknown key "slot" (did you mean "slots"?)',
+        'backupns.yaml: namespaces.shop.lock: unknown key "timout" (did you mean "timeout"?)',
+        'backupns.yaml: namespaces.shop.lock.timeout: "x" is not a valid duration '
+        "(like 90s, 15m, 1h30m, or whole seconds)",
+    ]
+
+
+def test_a_problem_in_defaults_is_reported_once_not_per_namespace() -> None:
+    text = (
+        "defaults: {timeZone: Nowhere, schedul: x}\n"
+        "namespaces:\n  a: {pvcs: [data]}\n  b: {pvcs: [X]}\n"
+    )
+    assert errors(text) == [
+        'backupns.yaml: defaults: unknown key "schedul" (did you mean "schedule"?)',
+        'backupns.yaml: defaults.timeZone: "Nowhere" is not a valid IANA time zone '
+        "(like UTC or Europe/Vienna)",
+        'backupns.yaml: namespaces.b.pvcs[0]: "X" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)",
+    ]
+
+
+def test_unknown_top_level_keys_beside_the_rest() -> None:
+    assert errors("namespace: {}\nnamespaces: {shop: {pvcs: [X]}}\n") == [
+        'backupns.yaml: unknown key "namespace" (did you mean "namespaces"?)',
+        'backupns.yaml: namespaces.shop.pvcs[0]: "X" is not a valid Kubernetes name '
+        "(lowercase letters, digits, '-' and '.', at most 63 characters)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "namespaces:\n  shop:\n    pvcs: [data\n    schedule: x\n",
+            "line 3, column 11: the [ here is not closed: did not find expected ',' or ']' "
+            "(noticed at line 4, column 13)",
+        ),
+        (
+            'namespaces:\n  shop:\n    pvcs: [data]\n    schedule: "x\n  other: {}\n',
+            "line 4, column 15: the quote here is not closed: found unexpected end of stream "
+            "(noticed at line 6, column 1)",
+        ),
+        (
+            'namespaces:\n  shop:\n    pvcs: [data]\n    schedule "x"\n    lock: {}\n',
+            "line 4, column 5: the key here has no ':' after it: could not find expected ':' "
+            "(noticed at line 5, column 5)",
+        ),
+        (
+            "namespaces:\n  shop:\n    pvcs: [data]\n   schedule: x\n",
+            "line 4, column 4: did not find expected key (while parsing a block mapping)",
+        ),
+    ],
+    ids=["flow-sequence", "quote", "missing-colon", "indentation"],
+)
+def test_yaml_syntax_errors_point_at_the_line_of_the_mistake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("backupns.yaml").write_text(text)
     with pytest.raises(ConfigError) as info:
-        load_config(path)
+        load_config(Path("backupns.yaml"))
+    assert info.value.lines() == [f"backupns.yaml: {expected}"]
+
+
+def test_yaml_syntax_error_has_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("backupns.yaml").write_text("namespaces:\n  shop: {pvcs: [data]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(Path("backupns.yaml"))
+    assert info.value.lines() == [
+        "backupns.yaml: line 2, column 9: the { here is not closed: did not find expected "
+        "',' or '}' (noticed at line 3, column 1)"
+    ]
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("backupns.yaml").write_text(
+        "namespaces:\n  shop: {pvcs: [data]}\n  shop: {pvcs: [www]}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(Path("backupns.yaml"))
     assert info.value.lines() == [
         'backupns.yaml: line 3, column 3: duplicate key "shop" (first defined on line 2)'
     ]
+
+
+def test_errors_name_the_file_by_the_path_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("sub").mkdir()
+    Path("sub/backupns.yaml").write_text("namespaces: {shop: {pvcs: [data], schedul: x}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(Path("sub/backupns.yaml"))
+    assert info.value.lines() == [
+        'sub/backupns.yaml: namespaces.shop: unknown key "schedul" (did you mean "schedule"?)'
+    ]
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "sub" / "backupns.yaml")
+    assert info.value.lines()[0].startswith(f"{tmp_path}/sub/backupns.yaml: namespaces.shop: ")
+
+
+def test_the_generated_header_names_the_base_name_wherever_the_file_is(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "sub" / "mine.yaml"
+    config.parent.mkdir()
+    config.write_text("namespaces: {shop: {pvcs: [data]}}\n")
+    assert load_config(config).source_name == "mine.yaml"
 
 
 def test_missing_file_is_not_a_config_error(tmp_path: Path) -> None:

@@ -90,7 +90,10 @@ def test_duplicate_key_and_syntax_error_are_located() -> None:
     assert error_line("a: 1\na: 2\n") == (
         'backupns.yaml: line 2, column 1: duplicate key "a" (first defined on line 1)'
     )
-    assert error_line("a: [1\n").startswith("backupns.yaml: line 2, column 1: ")
+    assert error_line("a: [1\n") == (
+        "backupns.yaml: line 1, column 4: the [ here is not closed: did not find expected "
+        "',' or ']' (noticed at line 2, column 1)"
+    )
 
 
 def test_cli_refuses_a_bomb_with_exit_2_and_one_line(tmp_path: object) -> None:
@@ -114,7 +117,7 @@ def test_cli_refuses_an_oversized_time_zone_with_exit_2(
 
     config = Path(str(tmp_path)) / "backupns.yaml"
     config.write_text(f"namespaces:\n  shop:\n    pvcs: [data]\n    timeZone: {'z' * length}\n")
-    result = run("validate", "-c", str(config))
+    result = run("validate", "-c", "backupns.yaml", cwd=config.parent)
     assert result.returncode == 2, result.stderr
     assert result.stderr == (
         f"backupns.yaml: namespaces.shop.timeZone: {shown} "

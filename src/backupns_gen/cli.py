@@ -55,7 +55,7 @@ def _load(config_path: Path) -> Config:
     """Load and validate; print each warning on stderr (``<file>: warning: <path>: <why>``)."""
     config = load_config(config_path)
     for warning in config.warnings:
-        click.echo(f"{config.source_name}: warning: {warning}", err=True)
+        click.echo(f"{config_path}: warning: {warning}", err=True)
     return config
 
 

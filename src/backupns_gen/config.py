@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, model_validator
 from pydantic.alias_generators import to_camel
 
 from .fields import (
@@ -38,7 +38,7 @@ from .fields import (
     fail,
 )
 from .settings import field
-from .unknown import allowed_keys, reject_unknown_keys
+from .unknown import allowed_keys, validate_known_keys
 
 DEFAULT_IMAGE = "localhost/backup-ns-runtime:1.33.5-1"
 """The image built from ``image/Dockerfile`` (Debian 13 slim: bash 5.2, GNU coreutils,
@@ -76,10 +76,10 @@ class Model(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         cls.keys = allowed_keys(cls)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _unknown_keys(cls, data: Any) -> Any:
-        return reject_unknown_keys(cls.keys, data)
+    def _unknown_keys(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return validate_known_keys(cls.__name__, cls.keys, data, handler)
 
 
 class WaitUntilReady(Model):

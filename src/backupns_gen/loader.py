@@ -4,7 +4,7 @@ and report every problem as ``<file>: <path>: <why>`` (one line each).
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -83,11 +83,7 @@ def _validate(
         return None, problems_from(exc, prefix)
 
 
-def _top_level(raw: Any) -> list[Problem]:
-    if not isinstance(raw, dict):
-        return [
-            Problem("", "the file must be a mapping with namespaces (and defaults, controller)")
-        ]
+def _top_level(raw: dict[Any, Any]) -> list[Problem]:
     problems = [
         Problem("", unknown_key_message(key, TOP_LEVEL_KEYS))
         for key in raw
@@ -139,49 +135,74 @@ def _image_warnings(raw: dict[str, Any], config: Config) -> list[str]:
     return found
 
 
-def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
-    """Validate parsed YAML; raise ConfigError listing every problem. Warnings (the
-    config is valid, but probably not what was meant) come back in ``Config.warnings``."""
-    problems = _top_level(raw)
-    if problems:
-        raise ConfigError(filename, problems)
-    warnings: list[str] = []
-    defaults: dict[str, Any] = raw.get("defaults") or {}
-    if isinstance(defaults, dict):
-        defaults, problems, warnings = migrate_flock(defaults, "defaults")
-        if problems:
-            raise ConfigError(filename, problems)
+Inherited = set[tuple[str, str]]
+"""The defaults' problems as (path below ``defaults``, message): a namespace that merges
+the same value in gets the same problem, reported once (at ``defaults``)."""
+
+
+def _defaults(raw: dict[Any, Any]) -> tuple[dict[str, Any], list[Problem], list[str]]:
+    """The defaults to merge into each namespace, their problems and warnings."""
+    defaults = raw.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        return {}, [], []  # reported by _top_level
+    migrated, problems, warnings = migrate_flock(defaults, "defaults")
+    if problems:  # flock beside lock: merge neither's old name into the namespaces
+        migrated = {k: v for k, v in defaults.items() if k != "flock"}
     # defaults alone: a partial entry (pvcs may be absent), reported at defaults.*
-    probe = {"pvcs": ["placeholder"], **defaults}
-    checked, problems = _validate(NamespaceConfig, probe, ("defaults",))
+    probe = {"pvcs": ["placeholder"], **migrated}
+    checked, found = _validate(NamespaceConfig, probe, ("defaults",))
     if checked is not None:
-        problems += checks.check_schedule(checked.schedule, "defaults", ("defaults",))
-    if problems:
-        raise ConfigError(filename, problems)
+        found += checks.check_schedule(checked.schedule, "defaults", ("defaults",))
+    return migrated, problems + found, warnings
+
+
+def _namespace(
+    name: Any, entry: Any, defaults: dict[str, Any], schedules: schedule.Schedules
+) -> tuple[NamespaceConfig | None, list[Problem], list[str]]:
+    """One entry of ``namespaces``, defaults merged in: the model, problems, warnings."""
+    if not isinstance(name, str) or names.dns1123_label(name):
+        return None, [Problem("namespaces", f"{quote(name)} {names.dns1123_label(str(name))}")], []
+    if entry is not None and not isinstance(entry, dict):
+        return None, [Problem(f"namespaces.{name}", f"{quote(entry)} is not a mapping")], []
+    entry, found, warnings = migrate_flock(entry or {}, f"namespaces.{name}")
+    if found:
+        return None, found, warnings
+    ns, found = _validate(NamespaceConfig, deep_merge(defaults, entry), ("namespaces", name))
+    if ns is not None:
+        found = checks.check_namespace(name, ns, schedules)
+    return (ns if not found else None), found, warnings
+
+
+def _below(path: str, prefix: str) -> str:
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
+    """Validate parsed YAML; raise ConfigError listing every problem it finds (one
+    run shows them all: unknown keys beside wrong values, defaults beside namespaces).
+    Warnings (the config is valid, but probably not what was meant) come back in
+    ``Config.warnings``. ``filename`` is how errors name the file; the generated
+    files' header names its base name."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            filename,
+            [Problem("", "the file must be a mapping with namespaces (and defaults, controller)")],
+        )
+    problems = _top_level(raw)
+    defaults, found, warnings = _defaults(raw)
+    problems += found
+    inherited: Inherited = {(_below(p.path, "defaults"), p.message) for p in found}
 
     namespaces: dict[str, NamespaceConfig] = {}
+    entries = raw["namespaces"] if isinstance(raw.get("namespaces"), dict) else {}
     schedules = schedule.Schedules()  # most namespaces share one schedule: parse it once
-    for name in sorted(raw["namespaces"], key=str):
-        entry = raw["namespaces"][name]
-        if not isinstance(name, str) or names.dns1123_label(name):
-            problems.append(
-                Problem("namespaces", f"{quote(name)} {names.dns1123_label(str(name))}")
-            )
-            continue
-        if entry is not None and not isinstance(entry, dict):
-            problems.append(Problem(f"namespaces.{name}", f"{quote(entry)} is not a mapping"))
-            continue
-        entry, found, warned = migrate_flock(entry or {}, f"namespaces.{name}")
+    for name in sorted(entries, key=str):
+        ns, found, warned = _namespace(name, entries[name], defaults, schedules)
         warnings += warned
-        if found:
-            problems += found
-            continue
-        merged = deep_merge(defaults, entry)
-        ns, found = _validate(NamespaceConfig, merged, ("namespaces", name))
+        problems += [
+            p for p in found if (_below(p.path, f"namespaces.{name}"), p.message) not in inherited
+        ]
         if ns is not None:
-            found = checks.check_namespace(name, ns, schedules)
-        problems += found
-        if ns is not None and not found:
             namespaces[name] = ns
 
     controller, found = _validate(ControllerConfig, raw.get("controller") or {}, ("controller",))
@@ -192,12 +213,14 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
         raise ConfigError(filename, problems)
     config = Config.model_validate({"namespaces": namespaces, "controller": controller})
     warnings += _image_warnings(raw, config)
-    return config.model_copy(update={"source_name": filename, "warnings": tuple(warnings)})
+    return config.model_copy(
+        update={"source_name": PurePath(filename).name, "warnings": tuple(warnings)}
+    )
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate a config file (errors name the file by its base name)."""
-    filename = path.name
+    """Read and validate a config file (errors name it by the path as given)."""
+    filename = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

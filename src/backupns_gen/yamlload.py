@@ -97,6 +97,28 @@ def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
 
 
+UNCLOSED = {
+    "while parsing a flow sequence": "the [ here is not closed",
+    "while parsing a flow mapping": "the { here is not closed",
+    "while scanning a quoted scalar": "the quote here is not closed",
+    "while scanning a simple key": "the key here has no ':' after it",
+}
+"""Errors the parser notices only after the mistake (often on a later line): these
+point at the mistake, where the construct opened (the context mark), and say where
+the parser noticed."""
+
+
+def syntax_message(exc: yaml.MarkedYAMLError) -> str:
+    """``line L, column C: what``, with L the line of the mistake."""
+    problem = exc.problem or "invalid YAML"
+    opened = UNCLOSED.get(exc.context or "")
+    if opened and exc.context_mark is not None and exc.problem_mark is not None:
+        noticed = _where(exc.problem_mark).removesuffix(": ")
+        return f"{_where(exc.context_mark)}{opened}: {problem} (noticed at {noticed})"
+    context = f" ({exc.context})" if exc.context and "duplicate" not in problem else ""
+    return f"{_where(exc.problem_mark)}{problem}{context}"
+
+
 def load_yaml(text: str, filename: str) -> Any:
     """Parse one YAML document; raise ConfigError with ``line L, column C`` on errors."""
     if len(text) > MAX_BYTES:
@@ -115,10 +137,7 @@ def load_yaml(text: str, filename: str) -> Any:
     except _AliasError as exc:
         raise ConfigError(filename, [Problem("", f"{_where(exc.node.start_mark)}{exc}")]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        problem = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and "duplicate" not in problem else ""
-        raise ConfigError(filename, [Problem("", f"{_where(mark)}{problem}{context}")]) from None
+        raise ConfigError(filename, [Problem("", syntax_message(exc))]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(filename, [Problem("", f"invalid YAML: {exc}")]) from None
     except RecursionError:
