@@ -5,7 +5,7 @@
 # are `sleep` pods that the checks are exec'd into (kubesim mounts their volumes).
 # The drills: point in time (PostgreSQL and MySQL) and verify of a good vs a corrupted
 # dump. The namespace-deleted drill (rebind) is in e2e_rebind.bats; the interactive
-# paths (confirmations, db-shell) in tests/test_toolbox_tty.py.
+# paths (confirmations, db-shell) in tests/toolbox/test_tty.py.
 
 bats_require_minimum_version 1.5.0
 

@@ -1,7 +1,7 @@
 """Defaulting of built-in kinds, as the real apiserver applies it on every write
 (k8s.io/kubernetes pkg/apis/{core,apps,batch}/v1/defaults.go, v1.33): the pod
 template fields, containers, volumes and the workload specs the tests read
-back. Compared against the real server by tests/test_realk8s_kubesim_parity.py.
+back. Compared against the real server by tests/realk8s/test_kubesim_parity.py.
 
 Not defaulted here (nothing in the tests reads them): Services, probes' HTTP
 scheme/path, resource quantities' canonical form, ReplicationControllers.

@@ -16,7 +16,7 @@ volume types, runAsNonRoot, runAsUser, seccompProfile. Not simulated: the relaxe
 checks of user-namespace pods (`hostUsers: false`; behind an alpha feature gate).
 
 The one Pod Security checker of the tests: kubesim's admission uses `evaluate`, the
-manifest tests (tests/test_podsecurity.py) `results`/`forbidden` on rendered pod specs.
+manifest tests (tests/generator/test_podsecurity.py) `results`/`forbidden` on rendered pod specs.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The deployed path on kubesim: the example's tenants seeded, out/ applied, a Job run.
 
-Used by tests/test_e2e_jobs.py and the demo (``python -m tests.demo``).
+Used by tests/script/test_jobs.py and the demo (``python -m tests.demo``).
 
 The tenants are those of examples/backupns.yaml: ``shop-prod`` (PostgreSQL behind
 ``deployment/app-base``, container ``postgres``), ``blog`` (MariaDB behind

@@ -76,7 +76,7 @@ def _int(attr: str) -> Callable[[ControllerConfig], str]:
 
 
 # The one declaration of every CTL_* setting, in the order of CTL_BAKED and --help.
-# Integer bounds are the config model's (tests/test_controller_plan.py checks it).
+# Integer bounds are the config model's (tests/generator/test_controller.py checks it).
 CTL_SETTINGS: tuple[CtlSetting, ...] = (
     CtlSetting(
         "CTL_NAMESPACE",

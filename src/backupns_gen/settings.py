@@ -23,7 +23,7 @@ Adding a setting
 2. If the config sets it: add the field to the model in ``config.py`` as
    ``name: Type = field("BAK_X")`` (default and bounds come from the row).
 3. Read ``$BAK_X`` in the one fragment that uses it. Re-render, update the
-   goldens. ``tests/test_settings.py`` fails when a rendered script reads a
+   goldens. ``tests/generator/test_settings.py`` fails when a rendered script reads a
    ``BAK_*`` variable that is not in this table.
 """
 

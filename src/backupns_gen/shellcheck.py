@@ -13,7 +13,7 @@ is one ``shlex.quote`` token. ``canonical`` rewrites those lines of the *rendere
 
 Replacing one such word by another cannot change what ShellCheck reports: the word has
 no quotes, expansions, globs, operators, ``=`` or ``#``, so tokens, quoting and line
-numbers stay the same (``tests/test_shellcheck.py`` checks it against linting every
+numbers stay the same (``tests/generator/test_shellcheck.py`` checks it against linting every
 script). Everything else in the text is compared byte for byte, so a template that
 writes a value anywhere else simply makes that script a shape of its own.
 """

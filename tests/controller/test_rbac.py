@@ -9,7 +9,7 @@ from pathlib import Path
 from kubesim.fixture import KubeSim
 from tests import ctlsim
 
-OUT = Path(__file__).resolve().parents[1] / "out"
+OUT = Path(__file__).resolve().parents[2] / "out"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
 
 

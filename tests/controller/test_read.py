@@ -22,7 +22,7 @@ from kubesim.fixture import KubeSim
 from tests import ctlsim
 from tests.ctlsim import Controller, snapshot
 
-SCRIPT = Path(__file__).resolve().parents[1] / "out" / "controller" / "backup-ns-controller.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / "out" / "controller" / "backup-ns-controller.sh"
 AWK_JSON = re.search(r"^AWK_JSON='\n(.*?)^'$", SCRIPT.read_text(), re.S | re.M).group(1)  # type: ignore[union-attr]
 AWKS = [a for a in (["gawk"], ["mawk"], ["busybox", "awk"], ["original-awk"]) if shutil.which(a[0])]
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from backupns_gen.config import DEFAULT_IMAGE
 from backupns_gen.errors import BackupNsError, ConfigError
 from backupns_gen.loader import deep_merge, load_config, parse_config
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "backupns.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "backupns.yaml"
 
 
 def errors(text: str) -> list[str]:

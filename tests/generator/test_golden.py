@@ -4,7 +4,7 @@ The example config's golden is the committed out/ itself (the README's render
 command writes exactly that tree), so it is not kept twice.
 
 On a mismatch the test prints a diff and the command that updates the goldens:
-    UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py
+    UPDATE_GOLDENS=1 python -m pytest tests/generator/test_golden.py
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from backupns_gen.render import render
 from backupns_gen.write import compare, diff, write
 from tests.genhelpers import EXAMPLE, FULL
 
-EXPECTED = Path(__file__).parent / "data" / "expected"
-OUT = Path(__file__).resolve().parent.parent / "out"
-UPDATE = "UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py"
+EXPECTED = Path(__file__).resolve().parents[1] / "data" / "expected"
+OUT = Path(__file__).resolve().parents[2] / "out"
+UPDATE = "UPDATE_GOLDENS=1 python -m pytest tests/generator/test_golden.py"
 
 
 def check_golden(

@@ -185,7 +185,7 @@ def test_app_armor_beta_annotations() -> None:
 
 def test_the_newer_baseline_checks_word_their_details_like_the_admission() -> None:
     """Messages of checks no generated pod trips, from policy/check_*.go (v0.33.13); the
-    parity test against the real server is tests/test_realk8s_podsecurity_checks.py."""
+    parity test against the real server is tests/realk8s/test_podsecurity_checks.py."""
     pod = _bad("containers.0.securityContext.procMount", "Unmasked")
     pod["securityContext"].update(
         seLinuxOptions={"type": "spc_t", "user": "u"},

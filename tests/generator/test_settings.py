@@ -130,7 +130,7 @@ def test_help_text_and_secrets_come_from_the_table(scripts: dict[str, str]) -> N
 def test_no_template_lists_the_settings_by_hand() -> None:
     """Only the settings the fragments use by logic are named in templates; the lists
     (BAK_BAKED, describe, active_config_vars, the fallbacks) are generated."""
-    root = Path(__file__).resolve().parent.parent / "src" / "backupns_gen" / "templates" / "script"
+    root = Path(__file__).resolve().parents[2] / "src" / "backupns_gen" / "templates" / "script"
     for name in ("_defaults.sh.j2", "_config.sh.j2"):
         text = (root / name).read_text()
         assert "bak_default BAK_" not in text

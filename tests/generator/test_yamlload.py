@@ -7,7 +7,7 @@ import pytest
 
 from backupns_gen.errors import ConfigError
 from backupns_gen.yamlload import MAX_ALIAS_EXPANSION, MAX_BYTES, check_aliases, load_yaml
-from tests.test_cli import run
+from tests.generator.test_cli import run
 
 
 def bomb(levels: int = 9, width: int = 9, indent: int = 2) -> str:

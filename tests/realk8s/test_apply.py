@@ -20,7 +20,7 @@ from tests.realk8s.render import render, tenants
 
 pytestmark = pytest.mark.realk8s
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out"
 FULL = ROOT / "tests" / "data" / "full.yaml"
 

@@ -54,10 +54,10 @@ from tests.realk8s.servers import (
     remove_contents,
     sa_env,
 )
-from tests.test_realk8s_create import _config as create_config
-from tests.test_realk8s_create import _use_retain_default as use_retain_default
+from tests.realk8s.test_create import _config as create_config
+from tests.realk8s.test_create import _use_retain_default as use_retain_default
 
-OUT = Path(__file__).resolve().parents[1] / "out"
+OUT = Path(__file__).resolve().parents[2] / "out"
 SCRIPT = OUT / "controller" / "backup-ns-controller.sh"
 CTL_NS = "backup-ns"
 CTL_SA = "backup-ns-controller"
@@ -436,7 +436,7 @@ def content_meta(cluster: Cluster, name: str) -> tuple[dict[str, str], dict[str,
 
 def script_snapshot(cluster: Cluster, ns: str, tmp: Path) -> str:
     """`backup-ns.sh create` of the rendered namespace script, as its ServiceAccount (the
-    helpers of test_realk8s_create.py): the labels and annotations it really writes."""
+    helpers of tests/realk8s/test_create.py): the labels and annotations it really writes."""
     out = render(tmp / "backupns.yaml", tmp / "out", text=create_config(ns))
     cluster.kubectl(
         "apply",

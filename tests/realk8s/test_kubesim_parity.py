@@ -25,7 +25,7 @@ from kubesim.fixture import KubeSim
 from tests.realk8s.fixture import RealCluster
 
 Cluster = RealCluster | KubeSim
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 SERVERS = [
     pytest.param("realk8s", marks=pytest.mark.realk8s, id="realk8s"),

@@ -1,7 +1,7 @@
 """Pod Security admission, baseline checks no generated pod trips: the same objects on
 kubesim and the real kube-apiserver v1.33, one expectation written down from the real
 server (kubesim/podsecurity.py is also the checker of the manifest tests,
-tests/test_podsecurity.py).
+tests/generator/test_podsecurity.py).
 
 - seLinuxOptions, sysctls: a Pod is refused with the real message;
 - appArmorProfile (field and beta annotation): a Deployment gets the real warning. A Pod

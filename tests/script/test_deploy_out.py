@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kubesim.fixture import KubeSim
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out"
 TENANTS = ("blog", "shop-prod", "static-site")
 

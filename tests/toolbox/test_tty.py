@@ -259,7 +259,8 @@ def test_helper_pod_meets_pod_security_restricted() -> None:
     restricted profile's fields, our labels, the volume read-only, no token."""
     import json
 
-    script = Path(__file__).parent.parent / "out" / "namespaces" / "shop-prod" / "backup-ns.sh"
+    out = Path(__file__).resolve().parents[2] / "out"
+    script = out / "namespaces" / "shop-prod" / "backup-ns.sh"
     cp = subprocess.run(
         ["bash", "-c", 'source "$1"; helper_pod_manifest pod-x pvc-y verify', "x", str(script)],
         capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
