@@ -294,7 +294,18 @@ BAK_EVENTS=true' ]]
   mkdir -p "$BATS_TEST_TMPDIR/bin"
   run_clean "$S" BAK_KUBECTL="$BATS_TEST_TMPDIR/bin/kubectl-missing" -- create
   [[ $status -eq 1 && -z $output ]]
-  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: $BATS_TEST_TMPDIR/bin/kubectl-missing is not installed or not on PATH. Use an image with bash, kubectl, GNU coreutils and (with lock mode flock) flock, such as image/Dockerfile builds" ]]
+  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: $BATS_TEST_TMPDIR/bin/kubectl-missing is not installed or not on PATH. Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)" ]]
+}
+
+@test "create: lock mode flock without flock says which image has it" {
+  local bin=$BATS_TEST_TMPDIR/bin tool
+  mkdir -p "$bin"
+  for tool in bash cat date mktemp rm sleep; do
+    ln -s "$(command -v "$tool")" "$bin/$tool"
+  done
+  run_clean "$S" PATH="$bin" BAK_KUBECTL=/bin/true -- create
+  [[ $status -eq 1 && -z $output ]]
+  [[ $stderr == "ERROR: missing dependency in namespace shop-prod: flock is not installed or not on PATH (lock mode flock takes the node's slots with it). Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease" ]]
 }
 
 @test "create: an invalid setting stops create before any kubectl call (exit 2)" {

@@ -40,13 +40,11 @@ from .fields import (
 from .settings import field
 from .unknown import allowed_keys, validate_known_keys
 
-DEFAULT_IMAGE = "localhost/backup-ns-runtime:1.33.5-1"
-"""The image built from ``image/Dockerfile`` (Debian 13 slim: bash 5.2, GNU coreutils,
-util-linux flock, gawk, tzdata, kubectl 1.33.5 checked against its published sha256;
-user 65532). No public image with versioned tags was found that holds all of bash ≥ 4.4,
-GNU coreutils, awk, flock and kubectl (see the README), so the default names this
-locally built image: build it, push it to your registry and set ``image`` (and
-``controller.image``) to that address; ``backupns-gen`` warns while the default is used."""
+DEFAULT_IMAGE = "registry.k8s.io/kubectl:v1.33.1"
+"""The Kubernetes project's kubectl image (Debian bookworm's debian-base plus bash, grep,
+sed, gawk, coreutils, jq and diffutils; util-linux's flock is in the base). Its
+entrypoint is kubectl, so every pod sets ``command``; it declares no user, so every pod
+sets ``runAsUser``. It has no zone files: the scripts carry each zone's rule."""
 
 DEFAULT_RUN_AS_USER = 65532
 """The job's user unless ``job.runAsUser`` says otherwise (``lock.mode: flock``: 0)."""
@@ -412,7 +410,7 @@ class NamespaceConfig(Model):
     """IANA time zone of the schedule and the period labels (default UTC)."""
     image: Image = DEFAULT_IMAGE
     """Job image with bash >= 4.4, kubectl, GNU coreutils (and flock for lock.mode flock);
-    default: the image built from image/Dockerfile. :latest or no tag is a warning."""
+    default: registry.k8s.io/kubectl:v1.33.1. :latest or no tag is a warning."""
     job: Job = Field(default_factory=Job)
     """CronJob and pod settings (see Job)."""
     verify: Verify = Field(default_factory=Verify)
@@ -447,7 +445,7 @@ class ControllerConfig(Model):
     namespace: LabelName = "backup-ns"
     """Where it runs (default backup-ns), created by out/cluster."""
     image: Image = DEFAULT_IMAGE
-    """Controller image (default: DEFAULT_IMAGE)."""
+    """Controller image (default: registry.k8s.io/kubectl:v1.33.1)."""
     time_zone: TimeZone = "UTC"
     """IANA time zone of its schedules and period dates (default UTC)."""
     schedules: ControllerSchedules = Field(default_factory=ControllerSchedules)

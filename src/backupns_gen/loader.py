@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import checks, names, schedule
-from .config import DEFAULT_IMAGE, Config, ControllerConfig, NamespaceConfig
+from .config import Config, ControllerConfig, NamespaceConfig
 from .errors import BackupNsError, ConfigError, Problem, format_path
 from .migrate import migrate_flock
 from .names import quote
@@ -115,23 +115,13 @@ def image_warning(image: object, path: str) -> list[str]:
     ]
 
 
-def _image_warnings(raw: dict[str, Any], config: Config) -> list[str]:
+def _image_warnings(raw: dict[str, Any]) -> list[str]:
     found = image_warning((raw.get("defaults") or {}).get("image"), "defaults.image")
     for name in sorted(raw["namespaces"], key=str):
         entry = raw["namespaces"][name]
         if isinstance(entry, dict):
             found += image_warning(entry.get("image"), f"namespaces.{name}.image")
     found += image_warning((raw.get("controller") or {}).get("image"), "controller.image")
-    users = [f"namespaces.{n}" for n, ns in config.namespaces.items() if ns.image == DEFAULT_IMAGE]
-    if config.controller.image == DEFAULT_IMAGE:
-        users.append("controller")
-    if users:
-        shown = names.join_words(users[:3] + ([f"{len(users) - 3} more"] if len(users) > 3 else []))
-        found.append(
-            f"image: the default {quote(DEFAULT_IMAGE)} (used by {shown}) is built from "
-            "image/Dockerfile and is on no public registry: build and push it (README, "
-            '"The job image"), then set defaults.image and controller.image to its address'
-        )
     return found
 
 
@@ -212,7 +202,7 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
     if problems:
         raise ConfigError(filename, problems)
     config = Config.model_validate({"namespaces": namespaces, "controller": controller})
-    warnings += _image_warnings(raw, config)
+    warnings += _image_warnings(raw)
     return config.model_copy(
         update={"source_name": PurePath(filename).name, "warnings": tuple(warnings)}
     )

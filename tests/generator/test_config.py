@@ -727,12 +727,6 @@ def warnings_of(text: str) -> list[str]:
 
 
 IMAGE = "defaults:\n  image: registry.example.com/backup-ns-runtime:1.33.5-1\n"
-DEFAULT_WARNING = (
-    f'image: the default "{DEFAULT_IMAGE}" (used by namespaces.a and controller) is built from '
-    "image/Dockerfile and is on no public registry: build and push it (README, "
-    '"The job image"), then set defaults.image and controller.image to its address'
-)
-
 
 def test_old_flock_block_is_read_as_lock_with_a_warning() -> None:
     config = parse_config(
@@ -766,8 +760,11 @@ def test_default_lock_is_lease() -> None:
     assert (lock.mode, lock.slots, lock.timeout, lock.lease_duration) == ("lease", 2, "1h", "1m")
 
 
-def test_default_image_is_a_warning_naming_its_users() -> None:
-    assert warnings_of("namespaces: {a: {pvcs: [d]}}") == [DEFAULT_WARNING]
+def test_default_image_is_the_official_kubectl_image_without_a_warning() -> None:
+    config = parse_config(yaml.safe_load("namespaces: {a: {pvcs: [d]}}"))
+    assert config.warnings == ()
+    assert config.namespaces["a"].image == config.controller.image == DEFAULT_IMAGE
+    assert DEFAULT_IMAGE.startswith("registry.k8s.io/kubectl:v1.33.")
 
 
 @pytest.mark.parametrize(

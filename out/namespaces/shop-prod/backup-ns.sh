@@ -54,7 +54,7 @@ BAK_BAKED=(
   BAK_LABEL_VS_RETAIN_DAYS 0
   BAK_TIME_ZONE Europe/Vienna
   BAK_VERIFY_AFTER_BACKUP false
-  BAK_TOOLBOX_IMAGE localhost/backup-ns-runtime:1.33.5-1
+  BAK_TOOLBOX_IMAGE registry.k8s.io/kubectl:v1.33.1
   BAK_TOOLBOX_RUN_AS_USER 999
   BAK_TOOLBOX_TIMEOUT 10m
   BAK_EVENTS true
@@ -691,11 +691,14 @@ check_dependencies() {
   # Every command this shell runs itself (the database container needs its own:
   # see the need line of each remote script).
   local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
-  [[ $BAK_LOCK != flock ]] || tools+=(flock)
+  if [[ $BAK_LOCK == flock ]] && ! command -v flock >/dev/null 2>&1; then
+    die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
+      "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
+  fi
   for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils and (with lock mode flock) flock, such as image/Dockerfile builds"
+        "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"

@@ -1728,7 +1728,7 @@ check_dependencies() {
   for tool in "${CTL_KUBECTL:-kubectl}" date awk sed grep sort cut mktemp; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils, awk, sed and grep"
+        "Use an image with bash, kubectl, GNU coreutils, awk, sed and grep, such as registry.k8s.io/kubectl (the default)"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
