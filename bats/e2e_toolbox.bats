@@ -316,6 +316,85 @@ my_sum() {
   [[ -z $(toolbox_leftovers tb-pg) ]]
 }
 
+# hostile_refused NS VS WANT: verify, dump-restore --force and dump-download of VS each
+# exit 1 with one line matching the glob WANT; the database, the toolbox objects and the
+# working directory are unchanged.
+# hostile_refused NS VS WANT: verify, dump-restore --force and dump-download of VS each
+# exit 1 with one line matching the glob WANT; the database, the toolbox objects and the
+# working directory are unchanged.
+hostile_refused() {
+  local ns=$1 vs=$2 want=$3 sum cmd args rc out err
+  sum=$(pg_sum pit)
+  for cmd in verify dump-restore dump-download; do
+    args=("$cmd" "$vs")
+    [[ $cmd != dump-restore ]] || args+=(--force)
+    rc=0
+    out=$(TMPDIR="$BATS_TEST_TMPDIR/tmp" bash "$(e2e_script "$ns")" "${args[@]}" 2>"$BATS_TEST_TMPDIR/err" </dev/null) || rc=$?
+    err=$(<"$BATS_TEST_TMPDIR/err")
+    # shellcheck disable=SC2053 # WANT is a glob on purpose
+    [[ $rc -eq 1 && $err != *$'\n'* && $err == $want ]] || { printf '%s: exit %s\n%s\n%s\n' "$cmd" "$rc" "$out" "$err"; return 1; }
+    [[ $out != *'dump-restore: restoring'* && $out != *'downloaded '* ]] || { printf '%s: %s\n' "$cmd" "$out"; return 1; }
+  done
+  rm -f "$BATS_TEST_TMPDIR/err"
+  [[ $(pg_sum pit) == "$sum" ]]
+  [[ $(db_psql pit <<<"SELECT count(*) FROM pg_tables WHERE tablename = 'evil'" | tr -d '[:space:]') == 0 ]]
+  [[ -z $(toolbox_leftovers "$ns") ]]
+  [[ -z $(ls -A "$BATS_TEST_TMPDIR/work") && -z $(ls -A "$BATS_TEST_TMPDIR/tmp") ]]
+}
+
+@test "a hostile snapshot: a dump-file annotation climbing out with .., or a symlink out of the volume, is refused by verify, dump-restore and dump-download" {
+  local vs=data-2026-05-04-100000-hostile outside size sha dir
+  RAND=hostile bns tb-pg create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  # A dump outside every volume, readable by anyone (the helper pod runs as a non-root uid).
+  outside=$(mktemp -d /tmp/bns-outside.XXXXXX)
+  chmod 755 "$outside"
+  printf 'CREATE TABLE evil (x int);\n' | gzip >"$outside/evil.sql.gz"
+  chmod 644 "$outside/evil.sql.gz"
+  size=$(stat -c %s "$outside/evil.sql.gz")
+  sha=$(sha256sum <"$outside/evil.sql.gz")
+  sha=${sha%% *}
+  mkdir "$BATS_TEST_TMPDIR/work"
+  cd "$BATS_TEST_TMPDIR/work"
+
+  kubectl -n tb-pg annotate --overwrite volumesnapshot "$vs" \
+    "backup-ns.sh/dump-file=/x/../../../..$outside/evil.sql.gz" "backup-ns.sh/dump-size=$size" \
+    "backup-ns.sh/dump-sha256=$sha" >/dev/null
+  kubesim_reset_requests
+  hostile_refused tb-pg "$vs" "ERROR: VolumeSnapshot $vs is refused in namespace tb-pg: its annotation backup-ns.sh/dump-file \"/x/../../../..$outside/evil.sql.gz\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts), which backup-ns.sh never writes. Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in tb-pg, and use another snapshot (backup-ns.sh list)"
+  # Refused before any scratch PVC or helper pod was made.
+  run ! grep -E '"method": ?"POST"' <(e2e_mutating_requests tb-pg | grep -v '/exec')
+  # verify records its failure on the snapshot.
+  [[ $(e2e_vs_annotation tb-pg "$vs" backup-ns.sh/verified-result) == "failed: VolumeSnapshot $vs is refused in namespace tb-pg: its annotation backup-ns.sh/dump-file "* ]]
+
+  # Other values backup-ns.sh never writes.
+  local keys=(dump-size dump-sha256 dump-file) bad=(12a "${sha^^}" '/var/lib/a|b') good=("$size" "$sha" /var/lib/postgresql/data/dump.sql.gz)
+  local why=('is not a number of bytes' 'is not 64 lowercase hex digits' "holds a '|' or a line break") i
+  kubectl -n tb-pg annotate --overwrite volumesnapshot "$vs" "backup-ns.sh/dump-file=${good[2]}" >/dev/null
+  for i in 0 1 2; do
+    kubectl -n tb-pg annotate --overwrite volumesnapshot "$vs" "backup-ns.sh/${keys[i]}=${bad[i]}" >/dev/null
+    bns tb-pg verify "$vs"
+    [[ $status -eq 1 && ${#stderr_lines[@]} -eq 1 && $stderr == "ERROR: VolumeSnapshot $vs is refused in namespace tb-pg: its "*" ${why[i]}, which backup-ns.sh never writes. "* ]] ||
+      { echo "${keys[i]}: $stderr"; false; }
+    kubectl -n tb-pg annotate --overwrite volumesnapshot "$vs" "backup-ns.sh/${keys[i]}=${good[i]}" >/dev/null
+  done
+  [[ -z $(toolbox_leftovers tb-pg) ]]
+
+  # A valid annotation, but the file in the snapshot is a symlink out of the volume.
+  dir=$(e2e_vs_dir tb-pg "$vs")
+  ln -sf "$outside/evil.sql.gz" "$dir/dump.sql.gz"
+  hostile_refused tb-pg "$vs" "ERROR: *dump.sql.gz leads out of the restored volume (it resolves to $outside/evil.sql.gz): a symlink out of the volume is never followed. *"
+  # A directory on the way that is a symlink out of the volume.
+  rm -f "$dir/dump.sql.gz"
+  mkdir -p "$outside/d"
+  cp "$outside/evil.sql.gz" "$outside/d/dump.sql.gz"
+  chmod -R a+rX "$outside/d"
+  mkdir -p "$dir/var/lib/postgresql"
+  ln -s "$outside/d" "$dir/var/lib/postgresql/data"
+  hostile_refused tb-pg "$vs" "ERROR: *var/lib/postgresql/data/dump.sql.gz leads out of the restored volume (it resolves to $outside/d/dump.sql.gz): a symlink out of the volume is never followed. *"
+  rm -rf "$outside"
+}
+
 @test "--help of every command; no database commands in a namespace without a database" {
   local c
   for c in list restore-pvc verify dump-restore dump-download db-shell delete keep unkeep; do

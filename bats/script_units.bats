@@ -76,6 +76,31 @@ setup() {
   run -1 in_script "$S" -- is_label_value 'a b'
 }
 
+# each_is FUNCTION STATUS VALUE...: FUNCTION VALUE returns STATUS for every VALUE.
+# each_is FUNCTION STATUS VALUE...: FUNCTION VALUE returns STATUS for every VALUE.
+each_is() {
+  local fn=$1 want=$2 v rc
+  shift 2
+  for v in "$@"; do
+    rc=0
+    in_script "$S" -- "$fn" "$v" || rc=$?
+    ((rc == want)) || { echo "$fn '$v': status $rc, want $want"; return 1; }
+  done
+}
+
+@test "is_abs_path / is_byte_count / is_sha256 / is_quantity: what a snapshot's values may be" {
+  local sha=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+  each_is is_abs_path 0 / /var/lib/postgresql/data/dump.sql.gz /a/b.c/d..e/x@y+z=1:2,3 /a/.hidden
+  each_is is_abs_path 1 '' relative/dump.gz /x/../../tmp/evil.sql.gz /a/.. /a/./b /.. /a//../b \
+    '/a b' '/a|b' $'/a\nb' '/a$(id)' /a/b\\c
+  each_is is_byte_count 0 0 47 999999999999999999
+  each_is is_byte_count 1 '' 1000000000000000000 12a -1 ' 1' 1.5
+  each_is is_sha256 0 "$sha"
+  each_is is_sha256 1 '' "${sha^^}" "${sha}0" "${sha:1}" "${sha:1}g"
+  each_is is_quantity 0 1Gi 1073741824 500M 1.5Gi 1e9 100m 8Ei
+  each_is is_quantity 1 '' Gi 1GB 1gi -1Gi '1 Gi' '1Gi|x'
+}
+
 @test "sq: nasty strings survive a round trip through bash -c" {
   local s quoted
   local nasty=("it's" "'" "''" '$HOME' '${HOME}' '`id`' '$(id)' $'two\nlines' '\' '\\'"'"'' '"' \

@@ -238,6 +238,30 @@ is_dns_subdomain() {
   [[ ${#1} -le 253 && $1 =~ $re ]]
 }
 
+# is_abs_path VALUE: an absolute path of letters, digits and -._/@+=:, with no . or ..
+# parts (a dump file setting, and the dump-file annotation read back from a snapshot).
+is_abs_path() {
+  local re='^/[-A-Za-z0-9._/@+=:,]*$'
+  [[ $1 =~ $re && /$1/ != */../* && /$1/ != */./* ]]
+}
+
+# is_byte_count VALUE: a size in bytes as the dump reports it (at most 18 digits, so
+# that arithmetic on it cannot overflow).
+is_byte_count() {
+  [[ $1 =~ ^[0-9]{1,18}$ ]]
+}
+
+# is_sha256 VALUE: a sha256 as sha256sum prints it (64 lowercase hex digits).
+is_sha256() {
+  [[ $1 =~ ^[0-9a-f]{64}$ ]]
+}
+
+# is_quantity VALUE: a Kubernetes resource quantity (such as a restoreSize).
+is_quantity() {
+  local re='^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$'
+  [[ ${#1} -le 64 && $1 =~ $re ]]
+}
+
 # is_label_value VALUE: a Kubernetes label value (may be empty).
 is_label_value() {
   local re='^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'
@@ -424,10 +448,10 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='letters, digits, -._/@+=:, only; no . or .. parts'
 verify_abs_path() {
-  local re='^/[-A-Za-z0-9._/@+=:,]*$' v=${!1-}
-  [[ $v =~ $re && /$v/ != */../* && /$v/ != */./* ]] ||
-    invalid "$1" "is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts)"
+  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
 }
 
 # verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
@@ -1393,7 +1417,7 @@ dump_database() {
   DUMP_SIZE=$(remote_get dump-size)
   DUMP_SHA256=$(remote_get dump-sha256)
   DUMP_DURATION=$(remote_get dump-duration)
-  if ! [[ $DUMP_SIZE =~ ^[0-9]+$ && $DUMP_SHA256 =~ ^[0-9a-f]{64}$ && $DUMP_DURATION =~ ^[0-9]+$ ]]; then
+  if ! is_byte_count "$DUMP_SIZE" || ! is_sha256 "$DUMP_SHA256" || ! [[ $DUMP_DURATION =~ ^[0-9]+$ ]]; then
     die "$name dump failed in $resource container $container" \
       "the dump reported no size/sha256/duration (got \"$(one_line "$(<"$WORK_DIR/stdout")")\")" \
       "Check that the container has sha256sum, wc and date"
@@ -1816,16 +1840,45 @@ check_vs_name() {
   is_dns_subdomain "$1" || usage_error "\"$1\" is not a valid VolumeSnapshot name"
 }
 
-# vs_info NAME: read one snapshot into VS_* (dies with one line when it is missing).
+# vs_info NAME: read one snapshot into SNAP_* (dies with one line when it is missing).
+# Its labels, annotations and status are input (whoever may edit VolumeSnapshots in
+# the namespace writes them): each is checked as strictly as where it comes from, and a
+# snapshot with any value backup-ns.sh would never have written is refused.
 SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
 vs_info() {
-  local out
+  local out seps
   if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
+  # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
+  seps=${out//[!|]/}
+  [[ ${#seps} -eq 9 && $out != *$'\n'* ]] ||
+    vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC <<<"$out"
+  [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/dump-file" "$SNAP_DUMP_FILE" "is not an absolute path ($ABS_PATH_RULE)"
+  [[ -z $SNAP_DUMP_SIZE ]] || is_byte_count "$SNAP_DUMP_SIZE" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/dump-size" "$SNAP_DUMP_SIZE" "is not a number of bytes"
+  [[ -z $SNAP_DUMP_SHA256 ]] || is_sha256 "$SNAP_DUMP_SHA256" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/dump-sha256" "$SNAP_DUMP_SHA256" "is not 64 lowercase hex digits"
+  [[ -z $SNAP_PVC ]] || is_dns_subdomain "$SNAP_PVC" ||
+    vs_untrusted "$1" "label backup-ns.sh/pvc" "$SNAP_PVC" "is not a PVC name"
+  [[ -z $SNAP_SOURCE_PVC ]] || is_dns_subdomain "$SNAP_SOURCE_PVC" ||
+    vs_untrusted "$1" "spec.source.persistentVolumeClaimName" "$SNAP_SOURCE_PVC" "is not a PVC name"
+  [[ -z $SNAP_CONTENT ]] || is_dns_subdomain "$SNAP_CONTENT" ||
+    vs_untrusted "$1" "status.boundVolumeSnapshotContentName" "$SNAP_CONTENT" "is not a VolumeSnapshotContent name"
+  [[ -z $SNAP_SIZE ]] || is_quantity "$SNAP_SIZE" ||
+    vs_untrusted "$1" "status.restoreSize" "$SNAP_SIZE" "is not a quantity"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
+}
+
+# vs_untrusted NAME WHERE VALUE WHY: refuse snapshot NAME, whose WHERE holds VALUE.
+vs_untrusted() {
+  local shown=${3:0:120}
+  ((${#3} <= 120)) || shown+=...
+  die "VolumeSnapshot $1 is refused" "its $2 \"$shown\" $4, which backup-ns.sh never writes" \
+    "Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in $BAK_NAMESPACE, and use another snapshot (${0##*/} list)"
 }
 
 # vs_require_ready NAME: vs_info, and refuse a snapshot that is not ready to use.
@@ -2007,14 +2060,27 @@ if [ -z "$dump_file" ]; then
   printf 'entries=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)"
   exit 0
 fi
-need gzip sha256sum wc stat id
+need gzip sha256sum wc stat id realpath
+case /$dump_file/ in
+  */../* | */./*) fail "the dump file $dump_file has . or .. parts" ;;
+esac
+real_root=$(realpath -e -- "$root" 2>&1) || fail "cannot resolve the restored volume: $real_root"
 rest=${dump_file#/}
 f=''
 while :; do
-  if [ -e "$root/$rest" ]; then f=$root/$rest; break; fi
+  if [ -e "$root/$rest" ] || [ -L "$root/$rest" ]; then f=$root/$rest; break; fi
   case $rest in */*) rest=${rest#*/} ;; *) break ;; esac
 done
 [ -n "$f" ] || fail "no ${dump_file##*/} in the restored volume (looked for the tails of $dump_file)"
+# Read only what is inside the volume: no symlink (of the file or a directory) out of it.
+real=$(realpath -e -- "$f" 2>&1) ||
+  fail "${f#"$root"/} is a symlink to nothing in the restored volume: $real"
+case $real in
+  "$real_root"/*) ;;
+  *) fail "${f#"$root"/} leads out of the restored volume (it resolves to $real): a symlink out of the volume is never followed" ;;
+esac
+[[ $real != *[[:cntrl:]]* ]] || fail "${f#"$root"/} resolves to a name with control characters"
+f=$real root=$real_root
 [ -r "$f" ] || fail "cannot read ${f#"$root"/} (owner uid $(stat -c %u -- "$f"), mode $(stat -c %a -- "$f"), the helper pod runs as uid $(id -u)); set verify.runAsUser (BAK_TOOLBOX_RUN_AS_USER) to the uid of the database container"
 size=$(wc -c <"$f")
 size=${size//[!0-9]/}
@@ -2027,6 +2093,16 @@ sha=${sha%% *}
 err=$(gzip -t <"$f" 2>&1) || fail "gzip -t found ${f#"$root"/} corrupt: ${err##*$'\n'}"
 printf 'path=%s\nsize=%s\nsha256=%s\n' "$f" "$size" "$sha"
 REMOTE
+}
+
+# checked_dump_path: CHECKED_PATH = the path helper_check_script printed; dies unless
+# it is a plain path inside the mounted volume.
+CHECKED_PATH=''
+checked_dump_path() {
+  CHECKED_PATH=$(remote_get path)
+  [[ $CHECKED_PATH == "$TOOLBOX_MOUNT"/* && $CHECKED_PATH != *[[:cntrl:]]* && /$CHECKED_PATH/ != */../* ]] ||
+    die "the dump check returned an unexpected path" "\"${CHECKED_PATH:0:120}\" is not inside $TOOLBOX_MOUNT" \
+      "Nothing was read; check the helper image (BAK_TOOLBOX_IMAGE)"
 }
 
 # newest_dump_snapshot: the newest ready snapshot of the namespace with a dump.
@@ -2593,7 +2669,8 @@ command_dump_restore() {
   if ! helper_exec "$HELPER_POD" "$(helper_check_script "$file" "$want_size" "$want_sha")"; then
     kube_fail "the dump of $source failed its check" "Nothing was restored; pick another snapshot (${0##*/} list)"
   fi
-  path=$(remote_get path) size=$(remote_get size)
+  checked_dump_path
+  path=$CHECKED_PATH size=$(remote_get size)
   log "dump-restore: the dump ${path#"$TOOLBOX_MOUNT"/} of $source ($size bytes, sha256 $(remote_get sha256)) passed its checks"
   if [[ $dry_run == true ]]; then
     log "dry run: would restore it into $DB_LABEL database $DB_NAME ($DB_RESOURCE container $DB_CONTAINER); nothing was restored"
@@ -2648,7 +2725,8 @@ command_dump_download() {
   if ! helper_exec "$HELPER_POD" "$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")"; then
     kube_fail "the dump of snapshot $vs failed its check in the cluster" "Pick another snapshot (${0##*/} list)"
   fi
-  rpath=$(remote_get path) size=$SNAP_DUMP_SIZE
+  checked_dump_path
+  rpath=$CHECKED_PATH size=$SNAP_DUMP_SIZE
   while :; do
     have=$(stat -c %s -- "$part")
     ((have < size)) || break

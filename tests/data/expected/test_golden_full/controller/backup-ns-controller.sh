@@ -271,6 +271,30 @@ is_dns_subdomain() {
   [[ ${#1} -le 253 && $1 =~ $re ]]
 }
 
+# is_abs_path VALUE: an absolute path of letters, digits and -._/@+=:, with no . or ..
+# parts (a dump file setting, and the dump-file annotation read back from a snapshot).
+is_abs_path() {
+  local re='^/[-A-Za-z0-9._/@+=:,]*$'
+  [[ $1 =~ $re && /$1/ != */../* && /$1/ != */./* ]]
+}
+
+# is_byte_count VALUE: a size in bytes as the dump reports it (at most 18 digits, so
+# that arithmetic on it cannot overflow).
+is_byte_count() {
+  [[ $1 =~ ^[0-9]{1,18}$ ]]
+}
+
+# is_sha256 VALUE: a sha256 as sha256sum prints it (64 lowercase hex digits).
+is_sha256() {
+  [[ $1 =~ ^[0-9a-f]{64}$ ]]
+}
+
+# is_quantity VALUE: a Kubernetes resource quantity (such as a restoreSize).
+is_quantity() {
+  local re='^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$'
+  [[ ${#1} -le 64 && $1 =~ $re ]]
+}
+
 # is_label_value VALUE: a Kubernetes label value (may be empty).
 is_label_value() {
   local re='^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'
