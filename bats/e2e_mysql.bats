@@ -169,7 +169,7 @@ env-config: present" ]]
   [[ -z $(e2e_vs_names my-baddb) ]]
 }
 
-@test "issue 9.2 (mysql): a missing SELECT grant: the error line carries mysqldump's reason" {
+@test "mysql: a missing SELECT grant: the error line carries mysqldump's reason" {
   wp_db revoked 10
   db_mysql <<'SQL'
 CREATE TABLE revoked.secret (id int);

@@ -382,7 +382,7 @@ create_as_reader() {
   create "$1" BAK_DB_POSTGRES_USER=reader 'BAK_DB_POSTGRES_PASSWORD=${READER_PW}'
 }
 
-@test "issue 9.2: a revoked SELECT: the error line carries pg_dump's reason, its query follows" {
+@test "a revoked SELECT: the error line carries pg_dump's reason, its query follows" {
   reader_db revoked
   db_psql revoked <<<"CREATE TABLE secret (id int); REVOKE ALL ON secret FROM reader;"
   e2e_seed_volumes pg-revoked data
@@ -397,7 +397,7 @@ create_as_reader() {
   [[ -z $(e2e_vs_names pg-revoked) ]]
 }
 
-@test "issue 9.2: a row-level security policy: the error line names the policy problem, the COPY follows" {
+@test "a row-level security policy: the error line names the policy problem, the COPY follows" {
   reader_db rls
   db_psql rls <<'SQL'
 CREATE TABLE accounts (id int, owner text);

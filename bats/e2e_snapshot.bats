@@ -196,7 +196,7 @@ backup-ns.sh/type=adhoc" ]]
   [[ $(e2e_vs_labels snap-error "$vs") == *backup-ns.sh/failed=true* ]]
 }
 
-@test "issue 9.1: a failed snapshot gives up its day/week/month; the rerun gets them (two PVCs)" {
+@test "a failed snapshot gives up its day/week/month; the rerun gets them (two PVCs)" {
   e2e_seed_volumes rerun data uploads
   local c='backup-ns.sh/retain=daily_weekly_monthly backup-ns.sh/type=adhoc' f='backup-ns.sh/failed=true'
   # Monday 2026-03-02 (first of its day, week and month): data's snapshot fails
@@ -247,7 +247,7 @@ uploads-2026-04-01-080000-rung backup-ns.sh/daily=2026-04-01 backup-ns.sh/monthl
 uploads-2026-04-01-090000-runh backup-ns.sh/pvc=uploads $c" ]] || { printf '%s\n' "$output"; false; }
 }
 
-@test "issue 9.1: a period label on a snapshot that is not ready (or failed) does not count" {
+@test "a period label on a snapshot that is not ready (or failed) does not count" {
   e2e_seed_volumes unready data
   # A run that does not wait leaves a snapshot that never gets ready, labelled the day's.
   kubesim_fault '{"type":"snapshot","match":{"namespace":"unready"},"mode":"never-ready","times":1}'
@@ -268,7 +268,7 @@ uploads-2026-04-01-090000-runh backup-ns.sh/pvc=uploads $c" ]] || { printf '%s\n
   [[ $output == *"labels for data-2026-03-02-100000-rund: backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/retain=daily_weekly_monthly"$'\n'* ]]
 }
 
-@test "issue 9.5: a database-less create makes 7 API requests (+ its Event) with a warm kubectl cache" {
+@test "a database-less create makes 7 API requests (+ its Event) with a warm kubectl cache" {
   e2e_seed_volumes requests data
   # Warm the cache (discovery, openapi) as an earlier run with the same cache would have.
   create "$(e2e_script requests)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=warm01
@@ -292,7 +292,7 @@ EOF
 )" ]] || { printf '%s\n' "$output"; false; }
 }
 
-@test "issue 9.7: the readiness watch survives streams that end early (relist)" {
+@test "the readiness watch survives streams that end early (relist)" {
   e2e_seed_volumes rewatch data
   # Every watch stream ends after 0.3s; the snapshot stays unready until the test
   # makes it ready after three watch streams.
@@ -315,7 +315,7 @@ EOF
   [[ -z $stderr ]]
 }
 
-@test "issue 9.7: a snapshot deleted during the wait fails the run" {
+@test "a snapshot deleted during the wait fails the run" {
   e2e_seed_volumes vs-gone data
   kubesim_fault '{"type":"snapshot","match":{"namespace":"vs-gone"},"mode":"never-ready","times":1}'
   create_bg "$(e2e_script vs-gone)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=gone01

@@ -1,4 +1,4 @@
-"""Benchmark: the retention controller over a large cluster (issue 6).
+"""Benchmark: the retention controller over a large cluster.
 
     python bench/controller.py [--server kubesim|real|both] [--namespaces 1000]
                                [--snapshots 10] [--changes 1000]

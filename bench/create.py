@@ -11,9 +11,9 @@ ready that long after it is created) this measures, in the same run:
   least any tool that creates a snapshot and sees it ready can take here.
 
 Printed per delay: the best create, the floor, the ratio, the overhead beyond
-(dump + the snapshot's own ready delay) = create - delay (no dump here; goal <= 0.3 s,
-issue 9 item 7) and beyond the floor, the API requests of one create (goal <= 10,
-issue 9 item 5) from kubesim's request log, and how late readiness is noticed: the
+(dump + the snapshot's own ready delay) = create - delay (no dump here; goal <= 0.3 s)
+and beyond the floor, the API requests of one create (goal <= 10) from kubesim's
+request log, and how late readiness is noticed: the
 time from the script's "created" line to its "ready" line minus the delay (median;
 kubesim's delay starts at the POST, a little before the "created" line, so this
 slightly understates it); then create(0.5) - create(0) - 0.5.

@@ -17,8 +17,8 @@ dump file on its PVC. Each round measures, in the same run and on the same files
   then ``gzip -t``, ``gzip -dc | head -c 1``, ``sha256sum`` of the file, a rename,
   ``sync``), to show what the single pipeline saves.
 
-The best of ``--repeat`` rounds is printed beside the goal (create <= 1.2 x floor,
-issue 9 item 6), as a ratio against the floor, with the API requests of one create
+The best of ``--repeat`` rounds is printed beside the goal (create <= 1.2 x floor),
+as a ratio against the floor, with the API requests of one create
 (kubesim's request log).
 """
 

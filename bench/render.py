@@ -2,7 +2,7 @@
 
     python bench/render.py [--sizes 1000] [--validate 2000] [--repeat 3]
 
-Each figure is the best of ``--repeat`` runs, printed beside its goal (issue 9, item 8)
+Each figure is the best of ``--repeat`` runs, printed beside its goal
 and as a ratio against its floor measured in the same run:
 
 - floor ``import``: ``python -c "import backupns_gen.cli"``, the least any invocation

@@ -429,7 +429,7 @@ class _Lister(Protocol):
 
 
 def _default_resolver(group: str, plural: str) -> Any:
-    from kubesim import resources  # A1's module; imported late to keep this one pure
+    from kubesim import resources  # imported late to keep this module pure
 
     res = resources.find(group, plural)
     if res is None:

@@ -1,4 +1,4 @@
-"""Helpers for the generator tests (not a conftest: other helpers own that file)."""
+"""Helpers for the generator tests: paths, a stub template root, one-call plans."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """An independent Python model of the controller's GFS retention, for the property test.
 
-Written from the rules in issue 6 and the README, not from the awk program: per
+Written from the retention rules in the README, not from the awk program: per
 (namespace, PVC) the newest N *ready* snapshots keep each period label; a
 daily_weekly_monthly snapshot left without one (or a failed one) is marked
 ``delete-after=<today>``; a marked snapshot is deleted once that day is past,

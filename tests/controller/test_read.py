@@ -1,4 +1,4 @@
-"""The controller's list reader: AWK_JSON turns raw list pages into V/C/P lines (issue 6).
+"""The controller's list reader: AWK_JSON turns raw list pages into V/C/P lines.
 
 The rendered controller reads each collection with ``kubectl get --raw`` pages and one
 awk pass per page (bench/controller.py: kubectl's own decoding cost seconds). These tests

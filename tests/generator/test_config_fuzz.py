@@ -1,6 +1,6 @@
 """Property tests: arbitrary values in every field of the config give exit 2 with one
-line per problem, or a clean render; never an internal error (issue: a 300-character
-timeZone crashed the loader with OSError).
+line per problem, or a clean render; never an internal error (a 300-character timeZone
+once crashed the loader with OSError).
 
 The base is tests/data/full.yaml (every option set at least once); each example
 replaces one string leaf, one mapping key or one list item with an arbitrary value.

@@ -274,7 +274,7 @@ def _functions(fragment: str) -> set[str]:
 
 
 def test_script_per_capability() -> None:
-    """A namespace without MySQL gets no MySQL code (real templates, B2's fragments)."""
+    """A namespace without MySQL gets no MySQL code (the real templates and fragments)."""
     files = render(plan(load_config(EXAMPLE)))
     mysql, postgres = _functions("_mysql.sh.j2"), _functions("_postgres.sh.j2")
     assert mysql and postgres

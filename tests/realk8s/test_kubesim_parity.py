@@ -1,4 +1,4 @@
-"""kubesim against the real kube-apiserver v1.33 (issue 8, section 5): the same
+"""kubesim against the real kube-apiserver v1.33: the same
 kubectl commands, the same answers. Each case runs on both servers and checks
 one expectation written down from the real server, so kubesim cannot drift:
 
