@@ -8,11 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from backupns_gen.config import DEFAULT_IMAGE
-from backupns_gen.errors import BackupNsError, ConfigError
-from backupns_gen.loader import deep_merge, load_config, parse_config
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "backupns.yaml"
+from backupns_gen.errors import ConfigError
+from backupns_gen.loader import load_config, parse_config
 
 
 def errors(text: str) -> list[str]:
@@ -650,51 +647,6 @@ def test_the_generated_header_names_the_base_name_wherever_the_file_is(
     assert load_config(config).source_name == "mine.yaml"
 
 
-def test_missing_file_is_not_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(BackupNsError) as info:
-        load_config(tmp_path / "nope.yaml")
-    assert info.value.exit_code == 1
-    assert str(info.value).startswith("error: cannot read config ")
-
-
-def test_defaults_merge_key_by_key() -> None:
-    config = parse_config(
-        yaml.safe_load(
-            "defaults: {lock: {slots: 5, timeout: 10m}, pvcs: [data]}\n"
-            "namespaces:\n  a: {lock: {slots: 1}}\n  b: {pvcs: [www], database: none}\n"
-        )
-    )
-    a, b = config.namespaces["a"], config.namespaces["b"]
-    assert (a.lock.slots, a.lock.timeout, a.pvcs) == (1, "10m", ["data"])
-    assert (b.lock.slots, b.pvcs) == (5, ["www"])
-    assert a.image == DEFAULT_IMAGE
-
-
-def test_database_none_replaces_default_database() -> None:
-    config = parse_config(
-        yaml.safe_load(
-            "defaults: {database: {postgres: {container: db}}}\n"
-            "namespaces:\n  a: {pvcs: [d]}\n  b: {pvcs: [d], database: none}\n"
-        )
-    )
-    assert config.namespaces["a"].database.postgres is not None
-    assert config.namespaces["a"].database.postgres.container == "db"
-    assert config.namespaces["b"].database.postgres is None
-
-
-def test_deep_merge_lists_and_scalars_replace() -> None:
-    assert deep_merge({"a": [1], "b": {"c": 1, "d": 2}}, {"a": [2], "b": {"d": 3}}) == {
-        "a": [2],
-        "b": {"c": 1, "d": 3},
-    }
-
-
-def test_example_config_loads() -> None:
-    config = load_config(EXAMPLE)
-    assert sorted(config.namespaces) == ["blog", "shop-prod", "static-site"]
-    assert config.source_name == "backupns.yaml"
-
-
 def test_hooks_defaults_and_merge() -> None:
     """onError defaults differ per phase; a namespace's list replaces the defaults' list."""
     config = parse_config(
@@ -722,78 +674,6 @@ namespaces:
     assert b.pre == [] and b.post == a.post
 
 
-def warnings_of(text: str) -> list[str]:
-    return list(parse_config(yaml.safe_load(text), "backupns.yaml").warnings)
-
-
-IMAGE = "defaults:\n  image: registry.example.com/backup-ns-runtime:1.33.5-1\n"
-
-def test_old_flock_block_is_read_as_lock_with_a_warning() -> None:
-    config = parse_config(
-        yaml.safe_load(
-            IMAGE + "  flock: {enabled: true, slots: 3, dir: /locks, hostPath: /var/locks, "
-            "timeout: 45m}\n"
-            "namespaces:\n  a: {pvcs: [d]}\n  b: {pvcs: [d], flock: {enabled: false}}\n"
-            "controller: {image: registry.example.com/backup-ns-runtime:1.33.5-1}\n"
-        )
-    )
-    a, b = config.namespaces["a"].lock, config.namespaces["b"].lock
-    assert (a.mode, a.slots, a.dir, a.host_path, a.timeout) == (
-        "flock",
-        3,
-        "/locks",
-        "/var/locks",
-        "45m",
-    )
-    assert b.mode == "none"
-    assert config.warnings == (
-        "defaults.flock: is deprecated (renamed to lock): write lock: {mode: flock, slots: 3, "
-        "dir: /locks, hostPath: /var/locks, timeout: 45m} to keep the node's hostPath flock "
-        '(root, Pod Security "privileged"), or lock: {mode: lease, slots: 3, timeout: 45m} '
-        'for Lease slots that pass "restricted"',
-        "namespaces.b.flock: is deprecated (renamed to lock): write lock: {mode: none}",
-    )
-
-
 def test_default_lock_is_lease() -> None:
     lock = parse_config(yaml.safe_load(one_ns())).namespaces["shop"].lock
     assert (lock.mode, lock.slots, lock.timeout, lock.lease_duration) == ("lease", 2, "1h", "1m")
-
-
-def test_default_image_is_the_official_kubectl_image_without_a_warning() -> None:
-    config = parse_config(yaml.safe_load("namespaces: {a: {pvcs: [d]}}"))
-    assert config.warnings == ()
-    assert config.namespaces["a"].image == config.controller.image == DEFAULT_IMAGE
-    assert DEFAULT_IMAGE.startswith("registry.k8s.io/kubectl:v1.33.")
-
-
-@pytest.mark.parametrize(
-    ("image", "what"),
-    [
-        ("alpine/k8s:latest", "has the tag latest"),
-        ("registry.example.com:5000/tools/kubectl", "has no tag (so: latest)"),
-    ],
-)
-def test_latest_or_untagged_image_is_a_warning(image: str, what: str) -> None:
-    text = (
-        f"defaults: {{image: '{image}'}}\nnamespaces: {{a: {{pvcs: [d], image: '{image}'}}}}\n"
-        f"controller: {{image: '{image}'}}\n"
-    )
-    assert warnings_of(text) == [
-        f'{where}: "{image}" {what}: every node pulls whatever it is that day; pin a version '
-        "tag (or a digest)"
-        for where in ("defaults.image", "namespaces.a.image", "controller.image")
-    ]
-
-
-@pytest.mark.parametrize(
-    "image",
-    [
-        "registry.example.com:5000/tools/kubectl:1.33.5",
-        "registry.example.com/tools/kubectl@sha256:" + "a" * 64,
-    ],
-)
-def test_pinned_image_gives_no_warning(image: str) -> None:
-    text = f"defaults: {{image: '{image}'}}\nnamespaces: {{a: {{pvcs: [d]}}}}\n"
-    text += f"controller: {{image: '{image}'}}\n"
-    assert warnings_of(text) == []
