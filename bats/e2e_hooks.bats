@@ -281,8 +281,8 @@ no_process() {
   [[ $output == 0 ]]
 }
 
-@test "--help lists the hooks of the script" {
-  run --separate-stderr bash "$(e2e_script hk-hostile)" --help
+@test "help settings lists the hooks of the script" {
+  run --separate-stderr bash "$(e2e_script hk-hostile)" help settings
   [[ $status -eq 0 ]]
   [[ $output == *$'\nHooks (backupns.yaml hooks.pre / hooks.post; BAK_HOOKS=false skips them):\n  pre hook 1/2: deployment/app container app: sh -c printf '*$'\n      timeout 300s, onError fail\n  pre hook 2/2: deployment/app container app: touch /data/other-only\n      timeout 300s, onError fail, only with PVC other\n  post hook 1/1: deployment/app container app: sh -c echo thawed > /data/state\n      timeout 300s, onError continue\n'* ]]
   [[ $output == *"  BAK_HOOKS='true'"$'\n''      true: run the pre/post hooks of backupns.yaml around the snapshots'* ]]

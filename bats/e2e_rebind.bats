@@ -85,7 +85,7 @@ EOF
   e2e_seed_postgres rb-shop data /var/lib/postgresql/data rbshop
 
   ctl rebind "$content"
-  [[ $status -eq 2 && $stderr == 'ERROR: rebind needs --namespace NS. Run "backup-ns-controller.sh --help" for usage.' ]]
+  [[ $status -eq 2 && $stderr == 'ERROR: rebind needs --namespace NS. Run "backup-ns-controller.sh rebind --help" for usage.' ]]
   ctl rebind "$content" --namespace rb-shop
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $output == *"rebind: VolumeSnapshot rb-shop/$vs is ready (labelled backup-ns.sh/keep=true)"* ]]

@@ -106,7 +106,7 @@ my_sum() {
   bns tb-files list --pvc www --type adhoc
   [[ ${#lines[@]} -eq 3 ]]
   bns tb-files list --bogus
-  [[ $status -eq 2 && $stderr == 'ERROR: list: unknown argument "--bogus". Run "backup-ns.sh --help" for usage.' ]]
+  [[ $status -eq 2 && $stderr == 'ERROR: list: unknown argument "--bogus". Run "backup-ns.sh list --help" for usage.' ]]
   bns tb-files list --help
   [[ $status -eq 0 && ${lines[0]} == 'Usage: backup-ns.sh list '* ]]
 }
@@ -127,7 +127,7 @@ my_sum() {
   bns tb-files restore-pvc nosuch --to www-back
   [[ $status -eq 1 && $stderr == 'ERROR: cannot read VolumeSnapshot nosuch in namespace tb-files: Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io "nosuch" not found. See the snapshots with: backup-ns.sh list' ]]
   bns tb-files restore-pvc "$vs"
-  [[ $status -eq 2 && $stderr == 'ERROR: restore-pvc needs --to NEW_PVC. Run "backup-ns.sh --help" for usage.' ]]
+  [[ $status -eq 2 && $stderr == 'ERROR: restore-pvc needs --to NEW_PVC. Run "backup-ns.sh restore-pvc --help" for usage.' ]]
   kubesim_fault '{"type":"snapshot","match":{"namespace":"tb-files","name":".*"},"mode":"never-ready"}' >/dev/null
   BAK_VS_WAIT_UNTIL_READY=false RAND=nready bns tb-files create
   [[ $status -eq 0 ]]

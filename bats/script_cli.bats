@@ -43,7 +43,7 @@ config_error() {
   }
 }
 
-HINT='Fix the environment variable or backupns.yaml (then render again); see --help'
+HINT='Fix the environment variable or backupns.yaml (then render again); see "help settings"'
 
 @test "cli: every rendered variant passes ShellCheck with zero findings" {
   local caps files=()
@@ -80,15 +80,21 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   run ! grep -qw eval "$S"
 }
 
-@test "cli: --help, -h and help print the usage with every baked setting" {
+@test "cli: --help, -h and help print the usage on one screen; help settings every baked setting" {
   run_clean "$S" -- --help
   [[ $status -eq 0 && -z $stderr ]]
   [[ ${lines[0]} == 'Usage: backup-ns.sh <command> [arguments]    (backup-ns.sh <command> --help)' ]]
+  ((${#lines[@]} <= 40))
+  [[ ${lines[-1]} == 'Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.' ]]
+  [[ $output != *BAK_PVC_NAMES* ]]
   local help=$output var
   run_clean "$S" -- -h
   [[ $status -eq 0 && $output == "$help" ]]
   run_clean "$S" -- help
   [[ $status -eq 0 && $output == "$help" ]]
+  run_clean "$S" -- help settings
+  [[ $status -eq 0 && -z $stderr && ${lines[0]} == 'Settings: environment variables override the defaults baked in below.' ]]
+  help=$output
   [[ $help == *$'\n''  BAK_PVC_NAMES='"'data uploads'"$'\n''      PVCs to snapshot, separated by spaces'$'\n'* ]]
   [[ $help == *$'\n''  BAK_DB_POSTGRES_PASSWORD='"'\${POSTGRES_PASSWORD}'"$'\n'* ]]
   [[ $help == *$'\n''  BAK_VS_CLASS_NAME='"''"$'\n'* ]]
@@ -107,8 +113,8 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   [[ $help != *BAK_DB_MYSQL_EXEC_RESOURCE* ]]
 }
 
-@test "cli: --help shows the baked defaults, not the environment's overrides" {
-  run_clean "$S" BAK_PVC_NAMES=other -- --help
+@test "cli: help settings shows the baked defaults, not the environment's overrides" {
+  run_clean "$S" BAK_PVC_NAMES=other -- help settings
   [[ $status -eq 0 && $output == *"  BAK_PVC_NAMES='data uploads'"* && $output != *other* ]]
 }
 
@@ -121,7 +127,7 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see --h
   [[ $stderr == 'ERROR: no command given (see --help). Run "backup-ns.postgres-flock.sh --help" for usage.' ]]
   run_clean "$S" -- create now
   [[ $status -eq 2 && -z $output ]]
-  [[ $stderr == 'ERROR: create takes no arguments (got "now"). Run "backup-ns.postgres-flock.sh --help" for usage.' ]]
+  [[ $stderr == 'ERROR: create takes no arguments (got "now"). Run "backup-ns.postgres-flock.sh create --help" for usage.' ]]
 }
 
 @test "cli: config prints the effective settings; BAK_* in the environment override baked values" {
@@ -404,11 +410,11 @@ ERROR: cannot read PVC data in namespace shop-prod: "* ]]
   [[ $status -eq 2 && -z $output ]]
   run_clean "$S" BAK_KUBECTL=/bin/true BAK_DRYRUN=true BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" -- create
   [[ $status -eq 1 ]]
-  [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DRYRUN is not a setting of this script and is ignored (see --help)' ]]
+  [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DRYRUN is not a setting of this script and is ignored (see "help settings")' ]]
   [[ ${stderr_lines[1]} == 'ERROR: cannot open the lock file in namespace shop-prod: '* && ${#stderr_lines[@]} -eq 2 ]]
   run_clean "$(script_path none)" BAK_KUBECTL=/bin/false BAK_DB_MYSQL_HOST=db BAK_NOW=2026-01-01 \
     BAK_VS_RAND=abc BAK_PVC_NAME=data -- create
-  [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DB_MYSQL_HOST is not a setting of this script and is ignored (see --help)' ]]
+  [[ ${stderr_lines[0]} == '[backup-ns] shop-prod: WARNING: BAK_DB_MYSQL_HOST is not a setting of this script and is ignored (see "help settings")' ]]
   [[ ${#stderr_lines[@]} -eq 2 && ${stderr_lines[1]} == 'ERROR: cannot read PVC data in namespace shop-prod: '* ]]
 }
 

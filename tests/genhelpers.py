@@ -35,6 +35,7 @@ def stub_root(tmp: Path) -> str:
     (root / "manifests").symlink_to(TEMPLATES / "manifests")
     (root / "cluster").symlink_to(TEMPLATES / "cluster")
     (root / "controller").symlink_to(TEMPLATES / "controller")  # the real controller script
+    (root / "core").symlink_to(TEMPLATES / "core")  # what both programs share
     (root / "script" / "_util.sh.j2").symlink_to(TEMPLATES / "script" / "_util.sh.j2")
     (root / "script" / "backup-ns.sh.j2").write_text(STUB_SCRIPT)
     return str(root)

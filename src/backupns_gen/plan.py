@@ -183,6 +183,7 @@ def plan_namespace(
             ("flock", ns.lock.mode == "flock"),
             ("postgres", pg),
             ("mysql", my),
+            ("db", bool(pg or my)),
             ("hooks", hooks),
         )
         if on

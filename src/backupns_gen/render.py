@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from . import __version__
+from . import __version__, commands
 from .errors import TemplateError
 from .lintcache import default_dir
 from .plan import NamespaceUnit, Plan
@@ -207,7 +207,8 @@ class Renderer:
             ) from None
 
     def script(self, unit: NamespaceUnit, hdr: str) -> str:
-        return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit)
+        cli = commands.script_program(unit.caps)
+        return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit, cli=cli)
 
     def namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         """A namespace's files, from its plan unit only (no raw config)."""
@@ -237,7 +238,9 @@ class Renderer:
         for unit in plan.namespaces:
             files.update(self.namespace(unit, hdr))
         cluster = plan.cluster
-        controller_script = self.template(CONTROLLER_TEMPLATE, header=hdr, ctl=plan.controller)
+        controller_script = self.template(
+            CONTROLLER_TEMPLATE, header=hdr, ctl=plan.controller, cli=commands.controller_program()
+        )
         files[CONTROLLER_SCRIPT] = RenderedFile(controller_script, 0o755, "script")
         for name in ("namespace-role.yaml", "controller.yaml"):
             files[f"cluster/{name}"] = RenderedFile(

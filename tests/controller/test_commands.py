@@ -174,7 +174,7 @@ def test_every_command_has_help(ctl: Controller) -> None:
     for verb in ("run", "plan", "retain", "mark", "sweep", "sync", "orphans", "status", "list"):
         run = ok(ctl.run(verb, "--help"))
         assert run.lines[0].startswith(f"Usage: backup-ns-controller.sh {verb}"), verb
-    top = ok(ctl.run("--help"))
+    top = ok(ctl.run("help", "settings"))
     assert "  CTL_MAX_DELETIONS_PER_RUN=50 deletions per run, then exit 1" in top.lines
     bad = ctl.run("prune")
     assert (bad.status, bad.stderr) == (

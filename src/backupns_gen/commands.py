@@ -1,0 +1,418 @@
+"""The command list: every command of both rendered programs, once.
+
+Each ``Command`` says its verb, one-line summary, usage (one argument line per
+form), group, the capability a namespace script needs to have it, and its long
+help. From this list ``templates/core/_commands.sh.j2`` generates, per program:
+the grouped top-level usage, the ``case`` dispatch in ``main``, ``help VERB`` and
+``VERB --help`` (both exit 0), and the verb that usage errors point to
+(``Run "backup-ns.sh VERB --help"``). Each verb runs ``command_<verb>`` (``-`` as
+``_``) of the fragment that implements it.
+
+Adding a command
+----------------
+1. Add one ``Command(...)`` to ``SCRIPT`` or ``CONTROLLER`` below, in the order
+   its group lists it (``cap`` names the namespace capability it needs, if any).
+2. Write ``command_<verb>`` in the fragment that implements it; it parses its own
+   arguments (``--help`` never reaches it) and calls ``usage_error`` for bad ones.
+3. Re-render and update the goldens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUPS = ("Back up", "Get data back", "Inspect", "Maintain")
+
+RUNBOOK = 'the "Runbook" section of the backup-ns README'
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    summary: str
+    """One line for the top-level usage."""
+    group: str
+    """One of GROUPS: where the top-level usage lists it."""
+    usage: tuple[str, ...] = ("",)
+    """The arguments, one string per form of the command."""
+    help: str = ""
+    """What it does, options, examples: printed after the usage lines."""
+    cap: str = ""
+    """The namespace capability a script needs to have this command ("" = always)."""
+    pair: str = ""
+    """The verb whose help and usage line this one shares (unkeep: keep)."""
+
+    @property
+    def function(self) -> str:
+        """The bash function that runs it."""
+        return "command_" + self.verb.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Program:
+    """One rendered program's command list."""
+
+    name: str
+    """The script's file name, as its help shows it."""
+    about: str
+    """Two or three lines under the usage line of the top-level help."""
+    commands: tuple[Command, ...]
+    debug_hint: str
+    """What the bug line of ``on_err`` tells the user to rerun with."""
+    version: str
+    """The bash words after ``printf`` that print ``--version``: the generator's version
+    (no timestamp: rendering is deterministic)."""
+    runbook: str = RUNBOOK
+    """Where the top-level help sends a user who needs data back."""
+
+    @property
+    def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(group, [(verbs, summary)]) in GROUPS order for the top-level usage; a pair
+        (keep, unkeep) is one line; empty groups are left out."""
+        out = []
+        for group in GROUPS:
+            rows = [
+                (", ".join([c.verb, *self.partners(c)]), c.summary)
+                for c in self.commands
+                if c.group == group and not c.pair
+            ]
+            if rows:
+                out.append((group, rows))
+        return out
+
+    def partners(self, command: Command) -> list[str]:
+        """The verbs that share COMMAND's help (pair=COMMAND.verb)."""
+        return [c.verb for c in self.commands if c.pair == command.verb]
+
+    @property
+    def helps(self) -> list[tuple[list[str], str]]:
+        """(the verbs of one help text, the text): usage lines, a blank line, the help."""
+        out = []
+        for command in self.commands:
+            if command.pair:
+                continue
+            lead, lines = "Usage: ", []
+            for c in (command, *(p for p in self.commands if p.pair == command.verb)):
+                for args in c.usage:
+                    lines.append(f"{lead}{self.name} {c.verb}{' ' + args if args else ''}")
+                    lead = " " * len(lead)
+            text = "\n".join(lines) + ("\n\n" + command.help if command.help else "")
+            out.append(([command.verb, *self.partners(command)], text))
+        return out
+
+
+SCRIPT: tuple[Command, ...] = (
+    Command(
+        "create",
+        "dump (if configured), snapshot every PVC, wait until ready",
+        "Back up",
+        help="""\
+Back up this namespace now: dependency check, the effective settings, a backup
+slot (BAK_LOCK), snapshot names, the PVCs, then the database dump inside its
+container (if configured), the pre hooks, one VolumeSnapshot per PVC (labelled
+for retention), the post hooks, and a wait until every snapshot is ready. A
+failure is one line on stderr and a non-zero exit; the snapshots of a failed run
+are labelled backup-ns.sh/failed=true.
+
+Settings come from the environment (BAK_*), else the baked defaults: see
+"backup-ns.sh help settings".
+
+Examples:
+  BAK_DRY_RUN=true ./backup-ns.sh create      # every check, nothing dumped or created
+  BAK_LOCK=none BAK_PVC_NAME=data ./backup-ns.sh create
+  BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7""",
+    ),
+    Command(
+        "restore-pvc",
+        "a new PVC from a snapshot",
+        "Get data back",
+        (
+            "SNAPSHOT --to NEW_PVC [--storage-class CLASS]\n"
+            "                                [--size SIZE] [--wait] [--timeout T] [-o yaml|json]",
+        ),
+        """\
+Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
+is the snapshot's restoreSize, or the source PVC's request when that is larger
+(or restoreSize is unset), or SIZE; its StorageClass and access mode those of
+the snapshot's source PVC, unless --storage-class is given.
+
+Options:
+  --to NEW_PVC           the PVC to create (refused when it exists)
+  --storage-class CLASS  StorageClass of the new PVC
+  --size SIZE            request SIZE (e.g. 20Gi); not below the restoreSize
+  --wait                 wait until the PVC is Bound (with WaitForFirstConsumer
+                         it binds once a pod uses it)
+  --timeout T            how long --wait waits (default 5m)
+  -o yaml|json           print the manifest, create nothing
+  -h, --help             show this help
+
+Then mount the PVC in a workload, or restore its dump into the live database:
+  backup-ns.sh dump-restore --from-pvc NEW_PVC""",
+    ),
+    Command(
+        "dump-restore",
+        "restore a snapshot's dump into the live database (asks first)",
+        "Get data back",
+        ("SNAPSHOT [--force] [--dry-run]", "--from-pvc PVC [--force] [--dry-run]"),
+        """\
+Restore a dump into the LIVE database, inside its container. The source is the
+dump held by SNAPSHOT (restored to a scratch PVC first), or the dump file on PVC
+(e.g. one made by restore-pvc). Before anything is written: the database answers
+SELECT 1, and the dump passes its checks in a helper pod (size and sha256
+against the snapshot's annotations, gzip -t). Then it asks, naming the namespace
+and the database; type the namespace name to go on. Without a terminal it
+refuses unless --force.
+
+PostgreSQL: the dump (made with --clean --if-exists) runs in one transaction: a
+failure, or a cut connection, changes nothing. MySQL/MariaDB: tables are
+dropped and recreated one by one (DDL commits), so a failure midway leaves a
+partial restore; run it again.
+
+Options:
+  --from-pvc PVC  read the dump file (BAK_DB_*_DUMP_FILE) from PVC instead
+  --force         do not ask
+  --dry-run       do every check, restore nothing
+  -h, --help      show this help""",
+        cap="db",
+    ),
+    Command(
+        "dump-download",
+        "copy a snapshot's dump to this machine, verified",
+        "Get data back",
+        ("[SNAPSHOT] [-o PATH] [--retries N]",),
+        """\
+Copy the dump held by SNAPSHOT (default: the newest snapshot with a dump) to
+this machine: the snapshot is restored to a scratch PVC, a helper pod reads the
+dump, the copy resumes where it broke off (up to N retries, default 5), and the
+file is verified here against the dump-size / dump-sha256 annotations and with
+gzip -t before it is renamed to PATH (default ./SNAPSHOT-<dump file name>).
+
+Needs sha256sum and gzip on this machine.""",
+        cap="db",
+    ),
+    Command(
+        "db-shell",
+        "interactive database client in the database container",
+        "Get data back",
+        help="""\
+An interactive psql / mysql in the database container, logged in with the
+configured user and database. The password is read from the container's own
+environment inside the container; it is in no process's arguments. Without a
+terminal, SQL is read from stdin.""",
+        cap="db",
+    ),
+    Command(
+        "list",
+        "the snapshots, newest first",
+        "Inspect",
+        ("[--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC]",),
+        """\
+The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
+first: ready state, age, restore size, PVC, type, period labels, delete-after,
+keep, whether the dump annotations are present, and the last verify result.
+
+Options:
+  --daily, --weekly, --monthly   only snapshots holding that period label
+  --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
+  --pvc PVC                      only snapshots of PVC
+  -h, --help                     show this help""",
+    ),
+    Command(
+        "verify",
+        "restore drill of a snapshot in the cluster; records the result",
+        "Inspect",
+        ("SNAPSHOT",),
+        """\
+A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
+image, Pod Security restricted) that mounts it read-only and checks the dump
+against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
+(a snapshot without a dump: the volume mounts and is not empty). The pod and
+the PVC are deleted on every exit path. The result is recorded on the snapshot:
+annotations backup-ns.sh/verified-at and backup-ns.sh/verified-result.
+
+With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
+verifies each snapshot it made.""",
+    ),
+    Command(
+        "config",
+        "verify and print the effective settings (KEY=value, no secrets)",
+        "Inspect",
+        help="""\
+Check every setting as create does, then print the settings that apply to a run,
+one KEY=value line each, in the form the backup-ns.sh/env-config annotation
+records (secrets only as their ${ENVVAR} reference). The environment (BAK_*)
+overrides the baked defaults; "backup-ns.sh help settings" explains each one.""",
+    ),
+    Command(
+        "delete",
+        "delete snapshots for good (asks first)",
+        "Maintain",
+        ("SNAPSHOT... [--yes] [--force]",),
+        """\
+Delete snapshots for good: shows what goes, asks (type "yes"), then patches each
+bound VolumeSnapshotContent's deletionPolicy to Delete (so the data is removed,
+not only the object), deletes the snapshot, then the content, and waits until
+both are gone. Without a terminal it refuses unless --yes is given.
+
+Options:
+  --yes       do not ask
+  --force     also delete snapshots labelled backup-ns.sh/keep=true
+  -h, --help  show this help""",
+    ),
+    Command(
+        "keep",
+        "protect a snapshot from retention, or not",
+        "Maintain",
+        ("SNAPSHOT",),
+        """\
+keep labels the snapshot backup-ns.sh/keep=true: retention never deletes it, and
+delete refuses it without --force. unkeep removes the label again (retention
+then treats it like any other snapshot).""",
+    ),
+    Command("unkeep", "", "Maintain", ("SNAPSHOT",), pair="keep"),
+)
+
+CONTROLLER: tuple[Command, ...] = (
+    Command(
+        "rebind",
+        "turn a retained content back into a VolumeSnapshot",
+        "Get data back",
+        ("CONTENT --namespace NS [--name NAME] [--timeout T]",),
+        """\
+Turn a retained VolumeSnapshotContent whose snapshot or namespace is gone back
+into a VolumeSnapshot in NS (default name: the old snapshot's): a new
+pre-provisioned content with the old snapshotHandle (deletionPolicy Retain,
+backup-ns.sh/* labels and annotations kept) and a VolumeSnapshot bound to it,
+labelled backup-ns.sh/keep=true (retention leaves it alone; unkeep it when
+done). Waits until it is ready (default 2m), then deletes the old content
+OBJECT (it is Retain: the data stays, now held by the new content), so the
+orphan sweep can never delete the data the new snapshot uses.""",
+    ),
+    Command(
+        "status",
+        "per PVC: newest ready snapshot, counts; exit 1 when stale",
+        "Inspect",
+        help="""\
+Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
+snapshots, contents with deletionPolicy Delete (warned: a namespace deletion destroys
+them). Exit 1 when a configured PVC has no ready snapshot younger than its limit
+(2 x its schedule's period by default), so a CronJob running status fails visibly.""",
+    ),
+    Command(
+        "list",
+        "managed snapshots, newest first",
+        "Inspect",
+        ("(-A | -n NAMESPACE) [--pvc PVC] [-l KEY[=VALUE]]",),
+        """\
+All managed snapshots, newest first: namespace, name, PVC, ready, age, size, labels
+(backup-ns.sh/ left out). -l filters on a backup-ns.sh/ label, e.g. -l daily or
+-l delete-after=2026-12-01.""",
+    ),
+    Command(
+        "list-contents",
+        "contents with backup-ns labels; whether their snapshot exists",
+        "Inspect",
+        ("[--orphaned]",),
+        """\
+VolumeSnapshotContents with backup-ns labels (copied by sync): which namespace,
+snapshot, PVC and day each came from, ready, deletionPolicy, and whether its
+snapshot (or its namespace) still exists. --orphaned: only those whose snapshot
+is gone; turn one back into a VolumeSnapshot with rebind.""",
+    ),
+    Command(
+        "plan",
+        "print what run would change and why; change nothing",
+        "Inspect",
+        help="Print every change `run` would make and why (rule and numbers); "
+        "no write request at all.",
+    ),
+    Command(
+        "run",
+        "retain -> mark -> sweep -> sync -> orphans, in one pass",
+        "Maintain",
+        ("[--dry-run]",),
+        """\
+retain -> mark -> sweep -> sync -> orphans, as one pass over one read of the cluster.
+Holds the Lease; a failed read changes nothing. --dry-run: print the plan, change nothing.""",
+    ),
+    Command(
+        "retain",
+        "remove period labels beyond the keep counts",
+        "Maintain",
+        ("[--dry-run]",),
+        """\
+Per namespace and PVC keep the newest N ready snapshots labelled backup-ns.sh/daily,
+weekly and monthly (N per namespace, default CTL_KEEP_*); remove the label from older ones.""",
+    ),
+    Command(
+        "mark",
+        "label delete-after=<today> on expired and failed snapshots",
+        "Maintain",
+        ("[--dry-run]",),
+        """\
+Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots without a period
+label and on failed ones (status.error, labelled failed=true, or not ready after
+CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which.""",
+    ),
+    Command(
+        "sweep",
+        "delete snapshots whose delete-after is before today",
+        "Maintain",
+        ("[--dry-run]",),
+        """\
+Delete managed snapshots whose backup-ns.sh/delete-after is before today (content's
+deletionPolicy set to Delete first). Never the newest ready one of a PVC, never below
+CTL_MIN_READY ready ones, never keep=true, never a snapshot a PVC is being restored from;
+at most CTL_MAX_DELETIONS_PER_RUN deletions (then exit 1).""",
+    ),
+    Command(
+        "sync",
+        "copy snapshot labels and annotations to their contents",
+        "Maintain",
+        ("[--dry-run]",),
+        """\
+Copy each snapshot's backup-ns.sh/* labels and annotations to its bound
+VolumeSnapshotContent and remove stale ones; touches only contents that differ.""",
+    ),
+    Command(
+        "orphans",
+        "expire contents whose snapshot or namespace is gone",
+        "Maintain",
+        ("[--dry-run]",),
+        """\
+Contents with backup-ns.sh labels whose snapshot or namespace is gone: label
+backup-ns.sh/orphaned-since=<today> when first seen, delete them CTL_ORPHAN_RETENTION_DAYS
+later. Never keep=true ones, never the newest content of a namespace and PVC.""",
+    ),
+)
+
+
+def script_program(caps: frozenset[str]) -> Program:
+    """The namespace script's commands: those its capabilities allow."""
+    return Program(
+        name="backup-ns.sh",
+        about=(
+            "Application-aware VolumeSnapshots of one namespace: dump the database inside\n"
+            "its own container (if configured), then snapshot each PVC, label the snapshots\n"
+            "for retention and wait until they are ready. The restore commands get data back."
+        ),
+        commands=tuple(c for c in SCRIPT if not c.cap or c.cap in caps),
+        debug_hint="BAK_DEBUG=true",
+        version="'backup-ns.sh %s (generated by backupns-gen; namespace %s; %s)\\n' "
+        '"$BAK_GENERATOR_VERSION" "$BAK_SCRIPT_NAMESPACE" "${BAK_CAPS[*]:-no extras}"',
+    )
+
+
+def controller_program() -> Program:
+    """The cluster-wide retention controller's commands."""
+    return Program(
+        name="backup-ns-controller.sh",
+        about=(
+            "Retention of backup-ns VolumeSnapshots across the whole cluster, and the\n"
+            "cluster-wide toolbox (contents whose snapshot or namespace is gone)."
+        ),
+        commands=CONTROLLER,
+        debug_hint="CTL_DEBUG=true",
+        version="'backup-ns-controller.sh %s (generated by backupns-gen)\\n' "
+        '"$CTL_GENERATOR_VERSION"',
+    )
