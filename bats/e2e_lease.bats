@@ -261,6 +261,35 @@ for line in open(sys.argv[1]):
   [[ $(tail -n 1 "$LOG") == "[backup-ns] lease-a: lock: released backup slot $slot" ]]
 }
 
+@test "lease: a dry run without a node (a hand run) takes no slot and needs none" {
+  kubesim_reset_requests
+  run --separate-stderr env NO_COLOR=1 BAK_DRY_RUN=true bash "$(e2e_script lease-a)" create
+  [[ $status -eq 0 ]] || { echo "$stderr"; false; }
+  [[ $output == *$'\n''[backup-ns] lease-a: lock: dry run, not taking a backup slot (BAK_LOCK_NODE is empty: a real run takes one of 1 slots of the node of the pod that mounts its PVCs)'$'\n'* ]]
+  [[ ${lines[-1]} == '[backup-ns] lease-a: done (dry run): nothing was dumped or created' ]]
+  run ! grep -q leases "$KUBESIM_STATE/requests.jsonl"
+}
+
+@test "lease: a hand run without a node takes a slot of the node where a pod mounts its PVC" {
+  local i
+  e2e_seed_app lease-b data /data
+  for ((i = 0; i < 600; i++)); do
+    [[ $(kubectl -n lease-b get pods -l app=app -o jsonpath='{.items[*].status.phase}') != Running ]] || break
+    sleep 0.1
+  done
+  run --separate-stderr env NO_COLOR=1 bash "$(e2e_script lease-b)" create
+  [[ $status -eq 0 ]] || { echo "$stderr"; false; }
+  [[ $output == *$'\n''[backup-ns] lease-b: lock: BAK_LOCK_NODE is empty: using node kubesim-node, where pod app-'*' mounts PVC data (set BAK_LOCK_NODE to choose)'$'\n''[backup-ns] lease-b: lock: waiting for one of 1 backup slots of node kubesim-node '* ]]
+  [[ $output == *$'\n''[backup-ns] lease-b: lock: took backup slot 1 of 1 on node kubesim-node (lease backup-ns-slot-kubesim-node-1) after '* ]]
+  kubectl -n lease-b delete deployment app >/dev/null
+}
+
+@test "lease: a hand run without a node and no pod mounting its PVC says what to set" {
+  run --separate-stderr env NO_COLOR=1 bash "$(e2e_script lease-two)" create
+  [[ $status -eq 1 && ${#stderr_lines[@]} -eq 1 ]]
+  [[ $stderr == "ERROR: no node for the backup slot in namespace lease-two: BAK_LOCK_NODE is empty (the CronJob sets it from the pod's spec.nodeName) and no running pod mounts PVC data. Set BAK_LOCK_NODE to the node whose disks the backup loads (kubectl -n lease-two get pods -o wide), or BAK_LOCK=none" ]]
+}
+
 @test "lease: a dry run takes no slot" {
   kubesim_reset_requests
   create lease-a BAK_DRY_RUN=true

@@ -107,7 +107,8 @@ for line in open(sys.argv[1]):
   [[ -z $stderr ]]
   local p='[backup-ns] static-site:'
   [[ ${lines[0]} == "$p backup-ns "*": create in namespace static-site (PVCs: www, database: none)" ]]
-  [[ $output == *$'\n'"$p config BAK_LABEL_VS_RETAIN=days"$'\n'"$p config BAK_LABEL_VS_RETAIN_DAYS=30"$'\n'* ]]
+  [[ ${lines[1]} == "$p config: "*" settings checked, 1 from the environment: BAK_LOCK_NODE=kubesim-node" ]]
+  [[ $output != *"$p config BAK_"* ]]
   [[ $output == *$'\n'"$p snapshot names: $vs (periods 2026-03-10 2026-w11 2026-03, time zone Europe/Vienna)"$'\n'* ]]
   [[ $output == *$'\n'"$p pvc: www exists"$'\n'* ]]
   [[ $output == *$'\n'"$p snapshot: created VolumeSnapshot $vs of PVC www (volumesnapshot.snapshot.storage.k8s.io/$vs)"$'\n'* ]]

@@ -408,3 +408,24 @@ hostile_refused() {
   run ! grep -q 'mysql_remote_restore\|mysql scratch' "$(e2e_script tb-pg)"
   grep -q 'postgres_remote_restore' "$(e2e_script tb-pg)"
 }
+
+@test "runbook: its first step, run as written, also shows the day's later and ad-hoc snapshots" {
+  local S step readme
+  readme="$(cd -- "$BATS_TEST_DIRNAME/.." && pwd)/README.md"
+  S=$(e2e_script tb-files)
+  e2e_seed_volumes tb-files www
+  printf 'hello\n' >"$(e2e_volume_dir tb-files www)/index.html"
+  run env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2027-02-01T01:00:00Z BAK_VS_RAND=rb0001 \
+    BAK_LABEL_VS_TYPE=cronjob bash "$S" create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output"; false; }
+  run env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2027-02-01T15:30:00Z BAK_VS_RAND=rb0002 bash "$S" create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output"; false; }
+  # The runbook's first command that lists snapshots, exactly as the README writes it.
+  step=$(sed -n '/^## Runbook/,/^## Labels/p' "$readme" | grep -m 1 '^\$S list')
+  step=${step%%#*}
+  run --separate-stderr env S="$S" bash -c "$step"
+  [[ $status -eq 0 ]] || { printf '%s\n' "$step" "$stderr"; false; }
+  [[ ${lines[1]} == www-2027-02-01-153000-rb0002\ * && ${lines[2]} == www-2027-02-01-010000-rb0001\ * ]] ||
+    { printf '%s\n' "$step" "$output"; false; }
+  [[ ${lines[1]} =~ \ adhoc\ +-\  && ${lines[2]} =~ \ cronjob\ +2027-02-01\ 2027-w05\ 2027-02\  ]]
+}

@@ -379,12 +379,12 @@ BAK_EVENTS=true' ]]
 ERROR: cannot read PVC data in namespace shop-prod: "* ]]
 }
 
-@test "create: with Lease slots and no node (a hand run without BAK_LOCK_NODE) is one clear error" {
+@test "create: with Lease slots, no node and no pod mounting the PVCs is one clear error" {
   local lease
   lease=$(script_path lease)
   run_clean "$lease" BAK_KUBECTL=/bin/true NO_COLOR=1 -- create
   [[ $status -eq 1 ]]
-  [[ $stderr == "ERROR: no node for the backup slot in namespace shop-prod: BAK_LOCK_NODE is empty (the CronJob sets it from the pod's spec.nodeName). Set BAK_LOCK_NODE to the database pod's node (kubectl -n shop-prod get pods -o wide), or BAK_LOCK=none" ]]
+  [[ $stderr == "ERROR: no node for the backup slot in namespace shop-prod: BAK_LOCK_NODE is empty (the CronJob sets it from the pod's spec.nodeName) and no running pod mounts PVC data or uploads. Set BAK_LOCK_NODE to the node whose disks the backup loads (kubectl -n shop-prod get pods -o wide), or BAK_LOCK=none" ]]
 }
 
 @test "log: colours only on a terminal, and never with NO_COLOR" {
@@ -418,6 +418,18 @@ ERROR: cannot read PVC data in namespace shop-prod: "* ]]
   [[ ${#stderr_lines[@]} -eq 2 && ${stderr_lines[1]} == 'ERROR: cannot read PVC data in namespace shop-prod: '* ]]
 }
 
+@test "create: one config line naming what the environment changed; BAK_DEBUG=true lists every setting" {
+  run_clean "$S" BAK_KUBECTL=/bin/true BAK_LOCK=none NO_COLOR=1 -- create
+  [[ $status -eq 1 ]]
+  [[ ${lines[1]} =~ ^'[backup-ns] shop-prod: config: '[0-9]+' settings checked, 1 from the environment: BAK_LOCK=none'$ ]]
+  [[ $output != *'config BAK_'* ]]
+  run_clean "$S" BAK_KUBECTL=/bin/true BAK_LOCK=none BAK_PVC_NAMES='data uploads' BAK_DB_POSTGRES_PASSWORD='${PGPASS}' NO_COLOR=1 -- create
+  [[ ${lines[1]} =~ ': config: '[0-9]+' settings checked, 2 from the environment: BAK_DB_POSTGRES_PASSWORD=${PGPASS}, BAK_LOCK=none'$ ]]
+  run_clean "$S" BAK_KUBECTL=/bin/true BAK_LOCK=none BAK_DEBUG=true NO_COLOR=1 -- create
+  [[ $output == *$'\n''[backup-ns] shop-prod: config BAK_NAMESPACE=shop-prod'$'\n'* ]]
+  [[ $output == *$'\n''[backup-ns] shop-prod: config: '*' settings checked, 2 from the environment: BAK_DEBUG=true, BAK_LOCK=none'$'\n'* ]]
+}
+
 @test "create: a failure no step checks still ends with one ERROR line and the exit traps run" {
   # shellcheck disable=SC2016 # expanded by the child bash
   mkdir -p "$BATS_TEST_TMPDIR/tmp"
@@ -425,7 +437,7 @@ ERROR: cannot read PVC data in namespace shop-prod: "* ]]
     BAK_LOCK=none NO_COLOR=1 bash -c 'source "$1" && snapshot_names() { false; } && main create' _ "$S"
   [[ $status -eq 1 ]]
   [[ $stderr =~ ^'ERROR: unexpected failure in namespace shop-prod: "false" exited with status 1 at line '[0-9]+'. This is a bug in backup-ns.sh; rerun with BAK_DEBUG=true and report it'$ ]]
-  [[ $output == *'config BAK_EVENTS=true' ]]
+  [[ $output == *'settings checked, 1 from the environment: BAK_LOCK=none' ]]
   # on_exit removed the work directory
   run ls -A "$BATS_TEST_TMPDIR/tmp"
   [[ $status -eq 0 && -z $output ]]
