@@ -421,6 +421,7 @@ hostile_refused() {
   run env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2027-02-01T15:30:00Z BAK_VS_RAND=rb0002 bash "$S" create
   [[ $status -eq 0 ]] || { printf '%s\n' "$output"; false; }
   # The runbook's first command that lists snapshots, exactly as the README writes it.
+  # shellcheck disable=SC2016 # the README's literal "$S list", not an expansion
   step=$(sed -n '/^## Runbook/,/^## Labels/p' "$readme" | grep -m 1 '^\$S list')
   step=${step%%#*}
   run --separate-stderr env S="$S" bash -c "$step"
@@ -428,4 +429,39 @@ hostile_refused() {
   [[ ${lines[1]} == www-2027-02-01-153000-rb0002\ * && ${lines[2]} == www-2027-02-01-010000-rb0001\ * ]] ||
     { printf '%s\n' "$step" "$output"; false; }
   [[ ${lines[1]} =~ \ adhoc\ +-\  && ${lines[2]} =~ \ cronjob\ +2027-02-01\ 2027-w05\ 2027-02\  ]]
+}
+
+@test "list -o json: one JSON document with the documented fields; no match is an empty list" {
+  local S
+  S=$(e2e_script tb-files)
+  e2e_seed_volumes tb-files www
+  printf 'hello\n' >"$(e2e_volume_dir tb-files www)/index.html"
+  run env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2027-03-01T01:00:00Z BAK_VS_RAND=js0001 \
+    BAK_LABEL_VS_TYPE=cronjob bash "$S" create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output"; false; }
+  bns tb-files keep www-2027-03-01-010000-js0001
+  bns tb-files list --pvc www -o json
+  [[ $status -eq 0 && -z $stderr ]]
+  run python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+assert doc["namespace"] == "tb-files", doc
+snaps = doc["snapshots"]
+assert len(snaps) >= 2, snaps
+for s in snaps:
+    assert set(s) == {"name", "ready", "created", "restoreSize", "pvc", "type", "periods",
+                      "deleteAfter", "keep", "dump", "verified"}, s
+assert [s["created"] for s in snaps] == sorted((s["created"] for s in snaps), reverse=True)
+s = next(s for s in snaps if s["name"] == "www-2027-03-01-010000-js0001")
+assert s == {"name": "www-2027-03-01-010000-js0001", "ready": True, "created": s["created"],
+             "restoreSize": "1Gi", "pvc": "www", "type": "cronjob",
+             "periods": ["2027-03-01", "2027-w09", "2027-03"], "deleteAfter": None,
+             "keep": True, "dump": False, "verified": None}, s
+print("ok")' <<<"$output"
+  [[ $status -eq 0 && $output == ok ]] || { echo "$output"; false; }
+  bns tb-files list --type nosuch -o json
+  [[ $status -eq 0 && $output == '{"namespace": "tb-files", "snapshots": []}' ]]
+  bns tb-files list -o yaml
+  [[ $status -eq 2 && $stderr == 'ERROR: list: -o takes json (the table is the default). Run "backup-ns.sh list --help" for usage.' ]]
+  bns tb-files unkeep www-2027-03-01-010000-js0001
 }

@@ -73,7 +73,7 @@ ctl_settings() {
 # ctl_invalid VAR WHY: the one error line for a bad setting (exit 2).
 ctl_invalid() {
   die "invalid setting" "$1=\"$(one_line "${!1-}")\" $2" \
-    "Fix the environment variable or backupns.yaml (then render again); see --help" 2
+    "Fix the environment variable or backupns.yaml (then render again); see \"help settings\"" 2
 }
 
 ctl_verify_int() { # VAR MIN MAX
@@ -164,12 +164,6 @@ die() {
   exit "${4:-1}"
 }
 
-# usage_error MESSAGE: a wrong invocation (exit 2).
-usage_error() {
-  printf '%sERROR: %s. Run "%s --help" for usage.%s\n' "$C_ERR" "$1" "${0##*/}" "$C_ERR_END" >&2
-  exit 2
-}
-
 # --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
 
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
@@ -185,6 +179,16 @@ squash() {
   REPLY=${1//[[:cntrl:]]/ }
   REPLY=${REPLY#"${REPLY%%[![:space:]]*}"}
   REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
+}
+
+# join_by SEP WORD...: the words joined by SEP.
+join_by() {
+  local sep=$1 out='' word
+  shift
+  for word in "$@"; do
+    out+="${out:+$sep}$word"
+  done
+  printf '%s\n' "$out"
 }
 
 # sq TEXT: TEXT as one single-quoted shell word: foo'bar -> 'foo'\''bar'.
@@ -1330,88 +1334,36 @@ parse_dry_run() {
   done
 }
 
-help_run() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh run [--dry-run]
-  retain -> mark -> sweep -> sync -> orphans, as one pass over one read of the cluster.
-  Holds the Lease; a failed read changes nothing. --dry-run: print the plan, change nothing.
-EOF
-}
 command_run() {
   parse_dry_run run "$@"
   reconcile run "retain mark sweep sync orphans" "$DRY"
 }
 
-help_plan() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh plan
-  Print every change `run` would make and why (rule and numbers); no write request at all.
-EOF
-}
 command_plan() {
   (($# == 0)) || usage_error "plan takes no arguments (got \"$1\")"
   reconcile plan "retain mark sweep sync orphans" dry
 }
 
-help_retain() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh retain [--dry-run]
-  Per namespace and PVC keep the newest N ready snapshots labelled backup-ns.sh/daily,
-  weekly and monthly (N per namespace, default CTL_KEEP_*); remove the label from older ones.
-EOF
-}
 command_retain() {
   parse_dry_run retain "$@"
   reconcile retain retain "$DRY"
 }
 
-help_mark() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh mark [--dry-run]
-  Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots without a period
-  label and on failed ones (status.error, labelled failed=true, or not ready after
-  CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which.
-EOF
-}
 command_mark() {
   parse_dry_run mark "$@"
   reconcile mark mark "$DRY"
 }
 
-help_sweep() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh sweep [--dry-run]
-  Delete managed snapshots whose backup-ns.sh/delete-after is before today (content's
-  deletionPolicy set to Delete first). Never the newest ready one of a PVC, never below
-  CTL_MIN_READY ready ones, never keep=true, never a snapshot a PVC is being restored from;
-  at most CTL_MAX_DELETIONS_PER_RUN deletions (then exit 1).
-EOF
-}
 command_sweep() {
   parse_dry_run sweep "$@"
   reconcile sweep sweep "$DRY"
 }
 
-help_sync() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh sync [--dry-run]
-  Copy each snapshot's backup-ns.sh/* labels and annotations to its bound
-  VolumeSnapshotContent and remove stale ones; touches only contents that differ.
-EOF
-}
 command_sync() {
   parse_dry_run sync "$@"
   reconcile sync sync "$DRY"
 }
 
-help_orphans() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh orphans [--dry-run]
-  Contents with backup-ns.sh labels whose snapshot or namespace is gone: label
-  backup-ns.sh/orphaned-since=<today> when first seen, delete them CTL_ORPHAN_RETENTION_DAYS
-  later. Never keep=true ones, never the newest content of a namespace and PVC.
-EOF
-}
 command_orphans() {
   parse_dry_run orphans "$@"
   reconcile orphans orphans "$DRY"
@@ -1422,8 +1374,10 @@ command_orphans() {
 # Per namespace and PVC: newest ready snapshot and its age, label counts, failed
 # ones, contents with deletionPolicy Delete; STALE rows for configured PVCs whose
 # newest ready snapshot is older than their limit (or missing). Exit 1 when stale.
+# With -v json=1, one JSON document instead of the table.
 AWK_STATUS='
 BEGIN { FS = "\t" }
+function jq(s) { gsub(/\\/, "\\\\\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 $1 == "K" { conf[$2 "/" $3] = $8; next }
 $1 == "V" { load_vs(); next }
 $1 == "C" { load_vsc(); next }
@@ -1450,13 +1404,25 @@ END {
         nm += (("v" i, "backup-ns.sh/monthly") in L)
       }
     }
-    state = "ok"
+    state = "ok"; was = stale
     if (g in conf) {
       if (!top) { state = "STALE (no ready snapshot)"; stale++ }
       else if (now - vep[top] > conf[g]) { state = "STALE (older than " age(conf[g]) ")"; stale++ }
     } else state = "ok (not in config)"
     if (g in delpol) { state = state ", " delpol[g] " content(s) deletionPolicy Delete"; deletes += delpol[g] }
     row(g, top ? vname[top] : "-", top ? age(now - vep[top]) : "-", nd, nw, nm, nf, (g in delpol) ? delpol[g] : 0, state)
+    slash = index(g, "/")
+    J[gi] = "{\"namespace\": " jq(substr(g, 1, slash - 1)) ", \"pvc\": " jq(substr(g, slash + 1)) \
+      ", \"newestReady\": " (top ? jq(vname[top]) : "null") ", \"newestReadyAgeSeconds\": " (top ? now - vep[top] : "null") \
+      ", \"daily\": " nd ", \"weekly\": " nw ", \"monthly\": " nm ", \"failed\": " nf \
+      ", \"deletePolicyContents\": " ((g in delpol) ? delpol[g] : 0) ", \"configured\": " ((g in conf) ? "true" : "false") \
+      ", \"stale\": " (stale > was ? "true" : "false") ", \"state\": " jq(state) "}"
+  }
+  if (json) {
+    printf "{\"stale\": %d, \"pvcs\": [", stale
+    for (gi = 1; gi <= ng; gi++) printf "%s\n  %s", (gi > 1 ? "," : ""), J[gi]
+    printf "%s]}\n", (ng ? "\n" : "")
+    nr = 0
   }
   for (c = 1; c <= 9; c++) { w[c] = 0; for (r = 1; r <= nr; r++) if (length(R[r, c]) > w[c]) w[c] = length(R[r, c]) }
   for (r = 1; r <= nr; r++) {
@@ -1469,23 +1435,24 @@ END {
 }
 '
 
-help_status() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh status
-  Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
-  snapshots, contents with deletionPolicy Delete (warned: a namespace deletion destroys
-  them). Exit 1 when a configured PVC has no ready snapshot younger than its limit
-  (2 x its schedule's period by default), so a CronJob running status fails visibly.
-EOF
-}
 command_status() {
-  local status=0
-  (($# == 0)) || usage_error "status takes no arguments (got \"$1\")"
+  local status=0 json=0
+  while (($#)); do
+    case $1 in
+      -o | --output)
+        [[ ${2:-} == json ]] || usage_error "status: $1 takes json (the table is the default)"
+        json=1
+        shift
+        ;;
+      *) usage_error "status: unknown argument \"$1\"" ;;
+    esac
+    shift
+  done
   start
   clock_init
   read_state vs vsc >/dev/null
   { table_lines; cat -- "$WORK_DIR/vs" "$WORK_DIR/vsc"; } |
-    awk -v now="$NOW_EPOCH" -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))" "$AWK_LIB$AWK_STATUS" ||
+    awk -v now="$NOW_EPOCH" -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))" -v json="$json" "$AWK_LIB$AWK_STATUS" ||
     status=$?
   if ((status == 1)); then
     die "stale backups" "some configured PVCs have no recent ready snapshot (STALE rows above)" \
@@ -1506,14 +1473,6 @@ $1 == "V" { load_vs(); i = nv
   printf "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", vep[i], vns[i], vname[i], vpvc[i], (f != "" ? "failed" : vready[i] ? "true" : "false"), age(now - vep[i]), (vsize[i] == "" ? "-" : vsize[i]), (labels == "" ? "-" : labels) }
 '
 
-help_list() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh list (-A | -n NAMESPACE) [--pvc PVC] [-l KEY[=VALUE]]
-  All managed snapshots, newest first: namespace, name, PVC, ready, age, size, labels
-  (backup-ns.sh/ left out). -l filters on a backup-ns.sh/ label, e.g. -l daily or
-  -l delete-after=2026-12-01.
-EOF
-}
 command_list() {
   local ns='' pvc='' sel='' all=''
   while (($#)); do
@@ -1545,30 +1504,6 @@ command_list() {
 # Run by an operator with a cluster-admin-like kubectl context. rebind follows the
 # snapshot-controller's rules: re-pointing an old (dynamically provisioned) content
 # never binds; a NEW pre-provisioned content with the old snapshotHandle does.
-
-help_list_contents() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh list-contents [--orphaned]
-  VolumeSnapshotContents with backup-ns labels (copied by sync): which namespace,
-  snapshot, PVC and day each came from, ready, deletionPolicy, and whether its
-  snapshot (or its namespace) still exists. --orphaned: only those whose snapshot
-  is gone; turn one back into a VolumeSnapshot with rebind.
-EOF
-}
-
-help_rebind() {
-  cat <<'EOF'
-Usage: backup-ns-controller.sh rebind CONTENT --namespace NS [--name NAME] [--timeout T]
-  Turn a retained VolumeSnapshotContent whose snapshot or namespace is gone back
-  into a VolumeSnapshot in NS (default name: the old snapshot's): a new
-  pre-provisioned content with the old snapshotHandle (deletionPolicy Retain,
-  backup-ns.sh/* labels and annotations kept) and a VolumeSnapshot bound to it,
-  labelled backup-ns.sh/keep=true (retention leaves it alone; unkeep it when
-  done). Waits until it is ready (default 2m), then deletes the old content
-  OBJECT (it is Retain: the data stays, now held by the new content), so the
-  orphan sweep can never delete the data the new snapshot uses.
-EOF
-}
 
 command_list_contents() {
   local orphaned=false out vs nss line name ns ref uid pvc daily ready policy created state
@@ -1743,7 +1678,7 @@ command_rebind() {
   log "next: out/namespaces/$ns/backup-ns.sh restore-pvc $name --to NEW_PVC, or dump-restore $name"
 }
 
-# --- dependencies, usage, main --------------------------------------------------
+# --- dependencies, settings help ----------------------------------------------
 
 check_dependencies() {
   local tool
@@ -1760,38 +1695,191 @@ check_dependencies() {
       "Use GNU coreutils date (not busybox)"
 }
 
-usage() {
+# help_settings: every setting with its baked value and help (help settings).
+help_settings() {
   local var
-  cat <<EOF
-Usage: ${0##*/} COMMAND [ARGS]    (COMMAND --help for details)
-
-Retention of backup-ns VolumeSnapshots across the whole cluster.
-
-Commands:
-  run [--dry-run]      retain -> mark -> sweep -> sync -> orphans, in one pass
-  plan                 print what run would change and why; change nothing
-  retain [--dry-run]   remove period labels beyond the keep counts
-  mark [--dry-run]     label delete-after=<today> on expired and failed snapshots
-  sweep [--dry-run]    delete snapshots whose delete-after is before today
-  sync [--dry-run]     copy snapshot labels and annotations to their contents
-  orphans [--dry-run]  expire contents whose snapshot or namespace is gone
-  status               per PVC: newest ready snapshot, counts; exit 1 when stale
-  list -A|-n NS        managed snapshots, newest first
-  list-contents [--orphaned]
-                       contents with backup-ns labels; whether their snapshot exists
-  rebind CONTENT --namespace NS [--name NAME]
-                       a retained content (snapshot or namespace gone) back into a
-                       VolumeSnapshot in NS
-  help                 this text
-
-Settings (the environment overrides each baked value):
-EOF
+  printf 'Settings (the environment overrides each baked value):\n'
   while IFS= read -r var; do
     printf '  %-28s %s\n' "$var=${!var}" "$(ctl_help "$var")"
   done < <(ctl_settings)
   printf '  CTL_NOW=%s (replaces the clock; any date -d input)\n' "${CTL_NOW:-}"
   printf '  %d namespace/PVC rows with their own keep counts are baked in (CTL_TABLE)\n' \
     "${#CTL_TABLE[@]}"
+}
+
+# --- commands: usage, help, dispatch (generated from the command list) ----------
+
+# The command being run: its usage errors point to its own --help.
+CMD_VERB=''
+
+# usage: the top-level help (one screen); help COMMAND and help settings say more.
+usage() {
+  cat <<'USAGE'
+Usage: backup-ns-controller.sh <command> [arguments]    (backup-ns-controller.sh <command> --help)
+
+Retention of backup-ns VolumeSnapshots across the whole cluster, and the
+cluster-wide toolbox (contents whose snapshot or namespace is gone).
+
+Get data back:
+  rebind         turn a retained content back into a VolumeSnapshot
+
+Inspect:
+  status         per PVC: newest ready snapshot, counts; exit 1 when stale
+  list           managed snapshots, newest first
+  list-contents  contents with backup-ns labels; whether their snapshot exists
+  plan           print what run would change and why; change nothing
+
+Maintain:
+  run            retain -> mark -> sweep -> sync -> orphans, in one pass
+  retain         remove period labels beyond the keep counts
+  mark           label delete-after=<today> on expired and failed snapshots
+  sweep          delete snapshots whose delete-after is before today
+  sync           copy snapshot labels and annotations to their contents
+  orphans        expire contents whose snapshot or namespace is gone
+
+  help [COMMAND]   this help, or the help of COMMAND (also COMMAND --help, -h)
+  help settings    every setting, its baked value and what it does
+  --version        the backupns-gen version this script was generated with
+
+Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
+Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.
+USAGE
+}
+
+# help_command VERB: the help of one command (help VERB, VERB --help), or of the settings.
+help_command() {
+  case $1 in
+    rebind)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh rebind CONTENT --namespace NS [--name NAME] [--timeout T]
+
+Turn a retained VolumeSnapshotContent whose snapshot or namespace is gone back
+into a VolumeSnapshot in NS (default name: the old snapshot's): a new
+pre-provisioned content with the old snapshotHandle (deletionPolicy Retain,
+backup-ns.sh/* labels and annotations kept) and a VolumeSnapshot bound to it,
+labelled backup-ns.sh/keep=true (retention leaves it alone; unkeep it when
+done). Waits until it is ready (default 2m), then deletes the old content
+OBJECT (it is Retain: the data stays, now held by the new content), so the
+orphan sweep can never delete the data the new snapshot uses.
+HELP
+      ;;
+    status)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh status [-o json]
+
+Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
+snapshots, contents with deletionPolicy Delete (warned: a namespace deletion destroys
+them). Exit 1 when a configured PVC has no ready snapshot younger than its limit
+(2 x its schedule's period by default), so a CronJob running status fails visibly.
+
+-o json: one JSON document for scripts instead of the table (same exit status):
+  {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",
+   "daily", "weekly", "monthly", "failed", "deletePolicyContents", "configured",
+   "stale", "state"}]}  (newestReady and its age are null when there is none)
+HELP
+      ;;
+    list)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh list (-A | -n NAMESPACE) [--pvc PVC] [-l KEY[=VALUE]]
+
+All managed snapshots, newest first: namespace, name, PVC, ready, age, size, labels
+(backup-ns.sh/ left out). -l filters on a backup-ns.sh/ label, e.g. -l daily or
+-l delete-after=2026-12-01.
+HELP
+      ;;
+    list-contents)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh list-contents [--orphaned]
+
+VolumeSnapshotContents with backup-ns labels (copied by sync): which namespace,
+snapshot, PVC and day each came from, ready, deletionPolicy, and whether its
+snapshot (or its namespace) still exists. --orphaned: only those whose snapshot
+is gone; turn one back into a VolumeSnapshot with rebind.
+HELP
+      ;;
+    plan)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh plan
+
+Print every change `run` would make and why (rule and numbers); no write request at all.
+HELP
+      ;;
+    run)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh run [--dry-run]
+
+retain -> mark -> sweep -> sync -> orphans, as one pass over one read of the cluster.
+Holds the Lease; a failed read changes nothing. --dry-run: print the plan, change nothing.
+HELP
+      ;;
+    retain)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh retain [--dry-run]
+
+Per namespace and PVC keep the newest N ready snapshots labelled backup-ns.sh/daily,
+weekly and monthly (N per namespace, default CTL_KEEP_*); remove the label from older ones.
+HELP
+      ;;
+    mark)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh mark [--dry-run]
+
+Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots without a period
+label and on failed ones (status.error, labelled failed=true, or not ready after
+CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which.
+HELP
+      ;;
+    sweep)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh sweep [--dry-run]
+
+Delete managed snapshots whose backup-ns.sh/delete-after is before today (content's
+deletionPolicy set to Delete first). Never the newest ready one of a PVC, never below
+CTL_MIN_READY ready ones, never keep=true, never a snapshot a PVC is being restored from;
+at most CTL_MAX_DELETIONS_PER_RUN deletions (then exit 1).
+HELP
+      ;;
+    sync)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh sync [--dry-run]
+
+Copy each snapshot's backup-ns.sh/* labels and annotations to its bound
+VolumeSnapshotContent and remove stale ones; touches only contents that differ.
+HELP
+      ;;
+    orphans)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh orphans [--dry-run]
+
+Contents with backup-ns.sh labels whose snapshot or namespace is gone: label
+backup-ns.sh/orphaned-since=<today> when first seen, delete them CTL_ORPHAN_RETENTION_DAYS
+later. Never keep=true ones, never the newest content of a namespace and PVC.
+HELP
+      ;;
+    settings) help_settings ;;
+    *) usage_error "help: unknown command \"$1\"" ;;
+  esac
+}
+
+# dispatch VERB FUNCTION ARGS...: VERB --help (or -h among ARGS) prints the help of
+# VERB, else FUNCTION ARGS runs it.
+dispatch() {
+  local arg
+  CMD_VERB=$1
+  for arg in "${@:3}"; do
+    if [[ $arg == -h || $arg == --help ]]; then
+      help_command "$1"
+      return 0
+    fi
+  done
+  "$2" "${@:3}"
+}
+
+# usage_error MESSAGE: a wrong invocation (exit 2), pointing to the command's help.
+usage_error() {
+  printf '%sERROR: %s. Run "%s --help" for usage.%s\n' "$C_ERR" "$1" \
+    "${0##*/}${CMD_VERB:+ $CMD_VERB}" "$C_ERR_END" >&2
+  exit 2
 }
 
 # on_err STATUS LINE COMMAND: a command failed that no step checks (a bug): still
@@ -1803,37 +1891,30 @@ on_err() {
     "This is a bug in backup-ns-controller.sh; rerun with CTL_DEBUG=true and report it" "$1"
 }
 
-# dispatch VERB ARGS...: VERB --help prints help_VERB, else command_VERB ARGS.
-dispatch() {
-  local verb=$1 arg
-  shift
-  for arg in "$@"; do
-    if [[ $arg == -h || $arg == --help ]]; then
-      "help_$verb"
-      return 0
-    fi
-  done
-  "command_$verb" "$@"
-}
-
 main() {
   log_init
   trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
-  # One case line per command (and one usage line); each has help_<verb> and command_<verb>.
   case ${1:-} in
-    run) shift; dispatch run "$@" ;;
-    plan) shift; dispatch plan "$@" ;;
-    retain) shift; dispatch retain "$@" ;;
-    mark) shift; dispatch mark "$@" ;;
-    sweep) shift; dispatch sweep "$@" ;;
-    sync) shift; dispatch sync "$@" ;;
-    orphans) shift; dispatch orphans "$@" ;;
-    status) shift; dispatch status "$@" ;;
-    list) shift; dispatch list "$@" ;;
-    list-contents) shift; dispatch list_contents "$@" ;;
-    rebind) shift; dispatch rebind "$@" ;;
-    help | -h | --help) usage ;;
-    '') usage_error "no command given (run, plan, status, list, ...; see --help)" ;;
+    rebind) shift; dispatch rebind command_rebind "$@" ;;
+    status) shift; dispatch status command_status "$@" ;;
+    list) shift; dispatch list command_list "$@" ;;
+    list-contents) shift; dispatch list-contents command_list_contents "$@" ;;
+    plan) shift; dispatch plan command_plan "$@" ;;
+    run) shift; dispatch run command_run "$@" ;;
+    retain) shift; dispatch retain command_retain "$@" ;;
+    mark) shift; dispatch mark command_mark "$@" ;;
+    sweep) shift; dispatch sweep command_sweep "$@" ;;
+    sync) shift; dispatch sync command_sync "$@" ;;
+    orphans) shift; dispatch orphans command_orphans "$@" ;;
+    help | -h | --help)
+      if (($# > 1)) && [[ $2 != -h && $2 != --help ]]; then
+        help_command "$2"
+      else
+        usage
+      fi
+      ;;
+    --version) printf 'backup-ns-controller.sh %s (generated by backupns-gen)\n' "$CTL_GENERATOR_VERSION" ;;
+    '') usage_error "no command given (see --help)" ;;
     *) usage_error "unknown command \"$1\"" ;;
   esac
 }

@@ -205,16 +205,23 @@ terminal, SQL is read from stdin.""",
         "list",
         "the snapshots, newest first",
         "Inspect",
-        ("[--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC]",),
+        ("[--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC] [-o json]",),
         """\
 The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
 first: ready state, age, restore size, PVC, type, period labels, delete-after,
 keep, whether the dump annotations are present, and the last verify result.
+Only the day's first snapshot carries the daily label: without a filter, the
+later and ad-hoc ones of a day are listed too.
 
 Options:
   --daily, --weekly, --monthly   only snapshots holding that period label
   --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
   --pvc PVC                      only snapshots of PVC
+  -o json                        one JSON document for scripts: {"namespace",
+                                 "snapshots": [{"name", "ready", "created",
+                                 "restoreSize", "pvc", "type", "periods",
+                                 "deleteAfter", "keep", "dump", "verified"}]}
+                                 (newest first; a missing value is null)
   -h, --help                     show this help""",
     ),
     Command(
@@ -292,11 +299,17 @@ orphan sweep can never delete the data the new snapshot uses.""",
         "status",
         "per PVC: newest ready snapshot, counts; exit 1 when stale",
         "Inspect",
-        help="""\
+        ("[-o json]",),
+        """\
 Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
 snapshots, contents with deletionPolicy Delete (warned: a namespace deletion destroys
 them). Exit 1 when a configured PVC has no ready snapshot younger than its limit
-(2 x its schedule's period by default), so a CronJob running status fails visibly.""",
+(2 x its schedule's period by default), so a CronJob running status fails visibly.
+
+-o json: one JSON document for scripts instead of the table (same exit status):
+  {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",
+   "daily", "weekly", "monthly", "failed", "deletePolicyContents", "configured",
+   "stale", "state"}]}  (newestReady and its age are null when there is none)""",
     ),
     Command(
         "list",

@@ -5,6 +5,7 @@ exact lines and the request log (list calls per run, no writes in plan / --dry-r
 # ruff: noqa: E501  (the tests assert whole output lines, which are long)
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -401,6 +402,43 @@ def test_status_lists_pvcs_and_fails_when_stale(sim: KubeSim, ctl: Controller) -
     assert "WARNING: 3 content(s) have deletionPolicy Delete" in run.stderr
     fresh = ok(ctl.run("status", now="2026-11-01T03:00:00Z"))
     assert "STALE" not in fresh.stdout
+
+
+def test_status_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) -> None:
+    ctlsim.seed(sim, history("blog", START, 3, policy="Delete"))
+    ctlsim.seed(sim, history("blog", START, 1, pvc="uploads"))
+    ctlsim.seed(sim, snapshot(NS, "err", START, error="x"))
+    ok(ctl.run("sync", now="2026-11-03T03:00:00Z"))
+    run = ctl.run("status", "-o", "json", now="2026-11-03T03:00:00Z")
+    assert run.status == 1  # stale, as the table
+    assert run.stderr.splitlines()[-1].startswith("ERROR: stale backups: ")
+    doc = json.loads(run.stdout)
+    assert doc["stale"] == 3  # blog/uploads, shop-prod/data (only a failed one), static-site/www
+    rows = {(r["namespace"], r["pvc"]): r for r in doc["pvcs"]}
+    assert rows[("blog", "data")] == {
+        "namespace": "blog",
+        "pvc": "data",
+        "newestReady": "data-2026-11-03-010000",
+        "newestReadyAgeSeconds": 7200,
+        "daily": 3,
+        "weekly": 2,
+        "monthly": 1,
+        "failed": 0,
+        "deletePolicyContents": 3,
+        "configured": True,
+        "stale": False,
+        "state": "ok, 3 content(s) deletionPolicy Delete",
+    }
+    assert rows[("shop-prod", "data")]["newestReady"] is None
+    assert rows[("shop-prod", "data")]["newestReadyAgeSeconds"] is None
+    assert rows[("shop-prod", "data")]["failed"] == 1
+    assert rows[("blog", "uploads")]["stale"] is True
+    bad = ctl.run("status", "-o", "yaml")
+    assert (bad.status, bad.stderr) == (
+        2,
+        "ERROR: status: -o takes json (the table is the default). "
+        'Run "backup-ns-controller.sh status --help" for usage.\n',
+    )
 
 
 def test_list_newest_first_with_filters(sim: KubeSim, ctl: Controller) -> None:

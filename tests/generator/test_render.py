@@ -295,7 +295,8 @@ def test_config_values_reach_the_real_script_unchanged() -> None:
         scripts += 1
         unit = units[path.split("/")[1]]
         read = subprocess.run(
-            ["bash", "-c", 'source /dev/stdin <<<"$0"; printf "%s\\0" "${BAK_BAKED[@]}"', f.text],
+            ["bash", "-c", 'source /dev/stdin; printf "%s\\0" "${BAK_BAKED[@]}"'],
+            input=f.text,  # not an argument: a script is larger than one argument may be
             capture_output=True,
             text=True,
             check=False,

@@ -122,12 +122,6 @@ die() {
   exit "${4:-1}"
 }
 
-# usage_error MESSAGE: a wrong invocation (exit 2).
-usage_error() {
-  printf '%sERROR: %s. Run "%s --help" for usage.%s\n' "$C_ERR" "$1" "${0##*/}" "$C_ERR_END" >&2
-  exit 2
-}
-
 # --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
 
 # one_line TEXT: TEXT with control characters (newlines, escapes) turned into
@@ -143,6 +137,16 @@ squash() {
   REPLY=${1//[[:cntrl:]]/ }
   REPLY=${REPLY#"${REPLY%%[![:space:]]*}"}
   REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
+}
+
+# join_by SEP WORD...: the words joined by SEP.
+join_by() {
+  local sep=$1 out='' word
+  shift
+  for word in "$@"; do
+    out+="${out:+$sep}$word"
+  done
+  printf '%s\n' "$out"
 }
 
 # sq TEXT: TEXT as one single-quoted shell word: foo'bar -> 'foo'\''bar'.
@@ -377,7 +381,7 @@ invalid() {
   local shown=${!1-}
   ! secret_setting "$1" || shown='(value hidden)'
   die "invalid setting" "$1=\"${shown//[[:cntrl:]]/?}\" $2" \
-    "Fix the environment variable or backupns.yaml (then render again); see --help" 2
+    "Fix the environment variable or backupns.yaml (then render again); see \"help settings\"" 2
 }
 
 verify_bool() {
@@ -601,27 +605,11 @@ describe() {
     *) echo "" ;;
   esac
 }
-usage() {
+
+# help_settings: every setting with its baked value and help (help settings).
+help_settings() {
   local var
   cat <<'USAGE'
-Usage: backup-ns.sh <command> [arguments]    (backup-ns.sh <command> --help)
-
-Application-aware VolumeSnapshots of one namespace: dump the database inside
-its own container (if configured), then snapshot each PVC, label the snapshots
-for retention and wait until they are ready. The restore commands get data back.
-
-Commands:
-  create         dump (if configured), snapshot every PVC, wait until ready
-  config         verify and print the effective settings (KEY=value, no secrets)
-  list           the snapshots, newest first
-  restore-pvc    a new PVC from a snapshot
-  verify         restore drill of a snapshot in the cluster; records the result
-USAGE
-  cat <<'USAGE'
-  delete         delete snapshots for good (asks first)
-  keep, unkeep   protect a snapshot from retention, or not
-  help           show this help (also -h, --help)
-
 Settings: environment variables override the defaults baked in below.
 USAGE
   set -- "${BAK_BAKED[@]}"
@@ -641,8 +629,6 @@ USAGE
 Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create
   BAK_NAMESPACE=ns1 BAK_LOCK=none ./backup-ns.sh create
-
-Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
 USAGE
 }
 
@@ -655,18 +641,32 @@ warn_unknown_settings() {
       BAK_FLOCK) warn "BAK_FLOCK is an old setting: BAK_FLOCK=false is read as BAK_LOCK=none; use BAK_LOCK" ;;
       BAK_FLOCK_COUNT) warn "BAK_FLOCK_COUNT is the old name of BAK_LOCK_SLOTS (read as that unless it is set)" ;;
       BAK_FLOCK_TIMEOUT_SEC) warn "BAK_FLOCK_TIMEOUT_SEC is the old name of BAK_LOCK_TIMEOUT_SEC (read as that unless it is set)" ;;
-      *) [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see --help)" ;;
+      *) [[ -n $(describe "$var") ]] || warn "$var is not a setting of this script and is ignored (see \"help settings\")" ;;
     esac
   done
 }
 
-# print_config: the effective settings, one log line each (no secrets).
+# print_config: one log line: how many settings apply and those that differ from the
+# baked defaults (no secrets). With BAK_DEBUG=true, one line per setting as well.
 print_config() {
-  local vars line
+  local vars line n=0 k=0 changed=()
+  local -A baked=()
+  set -- "${BAK_BAKED[@]}"
+  while (($# >= 2)); do
+    baked[$1]=$2
+    shift 2
+  done
   mapfile -t vars < <(active_config_vars)
   while IFS= read -r line; do
-    log "config $line"
+    n=$((n + 1))
+    [[ $BAK_DEBUG != true ]] || log "config $line"
+    [[ -n ${baked[${line%%=*}]+x} && ${baked[${line%%=*}]} == "${line#*=}" ]] || changed[k++]=$line
   done < <(env_config_serialize "${vars[@]}")
+  if ((k == 0)); then
+    log "config: $n settings checked, all as baked (backup-ns.sh config prints them)"
+  else
+    log "config: $n settings checked, $k from the environment: $(join_by ', ' "${changed[@]}")"
+  fi
 }
 
 # --- dependencies -------------------------------------------------------------
@@ -1616,27 +1616,51 @@ newest_dump_snapshot() {
 
 # --- command: list ------------------------------------------------------------
 
-usage_list() {
-  cat <<'USAGE'
-Usage: backup-ns.sh list [--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC]
+# list_json ROW...: the rows of list as one JSON document (list -o json): the namespace
+# and one object per snapshot, newest first, with the fields of the table.
+list_json() {
+  local line created name ready size pvc type daily weekly monthly after keep dump verified p
+  local sep='' periods
+  json_quote "$BAK_NAMESPACE"
+  printf '{"namespace": %s, "snapshots": [' "$REPLY"
+  for line in "$@"; do
+    IFS='|' read -r created name ready size pvc type daily weekly monthly after keep dump verified <<<"$line"
+    periods=''
+    for p in "$daily" "$weekly" "$monthly"; do
+      [[ -z $p ]] || { json_quote "$p"; periods+="${periods:+, }$REPLY"; }
+    done
+    printf '%s\n  {"name": %s' "$sep" "$(json_str "$name")"
+    printf ', "ready": %s, "created": %s' "$([[ $ready == true ]] && echo true || echo false)" \
+      "$(json_str "$created")"
+    printf ', "restoreSize": %s, "pvc": %s, "type": %s, "periods": [%s]' "$(json_or_null "$size")" \
+      "$(json_or_null "$pvc")" "$(json_or_null "$type")" "$periods"
+    printf ', "deleteAfter": %s, "keep": %s, "dump": %s, "verified": %s}' "$(json_or_null "$after")" \
+      "$([[ $keep == true ]] && echo true || echo false)" "$([[ -n $dump ]] && echo true || echo false)" \
+      "$(json_or_null "$verified")"
+    sep=','
+  done
+  printf '%s]}\n' "${sep:+$'\n'}"
+}
 
-The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
-first: ready state, age, restore size, PVC, type, period labels, delete-after,
-keep, whether the dump annotations are present, and the last verify result.
-
-Options:
-  --daily, --weekly, --monthly   only snapshots holding that period label
-  --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
-  --pvc PVC                      only snapshots of PVC
-  -h, --help                     show this help
-USAGE
+# json_or_null TEXT: TEXT as a JSON string, or null when it is empty.
+json_or_null() {
+  if [[ -z $1 ]]; then
+    printf 'null'
+  else
+    json_str "$1"
+  fi
 }
 
 command_list() {
   local selector=backup-ns.sh/type out rows=() line name created ready size pvc type daily weekly monthly
-  local after keep dump verified periods
+  local after keep dump verified periods output=''
   while (($# > 0)); do
     case $1 in
+      -o | --output)
+        [[ ${2:-} == json ]] || usage_error "list: $1 takes json (the table is the default)"
+        output=json
+        shift
+        ;;
       --daily | --weekly | --monthly) selector+=",backup-ns.sh/${1#--}" ;;
       --type)
         is_label_value "${2:-}" && [[ -n ${2:-} ]] || usage_error "--type needs a label value"
@@ -1648,7 +1672,6 @@ command_list() {
         selector+=",backup-ns.sh/pvc=$2"
         shift
         ;;
-      -h | --help) usage_list; return 0 ;;
       *) usage_error "list: unknown argument \"$1\"" ;;
     esac
     shift
@@ -1657,8 +1680,16 @@ command_list() {
   if ! out=$(kube get "$VS_RESOURCE" -l "$selector" -o jsonpath='{range .items[*]}{.metadata.creationTimestamp}{"|"}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/type}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/verified-result}{"\n"}{end}' 2>"$ERR_FILE"); then
     kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots in $BAK_NAMESPACE"
   fi
-  [[ -n $out ]] || { printf 'no snapshots found in %s\n' "$BAK_NAMESPACE"; return 0; }
+  if [[ -z $out ]]; then
+    [[ $output == json ]] || { printf 'no snapshots found in %s\n' "$BAK_NAMESPACE"; return 0; }
+    list_json
+    return 0
+  fi
   mapfile -t rows < <(sort -r <<<"$out")
+  if [[ $output == json ]]; then
+    list_json "${rows[@]}"
+    return 0
+  fi
   printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' NAME READY AGE SIZE PVC TYPE \
     PERIODS DELETE-AFTER KEEP DUMP VERIFIED
   for line in "${rows[@]}"; do
@@ -1675,31 +1706,6 @@ command_list() {
 
 # --- command: restore-pvc -----------------------------------------------------
 
-usage_restore_pvc() {
-  cat <<'USAGE'
-Usage: backup-ns.sh restore-pvc SNAPSHOT --to NEW_PVC [--storage-class CLASS]
-                                [--size SIZE] [--wait] [--timeout T] [-o yaml|json]
-
-Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
-is the snapshot's restoreSize, or the source PVC's request when that is larger
-(or restoreSize is unset), or SIZE; its StorageClass and access mode those of
-the snapshot's source PVC, unless --storage-class is given.
-
-Options:
-  --to NEW_PVC           the PVC to create (refused when it exists)
-  --storage-class CLASS  StorageClass of the new PVC
-  --size SIZE            request SIZE (e.g. 20Gi); not below the restoreSize
-  --wait                 wait until the PVC is Bound (with WaitForFirstConsumer
-                         it binds once a pod uses it)
-  --timeout T            how long --wait waits (default 5m)
-  -o yaml|json           print the manifest, create nothing
-  -h, --help             show this help
-
-Then mount the PVC in a workload, or restore its dump into the live database:
-  backup-ns.sh dump-restore --from-pvc NEW_PVC
-USAGE
-}
-
 command_restore_pvc() {
   local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' mode
   local want have manifest limit start phase out note=''
@@ -1711,7 +1717,6 @@ command_restore_pvc() {
       --wait) wait=true ;;
       --timeout) need_value "$@"; timeout=$2; shift ;;
       -o | --output) need_value "$@"; output=$2; shift ;;
-      -h | --help) usage_restore_pvc; return 0 ;;
       -*) usage_error "restore-pvc: unknown option \"$1\"" ;;
       *)
         [[ -z $vs ]] || usage_error "restore-pvc takes one SNAPSHOT (got \"$vs\" and \"$1\")"
@@ -1791,22 +1796,6 @@ command_restore_pvc() {
 
 # --- command: verify (a restore drill in the cluster) -------------------------
 
-usage_verify() {
-  cat <<'USAGE'
-Usage: backup-ns.sh verify SNAPSHOT
-
-A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
-image, Pod Security restricted) that mounts it read-only and checks the dump
-against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
-(a snapshot without a dump: the volume mounts and is not empty). The pod and
-the PVC are deleted on every exit path. The result is recorded on the snapshot:
-annotations backup-ns.sh/verified-at and backup-ns.sh/verified-result.
-
-With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
-verifies each snapshot it made.
-USAGE
-}
-
 VERIFY_VS='' VERIFY_OPEN=false
 
 # verify_record RESULT: the verified-at / verified-result annotations.
@@ -1864,7 +1853,6 @@ verify_snapshot() {
 }
 
 command_verify() {
-  case ${1:-} in -h | --help) usage_verify; return 0 ;; esac
   (($# == 1)) || usage_error "verify takes one SNAPSHOT"
   check_vs_name "$1"
   toolbox_begin
@@ -1873,40 +1861,12 @@ command_verify() {
 
 # --- commands: delete, keep, unkeep -------------------------------------------
 
-usage_delete() {
-  cat <<'USAGE'
-Usage: backup-ns.sh delete SNAPSHOT... [--yes] [--force]
-
-Delete snapshots for good: shows what goes, asks (type "yes"), then patches each
-bound VolumeSnapshotContent's deletionPolicy to Delete (so the data is removed,
-not only the object), deletes the snapshot, then the content, and waits until
-both are gone. Without a terminal it refuses unless --yes is given.
-
-Options:
-  --yes       do not ask
-  --force     also delete snapshots labelled backup-ns.sh/keep=true
-  -h, --help  show this help
-USAGE
-}
-
-usage_keep() {
-  cat <<'USAGE'
-Usage: backup-ns.sh keep SNAPSHOT
-       backup-ns.sh unkeep SNAPSHOT
-
-keep labels the snapshot backup-ns.sh/keep=true: retention never deletes it, and
-delete refuses it without --force. unkeep removes the label again (retention
-then treats it like any other snapshot).
-USAGE
-}
-
 command_delete() {
   local yes=false force=false names=() name i contents=() policies=() out content policy
   while (($# > 0)); do
     case $1 in
       --yes | -y) yes=true ;;
       --force) force=true ;;
-      -h | --help) usage_delete; return 0 ;;
       -*) usage_error "delete: unknown option \"$1\"" ;;
       *) check_vs_name "$1"; names+=("$1") ;;
     esac
@@ -1977,7 +1937,6 @@ keep_label() {
 }
 
 command_keep() {
-  case ${1:-} in -h | --help) usage_keep; return 0 ;; esac
   (($# == 1)) || usage_error "keep takes one SNAPSHOT"
   check_vs_name "$1"
   toolbox_begin
@@ -1986,7 +1945,6 @@ command_keep() {
 }
 
 command_unkeep() {
-  case ${1:-} in -h | --help) usage_keep; return 0 ;; esac
   (($# == 1)) || usage_error "unkeep takes one SNAPSHOT"
   check_vs_name "$1"
   toolbox_begin
@@ -2232,6 +2190,189 @@ command_config() {
   env_config_serialize "${vars[@]}"
 }
 
+# --- commands: usage, help, dispatch (generated from the command list) ----------
+
+# The command being run: its usage errors point to its own --help.
+CMD_VERB=''
+
+# usage: the top-level help (one screen); help COMMAND and help settings say more.
+usage() {
+  cat <<'USAGE'
+Usage: backup-ns.sh <command> [arguments]    (backup-ns.sh <command> --help)
+
+Application-aware VolumeSnapshots of one namespace: dump the database inside
+its own container (if configured), then snapshot each PVC, label the snapshots
+for retention and wait until they are ready. The restore commands get data back.
+
+Back up:
+  create         dump (if configured), snapshot every PVC, wait until ready
+
+Get data back:
+  restore-pvc    a new PVC from a snapshot
+
+Inspect:
+  list           the snapshots, newest first
+  verify         restore drill of a snapshot in the cluster; records the result
+  config         verify and print the effective settings (KEY=value, no secrets)
+
+Maintain:
+  delete         delete snapshots for good (asks first)
+  keep, unkeep   protect a snapshot from retention, or not
+
+  help [COMMAND]   this help, or the help of COMMAND (also COMMAND --help, -h)
+  help settings    every setting, its baked value and what it does
+  --version        the backupns-gen version this script was generated with
+
+Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
+Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.
+USAGE
+}
+
+# help_command VERB: the help of one command (help VERB, VERB --help), or of the settings.
+help_command() {
+  case $1 in
+    create)
+      cat <<'HELP'
+Usage: backup-ns.sh create
+
+Back up this namespace now: dependency check, the effective settings, a backup
+slot (BAK_LOCK), snapshot names, the PVCs, then the database dump inside its
+container (if configured), the pre hooks, one VolumeSnapshot per PVC (labelled
+for retention), the post hooks, and a wait until every snapshot is ready. A
+failure is one line on stderr and a non-zero exit; the snapshots of a failed run
+are labelled backup-ns.sh/failed=true.
+
+Settings come from the environment (BAK_*), else the baked defaults: see
+"backup-ns.sh help settings".
+
+Examples:
+  BAK_DRY_RUN=true ./backup-ns.sh create      # every check, nothing dumped or created
+  BAK_LOCK=none BAK_PVC_NAME=data ./backup-ns.sh create
+  BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7
+HELP
+      ;;
+    restore-pvc)
+      cat <<'HELP'
+Usage: backup-ns.sh restore-pvc SNAPSHOT --to NEW_PVC [--storage-class CLASS]
+                                [--size SIZE] [--wait] [--timeout T] [-o yaml|json]
+
+Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
+is the snapshot's restoreSize, or the source PVC's request when that is larger
+(or restoreSize is unset), or SIZE; its StorageClass and access mode those of
+the snapshot's source PVC, unless --storage-class is given.
+
+Options:
+  --to NEW_PVC           the PVC to create (refused when it exists)
+  --storage-class CLASS  StorageClass of the new PVC
+  --size SIZE            request SIZE (e.g. 20Gi); not below the restoreSize
+  --wait                 wait until the PVC is Bound (with WaitForFirstConsumer
+                         it binds once a pod uses it)
+  --timeout T            how long --wait waits (default 5m)
+  -o yaml|json           print the manifest, create nothing
+  -h, --help             show this help
+
+Then mount the PVC in a workload, or restore its dump into the live database:
+  backup-ns.sh dump-restore --from-pvc NEW_PVC
+HELP
+      ;;
+    list)
+      cat <<'HELP'
+Usage: backup-ns.sh list [--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC] [-o json]
+
+The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
+first: ready state, age, restore size, PVC, type, period labels, delete-after,
+keep, whether the dump annotations are present, and the last verify result.
+Only the day's first snapshot carries the daily label: without a filter, the
+later and ad-hoc ones of a day are listed too.
+
+Options:
+  --daily, --weekly, --monthly   only snapshots holding that period label
+  --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
+  --pvc PVC                      only snapshots of PVC
+  -o json                        one JSON document for scripts: {"namespace",
+                                 "snapshots": [{"name", "ready", "created",
+                                 "restoreSize", "pvc", "type", "periods",
+                                 "deleteAfter", "keep", "dump", "verified"}]}
+                                 (newest first; a missing value is null)
+  -h, --help                     show this help
+HELP
+      ;;
+    verify)
+      cat <<'HELP'
+Usage: backup-ns.sh verify SNAPSHOT
+
+A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
+image, Pod Security restricted) that mounts it read-only and checks the dump
+against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
+(a snapshot without a dump: the volume mounts and is not empty). The pod and
+the PVC are deleted on every exit path. The result is recorded on the snapshot:
+annotations backup-ns.sh/verified-at and backup-ns.sh/verified-result.
+
+With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
+verifies each snapshot it made.
+HELP
+      ;;
+    config)
+      cat <<'HELP'
+Usage: backup-ns.sh config
+
+Check every setting as create does, then print the settings that apply to a run,
+one KEY=value line each, in the form the backup-ns.sh/env-config annotation
+records (secrets only as their ${ENVVAR} reference). The environment (BAK_*)
+overrides the baked defaults; "backup-ns.sh help settings" explains each one.
+HELP
+      ;;
+    delete)
+      cat <<'HELP'
+Usage: backup-ns.sh delete SNAPSHOT... [--yes] [--force]
+
+Delete snapshots for good: shows what goes, asks (type "yes"), then patches each
+bound VolumeSnapshotContent's deletionPolicy to Delete (so the data is removed,
+not only the object), deletes the snapshot, then the content, and waits until
+both are gone. Without a terminal it refuses unless --yes is given.
+
+Options:
+  --yes       do not ask
+  --force     also delete snapshots labelled backup-ns.sh/keep=true
+  -h, --help  show this help
+HELP
+      ;;
+    keep | unkeep)
+      cat <<'HELP'
+Usage: backup-ns.sh keep SNAPSHOT
+       backup-ns.sh unkeep SNAPSHOT
+
+keep labels the snapshot backup-ns.sh/keep=true: retention never deletes it, and
+delete refuses it without --force. unkeep removes the label again (retention
+then treats it like any other snapshot).
+HELP
+      ;;
+    settings) help_settings ;;
+    *) usage_error "help: unknown command \"$1\"" ;;
+  esac
+}
+
+# dispatch VERB FUNCTION ARGS...: VERB --help (or -h among ARGS) prints the help of
+# VERB, else FUNCTION ARGS runs it.
+dispatch() {
+  local arg
+  CMD_VERB=$1
+  for arg in "${@:3}"; do
+    if [[ $arg == -h || $arg == --help ]]; then
+      help_command "$1"
+      return 0
+    fi
+  done
+  "$2" "${@:3}"
+}
+
+# usage_error MESSAGE: a wrong invocation (exit 2), pointing to the command's help.
+usage_error() {
+  printf '%sERROR: %s. Run "%s --help" for usage.%s\n' "$C_ERR" "$1" \
+    "${0##*/}${CMD_VERB:+ $CMD_VERB}" "$C_ERR_END" >&2
+  exit 2
+}
+
 # on_err STATUS LINE COMMAND: a command failed that no step checks (a bug): still
 # one clear line. In a subshell, leave the report to the parent shell.
 on_err() {
@@ -2245,15 +2386,22 @@ main() {
   log_init
   trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
   case ${1:-} in
-    create) shift; command_create "$@" ;;
-    config) shift; command_config "$@" ;;
-    list) shift; command_list "$@" ;;
-    restore-pvc) shift; command_restore_pvc "$@" ;;
-    verify) shift; command_verify "$@" ;;
-    delete) shift; command_delete "$@" ;;
-    keep) shift; command_keep "$@" ;;
-    unkeep) shift; command_unkeep "$@" ;;
-    help | -h | --help) usage ;;
+    create) shift; dispatch create command_create "$@" ;;
+    restore-pvc) shift; dispatch restore-pvc command_restore_pvc "$@" ;;
+    list) shift; dispatch list command_list "$@" ;;
+    verify) shift; dispatch verify command_verify "$@" ;;
+    config) shift; dispatch config command_config "$@" ;;
+    delete) shift; dispatch delete command_delete "$@" ;;
+    keep) shift; dispatch keep command_keep "$@" ;;
+    unkeep) shift; dispatch unkeep command_unkeep "$@" ;;
+    help | -h | --help)
+      if (($# > 1)) && [[ $2 != -h && $2 != --help ]]; then
+        help_command "$2"
+      else
+        usage
+      fi
+      ;;
+    --version) printf 'backup-ns.sh %s (generated by backupns-gen; namespace %s; %s)\n' "$BAK_GENERATOR_VERSION" "$BAK_SCRIPT_NAMESPACE" "${BAK_CAPS[*]:-no extras}" ;;
     '') usage_error "no command given (see --help)" ;;
     *) usage_error "unknown command \"$1\"" ;;
   esac
