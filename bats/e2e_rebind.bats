@@ -21,6 +21,7 @@ backupns_yaml() {
   printf '        exec: deployment/app-base\n        container: postgres\n'
   printf '        host: 127.0.0.1\n        port: %s\n' "$PG_PORT"
   printf '        dumpFile: /var/lib/postgresql/data/dump.sql.gz\n'
+  printf '  rb-live:\n    pvcs: [data]\n    database: none\n'
   printf 'controller:\n  namespace: backup-ns\n'
 }
 
@@ -46,11 +47,15 @@ bns() {
     BAK_VS_RAND=e2e001 bash "$(e2e_script rb-shop)" "$@" </dev/null
 }
 
-pg_sum() {
-  db_psql "$1" <<<"COPY (SELECT * FROM items ORDER BY id) TO STDOUT" | sha256sum
+# live NS ARGS...: NS's rendered script, BAK_VS_RAND from $RAND.
+live() {
+  local ns=$1
+  shift
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2026-05-04T10:00:00Z \
+    BAK_VS_RAND="$RAND" bash "$(e2e_script "$ns")" "$@" </dev/null
 }
 
-@test "drill 2, namespace deleted: rebind the retained content, restore-pvc, dump-restore: rows byte-equal" {
+retain_class() {
   kubectl apply -f - >/dev/null <<'EOF'
 apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshotClass
@@ -58,6 +63,33 @@ metadata: {name: retain-class}
 driver: hostpath.csi.k8s.io
 deletionPolicy: Retain
 EOF
+}
+
+# live_state NS VS: what no rebind may change about a live snapshot: its and its
+# content's resourceVersion, readiness, binding, deletionTimestamp, snapshotHandle and
+# deletionPolicy, and a checksum of every file of its data.
+live_state() {
+  local content
+  content=$(kubectl -n "$1" get volumesnapshot "$2" -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  kubectl -n "$1" get volumesnapshot "$2" \
+    -o jsonpath='vs {.metadata.resourceVersion} {.status.readyToUse} {.status.boundVolumeSnapshotContentName} {.metadata.deletionTimestamp}{"\n"}'
+  kubectl get vsc "$content" \
+    -o jsonpath='vsc {.metadata.resourceVersion} {.metadata.deletionTimestamp} {.status.snapshotHandle} {.spec.deletionPolicy}{"\n"}'
+  (cd "$(e2e_vs_dir "$1" "$2")" && find . -type f -exec sha256sum {} + | sort)
+}
+
+# holders HANDLE: the contents whose snapshotHandle (status or spec.source) is HANDLE.
+holders() {
+  kubectl get vsc -o jsonpath='{range .items[*]}{.metadata.name} {.status.snapshotHandle} {.spec.source.snapshotHandle}{"\n"}{end}' |
+    awk -v h="$1" '$2 == h || $3 == h { print $1 }'
+}
+
+pg_sum() {
+  db_psql "$1" <<<"COPY (SELECT * FROM items ORDER BY id) TO STDOUT" | sha256sum
+}
+
+@test "drill 2, namespace deleted: rebind the retained content, restore-pvc, dump-restore: rows byte-equal" {
+  retain_class
   db_psql <<<"DROP DATABASE IF EXISTS rbshop WITH (FORCE); CREATE DATABASE rbshop;"
   db_psql rbshop <<<"CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'row ' || g || ' ü' FROM generate_series(1, 200) g;"
   local before vs=data-2026-05-04-100000-e2e001 content
@@ -105,4 +137,75 @@ EOF
   bns dump-restore "$vs" --force
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $(pg_sum rbshop) == "$before" ]]
+}
+
+@test "rebind refuses a content whose snapshot exists, whatever --name says; the live snapshot, its content and data stay as they were" {
+  retain_class
+  kubectl create namespace backup-ns >/dev/null 2>&1 || true # the controller's Lease
+  e2e_seed_volumes rb-live data
+  printf 'live rows\n' >"$(e2e_volume_dir rb-live data)/index.html"
+  local vs=data-2026-05-04-100000-live01 content handle before refusal args
+  RAND=live01 live rb-live create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  content=$(kubectl -n rb-live get volumesnapshot "$vs" -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  handle=$(kubectl get vsc "$content" -o jsonpath='{.status.snapshotHandle}')
+  ctl sync
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  ctl list-contents
+  [[ $output =~ $content\ +rb-live\ +$vs\ +data\ +2026-05-04\ +true\ +Retain\ +yes ]]
+  before=$(live_state rb-live "$vs")
+  e2e_seed_volumes rb-other data
+
+  refusal="ERROR: rebind refused for $content: it belongs to VolumeSnapshot rb-live/$vs, which exists; a second snapshot of the same snapshotHandle would lose its data when either is deleted. Nothing was changed. Restore from rb-live/$vs itself (backup-ns.sh restore-pvc or dump-restore in namespace rb-live); rebind is for a content whose snapshot is gone (list-contents --orphaned)"
+  for args in "--namespace rb-live" "--namespace rb-live --name dup-test" "--namespace rb-other" "--namespace rb-other --name dup-test"; do
+    # shellcheck disable=SC2086 # the options are split on purpose
+    ctl rebind "$content" $args
+    [[ $status -eq 1 && $output == '' && $stderr == "$refusal" ]] || { printf '%s: %s\n%s\n' "$args" "$output" "$stderr"; false; }
+    [[ $(live_state rb-live "$vs") == "$before" ]]
+  done
+  run kubectl get volumesnapshot -A -o name
+  [[ $output != *dup-test* ]]
+  [[ $(holders "$handle") == "$content" ]]
+
+  # A content made by hand with the live snapshot's handle (its own snapshot gone):
+  # refused, for the handle is in use.
+  kubectl create -f - >/dev/null <<EOF
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {name: by-hand, labels: {backup-ns.sh/type: adhoc, backup-ns.sh/pvc: data}}
+spec:
+  deletionPolicy: Retain
+  driver: hostpath.csi.k8s.io
+  source: {snapshotHandle: $handle}
+  volumeSnapshotRef: {name: gone, namespace: rb-live}
+EOF
+  ctl rebind by-hand --namespace rb-live --name dup-test
+  [[ $status -eq 1 && $stderr == "ERROR: rebind refused for by-hand: VolumeSnapshotContent $content holds the same snapshotHandle $handle and belongs to VolumeSnapshot rb-live/$vs, which exists; a second snapshot of the same snapshotHandle would lose its data when either is deleted. Nothing was changed. Restore from rb-live/$vs itself (backup-ns.sh restore-pvc or dump-restore in namespace rb-live)" ]] ||
+    { printf '%s\n%s\n' "$output" "$stderr"; false; }
+  kubectl delete vsc by-hand >/dev/null
+  [[ $(live_state rb-live "$vs") == "$before" ]]
+
+  # An allowed rebind beside it: another snapshot's retained content, its snapshot gone.
+  printf 'second\n' >"$(e2e_volume_dir rb-live data)/index.html"
+  RAND=live02 live rb-live create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  local old new
+  old=$(kubectl -n rb-live get volumesnapshot data-2026-05-04-100000-live02 -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  kubectl -n rb-live delete volumesnapshot data-2026-05-04-100000-live02 --wait=true >/dev/null
+  ctl rebind "$old" --namespace rb-live --name second-back
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(live_state rb-live "$vs") == "$before" ]]
+  new=$(kubectl -n rb-live get volumesnapshot second-back -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  # ... and the rebound content is in use now: refused too.
+  ctl rebind "$new" --namespace rb-live --name third
+  [[ $status -eq 1 && $stderr == "ERROR: rebind refused for $new: it belongs to VolumeSnapshot rb-live/second-back, which exists; "* ]] ||
+    { printf '%s\n%s\n' "$output" "$stderr"; false; }
+  run kubectl -n rb-live get volumesnapshot third
+  [[ $status -ne 0 ]]
+  [[ $(live_state rb-live "$vs") == "$before" ]]
+
+  # The live snapshot still restores its own data.
+  live rb-live restore-pvc "$vs" --to data-check --wait
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(cat "$(e2e_volume_dir rb-live data-check)/index.html") == 'live rows' ]]
 }

@@ -293,7 +293,10 @@ backup-ns.sh/* labels and annotations kept) and a VolumeSnapshot bound to it,
 labelled backup-ns.sh/keep=true (retention leaves it alone; unkeep it when
 done). Waits until it is ready (default 2m), then deletes the old content
 OBJECT (it is Retain: the data stays, now held by the new content), so the
-orphan sweep can never delete the data the new snapshot uses.""",
+orphan sweep can never delete the data the new snapshot uses.
+Refused, whatever --name says, while a snapshot exists that the content (or
+another content with the same snapshotHandle) belongs to: two snapshots of one
+snapshotHandle would lose their data when either is deleted.""",
     ),
     Command(
         "status",

@@ -466,6 +466,98 @@ def _backup_ns_meta(obj: dict[str, Any], kind: str) -> dict[str, str]:
     return {k: v for k, v in obj["metadata"].get(kind, {}).items() if k.startswith("backup-ns.sh/")}
 
 
+def _holders(cluster: RealCluster, handle: str) -> list[str]:
+    """The contents whose snapshotHandle (status or spec.source) is handle."""
+    items = cluster.api(f"{VS_API}/volumesnapshotcontents")["items"]
+    return sorted(
+        c["metadata"]["name"]
+        for c in items
+        if handle
+        in (
+            (c.get("status") or {}).get("snapshotHandle"),
+            c["spec"]["source"].get("snapshotHandle"),
+        )
+    )
+
+
+def _live_state(world: World, ns: str, vs: str) -> tuple[Any, ...]:
+    """What no rebind may change about a live snapshot: it and its content (whole
+    objects, resourceVersion included) and the driver's copy of the data."""
+    cluster = world.cluster
+    snap = _vs(cluster, ns, vs)
+    content = _content(cluster, snap["status"]["boundVolumeSnapshotContentName"])
+    data = cluster.csi_state / "snapshots" / content["status"]["snapshotHandle"]
+    files = sorted(
+        (str(f.relative_to(data)), f.read_bytes()) for f in data.rglob("*") if f.is_file()
+    )
+    return snap, content, files
+
+
+def test_rebind_refuses_a_content_whose_snapshot_exists(world: World) -> None:
+    """Whatever --name or --namespace says: a content that a live snapshot is bound
+    to, or one holding the same snapshotHandle, is never rebound (two snapshots of one
+    handle lose their data when either is deleted). The live snapshot, its content and
+    its data stay exactly as they were."""
+    cluster, vs = world.cluster, world.snapshots[SRC]
+    kc = cluster.sa_kubeconfig("backup-ns", "backup-ns-controller", world.tmp / "ctl.kubeconfig")
+    cp = world.run(None, "sync", env=cluster.env(world.tmp, kubeconfig=kc))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    before = _live_state(world, SRC, vs)
+    content = before[1]["metadata"]["name"]
+    handle = before[1]["status"]["snapshotHandle"]
+    assert before[2], "the live snapshot holds data"
+    cp = world.run(None, "list-contents")
+    assert re.search(rf"^{content} +{SRC} +{vs} +data +\S+ +true +Retain +yes$", cp.stdout, re.M)
+
+    refusal = (
+        f"ERROR: rebind refused for {content}: it belongs to VolumeSnapshot {SRC}/{vs}, which "
+        "exists; a second snapshot of the same snapshotHandle would lose its data when either "
+        f"is deleted. Nothing was changed. Restore from {SRC}/{vs} itself (backup-ns.sh "
+        f"restore-pvc or dump-restore in namespace {SRC}); rebind is for a content whose "
+        "snapshot is gone (list-contents --orphaned)"
+    )
+    for args in (
+        ["--namespace", SRC],
+        ["--namespace", SRC, "--name", "dup-test"],
+        ["--namespace", DST],
+        ["--namespace", DST, "--name", "dup-test"],
+    ):
+        cp = world.run(None, "rebind", content, *args)
+        assert (cp.returncode, cp.stdout, cp.stderr) == (1, "", refusal + "\n"), args
+        assert _live_state(world, SRC, vs) == before, args
+    assert _vs(cluster, SRC, "dup-test") is None and _vs(cluster, DST, "dup-test") is None
+    assert _holders(cluster, handle) == [content]
+
+    # A content made by hand with the live snapshot's handle (its own snapshot gone).
+    cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshotContent",
+                "metadata": {"name": f"by-hand-{SUFFIX}"},
+                "spec": {
+                    "deletionPolicy": "Retain",
+                    "driver": before[1]["spec"]["driver"],
+                    "source": {"snapshotHandle": handle},
+                    "volumeSnapshotRef": {"name": "gone", "namespace": SRC},
+                },
+            }
+        )
+    )
+    try:
+        cp = world.run(None, "rebind", f"by-hand-{SUFFIX}", "--namespace", SRC, "--name", "dup")
+        _one_error_line(
+            cp,
+            f"rebind refused for by-hand-{SUFFIX}: VolumeSnapshotContent {content} holds the "
+            f"same snapshotHandle {handle} and belongs to VolumeSnapshot {SRC}/{vs}, which exists",
+        )
+        assert _vs(cluster, SRC, "dup") is None
+    finally:
+        cluster.kubectl("delete", "vsc", f"by-hand-{SUFFIX}", "--wait=true", timeout=120)
+    assert _live_state(world, SRC, vs) == before
+    assert _holders(cluster, handle) == [content]
+
+
 def test_rebind_after_the_namespace_was_deleted(world: World) -> None:
     cluster = world.cluster
     gone = GONE
@@ -504,8 +596,10 @@ def test_rebind_after_the_namespace_was_deleted(world: World) -> None:
         re.M,
     ), cp.stdout
 
+    live = _live_state(world, SRC, world.snapshots[SRC])
     cp = world.run(None, "rebind", old, "--namespace", DST)
     assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert _live_state(world, SRC, world.snapshots[SRC]) == live
     assert f"rebind: VolumeSnapshot {DST}/{vs} is ready (labelled backup-ns.sh/keep=true)" in (
         cp.stdout
     )
@@ -542,9 +636,15 @@ def test_rebind_after_the_namespace_was_deleted(world: World) -> None:
     assert (cluster.volume_dir(DST, "data") / "index.html").read_text() == (
         "<h1>rows of a deleted namespace</h1>\n"
     )
-    # rebind never replaces a snapshot.
-    cp = world.run(None, "rebind", new, "--namespace", DST)
-    _one_error_line(cp, f"VolumeSnapshot {DST}/{vs} exists")
+    # The rebound content is in use: never rebound again, whatever the name.
+    for args in ([], ["--name", "again"]):
+        cp = world.run(None, "rebind", new, "--namespace", DST, *args)
+        _one_error_line(
+            cp, f"rebind refused for {new}: it belongs to VolumeSnapshot {DST}/{vs}, which exists"
+        )
+    assert _vs(cluster, DST, "again") is None
+    assert _holders(cluster, handle) == [new]
+    assert _live_state(world, SRC, world.snapshots[SRC]) == live
 
 
 # -- helper pods: real Pod Security admission -----------------------------------------

@@ -1507,9 +1507,51 @@ command_list() {
 # snapshot-controller's rules: re-pointing an old (dynamically provisioned) content
 # never binds; a NEW pre-provisioned content with the old snapshotHandle does.
 
+# The snapshots and namespaces that decide whether a content is in use (contents_read):
+# CS_VS["ns/name"]=uid of every VolumeSnapshot, CS_BOUND[content]="ns/name" of the
+# snapshot whose status.boundVolumeSnapshotContentName names it, CS_NS[ns]=1.
+declare -gA CS_VS=() CS_BOUND=() CS_NS=()
+
+# contents_read: fill CS_VS, CS_BOUND and CS_NS (two list calls); 1 when a read failed
+# (the kubectl error in ERR_FILE).
+contents_read() {
+  local vs nss key uid bound ns
+  CS_VS=() CS_BOUND=() CS_NS=()
+  vs=$(kube get "$RES_VS" -A -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"|"}{.metadata.uid}{"|"}{.status.boundVolumeSnapshotContentName}{"\n"}{end}' 2>"$ERR_FILE") ||
+    return 1
+  nss=$(kube get namespaces -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' 2>"$ERR_FILE") ||
+    return 1
+  while IFS='|' read -r key uid bound; do
+    [[ -n $key ]] || continue
+    CS_VS[$key]=$uid
+    [[ -z $bound ]] || CS_BOUND[$bound]=$key
+  done <<<"$vs"
+  while IFS= read -r ns; do
+    [[ -z $ns ]] || CS_NS[$ns]=1
+  done <<<"$nss"
+}
+
+# content_state CONTENT REF_NS REF_NAME REF_UID: whether the snapshot of a content
+# exists, from contents_read: CS_STATE "yes" (CS_OWNER = that snapshot, "ns/name": a
+# snapshot is bound to the content, or its volumeSnapshotRef names one that exists
+# with the same uid, or any uid when the ref has none), "gone-ns" (its namespace is
+# gone) or "no". The one rule for list-contents' SNAPSHOT-EXISTS and rebind's refusal.
+CS_STATE='' CS_OWNER=''
+content_state() {
+  CS_OWNER=''
+  if [[ -n ${CS_BOUND[$1]+x} ]]; then
+    CS_STATE=yes CS_OWNER=${CS_BOUND[$1]}
+  elif [[ -n $3 && -n ${CS_VS[$2/$3]+x} && (-z $4 || ${CS_VS[$2/$3]} == "$4") ]]; then
+    CS_STATE=yes CS_OWNER=$2/$3
+  elif [[ -z ${CS_NS[$2]+x} ]]; then
+    CS_STATE=gone-ns
+  else
+    CS_STATE=no
+  fi
+}
+
 command_list_contents() {
-  local orphaned=false out vs nss line name ns ref uid pvc daily ready policy created state
-  local -A have_vs=() have_ns=()
+  local orphaned=false out name ns ref uid pvc daily ready policy created state
   while (($#)); do
     case $1 in
       --orphaned) orphaned=true ;;
@@ -1519,31 +1561,56 @@ command_list_contents() {
   done
   start
   if ! out=$(kube get "$RES_VSC" -l backup-ns.sh/type -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotRef.uid}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.status.readyToUse}{"|"}{.spec.deletionPolicy}{"|"}{.metadata.creationTimestamp}{"\n"}{end}' 2>"$ERR_FILE") ||
-    ! vs=$(kube get "$RES_VS" -A -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"|"}{.metadata.uid}{"\n"}{end}' 2>"$ERR_FILE") ||
-    ! nss=$(kube get namespaces -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' 2>"$ERR_FILE"); then
+    ! contents_read; then
     kube_fail "cannot list contents, snapshots and namespaces" \
       "Check the snapshot CRDs and that you may list them cluster-wide"
   fi
-  while IFS='|' read -r name uid; do
-    [[ -z $name ]] || have_vs[$name]=$uid
-  done <<<"$vs"
-  while IFS= read -r ns; do
-    [[ -z $ns ]] || have_ns[$ns]=1
-  done <<<"$nss"
   printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' CONTENT NAMESPACE SNAPSHOT PVC DAY READY POLICY SNAPSHOT-EXISTS
   while IFS='|' read -r name ns ref uid pvc daily ready policy created; do
     [[ -n $name ]] || continue
-    if [[ -n ${have_vs[$ns/$ref]+x} && (-z $uid || ${have_vs[$ns/$ref]} == "$uid") ]]; then
-      state=yes
-    elif [[ -z ${have_ns[$ns]+x} ]]; then
-      state="no (namespace gone)"
-    else
-      state=no
-    fi
+    content_state "$name" "$ns" "$ref" "$uid"
+    case $CS_STATE in
+      yes) state=yes ;;
+      gone-ns) state="no (namespace gone)" ;;
+      *) state=no ;;
+    esac
     [[ $orphaned != true || $state != yes ]] || continue
     printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' "$name" "${ns:--}" "${ref:--}" "${pvc:--}" \
       "${daily:-${created%%T*}}" "${ready:-false}" "${policy:--}" "$state"
   done < <(sort -t '|' -k2,2 -k5,5 -k9,9r <<<"$out")
+}
+
+# rebind_check_free CONTENT HANDLE REF_NS REF_NAME REF_UID: refuse (one line) when a
+# snapshot exists that CONTENT, or any other content with the same snapshotHandle,
+# belongs to, or when another content holds HANDLE at all (its later deletion could
+# take the data with it). Reads every content, snapshot and namespace.
+rebind_check_free() {
+  local content=$1 handle=$2 out name h1 h2 rns rname ruid why
+  local refuse='a second snapshot of the same snapshotHandle would lose its data when either is deleted'
+  if ! out=$(kube get "$RES_VSC" -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotRef.uid}{"\n"}{end}' 2>"$ERR_FILE") ||
+    ! contents_read; then
+    kube_fail "cannot list contents, snapshots and namespaces to check that $content is not in use" \
+      "Nothing was changed; check that you may list them cluster-wide"
+  fi
+  content_state "$content" "$3" "$4" "$5"
+  if [[ $CS_STATE == yes ]]; then
+    die "rebind refused for $content" \
+      "it belongs to VolumeSnapshot $CS_OWNER, which exists; $refuse" \
+      "Nothing was changed. Restore from $CS_OWNER itself (backup-ns.sh restore-pvc or dump-restore in namespace ${CS_OWNER%%/*}); rebind is for a content whose snapshot is gone (list-contents --orphaned)"
+  fi
+  while IFS='|' read -r name h1 h2 rns rname ruid; do
+    [[ -n $name && $name != "$content" ]] || continue
+    [[ ${h1:-$h2} == "$handle" || $h2 == "$handle" ]] || continue
+    content_state "$name" "$rns" "$rname" "$ruid"
+    if [[ $CS_STATE == yes ]]; then
+      die "rebind refused for $content" \
+        "VolumeSnapshotContent $name holds the same snapshotHandle $handle and belongs to VolumeSnapshot $CS_OWNER, which exists; $refuse" \
+        "Nothing was changed. Restore from $CS_OWNER itself (backup-ns.sh restore-pvc or dump-restore in namespace ${CS_OWNER%%/*})"
+    fi
+    why="VolumeSnapshotContent $name holds the same snapshotHandle $handle; deleting either object with deletionPolicy Delete deletes the data of both"
+    die "rebind refused for $content" "$why" \
+      "Nothing was changed. Keep one object: kubectl patch vsc $name --type merge -p '{\"spec\":{\"deletionPolicy\":\"Retain\"}}' && kubectl delete vsc $name, then rebind $content"
+  done <<<"$out"
 }
 
 REBIND_VSC='' REBIND_VS='' REBIND_NS=''
@@ -1576,7 +1643,7 @@ rebind_meta() {
 }
 
 command_rebind() {
-  local content='' ns='' name='' timeout=2m out driver policy handle sref_handle ref_ns ref_name class
+  local content='' ns='' name='' timeout=2m out driver policy handle sref_handle ref_ns ref_name ref_uid class
   local ready new limit t0 labels=() annotations=() manifest message
   while (($#)); do
     case $1 in
@@ -1595,14 +1662,15 @@ command_rebind() {
   [[ -z $name ]] || is_dns_subdomain "$name" || usage_error "rebind: \"$name\" is not a valid snapshot name"
   limit=$(duration_to_seconds "$timeout") || usage_error "rebind: --timeout \"$timeout\" is not a duration"
   start
-  if ! out=$(kube get "$RES_VSC" "$content" -o jsonpath='{.spec.driver}{"|"}{.spec.deletionPolicy}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotClassName}{"|"}{.status.readyToUse}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$RES_VSC" "$content" -o jsonpath='{.spec.driver}{"|"}{.spec.deletionPolicy}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotClassName}{"|"}{.status.readyToUse}{"|"}{.spec.volumeSnapshotRef.uid}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshotContent $content" "See backup-ns-controller.sh list-contents --orphaned"
   fi
-  IFS='|' read -r driver policy handle sref_handle ref_ns ref_name class ready <<<"$out"
+  IFS='|' read -r driver policy handle sref_handle ref_ns ref_name class ready ref_uid <<<"$out"
   handle=${handle:-$sref_handle}
   [[ -n $handle && -n $driver ]] ||
     die "cannot rebind $content" "it has no snapshotHandle or driver (readyToUse=${ready:-unset})" \
       "Only a ready content can be rebound"
+  rebind_check_free "$content" "$handle" "$ref_ns" "$ref_name" "$ref_uid"
   name=${name:-$ref_name}
   [[ -n $name ]] || usage_error "rebind: $content names no snapshot (was in ${ref_ns:-no namespace}); pass --name NAME"
   if kube get "$RES_VS" "$name" -n "$ns" -o name >/dev/null 2>&1; then
@@ -1655,10 +1723,12 @@ command_rebind() {
     json_members '   ' "${annotations[@]}"
     printf '  }},\n "spec": {"source": {"volumeSnapshotContentName": %s}}}\n' "$(json_str "$new")"
   )
-  REBIND_VS=$name REBIND_NS=$ns
+  # Only a snapshot this run created is ever removed again (never one of that name
+  # that another hand made meanwhile).
   if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
     rebind_fail "cannot create VolumeSnapshot $ns/$name" "$(err_detail "$ERR_FILE")" "The new content was removed again"
   fi
+  REBIND_VS=$name REBIND_NS=$ns
   log "rebind: created VolumeSnapshot $ns/$name bound to $new; waiting until ready (limit ${limit}s)"
   t0=$SECONDS
   while :; do
@@ -1763,6 +1833,9 @@ labelled backup-ns.sh/keep=true (retention leaves it alone; unkeep it when
 done). Waits until it is ready (default 2m), then deletes the old content
 OBJECT (it is Retain: the data stays, now held by the new content), so the
 orphan sweep can never delete the data the new snapshot uses.
+Refused, whatever --name says, while a snapshot exists that the content (or
+another content with the same snapshotHandle) belongs to: two snapshots of one
+snapshotHandle would lose their data when either is deleted.
 HELP
       ;;
     status)
