@@ -1,11 +1,11 @@
 """A persistent cache of lint results, so a pre-commit run lints only what changed.
 
-Results live under ``$BACKUPNS_CACHE_DIR`` or ``$XDG_CACHE_HOME/backupns-gen`` (default
-``~/.cache/backupns-gen``), one small JSON file per entry in ``lint-v1/<aa>/<key>.json``.
-A key is the sha256 of everything the result depends on: the text checked, the tool and
-its version (the ShellCheck binary's ``--version``, kubernetes-validate's version and the
-Kubernetes version of the schemas), and the source of the module that interprets the
-result. So an entry can be stale only by being unused; it is never wrong.
+Results live in the cache directory (``cache.default_dir``), one small JSON file per
+entry in ``lint-v1/<aa>/<key>.json``. A key is the sha256 of everything the result
+depends on: the text checked, the tool and its version (the ShellCheck binary's
+``--version``, kubernetes-validate's version and the Kubernetes version of the schemas),
+and the source of the module that interprets the result. So an entry can be stale only
+by being unused; it is never wrong.
 
 Safe under concurrent runs: an entry is written to a temporary file in its directory
 and renamed into place (atomic on POSIX), and a reader that finds a half-missing or
@@ -16,7 +16,6 @@ home, full disk) costs speed only: the lint then runs as if the cache were empty
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -24,26 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-
-def default_dir() -> Path | None:
-    """Where the cache lives, or None when it is turned off."""
-    if os.environ.get("BACKUPNS_NO_CACHE"):
-        return None
-    explicit = os.environ.get("BACKUPNS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "backupns-gen")
-
-
-def key_of(*parts: str | bytes) -> str:
-    """sha256 over the parts, each length-prefixed (no two part lists collide)."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        h.update(f"{len(data)}:".encode())
-        h.update(data)
-    return h.hexdigest()
+from .cache import default_dir
 
 
 class LintCache:
@@ -99,8 +79,3 @@ class LintCache:
     def put_many(self, items: Iterable[tuple[str, Any]]) -> None:
         for key, value in items:
             self.put(key, value)
-
-
-def module_fingerprint(*files: str) -> str:
-    """sha256 of source files (the modules that compute and interpret cached results)."""
-    return key_of(*(Path(f).read_bytes() for f in files))

@@ -19,8 +19,8 @@ from typing import Any
 import jinja2
 
 from . import __version__, commands
+from .cache import default_dir
 from .errors import TemplateError
-from .lintcache import default_dir
 from .plan import NamespaceUnit, Plan
 from .rendercache import RenderCache
 
@@ -142,7 +142,7 @@ def templates_dir() -> Path:
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates kept beside the lint cache: compiling the script templates is
+    """Compiled templates kept in the cache directory: compiling the script templates is
     most of a small render. Jinja checks each entry against the template's source
     (sha1) and the Python version, so a changed template is recompiled."""
     base = default_dir()

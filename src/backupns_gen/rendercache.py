@@ -8,7 +8,7 @@ code change misses every entry. The rendered files are stored as they are, under
 ``<cache dir>/render-v1/<aa>/<key>/<n>`` plus an index, written to a temporary
 directory and renamed into place (atomic; safe under concurrent runs). A unit that
 cannot be serialized is simply rendered each time. ``BACKUPNS_NO_CACHE=1`` turns the
-cache off, as for lint results (``lintcache.py``).
+cache off, as for lint results (``cache.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .lintcache import default_dir, key_of
+from .cache import default_dir, key_of
 
 PACKAGE = Path(__file__).resolve().parent
 

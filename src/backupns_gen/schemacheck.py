@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
+from .cache import key_of, module_fingerprint
 from .errors import BackupNsError
-from .lintcache import LintCache, key_of, module_fingerprint
+from .lintcache import LintCache
 
 DEFAULT_KUBERNETES_VERSION = "1.32"
 

@@ -32,8 +32,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .cache import key_of, module_fingerprint
 from .errors import BackupNsError
-from .lintcache import LintCache, key_of, module_fingerprint
+from .lintcache import LintCache
 from .render import HEADER_PREFIX, HEADER_SUFFIX
 
 WORD = "[A-Za-z0-9._/-]+"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
-from backupns_gen.lintcache import LintCache, default_dir, key_of
+from backupns_gen.cache import key_of
+from backupns_gen.lintcache import LintCache
 
 
 def test_round_trip_across_instances(tmp_path: Path) -> None:
@@ -18,11 +16,6 @@ def test_round_trip_across_instances(tmp_path: Path) -> None:
     assert fresh.get("k" * 64) == {"a": [1]}
     assert (fresh.hits, fresh.misses) == (1, 0)
     assert fresh.get("j" * 64) is None and fresh.misses == 1
-
-
-def test_keys_do_not_collide_across_part_boundaries() -> None:
-    assert key_of("ab", "c") != key_of("a", "bc")
-    assert key_of("x") == key_of(b"x")
 
 
 def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path) -> None:
@@ -53,18 +46,3 @@ def test_an_unwritable_directory_costs_only_speed(tmp_path: Path) -> None:
     cache = LintCache(blocked)  # its lint-v1 cannot be created below a file
     cache.put("k", 1)
     assert cache.get("k") == 1  # still kept in memory
-
-
-def test_where_it_lives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("BACKUPNS_NO_CACHE", "BACKUPNS_CACHE_DIR", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_dir() == tmp_path / ".cache" / "backupns-gen"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_dir() == tmp_path / "xdg" / "backupns-gen"
-    monkeypatch.setenv("BACKUPNS_CACHE_DIR", str(tmp_path / "own"))
-    assert default_dir() == tmp_path / "own"
-    monkeypatch.setenv("BACKUPNS_NO_CACHE", "1")
-    assert default_dir() is None
-    assert LintCache().dir is None
-    assert os.environ["BACKUPNS_NO_CACHE"] == "1"
