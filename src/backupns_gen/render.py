@@ -267,12 +267,6 @@ def render_script(unit: NamespaceUnit, hdr: str, root: str | None = None) -> str
     return Renderer(root).script(unit, hdr)
 
 
-def render_namespace(
-    unit: NamespaceUnit, hdr: str, root: str | None = None
-) -> dict[str, RenderedFile]:
-    return Renderer(root).namespace(unit, hdr)
-
-
 def render(
     plan: Plan, root: str | None = None, cache: RenderCache | None = None
 ) -> dict[str, RenderedFile]:

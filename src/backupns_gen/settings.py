@@ -77,15 +77,6 @@ inside functions that set ``kind=$(db_kind)``."""
 INTERNAL = frozenset({"BAK_BAKED", "BAK_CAPS", "BAK_GENERATOR_VERSION", "BAK_SCRIPT_NAMESPACE"})
 """``BAK_*`` variables of the script that are not settings (never read from outside)."""
 
-LEGACY = {
-    "BAK_FLOCK": "BAK_LOCK",
-    "BAK_FLOCK_COUNT": "BAK_LOCK_SLOTS",
-    "BAK_FLOCK_TIMEOUT_SEC": "BAK_LOCK_TIMEOUT_SEC",
-}
-"""Settings of the original backup-ns (flock era) still read under their old names:
-``BAK_FLOCK=false`` means ``BAK_LOCK=none``; the others are read as the new name unless
-that is set (``_defaults.sh.j2``), with a warning (``warn_unknown_settings``)."""
-
 
 @dataclass(frozen=True)
 class Source:
@@ -633,10 +624,6 @@ SETTINGS: tuple[Setting, ...] = (
 
 BY_NAME = {s.name: s for s in SETTINGS}
 assert len(BY_NAME) == len(SETTINGS), "a setting is listed twice"
-
-
-def setting(name: str) -> Setting:
-    return BY_NAME[name]
 
 
 def field(name: str) -> Any:

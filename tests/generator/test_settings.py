@@ -15,10 +15,14 @@ from backupns_gen.errors import ConfigError
 from backupns_gen.loader import load_config, parse_config
 from backupns_gen.plan import plan
 from backupns_gen.render import render
-from backupns_gen.settings import BY_NAME, INTERNAL, LEGACY, SETTINGS, Setting
+from backupns_gen.settings import BY_NAME, INTERNAL, SETTINGS, Setting
 from tests.genhelpers import EXAMPLE, FULL
 
 KEYED_INTS = [s for s in SETTINGS if s.kind == "int" and s.key]
+
+LEGACY = {"BAK_FLOCK", "BAK_FLOCK_COUNT", "BAK_FLOCK_TIMEOUT_SEC"}
+"""The original backup-ns's lock settings, read under their old names by the script
+(templates/script/_defaults.sh.j2, warned about in _config.sh.j2); not rows of the table."""
 
 
 @pytest.fixture(scope="module")

@@ -62,8 +62,8 @@ bak_default() {
 }
 
 bak_apply_defaults() {
-  # The original backup-ns's lock settings, still read under their old names
-  # (settings.LEGACY): BAK_FLOCK=false turns locking off; BAK_FLOCK_COUNT, BAK_FLOCK_TIMEOUT_SEC.
+  # The original backup-ns's lock settings, still read under their old names (with a
+  # warning): BAK_FLOCK=false turns locking off; BAK_FLOCK_COUNT, BAK_FLOCK_TIMEOUT_SEC.
   if [[ ${BAK_FLOCK:-} == false && -z ${BAK_LOCK+x} ]]; then
     BAK_LOCK=none
   fi
