@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler,
 from pydantic.alias_generators import to_camel
 
 from .fields import (
+    PERCENT_RANGE,
+    PORT_RANGE,
     AbsPath,
     Command,
     Duration,
@@ -37,7 +39,6 @@ from .fields import (
     TimeZone,
     fail,
 )
-from .settings import field
 from .unknown import allowed_keys, validate_known_keys
 
 DEFAULT_IMAGE = "registry.k8s.io/kubectl:v1.33.1"
@@ -83,35 +84,35 @@ class Model(BaseModel):
 class WaitUntilReady(Model):
     """Wait for the VolumeSnapshot to become ``readyToUse``."""
 
-    enabled: bool = field("BAK_VS_WAIT_UNTIL_READY")
+    enabled: bool = True
     """Wait until each snapshot is readyToUse (default true)."""
-    timeout: Duration = field("BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
+    timeout: Duration = "15m"
     """Give up, and fail the run, after this long (default 15m)."""
 
 
 class Postgres(Model):
     """Dump a PostgreSQL database (``pg_dump`` in the database container, via kubectl exec)."""
 
-    exec: ExecResource = field("BAK_DB_POSTGRES_EXEC_RESOURCE")
+    exec: ExecResource = "deployment/app-base"
     """The resource kubectl execs into, kind/name (default deployment/app-base)."""
-    container: LabelName = field("BAK_DB_POSTGRES_EXEC_CONTAINER")
+    container: LabelName = "postgres"
     """The container in that pod that runs pg_dump (default postgres)."""
-    dump_file: AbsPath = field("BAK_DB_POSTGRES_DUMP_FILE")
+    dump_file: AbsPath = "/var/lib/postgresql/data/dump.sql.gz"
     """Absolute path of the gzip dump in the container, on the volume being snapshotted
     (default /var/lib/postgresql/data/dump.sql.gz)."""
     pvc: PvcName | None = None
     """The PVC (one of pvcs) that holds dumpFile; default: the first PVC."""
-    host: Host = field("BAK_DB_POSTGRES_HOST")
+    host: Host = ""
     """Database host seen from the container; "" = the unix socket (default)."""
-    port: Port = field("BAK_DB_POSTGRES_PORT")
+    port: Port = Field(default=5432, ge=PORT_RANGE[0], le=PORT_RANGE[1])
     """Database port (default 5432)."""
-    user: LiteralOrEnv = field("BAK_DB_POSTGRES_USER")
+    user: LiteralOrEnv = "${POSTGRES_USER}"
     """Database user: a literal or ${ENV_VAR} expanded in the container
     (default ${POSTGRES_USER})."""
-    password_env: EnvName = field("BAK_DB_POSTGRES_PASSWORD")
+    password_env: EnvName = "POSTGRES_PASSWORD"
     """NAME of the container's environment variable that holds the password (default
     POSTGRES_PASSWORD; "" = no password). The password itself is never in the config."""
-    database: LiteralOrEnv = field("BAK_DB_POSTGRES_DB")
+    database: LiteralOrEnv = "${POSTGRES_DB}"
     """Database to dump: a literal or ${ENV_VAR} expanded in the container
     (default ${POSTGRES_DB})."""
 
@@ -119,28 +120,28 @@ class Postgres(Model):
 class Mysql(Model):
     """Dump a MySQL / MariaDB database (``mysqldump`` in the database container)."""
 
-    exec: ExecResource = field("BAK_DB_MYSQL_EXEC_RESOURCE")
+    exec: ExecResource = "statefulset/mysql"
     """The resource kubectl execs into, kind/name (default statefulset/mysql)."""
-    container: LabelName = field("BAK_DB_MYSQL_EXEC_CONTAINER")
+    container: LabelName = "mysql"
     """The container in that pod that runs mysqldump (default mysql)."""
-    dump_file: AbsPath = field("BAK_DB_MYSQL_DUMP_FILE")
+    dump_file: AbsPath = "/var/lib/mysql/dump.sql.gz"
     """Absolute path of the gzip dump in the container, on the volume being snapshotted
     (default /var/lib/mysql/dump.sql.gz)."""
     pvc: PvcName | None = None
     """The PVC (one of pvcs) that holds dumpFile; default: the first PVC."""
-    host: Host = field("BAK_DB_MYSQL_HOST")
+    host: Host = "127.0.0.1"
     """Database host seen from the container (default 127.0.0.1)."""
-    port: Port = field("BAK_DB_MYSQL_PORT")
+    port: Port = Field(default=3306, ge=PORT_RANGE[0], le=PORT_RANGE[1])
     """Database port (default 3306)."""
-    user: LiteralOrEnv = field("BAK_DB_MYSQL_USER")
+    user: LiteralOrEnv = "root"
     """Database user: a literal or ${ENV_VAR} expanded in the container (default root)."""
-    password_env: EnvName = field("BAK_DB_MYSQL_PASSWORD")
+    password_env: EnvName = "MYSQL_ROOT_PASSWORD"
     """NAME of the container's environment variable that holds the password (default
     MYSQL_ROOT_PASSWORD; "" = no password). The password itself is never in the config."""
-    database: LiteralOrEnv = field("BAK_DB_MYSQL_DB")
+    database: LiteralOrEnv = "${MYSQL_DATABASE}"
     """Database to dump: a literal or ${ENV_VAR} expanded in the container
     (default ${MYSQL_DATABASE})."""
-    default_character_set: str = field("BAK_DB_MYSQL_DEFAULT_CHARACTER_SET")
+    default_character_set: str = Field(default="utf8mb4", pattern=r"^[A-Za-z0-9_]{1,32}$")
     """The client's --default-character-set (default utf8mb4)."""
 
 
@@ -217,16 +218,16 @@ class Lock(Model):
     "privileged"). The former ``flock: {enabled, slots, dir, hostPath, timeout}`` block is
     still read with a warning (``enabled: false`` means ``mode: none``)."""
 
-    mode: Literal["lease", "flock", "none"] = field("BAK_LOCK")
+    mode: Literal["lease", "flock", "none"] = "lease"
     """lease (Lease slots, the default), flock (hostPath lock files, needs root) or none."""
-    slots: int = field("BAK_LOCK_SLOTS")
+    slots: int = Field(default=2, ge=1, le=1000)
     """Backups per node at once, 1..1000 (default 2); a run takes any free slot."""
-    timeout: Duration = field("BAK_LOCK_TIMEOUT_SEC")
+    timeout: Duration = "1h"
     """How long to wait for a free slot (default 1h; baked as seconds)."""
     lease_duration: Duration = "1m"
     """lease: how long a slot stays held without renewal, 5s..1h (default 1m); the holder
     renews it every third of that, and a killed job's slot is free after it."""
-    dir: AbsPath = field("BAK_FLOCK_DIR")
+    dir: AbsPath = "/mnt/host-backup-locks"
     """flock: lock directory inside the job's container (default /mnt/host-backup-locks)."""
     host_path: AbsPath = "/mnt/host-backup-locks"
     """flock: node directory mounted at dir (hostPath, DirectoryOrCreate; default
@@ -247,10 +248,10 @@ class KeepOverride(Model):
 class Retention(Model):
     """How the controller ages snapshots out (labels written by the script)."""
 
-    mode: Literal["daily_weekly_monthly", "days"] = field("BAK_LABEL_VS_RETAIN")
+    mode: Literal["daily_weekly_monthly", "days"] = "daily_weekly_monthly"
     """daily_weekly_monthly (keep the newest N per period, see controller.keep) or days
     (delete after days days)."""
-    days: int | None = field("BAK_LABEL_VS_RETAIN_DAYS")
+    days: int | None = Field(default=None, ge=1, le=3650)
     """Days to keep a snapshot: required with mode days, 1..3650; not allowed otherwise."""
     keep: KeepOverride = Field(default_factory=KeepOverride)
     """Keep counts for this namespace; a count left out is controller.keep's."""
@@ -309,15 +310,15 @@ class Affinity(Model):
 class Verify(Model):
     """The restore drill (backup-ns.sh verify) and the toolbox's helper pods."""
 
-    after_backup: bool = field("BAK_VERIFY_AFTER_BACKUP")
+    after_backup: bool = False
     """true: the CronJob verifies each snapshot it made, right after the backup (default
     false). Only then its ServiceAccount is also bound to ClusterRole backup-ns-verify
     (create/delete PVCs and pods in the namespace)."""
-    run_as_user: int = field("BAK_TOOLBOX_RUN_AS_USER")
+    run_as_user: int = Field(default=999, ge=1, le=999999999)
     """Non-root uid of the helper pods (Pod Security restricted). The dump file is
     readable only by its owner, so use the database container's uid (default 999, as in
     the official postgres and mariadb images)."""
-    timeout: Duration = field("BAK_TOOLBOX_TIMEOUT")
+    timeout: Duration = "10m"
     """How long to wait for a scratch PVC and its helper pod (default 10m)."""
 
 
@@ -384,18 +385,20 @@ class NamespaceConfig(Model):
     """none, or a mapping with postgres and/or mysql (see Database)."""
     hooks: Hooks = Field(default_factory=Hooks)
     """Commands run in application containers around the snapshots (see Hooks)."""
-    dry_run: bool = field("BAK_DRY_RUN")
+    dry_run: bool = False
     """Check everything, dump nothing, create nothing (default false)."""
-    debug: bool = field("BAK_DEBUG")
+    debug: bool = False
     """Trace every command of the script (set -x; default false)."""
-    snapshot_name: SnapshotTemplate = field("BAK_VS_NAME_TEMPLATE")
+    snapshot_name: SnapshotTemplate = "{pvc}-{date}-{rand}"
     """VolumeSnapshot name template with {namespace} {pvc} {date} {rand} {type}
     (default {pvc}-{date}-{rand})."""
-    snapshot_class: OptionalSubdomain = field("BAK_VS_CLASS_NAME")
+    snapshot_class: OptionalSubdomain = ""
     """VolumeSnapshotClass; "" = the default class of the cluster."""
     wait_until_ready: WaitUntilReady = Field(default_factory=WaitUntilReady)
     """Wait for readyToUse (see WaitUntilReady)."""
-    threshold_space_used_percent: Percent = field("BAK_THRESHOLD_SPACE_USED_PERCENTAGE")
+    threshold_space_used_percent: Percent = Field(
+        default=90, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
     """Refuse to dump when the dump volume is fuller than this percentage (default 90)."""
     lock: Lock = Field(default_factory=Lock)
     """Backups per node at once: Lease slots, flock or none (see Lock)."""
@@ -406,7 +409,7 @@ class NamespaceConfig(Model):
     """How the controller ages the snapshots out (see Retention)."""
     schedule: str = "H 1 * * *"
     """Cron schedule; H or H(a-b) allowed in minute and hour (default H 1 * * *)."""
-    time_zone: TimeZone = field("BAK_TIME_ZONE")
+    time_zone: TimeZone = "UTC"
     """IANA time zone of the schedule and the period labels (default UTC)."""
     image: Image = DEFAULT_IMAGE
     """Job image with bash >= 4.4, kubectl, GNU coreutils (and flock for lock.mode flock);

@@ -1,12 +1,12 @@
 """The settings table: every ``BAK_*`` setting of the rendered script, once.
 
 Each row says what the setting is called, what kind of value it holds (and so
-how bash verifies it), its bounds, its default, its one-line help, whether it
-is a secret, which capability (script fragment) needs it, when it applies, and
-where its baked value comes from in the config. Everything else is generated
-from this table:
+how bash verifies it), its one-line help, whether it is a secret, which capability
+(script fragment) needs it, when it applies, and where its baked value comes from in
+the config. A row with a ``key`` takes its default, bounds and pattern from that
+config field (``config.py``, declared once beside the field's docstring); a row
+without one declares them itself. Everything else is generated from this table:
 
-- the config model's defaults and bounds (``config.py``: ``field("BAK_X")``),
 - ``BAK_BAKED`` (the plan's ``ns.env``, in table order),
 - the per-setting checks of ``verify_config``, ``describe`` (``--help``),
   ``active_config_vars`` (``config`` and the ``backup-ns.sh/env-config``
@@ -20,8 +20,9 @@ Adding a setting
    the baked value) when the config sets it; ``baked=False`` when it is only
    read from the environment. Pick a ``kind`` from ``KINDS`` (the bash check is
    generated from it); ``custom`` means the fragment checks it by hand.
-2. If the config sets it: add the field to the model in ``config.py`` as
-   ``name: Type = field("BAK_X")`` (default and bounds come from the row).
+2. If the config sets it: add the field to the model in ``config.py`` with its
+   default and bounds (``name: int = Field(default=2, ge=1, le=1000)``); the row
+   reads them from there.
 3. Read ``$BAK_X`` in the one fragment that uses it. Re-render, update the
    goldens. ``tests/generator/test_settings.py`` fails when a rendered script reads a
    ``BAK_*`` variable that is not in this table.
@@ -29,16 +30,17 @@ Adding a setting
 
 from __future__ import annotations
 
+import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from .fields import PERCENT_RANGE, PORT_RANGE, duration_seconds
-
-if TYPE_CHECKING:
-    from .config import Mysql, NamespaceConfig, Postgres
+from .config import Mysql, NamespaceConfig, Postgres
+from .fields import duration_seconds
 
 KINDS = {
     "bool": "true or false",
@@ -126,6 +128,10 @@ class Setting:
     """Listed by ``config`` and the env-config annotation when it applies."""
 
     def __post_init__(self) -> None:
+        if self.key:  # default, bounds and pattern are the config field's
+            info = config_field(self.key)
+            for attr, value in _declared(info).items():
+                object.__setattr__(self, attr, value)
         assert self.name.startswith("BAK_") and self.name not in INTERNAL, self.name
         assert self.kind in KINDS and self.when in WHEN, self.name
         assert (self.lo is not None and self.hi is not None) == (self.kind == "int"), self.name
@@ -162,14 +168,38 @@ class Setting:
             return "true" if value else "false"
         return str(value)
 
-    def field(self) -> Any:
-        """The pydantic Field of the config model: default and bounds from this row."""
-        extra: dict[str, Any] = {}
-        if self.lo is not None:
-            extra.update(ge=self.lo, le=self.hi)
-        if self.pattern:
-            extra["pattern"] = self.pattern
-        return Field(default=self.default, **extra)
+
+
+def _camel_to_snake(part: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), part)
+
+
+def _model_of(annotation: Any) -> type[BaseModel]:
+    """The model class of a field's annotation (``Postgres | None`` -> Postgres)."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    raise KeyError(annotation)
+
+
+def config_field(key: str) -> FieldInfo:
+    """The field of a namespace entry at the dotted camelCase ``key``
+    (``database.postgres.dumpFile``)."""
+    model: type[BaseModel] = NamespaceConfig
+    *parents, leaf = key.split(".")
+    for part in parents:
+        model = _model_of(model.model_fields[_camel_to_snake(part)].annotation)
+    return model.model_fields[_camel_to_snake(leaf)]
+
+
+def _declared(info: FieldInfo) -> dict[str, Any]:
+    """A config field's default, bounds and pattern, as a row's attributes."""
+    out: dict[str, Any] = {"default": None if info.is_required() else info.default}
+    for meta in info.metadata:  # pydantic keeps ge, le and pattern as metadata objects
+        for attr, name in (("ge", "lo"), ("le", "hi"), ("pattern", "pattern")):
+            if getattr(meta, attr, None) is not None:
+                out[name] = getattr(meta, attr)
+    return out
 
 
 def _pg(src: Source) -> Postgres:
@@ -189,7 +219,7 @@ def _password(env: str) -> str:
 
 
 def _database(
-    prefix: str, cap: str, get: Callable[[Source], Postgres | Mysql], d: Any
+    prefix: str, cap: str, get: Callable[[Source], Postgres | Mysql], model: type[BaseModel]
 ) -> list[Setting]:
     """The settings of one database client (PostgreSQL and MySQL share their shape)."""
     key = f"database.{cap}."
@@ -197,10 +227,9 @@ def _database(
         Setting(
             f"{prefix}_EXEC_RESOURCE",
             "exec_resource",
-            f"what to exec into: <kind>/<name>, e.g. {d['exec']}",
+            f"what to exec into: <kind>/<name>, e.g. {model.model_fields['exec'].default}",
             lambda s: get(s).exec,
             key + "exec",
-            d["exec"],
             cap=cap,
             when=cap,
         ),
@@ -210,7 +239,6 @@ def _database(
             "container that runs the database client",
             lambda s: get(s).container,
             key + "container",
-            d["container"],
             what="container name",
             cap=cap,
             when=cap,
@@ -221,7 +249,6 @@ def _database(
             "gzip dump file inside the container (on BAK_DUMP_PVC)",
             lambda s: get(s).dump_file,
             key + "dumpFile",
-            d["dump_file"],
             cap=cap,
             when=cap,
         ),
@@ -231,7 +258,6 @@ def _database(
             "database host seen from the container; empty = local socket",
             lambda s: get(s).host,
             key + "host",
-            d["host"],
             cap=cap,
             when=cap,
         ),
@@ -241,9 +267,6 @@ def _database(
             "database port",
             lambda s: get(s).port,
             key + "port",
-            d["port"],
-            lo=PORT_RANGE[0],
-            hi=PORT_RANGE[1],
             cap=cap,
             when=cap,
         ),
@@ -253,7 +276,6 @@ def _database(
             "database user: a value or ${ENVVAR} expanded in the container",
             lambda s: get(s).user,
             key + "user",
-            d["user"],
             cap=cap,
             when=cap,
         ),
@@ -263,7 +285,6 @@ def _database(
             "${ENVVAR} of the container holding the password, or empty",
             lambda s: _password(get(s).password_env),
             key + "passwordEnv",
-            d["password_env"],
             secret=True,
             cap=cap,
             when=cap,
@@ -274,33 +295,12 @@ def _database(
             "database: a value or ${ENVVAR} expanded in the container",
             lambda s: get(s).database,
             key + "database",
-            d["database"],
             cap=cap,
             when=cap,
         ),
     ]
 
 
-_POSTGRES = {
-    "exec": "deployment/app-base",
-    "container": "postgres",
-    "dump_file": "/var/lib/postgresql/data/dump.sql.gz",
-    "host": "",
-    "port": 5432,
-    "user": "${POSTGRES_USER}",
-    "password_env": "POSTGRES_PASSWORD",
-    "database": "${POSTGRES_DB}",
-}
-_MYSQL = {
-    "exec": "statefulset/mysql",
-    "container": "mysql",
-    "dump_file": "/var/lib/mysql/dump.sql.gz",
-    "host": "127.0.0.1",
-    "port": 3306,
-    "user": "root",
-    "password_env": "MYSQL_ROOT_PASSWORD",
-    "database": "${MYSQL_DATABASE}",
-}
 
 _LABEL_VALUE = "a label value (letters, digits, -_. ; at most 63)"
 
@@ -318,7 +318,6 @@ SETTINGS: tuple[Setting, ...] = (
         "true: check everything, dump nothing, create nothing (client-side dry run)",
         lambda s: s.ns.dry_run,
         "dryRun",
-        False,
     ),
     Setting(
         "BAK_DEBUG",
@@ -326,7 +325,6 @@ SETTINGS: tuple[Setting, ...] = (
         "true: trace every command of this script (set -x)",
         lambda s: s.ns.debug,
         "debug",
-        False,
     ),
     Setting(
         "BAK_PVC_NAMES",
@@ -356,7 +354,6 @@ SETTINGS: tuple[Setting, ...] = (
         "snapshot name; placeholders {namespace} {pvc} {date} {rand} {type}",
         lambda s: s.ns.snapshot_name,
         "snapshotName",
-        "{pvc}-{date}-{rand}",
     ),
     Setting(
         "BAK_VS_CLASS_NAME",
@@ -364,7 +361,6 @@ SETTINGS: tuple[Setting, ...] = (
         "VolumeSnapshotClass; empty = the default class of the cluster",
         lambda s: s.ns.snapshot_class,
         "snapshotClass",
-        "",
         what="VolumeSnapshotClass name",
         optional=True,
     ),
@@ -374,7 +370,6 @@ SETTINGS: tuple[Setting, ...] = (
         "true: wait until each snapshot is readyToUse",
         lambda s: s.ns.wait_until_ready.enabled,
         "waitUntilReady.enabled",
-        True,
     ),
     Setting(
         "BAK_VS_WAIT_UNTIL_READY_TIMEOUT",
@@ -382,7 +377,6 @@ SETTINGS: tuple[Setting, ...] = (
         "how long to wait (15m, 1h30m, 90s or seconds)",
         lambda s: s.ns.wait_until_ready.timeout,
         "waitUntilReady.timeout",
-        "15m",
     ),
     Setting(
         "BAK_THRESHOLD_SPACE_USED_PERCENTAGE",
@@ -390,9 +384,6 @@ SETTINGS: tuple[Setting, ...] = (
         "fail before dumping when the disk of the dump directory is this % full",
         lambda s: s.ns.threshold_space_used_percent,
         "thresholdSpaceUsedPercent",
-        90,
-        lo=PERCENT_RANGE[0],
-        hi=PERCENT_RANGE[1],
     ),
     Setting(
         "BAK_DB_SKIP",
@@ -408,7 +399,7 @@ SETTINGS: tuple[Setting, ...] = (
         when="postgres",
         check_always=True,
     ),
-    *_database("BAK_DB_POSTGRES", "postgres", _pg, _POSTGRES),
+    *_database("BAK_DB_POSTGRES", "postgres", _pg, Postgres),
     Setting(
         "BAK_DB_MYSQL",
         "bool",
@@ -417,15 +408,13 @@ SETTINGS: tuple[Setting, ...] = (
         when="mysql",
         check_always=True,
     ),
-    *_database("BAK_DB_MYSQL", "mysql", _my, _MYSQL),
+    *_database("BAK_DB_MYSQL", "mysql", _my, Mysql),
     Setting(
         "BAK_DB_MYSQL_DEFAULT_CHARACTER_SET",
         "pattern",
         "client character set (--default-character-set)",
         lambda s: _my(s).default_character_set,
         "database.mysql.defaultCharacterSet",
-        "utf8mb4",
-        pattern=r"^[A-Za-z0-9_]{1,32}$",
         why="is not a character set name such as utf8mb4",
         cap="mysql",
         when="mysql",
@@ -443,7 +432,6 @@ SETTINGS: tuple[Setting, ...] = (
         "backups per node at once: lease (Lease slots), flock (hostPath lock files) or none",
         lambda s: s.ns.lock.mode,
         "lock.mode",
-        "lease",
         choices=("lease", "flock", "none"),
     ),
     Setting(
@@ -452,9 +440,6 @@ SETTINGS: tuple[Setting, ...] = (
         "number of slots per node (concurrent backups on one node)",
         lambda s: s.ns.lock.slots,
         "lock.slots",
-        2,
-        lo=1,
-        hi=1000,
         cap="lease|flock",
         when="lock",
     ),
@@ -464,7 +449,6 @@ SETTINGS: tuple[Setting, ...] = (
         "how long to wait for a free slot (seconds, or 15m, 1h30m, 90s)",
         lambda s: duration_seconds(s.ns.lock.timeout),
         "lock.timeout",
-        "1h",
         cap="lease|flock",
         when="lock",
     ),
@@ -503,7 +487,6 @@ SETTINGS: tuple[Setting, ...] = (
         "directory of the lock files (a hostPath on the node)",
         lambda s: s.ns.lock.dir,
         "lock.dir",
-        "/mnt/host-backup-locks",
         cap="flock",
         when="flock",
     ),
@@ -528,7 +511,6 @@ SETTINGS: tuple[Setting, ...] = (
         "retention: daily_weekly_monthly or days",
         lambda s: s.ns.retention.mode,
         "retention.mode",
-        "daily_weekly_monthly",
         choices=("daily_weekly_monthly", "days"),
     ),
     Setting(
@@ -537,9 +519,6 @@ SETTINGS: tuple[Setting, ...] = (
         "days to keep a snapshot with retention days",
         lambda s: s.ns.retention.days or 0,
         "retention.days",
-        None,
-        lo=1,
-        hi=3650,
         when="days",
     ),
     Setting(
@@ -548,7 +527,6 @@ SETTINGS: tuple[Setting, ...] = (
         "IANA time zone of the dates in names and labels",
         lambda s: s.ns.time_zone,
         "timeZone",
-        "UTC",
     ),
     Setting(
         "BAK_VERIFY_AFTER_BACKUP",
@@ -556,7 +534,6 @@ SETTINGS: tuple[Setting, ...] = (
         "true: create runs verify on each snapshot it made",
         lambda s: s.ns.verify.after_backup,
         "verify.afterBackup",
-        False,
         shown=False,
     ),
     Setting(
@@ -574,9 +551,6 @@ SETTINGS: tuple[Setting, ...] = (
         "non-root uid of the helper pods (the dump file's owner)",
         lambda s: s.ns.verify.run_as_user,
         "verify.runAsUser",
-        999,
-        lo=1,
-        hi=999999999,
         shown=False,
     ),
     Setting(
@@ -585,7 +559,6 @@ SETTINGS: tuple[Setting, ...] = (
         "how long to wait for a scratch PVC and its helper pod",
         lambda s: s.ns.verify.timeout,
         "verify.timeout",
-        "10m",
         shown=False,
     ),
     Setting(
@@ -624,11 +597,6 @@ SETTINGS: tuple[Setting, ...] = (
 
 BY_NAME = {s.name: s for s in SETTINGS}
 assert len(BY_NAME) == len(SETTINGS), "a setting is listed twice"
-
-
-def field(name: str) -> Any:
-    """``field("BAK_X")``: the config model's Field for that setting."""
-    return BY_NAME[name].field()
 
 
 def for_caps(caps: frozenset[str]) -> tuple[Setting, ...]:
