@@ -267,7 +267,7 @@ BAK_EVENTS=true' ]]
   config_error "$S" BAK_LABEL_VS_RETAIN=days BAK_LABEL_VS_RETAIN_DAYS=0 -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_LABEL_VS_RETAIN_DAYS=\"0\" is not a whole number from 1 to 3650. $HINT"
   config_error "$S" BAK_TIME_ZONE=Mars/Olympus_Mons -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_TIME_ZONE=\"Mars/Olympus_Mons\" is not a known time zone (no /usr/share/zoneinfo/Mars/Olympus_Mons; install tzdata). $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_TIME_ZONE=\"Mars/Olympus_Mons\" is not a known time zone here (no /usr/share/zoneinfo/Mars/Olympus_Mons; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone). $HINT"
   config_error "$S" 'BAK_TIME_ZONE=../etc' -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_TIME_ZONE=\"../etc\" is not an IANA time zone name. $HINT"
   config_error "$S" BAK_NOW=yesterdayish -- \

@@ -76,3 +76,18 @@ setup() {
   run --separate-stderr delete_after_at "$S" '2026-03-28 23:30' Europe/Vienna 1
   [[ $status -eq 0 && $output == '2026-03-29' && -z $stderr ]]
 }
+
+@test "clock: without zone files, 00:30 in Vienna is labelled with its own day (the baked rule)" {
+  run --separate-stderr periods_without_tzdata "$S" '2026-06-30T22:30:00Z' Europe/Vienna
+  [[ $status -eq 0 && $output == '2026-07-01 2026-w27 2026-07' && -z $stderr ]]
+  run --separate-stderr periods_without_tzdata "$S" '2026-12-31 00:30' Europe/Vienna
+  [[ $status -eq 0 && $output == '2026-12-31 2026-w53 2026-12' && -z $stderr ]]
+}
+
+@test "clock: without zone files, a zone the script does not carry is refused in one line" {
+  mkdir -p "$BATS_TEST_TMPDIR/no-zoneinfo"
+  run --separate-stderr env -i PATH="$PATH" TZDIR="$BATS_TEST_TMPDIR/no-zoneinfo" \
+    BAK_TIME_ZONE=America/New_York BAK_KUBECTL=/bin/true bash "$S" config
+  [[ $status -eq 2 && -z $output ]]
+  [[ $stderr == "ERROR: invalid setting in namespace shop-prod: BAK_TIME_ZONE=\"America/New_York\" is not a known time zone here (no $BATS_TEST_TMPDIR/no-zoneinfo/America/New_York; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone). Fix the environment variable or backupns.yaml (then render again); see \"help settings\"" ]]
+}

@@ -90,6 +90,15 @@ periods_at() {
   env -i PATH="$PATH" bash -c 'source "$1" && period_labels "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
 }
 
+# periods_without_tzdata SCRIPT WHEN ZONE: periods_at on a system without zone files
+# (TZDIR names an empty directory), as in the default image.
+periods_without_tzdata() {
+  mkdir -p "$BATS_TEST_TMPDIR/no-zoneinfo"
+  # shellcheck disable=SC2016 # expanded by the child bash, not here
+  env -i PATH="$PATH" TZDIR="$BATS_TEST_TMPDIR/no-zoneinfo" \
+    bash -c 'source "$1" && period_labels "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
+}
+
 # stamp_at SCRIPT WHEN ZONE: the {date} placeholder for the clock WHEN.
 stamp_at() {
   # shellcheck disable=SC2016 # expanded by the child bash, not here

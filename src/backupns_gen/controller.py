@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from . import schedule
 from .config import Config, ControllerConfig
 from .fields import duration_seconds
+from .zonerules import ZoneRule, rules_for
 
 LEASE_NAME = "backup-ns-controller"
 
@@ -52,6 +53,8 @@ class ControllerUnit:
     env: tuple[tuple[str, str], ...]
     settings: tuple[CtlSetting, ...]
     table: tuple[TableRow, ...]
+    zones: tuple[ZoneRule, ...] = ()
+    """The rules of the config's time zones (CTL_TIME_ZONE may name any of them)."""
 
 
 @dataclass(frozen=True)
@@ -206,4 +209,9 @@ def plan_controller(config: Config) -> ControllerUnit:
                     stale_seconds=period * ctl.stale_after_factor,
                 )
             )
-    return ControllerUnit(env=tuple(controller_env(ctl)), settings=CTL_SETTINGS, table=tuple(rows))
+    return ControllerUnit(
+        env=tuple(controller_env(ctl)),
+        settings=CTL_SETTINGS,
+        table=tuple(rows),
+        zones=rules_for({ctl.time_zone}),
+    )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from . import names
+from . import names, zonerules
 from .names import quote
 
 
@@ -156,7 +156,10 @@ def _time_zone(value: object) -> str:
     try:
         if len(text) <= 64 and _TIME_ZONE.fullmatch(text):
             zoneinfo.ZoneInfo(text)
+            zonerules.zone_rule(text)  # the scripts carry it (for images without tzdata)
             return text
+    except zonerules.ZoneRuleError as exc:
+        raise fail(text, f"{exc} (its rule is baked into the scripts)") from None
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         pass
     raise fail(text, "is not a valid IANA time zone (like UTC or Europe/Vienna)")

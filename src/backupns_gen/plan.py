@@ -12,13 +12,14 @@ files or Jinja.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from . import schedule, settings
+from . import schedule, settings, zonerules
 from .config import DEFAULT_RUN_AS_USER, Config, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .settings import Setting
+from .zonerules import ZoneRule
 
 CAPS = ("lease", "flock", "postgres", "mysql", "hooks")
 LEASE_PREFIX = "backup-ns-slot"
@@ -91,6 +92,9 @@ class NamespaceUnit:
     """Pre hooks, then post hooks, each in config order (empty without the hooks cap)."""
     verify_after_backup: bool
     """The CronJob verifies each new snapshot (and binds ClusterRole backup-ns-verify)."""
+    zones: tuple[ZoneRule, ...] = ()
+    """The rules of every zone of the config (BAK_TIME_ZONE may name another of them);
+    ``plan_namespace`` alone: of the namespace's own zone."""
 
     @property
     def flock(self) -> bool:
@@ -209,6 +213,7 @@ def plan_namespace(
         verify_after_backup=ns.verify.after_backup,
         lease_namespace=lease_namespace,
         run_as_user=_run_as_user(ns),
+        zones=zonerules.rules_for({ns.time_zone}),
     )
 
 
@@ -218,11 +223,20 @@ def _run_as_user(ns: NamespaceConfig) -> int:
     return 0 if ns.lock.mode == "flock" else DEFAULT_RUN_AS_USER
 
 
+def config_zones(config: Config) -> tuple[ZoneRule, ...]:
+    """The rules of every time zone the config names (namespaces and controller)."""
+    zones = {ns.time_zone for ns in config.namespaces.values()} | {config.controller.time_zone}
+    return zonerules.rules_for(zones)
+
+
 def plan(config: Config) -> Plan:
     schedules = schedule.Schedules()  # most namespaces share one schedule: parse it once
     ctl = config.controller
+    zones = config_zones(config)
     units = tuple(
-        plan_namespace(name, config.namespaces[name], ctl.namespace, schedules)
+        replace(
+            plan_namespace(name, config.namespaces[name], ctl.namespace, schedules), zones=zones
+        )
         for name in sorted(config.namespaces)
     )
     cluster = ClusterUnit(
@@ -243,5 +257,5 @@ def plan(config: Config) -> Plan:
         source_name=config.source_name,
         namespaces=units,
         cluster=cluster,
-        controller=plan_controller(config),
+        controller=replace(plan_controller(config), zones=zones),
     )

@@ -293,27 +293,34 @@ render_vs_name() {
 }
 
 # clock_epoch ZONE [WHEN]: seconds since the epoch of WHEN (any `date -d` input,
-# read in ZONE; default now).
+# read in ZONE; default now). A local time is read with the offset of its moment, which
+# for a baked zone may depend on that moment: read once in UTC, then in the zone.
 clock_epoch() {
-  TZ=$1 date -d "${2:-now}" +%s
+  local when=${2:-now} e tz1 tz2
+  e=$(TZ=UTC0 date -d "$when" +%s) || return 1
+  tz1=$(zone_tz "$1" "$e") || (($? == 2)) || return 1
+  e=$(TZ=$tz1 date -d "$when" +%s) || return 1
+  tz2=$(zone_tz "$1" "$e") || (($? == 2)) || return 1
+  [[ $tz2 == "$tz1" ]] || e=$(TZ=$tz2 date -d "$when" +%s) || return 1
+  printf '%s\n' "$e"
 }
 
 # period_labels EPOCH ZONE: "<daily> <weekly> <monthly>" in ZONE, e.g.
 # "2026-12-31 2026-w53 2026-12": the ISO week-year and week (GGGG-wVV).
 period_labels() {
-  TZ=$2 date -d "@$1" '+%Y-%m-%d %G-w%V %Y-%m'
+  zone_date "$1" "$2" '%Y-%m-%d %G-w%V %Y-%m'
 }
 
 # date_stamp EPOCH ZONE: the {date} placeholder, YYYY-MM-DD-HHMMSS in ZONE.
 date_stamp() {
-  TZ=$2 date -d "@$1" +%Y-%m-%d-%H%M%S
+  zone_date "$1" "$2" %Y-%m-%d-%H%M%S
 }
 
 # delete_after_date EPOCH ZONE DAYS: today in ZONE plus DAYS, YYYY-MM-DD.
 delete_after_date() {
   local today
-  today=$(TZ=$2 date -d "@$1" +%Y-%m-%d) || return 1
-  TZ=UTC date -d "$today +$3 days" +%Y-%m-%d
+  today=$(zone_date "$1" "$2" %Y-%m-%d) || return 1
+  TZ=UTC0 date -d "$today +$3 days" +%Y-%m-%d
 }
 
 # random_suffix: 6 characters of [a-z0-9] for the {rand} placeholder.
@@ -339,6 +346,95 @@ env_config_serialize() {
   done
 }
 
+# --- time zones -----------------------------------------------------------------
+
+# GNU date knows a zone by name only from its file in /usr/share/zoneinfo (and reads a
+# name it cannot find as UTC, silently); an image may have no tzdata. So the zones of
+# backupns.yaml are carried here, from the tzdata release backupns-gen used: per zone
+# its name, the moment from which its POSIX TZ rule holds ("": always), the rule, and,
+# when the rule began after 2024-01-01, the fixed-offset periods from then until it
+# ("START=TZ ...", START in seconds since the epoch).
+# shellcheck disable=SC2054 # the commas are part of the rules, not separators
+ZONE_RULES=(
+  Europe/Vienna 828234000 CET-1CEST,M3.5.0,M10.5.0/3 ''
+)
+
+# zone_known ZONE: true when this system has ZONE's file or this script its rule.
+zone_known() {
+  local i
+  [[ $1 == UTC || -f ${TZDIR:-/usr/share/zoneinfo}/$1 ]] && return 0
+  for ((i = 0; i < ${#ZONE_RULES[@]}; i += 4)); do
+    [[ ${ZONE_RULES[i]} != "$1" ]] || return 0
+  done
+  return 1
+}
+
+# zone_tz ZONE EPOCH: the TZ value that gives ZONE's local time at EPOCH: the zone's
+# name when this system has its file, else what this script carries. Status 1: ZONE is
+# unknown; status 2: EPOCH is before what this script carries (the earliest it has is
+# printed all the same).
+zone_tz() {
+  local i p tz='' periods
+  if [[ $1 == UTC ]]; then
+    printf 'UTC0\n'
+    return 0
+  fi
+  if [[ -f ${TZDIR:-/usr/share/zoneinfo}/$1 ]]; then
+    printf '%s\n' "$1"
+    return 0
+  fi
+  for ((i = 0; i < ${#ZONE_RULES[@]}; i += 4)); do
+    [[ ${ZONE_RULES[i]} == "$1" ]] || continue
+    if [[ -z ${ZONE_RULES[i + 1]} ]] || (($2 >= ZONE_RULES[i + 1])); then
+      printf '%s\n' "${ZONE_RULES[i + 2]}"
+      return 0
+    fi
+    read -ra periods <<<"${ZONE_RULES[i + 3]}"
+    for p in "${periods[@]}"; do
+      ((${p%%=*} <= $2)) || break
+      tz=${p#*=}
+    done
+    if [[ -n $tz ]]; then
+      printf '%s\n' "$tz"
+      return 0
+    fi
+    if ((${#periods[@]})); then
+      printf '%s\n' "${periods[0]#*=}"
+    else
+      printf '%s\n' "${ZONE_RULES[i + 2]}"
+    fi
+    return 2
+  done
+  return 1
+}
+
+# zone_require ZONE EPOCH WHAT: stop with one line unless ZONE's local time at EPOCH
+# is known here (WHAT: what needs it).
+zone_require() {
+  local rc=0 i from='' p
+  zone_tz "$1" "$2" >/dev/null || rc=$?
+  ((rc != 0)) || return 0
+  for ((i = 0; i < ${#ZONE_RULES[@]}; i += 4)); do
+    [[ ${ZONE_RULES[i]} == "$1" ]] || continue
+    p=${ZONE_RULES[i + 3]%% *}
+    from=${p%%=*}
+    from=${from:-${ZONE_RULES[i + 1]}}
+  done
+  if ((rc == 2)); then
+    die "cannot compute $3" "$(TZ=UTC0 date -d "@$2" +%Y-%m-%dT%H:%M:%SZ) is before $(TZ=UTC0 date -d "@$from" +%Y-%m-%dT%H:%M:%SZ), where the rules of $1 that this script carries begin, and there is no ${TZDIR:-/usr/share/zoneinfo}/$1" \
+      "Use a later time, or an image with tzdata"
+  fi
+  die "cannot compute $3" "$1 is not a known time zone here (no ${TZDIR:-/usr/share/zoneinfo}/$1, and no rule for it in this script)" \
+    "Use a time zone of backupns.yaml (and render again), or an image with tzdata"
+}
+
+# zone_date EPOCH ZONE FORMAT: date +FORMAT of EPOCH in ZONE (before what this script
+# carries for ZONE: in the earliest offset it has; zone_require tells the two apart).
+zone_date() {
+  local tz
+  tz=$(zone_tz "$2" "$1") || (($? == 2)) || return 1
+  TZ=$tz date -d "@$1" "+$3"
+}
 # --- configuration: verify, print, help ---------------------------------------
 
 # db_kind: the database to dump in this run: none, postgres or mysql.
@@ -488,10 +584,10 @@ verify_host() {
 }
 
 verify_time_zone() {
-  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' zonedir=${TZDIR:-/usr/share/zoneinfo} v=${!1-}
+  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' v=${!1-}
   [[ $v =~ $re ]] || invalid "$1" "is not an IANA time zone name"
-  [[ $v == UTC || -f $zonedir/$v ]] ||
-    invalid "$1" "is not a known time zone (no $zonedir/$v; install tzdata)"
+  zone_known "$v" ||
+    invalid "$1" "is not a known time zone here (no ${TZDIR:-/usr/share/zoneinfo}/$v; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone)"
 }
 
 # verify_settings: each setting's own check, generated from the settings table.
@@ -2799,6 +2895,7 @@ snapshot_names() {
   if ! epoch=$(clock_epoch "$BAK_TIME_ZONE" "${BAK_NOW:-now}" 2>"$ERR_FILE"); then
     die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW and BAK_TIME_ZONE"
   fi
+  zone_require "$BAK_TIME_ZONE" "$epoch" "the period labels"
   stamp=$(date_stamp "$epoch" "$BAK_TIME_ZONE")
   RUN_PERIODS=$(period_labels "$epoch" "$BAK_TIME_ZONE")
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
