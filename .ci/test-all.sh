@@ -20,6 +20,7 @@ install_deps() {
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
   command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
   command -v flock >/dev/null 2>&1 || need_apt+=(util-linux)
+  command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
   if ((${#need_apt[@]})); then
     log "apt-get install ${need_apt[*]}"
     apt-get update -qq
@@ -31,6 +32,11 @@ install_deps() {
   npm ci --silent --no-audit --no-fund >/dev/null
   command -v kubectl >/dev/null 2>&1 || { echo "ERROR: kubectl is not on PATH; the behaviour tests drive the real kubectl" >&2; return 1; }
   command -v go >/dev/null 2>&1 || { echo "ERROR: go is not on PATH (nor in /usr/local/go/bin); the real control plane tier (tests/realk8s) is built from the Go module proxy" >&2; return 1; }
+  # The default image's userland (bats/e2e_rootfs.bats): a Debian bookworm tree from
+  # mmdebstrap into ~/.cache/backupns/rootfs (cold 1-2 min; warm: a check). A failed build
+  # fails the run.
+  log "root filesystem of the default image (tests/rootfs/build.sh)"
+  bash tests/rootfs/build.sh || { echo "ERROR: building the root filesystem failed (tests/rootfs/build.sh)" >&2; return 1; }
 }
 
 [[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin
@@ -59,7 +65,7 @@ unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
 step "ruff" ruff check src kubesim tests bench
 step "mypy (strict) src/backupns_gen" mypy
 # shellcheck disable=SC2016 # the single-quoted script is expanded by the inner bash
-step "shellcheck bats/, out/ and the CI scripts" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh .ci/run .ci/test-all.sh tests/realk8s/build.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
+step "shellcheck bats/, out/ and the CI scripts" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh .ci/run .ci/test-all.sh tests/realk8s/build.sh tests/rootfs/*.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
 step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backupns.yaml -o out --check
 
 # The real control plane tier: built from the Go module proxy into
