@@ -32,6 +32,7 @@ namespaces:
   requests: {pvcs: [data], database: none}
   rewatch: {pvcs: [data], database: none, timeZone: UTC}
   vs-gone: {pvcs: [data], database: none, timeZone: UTC}
+  killed: {pvcs: [data], database: none, timeZone: UTC}
   flock-a: {pvcs: [data], database: none, lock: {mode: flock, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
   flock-b: {pvcs: [data], database: none, lock: {mode: flock, slots: 1, dir: /mnt/e2e-locks, timeout: 1m}}
 controller:
@@ -329,6 +330,34 @@ EOF
   create_bg_wait
   [[ $status -eq 1 ]]
   [[ $stderr == "ERROR: VolumeSnapshot $vs failed in namespace vs-gone: it was deleted while waiting for it to be ready. "* ]]
+}
+
+# watch_pids NS: the pids of the kubectl watches of namespace NS.
+watch_pids() {
+  pgrep -f -- "(^|/)kubectl --namespace $1 get .*--watch " || true
+}
+
+@test "a create killed with SIGKILL while it waits for readiness leaves no kubectl watch behind" {
+  e2e_seed_volumes killed data
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"killed"},"mode":"never-ready","times":1}'
+  create_bg "$(e2e_script killed)" BAK_NOW=2026-03-02T08:00:00Z BAK_VS_RAND=kill01 BAK_VS_WAIT_UNTIL_READY_TIMEOUT=10m
+  local i before left
+  for ((i = 0; i < 400; i++)); do
+    grep -q 'waiting until ready' "$BATS_TEST_TMPDIR/bg.out" && [[ -n $(watch_pids killed) ]] && break
+    sleep 0.05
+  done
+  before=$(watch_pids killed)
+  [[ -n $before ]] || { cat "$BATS_TEST_TMPDIR/bg.out" "$BATS_TEST_TMPDIR/bg.err"; false; }
+  kill -KILL "$CREATE_BG_PID"
+  wait "$CREATE_BG_PID" || true
+  # Gone soon after (the bound is generous; a watch left behind runs for 30 minutes).
+  for ((i = 0; i < 600; i++)); do
+    [[ -n $(watch_pids killed) ]] || break
+    sleep 0.1
+  done
+  left=$(watch_pids killed)
+  # (a watch left behind is stopped here: it would hold bats' output open for 30 minutes)
+  [[ -z $left ]] || { ps -o pid,ppid,args -p "${left//$'\n'/,}"; mapfile -t left <<<"$left"; kill "${left[@]}"; false; }
 }
 
 @test "flock: two namespaces sharing one slot on a node run one after the other" {

@@ -124,6 +124,14 @@ my_sum() {
   [[ $status -eq 1 && $stderr == 'ERROR: PVC www already exists in namespace tb-files: restore-pvc never overwrites a PVC. Pick another --to name, or delete www first if it is really not needed' ]]
   bns tb-files restore-pvc "$vs" --to www-back --size 1Mi
   [[ $status -eq 1 && $stderr == "ERROR: --size 1Mi is too small in namespace tb-files: snapshot $vs needs at least 1Gi. Pass --size 1Gi or more" ]]
+  local big
+  for big in 16384Pi 100000000000000P; do
+    bns tb-files restore-pvc "$vs" --to www-back --size "$big"
+    [[ $status -eq 2 && $stderr == "ERROR: --size \"$big\" is too large (at most 8Ei). Run \"backup-ns.sh restore-pvc --help\" for usage." ]] ||
+      { echo "$big: $status $stderr"; false; }
+  done
+  bns tb-files restore-pvc "$vs" --to www-back --size 8000Pi -o json
+  [[ $status -eq 0 && $output == *'"storage": "8000Pi"'* ]]
   bns tb-files restore-pvc nosuch --to www-back
   [[ $status -eq 1 && $stderr == 'ERROR: cannot read VolumeSnapshot nosuch in namespace tb-files: Error from server (NotFound): volumesnapshots.snapshot.storage.k8s.io "nosuch" not found. See the snapshots with: backup-ns.sh list' ]]
   bns tb-files restore-pvc "$vs"

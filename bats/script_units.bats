@@ -101,6 +101,26 @@ each_is() {
   each_is is_quantity 1 '' Gi 1GB 1gi -1Gi '1 Gi' '1Gi|x'
 }
 
+@test "quantity_bytes: units, the largest sizes bash counts, and no wrap-around beyond them" {
+  local pair
+  for pair in 0=0 1=1 1Ki=1024 1Gi=1073741824 500M=500000000 20Gi=21474836480 7Ei=8070450532247928832 \
+    8191Pi=9222246136947933184 9223P=9223000000000000000 9E=9000000000000000000 \
+    9223372036854775807=9223372036854775807 0000000000000000001Ki=1024; do
+    run --separate-stderr in_script "$S" -- quantity_bytes "${pair%%=*}"
+    [[ $status -eq 0 && $output == "${pair#*=}" && -z $stderr ]] ||
+      { echo "${pair%%=*}: status=$status output=$output stderr=$stderr"; return 1; }
+  done
+  for pair in 8Ei 8192Pi 16384Pi 9224P 10E 100000000000000P 9223372036854775808 9999999999999999999 \
+    999999999999999999Ki 10000000000000000000 000000000000000000000000000000000000000099999999999999999999; do
+    run --separate-stderr in_script "$S" -- quantity_bytes "$pair"
+    [[ $status -eq 2 && -z $output && -z $stderr ]] || { echo "$pair: status=$status output=$output"; return 1; }
+  done
+  for pair in '' Gi 1.5Gi -1 1GB 1gi ' 1Gi' 1e9; do
+    run --separate-stderr in_script "$S" -- quantity_bytes "$pair"
+    [[ $status -eq 1 && -z $output && -z $stderr ]] || { echo "'$pair': status=$status output=$output"; return 1; }
+  done
+}
+
 @test "sq: nasty strings survive a round trip through bash -c" {
   local s quoted
   local nasty=("it's" "'" "''" '$HOME' '${HOME}' '`id`' '$(id)' $'two\nlines' '\' '\\'"'"'' '"' \

@@ -1395,10 +1395,33 @@ vs_create_all() {
 # VS_WATCH_FD). Started before the create, so its list and watch requests overlap
 # with it; started again (a relist) when the stream ends.
 vs_watch_start() {
-  exec {VS_WATCH_FD}< <(exec "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get "$VS_RESOURCE" \
-    -l "$(pvc_selector)" --watch --output-watch-events -o jsonpath="$VS_WATCH_JSONPATH" \
-    2>"$WORK_DIR/watch.err")
+  exec {VS_WATCH_FD}< <(vs_watch_run "$$")
   VS_WATCH_PID=$!
+}
+
+# vs_watch_run PARENT_PID: the watch, its events on stdout; exits with kubectl's status.
+# It dies with the script: on TERM (vs_watch_stop), and when PARENT_PID is gone, even
+# killed by SIGKILL, which no trap sees (a quiet watch would notice only at its next
+# event, or never).
+vs_watch_run() {
+  local parent=$1 pid guard rc=0
+  trap - EXIT ERR
+  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get "$VS_RESOURCE" -l "$(pvc_selector)" \
+    --watch --output-watch-events -o jsonpath="$VS_WATCH_JSONPATH" </dev/null 2>"$WORK_DIR/watch.err" &
+  pid=$!
+  # Only kubectl writes to the pipe: the script sees the end of the stream when it ends.
+  exec >/dev/null
+  (
+    while kill -0 "$parent" 2>/dev/null; do
+      sleep 1
+    done
+    kill "$pid" 2>/dev/null
+  ) </dev/null 2>/dev/null &
+  guard=$!
+  trap 'kill "$pid" "$guard" 2>/dev/null; exit 143' TERM
+  wait "$pid" || rc=$?
+  kill "$guard" 2>/dev/null || true
+  exit "$rc"
 }
 
 # vs_watch_stop [wait]: end the watch: kill it, or with "wait" (its stream ended) reap
@@ -1655,26 +1678,40 @@ age_of() {
   fi
 }
 
-# quantity_bytes QUANTITY: "1Gi", "500M", "1073741824" -> bytes; 1 for anything else.
+# quantity_bytes QUANTITY: "1Gi", "500M", "1073741824" -> bytes. Returns 1 (and prints
+# nothing) for anything else, 2 for a size beyond what bash counts (2^63-1 bytes,
+# about 8Ei): never a wrapped-around number.
 quantity_bytes() {
-  local re='^([0-9]{1,15})(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$' n unit
+  local re='^([0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$' digits n unit shift=0 mult=1
+  local max=9223372036854775807
   [[ $1 =~ $re ]] || return 1
-  n=$((10#${BASH_REMATCH[1]}))
+  digits=${BASH_REMATCH[1]}
   unit=${BASH_REMATCH[2]}
+  digits=${digits#"${digits%%[!0]*}"}
+  digits=${digits:-0}
+  # 19 digits may not fit: compare the first 18 and the last one on their own.
+  ((${#digits} <= ${#max})) || return 2
+  if ((${#digits} == ${#max})); then
+    ((10#${digits:0:18} < 10#${max:0:18} || (10#${digits:0:18} == 10#${max:0:18} && ${digits:18} <= ${max:18}))) ||
+      return 2
+  fi
+  n=$((10#$digits))
   case $unit in
-    '') ;;
-    Ki) n=$((n << 10)) ;;
-    Mi) n=$((n << 20)) ;;
-    Gi) n=$((n << 30)) ;;
-    Ti) n=$((n << 40)) ;;
-    Pi) n=$((n << 50)) ;;
-    k) n=$((n * 1000)) ;;
-    M) n=$((n * 1000 ** 2)) ;;
-    G) n=$((n * 1000 ** 3)) ;;
-    T) n=$((n * 1000 ** 4)) ;;
-    P) n=$((n * 1000 ** 5)) ;;
+    Ki) shift=10 ;;
+    Mi) shift=20 ;;
+    Gi) shift=30 ;;
+    Ti) shift=40 ;;
+    Pi) shift=50 ;;
+    Ei) shift=60 ;;
+    k) mult=1000 ;;
+    M) mult=1000000 ;;
+    G) mult=1000000000 ;;
+    T) mult=1000000000000 ;;
+    P) mult=1000000000000000 ;;
+    E) mult=1000000000000000000 ;;
   esac
-  printf '%d\n' "$n"
+  ((n <= max >> shift && n <= max / mult)) || return 2
+  printf '%d\n' "$(((n << shift) * mult))"
 }
 
 # need_value "$@": a usage error unless the option in $1 is followed by a value.
@@ -2065,7 +2102,7 @@ command_list() {
 
 command_restore_pvc() {
   local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' mode
-  local want have manifest limit start phase out note=''
+  local want have manifest limit start phase out note='' rc
   while (($# > 0)); do
     case $1 in
       --to) need_value "$@"; to=$2; shift ;;
@@ -2087,7 +2124,12 @@ command_restore_pvc() {
   [[ -n $to ]] || usage_error "restore-pvc needs --to NEW_PVC"
   is_dns_subdomain "$to" || usage_error "--to \"$to\" is not a valid PVC name"
   [[ -z $class ]] || is_dns_subdomain "$class" || usage_error "--storage-class \"$class\" is not a valid name"
-  [[ -z $size ]] || quantity_bytes "$size" >/dev/null || usage_error "--size \"$size\" is not a size such as 20Gi"
+  if [[ -n $size ]]; then
+    rc=0
+    quantity_bytes "$size" >/dev/null || rc=$?
+    ((rc != 2)) || usage_error "--size \"$size\" is too large (at most 8Ei)"
+    ((rc == 0)) || usage_error "--size \"$size\" is not a size such as 20Gi"
+  fi
   duration_to_seconds "$timeout" >/dev/null || usage_error "--timeout \"$timeout\" is not a duration such as 5m"
   case $output in '' | yaml | json) ;; *) usage_error "-o must be yaml or json" ;; esac
   toolbox_begin
