@@ -17,7 +17,7 @@ backupns_yaml() {
   local ns
   printf 'defaults:\n  timeZone: UTC\n  flock: {enabled: false}\n'
   printf '  waitUntilReady: {enabled: true, timeout: 1m}\nnamespaces:\n'
-  for ns in my-restore my-argv my-baddb my-revoked; do
+  for ns in my-modes my-restore my-argv my-baddb my-revoked; do
     printf '  %s:\n    pvcs: [data, uploads]\n    database:\n      mysql:\n' "$ns"
     printf '        exec: statefulset/wordpress-db\n        container: mariadb\n        pvc: data\n'
     printf '        host: 127.0.0.1\n        port: %s\n' "$MY_PORT"
@@ -73,6 +73,35 @@ SQL
 # fingerprint DB: one line that changes with any row of DB.
 fingerprint() {
   db_mysql "$1" <<<"SELECT CONCAT((SELECT CONCAT(COUNT(*), ':', SUM(id), ':', MD5(GROUP_CONCAT(title, body ORDER BY id SEPARATOR ','))) FROM posts), '/', (SELECT MD5(GROUP_CONCAT(name, value ORDER BY name)) FROM options))"
+}
+
+# restore NS ARGS...: run NS's rendered script `dump-restore ARGS` (no terminal).
+restore() {
+  local ns=$1
+  shift
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" bash "$(e2e_script "$ns")" dump-restore "$@" </dev/null
+}
+
+# hold_session [DB] SQL: a client running SQL in the background (its pid in HELD),
+# connected to DB (none: no default database).
+hold_session() {
+  local db=''
+  (($# == 1)) || { db=$1; shift; }
+  MYSQL_PWD=$MY_PASSWORD mariadb --no-defaults -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" ${db:+"$db"} <<<"$1" >/dev/null 2>&1 &
+  HELD=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(db_mysql <<<"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%'") == 1 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# release_held: end the SLEEP(60) session.
+release_held() {
+  db_mysql <<<"SELECT CONCAT('KILL ', ID, ';') FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%'" | db_mysql || true
+  wait "$HELD" || true
 }
 
 # release_when_mysqldump_waits: once a LOCK TABLES waits for the lock that SLEEP(30)'s
@@ -188,4 +217,56 @@ SQL
   [[ $stderr =~ ^"ERROR: MySQL dump failed in statefulset/wordpress-db container mariadb in namespace my-revoked: dump | gzip into /var/lib/mysql/dump.sql.gz.tmp."[A-Za-z0-9]+"/dump failed: "(mysqldump|mariadb-dump)": Got error: 1142: \"SELECT command denied to user 'reader'@'"[^\']+"' for table \`revoked\`.\`secret\`\" when using LOCK TABLES. No snapshot was made"* ]]
   no_leftovers
   [[ -z $(e2e_vs_names my-revoked) ]]
+}
+
+@test "dump-restore (mysql) replaces the database with its charset: a later table is gone; refused while a connection uses it unless --terminate-sessions" {
+  db_mysql <<<"DROP DATABASE IF EXISTS modes; CREATE DATABASE modes CHARACTER SET latin1 COLLATE latin1_swedish_ci;"
+  db_mysql modes <<<"CREATE TABLE posts (id int PRIMARY KEY, title varchar(20)); INSERT INTO posts VALUES (1, 'one'), (2, 'two');"
+  local vs=data-2026-05-04-100000-e2e001
+  e2e_seed_volumes my-modes data uploads
+  e2e_seed_mysql my-modes data /var/lib/mysql modes
+  create my-modes
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  db_mysql modes <<<"DELETE FROM posts WHERE id = 2; CREATE TABLE later (x int);"
+
+  hold_session modes "SELECT SLEEP(60)"
+  restore my-modes "$vs" --force
+  [[ $status -eq 1 ]]
+  [[ $stderr == 'ERROR: dump-restore refused in namespace my-modes: 1 other session(s) are connected to MySQL database modes. Stop the application (scale it to 0), pass --terminate-sessions to end them, or restore beside it with --into NEWDB; nothing was restored' ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(db_mysql modes <<<"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'modes'") == 2 ]]
+
+  restore my-modes "$vs" --force --terminate-sessions
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *"dump-restore: dropping and recreating MySQL database modes (waiting at most 30s for locks)"* ]]
+  [[ ${lines[-1]} =~ ^"[backup-ns] my-modes: dump-restore: done: MySQL database modes replaced by the dump of snapshot $vs (taken "[^\)]+") in "[0-9]+s$ ]] ||
+    { printf '%s\n' "$output"; false; }
+  wait "$HELD" || true
+  [[ $(db_mysql <<<"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'modes' ORDER BY 1") == posts ]]
+  [[ $(db_mysql modes <<<"SELECT GROUP_CONCAT(title ORDER BY id) FROM posts") == one,two ]]
+  [[ $(db_mysql <<<"SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'modes'") == 'latin1 latin1_swedish_ci' ]]
+}
+
+@test "dump-restore (mysql) --into NEWDB: a new database with the rows, the live one untouched; a held lock times out with one line, nothing dropped" {
+  local vs=data-2026-05-04-100000-e2e001
+  db_mysql <<<"DROP DATABASE IF EXISTS modes_copy;"
+  db_mysql modes <<<"UPDATE posts SET title = 'changed'; CREATE TABLE later2 (x int);"
+  restore my-modes "$vs" --force --into modes_copy
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${lines[-1]} =~ ^"[backup-ns] my-modes: dump-restore: done: MySQL database modes_copy created from snapshot $vs (taken "[^\)]+") in "[0-9]+s"; modes is untouched"$ ]] ||
+    { printf '%s\n' "$output"; false; }
+  [[ $(db_mysql modes_copy <<<"SELECT GROUP_CONCAT(title ORDER BY id) FROM posts") == one,two ]]
+  [[ $(db_mysql modes <<<"SELECT GROUP_CONCAT(title ORDER BY id) FROM posts") == changed,changed ]]
+  [[ $(db_mysql <<<"SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'modes_copy'") == latin1 ]]
+
+  # A client without a default database holds a table lock: DROP DATABASE waits for
+  # its metadata lock and gives up after --lock-timeout; nothing is dropped.
+  hold_session "LOCK TABLES modes.posts READ; SELECT SLEEP(60);"
+  restore my-modes "$vs" --force --lock-timeout 2s
+  release_held
+  [[ $status -eq 1 ]]
+  [[ $stderr =~ ^"ERROR: MySQL restore failed in statefulset/wordpress-db container mariadb in namespace my-modes: database modes could not be dropped and recreated: another session held a lock for longer than the lock timeout (2s); it is unchanged. " ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(db_mysql modes <<<"SELECT GROUP_CONCAT(title ORDER BY id) FROM posts") == changed,changed ]]
+  [[ $(db_mysql modes <<<"SELECT COUNT(*) FROM later2") == 0 ]]
 }

@@ -8,7 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 
-PG_NAMESPACES=(pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-killed pg-full pg-dry pg-missing pg-revoked pg-rls)
+PG_NAMESPACES=(pg-modes pg-restore pg-multi pg-argv pg-baddb pg-locked pg-nospace pg-cut pg-killed pg-full pg-dry pg-missing pg-revoked pg-rls)
 
 setup_file() {
   load helpers/e2e
@@ -77,6 +77,31 @@ SQL
 # fingerprint DB: one line that changes with any row of DB.
 fingerprint() {
   db_psql "$1" <<<"SELECT (SELECT count(*) || ':' || sum(id) || ':' || md5(string_agg(name || price, ',' ORDER BY id)) FROM items) || '/' || (SELECT md5(string_agg(k || body, ',' ORDER BY k)) FROM notes)"
+}
+
+# restore NS ARGS...: run NS's rendered script `dump-restore ARGS` (no terminal).
+restore() {
+  local ns=$1
+  shift
+  mkdir -p "$BATS_TEST_TMPDIR/tmp"
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" bash "$(e2e_script "$ns")" dump-restore "$@" </dev/null
+}
+
+# databases: the names of the server's databases (sorted, one a line).
+databases() {
+  db_psql <<<"SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1"
+}
+
+# hold_session DB SQL: a session on DB running SQL in the background (its pid in HELD).
+hold_session() {
+  PGPASSWORD=$PG_PASSWORD psql -X -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$1" <<<"$2" >/dev/null 2>&1 &
+  HELD=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(db_psql <<<"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()") == 1 ]] && return 0
+    sleep 0.1
+  done
+  return 1
 }
 
 # release_when_pg_dump_waits DB: once pg_dump waits for a lock in DB, wait 0.5 s more,
@@ -414,4 +439,74 @@ SQL
   [[ ${stderr_lines[0]} =~ ^"ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace pg-rls: dump | gzip into /var/lib/postgresql/data/dump.sql.gz.tmp."[A-Za-z0-9]+"/dump failed: pg_dump: error: query failed: ERROR:  query would be affected by row-level security policy for table \"accounts\". No snapshot was made"* ]]
   [[ ${stderr_lines[1]} == '  pg_dump: detail: Query was: COPY public.accounts (id, owner) TO stdout;' ]]
   [[ -z $(e2e_vs_names pg-rls) ]]
+}
+
+@test "dump-restore replaces the database: a table made after the backup is gone; refused while a session is connected unless --terminate-sessions" {
+  shop_db modes 50
+  local before vs=data-2026-05-04-100000-e2e001
+  before=$(fingerprint modes)
+  e2e_seed_volumes pg-modes data
+  e2e_seed_postgres pg-modes data /var/lib/postgresql/data modes
+  create pg-modes
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  db_psql modes <<<"DELETE FROM items WHERE id > 10; CREATE TABLE later (x int); INSERT INTO later VALUES (1);"
+
+  # An application session on the database: replace is refused, nothing changes.
+  hold_session modes "SELECT pg_sleep(60)"
+  restore pg-modes "$vs" --force
+  [[ $status -eq 1 ]]
+  [[ $stderr == 'ERROR: dump-restore refused in namespace pg-modes: 1 other session(s) are connected to PostgreSQL database modes. Stop the application (scale it to 0), pass --terminate-sessions to end them, or restore beside it with --into NEWDB; nothing was restored' ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(db_psql modes <<<"SELECT count(*) FROM later") == 1 ]]
+
+  # --terminate-sessions ends it; afterwards the database holds exactly the dump.
+  restore pg-modes "$vs" --force --terminate-sessions
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *"dump-restore: loading "*" into the temporary database beside PostgreSQL database modes (an interrupt leaves modes unchanged)"* ]]
+  [[ $output == *"dump-restore: loaded; replacing PostgreSQL database modes with it (waiting at most 30s for locks)"* ]]
+  [[ ${lines[-1]} =~ ^"[backup-ns] pg-modes: dump-restore: done: PostgreSQL database modes replaced by the dump of snapshot $vs (taken "[^\)]+") in "[0-9]+s$ ]] ||
+    { printf '%s\n' "$output"; false; }
+  wait "$HELD" || true
+  [[ $(fingerprint modes) == "$before" ]]
+  [[ $(db_psql modes <<<"SELECT count(*) FROM pg_tables WHERE tablename = 'later'") == 0 ]]
+  [[ $(databases | grep -c '^modes') == 1 ]] # no temporary or replaced copy left
+  [[ -z $(ls -A "$BATS_TEST_TMPDIR/tmp") ]]
+}
+
+@test "dump-restore --into NEWDB: a new database with the dump's rows beside the live one, which is untouched; refused when NEWDB exists" {
+  local vs=data-2026-05-04-100000-e2e001 live
+  db_psql modes <<<"UPDATE items SET price = 0 WHERE id = 1; CREATE TABLE later2 (x int);"
+  live=$(fingerprint modes)
+  db_psql <<<"DROP DATABASE IF EXISTS modes_copy WITH (FORCE);"
+  hold_session modes "SELECT pg_sleep(60)" # sessions of the live database do not matter
+  restore pg-modes "$vs" --force --into modes_copy
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${lines[-1]} =~ ^"[backup-ns] pg-modes: dump-restore: done: PostgreSQL database modes_copy created from snapshot $vs (taken "[^\)]+") in "[0-9]+s"; modes is untouched"$ ]] ||
+    { printf '%s\n' "$output"; false; }
+  [[ $(fingerprint modes) == "$live" ]]
+  [[ $(db_psql modes <<<"SELECT count(*) FROM pg_tables WHERE tablename = 'later2'") == 1 ]]
+  [[ $(db_psql modes_copy <<<"SELECT count(*) FROM items") == 50 ]]
+  [[ $(db_psql modes_copy <<<"SELECT price FROM items WHERE id = 1") == 1.25 ]]
+  restore pg-modes "$vs" --force --into modes_copy
+  [[ $status -eq 1 && $stderr == 'ERROR: database modes_copy exists in namespace pg-modes: dump-restore --into restores into a new database only. Pick another name, or drop it first; nothing was restored' ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
+  db_psql <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+  wait "$HELD" || true
+}
+
+@test "dump-restore: a lock held on the database times out after --lock-timeout with one line; the database is unchanged, no copy left" {
+  local vs=data-2026-05-04-100000-e2e001 live
+  db_psql modes <<<"CREATE TABLE IF NOT EXISTS later3 (x int);"
+  live=$(db_psql modes <<<"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+  # A session elsewhere (not connected to modes) holds a lock on the database object.
+  hold_session postgres "BEGIN; COMMENT ON DATABASE modes IS 'busy'; SELECT pg_sleep(60);"
+  restore pg-modes "$vs" --force --lock-timeout 2s
+  [[ $status -eq 1 ]]
+  [[ $output == *"dump-restore: loaded; replacing PostgreSQL database modes with it (waiting at most 2s for locks)"* ]]
+  [[ $stderr =~ ^"ERROR: PostgreSQL restore failed in deployment/app-base container postgres in namespace pg-modes: database modes could not be replaced: another session held a lock on it for longer than the lock timeout (2s); it is unchanged (the loaded copy modes_restore_"[a-z0-9]+" was dropped). "[^$'\n']+$ ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
+  db_psql <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+  wait "$HELD" || true
+  [[ $(db_psql modes <<<"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "$live" ]]
+  [[ $(databases | grep -c '^modes_re') == 0 ]]
 }

@@ -192,7 +192,8 @@ my_sum() {
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   bns tb-pg dump-restore --from-pvc data-yesterday --dry-run
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
-  [[ $output == *'dry run: would restore it into PostgreSQL database pit (deployment/app-base container postgres); nothing was restored'* ]]
+  [[ $output == *'dry run: would REPLACE PostgreSQL database "pit" with the dump of the dump file on PVC data-yesterday (written '*'): everything in it now (tables created after the backup too) is gone (in deployment/app-base container postgres); nothing was restored'* ]] ||
+    { printf '%s\n' "$output"; false; }
   [[ $(pg_sum pit) != "$before" ]]
   bns tb-pg dump-restore --from-pvc data-yesterday
   [[ $status -eq 1 && $stderr == 'ERROR: dump-restore refused in namespace tb-pg: stdin is not a terminal, so nobody can confirm. Run it in a terminal, or pass --force to skip the question' ]]
@@ -200,7 +201,7 @@ my_sum() {
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ -z $stderr ]]
   [[ $output == *'database: PostgreSQL answers in deployment/app-base container postgres (database pit, pg_dump (PostgreSQL) 15.'* ]]
-  [[ ${lines[-1]} =~ ^'[backup-ns] tb-pg: dump-restore: done: PostgreSQL database pit restored from PVC data-yesterday in '[0-9]+s$ ]] ||
+  [[ ${lines[-1]} =~ ^'[backup-ns] tb-pg: dump-restore: done: PostgreSQL database pit replaced by the dump of the dump file on PVC data-yesterday (written '[0-9TZ:-]+') in '[0-9]+s$ ]] ||
     { printf '%s\n' "$output"; false; }
   [[ $(pg_sum pit) == "$before" ]]
   [[ -z $(toolbox_leftovers tb-pg) ]]

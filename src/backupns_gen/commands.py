@@ -151,28 +151,53 @@ Then mount the PVC in a workload, or restore its dump into the live database:
     ),
     Command(
         "dump-restore",
-        "restore a snapshot's dump into the live database (asks first)",
+        "replace the database with a snapshot's dump, or restore it beside (asks first)",
         "Get data back",
-        ("SNAPSHOT [--force] [--dry-run]", "--from-pvc PVC [--force] [--dry-run]"),
+        (
+            "SNAPSHOT [--into NEWDB] [--terminate-sessions] [--lock-timeout DURATION] "
+            "[--force] [--dry-run]",
+            "--from-pvc PVC [--into NEWDB] [--terminate-sessions] [--lock-timeout DURATION] "
+            "[--force] [--dry-run]",
+        ),
         """\
-Restore a dump into the LIVE database, inside its container. The source is the
-dump held by SNAPSHOT (restored to a scratch PVC first), or the dump file on PVC
-(e.g. one made by restore-pvc). Before anything is written: the database answers
-SELECT 1, and the dump passes its checks in a helper pod (size and sha256
-against the snapshot's annotations, gzip -t). Then it asks, naming the namespace
-and the database; type the namespace name to go on. Without a terminal it
-refuses unless --force.
+Restore a dump into the database server, inside the database container. The
+source is the dump held by SNAPSHOT (restored to a scratch PVC first), or the
+dump file on PVC (e.g. one made by restore-pvc). Before anything is written:
+the database answers SELECT 1, the dump passes its checks in a helper pod (size
+and sha256 against the snapshot's annotations, gzip -t), and the server is
+asked whether the restore can go ahead. Then it asks, naming the database, the
+mode and when the dump was taken; type the namespace name to go on. Without a
+terminal it refuses unless --force.
 
-PostgreSQL: the dump (made with --clean --if-exists) runs in one transaction: a
-failure, or a cut connection, changes nothing. MySQL/MariaDB: tables are
-dropped and recreated one by one (DDL commits), so a failure midway leaves a
-partial restore; run it again.
+Modes:
+  (default)      REPLACE the live database: afterwards it holds exactly the
+                 dump (tables created after the backup are gone). Refused while
+                 other sessions are connected to it, unless --terminate-sessions.
+                 PostgreSQL: the dump is loaded into a temporary database in one
+                 transaction, which then takes the live database's name (the old
+                 one is dropped); a failure or an interrupt leaves the live
+                 database unchanged. MySQL/MariaDB (no transactional DDL, no
+                 database rename): DROP DATABASE, CREATE DATABASE with the same
+                 character set and collation, then the load; a failure or an
+                 interrupt during the load leaves the database holding part of
+                 the dump, and the error says so: run it again, or use --into.
+  --into NEWDB   restore SIDE BY SIDE into a new database NEWDB (refused if it
+                 exists); the live database is not touched. A failure or an
+                 interrupt drops NEWDB again.
+The database's own settings (ALTER DATABASE ... SET) and GRANTs on it are those
+of a new database; the user needs CREATEDB (PostgreSQL) or CREATE and DROP.
 
 Options:
-  --from-pvc PVC  read the dump file (BAK_DB_*_DUMP_FILE) from PVC instead
-  --force         do not ask
-  --dry-run       do every check, restore nothing
-  -h, --help      show this help""",
+  --from-pvc PVC           read the dump file (BAK_DB_*_DUMP_FILE) from PVC
+  --into NEWDB             restore into the new database NEWDB (see above)
+  --terminate-sessions     end the other sessions of the live database (replace)
+  --lock-timeout DURATION  give up when a lock is not granted within DURATION
+                           (like 30s, 5m; default 30s): the database is unchanged
+  --force                  do not ask
+  --dry-run                do every check, restore nothing
+  -h, --help               show this help
+
+An interrupt (Ctrl-C, SIGTERM) ends with one line saying the database's state.""",
         cap="db",
     ),
     Command(

@@ -112,8 +112,10 @@ def test_dump_restore_asks_naming_namespace_and_database_and_no_refuses(
     script, env = shop
     postgres_server.sql("INSERT INTO items VALUES (3);", "ttyshop")
     child = spawn(script, env, "dump-restore", VS)
-    child.expect_exact(f'This OVERWRITES PostgreSQL database "ttyshop" in namespace {NS} '
-                       "(deployment/app-base, container postgres) with the dump of snapshot")
+    child.expect_exact('This will REPLACE PostgreSQL database "ttyshop" with the dump of snapshot '
+                       f"{VS} (taken ")
+    child.expect_exact("): everything in it now (tables created after the backup too) is gone.")
+    child.expect_exact(f"Namespace {NS}, deployment/app-base, container postgres.")
     child.expect_exact(f"Type the namespace name ({NS}) to restore:")
     child.sendline("yes")  # not the namespace name
     child.expect_exact(f'ERROR: dump-restore refused in namespace {NS}: the answer was not "{NS}". '
@@ -126,15 +128,73 @@ def test_dump_restore_asks_naming_namespace_and_database_and_no_refuses(
     left = kubesim.kubectl("get", "pods,pvc", "-n", NS, "-l",
                            "app.kubernetes.io/component=toolbox", "-o", "name").stdout
     assert left == ""
+    # Side by side: the prompt names the new database and says the live one stays.
+    child = spawn(script, env, "dump-restore", VS, "--into", "ttycopy")
+    child.expect_exact(f"This will restore the dump of snapshot {VS} (taken ")
+    child.expect_exact(') into a NEW PostgreSQL database "ttycopy" beside database "ttyshop", '
+                       "which is not changed.")
+    child.expect_exact(f"Type the namespace name ({NS}) to restore:")
+    child.sendline("no")
+    child.expect_exact("Nothing was restored")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert postgres_server.sql("SELECT count(*) FROM pg_database WHERE datname = 'ttycopy'"
+                               ).strip() == "0"
     # The namespace name goes on: the backup's rows are back.
     child = spawn(script, env, "dump-restore", VS)
     child.expect_exact(f"Type the namespace name ({NS}) to restore:")
     child.sendline(NS)
-    child.expect("dump-restore: done: PostgreSQL database ttyshop restored from snapshot")
+    child.expect("dump-restore: done: PostgreSQL database ttyshop replaced by the dump of snapshot")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert postgres_server.sql("SELECT count(*) FROM items", "ttyshop").strip() == "2"
+
+
+def test_dump_restore_interrupted_mid_load_leaves_the_database_unchanged_and_says_so(
+    kubesim: KubeSim, postgres_server: DbServer, shop: tuple[Path, dict[str, str]]
+) -> None:
+    """Ctrl-C while the dump loads (a CHECK constraint makes each row of table slow
+    take 50 ms in any database but ttyshop, so the load takes 20 s): one line says the
+    database is unchanged, exit 130, no temporary database left."""
+    script, env = shop
+    pg = postgres_server
+    pg.sql("""
+CREATE FUNCTION slow_ok(i int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_database() <> 'ttyshop' THEN PERFORM pg_sleep(0.05); END IF;
+  RETURN true;
+END $$;
+CREATE TABLE slow (id int CHECK (slow_ok(id)));
+INSERT INTO slow SELECT generate_series(1, 400);
+""", "ttyshop")
+    slow_env = {**env, "BAK_VS_RAND": "slow01"}
+    cp = subprocess.run(["bash", str(script), "create"], env=slow_env, capture_output=True,
+                        text=True, timeout=300)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    pg.sql("CREATE TABLE after_backup (x int); DELETE FROM slow WHERE id > 10;", "ttyshop")
+    child = spawn(script, env, "dump-restore", "data-2026-05-04-100000-slow01", "--force")
+    child.expect_exact("into the temporary database beside PostgreSQL database ttyshop "
+                       "(an interrupt leaves ttyshop unchanged)")
+    child.sendintr()
+    child.expect_exact(f"ERROR: dump-restore interrupted in namespace {NS}: PostgreSQL database "
+                       "ttyshop is unchanged (the load into a temporary database was rolled back "
+                       "and that database dropped)")
+    rest = ""
+    try:
+        while True:
+            rest += child.read_nonblocking(4096, timeout=60)
+    except pexpect.EOF:
+        pass
+    child.close()
+    assert child.exitstatus == 130, (child.exitstatus, child.signalstatus)
+    assert rest.strip() == "", rest  # the state line is the last line
+    assert pg.sql("SELECT count(*) FROM slow", "ttyshop").strip() == "10"
+    assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'after_backup'",
+                  "ttyshop").strip() == "1"
+    assert pg.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'ttyshop_%'").strip() == "0"
+    pg.sql("DROP TABLE after_backup, slow; DROP FUNCTION slow_ok;", "ttyshop")
 
 
 def _argv_with(needle: str) -> list[str]:

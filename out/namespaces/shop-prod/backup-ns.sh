@@ -1556,15 +1556,131 @@ db_dump() { pg_dump "${conn[@]}" --format=p --clean --if-exists --dbname="$db"; 
 REMOTE
 }
 
-# postgres_remote_restore: db_restore (the dump on stdin, in one transaction: COMMIT
-# only after gzip read the whole dump) and db_shell (interactive psql).
+# postgres_remote_restore: what dump-restore runs in the container (after
+# restore_remote_vars: mode, target, terminate, lock, runid). The dump (stdin) is loaded
+# into a database of its own in one transaction (COMMIT only after gzip read the whole
+# dump: a cut stream or a failed statement commits nothing): --into, the new database;
+# replace, a temporary one that then takes the live database's name in one transaction
+# (ALTER DATABASE ... RENAME twice), so the live database is replaced only by a complete
+# load. Administrative statements run in the maintenance database (postgres, or
+# template1 when the live one is postgres) and wait at most $lock seconds for a lock.
 postgres_remote_restore() {
   cat <<'REMOTE'
-db_restore() {
-  { printf 'BEGIN;\n'; gzip -dc || exit 1; printf '\nCOMMIT;\n'; } |
-    PGOPTIONS='-c client_min_messages=warning' psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 \
-      "${conn[@]}" --dbname="$db" >/dev/null
+maint=postgres
+[ "$db" != postgres ] || maint=template1
+new=$target old=''
+if [ "$mode" = replace ]; then
+  new="${db:0:40}_restore_$runid" old="${db:0:40}_replaced_$runid"
+fi
+pg_opts="-c client_min_messages=warning -c lock_timeout=${lock}s"
+admin() {
+  PGOPTIONS=$pg_opts psql --no-psqlrc --quiet --tuples-only --no-align --set ON_ERROR_STOP=1 \
+    "${conn[@]}" --dbname="$maint" --set=x="$db" --set=n="$new" --set=o="$old" "$@"
 }
+# one_sql SQL: run one statement (psql variables :'x' :'n' :'o') in the maintenance db.
+one_sql() { admin <<<"$1"; }
+sessions() { one_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = :'x' AND pid <> pg_backend_pid()"; }
+force() { one_sql "SELECT CASE WHEN current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' ELSE '' END"; }
+drop_db() { one_sql "SELECT format('DROP DATABASE IF EXISTS %I$(force)', :'$1') \gexec" >/dev/null 2>&1; }
+db_preflight() {
+  local out
+  out=$(admin 2>&1 <<'SQL'
+SELECT 'sessions=' || count(*) FROM pg_stat_activity WHERE datname = :'x' AND pid <> pg_backend_pid();
+SELECT 'exists=' || count(*) FROM pg_database WHERE datname = :'n';
+SELECT 'super=' || rolsuper::text FROM pg_roles WHERE rolname = current_user;
+SELECT 'createdb=' || rolcreatedb::text FROM pg_roles WHERE rolname = current_user;
+SELECT 'owner=' || pg_has_role(current_user, datdba, 'MEMBER')::text || ' ' || pg_get_userbyid(datdba)
+  FROM pg_database WHERE datname = :'x';
+SQL
+  ) || fail_from "$out" "cannot query the server in the maintenance database $maint"
+  printf '%s\n' "$out"
+  case $out in *super=true*) return 0 ;; esac
+  case $out in *createdb=true*) ;; *) fail "user $user may not create databases (CREATEDB)" ;; esac
+  [ "$mode" != replace ] || case $out in *owner=true*) ;; *) fail "user $user does not own database $db" ;; esac
+}
+# db_create_new: $new, empty, with the encoding, locale and owner of $db.
+db_create_new() {
+  local out
+  out=$(admin 2>&1 <<'SQL'
+SELECT format('CREATE DATABASE %I TEMPLATE template0 ENCODING %L LC_COLLATE %L LC_CTYPE %L%s OWNER %I',
+  :'n', pg_encoding_to_char(d.encoding), d.datcollate, d.datctype,
+  CASE WHEN to_jsonb(d) ->> 'datlocprovider' = 'i' THEN format(' LOCALE_PROVIDER icu ICU_LOCALE %L',
+    coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale')) ELSE '' END,
+  pg_get_userbyid(d.datdba))
+FROM pg_database d WHERE d.datname = :'x' \gexec
+SQL
+  ) || fail_from "$out" "cannot create database $new (nothing was changed)"
+}
+db_load() {
+  { printf 'BEGIN;\n'; gzip -dc || exit 1; printf '\nCOMMIT;\n'; } |
+    PGOPTIONS=$pg_opts psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 "${conn[@]}" --dbname="$new" >/dev/null
+}
+# db_swap: $db becomes $old and $new becomes $db, in one transaction; with
+# terminate=true other sessions of $db are ended first (up to 3 tries: an application
+# may reconnect between the end and the rename).
+db_swap() {
+  local try
+  for try in 1 2 3; do
+    [ "$terminate" != true ] ||
+      one_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'x' AND pid <> pg_backend_pid()" >/dev/null 2>&1 || true
+    swap_err=$(admin 2>&1 <<'SQL'
+BEGIN;
+SELECT format('ALTER DATABASE %I RENAME TO %I', :'x', :'o') \gexec
+SELECT format('ALTER DATABASE %I RENAME TO %I', :'n', :'x') \gexec
+COMMIT;
+SQL
+    ) && return 0
+    case $swap_err in *"being accessed by other users"*) [ "$terminate" = true ] && [ "$try" -lt 3 ] && continue ;; esac
+    return 1
+  done
+}
+lock_or() {
+  case $1 in
+    *"lock timeout"*) printf 'another session held a lock on it for longer than the lock timeout (%ss)' "$lock" ;;
+    *"being accessed by other users"*) printf '%s other session(s) are connected to it (pass --terminate-sessions to end them)' "$(sessions 2>/dev/null || printf some)" ;;
+    *) printf '%s' "$2" ;;
+  esac
+}
+db_restore() {
+  need gzip
+  db_create_new
+  printf 'stage=created\n'
+  if ! err=$(db_load 2>&1); then
+    drop_db n
+    fail_from "$err" "the load failed; database $db is unchanged (the partial load was rolled back and database $new dropped)"
+  fi
+  if [ "$mode" = into ]; then
+    printf 'stage=done\n'
+    return 0
+  fi
+  printf 'stage=swapping\n'
+  if ! db_swap; then
+    drop_db n
+    fail "database $db could not be replaced: $(lock_or "$swap_err" "$(printf '%s\n' "$swap_err" | err_pick | head -n 1)"); it is unchanged (the loaded copy $new was dropped)"
+  fi
+  printf 'stage=swapped\n'
+  if ! err=$(one_sql "SELECT format('DROP DATABASE %I$(force)', :'o') \gexec" 2>&1); then
+    printf 'left=%s\n' "$old"
+  fi
+  printf 'stage=done\n'
+}
+# db_after_interrupt: the state after an interrupted restore (the stream was cut):
+# drop the partial database (its session too), then say which databases exist.
+db_after_interrupt() {
+  local had_new had_old
+  had_new=$(one_sql "SELECT count(*) FROM pg_database WHERE datname = :'n'")
+  [ -z "$old" ] || had_old=$(one_sql "SELECT count(*) FROM pg_database WHERE datname = :'o'")
+  [ "$had_new" = 0 ] || drop_db n
+  [ "${had_old:-0}" = 0 ] || drop_db o
+  printf 'had_new=%s\nhad_old=%s\n' "$had_new" "${had_old:-0}"
+  printf 'has_new=%s\n' "$(one_sql "SELECT count(*) FROM pg_database WHERE datname = :'n'")"
+}
+REMOTE
+}
+
+# postgres_remote_shell: db_shell (the interactive client, for db-shell).
+postgres_remote_shell() {
+  cat <<'REMOTE'
 db_shell() { exec psql "${conn[@]}" --dbname="$db"; }
 REMOTE
 }
@@ -2637,49 +2753,215 @@ db_prepare() {
   log "database: $DB_LABEL answers in $DB_RESOURCE container $DB_CONTAINER (database $DB_NAME, $(remote_get version))"
 }
 
-# dump_stream KIND HELPER_POD PATH: stream PATH from the helper pod into the database:
-# helper `cat` -> fifo -> (restore script, then the dump) -> the database container.
-dump_stream() {
-  local kind=$1 reader writer joiner rc=0 rc_reader=0
-  {
-    printf '{\n%s\n%s\n%s\n%s\n' "$(remote_prologue)" "$("${kind}_remote_vars")" \
-      "$("${kind}_remote_setup")" "$("${kind}_remote_restore")"
-    cat <<'REMOTE'
-need gzip
-start=$(date +%s)
-if ! err=$(db_restore 2>&1); then
-  fail "the restore failed: ${err##*$'\n'}"
-fi
-printf 'seconds=%s\n' "$(($(date +%s) - start))"
-exit 0
+# Set while a restore stream runs: what on_exit needs to say the database's state.
+DR_KIND='' DR_MODE='' DR_TARGET='' DR_VARS='' DR_ACTIVE=false DR_STATE_LINE=''
+
+# restore_remote_vars MODE TARGET TERMINATE LOCK_SECONDS RUNID: the remote lines that set
+# what {postgres,mysql}_remote_restore read.
+restore_remote_vars() {
+  remote_literal mode "$1"
+  remote_literal target "$2"
+  remote_literal terminate "$3"
+  remote_literal lock "$4"
+  remote_literal runid "$5"
 }
-REMOTE
-  } >"$WORK_DIR/remote"
+
+# restore_script KIND ACTION: the script for the database container: the settings, the
+# restore functions, then ACTION (db_preflight, db_restore, db_after_interrupt).
+restore_script() {
+  printf '%s\n%s\n%s\n%s\n%s\n%s\n' "$(remote_prologue)" "$("${1}_remote_vars")" "$DR_VARS" \
+    "$("${1}_remote_setup")" "$("${1}_remote_restore")" "$2"
+}
+
+# human_size BYTES: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB.
+human_size() {
+  local b=$1 unit=B div=1
+  if ((b >= 1073741824)); then unit=GiB div=1073741824; elif ((b >= 1048576)); then unit=MiB div=1048576; elif ((b >= 1024)); then unit=KiB div=1024; fi
+  if ((div == 1)); then printf '%d B\n' "$b"; else printf '%d.%d %s\n' $((b / div)) $((b * 10 / div % 10)) "$unit"; fi
+}
+
+# dr_sent: bytes of the dump sent so far (dd's progress lines in $WORK_DIR/dd.err).
+dr_sent() {
+  local line last=0
+  [[ -f $WORK_DIR/dd.err ]] || { printf '0\n'; return 0; }
+  while IFS= read -r -d $'\r' line || [[ -n $line ]]; do
+    line=${line##*$'\n'}
+    [[ $line =~ ^([0-9]+)\ bytes ]] && last=${BASH_REMATCH[1]}
+  done <"$WORK_DIR/dd.err"
+  printf '%s\n' "$last"
+}
+
+# dr_what: the database the restore writes, for messages.
+dr_what() {
+  if [[ $DR_MODE == into ]]; then
+    printf '%s database %s (new, beside %s)' "$DB_LABEL" "$DR_TARGET" "$DB_NAME"
+  else
+    printf '%s database %s' "$DB_LABEL" "$DB_NAME"
+  fi
+}
+
+# dump_stream KIND HELPER_POD PATH SIZE: stream PATH from the helper pod into the
+# database: helper `cat` -> fifo -> (restore script, then the dump via dd, which counts)
+# -> the database container. A line when the load starts, one per stage, and one every
+# PROGRESS_EVERY seconds (bytes sent, elapsed).
+dump_stream() {
+  local kind=$1 size=$4 reader writer joiner rc=0 rc_reader=0 last=$SECONDS started=$SECONDS
+  restore_script "$kind" db_restore >"$WORK_DIR/remote"
   mkfifo "$WORK_DIR/dump.fifo" "$WORK_DIR/stream.fifo"
   kube_bg /dev/null "$WORK_DIR/dump.fifo" "$WORK_DIR/reader.err" exec "pod/$2" -c toolbox -- cat -- "$3"
   reader=$BG_PID
-  cat -- "$WORK_DIR/remote" "$WORK_DIR/dump.fifo" >"$WORK_DIR/stream.fifo" 2>/dev/null &
+  { cat -- "$WORK_DIR/remote" && dd bs=65536 status=progress <"$WORK_DIR/dump.fifo" 2>"$WORK_DIR/dd.err"; } >"$WORK_DIR/stream.fifo" 2>/dev/null &
   joiner=$!
   BG_PIDS+=("$joiner")
+  : >"$WORK_DIR/stdout"
   kube_bg "$WORK_DIR/stream.fifo" "$WORK_DIR/stdout" "$ERR_FILE" exec -i "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -s
   writer=$BG_PID
+  DR_ACTIVE=true
+  while kill -0 "$writer" 2>/dev/null; do
+    dr_stage_lines "$size"
+    if ((SECONDS - last >= PROGRESS_EVERY)); then
+      log "dump-restore: $(human_size "$(dr_sent)") of $(human_size "$size") sent, $((SECONDS - started))s (stage: $(remote_get stage))"
+      last=$SECONDS
+    fi
+    sleep 1
+  done
+  dr_stage_lines "$size"
   bg_wait "$writer" || rc=$?
   bg_wait "$reader" || rc_reader=$?
   bg_wait "$joiner" || true
+  DR_ACTIVE=false
+  DR_SECONDS=$((SECONDS - started))
   if ((rc_reader != 0)); then
     ERR_FILE=$WORK_DIR/reader.err
-    kube_fail "reading the dump in helper pod $2 failed" \
-      "PostgreSQL rolled the restore back; MySQL may be partly restored: run dump-restore again"
+    kube_fail "reading the dump in helper pod $2 failed" "$(dr_state_after_failure)"
   fi
   ((rc == 0)) || kube_fail "$DB_LABEL restore failed in $DB_RESOURCE container $DB_CONTAINER" \
-    "PostgreSQL rolled the restore back; MySQL may be partly restored. Check the database and run dump-restore again"
+    "$(dr_state_after_failure)"
 }
+
+# dr_stage_lines SIZE: one line for each stage the remote reported since the last call.
+DR_STAGES_SHOWN=0
+dr_stage_lines() {
+  local line stages=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line != stage=* ]] || stages+=("${line#stage=}")
+  done <"$WORK_DIR/stdout"
+  for line in "${stages[@]:DR_STAGES_SHOWN}"; do
+    case $line in
+      created)
+        if [[ $DR_MODE == into ]]; then
+          log "dump-restore: loading $(human_size "$1") into $(dr_what) (an interrupt drops it again)"
+        else
+          log "dump-restore: loading $(human_size "$1") into the temporary database beside $DB_LABEL database $DB_NAME (an interrupt leaves $DB_NAME unchanged)"
+        fi
+        ;;
+      swapping) log "dump-restore: loaded; replacing $DB_LABEL database $DB_NAME with it (waiting at most ${DR_LOCK}s for locks)" ;;
+      dropping) log "dump-restore: dropping and recreating $DB_LABEL database $DB_NAME (waiting at most ${DR_LOCK}s for locks)" ;;
+      loading) log "dump-restore: loading $(human_size "$1") into $DB_LABEL database $DB_NAME (from now on an interrupt leaves it holding part of the dump)" ;;
+    esac
+  done
+  DR_STAGES_SHOWN=${#stages[@]}
+}
+
+# dr_state_after_failure: what a failed stream left (the remote's own error says it
+# when it could run; this is for a cut connection).
+dr_state_after_failure() {
+  case $(remote_get stage) in
+    loading) printf '%s database %s holds only PART of the dump: run dump-restore again' "$DB_LABEL" "$DB_NAME" ;;
+    swapped) printf '%s database %s was replaced' "$DB_LABEL" "$DB_NAME" ;;
+    'done') printf 'The restore itself completed' ;;
+    *) printf 'Check the database (db-shell) and run dump-restore again' ;;
+  esac
+}
+
+# dump_restore_on_exit STATUS: after an interrupt during the stream, stop it, clean up
+# in the database container and set DR_STATE_LINE: the one line that says what state
+# the database is in (printed last by on_exit).
+dump_restore_on_exit() {
+  local stage pid has_new had_old tables state
+  if [[ $DR_ACTIVE != true ]]; then
+    # interrupted before the load began (checks, the question): nothing was written
+    [[ $DR_BEGUN != true ]] || case $1 in 129 | 130 | 143)
+      DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: nothing was restored; ${DB_LABEL:-the} database ${DB_NAME:-} is unchanged" ;;
+    esac
+    return 0
+  fi
+  DR_ACTIVE=false
+  stage=$(remote_get stage)
+  for pid in "${BG_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  BG_PIDS=()
+  state="the state is unknown (the cleanup in $DB_RESOURCE failed: $(err_detail "$ERR_FILE")); check it with ${0##*/} db-shell"
+  if db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$(restore_script "$DR_KIND" db_after_interrupt)" 2>/dev/null; then
+    has_new=$(remote_get has_new) had_old=$(remote_get had_old) tables=$(remote_get tables)
+    if [[ $DR_MODE == into ]]; then
+      if [[ $has_new == 0 ]]; then
+        state="$DB_LABEL database $DR_TARGET was not created (the partial load was dropped); $DB_NAME is untouched"
+      else
+        state="$DB_LABEL database $DR_TARGET exists and may be incomplete: drop it; $DB_NAME is untouched"
+      fi
+    elif [[ $DR_KIND == postgres ]]; then
+      if [[ ${had_old:-0} != 0 || $stage == swapped || $stage == "done" ]]; then
+        state="$DB_LABEL database $DB_NAME was REPLACED by the dump (the interrupt came after the swap)"
+      elif [[ $has_new == 0 ]]; then
+        state="$DB_LABEL database $DB_NAME is unchanged (the load into a temporary database was rolled back and that database dropped)"
+      fi
+    else
+      case $stage in
+        '') state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)" ;;
+        dropping) state="$DB_LABEL database $DB_NAME was being dropped and recreated and now has ${tables:-?} table(s): check it, and run dump-restore again" ;;
+        loading) state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump (${tables:-?} table(s)): run dump-restore again" ;;
+        'done') state="$DB_LABEL database $DB_NAME was replaced by the dump" ;;
+      esac
+    fi
+  fi
+  DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $state"
+}
+
+# duration_seconds TEXT: 90, 90s, 5m, 1h as seconds (empty when invalid).
+duration_seconds() {
+  [[ $1 =~ ^([0-9]{1,5})(s|m|h)?$ ]] || return 0
+  case ${BASH_REMATCH[2]} in
+    m) printf '%d\n' $((10#${BASH_REMATCH[1]} * 60)) ;;
+    h) printf '%d\n' $((10#${BASH_REMATCH[1]} * 3600)) ;;
+    *) printf '%d\n' $((10#${BASH_REMATCH[1]})) ;;
+  esac
+}
+
+DR_LOCK=30
+
+# dr_preflight: ask the server whether the restore can go ahead (sessions, the new
+# database's name, privileges); die with what to do when not.
+dr_preflight() {
+  local sessions
+  if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$(restore_script "$DR_KIND" db_preflight)"; then
+    kube_fail "dump-restore cannot go ahead in $DB_RESOURCE container $DB_CONTAINER" "Nothing was restored"
+  fi
+  sessions=$(remote_get sessions)
+  if [[ $DR_MODE == into ]]; then
+    [[ $(remote_get exists) == 0 ]] ||
+      die "database $DR_TARGET exists" "dump-restore --into restores into a new database only" \
+        "Pick another name, or drop it first; nothing was restored"
+  elif [[ $sessions != 0 && $DR_TERMINATE != true ]]; then
+    die "dump-restore refused" "$sessions other session(s) are connected to $DB_LABEL database $DB_NAME" \
+      "Stop the application (scale it to 0), pass --terminate-sessions to end them, or restore beside it with --into NEWDB; nothing was restored"
+  fi
+  DR_SESSIONS=$sessions
+}
+DR_TERMINATE=false DR_SESSIONS=0 DR_SECONDS=0 DR_BEGUN=false
 
 command_dump_restore() {
   local vs='' from='' force=false dry_run=false kind pvc file want_size='' want_sha='' source path size
+  local lock=30s taken runid
+  DR_MODE=replace DR_TARGET=''
   while (($# > 0)); do
     case $1 in
       --from-pvc) need_value "$@"; from=$2; shift ;;
+      --into) need_value "$@"; DR_MODE=into DR_TARGET=$2; shift ;;
+      --terminate-sessions) DR_TERMINATE=true ;;
+      --lock-timeout) need_value "$@"; lock=$2; shift ;;
       --force) force=true ;;
       --dry-run) dry_run=true ;;
       -*) usage_error "dump-restore: unknown option \"$1\"" ;;
@@ -2694,10 +2976,24 @@ command_dump_restore() {
   [[ -z $vs || -z $from ]] || usage_error "dump-restore takes a SNAPSHOT or --from-pvc PVC, not both"
   [[ -z $vs ]] || check_vs_name "$vs"
   [[ -z $from ]] || is_dns_subdomain "$from" || usage_error "--from-pvc \"$from\" is not a valid PVC name"
+  [[ $DR_MODE == replace || $DR_TARGET =~ ^[A-Za-z_][A-Za-z0-9_]{0,62}$ ]] ||
+    usage_error "--into \"$DR_TARGET\" is not a valid database name (letters, digits and _, at most 63, not starting with a digit)"
+  [[ $DR_MODE == replace || $DR_TERMINATE == false ]] ||
+    usage_error "--terminate-sessions is for replacing the live database; --into leaves it and its sessions alone"
+  DR_LOCK=$(duration_seconds "$lock")
+  if [[ -z $DR_LOCK ]] || ((DR_LOCK < 1 || DR_LOCK > 86400)); then
+    usage_error "--lock-timeout \"$lock\" is not a duration from 1s to 24h (like 30s, 5m)"
+  fi
   [[ $force == true || $dry_run == true ]] || need_terminal dump-restore --force
   toolbox_begin
+  DR_BEGUN=true
   kind=$(db_kind)
+  DR_KIND=$kind
   db_prepare "$kind"
+  [[ $DR_MODE == replace || $DR_TARGET != "$DB_NAME" ]] ||
+    usage_error "--into $DR_TARGET names the live database; pick a new name"
+  runid=$(random_suffix)
+  DR_VARS=$(restore_remote_vars "$DR_MODE" "$DR_TARGET" "$DR_TERMINATE" "$DR_LOCK" "${runid//[!a-z0-9]/}")
   if [[ -n $vs ]]; then
     vs_require_ready "$vs"
     [[ -n $SNAP_DUMP_FILE && -n $SNAP_DUMP_SHA256 ]] ||
@@ -2720,21 +3016,40 @@ command_dump_restore() {
   checked_dump_path
   path=$CHECKED_PATH size=$(remote_get size)
   log "dump-restore: the dump ${path#"$TOOLBOX_MOUNT"/} of $source ($size bytes, sha256 $(remote_get sha256)) passed its checks"
+  if [[ -n $from ]]; then
+    if helper_exec "$HELPER_POD" "date -u -d \"@\$(stat -c %Y -- $(sq "$path"))\" +%Y-%m-%dT%H:%M:%SZ"; then
+      taken=$(head -n 1 "$WORK_DIR/stdout")
+      [[ -z $taken ]] || source="the dump file on PVC $from (written $taken)"
+    fi
+  fi
+  dr_preflight
+  local what
+  if [[ $DR_MODE == into ]]; then
+    what="restore the dump of $source into a NEW $DB_LABEL database \"$DR_TARGET\" beside database \"$DB_NAME\", which is not changed"
+  else
+    what="REPLACE $DB_LABEL database \"$DB_NAME\" with the dump of $source: everything in it now (tables created after the backup too) is gone"
+    ((DR_SESSIONS == 0)) || what+="; its $DR_SESSIONS other session(s) will be ended"
+  fi
   if [[ $dry_run == true ]]; then
-    log "dry run: would restore it into $DB_LABEL database $DB_NAME ($DB_RESOURCE container $DB_CONTAINER); nothing was restored"
+    log "dry run: would $what (in $DB_RESOURCE container $DB_CONTAINER); nothing was restored"
     return 0
   fi
   if [[ $force != true ]]; then
-    printf 'This OVERWRITES %s database "%s" in namespace %s (%s, container %s) with the dump of %s.\n' \
-      "$DB_LABEL" "$DB_NAME" "$BAK_NAMESPACE" "$DB_RESOURCE" "$DB_CONTAINER" "$source" >&2
+    printf 'This will %s.\nNamespace %s, %s, container %s.\n' "$what" "$BAK_NAMESPACE" "$DB_RESOURCE" "$DB_CONTAINER" >&2
     if ! confirm "Type the namespace name ($BAK_NAMESPACE) to restore:" "$BAK_NAMESPACE"; then
       die "dump-restore refused" "the answer was not \"$BAK_NAMESPACE\"" "Nothing was restored"
     fi
   fi
-  log "dump-restore: restoring $size bytes into $DB_LABEL database $DB_NAME"
-  dump_stream "$kind" "$HELPER_POD" "$path"
+  dump_stream "$kind" "$HELPER_POD" "$path" "$size"
+  DR_BEGUN=false
+  [[ -z $(remote_get left) ]] ||
+    warn "the previous copy of $DB_NAME could not be dropped: it is database $(remote_get left); drop it"
   toolbox_cleanup
-  log "dump-restore: done: $DB_LABEL database $DB_NAME restored from $source in $(remote_get seconds)s"
+  if [[ $DR_MODE == into ]]; then
+    log "dump-restore: done: $DB_LABEL database $DR_TARGET created from $source in ${DR_SECONDS}s; $DB_NAME is untouched"
+  else
+    log "dump-restore: done: $DB_LABEL database $DB_NAME replaced by the dump of $source in ${DR_SECONDS}s"
+  fi
 }
 
 command_dump_download() {
@@ -2816,7 +3131,7 @@ command_db_shell() {
   kind=$(db_kind)
   db_prepare "$kind"
   script="$(remote_prologue)"$'\n'"$("${kind}_remote_vars")"$'\n'"$("${kind}_remote_setup")"
-  script+=$'\n'"$("${kind}_remote_restore")"$'\n'"db_shell"
+  script+=$'\n'"$("${kind}_remote_shell")"$'\n'"db_shell"
   [[ ! -t 0 ]] || tty=(-t)
   # The script holds ${VAR} references, never a password: it is safe in argv.
   kube exec -i "${tty[@]}" "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -c "$script"
@@ -2915,8 +3230,11 @@ on_exit() {
   else
     lease_release >/dev/null || true
   fi
+  dump_restore_on_exit "$status" || true
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
+  # an interrupted dump-restore: the database's state, as the last line
+  [[ -z $DR_STATE_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$DR_STATE_LINE" "$C_ERR_END" >&2
   exit "$status"
 }
 
@@ -3081,7 +3399,7 @@ Back up:
 
 Get data back:
   restore-pvc    a new PVC from a snapshot
-  dump-restore   restore a snapshot's dump into the live database (asks first)
+  dump-restore   replace the database with a snapshot's dump, or restore it beside (asks first)
   dump-download  copy a snapshot's dump to this machine, verified
   db-shell       interactive database client in the database container
 
@@ -3152,27 +3470,47 @@ HELP
       ;;
     dump-restore)
       cat <<'HELP'
-Usage: backup-ns.sh dump-restore SNAPSHOT [--force] [--dry-run]
-       backup-ns.sh dump-restore --from-pvc PVC [--force] [--dry-run]
+Usage: backup-ns.sh dump-restore SNAPSHOT [--into NEWDB] [--terminate-sessions] [--lock-timeout DURATION] [--force] [--dry-run]
+       backup-ns.sh dump-restore --from-pvc PVC [--into NEWDB] [--terminate-sessions] [--lock-timeout DURATION] [--force] [--dry-run]
 
-Restore a dump into the LIVE database, inside its container. The source is the
-dump held by SNAPSHOT (restored to a scratch PVC first), or the dump file on PVC
-(e.g. one made by restore-pvc). Before anything is written: the database answers
-SELECT 1, and the dump passes its checks in a helper pod (size and sha256
-against the snapshot's annotations, gzip -t). Then it asks, naming the namespace
-and the database; type the namespace name to go on. Without a terminal it
-refuses unless --force.
+Restore a dump into the database server, inside the database container. The
+source is the dump held by SNAPSHOT (restored to a scratch PVC first), or the
+dump file on PVC (e.g. one made by restore-pvc). Before anything is written:
+the database answers SELECT 1, the dump passes its checks in a helper pod (size
+and sha256 against the snapshot's annotations, gzip -t), and the server is
+asked whether the restore can go ahead. Then it asks, naming the database, the
+mode and when the dump was taken; type the namespace name to go on. Without a
+terminal it refuses unless --force.
 
-PostgreSQL: the dump (made with --clean --if-exists) runs in one transaction: a
-failure, or a cut connection, changes nothing. MySQL/MariaDB: tables are
-dropped and recreated one by one (DDL commits), so a failure midway leaves a
-partial restore; run it again.
+Modes:
+  (default)      REPLACE the live database: afterwards it holds exactly the
+                 dump (tables created after the backup are gone). Refused while
+                 other sessions are connected to it, unless --terminate-sessions.
+                 PostgreSQL: the dump is loaded into a temporary database in one
+                 transaction, which then takes the live database's name (the old
+                 one is dropped); a failure or an interrupt leaves the live
+                 database unchanged. MySQL/MariaDB (no transactional DDL, no
+                 database rename): DROP DATABASE, CREATE DATABASE with the same
+                 character set and collation, then the load; a failure or an
+                 interrupt during the load leaves the database holding part of
+                 the dump, and the error says so: run it again, or use --into.
+  --into NEWDB   restore SIDE BY SIDE into a new database NEWDB (refused if it
+                 exists); the live database is not touched. A failure or an
+                 interrupt drops NEWDB again.
+The database's own settings (ALTER DATABASE ... SET) and GRANTs on it are those
+of a new database; the user needs CREATEDB (PostgreSQL) or CREATE and DROP.
 
 Options:
-  --from-pvc PVC  read the dump file (BAK_DB_*_DUMP_FILE) from PVC instead
-  --force         do not ask
-  --dry-run       do every check, restore nothing
-  -h, --help      show this help
+  --from-pvc PVC           read the dump file (BAK_DB_*_DUMP_FILE) from PVC
+  --into NEWDB             restore into the new database NEWDB (see above)
+  --terminate-sessions     end the other sessions of the live database (replace)
+  --lock-timeout DURATION  give up when a lock is not granted within DURATION
+                           (like 30s, 5m; default 30s): the database is unchanged
+  --force                  do not ask
+  --dry-run                do every check, restore nothing
+  -h, --help               show this help
+
+An interrupt (Ctrl-C, SIGTERM) ends with one line saying the database's state.
 HELP
       ;;
     dump-download)

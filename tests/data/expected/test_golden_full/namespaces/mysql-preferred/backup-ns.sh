@@ -1218,10 +1218,97 @@ db_dump() {
 REMOTE
 }
 
-# mysql_remote_restore: db_restore (the dump on stdin) and db_shell (interactive client).
+# mysql_remote_restore: what dump-restore runs in the container (after
+# restore_remote_vars: mode, target, terminate, lock, runid). MySQL and MariaDB commit
+# every CREATE TABLE and have no database rename, so a load cannot be one transaction
+# and a temporary database cannot be swapped in. --into: a new database with the
+# character set and collation of the live one; a failed or cut load drops it again.
+# replace: DROP DATABASE and CREATE DATABASE (same character set and collation), then
+# the load; the stage lines say how far it got, so a cut load is reported as what it
+# is: the database holds part of the dump. Every statement waits at most $lock seconds
+# for a metadata lock (lock_wait_timeout).
 mysql_remote_restore() {
   cat <<'REMOTE'
-db_restore() { gzip -dc | "$cli" "${conn[@]}" -- "$db"; }
+new=$target
+[ "$mode" = into ] || new=$db
+admin() {
+  "$cli" "${conn[@]}" --batch --skip-column-names --init-command="SET SESSION lock_wait_timeout=$lock" "$@"
+}
+qi() { local b='`'; printf '`%s`' "${1//$b/$b$b}"; }
+ql() { local v=${1//\\/\\\\}; printf "'%s'" "${v//\'/\'\'}"; }
+sessions() { admin -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = $(ql "$db") AND ID <> CONNECTION_ID()"; }
+db_preflight() {
+  local out
+  out=$(admin 2>&1 <<SQL
+SELECT CONCAT('sessions=', COUNT(*)) FROM information_schema.PROCESSLIST WHERE DB = $(ql "$db") AND ID <> CONNECTION_ID();
+SELECT CONCAT('exists=', COUNT(*)) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$target");
+SELECT CONCAT('charset=', DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$db");
+SQL
+  ) || fail_from "$out" "cannot query the server"
+  printf '%s\n' "$out"
+}
+charset_of() {
+  admin -e "SELECT CONCAT('CHARACTER SET ', DEFAULT_CHARACTER_SET_NAME, ' COLLATE ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$db")"
+}
+db_load() { { gzip -dc || exit 1; } | admin -- "$new" >/dev/null; }
+lock_or() {
+  case $1 in
+    *"Lock wait timeout"*) printf 'another session held a lock for longer than the lock timeout (%ss)' "$lock" ;;
+    *) printf '%s' "$2" ;;
+  esac
+}
+db_restore() {
+  local cs out id n
+  need gzip
+  cs=$(charset_of) || fail "cannot read the character set of database $db"
+  if [ "$mode" = into ]; then
+    out=$(admin -e "CREATE DATABASE $(qi "$new") $cs" 2>&1) ||
+      fail_from "$out" "cannot create database $new (nothing was changed)"
+    printf 'stage=created\n'
+    if ! err=$(db_load 2>&1); then
+      admin -e "DROP DATABASE IF EXISTS $(qi "$new")" >/dev/null 2>&1 || true
+      fail_from "$err" "the load failed; database $db is untouched (database $new was dropped again)"
+    fi
+    printf 'stage=done\n'
+    return 0
+  fi
+  if [ "$terminate" = true ]; then
+    for id in $(admin -e "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = $(ql "$db") AND ID <> CONNECTION_ID()"); do
+      admin -e "KILL CONNECTION $id" >/dev/null 2>&1 || true
+    done
+  fi
+  n=$(sessions) || n=0
+  [ "$n" = 0 ] || fail "$n other connection(s) use database $db (pass --terminate-sessions to end them); it is unchanged"
+  printf 'stage=dropping\n'
+  if ! out=$(admin -e "DROP DATABASE $(qi "$db"); CREATE DATABASE $(qi "$db") $cs" 2>&1); then
+    fail "database $db could not be dropped and recreated: $(lock_or "$out" "$(printf '%s\n' "$out" | err_pick | head -n 1)"); it is unchanged"
+  fi
+  printf 'stage=loading\n'
+  if ! err=$(db_load 2>&1); then
+    fail_from "$err" "the load failed; database $db was dropped and recreated and holds only PART of the dump (run dump-restore again)"
+  fi
+  printf 'stage=done\n'
+}
+# db_after_interrupt: the state after an interrupted restore (the stream was cut).
+db_after_interrupt() {
+  local id has
+  if [ "$mode" = into ]; then
+    for id in $(admin -e "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = $(ql "$new") AND ID <> CONNECTION_ID()"); do
+      admin -e "KILL CONNECTION $id" >/dev/null 2>&1 || true
+    done
+    has=$(admin -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$new")")
+    [ "$has" = 0 ] || admin -e "DROP DATABASE IF EXISTS $(qi "$new")" >/dev/null 2>&1 || true
+    printf 'had_new=%s\n' "$has"
+  fi
+  printf 'has_new=%s\n' "$(admin -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$new")")"
+  printf 'tables=%s\n' "$(admin -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = $(ql "$db")")"
+}
+REMOTE
+}
+
+# mysql_remote_shell: db_shell (the interactive client, for db-shell).
+mysql_remote_shell() {
+  cat <<'REMOTE'
 db_shell() { exec "$cli" "${conn[@]}" -- "$db"; }
 REMOTE
 }
@@ -2294,49 +2381,215 @@ db_prepare() {
   log "database: $DB_LABEL answers in $DB_RESOURCE container $DB_CONTAINER (database $DB_NAME, $(remote_get version))"
 }
 
-# dump_stream KIND HELPER_POD PATH: stream PATH from the helper pod into the database:
-# helper `cat` -> fifo -> (restore script, then the dump) -> the database container.
-dump_stream() {
-  local kind=$1 reader writer joiner rc=0 rc_reader=0
-  {
-    printf '{\n%s\n%s\n%s\n%s\n' "$(remote_prologue)" "$("${kind}_remote_vars")" \
-      "$("${kind}_remote_setup")" "$("${kind}_remote_restore")"
-    cat <<'REMOTE'
-need gzip
-start=$(date +%s)
-if ! err=$(db_restore 2>&1); then
-  fail "the restore failed: ${err##*$'\n'}"
-fi
-printf 'seconds=%s\n' "$(($(date +%s) - start))"
-exit 0
+# Set while a restore stream runs: what on_exit needs to say the database's state.
+DR_KIND='' DR_MODE='' DR_TARGET='' DR_VARS='' DR_ACTIVE=false DR_STATE_LINE=''
+
+# restore_remote_vars MODE TARGET TERMINATE LOCK_SECONDS RUNID: the remote lines that set
+# what {postgres,mysql}_remote_restore read.
+restore_remote_vars() {
+  remote_literal mode "$1"
+  remote_literal target "$2"
+  remote_literal terminate "$3"
+  remote_literal lock "$4"
+  remote_literal runid "$5"
 }
-REMOTE
-  } >"$WORK_DIR/remote"
+
+# restore_script KIND ACTION: the script for the database container: the settings, the
+# restore functions, then ACTION (db_preflight, db_restore, db_after_interrupt).
+restore_script() {
+  printf '%s\n%s\n%s\n%s\n%s\n%s\n' "$(remote_prologue)" "$("${1}_remote_vars")" "$DR_VARS" \
+    "$("${1}_remote_setup")" "$("${1}_remote_restore")" "$2"
+}
+
+# human_size BYTES: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB.
+human_size() {
+  local b=$1 unit=B div=1
+  if ((b >= 1073741824)); then unit=GiB div=1073741824; elif ((b >= 1048576)); then unit=MiB div=1048576; elif ((b >= 1024)); then unit=KiB div=1024; fi
+  if ((div == 1)); then printf '%d B\n' "$b"; else printf '%d.%d %s\n' $((b / div)) $((b * 10 / div % 10)) "$unit"; fi
+}
+
+# dr_sent: bytes of the dump sent so far (dd's progress lines in $WORK_DIR/dd.err).
+dr_sent() {
+  local line last=0
+  [[ -f $WORK_DIR/dd.err ]] || { printf '0\n'; return 0; }
+  while IFS= read -r -d $'\r' line || [[ -n $line ]]; do
+    line=${line##*$'\n'}
+    [[ $line =~ ^([0-9]+)\ bytes ]] && last=${BASH_REMATCH[1]}
+  done <"$WORK_DIR/dd.err"
+  printf '%s\n' "$last"
+}
+
+# dr_what: the database the restore writes, for messages.
+dr_what() {
+  if [[ $DR_MODE == into ]]; then
+    printf '%s database %s (new, beside %s)' "$DB_LABEL" "$DR_TARGET" "$DB_NAME"
+  else
+    printf '%s database %s' "$DB_LABEL" "$DB_NAME"
+  fi
+}
+
+# dump_stream KIND HELPER_POD PATH SIZE: stream PATH from the helper pod into the
+# database: helper `cat` -> fifo -> (restore script, then the dump via dd, which counts)
+# -> the database container. A line when the load starts, one per stage, and one every
+# PROGRESS_EVERY seconds (bytes sent, elapsed).
+dump_stream() {
+  local kind=$1 size=$4 reader writer joiner rc=0 rc_reader=0 last=$SECONDS started=$SECONDS
+  restore_script "$kind" db_restore >"$WORK_DIR/remote"
   mkfifo "$WORK_DIR/dump.fifo" "$WORK_DIR/stream.fifo"
   kube_bg /dev/null "$WORK_DIR/dump.fifo" "$WORK_DIR/reader.err" exec "pod/$2" -c toolbox -- cat -- "$3"
   reader=$BG_PID
-  cat -- "$WORK_DIR/remote" "$WORK_DIR/dump.fifo" >"$WORK_DIR/stream.fifo" 2>/dev/null &
+  { cat -- "$WORK_DIR/remote" && dd bs=65536 status=progress <"$WORK_DIR/dump.fifo" 2>"$WORK_DIR/dd.err"; } >"$WORK_DIR/stream.fifo" 2>/dev/null &
   joiner=$!
   BG_PIDS+=("$joiner")
+  : >"$WORK_DIR/stdout"
   kube_bg "$WORK_DIR/stream.fifo" "$WORK_DIR/stdout" "$ERR_FILE" exec -i "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -s
   writer=$BG_PID
+  DR_ACTIVE=true
+  while kill -0 "$writer" 2>/dev/null; do
+    dr_stage_lines "$size"
+    if ((SECONDS - last >= PROGRESS_EVERY)); then
+      log "dump-restore: $(human_size "$(dr_sent)") of $(human_size "$size") sent, $((SECONDS - started))s (stage: $(remote_get stage))"
+      last=$SECONDS
+    fi
+    sleep 1
+  done
+  dr_stage_lines "$size"
   bg_wait "$writer" || rc=$?
   bg_wait "$reader" || rc_reader=$?
   bg_wait "$joiner" || true
+  DR_ACTIVE=false
+  DR_SECONDS=$((SECONDS - started))
   if ((rc_reader != 0)); then
     ERR_FILE=$WORK_DIR/reader.err
-    kube_fail "reading the dump in helper pod $2 failed" \
-      "PostgreSQL rolled the restore back; MySQL may be partly restored: run dump-restore again"
+    kube_fail "reading the dump in helper pod $2 failed" "$(dr_state_after_failure)"
   fi
   ((rc == 0)) || kube_fail "$DB_LABEL restore failed in $DB_RESOURCE container $DB_CONTAINER" \
-    "PostgreSQL rolled the restore back; MySQL may be partly restored. Check the database and run dump-restore again"
+    "$(dr_state_after_failure)"
 }
+
+# dr_stage_lines SIZE: one line for each stage the remote reported since the last call.
+DR_STAGES_SHOWN=0
+dr_stage_lines() {
+  local line stages=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line != stage=* ]] || stages+=("${line#stage=}")
+  done <"$WORK_DIR/stdout"
+  for line in "${stages[@]:DR_STAGES_SHOWN}"; do
+    case $line in
+      created)
+        if [[ $DR_MODE == into ]]; then
+          log "dump-restore: loading $(human_size "$1") into $(dr_what) (an interrupt drops it again)"
+        else
+          log "dump-restore: loading $(human_size "$1") into the temporary database beside $DB_LABEL database $DB_NAME (an interrupt leaves $DB_NAME unchanged)"
+        fi
+        ;;
+      swapping) log "dump-restore: loaded; replacing $DB_LABEL database $DB_NAME with it (waiting at most ${DR_LOCK}s for locks)" ;;
+      dropping) log "dump-restore: dropping and recreating $DB_LABEL database $DB_NAME (waiting at most ${DR_LOCK}s for locks)" ;;
+      loading) log "dump-restore: loading $(human_size "$1") into $DB_LABEL database $DB_NAME (from now on an interrupt leaves it holding part of the dump)" ;;
+    esac
+  done
+  DR_STAGES_SHOWN=${#stages[@]}
+}
+
+# dr_state_after_failure: what a failed stream left (the remote's own error says it
+# when it could run; this is for a cut connection).
+dr_state_after_failure() {
+  case $(remote_get stage) in
+    loading) printf '%s database %s holds only PART of the dump: run dump-restore again' "$DB_LABEL" "$DB_NAME" ;;
+    swapped) printf '%s database %s was replaced' "$DB_LABEL" "$DB_NAME" ;;
+    'done') printf 'The restore itself completed' ;;
+    *) printf 'Check the database (db-shell) and run dump-restore again' ;;
+  esac
+}
+
+# dump_restore_on_exit STATUS: after an interrupt during the stream, stop it, clean up
+# in the database container and set DR_STATE_LINE: the one line that says what state
+# the database is in (printed last by on_exit).
+dump_restore_on_exit() {
+  local stage pid has_new had_old tables state
+  if [[ $DR_ACTIVE != true ]]; then
+    # interrupted before the load began (checks, the question): nothing was written
+    [[ $DR_BEGUN != true ]] || case $1 in 129 | 130 | 143)
+      DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: nothing was restored; ${DB_LABEL:-the} database ${DB_NAME:-} is unchanged" ;;
+    esac
+    return 0
+  fi
+  DR_ACTIVE=false
+  stage=$(remote_get stage)
+  for pid in "${BG_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  BG_PIDS=()
+  state="the state is unknown (the cleanup in $DB_RESOURCE failed: $(err_detail "$ERR_FILE")); check it with ${0##*/} db-shell"
+  if db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$(restore_script "$DR_KIND" db_after_interrupt)" 2>/dev/null; then
+    has_new=$(remote_get has_new) had_old=$(remote_get had_old) tables=$(remote_get tables)
+    if [[ $DR_MODE == into ]]; then
+      if [[ $has_new == 0 ]]; then
+        state="$DB_LABEL database $DR_TARGET was not created (the partial load was dropped); $DB_NAME is untouched"
+      else
+        state="$DB_LABEL database $DR_TARGET exists and may be incomplete: drop it; $DB_NAME is untouched"
+      fi
+    elif [[ $DR_KIND == postgres ]]; then
+      if [[ ${had_old:-0} != 0 || $stage == swapped || $stage == "done" ]]; then
+        state="$DB_LABEL database $DB_NAME was REPLACED by the dump (the interrupt came after the swap)"
+      elif [[ $has_new == 0 ]]; then
+        state="$DB_LABEL database $DB_NAME is unchanged (the load into a temporary database was rolled back and that database dropped)"
+      fi
+    else
+      case $stage in
+        '') state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)" ;;
+        dropping) state="$DB_LABEL database $DB_NAME was being dropped and recreated and now has ${tables:-?} table(s): check it, and run dump-restore again" ;;
+        loading) state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump (${tables:-?} table(s)): run dump-restore again" ;;
+        'done') state="$DB_LABEL database $DB_NAME was replaced by the dump" ;;
+      esac
+    fi
+  fi
+  DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $state"
+}
+
+# duration_seconds TEXT: 90, 90s, 5m, 1h as seconds (empty when invalid).
+duration_seconds() {
+  [[ $1 =~ ^([0-9]{1,5})(s|m|h)?$ ]] || return 0
+  case ${BASH_REMATCH[2]} in
+    m) printf '%d\n' $((10#${BASH_REMATCH[1]} * 60)) ;;
+    h) printf '%d\n' $((10#${BASH_REMATCH[1]} * 3600)) ;;
+    *) printf '%d\n' $((10#${BASH_REMATCH[1]})) ;;
+  esac
+}
+
+DR_LOCK=30
+
+# dr_preflight: ask the server whether the restore can go ahead (sessions, the new
+# database's name, privileges); die with what to do when not.
+dr_preflight() {
+  local sessions
+  if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$(restore_script "$DR_KIND" db_preflight)"; then
+    kube_fail "dump-restore cannot go ahead in $DB_RESOURCE container $DB_CONTAINER" "Nothing was restored"
+  fi
+  sessions=$(remote_get sessions)
+  if [[ $DR_MODE == into ]]; then
+    [[ $(remote_get exists) == 0 ]] ||
+      die "database $DR_TARGET exists" "dump-restore --into restores into a new database only" \
+        "Pick another name, or drop it first; nothing was restored"
+  elif [[ $sessions != 0 && $DR_TERMINATE != true ]]; then
+    die "dump-restore refused" "$sessions other session(s) are connected to $DB_LABEL database $DB_NAME" \
+      "Stop the application (scale it to 0), pass --terminate-sessions to end them, or restore beside it with --into NEWDB; nothing was restored"
+  fi
+  DR_SESSIONS=$sessions
+}
+DR_TERMINATE=false DR_SESSIONS=0 DR_SECONDS=0 DR_BEGUN=false
 
 command_dump_restore() {
   local vs='' from='' force=false dry_run=false kind pvc file want_size='' want_sha='' source path size
+  local lock=30s taken runid
+  DR_MODE=replace DR_TARGET=''
   while (($# > 0)); do
     case $1 in
       --from-pvc) need_value "$@"; from=$2; shift ;;
+      --into) need_value "$@"; DR_MODE=into DR_TARGET=$2; shift ;;
+      --terminate-sessions) DR_TERMINATE=true ;;
+      --lock-timeout) need_value "$@"; lock=$2; shift ;;
       --force) force=true ;;
       --dry-run) dry_run=true ;;
       -*) usage_error "dump-restore: unknown option \"$1\"" ;;
@@ -2351,10 +2604,24 @@ command_dump_restore() {
   [[ -z $vs || -z $from ]] || usage_error "dump-restore takes a SNAPSHOT or --from-pvc PVC, not both"
   [[ -z $vs ]] || check_vs_name "$vs"
   [[ -z $from ]] || is_dns_subdomain "$from" || usage_error "--from-pvc \"$from\" is not a valid PVC name"
+  [[ $DR_MODE == replace || $DR_TARGET =~ ^[A-Za-z_][A-Za-z0-9_]{0,62}$ ]] ||
+    usage_error "--into \"$DR_TARGET\" is not a valid database name (letters, digits and _, at most 63, not starting with a digit)"
+  [[ $DR_MODE == replace || $DR_TERMINATE == false ]] ||
+    usage_error "--terminate-sessions is for replacing the live database; --into leaves it and its sessions alone"
+  DR_LOCK=$(duration_seconds "$lock")
+  if [[ -z $DR_LOCK ]] || ((DR_LOCK < 1 || DR_LOCK > 86400)); then
+    usage_error "--lock-timeout \"$lock\" is not a duration from 1s to 24h (like 30s, 5m)"
+  fi
   [[ $force == true || $dry_run == true ]] || need_terminal dump-restore --force
   toolbox_begin
+  DR_BEGUN=true
   kind=$(db_kind)
+  DR_KIND=$kind
   db_prepare "$kind"
+  [[ $DR_MODE == replace || $DR_TARGET != "$DB_NAME" ]] ||
+    usage_error "--into $DR_TARGET names the live database; pick a new name"
+  runid=$(random_suffix)
+  DR_VARS=$(restore_remote_vars "$DR_MODE" "$DR_TARGET" "$DR_TERMINATE" "$DR_LOCK" "${runid//[!a-z0-9]/}")
   if [[ -n $vs ]]; then
     vs_require_ready "$vs"
     [[ -n $SNAP_DUMP_FILE && -n $SNAP_DUMP_SHA256 ]] ||
@@ -2377,21 +2644,40 @@ command_dump_restore() {
   checked_dump_path
   path=$CHECKED_PATH size=$(remote_get size)
   log "dump-restore: the dump ${path#"$TOOLBOX_MOUNT"/} of $source ($size bytes, sha256 $(remote_get sha256)) passed its checks"
+  if [[ -n $from ]]; then
+    if helper_exec "$HELPER_POD" "date -u -d \"@\$(stat -c %Y -- $(sq "$path"))\" +%Y-%m-%dT%H:%M:%SZ"; then
+      taken=$(head -n 1 "$WORK_DIR/stdout")
+      [[ -z $taken ]] || source="the dump file on PVC $from (written $taken)"
+    fi
+  fi
+  dr_preflight
+  local what
+  if [[ $DR_MODE == into ]]; then
+    what="restore the dump of $source into a NEW $DB_LABEL database \"$DR_TARGET\" beside database \"$DB_NAME\", which is not changed"
+  else
+    what="REPLACE $DB_LABEL database \"$DB_NAME\" with the dump of $source: everything in it now (tables created after the backup too) is gone"
+    ((DR_SESSIONS == 0)) || what+="; its $DR_SESSIONS other session(s) will be ended"
+  fi
   if [[ $dry_run == true ]]; then
-    log "dry run: would restore it into $DB_LABEL database $DB_NAME ($DB_RESOURCE container $DB_CONTAINER); nothing was restored"
+    log "dry run: would $what (in $DB_RESOURCE container $DB_CONTAINER); nothing was restored"
     return 0
   fi
   if [[ $force != true ]]; then
-    printf 'This OVERWRITES %s database "%s" in namespace %s (%s, container %s) with the dump of %s.\n' \
-      "$DB_LABEL" "$DB_NAME" "$BAK_NAMESPACE" "$DB_RESOURCE" "$DB_CONTAINER" "$source" >&2
+    printf 'This will %s.\nNamespace %s, %s, container %s.\n' "$what" "$BAK_NAMESPACE" "$DB_RESOURCE" "$DB_CONTAINER" >&2
     if ! confirm "Type the namespace name ($BAK_NAMESPACE) to restore:" "$BAK_NAMESPACE"; then
       die "dump-restore refused" "the answer was not \"$BAK_NAMESPACE\"" "Nothing was restored"
     fi
   fi
-  log "dump-restore: restoring $size bytes into $DB_LABEL database $DB_NAME"
-  dump_stream "$kind" "$HELPER_POD" "$path"
+  dump_stream "$kind" "$HELPER_POD" "$path" "$size"
+  DR_BEGUN=false
+  [[ -z $(remote_get left) ]] ||
+    warn "the previous copy of $DB_NAME could not be dropped: it is database $(remote_get left); drop it"
   toolbox_cleanup
-  log "dump-restore: done: $DB_LABEL database $DB_NAME restored from $source in $(remote_get seconds)s"
+  if [[ $DR_MODE == into ]]; then
+    log "dump-restore: done: $DB_LABEL database $DR_TARGET created from $source in ${DR_SECONDS}s; $DB_NAME is untouched"
+  else
+    log "dump-restore: done: $DB_LABEL database $DB_NAME replaced by the dump of $source in ${DR_SECONDS}s"
+  fi
 }
 
 command_dump_download() {
@@ -2473,7 +2759,7 @@ command_db_shell() {
   kind=$(db_kind)
   db_prepare "$kind"
   script="$(remote_prologue)"$'\n'"$("${kind}_remote_vars")"$'\n'"$("${kind}_remote_setup")"
-  script+=$'\n'"$("${kind}_remote_restore")"$'\n'"db_shell"
+  script+=$'\n'"$("${kind}_remote_shell")"$'\n'"db_shell"
   [[ ! -t 0 ]] || tty=(-t)
   # The script holds ${VAR} references, never a password: it is safe in argv.
   kube exec -i "${tty[@]}" "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -c "$script"
@@ -2566,8 +2852,11 @@ on_exit() {
     vs_mark_failed || true
     verify_on_exit "$status" || true
   fi
+  dump_restore_on_exit "$status" || true
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
+  # an interrupted dump-restore: the database's state, as the last line
+  [[ -z $DR_STATE_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$DR_STATE_LINE" "$C_ERR_END" >&2
   exit "$status"
 }
 
@@ -2728,7 +3017,7 @@ Back up:
 
 Get data back:
   restore-pvc    a new PVC from a snapshot
-  dump-restore   restore a snapshot's dump into the live database (asks first)
+  dump-restore   replace the database with a snapshot's dump, or restore it beside (asks first)
   dump-download  copy a snapshot's dump to this machine, verified
   db-shell       interactive database client in the database container
 
@@ -2799,27 +3088,47 @@ HELP
       ;;
     dump-restore)
       cat <<'HELP'
-Usage: backup-ns.sh dump-restore SNAPSHOT [--force] [--dry-run]
-       backup-ns.sh dump-restore --from-pvc PVC [--force] [--dry-run]
+Usage: backup-ns.sh dump-restore SNAPSHOT [--into NEWDB] [--terminate-sessions] [--lock-timeout DURATION] [--force] [--dry-run]
+       backup-ns.sh dump-restore --from-pvc PVC [--into NEWDB] [--terminate-sessions] [--lock-timeout DURATION] [--force] [--dry-run]
 
-Restore a dump into the LIVE database, inside its container. The source is the
-dump held by SNAPSHOT (restored to a scratch PVC first), or the dump file on PVC
-(e.g. one made by restore-pvc). Before anything is written: the database answers
-SELECT 1, and the dump passes its checks in a helper pod (size and sha256
-against the snapshot's annotations, gzip -t). Then it asks, naming the namespace
-and the database; type the namespace name to go on. Without a terminal it
-refuses unless --force.
+Restore a dump into the database server, inside the database container. The
+source is the dump held by SNAPSHOT (restored to a scratch PVC first), or the
+dump file on PVC (e.g. one made by restore-pvc). Before anything is written:
+the database answers SELECT 1, the dump passes its checks in a helper pod (size
+and sha256 against the snapshot's annotations, gzip -t), and the server is
+asked whether the restore can go ahead. Then it asks, naming the database, the
+mode and when the dump was taken; type the namespace name to go on. Without a
+terminal it refuses unless --force.
 
-PostgreSQL: the dump (made with --clean --if-exists) runs in one transaction: a
-failure, or a cut connection, changes nothing. MySQL/MariaDB: tables are
-dropped and recreated one by one (DDL commits), so a failure midway leaves a
-partial restore; run it again.
+Modes:
+  (default)      REPLACE the live database: afterwards it holds exactly the
+                 dump (tables created after the backup are gone). Refused while
+                 other sessions are connected to it, unless --terminate-sessions.
+                 PostgreSQL: the dump is loaded into a temporary database in one
+                 transaction, which then takes the live database's name (the old
+                 one is dropped); a failure or an interrupt leaves the live
+                 database unchanged. MySQL/MariaDB (no transactional DDL, no
+                 database rename): DROP DATABASE, CREATE DATABASE with the same
+                 character set and collation, then the load; a failure or an
+                 interrupt during the load leaves the database holding part of
+                 the dump, and the error says so: run it again, or use --into.
+  --into NEWDB   restore SIDE BY SIDE into a new database NEWDB (refused if it
+                 exists); the live database is not touched. A failure or an
+                 interrupt drops NEWDB again.
+The database's own settings (ALTER DATABASE ... SET) and GRANTs on it are those
+of a new database; the user needs CREATEDB (PostgreSQL) or CREATE and DROP.
 
 Options:
-  --from-pvc PVC  read the dump file (BAK_DB_*_DUMP_FILE) from PVC instead
-  --force         do not ask
-  --dry-run       do every check, restore nothing
-  -h, --help      show this help
+  --from-pvc PVC           read the dump file (BAK_DB_*_DUMP_FILE) from PVC
+  --into NEWDB             restore into the new database NEWDB (see above)
+  --terminate-sessions     end the other sessions of the live database (replace)
+  --lock-timeout DURATION  give up when a lock is not granted within DURATION
+                           (like 30s, 5m; default 30s): the database is unchanged
+  --force                  do not ask
+  --dry-run                do every check, restore nothing
+  -h, --help               show this help
+
+An interrupt (Ctrl-C, SIGTERM) ends with one line saying the database's state.
 HELP
       ;;
     dump-download)
