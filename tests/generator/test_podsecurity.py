@@ -201,3 +201,22 @@ def test_the_newer_baseline_checks_word_their_details_like_the_admission() -> No
         "forbidden sysctls (kernel.msgmax)",
         "hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)",
     ]
+
+
+def test_every_pod_runs_as_65532_with_a_command_because_the_image_declares_neither() -> None:
+    """The default image (registry.k8s.io/kubectl) has no USER and kubectl as its
+    entrypoint: with runAsNonRoot alone the kubelet would refuse to start it, and
+    without command: it would run kubectl. So every pod template names both."""
+    files = render(plan(load_config(EXAMPLE)))
+    pods = list(pod_templates(files).values())
+    for doc in yaml.safe_load_all(files["cluster/controller.yaml"].text):
+        if doc["kind"] == "CronJob":
+            pods.append(doc["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+    assert len(pods) == 6  # three namespaces, the controller's run, sync and status
+    for pod in pods:
+        container = pod["containers"][0]
+        context = {**pod["securityContext"], **container.get("securityContext", {})}
+        assert (context["runAsUser"], context["runAsGroup"]) == (65532, 65532)
+        assert container["command"][0] == "/bin/bash"
+        assert container["command"][1].startswith("/opt/backup-ns/")
+        assert podsecurity.forbidden("restricted", pod) == []
