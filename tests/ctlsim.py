@@ -170,7 +170,7 @@ class Run:
     def changes(self) -> list[str]:
         """The plan/change lines (without the log prefix)."""
         pre = "[backup-ns-controller] "
-        verbs = ("unlabel ", "mark ", "delete ", "keep ", "sync ", "orphan ")
+        verbs = ("unlabel ", "unmark ", "mark ", "delete ", "keep ", "sync ", "orphan ")
         out = []
         for line in self.lines:
             line = line.removeprefix(pre)

@@ -1,11 +1,17 @@
 """An independent Python model of the controller's GFS retention, for the property test.
 
-Written from the retention rules in the README, not from the awk program: per
-(namespace, PVC) the newest N *ready* snapshots keep each period label; a
-daily_weekly_monthly snapshot left without one (or a failed one) is marked
-``delete-after=<today>``; a marked snapshot is deleted once that day is past,
-except the newest ready one of its PVC, below ``minReady`` ready ones, one with
-``keep=true``, and beyond the per-run deletion cap (oldest first, PVCs by name).
+Written from the rules in the README, not from the awk program: per (namespace, PVC)
+the *ready* snapshots of the newest N periods keep each period label (two ready copies
+of one period count once); a daily_weekly_monthly snapshot left without one (or a
+failed one) is marked ``delete-after=<today>``; a failed mark on a snapshot that is
+ready and not failed any more is withdrawn (its labels stay; one without a period label
+is marked expired instead); a marked snapshot is deleted once that day is past, except
+the newest ready one of its PVC, below ``minReady`` ready ones, one with ``keep=true``,
+and beyond the per-run deletion cap (oldest first, PVCs by name).
+
+Failed, for the namespace script and the controller alike: ``status.error``, labelled
+``failed=true``, or not ready after ``failed_after``. A snapshot holds its period (for
+the script's labels and the controller's counts) only while it is ready and not failed.
 """
 
 from __future__ import annotations
@@ -58,13 +64,18 @@ class Model:
     snaps: dict[tuple[str, str], Snap] = field(default_factory=dict)
 
     # -- the namespace script's side ----------------------------------------------------
+    def holds(self, s: Snap) -> bool:
+        """The namespace script's view (periods_load): ready, no error, not labelled
+        failed. The controller's failed mark is no part of it."""
+        return s.ready and not s.error and not s.failed_label
+
     def backup(self, snap: Snap) -> Snap:
         """Add a snapshot, labelled with each period no ready, unfailed snapshot of its
         PVC holds yet (as the namespace script does)."""
         taken = {
             (kind, s.labels[kind])
             for s in self.snaps.values()
-            if s.group == snap.group and s.ready and not s.error and not s.failed_label
+            if s.group == snap.group and self.holds(s)
             for kind in KINDS
             if kind in s.labels
         }
@@ -108,13 +119,19 @@ class Model:
                 holders = [
                     s for s in members if kind in s.labels and self.countable(s, now) and not s.keep
                 ]
-                for s in holders[counts[kind] :]:
-                    del s.labels[kind]
+                kept = sorted({s.labels[kind] for s in holders}, reverse=True)[: counts[kind]]
+                for s in holders:
+                    if s.labels[kind] not in kept:
+                        del s.labels[kind]
         # mark
         for s in self.snaps.values():
             if s.keep:
                 continue
             da = s.labels.get("delete-after")
+            reason = s.labels.get("delete-reason")
+            if da is not None and reason == "failed" and s.ready and not self.failed(s, now):
+                del s.labels["delete-after"], s.labels["delete-reason"]  # ready since: withdrawn
+                da = None
             if self.failed(s, now):
                 if da is None or da > today:
                     s.labels["delete-after"], s.labels["delete-reason"] = today, "failed"

@@ -867,6 +867,15 @@ function epoch(ts,   s, off) {
   }
   return s
 }
+# civil N: the YYYY-MM-DD of day N since 1970-01-01 (days() inverted).
+function civil(z,   era, doe, yoe, y, doy, mp, d, m) {
+  z += 719468; era = int((z >= 0 ? z : z - 146096) / 146097); doe = z - era * 146097
+  yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
+  y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+  mp = int((5 * doy + 2) / 153); d = doy - int((153 * mp + 2) / 5) + 1
+  m = mp + (mp < 10 ? 3 : -9)
+  return sprintf("%04d-%02d-%02d", y + (m <= 2), m, d)
+}
 # daynum DATE: days since 1970-01-01 of YYYY-MM-DD, or -1.
 function daynum(d) {
   if (d !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$/) return -1
@@ -973,7 +982,11 @@ function sort_groups(   i, g, k, t) {
     GN[k] = t
   }
 }
-# failed I: why snapshot I failed ("" when it did not).
+# failed I: why snapshot I failed ("" when it did not). The one definition the namespace
+# script shares (periods_load): a snapshot holds its day, week and month only while it is
+# ready, has no status.error, is not labelled failed and is not being deleted. Not being
+# ready yet fails only past the limit; the mark that follows is withdrawn (unmark) once it
+# is ready, so a late snapshot keeps the periods the script saw it hold.
 function failed(i) {
   if (verr[i] != "") return "snapshot error: " unq(verr[i])
   if (lab("v" i, "backup-ns.sh/failed") == "true") return "labelled backup-ns.sh/failed=true"
@@ -985,6 +998,7 @@ function failed(i) {
 
 # The decisions. Input: K lines (keep table), V, C and P lines. Output, tab-separated:
 #   unlabel NS NAME KIND REASON          mark NS NAME TOKEN REASON
+#   unmark NS NAME DELETE_AFTER REASON   (DELETE_AFTER "" = remove the label)
 #   delete NS NAME CONTENT POLICY REASON skip NS NAME REASON
 #   sync CONTENT SETJSON REMOVE REASON   orphan CONTENT REASON
 #   odelete CONTENT POLICY REASON        oskip CONTENT REASON
@@ -1004,6 +1018,32 @@ function keepcount(i, kind) {
   return kind == "daily" ? keep_daily : kind == "weekly" ? keep_weekly : keep_monthly
 }
 function out(line) { print line }
+# stale_mark I: snapshot I carries the failed mark but is ready and not failed now.
+function stale_mark(i) {
+  return lab("v" i, "backup-ns.sh/delete-reason") == "failed" && lab("v" i, "backup-ns.sh/delete-after") != "" \
+    && vready[i] && fail[i] == ""
+}
+function periodic(i) {
+  return ("v" i, "backup-ns.sh/daily") in L || ("v" i, "backup-ns.sh/weekly") in L || ("v" i, "backup-ns.sh/monthly") in L
+}
+# unmark I DA: withdraw the failed mark DA of snapshot I; returns its delete-after now.
+# daily_weekly_monthly: removed (one without a period label left is marked expired
+# instead, below); days: back to the day it was cut (UTC) + retain-days + 1, never
+# before the day the namespace script gave it (its time zone is at most a day off UTC;
+# today when retain-days is unreadable); any other: removed.
+function unmark(i, da,   ret, rd, nd, why) {
+  ret = lab("v" i, "backup-ns.sh/retain"); rd = lab("v" i, "backup-ns.sh/retain-days"); nd = ""
+  delete L["v" i, "backup-ns.sh/delete-after"]; delete L["v" i, "backup-ns.sh/delete-reason"]
+  if (ret == "daily_weekly_monthly" && !periodic(i)) { was_failed[i] = da; return "" }
+  why = "ready since its failed mark, delete-after=" da
+  if (ret == "days") {
+    if (rd ~ /^[0-9]+$/ && vep[i] >= 0) { nd = civil(int(vep[i] / 86400) + rd + 1); why = why " back to " nd " (cut " substr(vts[i], 1, 10) ", retain-days " rd ")" }
+    else { nd = today; why = why " back to " nd " (retain-days " (rd == "" ? "missing" : "\"" rd "\"") ")" }
+    L["v" i, "backup-ns.sh/delete-after"] = nd
+  } else why = why " removed"
+  out("unmark\t" vns[i] "\t" vname[i] "\t" nd "\t" why)
+  return nd
+}
 END {
   sort_groups()
   newest = -1
@@ -1016,7 +1056,9 @@ END {
   }
   if (newest >= 0) out("newest\t" newest_ts)
 
-  # retain: per group and period kind, the newest N ready ones keep their label.
+  # retain: per group and period kind, the ready snapshots of the newest N periods keep
+  # their label. A period counts once: two ready copies of one week (a late snapshot and
+  # the next run'"'"'s) are one week, and do not push the oldest kept week out.
   for (gi = 1; gi <= ng; gi++) {
     g = GN[gi]
     for (kk = 1; kk <= 3; kk++) {
@@ -1025,7 +1067,7 @@ END {
         i = GI[g, k]
         if (!countable[i] || !(("v" i, label) in L)) continue
         if (vkeep[i]) continue
-        seen++
+        if (!((g, kind, L["v" i, label]) in held)) { held[g, kind, L["v" i, label]] = 1; seen++ }
         n = keepcount(i, kind)
         if (seen > n && P["retain"]) {
           out("unlabel\t" vns[i] "\t" vname[i] "\t" kind "\t" ordinal(seen) " newest ready " kind " of " g ", keep " n)
@@ -1035,13 +1077,15 @@ END {
     }
   }
 
-  # mark: no period label left (daily_weekly_monthly), or failed.
+  # mark: no period label left (daily_weekly_monthly), or failed; a failed mark on a
+  # snapshot that is ready and not failed any more is withdrawn (unmark).
   for (gi = 1; gi <= ng; gi++) {
     g = GN[gi]
     for (k = 1; k <= G[g]; k++) {
       i = GI[g, k]
       if (vkeep[i] || vdel[i]) continue
       da = lab("v" i, "backup-ns.sh/delete-after")
+      if (P["mark"] && stale_mark(i)) da = unmark(i, da)
       if (fail[i] != "") {
         if ((da == "" || da > today) && P["mark"]) {
           out("mark\t" vns[i] "\t" vname[i] "\tfailed\tfailed: " fail[i])
@@ -1051,9 +1095,10 @@ END {
       }
       # a snapshot still being cut waits: it is marked once ready (or failed)
       if (lab("v" i, "backup-ns.sh/retain") != "daily_weekly_monthly" || da != "" || !vready[i]) continue
-      if (("v" i, "backup-ns.sh/daily") in L || ("v" i, "backup-ns.sh/weekly") in L || ("v" i, "backup-ns.sh/monthly") in L) continue
+      if (periodic(i)) continue
       if (!P["mark"]) continue
-      out("mark\t" vns[i] "\t" vname[i] "\texpired\t" (lost[i] != "" ? "its last period label was removed (" lost[i] ")" : "no daily, weekly or monthly label"))
+      out("mark\t" vns[i] "\t" vname[i] "\texpired\t" (lost[i] != "" ? "its last period label was removed (" lost[i] ")" : \
+        (i in was_failed) ? "ready since its failed mark of " was_failed[i] ", but no daily, weekly or monthly label" : "no daily, weekly or monthly label"))
       L["v" i, "backup-ns.sh/delete-after"] = today; L["v" i, "backup-ns.sh/delete-reason"] = "expired"
     }
   }
@@ -1069,6 +1114,7 @@ END {
       da = lab("v" i, "backup-ns.sh/delete-after")
       if (da == "" || daynum(da) < 0 || !(da < today)) continue
       who = vns[i] "\t" vname[i]
+      if (stale_mark(i)) { out("skip\t" who "\tready since its failed mark (mark withdraws it)"); continue }
       if ((vns[i], vname[i]) in restoring) {
         out("skip\t" who "\tPVC " vns[i] "/" restoring[vns[i], vname[i]] " is being restored from it"); continue
       }
@@ -1175,6 +1221,7 @@ APPLY_FAILED=0
 describe() {
   awk -F '\t' '
     $1 == "unlabel" { print "unlabel " $4 " " $2 "/" $3 " : " $5 }
+    $1 == "unmark" { print "unmark " $2 "/" $3 " : " $5 }
     $1 == "mark" { print "mark " $2 "/" $3 " : delete-after=" today " (" $4 "), " $5 }
     $1 == "delete" { print "delete " $2 "/" $3 " : " $6 ($4 != "" && $5 != "Delete" ? "; content " $4 " deletionPolicy " $5 " -> Delete first" : "") }
     $1 == "skip" { print "keep " $2 "/" $3 " : " $4 " (not deleted)" }
@@ -1227,14 +1274,22 @@ patch_refs() {
 
 # apply_actions FILE: make the changes in FILE (the decide output), step by step.
 apply_actions() {
-  local actions=$1 kind token refs=$WORK_DIR/refs ok=$WORK_DIR/ok group
+  local actions=$1 kind token refs=$WORK_DIR/refs ok=$WORK_DIR/ok group after value
   # retain: one patch per period kind
   for kind in daily weekly monthly; do
     awk -F '\t' -v k="$kind" '$1 == "unlabel" && $4 == k { print $2 "\t" $3 }' "$actions" >"$refs"
     patch_refs "unlabel $kind" "$refs" "$RES_VS" "{\"metadata\":{\"labels\":{\"backup-ns.sh/$kind\":null}}}" >/dev/null
   done
   apply_step_done retain
-  # mark: one patch per reason
+  # mark: withdrawn failed marks first (one patch per delete-after they get back), then
+  # one patch per reason
+  while IFS= read -r after; do
+    awk -F '\t' -v a="$after" '$1 == "unmark" && $4 == a { print $2 "\t" $3 }' "$actions" >"$refs"
+    value=null
+    [[ -z $after ]] || value="\"$after\""
+    patch_refs "unmark" "$refs" "$RES_VS" \
+      "{\"metadata\":{\"labels\":{\"backup-ns.sh/delete-after\":$value,\"backup-ns.sh/delete-reason\":null}}}" >/dev/null
+  done < <(awk -F '\t' '$1 == "unmark" && !seen[$4]++ { print $4 }' "$actions")
   for token in expired failed; do
     awk -F '\t' -v t="$token" '$1 == "mark" && $4 == t { print $2 "\t" $3 }' "$actions" >"$refs"
     patch_refs "mark ($token)" "$refs" "$RES_VS" \
@@ -1399,7 +1454,7 @@ reconcile() {
   else
     describe "$actions" | while IFS= read -r line; do log "$line"; done
   fi
-  count=$(awk -F '\t' '$1 ~ /^(unlabel|mark|delete|sync|orphan|odelete)$/' "$actions" | wc -l)
+  count=$(awk -F '\t' '$1 ~ /^(unlabel|unmark|mark|delete|sync|orphan|odelete)$/' "$actions" | wc -l)
   capped=$(awk -F '\t' '$1 == "cap" { print $2 }' "$actions")
   if [[ -n $dry ]]; then
     log "$command: $count change(s) planned, nothing changed"
@@ -1996,7 +2051,8 @@ Usage: backup-ns-controller.sh mark [--dry-run]
 
 Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots without a period
 label and on failed ones (status.error, labelled failed=true, or not ready after
-CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which.
+CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which. A failed mark on a
+snapshot that is ready (and not failed) since is withdrawn: it keeps its period labels.
 HELP
       ;;
     sweep)

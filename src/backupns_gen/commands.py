@@ -393,7 +393,8 @@ weekly and monthly (N per namespace, default CTL_KEEP_*); remove the label from 
         """\
 Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots without a period
 label and on failed ones (status.error, labelled failed=true, or not ready after
-CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which.""",
+CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which. A failed mark on a
+snapshot that is ready (and not failed) since is withdrawn: it keeps its period labels.""",
     ),
     Command(
         "sweep",

@@ -244,6 +244,71 @@ def test_mark_failed_snapshots_with_their_reason(sim: KubeSim, ctl: Controller) 
     assert "delete-after" not in labels_of(sim, "young")
 
 
+def test_a_failed_mark_is_withdrawn_once_ready(sim: KubeSim, ctl: Controller) -> None:
+    """Marked failed (not ready in time), then ready: the snapshot keeps its periods and is
+    not swept; one without a period label is marked expired instead; a days snapshot gets
+    its own date back; keep=true is not touched; one still not ready is swept."""
+    ctlsim.seed(sim, history(NS, START, 3))
+    t = START + timedelta(days=3)  # 2026-11-04T01:00Z
+    mark = {"backup-ns.sh/delete-after": "2026-11-05", "backup-ns.sh/delete-reason": "failed"}
+    days = {"backup-ns.sh/retain": "days", "backup-ns.sh/retain-days": "30"}
+    ctlsim.seed(sim, snapshot(NS, "late", t, labels={**mark, "backup-ns.sh/daily": "2026-11-04"}))
+    ctlsim.seed(sim, snapshot(NS, "late-bare", t, labels=mark))
+    ctlsim.seed(sim, snapshot(NS, "late-days", t, labels={**mark, **days}))
+    ctlsim.seed(sim, snapshot(NS, "late-kept", t, labels={**mark, "backup-ns.sh/keep": "true"}))
+    ctlsim.seed(sim, snapshot(NS, "stuck", t, ready=False, labels=mark))
+    run = ok(ctl.run("run", now="2026-11-06T03:00:00Z"))
+    assert [c.split("; content ")[0] for c in run.changes() if not c.startswith("sync ")] == [
+        f"unmark {NS}/late-days : ready since its failed mark, delete-after=2026-11-05 back to 2026-12-05 (cut 2026-11-04, retain-days 30)",
+        f"mark {NS}/late-bare : delete-after=2026-11-06 (expired), ready since its failed mark of 2026-11-05, but no daily, weekly or monthly label",
+        f"unmark {NS}/late : ready since its failed mark, delete-after=2026-11-05 removed",
+        f"delete {NS}/stuck : delete-after 2026-11-05 is before today 2026-11-06 (failed: not ready after 2d (limit 24h))",
+    ]
+    assert labels_of(sim, "late") == {
+        "pvc": "data",
+        "type": "cronjob",
+        "retain": "daily_weekly_monthly",
+        "daily": "2026-11-04",
+    }
+    assert labels_of(sim, "late-days")["delete-after"] == "2026-12-05"
+    assert "delete-reason" not in labels_of(sim, "late-days")
+    assert labels_of(sim, "late-kept")["delete-after"] == "2026-11-05"
+    assert "stuck" not in names(sim)
+    # the content loses the mark too
+    vs, vsc = ctlsim.state(sim)
+    content = vsc[vs[(NS, "late")]["status"]["boundVolumeSnapshotContentName"]]
+    assert "backup-ns.sh/delete-after" not in content["metadata"]["labels"]
+    assert content["metadata"]["labels"]["backup-ns.sh/daily"] == "2026-11-04"
+
+
+def test_sweep_alone_keeps_a_snapshot_ready_since_its_failed_mark(
+    sim: KubeSim, ctl: Controller
+) -> None:
+    ctlsim.seed(sim, history(NS, START, 5))
+    labels = {
+        "backup-ns.sh/delete-after": "2026-11-04",
+        "backup-ns.sh/delete-reason": "failed",
+        "backup-ns.sh/daily": "2026-11-04",
+    }
+    ctlsim.seed(sim, snapshot(NS, "late", START + timedelta(days=3, hours=2), labels=labels))
+    run = ok(ctl.run("sweep", now="2026-11-06T03:00:00Z"))
+    assert run.changes() == [
+        f"keep {NS}/late : ready since its failed mark (mark withdraws it) (not deleted)"
+    ]
+    assert "late" in names(sim)
+
+
+def test_retain_counts_a_period_once(sim: KubeSim, ctl: Controller) -> None:
+    """Two ready copies of one day (a late snapshot and the rerun's) are one of the 7."""
+    ctlsim.seed(sim, history(NS, START, 8))  # days 1..8
+    copy = START + timedelta(days=7, hours=8)
+    ctlsim.seed(sim, snapshot(NS, "copy", copy, labels={"backup-ns.sh/daily": "2026-11-08"}))
+    run = ok(ctl.run("retain", "--dry-run", now="2026-11-09T03:00:00Z"))
+    assert run.changes() == [
+        f"unlabel daily {NS}/{day(1)} : 8th newest ready daily of {NS}/data, keep 7"
+    ]
+
+
 def test_failed_snapshots_are_not_kept_copies(sim: KubeSim, ctl: Controller) -> None:
     """An errored snapshot with a daily label does not count towards the 7 kept."""
     objs = history(NS, START, 8)

@@ -1,8 +1,9 @@
 """Property test: random histories of daily (and some hourly) backups with failed,
-never-ready and keep=true snapshots, per-namespace keep counts, minReady, the deletion
-cap and the controller's clock (run hour, skipped days). After every simulated day the
-controller's result must equal the independent model in tests/gfs_model.py, and the
-safety rules must hold.
+never-ready, late (ready after the failed limit) and keep=true snapshots, per-namespace
+keep counts, minReady, the deletion cap and the controller's clock (run hour, skipped
+days, a clock off by up to the skew limit). After every simulated day the controller's
+result must equal the independent model in tests/gfs_model.py, the safety rules must
+hold, and no period loses its copy while a ready snapshot of it existed.
 
 The model alone runs many histories of up to two years; the real script runs on kubesim
 for a bounded number of histories (a seeded backlog, then a few days with one real run a
@@ -44,6 +45,8 @@ class Params:
     keep: dict[str, tuple[int, int, int]]
     min_ready: int
     max_deletions: int
+    unready: float
+    """The share of snapshots not ready at first (most get ready later)."""
     seed: int
 
 
@@ -67,12 +70,21 @@ def params(draw: Any) -> Params:
         keep=keep,
         min_ready=draw(st.integers(1, 3)),
         max_deletions=draw(st.sampled_from([2, 15, 100000])),
+        unready=draw(st.sampled_from([0.04, 0.3])),
         seed=draw(st.integers(0, 2**32)),
     )
 
 
-def day_backups(p: Params, rng: random.Random, day: datetime) -> list[Snap]:
-    """One day's backups: most PVCs once at 01:00, some also hourly, some fail."""
+Late = dict[tuple[str, str], datetime]
+"""(namespace, name) of a snapshot not ready yet -> when its driver finishes."""
+
+
+def day_backups(
+    p: Params, rng: random.Random, day: datetime, late: Late | None = None
+) -> list[Snap]:
+    """One day's backups: most PVCs once at 01:00, some also hourly, some fail. With
+    ``late``, some never-ready ones (and some of those whose run labelled them failed)
+    get ready 1 to 72 hours later."""
     snaps = []
     for ns, pvc in p.groups:
         if rng.random() < 0.08:
@@ -84,14 +96,44 @@ def day_backups(p: Params, rng: random.Random, day: datetime) -> list[Snap]:
             r = rng.random()
             if r < 0.04:
                 s.ready, s.error = False, True
-            elif r < 0.08:
-                s.ready = False  # never ready: counts as failed after 24 h
-            elif r < 0.11:
+            elif (r := r - 0.04) < p.unready:
+                s.ready = False  # not ready: failed after 24 h (and ready later, maybe)
+            elif (r := r - p.unready) < 0.03:
                 s.ready, s.failed_label = False, True
-            elif r < 0.14:
+            elif r < 0.06:
                 s.keep = True
+            elif r < 0.07:
+                s.ready, s.error, s.keep = False, True, True  # kept (forced) although failed
+            if late is not None and not s.ready and not s.error and rng.random() < 0.6:
+                late[(ns, s.name)] = when + timedelta(hours=rng.randint(1, 72))
             snaps.append(s)
     return snaps
+
+
+def get_ready(model: Model, late: Late, until: datetime) -> list[Snap]:
+    """The late snapshots whose driver finished by ``until`` become ready."""
+    done = []
+    for key, when in sorted(late.items(), key=lambda kv: kv[1]):
+        if when > until:
+            continue
+        del late[key]
+        if key in model.snaps:
+            model.snaps[key].ready = True
+            done.append(model.snaps[key])
+    return done
+
+
+def skewed(rng: random.Random, now: datetime) -> datetime:
+    """The controller's clock: mostly right, sometimes hours or days fast (up to past the
+    skew limit, when the run stops), sometimes hours slow."""
+    r = rng.random()
+    if r < 0.6:
+        return now
+    if r < 0.8:
+        return now + timedelta(hours=rng.randint(1, 48))
+    if r < 0.9:
+        return now - timedelta(hours=rng.randint(1, 6))
+    return now + timedelta(days=rng.randint(2, 31))
 
 
 def run_time(rng: random.Random, day: datetime) -> datetime | None:
@@ -122,23 +164,55 @@ def check_safety(before: dict[tuple[str, str], Snap], after: Model, now: datetim
             assert key in after.snaps and after.snaps[key].labels == s.labels
 
 
+Held = dict[tuple[str, str], set[str]]
+"""(group, kind) -> every period value a ready, unfailed snapshot of the group held."""
+
+
+def note_held(model: Model, held: Held) -> None:
+    for s in model.snaps.values():
+        if model.holds(s):
+            for kind in KINDS:
+                if kind in s.labels:
+                    held.setdefault((s.group, kind), set()).add(s.labels[kind])
+
+
+def check_periods(model: Model, held: Held, keep: dict[str, tuple[int, int, int]]) -> None:
+    """No period loses its copy while a ready snapshot of it existed: of the periods a
+    ready, unfailed snapshot ever held, the newest N of each kind (N the keep count; the
+    older ones retention retires on purpose) each still have a ready, unfailed holder."""
+    for (g, kind), values in held.items():
+        n = dict(zip(KINDS, keep[g.split("/")[0]], strict=True))[kind]
+        for value in sorted(values, reverse=True)[:n]:
+            assert any(
+                s.group == g and s.labels.get(kind) == value and model.holds(s)
+                for s in model.snaps.values()
+            ), f"{g}: {kind} {value} lost its copy"
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params(), st.integers(60, 730))
 def test_model_histories_keep_the_safety_rules(p: Params, days: int) -> None:
     rng = random.Random(p.seed)
     model = model_of(p)
+    late: Late = {}
+    held: Held = {}
     for d in range(days):
         day = p.start + timedelta(days=d)
-        for s in day_backups(p, rng, day):
+        get_ready(model, late, day.replace(hour=1))
+        for s in day_backups(p, rng, day, late):
             model.backup(s)
         now = run_time(rng, day)
         if now is None:
             continue
+        get_ready(model, late, now)
+        note_held(model, held)
+        now = skewed(rng, now)
         before = {
             k: Snap(**{**s.__dict__, "labels": dict(s.labels)}) for k, s in model.snaps.items()
         }
         model.run(now)
         check_safety(before, model, now)
+        check_periods(model, held, p.keep)
     # without a binding cap retention converges: per PVC the kept ones, minReady, the
     # marked-but-not-yet-swept ones of the last days and keep=true ones are left
     for ns, pvc in p.groups if p.max_deletions > 1000 else ():
@@ -218,25 +292,45 @@ def test_real_script_equals_the_model(
     ctl = ctlsim.Controller(sim, script=script)
     rng = random.Random(p.seed)
     model = model_of(p)
+    late: Late = {}
     seed: list[dict[str, Any]] = []
     for d in range(backlog):  # backups made while no controller ran
-        for s in day_backups(p, rng, p.start + timedelta(days=d)):
-            seed += objects(model.backup(s))
+        for s in day_backups(p, rng, p.start + timedelta(days=d), late):
+            model.backup(s)
+    get_ready(model, late, p.start + timedelta(days=backlog))
+    for s in model.snaps.values():
+        seed += objects(s)
     ctlsim.seed(sim, seed)
     for d in range(backlog, backlog + days):
         day = p.start + timedelta(days=d)
-        ctlsim.seed(sim, [o for s in day_backups(p, rng, day) for o in objects(model.backup(s))])
+        make_ready(sim, get_ready(model, late, day.replace(hour=1)))
+        ctlsim.seed(
+            sim, [o for s in day_backups(p, rng, day, late) for o in objects(model.backup(s))]
+        )
         now = day.replace(hour=6, minute=rng.randint(0, 59))
+        make_ready(sim, get_ready(model, late, now))
+        now = skewed(rng, now)
         before = {
             k: Snap(**{**s.__dict__, "labels": dict(s.labels)}) for k, s in model.snaps.items()
         }
+        clock_ok = model.clock_ok(now)
         capped = model.run(now)
         run = ctl.run("run", now=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        assert run.status == (1 if capped else 0), f"{run.stdout}\n{run.stderr}"
+        want_status = 3 if not clock_ok else 1 if capped else 0
+        assert run.status == want_status, f"{run.stdout}\n{run.stderr}"
         got = observed(sim)
         want = model.view()
         assert got == want, _diff(got, want)
         check_safety(before, model, now)
+
+
+def make_ready(sim: KubeSim, snaps: list[Snap]) -> None:
+    """The driver finished: status.readyToUse true (as the snapshot controller sets it)."""
+    env = sim.env()
+    for s in snaps:
+        patch = ("--subresource=status", "--type=merge", "-p", '{"status":{"readyToUse":true}}')
+        vs = "volumesnapshots.v1.snapshot.storage.k8s.io"
+        sim.kubectl("-n", s.ns, "patch", vs, s.name, *patch, env=env, check=True)
 
 
 def _diff(got: dict[Any, Any], want: dict[Any, Any]) -> str:

@@ -960,22 +960,27 @@ pvc_selector() {
   printf 'backup-ns.sh/pvc in (%s)\n' "${PVCS[*]}"
 }
 
-# periods_list: one list call (stdout to $WORK_DIR/periods): "pvc|ready|failed|daily|
-# weekly|monthly" for every managed snapshot of this run's PVCs. Runs in the
+# periods_list: one list call (stdout to $WORK_DIR/periods): "pvc|ready|failed|deleting|
+# daily|weekly|monthly|error" for every managed snapshot of this run's PVCs (status.error
+# last: kubectl prints it as one line of JSON, which may hold "|"). Runs in the
 # background beside the PVC check; periods_load reads the result.
 periods_list() {
-  kube get "$VS_RESOURCE" -l "$(pvc_selector)" -o jsonpath='{range .items[*]}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/failed}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"\n"}{end}' \
+  kube get "$VS_RESOURCE" -l "$(pvc_selector)" -o jsonpath='{range .items[*]}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/failed}{"|"}{.metadata.deletionTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.status.error}{"\n"}{end}' \
     >"$WORK_DIR/periods" 2>"$WORK_DIR/periods.err"
 }
 
 # periods_load: fill PERIODS_TAKEN from periods_list's output. A snapshot holds its
-# period only while it is ready and not labelled failed: a failed or never-ready
-# one does not keep the next good run from being the day's, week's, month's copy.
+# period only while it is ready, has no status.error, is not labelled failed and is not
+# being deleted: the retention controller's definition of a good snapshot, so a failed,
+# never-ready or vanishing one does not keep the next good run from being the day's,
+# week's, month's copy. (The controller's failed mark on a snapshot that was not ready
+# in time is no part of it: the controller withdraws that mark once the snapshot is
+# ready, and the snapshot keeps its periods.)
 periods_load() {
-  local pvc ready failed daily weekly monthly
+  local pvc ready failed deleting daily weekly monthly error
   PERIODS_TAKEN=()
-  while IFS='|' read -r pvc ready failed daily weekly monthly; do
-    [[ $ready == true && $failed != true ]] || continue
+  while IFS='|' read -r pvc ready failed deleting daily weekly monthly error; do
+    [[ $ready == true && $failed != true && -z $deleting && -z $error ]] || continue
     [[ -z $daily ]] || PERIODS_TAKEN["$pvc daily=$daily"]=1
     [[ -z $weekly ]] || PERIODS_TAKEN["$pvc weekly=$weekly"]=1
     [[ -z $monthly ]] || PERIODS_TAKEN["$pvc monthly=$monthly"]=1
