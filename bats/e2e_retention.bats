@@ -2,7 +2,8 @@
 # The namespace script and the retention controller on one kubesim, with real bash and
 # the real kubectl: they agree on which snapshot holds a day, week or month. A snapshot
 # the controller marked failed because it was not ready in time loses that mark once it
-# is ready (and keeps its period labels).
+# is ready (and keeps its period labels); keep refuses a failed snapshot unless forced,
+# and a kept failed snapshot never counts as its period's copy.
 
 bats_require_minimum_version 1.5.0
 
@@ -20,6 +21,8 @@ defaults:
   waitUntilReady: {enabled: true, timeout: 1m}
 namespaces:
   late: {pvcs: [data], database: none}
+  kept: {pvcs: [data], database: none, waitUntilReady: {enabled: true, timeout: 2s}}
+  kept-late: {pvcs: [data], database: none, waitUntilReady: {enabled: false}}
 controller:
   namespace: backup-ns
 EOF
@@ -129,3 +132,60 @@ data-2026-12-08-010000-next08 backup-ns.sh/daily=2026-12-08 $c" ]] || { printf '
   [[ $status -eq 0 && $output != *"late/$vs"* ]]
 }
 
+@test "keep refuses a failed snapshot unless forced; kept, it is still no copy of its day" {
+  e2e_seed_volumes kept data
+  local vs=data-2026-12-07-010000-fail01 p='[backup-ns] kept:'
+  # The run fails: the snapshot is not ready in time, labelled failed, periods given up.
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"kept"},"mode":"never-ready","times":1}'
+  bns kept create -- BAK_NOW=2026-12-07T01:00:00Z BAK_VS_RAND=fail01
+  [[ $status -eq 1 ]]
+  bns kept keep "$vs"
+  [[ $status -eq 1 && -z $output ]]
+  [[ $stderr == "ERROR: keep refused in namespace kept: VolumeSnapshot $vs failed: labelled backup-ns.sh/failed=true (the run that made it failed); it cannot be restored from and is no copy of its day, week or month. Keep a good snapshot instead (backup-ns.sh list), or pass --force to keep this one anyway" ]]
+  [[ -z $(kubectl -n kept get volumesnapshot "$vs" -o jsonpath='{.metadata.labels.backup-ns\.sh/keep}') ]]
+  bns kept keep "$vs" --force
+  [[ $status -eq 0 ]]
+  [[ $output == "$p VolumeSnapshot $vs: backup-ns.sh/keep=true (retention never deletes it; undo with backup-ns.sh unkeep $vs)" ]]
+  [[ $stderr == "$p WARNING: VolumeSnapshot $vs is kept although it failed (labelled backup-ns.sh/failed=true (the run that made it failed)): it never counts as its day's, week's or month's copy" ]]
+  # Ready later, it stays failed: the rerun is the day's, week's and month's copy.
+  make_ready kept "$vs"
+  bns kept create -- BAK_NOW=2026-12-07T02:00:00Z BAK_VS_RAND=good02
+  [[ $status -eq 0 ]]
+  local periods='backup-ns.sh/daily=2026-12-07 backup-ns.sh/weekly=2026-w50 backup-ns.sh/monthly=2026-12'
+  [[ $output == *"labels for data-2026-12-07-020000-good02: "*" $periods"$'\n'* ]]
+  # A ready snapshot that gets a status.error fails too (for keep, the next run and the
+  # controller alike).
+  kubectl -n kept patch volumesnapshot data-2026-12-07-020000-good02 --subresource=status --type=merge \
+    -p '{"status":{"error":{"message":"csi: lost","time":"2026-12-07T02:30:00Z"}}}' >/dev/null
+  bns kept keep data-2026-12-07-020000-good02
+  [[ $status -eq 1 && $stderr == "ERROR: keep refused in namespace kept: VolumeSnapshot data-2026-12-07-020000-good02 failed: status.error: csi: lost; it cannot be restored from"* ]]
+  bns kept create -- BAK_NOW=2026-12-07T03:00:00Z BAK_VS_RAND=next03
+  [[ $status -eq 0 ]]
+  [[ $output == *"labels for data-2026-12-07-030000-next03: "*" $periods"$'\n'* ]]
+  ctl "$(cut_plus kept data-2026-12-07-030000-next03 1)" plan
+  [[ $status -eq 0 ]]
+  [[ $output == *"mark kept/data-2026-12-07-020000-good02 : delete-after="*" (failed), failed: snapshot error: csi: lost"* ]]
+  [[ $output != *"mark kept/$vs "* && $output != *"unlabel "*"kept/"* ]]
+}
+
+@test "keep refuses a snapshot that is not ready yet; once ready, it is kept without a word" {
+  e2e_seed_volumes kept-late data
+  local vs=data-2026-12-07-010000-late01
+  kubesim_fault '{"type":"snapshot","match":{"namespace":"kept-late"},"mode":"never-ready","times":1}'
+  bns kept-late create -- BAK_NOW=2026-12-07T01:00:00Z BAK_VS_RAND=late01
+  [[ $status -eq 0 ]]
+  bns kept-late keep "$vs"
+  [[ $status -eq 1 ]]
+  [[ $stderr == "ERROR: keep refused in namespace kept-late: VolumeSnapshot $vs failed: not ready (readyToUse false); it cannot be restored from and is no copy of its day, week or month. Keep a good snapshot instead (backup-ns.sh list), or pass --force to keep this one anyway" ]]
+  # Marked failed by the controller 25 hours later: keep says so.
+  local t25
+  t25=$(cut_plus kept-late "$vs" 25)
+  ctl "$t25" run
+  [[ $status -eq 0 ]]
+  bns kept-late keep "$vs"
+  [[ $status -eq 1 && $stderr == *"failed: not ready (readyToUse false), marked for deletion by retention (delete-after=${t25%%T*}); it cannot"* ]]
+  # Ready at last: a good snapshot, kept without a warning.
+  make_ready kept-late "$vs"
+  bns kept-late keep "$vs"
+  [[ $status -eq 0 && -z $stderr ]]
+}

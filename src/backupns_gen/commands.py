@@ -295,11 +295,15 @@ Options:
         "keep",
         "protect a snapshot from retention, or not",
         "Maintain",
-        ("SNAPSHOT",),
+        ("SNAPSHOT [--force]",),
         """\
 keep labels the snapshot backup-ns.sh/keep=true: retention never deletes it, and
 delete refuses it without --force. unkeep removes the label again (retention
-then treats it like any other snapshot).""",
+then treats it like any other snapshot).
+
+keep refuses a failed snapshot (status.error, labelled backup-ns.sh/failed=true,
+or not ready) unless --force is given: it cannot be restored from, and kept or
+not it never counts as its day's, week's or month's copy.""",
     ),
     Command("unkeep", "", "Maintain", ("SNAPSHOT",), pair="keep"),
 )

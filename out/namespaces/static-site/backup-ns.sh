@@ -2340,12 +2340,56 @@ keep_label() {
   fi
 }
 
+# vs_failure NAME: why snapshot NAME failed, in REPLY ("" when it did not). The rule the
+# retention controller and the backup's period labels share: status.error, labelled
+# backup-ns.sh/failed=true, or not ready (the controller's failed mark on a snapshot
+# that is ready since is no failure: the controller withdraws it).
+vs_failure() {
+  local out failed ready reason after error re='"message":"(([^"\\]|\\.)*)"'
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.metadata.labels.backup-ns\.sh/failed}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/delete-reason}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.status.error}' 2>"$ERR_FILE"); then
+    kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
+  fi
+  IFS='|' read -r failed ready reason after error <<<"$out"
+  REPLY=''
+  if [[ -n $error ]]; then
+    REPLY="status.error: $error"
+    [[ ! $error =~ $re ]] || REPLY="status.error: ${BASH_REMATCH[1]}"
+  elif [[ $failed == true ]]; then
+    REPLY="labelled backup-ns.sh/failed=true (the run that made it failed)"
+  elif [[ $ready != true ]]; then
+    REPLY="not ready (readyToUse ${ready:-unset})"
+  fi
+  if [[ -n $REPLY && $reason == failed ]]; then
+    REPLY+=", marked for deletion by retention (delete-after=$after)"
+  fi
+}
+
 command_keep() {
-  (($# == 1)) || usage_error "keep takes one SNAPSHOT"
-  check_vs_name "$1"
+  local name='' force=false why
+  while (($# > 0)); do
+    case $1 in
+      --force) force=true ;;
+      -*) usage_error "keep: unknown option \"$1\"" ;;
+      *)
+        [[ -z $name ]] || usage_error "keep takes one SNAPSHOT"
+        check_vs_name "$1"
+        name=$1
+        ;;
+    esac
+    shift
+  done
+  [[ -n $name ]] || usage_error "keep takes one SNAPSHOT"
   toolbox_begin
-  keep_label "$1" on
-  log "VolumeSnapshot $1: backup-ns.sh/keep=true (retention never deletes it; undo with ${0##*/} unkeep $1)"
+  vs_failure "$name"
+  why=$REPLY
+  if [[ -n $why && $force != true ]]; then
+    die "keep refused" "VolumeSnapshot $name failed: $why; it cannot be restored from and is no copy of its day, week or month" \
+      "Keep a good snapshot instead (${0##*/} list), or pass --force to keep this one anyway"
+  fi
+  keep_label "$name" on
+  log "VolumeSnapshot $name: backup-ns.sh/keep=true (retention never deletes it; undo with ${0##*/} unkeep $name)"
+  [[ -z $why ]] ||
+    warn "VolumeSnapshot $name is kept although it failed ($why): it never counts as its day's, week's or month's copy"
 }
 
 command_unkeep() {
@@ -2744,12 +2788,16 @@ HELP
       ;;
     keep | unkeep)
       cat <<'HELP'
-Usage: backup-ns.sh keep SNAPSHOT
+Usage: backup-ns.sh keep SNAPSHOT [--force]
        backup-ns.sh unkeep SNAPSHOT
 
 keep labels the snapshot backup-ns.sh/keep=true: retention never deletes it, and
 delete refuses it without --force. unkeep removes the label again (retention
 then treats it like any other snapshot).
+
+keep refuses a failed snapshot (status.error, labelled backup-ns.sh/failed=true,
+or not ready) unless --force is given: it cannot be restored from, and kept or
+not it never counts as its day's, week's or month's copy.
 HELP
       ;;
     settings) help_settings ;;
