@@ -152,12 +152,14 @@ def test_dump_restore_asks_naming_namespace_and_database_and_no_refuses(
     assert postgres_server.sql("SELECT count(*) FROM items", "ttyshop").strip() == "2"
 
 
-def test_dump_restore_interrupted_mid_load_leaves_the_database_unchanged_and_says_so(
-    kubesim: KubeSim, postgres_server: DbServer, shop: tuple[Path, dict[str, str]]
-) -> None:
-    """Ctrl-C while the dump loads (a CHECK constraint makes each row of table slow
-    take 50 ms in any database but ttyshop, so the load takes 20 s): one line says the
-    database is unchanged, exit 130, no temporary database left."""
+SLOW_VS = "data-2026-05-04-100000-slow01"
+
+
+@pytest.fixture(scope="module")
+def slow_vs(postgres_server: DbServer, shop: tuple[Path, dict[str, str]]) -> str:
+    """A snapshot whose dump loads slowly: a CHECK constraint makes each row of table
+    slow take 50 ms in any database but ttyshop (the load takes 20 s); ttyshop then
+    gets a table after the backup and loses rows of slow."""
     script, env = shop
     pg = postgres_server
     pg.sql("""
@@ -169,18 +171,21 @@ END $$;
 CREATE TABLE slow (id int CHECK (slow_ok(id)));
 INSERT INTO slow SELECT generate_series(1, 400);
 """, "ttyshop")
-    slow_env = {**env, "BAK_VS_RAND": "slow01"}
-    cp = subprocess.run(["bash", str(script), "create"], env=slow_env, capture_output=True,
-                        text=True, timeout=300)
+    cp = subprocess.run(["bash", str(script), "create"], env={**env, "BAK_VS_RAND": "slow01"},
+                        capture_output=True, text=True, timeout=300)
     assert cp.returncode == 0, cp.stdout + cp.stderr
     pg.sql("CREATE TABLE after_backup (x int); DELETE FROM slow WHERE id > 10;", "ttyshop")
-    child = spawn(script, env, "dump-restore", "data-2026-05-04-100000-slow01", "--force")
-    child.expect_exact("into the temporary database beside PostgreSQL database ttyshop "
-                       "(an interrupt leaves ttyshop unchanged)")
-    child.sendintr()
-    child.expect_exact(f"ERROR: dump-restore interrupted in namespace {NS}: PostgreSQL database "
-                       "ttyshop is unchanged (the load into a temporary database was rolled back "
-                       "and that database dropped)")
+    return SLOW_VS
+
+
+def _unchanged(pg: DbServer) -> None:
+    assert pg.sql("SELECT count(*) FROM slow", "ttyshop").strip() == "10"
+    assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'after_backup'",
+                  "ttyshop").strip() == "1"
+    assert pg.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'ttyshop_%'").strip() == "0"
+
+
+def _rest(child: pexpect.spawn) -> str:
     rest = ""
     try:
         while True:
@@ -188,13 +193,50 @@ INSERT INTO slow SELECT generate_series(1, 400);
     except pexpect.EOF:
         pass
     child.close()
+    return rest
+
+
+def test_dump_restore_interrupted_mid_load_leaves_the_database_unchanged_and_says_so(
+    postgres_server: DbServer, shop: tuple[Path, dict[str, str]], slow_vs: str
+) -> None:
+    """Ctrl-C while the dump loads: one line, the last, says the database is unchanged;
+    exit 130; no temporary database left."""
+    script, env = shop
+    child = spawn(script, env, "dump-restore", slow_vs, "--force")
+    child.expect_exact("into the temporary database beside PostgreSQL database ttyshop "
+                       "(an interrupt leaves ttyshop unchanged)")
+    child.sendintr()
+    child.expect_exact(f"ERROR: dump-restore interrupted in namespace {NS}: PostgreSQL database "
+                       "ttyshop is unchanged (the load into a temporary database was rolled back "
+                       "and that database dropped)")
+    rest = _rest(child)
     assert child.exitstatus == 130, (child.exitstatus, child.signalstatus)
     assert rest.strip() == "", rest  # the state line is the last line
-    assert pg.sql("SELECT count(*) FROM slow", "ttyshop").strip() == "10"
-    assert pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'after_backup'",
-                  "ttyshop").strip() == "1"
-    assert pg.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'ttyshop_%'").strip() == "0"
-    pg.sql("DROP TABLE after_backup, slow; DROP FUNCTION slow_ok;", "ttyshop")
+    _unchanged(postgres_server)
+
+
+def test_dump_restore_cut_mid_load_drops_the_partial_copy_and_says_the_database_is_unchanged(
+    kubesim: KubeSim, postgres_server: DbServer, shop: tuple[Path, dict[str, str]],
+    slow_vs: str
+) -> None:
+    """The connection to the database container is cut during the load (so nothing in
+    the container can clean up): the error line says the database is unchanged and the
+    temporary database is gone."""
+    script, env = shop
+    child = spawn(script, env, "dump-restore", slow_vs)
+    child.expect_exact(f"Type the namespace name ({NS}) to restore:")
+    # The next exec into the database container is the load: cut it after its first line.
+    kubesim.fault({"type": "exec-cut", "match": {"namespace": NS, "pod": ".*",
+                                                  "container": "postgres"}, "afterBytes": 5,
+                   "times": 1})
+    child.sendline(NS)
+    child.expect_exact(f"ERROR: PostgreSQL restore failed in deployment/app-base container "
+                       f"postgres in namespace {NS}: ")
+    child.expect_exact("PostgreSQL database ttyshop is unchanged (the load into a temporary "
+                       "database was rolled back and that database dropped)")
+    _rest(child)
+    assert child.exitstatus == 1
+    _unchanged(postgres_server)
 
 
 def _argv_with(needle: str) -> list[str]:

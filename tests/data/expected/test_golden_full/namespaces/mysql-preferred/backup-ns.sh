@@ -2508,12 +2508,19 @@ dump_stream() {
   bg_wait "$joiner" || true
   DR_ACTIVE=false
   DR_SECONDS=$((SECONDS - started))
-  if ((rc_reader != 0)); then
-    ERR_FILE=$WORK_DIR/reader.err
-    kube_fail "reading the dump in helper pod $2 failed" "$(dr_state_after_failure)"
+  ((rc != 0 || rc_reader != 0)) || return 0
+  local hint='Fix the cause and run dump-restore again'
+  if [[ $(<"$ERR_FILE") != *backup-ns-error:* ]]; then
+    # the stream was cut before the container could say (and clean up) what it left
+    cp -- "$ERR_FILE" "$WORK_DIR/stream.err"
+    hint=$(dr_cleanup_state "$(remote_get stage)")
+    ERR_FILE=$WORK_DIR/stream.err
   fi
-  ((rc == 0)) || kube_fail "$DB_LABEL restore failed in $DB_RESOURCE container $DB_CONTAINER" \
-    "$(dr_state_after_failure)"
+  if ((rc_reader != 0)); then
+    [[ $(<"$ERR_FILE") == *backup-ns-error:* ]] || ERR_FILE=$WORK_DIR/reader.err
+    kube_fail "reading the dump in helper pod $2 failed" "$hint"
+  fi
+  kube_fail "$DB_LABEL restore failed in $DB_RESOURCE container $DB_CONTAINER" "$hint"
 }
 
 # dr_stage_lines SIZE: one line for each stage the remote reported since the last call.
@@ -2540,22 +2547,11 @@ dr_stage_lines() {
   DR_STAGES_SHOWN=${#stages[@]}
 }
 
-# dr_state_after_failure: what a failed stream left (the remote's own error says it
-# when it could run; this is for a cut connection).
-dr_state_after_failure() {
-  case $(remote_get stage) in
-    loading) printf '%s database %s holds only PART of the dump: run dump-restore again' "$DB_LABEL" "$DB_NAME" ;;
-    swapped) printf '%s database %s was replaced' "$DB_LABEL" "$DB_NAME" ;;
-    'done') printf 'The restore itself completed' ;;
-    *) printf 'Check the database (db-shell) and run dump-restore again' ;;
-  esac
-}
-
 # dump_restore_on_exit STATUS: after an interrupt during the stream, stop it, clean up
 # in the database container and set DR_STATE_LINE: the one line that says what state
 # the database is in (printed last by on_exit).
 dump_restore_on_exit() {
-  local stage pid has_new had_old tables state
+  local stage pid
   if [[ $DR_ACTIVE != true ]]; then
     # interrupted before the load began (checks, the question): nothing was written
     [[ $DR_BEGUN != true ]] || case $1 in 129 | 130 | 143)
@@ -2570,31 +2566,42 @@ dump_restore_on_exit() {
   done
   wait 2>/dev/null || true
   BG_PIDS=()
-  state="the state is unknown (the cleanup in $DB_RESOURCE failed: $(err_detail "$ERR_FILE")); check it with ${0##*/} db-shell"
-  if db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$(restore_script "$DR_KIND" db_after_interrupt)" 2>/dev/null; then
-    has_new=$(remote_get has_new) had_old=$(remote_get had_old) tables=$(remote_get tables)
-    if [[ $DR_MODE == into ]]; then
-      if [[ $has_new == 0 ]]; then
-        state="$DB_LABEL database $DR_TARGET was not created (the partial load was dropped); $DB_NAME is untouched"
-      else
-        state="$DB_LABEL database $DR_TARGET exists and may be incomplete: drop it; $DB_NAME is untouched"
-      fi
-    elif [[ $DR_KIND == postgres ]]; then
-      if [[ ${had_old:-0} != 0 || $stage == swapped || $stage == "done" ]]; then
-        state="$DB_LABEL database $DB_NAME was REPLACED by the dump (the interrupt came after the swap)"
-      elif [[ $has_new == 0 ]]; then
-        state="$DB_LABEL database $DB_NAME is unchanged (the load into a temporary database was rolled back and that database dropped)"
-      fi
-    else
-      case $stage in
-        '') state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)" ;;
-        dropping) state="$DB_LABEL database $DB_NAME was being dropped and recreated and now has ${tables:-?} table(s): check it, and run dump-restore again" ;;
-        loading) state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump (${tables:-?} table(s)): run dump-restore again" ;;
-        'done') state="$DB_LABEL database $DB_NAME was replaced by the dump" ;;
-      esac
-    fi
+  DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $(dr_cleanup_state "$stage")"
+}
+
+# dr_cleanup_state STAGE: after the stream stopped early (an interrupt, a cut
+# connection) at STAGE (the last one the container reported): drop the partial
+# database in the container and print what state the databases are in.
+dr_cleanup_state() {
+  local stage=$1 has_new had_old tables state
+  if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$(restore_script "$DR_KIND" db_after_interrupt)" 2>/dev/null; then
+    printf 'the state is unknown (the cleanup in %s failed: %s); check it with %s db-shell' \
+      "$DB_RESOURCE" "$(err_detail "$ERR_FILE")" "${0##*/}"
+    return 0
   fi
-  DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $state"
+  has_new=$(remote_get has_new) had_old=$(remote_get had_old) tables=$(remote_get tables)
+  state="the temporary database could not be dropped; check with ${0##*/} db-shell"
+  if [[ $DR_MODE == into ]]; then
+    if [[ $has_new == 0 ]]; then
+      state="$DB_LABEL database $DR_TARGET was not created (the partial load was dropped); $DB_NAME is untouched"
+    else
+      state="$DB_LABEL database $DR_TARGET exists and may be incomplete: drop it; $DB_NAME is untouched"
+    fi
+  elif [[ $DR_KIND == postgres ]]; then
+    if [[ ${had_old:-0} != 0 || $stage == swapped || $stage == "done" ]]; then
+      state="$DB_LABEL database $DB_NAME was REPLACED by the dump (the interrupt came after the swap)"
+    elif [[ $has_new == 0 ]]; then
+      state="$DB_LABEL database $DB_NAME is unchanged (the load into a temporary database was rolled back and that database dropped)"
+    fi
+  else
+    case $stage in
+      '') state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)" ;;
+      dropping) state="$DB_LABEL database $DB_NAME was being dropped and recreated and now has ${tables:-?} table(s): check it, and run dump-restore again" ;;
+      loading) state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump (${tables:-?} table(s)): run dump-restore again" ;;
+      'done') state="$DB_LABEL database $DB_NAME was replaced by the dump" ;;
+    esac
+  fi
+  printf '%s' "$state"
 }
 
 # duration_seconds TEXT: 90, 90s, 5m, 1h as seconds (empty when invalid).
