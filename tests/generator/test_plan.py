@@ -10,7 +10,7 @@ from tests.genhelpers import EXAMPLE, FULL, plan_of
 
 def test_example_env_postgres_lease() -> None:
     unit = {u.name: u for u in plan(load_config(EXAMPLE)).namespaces}["shop-prod"]
-    assert unit.caps == frozenset({"lease", "postgres"})
+    assert unit.caps == frozenset({"db", "lease", "postgres"})
     assert list(unit.env) == [
         ("BAK_NAMESPACE", "shop-prod"),
         ("BAK_DRY_RUN", "false"),
@@ -55,7 +55,7 @@ def test_example_env_postgres_lease() -> None:
 def test_mysql_without_lock_bakes_only_its_variables() -> None:
     unit = {u.name: u for u in plan(load_config(FULL)).namespaces}["mysql-preferred"]
     env = dict(unit.env)
-    assert unit.caps == frozenset({"mysql"})
+    assert unit.caps == frozenset({"db", "mysql"})
     assert not [v for v in env if v.startswith(("BAK_DB_POSTGRES_", "BAK_LOCK_", "BAK_FLOCK"))]
     assert env["BAK_DB_POSTGRES"] == "false"
     assert env["BAK_LOCK"] == "none"
