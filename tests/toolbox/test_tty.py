@@ -186,7 +186,8 @@ def _unchanged(pg: DbServer) -> None:
 
 
 def _rest(child: pexpect.spawn) -> str:
-    rest = ""
+    """Everything after the last match, up to the end of the output."""
+    rest = str(child.buffer)
     try:
         while True:
             rest += child.read_nonblocking(4096, timeout=60)
@@ -342,6 +343,67 @@ def test_db_shell_is_mysql_in_the_container_without_the_password_in_argv(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+MY_VS = "data-2026-05-04-100000-mycut1"
+
+
+def _cut_mysql_restore(kubesim: KubeSim, script: Path, env: dict[str, str], after: int,
+                       *args: str) -> str:
+    """dump-restore MY_VS ARGS with the stream to the database container cut after
+    AFTER bytes of its output (the fault is set while the question waits); the
+    output from the error line on."""
+    child = spawn(script, env, "dump-restore", MY_VS, *args)
+    child.expect_exact(f"Type the namespace name ({MY_NS}) to restore:")
+    kubesim.fault({"type": "exec-cut", "match": {"namespace": MY_NS, "pod": ".*",
+                                                  "container": "mariadb"},
+                   "afterBytes": after, "times": 1})
+    child.sendline(MY_NS)
+    child.expect_exact("ERROR: MySQL restore failed in statefulset/wordpress-db container "
+                       f"mariadb in namespace {MY_NS}: ")
+    rest = _rest(child)
+    assert child.exitstatus == 1
+    return rest
+
+
+def test_mysql_dump_restore_cut_after_the_drop_says_the_database_holds_part_of_the_dump(
+    kubesim: KubeSim, mariadb_server: DbServer, my_shop: tuple[Path, dict[str, str]]
+) -> None:
+    """MySQL cannot replace a database atomically: when the stream is cut after the
+    DROP/CREATE (its second stage line), the error line says so, with the table count,
+    and what it says is what the server shows; --into cut off drops the new database."""
+    script, env = my_shop
+    my = mariadb_server
+    env = {**env, "BAK_VS_RAND": "mycut1", "BAK_NOW": "2026-05-04T10:00:00Z"}
+    my.sql("CREATE TABLE IF NOT EXISTS big (id int PRIMARY KEY, pad text);"
+           " INSERT IGNORE INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_20000;", "ttymy")
+    cp = subprocess.run(["bash", str(script), "create"], env=env, capture_output=True,
+                        text=True, timeout=300)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    my.sql("CREATE TABLE later (x int);", "ttymy")
+    rest = _cut_mysql_restore(kubesim, script, env, len("stage=dropping\n") + 3)
+    tables = my.sql("SELECT COUNT(*) FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = 'ttymy'").strip()
+    part = ("MySQL database ttymy was dropped and recreated and holds only PART of the dump "
+            f"({tables} table(s)): run dump-restore again")
+    empty = "MySQL database ttymy was dropped and recreated and is empty: run dump-restore again"
+    assert (part if tables != "0" else empty) in rest, rest
+    assert my.sql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                  "'ttymy' AND TABLE_NAME = 'later'").strip() == "0"
+
+    rest = _cut_mysql_restore(kubesim, script, env, 5, "--into", "ttycut")
+    assert ("MySQL database ttycut was dropped again (its load was cut off); ttymy is "
+            "untouched") in rest, rest
+    assert my.sql("SELECT COUNT(*) FROM information_schema.SCHEMATA "
+                  "WHERE SCHEMA_NAME = 'ttycut'").strip() == "0"
+
+    # Run again: the backup's rows are back.
+    child = spawn(script, env, "dump-restore", MY_VS, "--force")
+    child.expect("dump-restore: done: MySQL database ttymy replaced by the dump")
+    _rest(child)
+    assert child.exitstatus == 0
+    assert my.sql("SELECT name FROM items WHERE id = 42", "ttymy").strip() == "row forty-two"
+    assert my.sql("SELECT COUNT(*) FROM big", "ttymy").strip() == "20000"
 
 
 def test_delete_yes_deletes(kubesim: KubeSim, shop: tuple[Path, dict[str, str]]) -> None:

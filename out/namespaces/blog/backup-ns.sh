@@ -1601,6 +1601,7 @@ db_preflight() {
 SELECT CONCAT('sessions=', COUNT(*)) FROM information_schema.PROCESSLIST WHERE DB = $(ql "$db") AND ID <> CONNECTION_ID();
 SELECT CONCAT('exists=', COUNT(*)) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$target");
 SELECT CONCAT('charset=', DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$db");
+SELECT CONCAT('now=', NOW());
 SQL
   ) || fail_from "$out" "cannot query the server"
   printf '%s\n' "$out"
@@ -1647,7 +1648,10 @@ db_restore() {
   fi
   printf 'stage=done\n'
 }
-# db_after_interrupt: the state after an interrupted restore (the stream was cut).
+# db_after_interrupt: the state after an interrupted restore (the stream was cut): the
+# new database of --into dropped (its loading session ended first); for a replace, how
+# many tables of $db were created since the preflight ($started, the server's clock):
+# any means it was dropped and recreated.
 db_after_interrupt() {
   local id has
   if [ "$mode" = into ]; then
@@ -1660,6 +1664,7 @@ db_after_interrupt() {
   fi
   printf 'has_new=%s\n' "$(admin -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $(ql "$new")")"
   printf 'tables=%s\n' "$(admin -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = $(ql "$db")")"
+  printf 'recreated=%s\n' "$(admin -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = $(ql "$db") AND CREATE_TIME >= $(ql "$started")")"
 }
 REMOTE
 }
@@ -2936,7 +2941,7 @@ dr_cleanup_state() {
   state="the temporary database could not be dropped; check with ${0##*/} db-shell"
   if [[ $DR_MODE == into ]]; then
     if [[ $has_new == 0 ]]; then
-      state="$DB_LABEL database $DR_TARGET was not created (the partial load was dropped); $DB_NAME is untouched"
+      state="$DB_LABEL database $DR_TARGET was dropped again (its load was cut off); $DB_NAME is untouched"
     else
       state="$DB_LABEL database $DR_TARGET exists and may be incomplete: drop it; $DB_NAME is untouched"
     fi
@@ -2946,13 +2951,16 @@ dr_cleanup_state() {
     elif [[ $has_new == 0 ]]; then
       state="$DB_LABEL database $DB_NAME is unchanged (the load into a temporary database was rolled back and that database dropped)"
     fi
+  elif [[ $stage == "done" ]]; then
+    state="$DB_LABEL database $DB_NAME was replaced by the dump"
+  elif [[ $has_new == 0 ]]; then
+    state="$DB_LABEL database $DB_NAME was DROPPED and not recreated: run dump-restore again"
+  elif [[ $(remote_get recreated) != 0 ]]; then
+    state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump ($tables table(s)): run dump-restore again"
+  elif [[ -n $stage ]]; then
+    state="$DB_LABEL database $DB_NAME was dropped and recreated and is empty: run dump-restore again"
   else
-    case $stage in
-      '') state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)" ;;
-      dropping) state="$DB_LABEL database $DB_NAME was being dropped and recreated and now has ${tables:-?} table(s): check it, and run dump-restore again" ;;
-      loading) state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump (${tables:-?} table(s)): run dump-restore again" ;;
-      'done') state="$DB_LABEL database $DB_NAME was replaced by the dump" ;;
-    esac
+    state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)"
   fi
   printf '%s' "$state"
 }
@@ -2977,6 +2985,9 @@ dr_preflight() {
     kube_fail "dump-restore cannot go ahead in $DB_RESOURCE container $DB_CONTAINER" "Nothing was restored"
   fi
   sessions=$(remote_get sessions)
+  # the server's clock before anything is written: MySQL tables created after it were
+  # created by this restore (what an interrupt's state line relies on)
+  DR_VARS+=$'\n'"$(remote_literal started "$(remote_get now)")"
   if [[ $DR_MODE == into ]]; then
     [[ $(remote_get exists) == 0 ]] ||
       die "database $DR_TARGET exists" "dump-restore --into restores into a new database only" \

@@ -2955,7 +2955,7 @@ dr_cleanup_state() {
   state="the temporary database could not be dropped; check with ${0##*/} db-shell"
   if [[ $DR_MODE == into ]]; then
     if [[ $has_new == 0 ]]; then
-      state="$DB_LABEL database $DR_TARGET was not created (the partial load was dropped); $DB_NAME is untouched"
+      state="$DB_LABEL database $DR_TARGET was dropped again (its load was cut off); $DB_NAME is untouched"
     else
       state="$DB_LABEL database $DR_TARGET exists and may be incomplete: drop it; $DB_NAME is untouched"
     fi
@@ -2965,13 +2965,16 @@ dr_cleanup_state() {
     elif [[ $has_new == 0 ]]; then
       state="$DB_LABEL database $DB_NAME is unchanged (the load into a temporary database was rolled back and that database dropped)"
     fi
+  elif [[ $stage == "done" ]]; then
+    state="$DB_LABEL database $DB_NAME was replaced by the dump"
+  elif [[ $has_new == 0 ]]; then
+    state="$DB_LABEL database $DB_NAME was DROPPED and not recreated: run dump-restore again"
+  elif [[ $(remote_get recreated) != 0 ]]; then
+    state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump ($tables table(s)): run dump-restore again"
+  elif [[ -n $stage ]]; then
+    state="$DB_LABEL database $DB_NAME was dropped and recreated and is empty: run dump-restore again"
   else
-    case $stage in
-      '') state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)" ;;
-      dropping) state="$DB_LABEL database $DB_NAME was being dropped and recreated and now has ${tables:-?} table(s): check it, and run dump-restore again" ;;
-      loading) state="$DB_LABEL database $DB_NAME was dropped and recreated and holds only PART of the dump (${tables:-?} table(s)): run dump-restore again" ;;
-      'done') state="$DB_LABEL database $DB_NAME was replaced by the dump" ;;
-    esac
+    state="$DB_LABEL database $DB_NAME is unchanged (nothing was dropped)"
   fi
   printf '%s' "$state"
 }
@@ -2996,6 +2999,9 @@ dr_preflight() {
     kube_fail "dump-restore cannot go ahead in $DB_RESOURCE container $DB_CONTAINER" "Nothing was restored"
   fi
   sessions=$(remote_get sessions)
+  # the server's clock before anything is written: MySQL tables created after it were
+  # created by this restore (what an interrupt's state line relies on)
+  DR_VARS+=$'\n'"$(remote_literal started "$(remote_get now)")"
   if [[ $DR_MODE == into ]]; then
     [[ $(remote_get exists) == 0 ]] ||
       die "database $DR_TARGET exists" "dump-restore --into restores into a new database only" \
