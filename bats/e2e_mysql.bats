@@ -137,13 +137,16 @@ release_when_mysqldump_waits() {
   [[ ${lines[-1]} == "$p done: created $d $u" ]]
   no_leftovers
   run e2e_vs_annotations my-restore "$d"
-  [[ $output == "backup-ns.sh/dump-duration=$dur
+  [[ $output == "backup-ns.sh/cut-at=2026-05-04T10:00:00Z
+backup-ns.sh/dump-duration=$dur
 backup-ns.sh/dump-file=/var/lib/mysql/dump.sql.gz
 backup-ns.sh/dump-sha256=$sha
 backup-ns.sh/dump-size=$size
+backup-ns.sh/pvc-namespace=my-restore
+backup-ns.sh/pvc-size=1Gi
 env-config: present" ]]
   run e2e_vs_annotations my-restore "$u"
-  [[ $output == 'env-config: present' ]]
+  [[ $output == $'backup-ns.sh/cut-at=2026-05-04T10:00:00Z\nbackup-ns.sh/pvc-namespace=my-restore\nbackup-ns.sh/pvc-size=1Gi\nenv-config: present' ]]
 
   db_mysql wordpress <<<"DELETE FROM posts WHERE id > 10; UPDATE options SET value = 'changed';"
   [[ $(fingerprint wordpress) != "$before" ]]

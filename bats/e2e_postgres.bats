@@ -174,14 +174,15 @@ release_when_pg_dump_waits() {
   sha=$(sha256sum <"$dir/dump.sql.gz")
   sha=${sha%% *}
   run e2e_vs_annotations pg-multi "$d"
-  [[ $output =~ ^"backup-ns.sh/dump-duration="([0-9]+)$'\n'"backup-ns.sh/dump-file=/var/lib/postgresql/data/dump.sql.gz"$'\n'"backup-ns.sh/dump-sha256=$sha"$'\n'"backup-ns.sh/dump-size=$size"$'\n'"env-config: present"$ ]]
+  local recorded=$'backup-ns.sh/pvc-namespace=pg-multi\nbackup-ns.sh/pvc-size=1Gi\nenv-config: present'
+  [[ $output =~ ^"backup-ns.sh/cut-at=2026-05-04T10:00:00Z"$'\n'"backup-ns.sh/dump-duration="([0-9]+)$'\n'"backup-ns.sh/dump-file=/var/lib/postgresql/data/dump.sql.gz"$'\n'"backup-ns.sh/dump-sha256=$sha"$'\n'"backup-ns.sh/dump-size=$size"$'\n'"$recorded"$ ]]
   local dur=${BASH_REMATCH[1]}
   [[ $log == *"dump verified: /var/lib/postgresql/data/dump.sql.gz, $size bytes, sha256 $sha, ${dur}s"$'\n'* ]]
   # The other snapshots: env-config only, and their own data.
   local vs
   for vs in "$u" "$c"; do
     run e2e_vs_annotations pg-multi "$vs"
-    [[ $output == 'env-config: present' ]]
+    [[ $output == "backup-ns.sh/cut-at=2026-05-04T10:00:00Z"$'\n'"$recorded" ]]
   done
   [[ $(cat "$(e2e_vs_dir pg-multi "$u")/cat.jpg") == picture ]]
   [[ -z $(ls -A "$(e2e_vs_dir pg-multi "$c")") ]]

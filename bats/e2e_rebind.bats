@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
-# Drill 2, the namespace is deleted: back up PostgreSQL, label the content as the
-# controller's sync does (seeded through the API), delete the namespace (the content is
-# Retain and stays), recreate it, list-contents --orphaned, rebind, restore-pvc,
-# dump-restore from the restored PVC: the rows are byte-equal. kubesim binds only a new
-# pre-provisioned content, like the real snapshot-controller.
+# Drill 2, the namespace is deleted: back up PostgreSQL, the controller's sync labels
+# the content, delete the namespace (the content is Retain and stays), recreate it,
+# list-contents --orphaned, rebind, restore-pvc, dump-restore from the restored PVC: the
+# rows are byte-equal, and the rebound snapshot still says when it was taken. kubesim
+# binds only a new pre-provisioned content, like the real snapshot-controller. Then:
+# rebind never touches a live snapshot, and restore-pvc sizes a rebound one by the PVC
+# size recorded at create.
 
 bats_require_minimum_version 1.5.0
 
@@ -47,12 +49,17 @@ bns() {
     BAK_VS_RAND=e2e001 bash "$(e2e_script rb-shop)" "$@" </dev/null
 }
 
-# live NS ARGS...: NS's rendered script, BAK_VS_RAND from $RAND.
+# live NS ARGS...: NS's rendered script, BAK_VS_RAND from $RAND, the clock ${NOW:-...}.
 live() {
   local ns=$1
   shift
-  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2026-05-04T10:00:00Z \
+  run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW="${NOW:-2026-05-04T10:00:00Z}" \
     BAK_VS_RAND="$RAND" bash "$(e2e_script "$ns")" "$@" </dev/null
+}
+
+# recorded KIND NAME [-n NS]: the cut-at, pvc-size and pvc-namespace annotations.
+recorded() {
+  kubectl get "$@" -o jsonpath='{.metadata.annotations.backup-ns\.sh/cut-at} {.metadata.annotations.backup-ns\.sh/pvc-size} {.metadata.annotations.backup-ns\.sh/pvc-namespace}'
 }
 
 retain_class() {
@@ -99,11 +106,12 @@ pg_sum() {
   bns create
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   content=$(kubectl -n rb-shop get volumesnapshot "$vs" -o jsonpath='{.status.boundVolumeSnapshotContentName}')
-  # What the controller's sync copies: the backup-ns.sh/ labels and annotations.
-  kubectl label vsc "$content" backup-ns.sh/pvc=data backup-ns.sh/type=adhoc backup-ns.sh/daily=2026-05-04 >/dev/null
-  # shellcheck disable=SC2016 # a Go template, not a shell expansion
-  kubectl -n rb-shop get volumesnapshot "$vs" -o go-template='{{range $k, $v := .metadata.annotations}}{{$k}}={{$v}}{{"\n"}}{{end}}' |
-    grep '^backup-ns.sh/dump-' | xargs kubectl annotate vsc "$content" >/dev/null
+  # create recorded when it was taken and the PVC's size; sync copies them to the content.
+  [[ $(recorded volumesnapshot "$vs" -n rb-shop) == '2026-05-04T10:00:00Z 1Gi rb-shop' ]]
+  kubectl create namespace backup-ns >/dev/null 2>&1 || true # the controller's Lease
+  ctl sync
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(recorded vsc "$content") == '2026-05-04T10:00:00Z 1Gi rb-shop' ]]
   ctl list-contents
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $output =~ $content\ +rb-shop\ +$vs\ +data\ +2026-05-04\ +true\ +Retain\ +yes ]]
@@ -122,10 +130,18 @@ pg_sum() {
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $output == *"rebind: VolumeSnapshot rb-shop/$vs is ready (labelled backup-ns.sh/keep=true)"* ]]
   [[ $output == *"rebind: deleted the old content object $content (deletionPolicy Retain: the data stays with backup-ns-rebound-"* ]]
+  [[ $output == *"rebind: its backup was taken 2026-05-04T10:00:00Z in namespace rb-shop (backup-ns.sh/cut-at)"* ]]
   run kubectl get vsc "$content"
   [[ $status -ne 0 ]]
+  [[ $(recorded volumesnapshot "$vs" -n rb-shop) == '2026-05-04T10:00:00Z 1Gi rb-shop' ]]
+  # Its age is that of the backup (months), not of the rebind (seconds).
   bns list
-  [[ $output =~ $vs\ +true\ .*\ yes\ +yes\ +- ]]
+  [[ $output =~ $vs\ +true\ +([0-9]+)d[0-9]+h\ .*\ yes\ +yes\ +- ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  ((BASH_REMATCH[1] >= 200))
+  bns dump-restore "$vs" --dry-run
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *" of snapshot $vs (taken 2026-05-04T10:00:00Z) ("*" bytes, sha256 "*") passed its checks"* ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
 
   bns restore-pvc "$vs" --to data-restored --wait
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
@@ -139,7 +155,7 @@ pg_sum() {
   [[ $(pg_sum rbshop) == "$before" ]]
 }
 
-@test "rebind refuses a content whose snapshot exists, whatever --name says; the live snapshot, its content and data stay as they were" {
+@test "rebind refuses a content whose snapshot exists, whatever --name says, leaving the live snapshot, its content and data as they were; list orders by the time taken; restore-pvc sizes a rebound snapshot by the recorded PVC size" {
   retain_class
   kubectl create namespace backup-ns >/dev/null 2>&1 || true # the controller's Lease
   e2e_seed_volumes rb-live data
@@ -185,13 +201,14 @@ EOF
   kubectl delete vsc by-hand >/dev/null
   [[ $(live_state rb-live "$vs") == "$before" ]]
 
-  # An allowed rebind beside it: another snapshot's retained content, its snapshot gone.
+  # An allowed rebind beside it: an older backup's retained content, its snapshot gone.
   printf 'second\n' >"$(e2e_volume_dir rb-live data)/index.html"
-  RAND=live02 live rb-live create
+  NOW=2026-05-03T10:00:00Z RAND=live02 live rb-live create
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   local old new
-  old=$(kubectl -n rb-live get volumesnapshot data-2026-05-04-100000-live02 -o jsonpath='{.status.boundVolumeSnapshotContentName}')
-  kubectl -n rb-live delete volumesnapshot data-2026-05-04-100000-live02 --wait=true >/dev/null
+  old=$(kubectl -n rb-live get volumesnapshot data-2026-05-03-100000-live02 -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  ctl sync
+  kubectl -n rb-live delete volumesnapshot data-2026-05-03-100000-live02 --wait=true >/dev/null
   ctl rebind "$old" --namespace rb-live --name second-back
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $(live_state rb-live "$vs") == "$before" ]]
@@ -204,8 +221,58 @@ EOF
   [[ $status -ne 0 ]]
   [[ $(live_state rb-live "$vs") == "$before" ]]
 
+  # A content that sync never annotated (older, or its snapshot deleted first): the
+  # time comes from its status.creationTime (the driver's cut), the namespace from its
+  # volumeSnapshotRef.
+  NOW=2026-05-02T10:00:00Z RAND=live03 live rb-live create
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  local cut
+  old=$(kubectl -n rb-live get volumesnapshot data-2026-05-02-100000-live03 -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  cut=$(kubectl -n rb-live get volumesnapshot data-2026-05-02-100000-live03 -o jsonpath='{.status.creationTime}')
+  kubectl -n rb-live delete volumesnapshot data-2026-05-02-100000-live03 --wait=true >/dev/null
+  [[ $(recorded vsc "$old") == '  ' ]]
+  ctl rebind "$old" --namespace rb-live --name third-back
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $output == *"rebind: its backup was taken $cut in namespace rb-live (backup-ns.sh/cut-at)"* ]]
+  [[ $(recorded volumesnapshot third-back -n rb-live) == "$cut  rb-live" ]]
+  kubectl -n rb-live delete volumesnapshot third-back --wait=true >/dev/null
+  [[ $(live_state rb-live "$vs") == "$before" ]]
+
   # The live snapshot still restores its own data.
   live rb-live restore-pvc "$vs" --to data-check --wait
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $(cat "$(e2e_volume_dir rb-live data-check)/index.html") == 'live rows' ]]
+
+  # list orders by when each was taken: the rebound older backup comes second.
+  live rb-live list
+  [[ ${lines[1]} == "$vs "* && ${lines[2]} == 'second-back '* && ${#lines[@]} -eq 3 ]] || { printf '%s\n' "$output"; false; }
+
+  # restore-pvc of the rebound snapshot, its source PVC gone: its restoreSize is the
+  # bytes held, the PVC had 1Gi when it was taken; the larger wins, and it says so.
+  kubectl -n rb-live delete pvc data --wait=true >/dev/null
+  local size
+  size=$(kubectl -n rb-live get volumesnapshot second-back -o jsonpath='{.status.restoreSize}')
+  [[ $size =~ ^[0-9]+$ && $size -lt 1024 ]]
+  live rb-live restore-pvc second-back --to second-check --wait
+  [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ ${lines[0]} == "[backup-ns] rb-live: created PVC second-check from VolumeSnapshot second-back (1Gi = the size of PVC data when the snapshot was taken (backup-ns.sh/pvc-size); restoreSize $size, ReadWriteOnce)" ]] ||
+    { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $(kubectl -n rb-live get pvc second-check -o jsonpath='{.spec.resources.requests.storage}') == 1Gi ]]
+  [[ $(cat "$(e2e_volume_dir rb-live second-check)/index.html") == second ]]
+
+  # What is read back from annotations is checked: a cut-at or pvc-size that create
+  # never writes makes the toolbox refuse the snapshot; list falls back to
+  # status.creationTime (here the rebind's: the newest).
+  kubectl -n rb-live annotate volumesnapshot second-back --overwrite 'backup-ns.sh/cut-at=2026-05-03T10:00:00' >/dev/null
+  live rb-live restore-pvc second-back --to unused
+  [[ $status -eq 1 && $stderr == 'ERROR: VolumeSnapshot second-back is refused in namespace rb-live: its annotation backup-ns.sh/cut-at "2026-05-03T10:00:00" is not a UTC time (YYYY-MM-DDTHH:MM:SSZ), which backup-ns.sh never writes. Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in rb-live, and use another snapshot (backup-ns.sh list)' ]] ||
+    { printf '%s\n%s\n' "$output" "$stderr"; false; }
+  live rb-live list
+  [[ ${lines[1]} == 'second-back '* ]] || { printf '%s\n' "$output"; false; }
+  kubectl -n rb-live annotate volumesnapshot second-back --overwrite 'backup-ns.sh/cut-at=2026-05-03T10:00:00Z' 'backup-ns.sh/pvc-size=1e3Gi' >/dev/null
+  live rb-live restore-pvc second-back --to unused
+  [[ $status -eq 1 && $stderr == *'its annotation backup-ns.sh/pvc-size "1e3Gi" is not a quantity, which backup-ns.sh never writes.'* ]] ||
+    { printf '%s\n%s\n' "$output" "$stderr"; false; }
+  run kubectl -n rb-live get pvc unused
+  [[ $status -ne 0 ]]
 }

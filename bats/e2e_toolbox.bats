@@ -167,7 +167,7 @@ my_sum() {
   kubesim_reset_requests
   bns tb-files delete "$vs" --yes --force
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
-  [[ ${lines[0]} == "will delete: VolumeSnapshot tb-files/$vs (PVC www, created "*", $content, deletionPolicy Retain, keep=true)" ]]
+  [[ ${lines[0]} == "will delete: VolumeSnapshot tb-files/$vs (PVC www, taken 2026-05-04T10:00:00Z, $content, deletionPolicy Retain, keep=true)" ]]
   [[ ${lines[1]} == 'The snapshot data is deleted for good; it cannot be restored afterwards.' ]]
   [[ ${lines[-1]} == "[backup-ns] tb-files: deleted VolumeSnapshot $vs and its content $content" ]]
   run kubesim_requests
@@ -458,11 +458,12 @@ assert doc["namespace"] == "tb-files", doc
 snaps = doc["snapshots"]
 assert len(snaps) >= 2, snaps
 for s in snaps:
-    assert set(s) == {"name", "ready", "created", "restoreSize", "pvc", "type", "periods",
-                      "deleteAfter", "keep", "dump", "verified"}, s
-assert [s["created"] for s in snaps] == sorted((s["created"] for s in snaps), reverse=True)
+    assert set(s) == {"name", "ready", "taken", "created", "restoreSize", "pvc", "type",
+                      "periods", "deleteAfter", "keep", "dump", "verified"}, s
+assert [s["taken"] for s in snaps] == sorted((s["taken"] for s in snaps), reverse=True)
 s = next(s for s in snaps if s["name"] == "www-2027-03-01-010000-js0001")
-assert s == {"name": "www-2027-03-01-010000-js0001", "ready": True, "created": s["created"],
+assert s == {"name": "www-2027-03-01-010000-js0001", "ready": True,
+             "taken": "2027-03-01T01:00:00Z", "created": s["created"],
              "restoreSize": "1Gi", "pvc": "www", "type": "cronjob",
              "periods": ["2027-03-01", "2027-w09", "2027-03"], "deleteAfter": None,
              "keep": True, "dump": False, "verified": None}, s

@@ -352,3 +352,31 @@ $(in_script "$S" -- remote_dump_body)"
   [[ $stderr == 'backup-ns-error: sha256sum of the dump failed: sha256sum: read error' ]]
   [[ $(ls -A "$dir") == dump.sql.gz && $(cat "$dir/dump.sql.gz") == old ]]
 }
+
+@test "is_utc_time: only RFC 3339 UTC to the second" {
+  local good bad
+  for good in 2026-05-04T10:00:00Z 1999-12-31T23:59:59Z 2026-02-29T00:00:00Z; do
+    in_script "$S" -- is_utc_time "$good" || { echo "rejected $good"; return 1; }
+  done
+  for bad in '' 2026-05-04 2026-05-04T10:00:00 2026-05-04T10:00:00+02:00 2026-05-04T10:00:00.5Z \
+    2026-13-01T00:00:00Z 2026-05-32T00:00:00Z 2026-05-04T24:00:00Z 2026-05-04t10:00:00z \
+    ' 2026-05-04T10:00:00Z' '2026-05-04T10:00:00Z|x' $'2026-05-04T10:00:00Z\nx' 'now' '@0'; do
+    run in_script "$S" -- is_utc_time "$bad"
+    [[ $status -eq 1 && -z $output ]] || { echo "accepted '$bad'"; return 1; }
+  done
+}
+
+@test "taken_at: cut-at, else status.creationTime, else the object's creation unless rebound" {
+  local t=2026-05-04T10:00:00Z c=2026-05-04T10:00:03Z m=2026-12-07T15:52:32Z
+  local show='taken_at "$A" "$B" "$C" "$D"; printf "[%s]\n" "$REPLY"'
+  run in_script "$S" A="$t" B="$c" C="$m" D= -- eval "$show"
+  [[ $output == "[$t]" ]]
+  # an annotation without the shape of a UTC time is not used
+  run in_script "$S" A='yesterday' B="$c" C="$m" D=old -- eval "$show"
+  [[ $output == "[$c]" ]]
+  run in_script "$S" A= B= C="$m" D= -- eval "$show"
+  [[ $output == "[$m]" ]]
+  # a rebound object's own creation is the time of the rebind: never used
+  run in_script "$S" A= B= C="$m" D=old-content -- eval "$show"
+  [[ $output == "[]" ]]
+}

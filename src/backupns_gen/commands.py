@@ -132,9 +132,10 @@ Examples:
         ),
         """\
 Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
-is the snapshot's restoreSize, or the source PVC's request when that is larger
-(or restoreSize is unset), or SIZE; its StorageClass and access mode those of
-the snapshot's source PVC, unless --storage-class is given.
+is the largest of the snapshot's restoreSize, the source PVC's request (while it
+exists) and the size the source PVC had when the snapshot was taken (recorded by
+create, kept by a rebind); or SIZE. Its StorageClass and access mode those of the
+snapshot's source PVC, unless --storage-class is given.
 
 Options:
   --to NEW_PVC           the PVC to create (refused when it exists)
@@ -235,6 +236,8 @@ terminal, SQL is read from stdin.""",
 The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
 first: ready state, age, restore size, PVC, type, period labels, delete-after,
 keep, whether the dump annotations are present, and the last verify result.
+Age and order are those of the time each was taken (backup-ns.sh/cut-at, kept
+by a rebind; else the snapshot's status.creationTime), "?" when unknown.
 Only the day's first snapshot carries the daily label: without a filter, the
 later and ad-hoc ones of a day are listed too.
 
@@ -243,10 +246,11 @@ Options:
   --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
   --pvc PVC                      only snapshots of PVC
   -o json                        one JSON document for scripts: {"namespace",
-                                 "snapshots": [{"name", "ready", "created",
-                                 "restoreSize", "pvc", "type", "periods",
-                                 "deleteAfter", "keep", "dump", "verified"}]}
-                                 (newest first; a missing value is null)
+                                 "snapshots": [{"name", "ready", "taken",
+                                 "created", "restoreSize", "pvc", "type",
+                                 "periods", "deleteAfter", "keep", "dump",
+                                 "verified"}]} (newest first; a missing value
+                                 is null)
   -h, --help                     show this help""",
     ),
     Command(

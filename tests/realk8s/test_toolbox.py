@@ -446,7 +446,8 @@ def test_delete_removes_the_snapshot_its_content_and_the_data(world: World) -> N
 
     cp = world.run(SRC, "delete", vs, "--yes", "--force")
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert f"will delete: VolumeSnapshot {SRC}/{vs} (PVC data, created " in cp.stdout
+    taken = _vs(cluster, SRC, vs)["metadata"]["annotations"]["backup-ns.sh/cut-at"]
+    assert f"will delete: VolumeSnapshot {SRC}/{vs} (PVC data, taken {taken}, " in cp.stdout
     assert f"{cname}, deletionPolicy Retain, keep=true)" in cp.stdout
     assert f"VolumeSnapshotContent {cname}: deletionPolicy Delete" in cp.stdout
     assert f"deleted VolumeSnapshot {vs} and its content {cname}" in cp.stdout

@@ -299,6 +299,14 @@ is_quantity() {
   [[ ${#1} -le 64 && $1 =~ $re ]]
 }
 
+# is_utc_time VALUE: RFC 3339 time in UTC to the second, YYYY-MM-DDTHH:MM:SSZ (what
+# create records in backup-ns.sh/cut-at and the API writes as a metav1.Time). A value
+# read back from an annotation is anyone's input: used only when it has this shape.
+is_utc_time() {
+  local re='^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$'
+  [[ $1 =~ $re ]]
+}
+
 # is_label_value VALUE: a Kubernetes label value (may be empty).
 is_label_value() {
   local re='^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'
@@ -1796,6 +1804,7 @@ rebind_meta() {
 
 command_rebind() {
   local content='' ns='' name='' timeout=2m out driver policy handle sref_handle ref_ns ref_name ref_uid class
+  local cut_ns item cut_at='' src_ns=''
   local ready new limit t0 labels=() annotations=() manifest message
   while (($#)); do
     case $1 in
@@ -1814,10 +1823,10 @@ command_rebind() {
   [[ -z $name ]] || is_dns_subdomain "$name" || usage_error "rebind: \"$name\" is not a valid snapshot name"
   limit=$(duration_to_seconds "$timeout") || usage_error "rebind: --timeout \"$timeout\" is not a duration"
   start
-  if ! out=$(kube get "$RES_VSC" "$content" -o jsonpath='{.spec.driver}{"|"}{.spec.deletionPolicy}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotClassName}{"|"}{.status.readyToUse}{"|"}{.spec.volumeSnapshotRef.uid}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$RES_VSC" "$content" -o jsonpath='{.spec.driver}{"|"}{.spec.deletionPolicy}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.spec.volumeSnapshotClassName}{"|"}{.status.readyToUse}{"|"}{.spec.volumeSnapshotRef.uid}{"|"}{.status.creationTime}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshotContent $content" "See backup-ns-controller.sh list-contents --orphaned"
   fi
-  IFS='|' read -r driver policy handle sref_handle ref_ns ref_name class ready ref_uid <<<"$out"
+  IFS='|' read -r driver policy handle sref_handle ref_ns ref_name class ready ref_uid cut_ns <<<"$out"
   handle=${handle:-$sref_handle}
   [[ -n $handle && -n $driver ]] ||
     die "cannot rebind $content" "it has no snapshotHandle or driver (readyToUse=${ready:-unset})" \
@@ -1849,7 +1858,30 @@ command_rebind() {
   done
   labels+=(backup-ns.sh/keep=true)
   rebind_meta "$WORK_DIR/meta" A
-  annotations=("${REBIND_ITEMS[@]}" "backup-ns.sh/rebound-from=$content")
+  # When the backup was taken and in which namespace (recorded by create, copied to the
+  # content by sync) go with it; a content without them (older, or never synced) gets
+  # them from its status.creationTime (the driver's cut) and volumeSnapshotRef.
+  annotations=()
+  for item in "${REBIND_ITEMS[@]}"; do
+    case ${item%%=*} in
+      backup-ns.sh/cut-at) cut_at=${item#*=} ;;
+      backup-ns.sh/pvc-namespace) src_ns=${item#*=} ;;
+      backup-ns.sh/rebound-from) ;;
+      *) annotations+=("$item") ;;
+    esac
+  done
+  if ! is_utc_time "$cut_at"; then
+    [[ -z $cut_at ]] || warn "rebind: the backup-ns.sh/cut-at annotation of $content is not a UTC time (YYYY-MM-DDTHH:MM:SSZ); using its status.creationTime"
+    cut_at=''
+    if [[ $cut_ns =~ ^[0-9]{10,19}$ ]]; then
+      cut_at=$(date -u -d "@${cut_ns%?????????}" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || cut_at=''
+    fi
+  fi
+  is_dns_label "$src_ns" || src_ns=$ref_ns
+  is_dns_label "$src_ns" || src_ns=''
+  [[ -z $cut_at ]] || annotations+=("backup-ns.sh/cut-at=$cut_at")
+  [[ -z $src_ns ]] || annotations+=("backup-ns.sh/pvc-namespace=$src_ns")
+  annotations+=("backup-ns.sh/rebound-from=$content")
   new=backup-ns-rebound-$(random_suffix)
   manifest=$(
     printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",\n'
@@ -1899,6 +1931,7 @@ command_rebind() {
     log "rebind: deleted the old content object $content (deletionPolicy Retain: the data stays with $new)"
   fi
   log "rebind: VolumeSnapshot $ns/$name is ready (labelled backup-ns.sh/keep=true)"
+  log "rebind: its backup was taken ${cut_at:-at an unknown time}${src_ns:+ in namespace $src_ns} (backup-ns.sh/cut-at)"
   log "next: out/namespaces/$ns/backup-ns.sh restore-pvc $name --to NEW_PVC, or dump-restore $name"
 }
 

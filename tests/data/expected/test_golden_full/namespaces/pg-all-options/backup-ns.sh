@@ -265,6 +265,14 @@ is_quantity() {
   [[ ${#1} -le 64 && $1 =~ $re ]]
 }
 
+# is_utc_time VALUE: RFC 3339 time in UTC to the second, YYYY-MM-DDTHH:MM:SSZ (what
+# create records in backup-ns.sh/cut-at and the API writes as a metav1.Time). A value
+# read back from an annotation is anyone's input: used only when it has this shape.
+is_utc_time() {
+  local re='^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$'
+  [[ $1 =~ $re ]]
+}
+
 # is_label_value VALUE: a Kubernetes label value (may be empty).
 is_label_value() {
   local re='^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'
@@ -1239,6 +1247,11 @@ lease_release() {
 
 VS_LABELS=()
 VS_ANNOTATIONS=()
+# The time the snapshots are cut (RFC 3339 UTC, read just before the create call), and
+# each PVC's size (pvcs_check): recorded on each snapshot, so a rebound copy still
+# says when it was taken and how large a volume it needs.
+RUN_CUT_AT=''
+declare -gA PVC_SIZE=()
 # Set by a successful database dump (see dump_database).
 DUMP_FILE='' DUMP_SIZE='' DUMP_SHA256='' DUMP_DURATION=''
 # "PVC KIND=VALUE" -> 1 for each period already held by a ready snapshot (periods_load).
@@ -1296,11 +1309,14 @@ build_labels() {
   done
 }
 
-# build_annotations PVC: fill VS_ANNOTATIONS (env-config; dump-* on BAK_DUMP_PVC).
+# build_annotations PVC: fill VS_ANNOTATIONS (cut-at, pvc-namespace, pvc-size,
+# env-config; dump-* on BAK_DUMP_PVC).
 build_annotations() {
   local vars
   mapfile -t vars < <(active_config_vars)
-  VS_ANNOTATIONS=("backup-ns.sh/env-config=$(env_config_serialize "${vars[@]}")")
+  VS_ANNOTATIONS=("backup-ns.sh/cut-at=$RUN_CUT_AT" "backup-ns.sh/pvc-namespace=$BAK_NAMESPACE")
+  [[ -z ${PVC_SIZE[$1]:-} ]] || VS_ANNOTATIONS+=("backup-ns.sh/pvc-size=${PVC_SIZE[$1]}")
+  VS_ANNOTATIONS+=("backup-ns.sh/env-config=$(env_config_serialize "${vars[@]}")")
   if [[ -n $DUMP_SIZE && $1 == "$BAK_DUMP_PVC" ]]; then
     VS_ANNOTATIONS+=("backup-ns.sh/dump-file=$DUMP_FILE"
       "backup-ns.sh/dump-size=$DUMP_SIZE"
@@ -1730,7 +1746,11 @@ vs_manifest() {
 # vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
 # PVCS[i]) with one kubectl call (client-side dry run in dry-run mode).
 vs_create_all() {
-  local i manifests=() list out line name created=() dry=()
+  local i manifests=() list out line name created=() dry=() epoch
+  if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
+    ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
+    die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
+  fi
   for i in "${!PVCS[@]}"; do
     build_labels "${PVCS[i]}"
     log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
@@ -2098,22 +2118,43 @@ check_vs_name() {
   is_dns_subdomain "$1" || usage_error "\"$1\" is not a valid VolumeSnapshot name"
 }
 
+# taken_at CUT_AT CREATION_TIME CREATED REBOUND_FROM: into REPLY (no subshell: list
+# runs it per row), when a snapshot was taken (RFC 3339 UTC; "" when unknown): its
+# backup-ns.sh/cut-at (recorded by create, carried over by rebind); else
+# status.creationTime (the driver's cut; snapshots made before cut-at was recorded);
+# else its object's creationTimestamp, but never that of a rebound object (the time of
+# the rebind). A value without the shape of a UTC time is not used.
+taken_at() {
+  if is_utc_time "$1"; then
+    REPLY=$1
+  elif is_utc_time "$2"; then
+    REPLY=$2
+  elif [[ -z $4 ]] && is_utc_time "$3"; then
+    REPLY=$3
+  else
+    REPLY=''
+  fi
+}
+
 # vs_info NAME: read one snapshot into SNAP_* (dies with one line when it is missing).
 # Its labels, annotations and status are input (whoever may edit VolumeSnapshots in
 # the namespace writes them): each is checked as strictly as where it comes from, and a
 # snapshot with any value backup-ns.sh would never have written is refused.
+# SNAP_TAKEN: when it was taken (taken_at); SNAP_PVC_SIZE: the size of the PVC it was
+# taken of, as create recorded it (backup-ns.sh/pvc-size; "" when unknown).
 SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
+SNAP_TAKEN='' SNAP_PVC_SIZE=''
 vs_info() {
-  local out seps
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}' 2>"$ERR_FILE"); then
+  local out seps cut_at creation_time rebound
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 9 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 13 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
-    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC <<<"$out"
+    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE <<<"$out"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/dump-file" "$SNAP_DUMP_FILE" "is not an absolute path ($ABS_PATH_RULE)"
   [[ -z $SNAP_DUMP_SIZE ]] || is_byte_count "$SNAP_DUMP_SIZE" ||
@@ -2128,7 +2169,13 @@ vs_info() {
     vs_untrusted "$1" "status.boundVolumeSnapshotContentName" "$SNAP_CONTENT" "is not a VolumeSnapshotContent name"
   [[ -z $SNAP_SIZE ]] || is_quantity "$SNAP_SIZE" ||
     vs_untrusted "$1" "status.restoreSize" "$SNAP_SIZE" "is not a quantity"
+  [[ -z $cut_at ]] || is_utc_time "$cut_at" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/cut-at" "$cut_at" "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)"
+  [[ -z $SNAP_PVC_SIZE ]] || is_quantity "$SNAP_PVC_SIZE" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/pvc-size" "$SNAP_PVC_SIZE" "is not a quantity"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
+  taken_at "$cut_at" "$creation_time" "$SNAP_CREATED" "$rebound"
+  SNAP_TAKEN=$REPLY
 }
 
 # vs_untrusted NAME WHERE VALUE WHY: refuse snapshot NAME, whose WHERE holds VALUE.
@@ -2186,20 +2233,6 @@ source_pvc() {
   SRC_MODE=${SRC_MODE:-ReadWriteOnce}
 }
 
-# larger_size A B: the larger of two quantities (either may be empty, or not a plain
-# quantity: then the other one); fails when both are empty.
-larger_size() {
-  local a b
-  [[ -n $1 || -n $2 ]] || return 1
-  if [[ -z $2 ]] || ! b=$(quantity_bytes "$2"); then
-    printf '%s\n' "${1:-$2}"
-  elif [[ -z $1 ]] || ! a=$(quantity_bytes "$1") || ((b > a)); then
-    printf '%s\n' "$2"
-  else
-    printf '%s\n' "$1"
-  fi
-}
-
 # helper_pod_manifest NAME PVC PURPOSE: a pod (the job image, sleeping) that mounts PVC
 # read-only at TOOLBOX_MOUNT. Pod Security "restricted": non-root, no privilege
 # escalation, all capabilities dropped, RuntimeDefault seccomp, no hostPath, no token.
@@ -2248,7 +2281,7 @@ scratch_from_snapshot() {
   SCRATCH_PVC=backup-ns-$2-$(random_suffix)
   # restoreSize is the least a restore needs; a driver may leave it unset (size unknown)
   toolbox_create "persistentvolumeclaims/$SCRATCH_PVC" \
-    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${SNAP_SIZE:-${SRC_SIZE:-1Gi}}" "$SRC_CLASS" "$SRC_MODE" toolbox "$2")" \
+    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${SNAP_SIZE:-${SRC_SIZE:-${SNAP_PVC_SIZE:-1Gi}}}" "$SRC_CLASS" "$SRC_MODE" toolbox "$2")" \
     "scratch PVC"
 }
 
@@ -2363,16 +2396,18 @@ checked_dump_path() {
       "Nothing was read; check the helper image (BAK_TOOLBOX_IMAGE)"
 }
 
-# newest_dump_snapshot: the newest ready snapshot of the namespace with a dump.
+# newest_dump_snapshot: the newest (by taken_at) ready snapshot of the namespace with a dump.
 newest_dump_snapshot() {
-  local out line best='' best_t='' name t ready sha
+  local out line best='' best_t='' name t ready sha cut_at creation_time rebound
   if ! out=$(kube get "$VS_RESOURCE" -l backup-ns.sh/type \
-    -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.metadata.creationTimestamp}{"|"}{.status.readyToUse}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"\n"}{end}' \
+    -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.metadata.creationTimestamp}{"|"}{.status.readyToUse}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"\n"}{end}' \
     2>"$ERR_FILE"); then
     kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots"
   fi
-  while IFS='|' read -r name t ready sha; do
+  while IFS='|' read -r name t ready sha cut_at creation_time rebound; do
     [[ -n $name && $ready == true && -n $sha ]] || continue
+    taken_at "$cut_at" "$creation_time" "$t" "$rebound"
+    t=$REPLY
     if [[ -z $best || $t > $best_t ]]; then
       best=$name best_t=$t
     fi
@@ -2385,21 +2420,23 @@ newest_dump_snapshot() {
 # --- command: list ------------------------------------------------------------
 
 # list_json ROW...: the rows of list as one JSON document (list -o json): the namespace
-# and one object per snapshot, newest first, with the fields of the table.
+# and one object per snapshot, newest first, with the fields of the table ("taken":
+# when it was taken, null when unknown; "created": when its object was created).
 list_json() {
-  local line created name ready size pvc type daily weekly monthly after keep dump verified p
+  local line taken created name ready size pvc type daily weekly monthly after keep dump verified p
   local sep='' periods
   json_quote "$BAK_NAMESPACE"
   printf '{"namespace": %s, "snapshots": [' "$REPLY"
   for line in "$@"; do
-    IFS='|' read -r created name ready size pvc type daily weekly monthly after keep dump verified <<<"$line"
+    IFS='|' read -r taken created name ready size pvc type daily weekly monthly after keep dump verified <<<"$line"
+    [[ $taken != 0 ]] || taken=''
     periods=''
     for p in "$daily" "$weekly" "$monthly"; do
       [[ -z $p ]] || { json_quote "$p"; periods+="${periods:+, }$REPLY"; }
     done
     printf '%s\n  {"name": %s' "$sep" "$(json_str "$name")"
-    printf ', "ready": %s, "created": %s' "$([[ $ready == true ]] && echo true || echo false)" \
-      "$(json_str "$created")"
+    printf ', "ready": %s, "taken": %s, "created": %s' "$([[ $ready == true ]] && echo true || echo false)" \
+      "$(json_or_null "$taken")" "$(json_str "$created")"
     printf ', "restoreSize": %s, "pvc": %s, "type": %s, "periods": [%s]' "$(json_or_null "$size")" \
       "$(json_or_null "$pvc")" "$(json_or_null "$type")" "$periods"
     printf ', "deleteAfter": %s, "keep": %s, "dump": %s, "verified": %s}' "$(json_or_null "$after")" \
@@ -2421,7 +2458,7 @@ json_or_null() {
 
 command_list() {
   local selector=backup-ns.sh/type out rows=() line name created ready size pvc type daily weekly monthly
-  local after keep dump verified periods output=''
+  local after keep dump verified periods output='' cut_at creation_time rebound taken age sorted=()
   while (($# > 0)); do
     case $1 in
       -o | --output)
@@ -2445,7 +2482,7 @@ command_list() {
     shift
   done
   toolbox_begin
-  if ! out=$(kube get "$VS_RESOURCE" -l "$selector" -o jsonpath='{range .items[*]}{.metadata.creationTimestamp}{"|"}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/type}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/verified-result}{"\n"}{end}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" -l "$selector" -o jsonpath='{range .items[*]}{.metadata.creationTimestamp}{"|"}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/type}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/verified-result}{"\n"}{end}' 2>"$ERR_FILE"); then
     kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots in $BAK_NAMESPACE"
   fi
   if [[ -z $out ]]; then
@@ -2453,7 +2490,15 @@ command_list() {
     list_json
     return 0
   fi
-  mapfile -t rows < <(sort -r <<<"$out")
+  # Each row led by the time it was taken (taken_at; unknown: 0, last), for the sort.
+  while IFS= read -r line; do
+    [[ -n $line ]] || continue
+    IFS='|' read -r created name ready size pvc type daily weekly monthly after keep dump cut_at \
+      creation_time rebound verified <<<"$line"
+    taken_at "$cut_at" "$creation_time" "$created" "$rebound"
+    sorted+=("${REPLY:-0}|$created|$name|$ready|$size|$pvc|$type|$daily|$weekly|$monthly|$after|$keep|$dump|$verified")
+  done <<<"$out"
+  mapfile -t rows < <(printf '%s\n' "${sorted[@]}" | sort -t '|' -k1,1r -k3,3r)
   if [[ $output == json ]]; then
     list_json "${rows[@]}"
     return 0
@@ -2461,18 +2506,42 @@ command_list() {
   printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' NAME READY AGE SIZE PVC TYPE \
     PERIODS DELETE-AFTER KEEP DUMP VERIFIED
   for line in "${rows[@]}"; do
-    IFS='|' read -r created name ready size pvc type daily weekly monthly after keep dump verified <<<"$line"
+    IFS='|' read -r taken created name ready size pvc type daily weekly monthly after keep dump verified <<<"$line"
     periods="${daily:+$daily }${weekly:+$weekly }${monthly}"
     periods=${periods% }
+    age='?'
+    [[ $taken == 0 ]] || age=$(age_of "$taken")
     verified=${verified:--}
     printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' "$name" "${ready:-false}" \
-      "$(age_of "$created")" "${size:--}" "${pvc:--}" "${type:--}" "${periods:--}" "${after:--}" \
+      "$age" "${size:--}" "${pvc:--}" "${type:--}" "${periods:--}" "${after:--}" \
       "$([[ $keep == true ]] && echo yes || echo -)" "$([[ -n $dump ]] && echo yes || echo -)" \
       "${verified%%:*}"
   done
 }
 
 # --- command: restore-pvc -----------------------------------------------------
+
+# restore_size: (after vs_info and source_pvc) the size of a PVC restored from the
+# snapshot: the largest of its restoreSize, the source PVC's request and the
+# recorded backup-ns.sh/pvc-size (a driver may report only the bytes held, and a
+# rebound snapshot has no source PVC), in RESTORE_SIZE ("" when none is known); in
+# RESTORE_NOTE why, when it is not the restoreSize.
+RESTORE_SIZE='' RESTORE_NOTE=''
+restore_size() {
+  local best=-1 b
+  RESTORE_SIZE=$SNAP_SIZE RESTORE_NOTE=''
+  if [[ -n $SNAP_SIZE ]] && b=$(quantity_bytes "$SNAP_SIZE"); then
+    best=$b
+  fi
+  if [[ -n $SRC_SIZE ]] && b=$(quantity_bytes "$SRC_SIZE") && ((b > best)); then
+    best=$b RESTORE_SIZE=$SRC_SIZE
+    RESTORE_NOTE=" = the request of source PVC $SNAP_SOURCE_PVC; restoreSize ${SNAP_SIZE:-unset}"
+  fi
+  if [[ -n $SNAP_PVC_SIZE ]] && b=$(quantity_bytes "$SNAP_PVC_SIZE") && ((b > best)); then
+    RESTORE_SIZE=$SNAP_PVC_SIZE
+    RESTORE_NOTE=" = the size of PVC ${SNAP_PVC:-$SNAP_SOURCE_PVC} when the snapshot was taken (backup-ns.sh/pvc-size); restoreSize ${SNAP_SIZE:-unset}"
+  fi
+}
 
 command_restore_pvc() {
   local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' mode
@@ -2514,12 +2583,13 @@ command_restore_pvc() {
     if want=$(quantity_bytes "${SNAP_SIZE:-0}") && have=$(quantity_bytes "$size") && ((have < want)); then
       die "--size $size is too small" "snapshot $vs needs at least ${SNAP_SIZE}" "Pass --size ${SNAP_SIZE} or more"
     fi
-  elif ! size=$(larger_size "$SNAP_SIZE" "$SRC_SIZE"); then
-    die "snapshot $vs has no restoreSize" \
-      "status.restoreSize is empty (the CSI driver did not report one) and its source PVC ${SNAP_SOURCE_PVC:-(unknown)} is gone" \
-      "Pass --size, at least the size of the PVC it was taken of"
-  elif [[ $size != "$SNAP_SIZE" ]]; then
-    note=" = the request of source PVC $SNAP_SOURCE_PVC; restoreSize ${SNAP_SIZE:-unset}"
+  else
+    restore_size
+    size=$RESTORE_SIZE note=$RESTORE_NOTE
+    [[ -n $size ]] ||
+      die "snapshot $vs has no restoreSize" \
+        "status.restoreSize is empty (the CSI driver did not report one) and its source PVC ${SNAP_SOURCE_PVC:-(unknown)} is gone" \
+        "Pass --size, at least the size of the PVC it was taken of"
   fi
   mode=$SRC_MODE
   [[ $class_set == true ]] || class=$SRC_CLASS
@@ -2663,8 +2733,8 @@ command_delete() {
     fi
     contents+=("$SNAP_CONTENT")
     policies+=("$policy")
-    printf 'will delete: VolumeSnapshot %s/%s (PVC %s, created %s, %s%s%s)\n' "$BAK_NAMESPACE" "$name" \
-      "${SNAP_PVC:--}" "${SNAP_CREATED:--}" "${SNAP_CONTENT:-no content}" \
+    printf 'will delete: VolumeSnapshot %s/%s (PVC %s, taken %s, %s%s%s)\n' "$BAK_NAMESPACE" "$name" \
+      "${SNAP_PVC:--}" "${SNAP_TAKEN:-at an unknown time}" "${SNAP_CONTENT:-no content}" \
       "${policy:+, deletionPolicy $policy}" "$([[ $SNAP_KEEP == true ]] && echo ', keep=true' || true)"
   done
   printf 'The snapshot data is deleted for good; it cannot be restored afterwards.\n'
@@ -3062,7 +3132,7 @@ command_dump_restore() {
       die "VolumeSnapshot $vs holds no dump" "it has no backup-ns.sh/dump-file and dump-sha256 annotations" \
         "Pick the snapshot of the dump PVC $BAK_DUMP_PVC (${0##*/} list shows DUMP yes)"
     file=$SNAP_DUMP_FILE want_size=$SNAP_DUMP_SIZE want_sha=$SNAP_DUMP_SHA256
-    source="snapshot $vs (taken $SNAP_CREATED)"
+    source="snapshot $vs (taken ${SNAP_TAKEN:-at an unknown time})"
     scratch_from_snapshot "$vs" dump-restore
     pvc=$SCRATCH_PVC
   else
@@ -3326,18 +3396,31 @@ snapshot_names() {
   log "snapshot names: ${VS_NAMES[*]} (periods $RUN_PERIODS, time zone $BAK_TIME_ZONE)"
 }
 
-# pvcs_check: every PVC of the run exists (one kubectl call).
+# PVC_TEMPLATE: "name|capacity|request" of each PVC read (one object or a List).
+PVC_TEMPLATE='{{define "p"}}{{.metadata.name}}|{{with .status}}{{with .capacity}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}|{{with .spec}}{{with .resources}}{{with .requests}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}{{end}}{{"\n"}}{{end}}{{if .items}}{{range .items}}{{template "p" .}}{{end}}{{else}}{{template "p" .}}{{end}}'
+
+# pvcs_check: every PVC of the run exists (one kubectl call); PVC_SIZE[pvc] = its
+# capacity (its request while it is not bound).
 pvcs_check() {
-  local out pvc
-  out=$(kube get persistentvolumeclaims "${PVCS[@]}" -o name 2>"$ERR_FILE") || true
+  local out pvc name capacity request
+  local -A seen=()
+  out=$(kube get persistentvolumeclaims "${PVCS[@]}" -o go-template="$PVC_TEMPLATE" 2>"$ERR_FILE") || true
+  PVC_SIZE=()
+  while IFS='|' read -r name capacity request; do
+    [[ -n $name ]] || continue
+    seen[$name]=1
+    capacity=${capacity:-$request}
+    if quantity_bytes "$capacity" >/dev/null; then
+      PVC_SIZE[$name]=$capacity
+    fi
+  done <<<"$out"
   for pvc in "${PVCS[@]}"; do
-    if [[ $'\n'$out$'\n' != *$'\n'"persistentvolumeclaim/$pvc"$'\n'* ]]; then
+    if [[ -z ${seen[$pvc]+x} ]]; then
       kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
     fi
     log "pvc: $pvc exists"
   done
 }
-
 command_create() {
   local kind limit periods_pid=''
   (($# == 0)) || usage_error "create takes no arguments (got \"$1\")"
@@ -3512,9 +3595,10 @@ Usage: backup-ns.sh restore-pvc SNAPSHOT --to NEW_PVC [--storage-class CLASS]
                                 [--size SIZE] [--wait] [--timeout T] [-o yaml|json]
 
 Create a new PVC from a ready snapshot (the live PVC is never touched). Its size
-is the snapshot's restoreSize, or the source PVC's request when that is larger
-(or restoreSize is unset), or SIZE; its StorageClass and access mode those of
-the snapshot's source PVC, unless --storage-class is given.
+is the largest of the snapshot's restoreSize, the source PVC's request (while it
+exists) and the size the source PVC had when the snapshot was taken (recorded by
+create, kept by a rebind); or SIZE. Its StorageClass and access mode those of the
+snapshot's source PVC, unless --storage-class is given.
 
 Options:
   --to NEW_PVC           the PVC to create (refused when it exists)
@@ -3605,6 +3689,8 @@ Usage: backup-ns.sh list [--daily|--weekly|--monthly] [--type TYPE] [--pvc PVC] 
 The namespace's snapshots made by backup-ns (label backup-ns.sh/type), newest
 first: ready state, age, restore size, PVC, type, period labels, delete-after,
 keep, whether the dump annotations are present, and the last verify result.
+Age and order are those of the time each was taken (backup-ns.sh/cut-at, kept
+by a rebind; else the snapshot's status.creationTime), "?" when unknown.
 Only the day's first snapshot carries the daily label: without a filter, the
 later and ad-hoc ones of a day are listed too.
 
@@ -3613,10 +3699,11 @@ Options:
   --type TYPE                    only backup-ns.sh/type=TYPE (cronjob, adhoc, ...)
   --pvc PVC                      only snapshots of PVC
   -o json                        one JSON document for scripts: {"namespace",
-                                 "snapshots": [{"name", "ready", "created",
-                                 "restoreSize", "pvc", "type", "periods",
-                                 "deleteAfter", "keep", "dump", "verified"}]}
-                                 (newest first; a missing value is null)
+                                 "snapshots": [{"name", "ready", "taken",
+                                 "created", "restoreSize", "pvc", "type",
+                                 "periods", "deleteAfter", "keep", "dump",
+                                 "verified"}]} (newest first; a missing value
+                                 is null)
   -h, --help                     show this help
 HELP
       ;;
