@@ -52,7 +52,8 @@ PVC_PROTECTION = "kubernetes.io/pvc-protection"
 
 BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
 # The snapshot-controller's finalizers (v8.7.0): a VolumeSnapshot gets AS_SOURCE (and, at
-# some point, volumesnapshot-bound-protection: not simulated), a content CONTENT_BOUND.
+# some point, volumesnapshot-bound-protection: not simulated), a content CONTENT_BOUND
+# (a dynamically provisioned one at creation, a pre-provisioned one once bound).
 AS_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
 CONTENT_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
 
@@ -1006,6 +1007,17 @@ class Controllers:
             if ((vs.get("status") or {}).get("error") or {}).get("message") != msg:
                 self._vs_status(vs, self._error(msg))
             return
+        # Bound, as the real snapshot-controller does it: the content's ref gets the
+        # snapshot's uid, and the content the bound-protection finalizer (deleting it
+        # while the snapshot exists only marks it).
+        fins = vsc["metadata"].get("finalizers") or []
+        if CONTENT_BOUND not in fins or ref.get("uid") != meta.get("uid"):
+            new = copy.deepcopy(vsc)
+            new["metadata"].pop("resourceVersion", None)
+            if CONTENT_BOUND not in fins:
+                new["metadata"]["finalizers"] = [*fins, CONTENT_BOUND]
+            new["spec"]["volumeSnapshotRef"] = {**ref, "uid": meta.get("uid")}
+            vsc = self.store.update(VSC, new)
         cst = vsc.get("status") or {}
         if not cst.get("readyToUse"):
             self.reconcile_vsc("", content_name)

@@ -330,6 +330,47 @@ spec:
         ]
 
 
+def test_bound_preprovisioned_content_is_protected(kubesim: KubeSim) -> None:
+    """As on the real server (tests/realk8s/test_toolbox.py sees the same): once bound,
+    a pre-provisioned content carries the snapshot's uid in its ref and the
+    bound-protection finalizer, so deleting it while its snapshot exists only marks it;
+    it goes once the snapshot is gone."""
+    kubesim.apply(snap("pp-src"))
+    content = ready(kubesim, "pp-src")["status"]["boundVolumeSnapshotContentName"]
+    handle = kubesim.get_json("vsc", content)["status"]["snapshotHandle"]
+    kubesim.apply(f"""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {{name: pp-content}}
+spec:
+  deletionPolicy: Retain
+  driver: hostpath.csi.k8s.io
+  source: {{snapshotHandle: {handle}}}
+  volumeSnapshotRef: {{name: pp-bound, namespace: {NS}}}
+""")
+    assert "finalizers" not in kubesim.get_json("vsc", "pp-content")["metadata"]
+    kubesim.apply(f"""apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {{name: pp-bound, namespace: {NS}}}
+spec:
+  source: {{volumeSnapshotContentName: pp-content}}
+""")
+    vs = ready(kubesim, "pp-bound")
+    bound = kubesim.get_json("vsc", "pp-content")
+    assert bound["metadata"]["finalizers"] == [
+        "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
+    ]
+    assert bound["spec"]["volumeSnapshotRef"]["uid"] == vs["metadata"]["uid"]
+    kubesim.kubectl("delete", "vsc", "pp-content", "--wait=false", check=True)
+    marked = kubesim.get_json("vsc", "pp-content")
+    assert marked["metadata"]["deletionTimestamp"]
+    assert ready(kubesim, "pp-bound")["status"]["readyToUse"] is True
+    kubesim.kubectl("delete", "vs", "pp-bound", "-n", NS, "--wait=true", check=True)
+    kubesim.wait_for(
+        lambda: kubesim.api("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/pp-content")
+        is None
+    )
+
+
 def test_snapshot_errors_without_pvc_or_class(kubesim: KubeSim) -> None:
     kubesim.apply(snap("no-pvc", pvc="missing"))
     st = kubesim.wait_for(

@@ -444,9 +444,9 @@ def test_delete_removes_the_snapshot_its_content_and_the_data(world: World) -> N
     _one_error_line(cp, f"VolumeSnapshot {vs} is labelled backup-ns.sh/keep=true")
     assert _vs(cluster, SRC, vs) is not None and _content(cluster, cname) is not None
 
+    taken = _vs(cluster, SRC, vs)["metadata"]["annotations"]["backup-ns.sh/cut-at"]
     cp = world.run(SRC, "delete", vs, "--yes", "--force")
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    taken = _vs(cluster, SRC, vs)["metadata"]["annotations"]["backup-ns.sh/cut-at"]
     assert f"will delete: VolumeSnapshot {SRC}/{vs} (PVC data, taken {taken}, " in cp.stdout
     assert f"{cname}, deletionPolicy Retain, keep=true)" in cp.stdout
     assert f"VolumeSnapshotContent {cname}: deletionPolicy Delete" in cp.stdout
@@ -629,6 +629,22 @@ def test_rebind_after_the_namespace_was_deleted(world: World) -> None:
     assert re.search(rf"^{new} +{DST} +{vs} +data +\S+ +true +Retain +yes$", cp.stdout, re.M), (
         cp.stdout
     )
+
+    # restore-pvc without --size: the driver's restoreSize is the bytes held, the PVC had
+    # 1Gi when the snapshot was taken (recorded by create, carried by sync and rebind).
+    size = new_vs["status"]["restoreSize"]
+    assert int(size) < 1024, size
+    cp = world.run(DST, "restore-pvc", vs, "--to", "data-auto", "--wait")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert (
+        f"created PVC data-auto from VolumeSnapshot {vs} (1Gi = the size of PVC data when the "
+        f"snapshot was taken (backup-ns.sh/pvc-size); restoreSize {size}, ReadWriteOnce)"
+    ) in cp.stdout
+    assert _volume_meta(cluster, DST, "data-auto")["capacityBytes"] == 1024**3
+    # Bound, the new content is protected (kubesim does the same).
+    assert content["metadata"]["finalizers"] == [
+        "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
+    ]
 
     # restore-pvc from the rebound snapshot, with the new namespace's script.
     cp = world.run(DST, "restore-pvc", vs, "--to", "data", "--size", "1Gi", "--wait")
