@@ -216,6 +216,21 @@ def test_dump_restore_interrupted_mid_load_leaves_the_database_unchanged_and_say
     _unchanged(postgres_server)
 
 
+def test_dump_restore_interrupted_at_the_question_says_nothing_was_restored(
+    postgres_server: DbServer, shop: tuple[Path, dict[str, str]], slow_vs: str
+) -> None:
+    script, env = shop
+    child = spawn(script, env, "dump-restore", slow_vs)
+    child.expect_exact(f"Type the namespace name ({NS}) to restore:")
+    child.sendintr()
+    child.expect_exact(f"ERROR: dump-restore interrupted in namespace {NS}: nothing was "
+                       "restored; PostgreSQL database ttyshop is unchanged")
+    rest = _rest(child)
+    assert child.exitstatus == 130, (child.exitstatus, child.signalstatus)
+    assert rest.strip() == "", rest
+    _unchanged(postgres_server)
+
+
 def test_dump_restore_cut_mid_load_drops_the_partial_copy_and_says_the_database_is_unchanged(
     kubesim: KubeSim, postgres_server: DbServer, shop: tuple[Path, dict[str, str]],
     slow_vs: str
