@@ -171,7 +171,16 @@ def environment(root: str | None = None) -> jinja2.Environment:
     env.filters.update(
         shquote=shquote, yamlstr=yamlstr, yamlvalue=yamlvalue, yamlblock=yamlblock, yamlmap=yamlmap
     )
+
+    def verbatim(name: str) -> str:
+        """A template file's text as it is (no Jinja inside), without its final newline:
+        the awk programs, kept as .awk files so awk tools can check them."""
+        loader = env.loader
+        assert loader is not None
+        return loader.get_source(env, name)[0].rstrip("\n")
+
     env.globals.update(
+        verbatim=verbatim,
         labels=labels,
         merged=merged,
         selector_labels=selector_labels,

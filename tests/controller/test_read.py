@@ -23,7 +23,9 @@ from tests import ctlsim
 from tests.ctlsim import Controller, snapshot
 
 SCRIPT = Path(__file__).resolve().parents[2] / "out" / "controller" / "backup-ns-controller.sh"
-AWK_JSON = re.search(r"^AWK_JSON='\n(.*?)^'$", SCRIPT.read_text(), re.S | re.M).group(1)  # type: ignore[union-attr]
+AWK_JSON = re.search(  # type: ignore[union-attr]
+    r"^IFS= read -r -d '' AWK_JSON <<'AWK' \|\| true\n(.*?)^AWK$", SCRIPT.read_text(), re.S | re.M
+).group(1)
 AWKS = [a for a in (["gawk"], ["mawk"], ["busybox", "awk"], ["original-awk"]) if shutil.which(a[0])]
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
 NS = "tenant-a"

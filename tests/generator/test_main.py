@@ -42,7 +42,7 @@ def test_a_template_edit_renders_without_reinstalling(tmp_path: Path) -> None:
     copy = tmp_path / "copy" / "backupns_gen"
     package = REPO / "src" / "backupns_gen"
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    fragment = copy / "templates" / "script" / "_log.sh.j2"
+    fragment = copy / "templates" / "script" / "_util.sh.j2"
     fragment.write_text("# edited-in-the-copy\n" + fragment.read_text())
     out = tmp_path / "out"
     result = _run(["render", "-c", str(EXAMPLE), "-o", str(out)], tmp_path, str(copy.parent))

@@ -9,7 +9,7 @@
 #
 # Needs bash >= 4.4, kubectl, GNU coreutils (date -d, sort), awk, sed, grep and
 # mktemp. Nothing else; nothing is sourced at run time.
-# shellcheck disable=SC2016 # awk programs and kubectl go-templates are single-quoted on purpose
+# shellcheck disable=SC2016 # kubectl go-templates and jsonpath are single-quoted on purpose
 set -Eeuo pipefail
 
 # --- settings -----------------------------------------------------------------
@@ -136,9 +136,10 @@ ctl_help() {
 
 
 # --- logging ------------------------------------------------------------------
-# One line per step on stdout: "[backup-ns-controller] <message>". Failures are
-# one line on stderr: "ERROR: <what>: <detail>. <what to do>". Colours only on a
-# terminal and never when NO_COLOR is set (https://no-color.org).
+# One line per step on stdout: "[backup-ns-controller] <message>". Failures are one line
+# on stderr: "ERROR: <what>: <detail>. <what to do>" (a tool's own
+# detail lines may follow it, indented). Colours only on a terminal and never when
+# NO_COLOR is set (https://no-color.org).
 
 C_INFO='' C_WARN='' C_ERR='' C_OUT_END='' C_ERR_END=''
 
@@ -153,16 +154,33 @@ log_init() {
 }
 
 log() {
-  printf '%s[backup-ns-controller] %s%s\n' "$C_INFO" "$(one_line "$*")" "$C_OUT_END"
+  squash "$*"
+  printf '%s%s%s%s\n' "$C_INFO" "[backup-ns-controller] " "$REPLY" "$C_OUT_END"
 }
 
 warn() {
-  printf '%s[backup-ns-controller] WARNING: %s%s\n' "$C_WARN" "$(one_line "$*")" "$C_ERR_END" >&2
+  squash "$*"
+  printf '%s%sWARNING: %s%s\n' "$C_WARN" "[backup-ns-controller] " "$REPLY" "$C_ERR_END" >&2
 }
 
-# die WHAT DETAIL HINT [STATUS]: print the one error line and exit (default status 1).
+# Lines that explain the error further (a tool's "detail:" lines), printed indented
+# after the error line by die.
+DIE_DETAILS=()
+
+# die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
+# and exit (default status 1). The line stays in DIE_LINE for the EXIT trap, and
+# on_die LINE runs first where the program defines it.
+DIE_LINE=''
 die() {
-  printf '%sERROR: %s: %s. %s%s\n' "$C_ERR" "$1" "$(one_line "$2")" "$3" "$C_ERR_END" >&2
+  local line
+  line="$1: $(one_line "$2"). $3"
+  # shellcheck disable=SC2034 # read by the EXIT trap of a program that has one (the namespace script)
+  DIE_LINE=$line
+  ! declare -F on_die >/dev/null || on_die "$line" || true
+  printf '%sERROR: %s%s\n' "$C_ERR" "$line" "$C_ERR_END" >&2
+  for line in "${DIE_DETAILS[@]}"; do
+    printf '  %s\n' "$(one_line "$line")" >&2
+  done
   exit "${4:-1}"
 }
 
@@ -538,7 +556,7 @@ work_dir_init() {
 #   C name created creationTime ready deletionPolicy refNamespace refName refUid deleting labels annotations $
 #   P ns name phase snapshot $   (only PVCs whose dataSource is a VolumeSnapshot)
 # "ready" is "true" or empty; "error" the quoted status.error.message (or "error").
-AWK_JSON='
+IFS= read -r -d '' AWK_JSON <<'AWK' || true
 # AWK_JSON (-v kind=vs|vsc|pvc -v tokfile=FILE): one list page -> its V, C or P
 # lines; the continue token (empty on the last page) into tokfile. Exit 1 on anything
 # that is not one complete JSON object with an items array and a *List kind.
@@ -697,7 +715,7 @@ END {
   if (!items || listkind !~ /List$/) { print "incomplete list: not a list (kind " listkind ")" > "/dev/stderr"; exit 1 }
   print token > tokfile
 }
-'
+AWK
 
 # url_query_value TEXT: TEXT percent-encoded for a query string.
 url_query_value() {
@@ -856,7 +874,7 @@ lease_release() {
 # --- deciding (one awk program over one read of the state) --------------------
 
 # Functions shared by the awk programs: parsing the lines read_state writes.
-AWK_LIB='
+IFS= read -r -d '' AWK_LIB <<'AWK' || true
 # days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
 function days(y, m, d,   era, yoe, doy, doe) {
   y -= (m <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
@@ -865,7 +883,7 @@ function days(y, m, d,   era, yoe, doy, doe) {
   return era * 146097 + doe - 719468
 }
 # epoch TS: seconds of an RFC 3339 time (Z or +hh:mm; fraction ignored), or of a
-# number of nanoseconds (a content'"'"'s status.creationTime); -1 when unparsable.
+# number of nanoseconds (a content's status.creationTime); -1 when unparsable.
 function epoch(ts,   s, off) {
   if (ts ~ /^[0-9]+$/ || ts ~ /^[0-9.]+e\+[0-9]+$/) return int(ts / 1000000000)
   if (ts !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]/) return -1
@@ -929,7 +947,7 @@ function jsonq(q,   out, c, i, n, h) {
     if (c == "a") out = out "\\u0007"
     else if (c == "v") out = out "\\u000b"
     else if (c == "x") { out = out "\\u00" substr(q, i + 1, 2); i += 2 }
-    else if (c == "'"'"'") out = out "'"'"'"
+    else if (c == "'") out = out "'"
     else out = out "\\" c
   }
   return out
@@ -1004,7 +1022,7 @@ function failed(i) {
     return "not ready after " age(now - vep[i]) " (limit " age(failed_after) ")"
   return ""
 }
-'
+AWK
 
 # The decisions. Input: K lines (keep table), V, C and P lines. Output, tab-separated:
 #   unlabel NS NAME KIND REASON          mark NS NAME TOKEN REASON
@@ -1013,7 +1031,7 @@ function failed(i) {
 #   sync CONTENT SETJSON REMOVE REASON   orphan CONTENT REASON
 #   odelete CONTENT POLICY REASON        oskip CONTENT REASON
 #   cap CAPPED MAX                       newest TIMESTAMP
-AWK_DECIDE='
+IFS= read -r -d '' AWK_DECIDE <<'AWK' || true
 BEGIN { FS = "\t"; split("daily weekly monthly", KIND, " "); split(phases, ph, " ")
   for (p in ph) P[ph[p]] = 1
   todayn = daynum(today) }
@@ -1068,7 +1086,7 @@ END {
 
   # retain: per group and period kind, the ready snapshots of the newest N periods keep
   # their label. A period counts once: two ready copies of one week (a late snapshot and
-  # the next run'"'"'s) are one week, and do not push the oldest kept week out.
+  # the next run's) are one week, and do not push the oldest kept week out.
   for (gi = 1; gi <= ng; gi++) {
     g = GN[gi]
     for (kk = 1; kk <= 3; kk++) {
@@ -1216,7 +1234,7 @@ END {
   }
   if (capped) out("cap\t" capped "\t" max_del)
 }
-'
+AWK
 
 # --- applying the decisions: one API request per change -----------------------
 # Changes that share one patch go to one `kubectl patch -f LIST` (kubectl sends
@@ -1537,7 +1555,7 @@ command_orphans() {
 # ones, contents with deletionPolicy Delete; STALE rows for configured PVCs whose
 # newest ready snapshot is older than their limit (or missing). Exit 1 when stale.
 # With -v json=1, one JSON document instead of the table.
-AWK_STATUS='
+IFS= read -r -d '' AWK_STATUS <<'AWK' || true
 BEGIN { FS = "\t" }
 function jq(s) { gsub(/\\/, "\\\\\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 $1 == "K" { conf[$2 "/" $3] = $8; next }
@@ -1595,7 +1613,7 @@ END {
   if (deletes) print "WARNING: " deletes " content(s) have deletionPolicy Delete: deleting their namespace destroys them (set the snapshot class to Retain)" > "/dev/stderr"
   exit (stale > 0)
 }
-'
+AWK
 
 command_status() {
   local status=0 json=0
@@ -1624,7 +1642,7 @@ command_status() {
 }
 
 # One line per managed snapshot, newest first.
-AWK_LIST='
+IFS= read -r -d '' AWK_LIST <<'AWK' || true
 BEGIN { FS = "\t"; if (sel != "") { eq = index(sel, "="); skey = eq ? substr(sel, 1, eq - 1) : sel; sval = eq ? substr(sel, eq + 1) : ""; hasval = eq > 0 } }
 $1 == "V" { load_vs(); i = nv
   if (!vmanaged[i] || (ns != "" && vns[i] != ns) || (pvc != "" && vpvc[i] != pvc)) next
@@ -1633,7 +1651,7 @@ $1 == "V" { load_vs(); i = nv
   for (x = 1; x <= n; x++) if (ks[x] != "backup-ns.sh/pvc" && ks[x] != "backup-ns.sh/type") labels = labels (labels == "" ? "" : ",") substr(ks[x], 14) "=" L["v" i, ks[x]]
   f = failed(i)
   printf "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", vep[i], vns[i], vname[i], vpvc[i], (f != "" ? "failed" : vready[i] ? "true" : "false"), age(now - vep[i]), (vsize[i] == "" ? "-" : vsize[i]), (labels == "" ? "-" : labels) }
-'
+AWK
 
 command_list() {
   local ns='' pvc='' sel='' all=''

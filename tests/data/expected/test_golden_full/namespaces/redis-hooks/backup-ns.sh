@@ -79,9 +79,10 @@ bak_apply_defaults() {
 bak_apply_defaults
 
 # --- logging ------------------------------------------------------------------
-# One line per step on stdout: "[backup-ns] <namespace>: <message>". Failures are
-# one line on stderr: "ERROR: <what> in namespace <ns>: <detail>. <what to do>".
-# Colours only on a terminal and never when NO_COLOR is set (https://no-color.org).
+# One line per step on stdout: "[backup-ns] <namespace>: <message>". Failures are one line
+# on stderr: "ERROR: <what> in namespace <ns>: <detail>. <what to do>" (a tool's own
+# detail lines may follow it, indented). Colours only on a terminal and never when
+# NO_COLOR is set (https://no-color.org).
 
 C_INFO='' C_WARN='' C_ERR='' C_OUT_END='' C_ERR_END=''
 
@@ -97,13 +98,12 @@ log_init() {
 
 log() {
   squash "$*"
-  printf '%s[backup-ns] %s: %s%s\n' "$C_INFO" "${BAK_NAMESPACE:-}" "$REPLY" "$C_OUT_END"
+  printf '%s%s%s%s\n' "$C_INFO" "[backup-ns] ${BAK_NAMESPACE:-}: " "$REPLY" "$C_OUT_END"
 }
 
 warn() {
   squash "$*"
-  printf '%s[backup-ns] %s: WARNING: %s%s\n' "$C_WARN" "${BAK_NAMESPACE:-}" "$REPLY" \
-    "$C_ERR_END" >&2
+  printf '%s%sWARNING: %s%s\n' "$C_WARN" "[backup-ns] ${BAK_NAMESPACE:-}: " "$REPLY" "$C_ERR_END" >&2
 }
 
 # Lines that explain the error further (a tool's "detail:" lines), printed indented
@@ -111,11 +111,13 @@ warn() {
 DIE_DETAILS=()
 
 # die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
-# and exit (default status 1). The line stays in DIE_LINE for the EXIT trap.
+# and exit (default status 1). The line stays in DIE_LINE for the EXIT trap, and
+# on_die LINE runs first where the program defines it.
 DIE_LINE=''
 die() {
   local line
   line="$1 in namespace ${BAK_NAMESPACE:-}: $(one_line "$2"). $3"
+  # shellcheck disable=SC2034 # read by the EXIT trap of a program that has one (the namespace script)
   DIE_LINE=$line
   ! declare -F on_die >/dev/null || on_die "$line" || true
   printf '%sERROR: %s%s\n' "$C_ERR" "$line" "$C_ERR_END" >&2

@@ -1,0 +1,57 @@
+BEGIN { FS = "\t" }
+function jq(s) { gsub(/\\/, "\\\\\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+$1 == "K" { conf[$2 "/" $3] = $8; next }
+$1 == "V" { load_vs(); next }
+$1 == "C" { load_vsc(); next }
+function row(a, b, c, d, e, f, g, h, k) {
+  nr++; R[nr, 1] = a; R[nr, 2] = b; R[nr, 3] = c; R[nr, 4] = d; R[nr, 5] = e; R[nr, 6] = f
+  R[nr, 7] = g; R[nr, 8] = h; R[nr, 9] = k
+}
+END {
+  sort_groups()
+  for (j = 1; j <= nc; j++) if (cours[j] && cpolicy[j] == "Delete" && !cdel[j]) delpol[crefns[j] "/" cpvc[j]]++
+  row("NAMESPACE/PVC", "NEWEST-READY", "AGE", "DAILY", "WEEKLY", "MONTHLY", "FAILED", "DELETE-POLICY", "STATE")
+  for (g in conf) if (!(g in G)) { ng++; GN[ng] = g; G[g] = 0 }
+  for (a = 2; a <= ng; a++) { t = GN[a]; b = a; while (b > 1 && GN[b - 1] > t) { GN[b] = GN[b - 1]; b-- } GN[b] = t }
+  for (gi = 1; gi <= ng; gi++) {
+    g = GN[gi]; top = 0; nd = 0; nw = 0; nm = 0; nf = 0
+    for (k = 1; k <= G[g]; k++) {
+      i = GI[g, k]
+      if (vdel[i]) continue
+      f = failed(i)
+      if (f != "") { nf++; continue }
+      if (vready[i] && !top) top = i
+      if (vready[i]) {
+        nd += (("v" i, "backup-ns.sh/daily") in L); nw += (("v" i, "backup-ns.sh/weekly") in L)
+        nm += (("v" i, "backup-ns.sh/monthly") in L)
+      }
+    }
+    state = "ok"; was = stale
+    if (g in conf) {
+      if (!top) { state = "STALE (no ready snapshot)"; stale++ }
+      else if (now - vep[top] > conf[g]) { state = "STALE (older than " age(conf[g]) ")"; stale++ }
+    } else state = "ok (not in config)"
+    if (g in delpol) { state = state ", " delpol[g] " content(s) deletionPolicy Delete"; deletes += delpol[g] }
+    row(g, top ? vname[top] : "-", top ? age(now - vep[top]) : "-", nd, nw, nm, nf, (g in delpol) ? delpol[g] : 0, state)
+    slash = index(g, "/")
+    J[gi] = "{\"namespace\": " jq(substr(g, 1, slash - 1)) ", \"pvc\": " jq(substr(g, slash + 1)) \
+      ", \"newestReady\": " (top ? jq(vname[top]) : "null") ", \"newestReadyAgeSeconds\": " (top ? now - vep[top] : "null") \
+      ", \"daily\": " nd ", \"weekly\": " nw ", \"monthly\": " nm ", \"failed\": " nf \
+      ", \"deletePolicyContents\": " ((g in delpol) ? delpol[g] : 0) ", \"configured\": " ((g in conf) ? "true" : "false") \
+      ", \"stale\": " (stale > was ? "true" : "false") ", \"state\": " jq(state) "}"
+  }
+  if (json) {
+    printf "{\"stale\": %d, \"pvcs\": [", stale
+    for (gi = 1; gi <= ng; gi++) printf "%s\n  %s", (gi > 1 ? "," : ""), J[gi]
+    printf "%s]}\n", (ng ? "\n" : "")
+    nr = 0
+  }
+  for (c = 1; c <= 9; c++) { w[c] = 0; for (r = 1; r <= nr; r++) if (length(R[r, c]) > w[c]) w[c] = length(R[r, c]) }
+  for (r = 1; r <= nr; r++) {
+    line = ""
+    for (c = 1; c <= 9; c++) line = line (c > 1 ? "  " : "") (c < 9 ? sprintf("%-" w[c] "s", R[r, c]) : R[r, c])
+    print line
+  }
+  if (deletes) print "WARNING: " deletes " content(s) have deletionPolicy Delete: deleting their namespace destroys them (set the snapshot class to Retain)" > "/dev/stderr"
+  exit (stale > 0)
+}
