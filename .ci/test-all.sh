@@ -65,7 +65,7 @@ unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
 step "ruff" ruff check src kubesim tests bench
 step "mypy (strict) src/backupns_gen" mypy
 # shellcheck disable=SC2016 # the single-quoted script is expanded by the inner bash
-step "shellcheck bats/, out/ and the CI scripts" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh .ci/run .ci/test-all.sh tests/realk8s/build.sh tests/rootfs/*.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
+step "shellcheck bats/, out/ and the CI scripts" bash -c 'shopt -s globstar nullglob; files=(bats/**/*.bats bats/**/*.bash out/**/*.sh .ci/run .ci/test-all.sh tests/realk8s/build.sh tests/rootfs/*.sh tests/monitoring/build.sh); shellcheck -x -s bash "${files[@]}" && echo "shellcheck: ${#files[@]} files, 0 findings"'
 step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backupns.yaml -o out --check
 
 # The real control plane tier: built from the Go module proxy into
@@ -73,6 +73,11 @@ step "out/ matches examples/backupns.yaml" backupns-gen render -c examples/backu
 # A failed build fails the run; its tests (pytest marker realk8s, bats/e2e_realk8s.bats)
 # then error instead of skipping.
 step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build.sh
+# The monitoring tier: promtool and kube-state-metrics from the Go module proxy, and
+# prometheus-operator's PrometheusRule CRD, into ~/.cache/backupns/monitoring (cold: promtool
+# ~8-15 min, kube-state-metrics ~MEASURE; warm: a check). A failed build fails the run; the
+# tests that need them (promtool rules, the CRD check, kube-state-metrics) then error.
+step "monitoring tier: promtool, kube-state-metrics (tests/monitoring/build.sh)" bash tests/monitoring/build.sh
 
 run_pytest() {
   python3 -m pytest -q -p no:cacheprovider --durations=15 tests kubesim/tests

@@ -258,6 +258,7 @@ my_sum() {
   [[ ${lines[-1]} == "[backup-ns] tb-verify: verify: VolumeSnapshot $vs ok: dump dump.sql.gz, $size bytes, sha256 matches, gzip -t passed" ]]
   [[ $(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-result) == "ok: dump dump.sql.gz, $size bytes, sha256 matches, gzip -t passed" ]]
   [[ $(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-at) =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+  [[ $(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-ok) == true ]]
   [[ -z $(toolbox_leftovers tb-verify) ]]
   bns tb-verify list
   [[ $output =~ $vs\ +true.*\ yes\ +ok$ ]]
@@ -270,6 +271,7 @@ my_sum() {
   [[ $stderr =~ ^"ERROR: verify of $vs failed: check in namespace tb-verify: sha256 mismatch: dump.sql.gz has sha256 "[0-9a-f]{64}", the snapshot's dump-sha256 says "[0-9a-f]{64}". The snapshot cannot be trusted; make a new backup and keep an older good snapshot (backup-ns.sh keep)"$ ]]
   result=$(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-result)
   [[ $result =~ ^"failed: check: sha256 mismatch: dump.sql.gz has sha256 "[0-9a-f]{64}", the snapshot's dump-sha256 says "[0-9a-f]{64}$ ]]
+  [[ $(e2e_vs_annotation tb-verify "$vs" backup-ns.sh/verified-ok) == false ]]
   [[ -z $(toolbox_leftovers tb-verify) ]]
   # A snapshot without a dump: the volume must mount and hold something.
   bns tb-files verify www-2026-05-04-100000-e2e001

@@ -177,6 +177,16 @@ ALL: tuple[Resource, ...] = (
         crd=True,
         gen=False,
     ),
+    # prometheus-operator's PrometheusRule (a CRD on a real cluster; out/monitoring/)
+    _r(
+        "monitoring.coreos.com",
+        "v1",
+        "prometheusrules",
+        "PrometheusRule",
+        True,
+        ("promrule",),
+        crd=True,
+    ),
 )
 
 _BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in ALL}

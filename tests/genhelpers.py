@@ -36,6 +36,7 @@ def stub_root(tmp: Path) -> str:
     (root / "cluster").symlink_to(TEMPLATES / "cluster")
     (root / "controller").symlink_to(TEMPLATES / "controller")  # the real controller script
     (root / "core").symlink_to(TEMPLATES / "core")  # what both programs share
+    (root / "monitoring").symlink_to(TEMPLATES / "monitoring")
     (root / "script" / "_util.sh.j2").symlink_to(TEMPLATES / "script" / "_util.sh.j2")
     (root / "script" / "backup-ns.sh.j2").write_text(STUB_SCRIPT)
     return str(root)

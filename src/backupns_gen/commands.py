@@ -271,7 +271,8 @@ image, Pod Security restricted) that mounts it read-only and checks the dump
 against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
 (a snapshot without a dump: the volume mounts and is not empty). The pod and
 the PVC are deleted on every exit path. The result is recorded on the snapshot:
-annotations backup-ns.sh/verified-at and backup-ns.sh/verified-result.
+annotations backup-ns.sh/verified-at, backup-ns.sh/verified-result and
+backup-ns.sh/verified-ok (true or false).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.""",

@@ -35,6 +35,7 @@ from .fields import (
     Port,
     PvcName,
     Quantity,
+    RunbookUrl,
     SnapshotTemplate,
     TimeZone,
     fail,
@@ -476,6 +477,43 @@ class ControllerConfig(Model):
     periods (default 2)."""
 
 
+class KubeStateMetrics(Model):
+    """The kube-state-metrics that exports the per-snapshot metrics. Its ServiceAccount is
+    bound to ClusterRole ``backup-ns-kube-state-metrics`` (list and watch VolumeSnapshots,
+    VolumeSnapshotContents and their CRDs); its custom-resource-state config is the
+    ConfigMap ``backup-ns-kube-state-metrics`` in its namespace."""
+
+    namespace: LabelName = "kube-system"
+    """Namespace of kube-state-metrics (and of the ConfigMap; default kube-system)."""
+    service_account: LabelName = "kube-state-metrics"
+    """Its ServiceAccount (default kube-state-metrics)."""
+
+
+class Monitoring(Model):
+    """Alerts and metrics for Prometheus, through kube-state-metrics (no daemon of ours):
+    ``out/monitoring/`` holds a PrometheusRule (prometheus-operator), the same rules as a
+    plain Prometheus rule file, and kube-state-metrics' RBAC and custom-resource-state
+    config. See docs/alerts.md."""
+
+    enabled: bool = False
+    """Render out/monitoring/ (default false: the PrometheusRule needs prometheus-operator's
+    CRDs in the cluster)."""
+    grace: Duration = "1h"
+    """How late a backup may finish before BackupMissing fires: the threshold per
+    namespace is its schedule's period plus this (default 1h)."""
+    not_ready_after: Duration = "1h"
+    """SnapshotNotReady fires for a snapshot not readyToUse this long after it was created
+    (default 1h)."""
+    runbook_url: RunbookUrl = "docs/alerts.md"
+    """Where the runbook is published (your copy of docs/alerts.md); each alert's
+    runbook_url is this plus #<alert name in lower case> (default docs/alerts.md)."""
+    rule_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    """Labels of the PrometheusRule, for your Prometheus' ruleSelector (e.g.
+    {release: kube-prometheus-stack}; default none)."""
+    kube_state_metrics: KubeStateMetrics = Field(default_factory=KubeStateMetrics)
+    """Where kube-state-metrics runs (see KubeStateMetrics)."""
+
+
 class Config(Model):
     """A validated ``backupns.yaml``: namespaces sorted by name, defaults merged in."""
 
@@ -483,6 +521,8 @@ class Config(Model):
     """Each namespace to back up (its name) and how (defaults merged in)."""
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
     """The cluster-wide controller: retention and label sync."""
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    """Prometheus alerts and kube-state-metrics config in out/monitoring/ (see Monitoring)."""
     source_name: str = Field(default="backupns.yaml", exclude=True)
     """File name shown in errors and in the generated header (not a config key)."""
     warnings: tuple[str, ...] = Field(default=(), exclude=True)

@@ -362,3 +362,22 @@ Command = Annotated[
     WithJsonSchema({"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}),
 ]
 """A hook's argv: the program, then its arguments; never split or interpreted by a shell."""
+
+
+_RUNBOOK_URL = re.compile(r"[A-Za-z0-9._~:/?&=%+@-]{1,512}")
+
+
+def _runbook_url(value: object) -> str:
+    text = _string(value)
+    if _RUNBOOK_URL.fullmatch(text):
+        return text
+    raise fail(
+        text,
+        "is not a valid runbook address (a URL or path without spaces, quotes or #, "
+        "like https://git.example.com/ops/backups/docs/alerts.md)",
+    )
+
+
+RunbookUrl = Annotated[
+    str, BeforeValidator(_runbook_url), _str_schema(pattern=r"^[A-Za-z0-9._~:/?&=%+@-]{1,512}$")
+]

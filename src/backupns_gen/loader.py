@@ -10,14 +10,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import checks, names, schedule
-from .config import Config, ControllerConfig, NamespaceConfig
+from .config import Config, ControllerConfig, Monitoring, NamespaceConfig
 from .errors import BackupNsError, ConfigError, Problem, format_path
 from .migrate import migrate_flock
 from .names import quote
 from .unknown import unknown_key_message
 from .yamlload import load_yaml
 
-TOP_LEVEL_KEYS = ["defaults", "namespaces", "controller"]
+TOP_LEVEL_KEYS = ["defaults", "namespaces", "controller", "monitoring"]
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -199,9 +199,13 @@ def parse_config(raw: Any, filename: str = "backupns.yaml") -> Config:
     if controller is not None:
         found = checks.check_controller(controller)
     problems += found
+    monitoring, found = _validate(Monitoring, raw.get("monitoring") or {}, ("monitoring",))
+    problems += found
     if problems:
         raise ConfigError(filename, problems)
-    config = Config.model_validate({"namespaces": namespaces, "controller": controller})
+    config = Config.model_validate(
+        {"namespaces": namespaces, "controller": controller, "monitoring": monitoring}
+    )
     warnings += _image_warnings(raw)
     return config.model_copy(
         update={"source_name": PurePath(filename).name, "warnings": tuple(warnings)}

@@ -18,6 +18,7 @@ from . import schedule, settings, zonerules
 from .config import DEFAULT_RUN_AS_USER, Config, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
+from .monitoring import MonitoringUnit, plan_monitoring
 from .settings import Setting
 from .zonerules import ZoneRule
 
@@ -162,6 +163,8 @@ class Plan:
     namespaces: tuple[NamespaceUnit, ...]
     cluster: ClusterUnit
     controller: ControllerUnit
+    monitoring: MonitoringUnit | None = None
+    """The monitoring files' input; None when monitoring.enabled is false."""
 
 
 def namespace_env(
@@ -253,9 +256,20 @@ def plan(config: Config) -> Plan:
         verify_namespaces=tuple(u.name for u in units if u.verify_after_backup),
         lease_namespaces=tuple(u.name for u in units if u.lease),
     )
+    monitoring = None
+    if config.monitoring.enabled:
+        monitoring = plan_monitoring(
+            config,
+            {u.name: u.schedule for u in units},
+            {
+                "backup-ns-controller-run": cluster.run_schedule,
+                "backup-ns-controller-sync": cluster.sync_schedule,
+            },
+        )
     return Plan(
         source_name=config.source_name,
         namespaces=units,
         cluster=cluster,
         controller=replace(plan_controller(config), zones=zones),
+        monitoring=monitoring,
     )

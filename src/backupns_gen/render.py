@@ -21,6 +21,14 @@ import jinja2
 from . import __version__, commands
 from .cache import default_dir
 from .errors import TemplateError
+from .monitoring import (
+    CONTROLLER_PERIODS,
+    KSM_CONFIG_KEY,
+    KSM_NAME,
+    PERIODS,
+    RULES_FILE,
+    MonitoringUnit,
+)
 from .plan import NamespaceUnit, Plan
 from .rendercache import RenderCache
 
@@ -240,6 +248,34 @@ class Renderer:
             f"{base}/manifests.yaml": RenderedFile(manifests, 0o644, "manifest"),
         }
 
+    def monitoring(self, mon: MonitoringUnit, hdr: str) -> dict[str, RenderedFile]:
+        """out/monitoring/: the rules (PrometheusRule and plain file) and kube-state-metrics'
+        RBAC and custom-resource-state config."""
+        groups = self.template(
+            "monitoring/_groups.yaml.j2",
+            mon=mon,
+            mon_periods=PERIODS,
+            mon_controller_periods=CONTROLLER_PERIODS,
+        ).rstrip("\n")
+        crs = self.template("monitoring/_crs.yaml.j2")
+        ksm = {"ksm_name": KSM_NAME, "ksm_config_key": KSM_CONFIG_KEY}
+        return {
+            "monitoring/prometheus-rule.yaml": RenderedFile(
+                self.template(
+                    "monitoring/prometheus-rule.yaml.j2", header=hdr, mon=mon, groups=groups
+                )
+            ),
+            RULES_FILE: RenderedFile(
+                self.template("monitoring/backup-ns.rules.j2", header=hdr, mon=mon, groups=groups),
+                kind="other",
+            ),
+            "monitoring/kube-state-metrics.yaml": RenderedFile(
+                self.template(
+                    "monitoring/kube-state-metrics.yaml.j2", header=hdr, mon=mon, crs=crs, **ksm
+                )
+            ),
+        }
+
     def render(self, plan: Plan) -> dict[str, RenderedFile]:
         """Every output file, keyed by path relative to the output directory, sorted."""
         hdr = header(plan.source_name)
@@ -257,6 +293,8 @@ class Renderer:
                     f"cluster/{name}.j2", header=hdr, cluster=cluster, script=controller_script
                 )
             )
+        if plan.monitoring is not None:
+            files.update(self.monitoring(plan.monitoring, hdr))
         resources = sorted(p for p, f in files.items() if f.kind == "manifest")
         # "Kustomization" is one of kustomize's three recognised file names; unlike
         # kustomization.yaml it is not read by `kubectl apply -R -f out/`, which would

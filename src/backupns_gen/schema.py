@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .config import Config, ControllerConfig, NamespaceConfig
+from .config import Config, ControllerConfig, Monitoring, NamespaceConfig
 from .names import LABEL_MAX
 
 
@@ -18,6 +18,9 @@ def config_schema() -> dict[str, Any]:
     defs: dict[str, Any] = ns.pop("$defs", {})
     ctl = ControllerConfig.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     defs.update(ctl.pop("$defs", {}))
+    mon = Monitoring.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs.update(mon.pop("$defs", {}))
+    defs["Monitoring"] = mon
     defs["NamespaceConfig"] = ns
     defs["ControllerConfig"] = ctl
     ns["properties"]["database"] = {
@@ -51,6 +54,10 @@ def config_schema() -> dict[str, Any]:
             "controller": {
                 "description": Config.model_fields["controller"].description,
                 "$ref": "#/$defs/ControllerConfig",
+            },
+            "monitoring": {
+                "description": Config.model_fields["monitoring"].description,
+                "$ref": "#/$defs/Monitoring",
             },
         },
         "$defs": defs,

@@ -83,6 +83,24 @@ CASES: list[tuple[str, str, str]] = [
         'backupns.yaml: unknown key "controlle" (did you mean "controller"?)',
     ),
     (
+        "monitoring-unknown-key",
+        "namespaces: {shop: {pvcs: [data]}}\nmonitoring: {enable: true}",
+        'backupns.yaml: monitoring: unknown key "enable" (did you mean "enabled"?)',
+    ),
+    (
+        "monitoring-runbook-url",
+        "namespaces: {shop: {pvcs: [data]}}\nmonitoring: {runbookUrl: 'docs/alerts.md#x'}",
+        'backupns.yaml: monitoring.runbookUrl: "docs/alerts.md#x" is not a valid runbook address '
+        "(a URL or path without spaces, quotes or #, like "
+        "https://git.example.com/ops/backups/docs/alerts.md)",
+    ),
+    (
+        "monitoring-ksm-namespace",
+        "namespaces: {shop: {pvcs: [data]}}\nmonitoring: {kubeStateMetrics: {namespace: Kube}}",
+        'backupns.yaml: monitoring.kubeStateMetrics.namespace: "Kube" is not a valid Kubernetes '
+        "name (lowercase letters, digits and '-', at most 63 characters)",
+    ),
+    (
         "cron-bad-minute",
         one_ns(schedule="61 1 * * *"),
         'backupns.yaml: namespaces.shop.schedule: "61 1 * * *" is not a valid schedule: bad minute',

@@ -28,6 +28,16 @@ def tenants(out: Path) -> list[str]:
     return sorted(p.name for p in (out / "namespaces").iterdir() if p.is_dir())
 
 
+def monitoring_namespaces(out: Path) -> list[str]:
+    """Namespaces out/monitoring/ puts objects in besides the controller's (kube-state-metrics'
+    ConfigMap: they must exist before apply, as in a cluster that runs it)."""
+    path = out / "monitoring" / "kube-state-metrics.yaml"
+    if not path.exists():
+        return []
+    docs = yaml.safe_load_all(path.read_text())
+    return sorted({d["metadata"]["namespace"] for d in docs if "namespace" in d["metadata"]})
+
+
 def controller_namespace(config: Path) -> str:
     doc = yaml.safe_load(config.read_text())
     return str((doc.get("controller") or {}).get("namespace", "backup-ns"))

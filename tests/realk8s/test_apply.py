@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.monitoring.tools import tools
 from tests.realk8s.fixture import RealCluster
-from tests.realk8s.render import render, tenants
+from tests.realk8s.render import monitoring_namespaces, render, tenants
 
 pytestmark = pytest.mark.realk8s
 
@@ -30,8 +31,22 @@ def full_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render(FULL, tmp_path_factory.mktemp("full") / "out")
 
 
+def _prometheus_rule_crd(cluster: RealCluster) -> None:
+    """prometheus-operator's PrometheusRule CRD (out/monitoring/ needs it, as in a cluster
+    that runs the operator); from its Go module, tests/monitoring/build.sh."""
+    crd = tools("prometheusrule-crd")["prometheusrule-crd"]
+    cluster.kubectl("apply", "--server-side", "-f", str(crd), check=True)
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s",
+        "crd/prometheusrules.monitoring.coreos.com", check=True,
+    )  # fmt: skip
+
+
 def _clean_slate(cluster: RealCluster, out: Path) -> None:
     """Delete what out/ applies (the tenant namespaces stay: out/ does not own them)."""
+    _prometheus_rule_crd(cluster)
+    for ns in monitoring_namespaces(out):
+        cluster.create_namespace(ns)
     cluster.kubectl(
         "delete", "-R", "-f", str(out), "--ignore-not-found", "--wait=true", check=True, timeout=300
     )

@@ -2274,11 +2274,14 @@ command_restore_pvc() {
 
 VERIFY_VS='' VERIFY_OPEN=false
 
-# verify_record RESULT: the verified-at / verified-result annotations.
+# verify_record RESULT: the verified-at / verified-result annotations, and verified-ok
+# (true or false: what monitoring reads).
 verify_record() {
   VERIFY_OPEN=false
+  local ok=false
+  [[ $1 != ok:* ]] || ok=true
   kube annotate --overwrite "$VS_RESOURCE" "$VERIFY_VS" "backup-ns.sh/verified-at=$(utc_now)" \
-    "backup-ns.sh/verified-result=$1" >/dev/null 2>"$WORK_DIR/annotate.err"
+    "backup-ns.sh/verified-result=$1" "backup-ns.sh/verified-ok=$ok" >/dev/null 2>"$WORK_DIR/annotate.err"
 }
 
 # verify_fail WHAT DETAIL HINT: record "failed: DETAIL", then die.
@@ -2844,7 +2847,8 @@ image, Pod Security restricted) that mounts it read-only and checks the dump
 against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
 (a snapshot without a dump: the volume mounts and is not empty). The pod and
 the PVC are deleted on every exit path. The result is recorded on the snapshot:
-annotations backup-ns.sh/verified-at and backup-ns.sh/verified-result.
+annotations backup-ns.sh/verified-at, backup-ns.sh/verified-result and
+backup-ns.sh/verified-ok (true or false).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.
