@@ -369,12 +369,17 @@ All managed snapshots, newest first: namespace, name, PVC, ready, age, size, lab
         "list-contents",
         "contents with backup-ns labels; whether their snapshot exists",
         "Inspect",
-        ("[--orphaned]",),
+        ("[--orphaned] [-o json]",),
         """\
 VolumeSnapshotContents with backup-ns labels (copied by sync): which namespace,
 snapshot, PVC and day each came from, ready, deletionPolicy, and whether its
 snapshot (or its namespace) still exists. --orphaned: only those whose snapshot
-is gone; turn one back into a VolumeSnapshot with rebind.""",
+is gone; turn one back into a VolumeSnapshot with rebind.
+
+-o json: one JSON document for scripts instead of the table:
+  {"contents": [{"name", "namespace", "snapshot", "pvc", "day", "ready",
+   "deletionPolicy", "created", "snapshotExists", "namespaceExists"}]}
+  (a missing value is null)""",
     ),
     Command(
         "plan",

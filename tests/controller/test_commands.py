@@ -506,6 +506,43 @@ def test_status_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) ->
     )
 
 
+def test_list_contents_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) -> None:
+    ctlsim.seed(sim, history(NS, START, 2))
+    ctlsim.seed(sim, history("gone", START, 1))
+    ok(ctl.run("sync", now="2026-11-03T03:00:00Z"))
+    sim.kubectl("delete", "namespace", "gone", check=True)
+    sim.wait_for(lambda: not [k for k in ctlsim.state(sim)[0] if k[0] == "gone"])
+    doc = json.loads(ok(ctl.run("list-contents", "-o", "json")).stdout)
+    rows = {(c["namespace"], c["snapshot"]): c for c in doc["contents"]}
+    assert set(rows) == {(NS, day(1)), (NS, day(2)), ("gone", day(1))}
+    live, gone = rows[(NS, day(2))], rows[("gone", day(1))]
+    assert set(live) == {
+        "name",
+        "namespace",
+        "snapshot",
+        "pvc",
+        "day",
+        "ready",
+        "deletionPolicy",
+        "created",
+        "snapshotExists",
+        "namespaceExists",
+    }
+    assert live["name"].startswith("snapcontent-")
+    assert (live["pvc"], live["day"], live["ready"], live["deletionPolicy"]) == (
+        "data",
+        "2026-11-02",
+        True,
+        "Retain",
+    )
+    assert (live["snapshotExists"], live["namespaceExists"]) == (True, True)
+    assert (gone["snapshotExists"], gone["namespaceExists"]) == (False, False)
+    orphaned = json.loads(ok(ctl.run("list-contents", "--orphaned", "-o", "json")).stdout)
+    assert [c["namespace"] for c in orphaned["contents"]] == ["gone"]
+    ctlsim.clear(sim)
+    assert ok(ctl.run("list-contents", "-o", "json")).stdout == '{"contents": []}\n'
+
+
 def test_list_newest_first_with_filters(sim: KubeSim, ctl: Controller) -> None:
     ctlsim.seed(sim, history(NS, START, 3))
     ctlsim.seed(sim, history("blog", START, 2, pvc="uploads"))

@@ -1728,11 +1728,39 @@ content_state() {
   fi
 }
 
+# contents_json_row NAME NS REF PVC DAY READY POLICY CREATED STATE: one content of
+# list-contents -o json.
+contents_json_row() {
+  local v out='' key
+  local -a keys=(name namespace snapshot pvc day)
+  for key in "${keys[@]}"; do
+    v=$1
+    shift
+    if [[ -z $v ]]; then
+      out+=", \"$key\": null"
+    else
+      json_quote "$v"
+      out+=", \"$key\": $REPLY"
+    fi
+  done
+  out+=", \"ready\": $([[ $1 == true ]] && echo true || echo false)"
+  if [[ -z $2 ]]; then out+=', "deletionPolicy": null'; else json_quote "$2"; out+=", \"deletionPolicy\": $REPLY"; fi
+  json_quote "$3"
+  out+=", \"created\": $REPLY, \"snapshotExists\": $([[ $4 == yes ]] && echo true || echo false)"
+  out+=", \"namespaceExists\": $([[ $4 == gone-ns ]] && echo false || echo true)"
+  printf '{%s}' "${out#, }"
+}
+
 command_list_contents() {
-  local orphaned=false out name ns ref uid pvc daily ready policy created state
+  local orphaned=false out name ns ref uid pvc daily ready policy created state json=false sep=''
   while (($#)); do
     case $1 in
       --orphaned) orphaned=true ;;
+      -o | --output)
+        [[ ${2:-} == json ]] || usage_error "list-contents: $1 takes json (the table is the default)"
+        json=true
+        shift
+        ;;
       *) usage_error "list-contents: unknown argument \"$1\"" ;;
     esac
     shift
@@ -1743,7 +1771,11 @@ command_list_contents() {
     kube_fail "cannot list contents, snapshots and namespaces" \
       "Check the snapshot CRDs and that you may list them cluster-wide"
   fi
-  printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' CONTENT NAMESPACE SNAPSHOT PVC DAY READY POLICY SNAPSHOT-EXISTS
+  if [[ $json == true ]]; then
+    printf '{"contents": ['
+  else
+    printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' CONTENT NAMESPACE SNAPSHOT PVC DAY READY POLICY SNAPSHOT-EXISTS
+  fi
   while IFS='|' read -r name ns ref uid pvc daily ready policy created; do
     [[ -n $name ]] || continue
     content_state "$name" "$ns" "$ref" "$uid"
@@ -1753,9 +1785,17 @@ command_list_contents() {
       *) state=no ;;
     esac
     [[ $orphaned != true || $state != yes ]] || continue
+    if [[ $json == true ]]; then
+      printf '%s\n  ' "$sep"
+      contents_json_row "$name" "$ns" "$ref" "$pvc" "${daily:-${created%%T*}}" "$ready" "$policy" \
+        "$created" "$CS_STATE"
+      sep=,
+      continue
+    fi
     printf '%-48s %-20s %-44s %-14s %-10s %-5s %-7s %s\n' "$name" "${ns:--}" "${ref:--}" "${pvc:--}" \
       "${daily:-${created%%T*}}" "${ready:-false}" "${policy:--}" "$state"
   done < <(sort -t '|' -k2,2 -k5,5 -k9,9r <<<"$out")
+  [[ $json != true ]] || printf '%s]}\n' "${sep:+$'\n'}"
 }
 
 # rebind_check_free CONTENT HANDLE REF_NS REF_NAME REF_UID: refuse (one line) when a
@@ -2067,12 +2107,17 @@ HELP
       ;;
     list-contents)
       cat <<'HELP'
-Usage: backup-ns-controller.sh list-contents [--orphaned]
+Usage: backup-ns-controller.sh list-contents [--orphaned] [-o json]
 
 VolumeSnapshotContents with backup-ns labels (copied by sync): which namespace,
 snapshot, PVC and day each came from, ready, deletionPolicy, and whether its
 snapshot (or its namespace) still exists. --orphaned: only those whose snapshot
 is gone; turn one back into a VolumeSnapshot with rebind.
+
+-o json: one JSON document for scripts instead of the table:
+  {"contents": [{"name", "namespace", "snapshot", "pvc", "day", "ready",
+   "deletionPolicy", "created", "snapshotExists", "namespaceExists"}]}
+  (a missing value is null)
 HELP
       ;;
     plan)
