@@ -20,6 +20,7 @@ import jinja2
 
 from . import __version__, commands
 from .cache import default_dir
+from .dashboard import dashboard_json
 from .errors import TemplateError
 from .monitoring import (
     CONTROLLER_PERIODS,
@@ -249,8 +250,8 @@ class Renderer:
         }
 
     def monitoring(self, mon: MonitoringUnit, hdr: str) -> dict[str, RenderedFile]:
-        """out/monitoring/: the rules (PrometheusRule and plain file) and kube-state-metrics'
-        RBAC and custom-resource-state config."""
+        """out/monitoring/: the rules (PrometheusRule and plain file), kube-state-metrics'
+        RBAC and custom-resource-state config, and the Grafana dashboard."""
         groups = self.template(
             "monitoring/_groups.yaml.j2",
             mon=mon,
@@ -268,6 +269,14 @@ class Renderer:
             RULES_FILE: RenderedFile(
                 self.template("monitoring/backup-ns.rules.j2", header=hdr, mon=mon, groups=groups),
                 kind="other",
+            ),
+            "monitoring/grafana-dashboard.yaml": RenderedFile(
+                self.template(
+                    "monitoring/grafana-dashboard.yaml.j2",
+                    header=hdr,
+                    mon=mon,
+                    dashboard=dashboard_json(),
+                )
             ),
             "monitoring/kube-state-metrics.yaml": RenderedFile(
                 self.template(

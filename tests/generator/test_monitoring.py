@@ -64,12 +64,14 @@ def test_off_by_default_and_on_with_the_switch() -> None:
     on = files()
     assert sorted(p for p in on if p.startswith("monitoring/")) == [
         "monitoring/backup-ns.rules",
+        "monitoring/grafana-dashboard.yaml",
         "monitoring/kube-state-metrics.yaml",
         "monitoring/prometheus-rule.yaml",
     ]
     resources = yaml.safe_load(on["Kustomization"])["resources"]
     assert "monitoring/prometheus-rule.yaml" in resources
     assert "monitoring/kube-state-metrics.yaml" in resources
+    assert "monitoring/grafana-dashboard.yaml" in resources
     assert "monitoring/backup-ns.rules" not in resources  # not a manifest
 
 

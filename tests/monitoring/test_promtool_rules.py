@@ -22,6 +22,7 @@ import pytest
 import yaml
 from cronsim import CronSim
 
+from backupns_gen.dashboard import queries
 from backupns_gen.render import render
 from backupns_gen.schedule import expand
 from tests.genhelpers import FULL, REPO, plan_of
@@ -455,3 +456,26 @@ def test_retention_drift(rules_file: Path, rules: Rules) -> None:
         "RetentionDrift", 4, namespace="daily", pvc="data", period="daily"
     ))  # fmt: skip
     run_tests(rules_file, s)
+
+
+def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
+    """promtool parses every dashboard query (as recording rules; $namespace as Grafana
+    substitutes it for "All")."""
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query{i}", "expr": q.replace("$namespace", ".*")}
+                    for i, q in enumerate(queries())
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "dashboard.rules"
+    path.write_text(yaml.safe_dump(rules))
+    cp = subprocess.run(
+        [str(promtool()), "check", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert f"SUCCESS: {len(queries())} rules found" in cp.stdout

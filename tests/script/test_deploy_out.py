@@ -55,7 +55,8 @@ def test_apply_kustomize_entry_point(kubesim: KubeSim) -> None:
         if line.startswith("kind:")
     )
     assert kinds.count("CronJob") == len(TENANTS) + 3  # the controller's run, sync, status
-    assert kinds.count("ConfigMap") == len(TENANTS) + 2  # + controller script, kube-state-metrics
+    # + the controller script, kube-state-metrics' config, the Grafana dashboard
+    assert kinds.count("ConfigMap") == len(TENANTS) + 3
     assert kinds.count("PrometheusRule") == 1  # monitoring.enabled in the example
     applied = kubesim.kubectl("apply", "-k", str(OUT))
     assert applied.returncode == 0, applied.stderr
