@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,27 @@ from kubesim.pytest_fixtures import kubesim, kubesim_tls
 from tests.realk8s.fixture import RealCluster, realk8s_session
 
 __all__ = ["kubesim", "kubesim_tls"]
+
+REALK8S_DIR = "tests/realk8s/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist with ``--dist loadfile``: each test module runs on one worker (its
+    tests share a module-scoped kubesim and fixtures), and the whole real control plane tier
+    (tests/realk8s/) on one worker, so a run starts one real control plane, not one per
+    worker. (``--dist loadgroup`` would say this with marks, but loses its groups on
+    pytest 9.2.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return REALK8S_DIR if module.startswith(REALK8S_DIR) else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
