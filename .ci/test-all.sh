@@ -79,8 +79,12 @@ step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build
 # build fails the run; the tests that need them (tests/monitoring/) then error.
 step "monitoring tier: promtool, kube-state-metrics (tests/monitoring/build.sh)" bash tests/monitoring/build.sh
 
+# BACKUPNS_PYTEST_WORKERS=N: pytest on N pytest-xdist workers, a test module per worker and
+# tests/realk8s/ on one (tests/conftest.py); unset: one process.
 run_pytest() {
-  python3 -m pytest -q -p no:cacheprovider --durations=15 tests kubesim/tests
+  local parallel=()
+  [[ -n ${BACKUPNS_PYTEST_WORKERS:-} ]] && parallel=(-n "$BACKUPNS_PYTEST_WORKERS" --dist loadfile)
+  python3 -m pytest -q -p no:cacheprovider --durations=15 "${parallel[@]}" tests kubesim/tests
   local rc=$?
   # pytest exits 5 when it collected nothing: that is a failure here.
   ((rc == 0))
