@@ -80,7 +80,7 @@ step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build
 step "monitoring tier: promtool, kube-state-metrics (tests/monitoring/build.sh)" bash tests/monitoring/build.sh
 
 # BACKUPNS_PYTEST_WORKERS=N: pytest on N pytest-xdist workers, a test module per worker and
-# tests/realk8s/ on one (tests/conftest.py); unset: one process.
+# every module of the real tier on one (tests/conftest.py); unset: one process.
 run_pytest() {
   local parallel=()
   [[ -n ${BACKUPNS_PYTEST_WORKERS:-} ]] && parallel=(-n "$BACKUPNS_PYTEST_WORKERS" --dist loadfile)

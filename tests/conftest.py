@@ -17,24 +17,34 @@ from tests.realk8s.fixture import RealCluster, realk8s_session
 
 __all__ = ["kubesim", "kubesim_tls"]
 
-REALK8S_DIR = "tests/realk8s/"
-
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist with ``--dist loadfile``: each test module runs on one worker (its
-    tests share a module-scoped kubesim and fixtures), and the whole real control plane tier
-    (tests/realk8s/) on one worker, so a run starts one real control plane, not one per
-    worker. (``--dist loadgroup`` would say this with marks, but loses its groups on
-    pytest 9.2.)"""
+    tests share a module-scoped kubesim and fixtures), and every module of the real control
+    plane tier on one worker, so a run starts one real control plane, not one per worker.
+    The scheduler sees node ids only: a module is of the real tier when it lives in
+    tests/realk8s/ or its source marks tests ``realk8s``. (``--dist loadgroup`` would say
+    this with marks, but loses its groups on pytest 9.2.)"""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    real_tier: dict[str, bool] = {}
+
+    def uses_real_tier(module: str) -> bool:
+        if module not in real_tier:
+            try:
+                source = (config.rootpath / module).read_text(encoding="utf-8")
+            except OSError:
+                source = ""
+            real_tier[module] = module.startswith("tests/realk8s/") or "mark.realk8s" in source
+        return real_tier[module]
+
     class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return REALK8S_DIR if module.startswith(REALK8S_DIR) else module
+            return "realk8s" if uses_real_tier(module) else module
 
     return ModuleScheduling(config, log)
 
