@@ -815,18 +815,15 @@ print_config() {
 
 # --- dependencies -------------------------------------------------------------
 
-check_dependencies() {
-  # Every command this shell runs itself (the database container needs its own:
-  # see the need line of each remote script).
-  local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
-  if [[ $BAK_LOCK == flock ]] && ! command -v flock >/dev/null 2>&1; then
-    die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
-      "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
-  fi
-  for tool in "${tools[@]}"; do
+# check_runtime HINT TOOL...: every TOOL this shell runs itself is on PATH (a container
+# needs its own), bash is 4.4 or newer and date is GNU date; else the one error line,
+# with HINT for a missing tool.
+check_runtime() {
+  local hint=$1 tool
+  shift
+  for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 ||
-      die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)"
+      die "missing dependency" "$tool is not installed or not on PATH" "$hint"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
@@ -834,6 +831,18 @@ check_dependencies() {
   [[ $(date -d @0 -u +%G-w%V 2>/dev/null) == 1970-w01 ]] ||
     die "missing dependency" "date does not understand -d @SECONDS and %G/%V" \
       "Use GNU coreutils date (not busybox)"
+}
+
+check_dependencies() {
+  # Every command this shell runs itself (the database container needs its own:
+  # see the need line of each remote script).
+  local tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
+  if [[ $BAK_LOCK == flock ]] && ! command -v flock >/dev/null 2>&1; then
+    die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
+      "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
+  fi
+  check_runtime "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)" \
+    "${tools[@]}"
 }
 
 # --- kubectl ------------------------------------------------------------------
@@ -1382,6 +1391,17 @@ remote_get() {
 # are embedded single-quoted (sq); ${ENVVAR} references stay references and expand
 # inside the container, where the password goes into the client's environment.
 
+# db_remote_script KIND EXTRA_VARS BODY...: the one way a script for the database
+# container is put together: the prologue, KIND's settings (then the EXTRA_VARS lines,
+# if any), KIND's setup (client tools, login; db_* functions), then each BODY part.
+db_remote_script() {
+  local kind=$1 extra=$2
+  shift 2
+  printf '%s\n' "$(remote_prologue)" "$("${kind}_remote_vars")"
+  [[ -z $extra ]] || printf '%s\n' "$extra"
+  printf '%s\n' "$("${kind}_remote_setup")" "$@"
+}
+
 # remote_assign NAME VALUE: one line of a remote script setting NAME to VALUE.
 remote_assign() {
   local ref
@@ -1501,7 +1521,7 @@ db_exec() {
 
 # dump_database KIND (postgres|mysql): exec check and free space (one exec), dump.
 dump_database() {
-  local kind=$1 p name resource container file threshold used setup script v
+  local kind=$1 p name resource container file threshold used script v
   case $kind in
     postgres) p=BAK_DB_POSTGRES name=PostgreSQL ;;
     mysql) p=BAK_DB_MYSQL name=MySQL ;;
@@ -1513,8 +1533,7 @@ dump_database() {
 
   # One exec checks the tools, SELECT 1 and the free space (kubectl exec's own GET of
   # the workload tells a missing one).
-  setup="$(remote_prologue)"$'\n'"$("${kind}_remote_vars")"$'\n'"$("${kind}_remote_setup")"
-  script="$setup"$'\n'"$(remote_check_body)"$'\n'"$(remote_space_body)"
+  script=$(db_remote_script "$kind" '' "$(remote_check_body)" "$(remote_space_body)")
   if ! db_exec "$resource" "$container" "$script"; then
     if [[ $(err_detail "$ERR_FILE") == 'Error from server (NotFound): '* ]]; then
       kube_fail "$name exec target $resource not found" "Check ${p}_EXEC_RESOURCE and that the workload exists"
@@ -1541,7 +1560,7 @@ dump_database() {
     return 0
   fi
   log "database: dumping $name to $file"
-  script="$setup"$'\n'"$(remote_dump_body)"
+  script=$(db_remote_script "$kind" '' "$(remote_dump_body)")
   if ! db_exec "$resource" "$container" "$script"; then
     kube_fail "$name dump failed in $resource container $container" \
       "No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC $BAK_DUMP_PVC"
@@ -2853,8 +2872,7 @@ db_prepare() {
   if ! kube get "$DB_RESOURCE" -o name >/dev/null 2>"$ERR_FILE"; then
     kube_fail "$DB_LABEL exec target $DB_RESOURCE not found" "Check ${p}_EXEC_RESOURCE and that the workload runs"
   fi
-  script="$(remote_prologue)"$'\n'"$("${1}_remote_vars")"$'\n'"$("${1}_remote_setup")"
-  script+=$'\n'"$(remote_check_body)"$'\n'"printf 'db=%s\n' \"\$db\""
+  script=$(db_remote_script "$1" '' "$(remote_check_body)" "printf 'db=%s\n' \"\$db\"")
   if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$script"; then
     kube_fail "$DB_LABEL check failed in $DB_RESOURCE container $DB_CONTAINER" \
       "Check ${p}_EXEC_CONTAINER, the user and password settings, and that the database runs"
@@ -2879,8 +2897,7 @@ restore_remote_vars() {
 # restore_script KIND ACTION: the script for the database container: the settings, the
 # restore functions, then ACTION (db_preflight, db_restore, db_after_interrupt).
 restore_script() {
-  printf '%s\n%s\n%s\n%s\n%s\n%s\n' "$(remote_prologue)" "$("${1}_remote_vars")" "$DR_VARS" \
-    "$("${1}_remote_setup")" "$("${1}_remote_restore")" "$2"
+  db_remote_script "$1" "$DR_VARS" "$("${1}_remote_restore")" "$2"
 }
 
 # human_size BYTES: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB.
@@ -3253,8 +3270,7 @@ command_db_shell() {
   toolbox_begin
   kind=$(db_kind)
   db_prepare "$kind"
-  script="$(remote_prologue)"$'\n'"$("${kind}_remote_vars")"$'\n'"$("${kind}_remote_setup")"
-  script+=$'\n'"$("${kind}_remote_shell")"$'\n'"db_shell"
+  script=$(db_remote_script "$kind" '' "$("${kind}_remote_shell")" db_shell)
   [[ ! -t 0 ]] || tty=(-t)
   # The script holds ${VAR} references, never a password: it is safe in argv.
   kube exec -i "${tty[@]}" "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -c "$script"

@@ -1993,14 +1993,17 @@ command_rebind() {
   log "next: out/namespaces/$ns/backup-ns.sh restore-pvc $name --to NEW_PVC, or dump-restore $name"
 }
 
-# --- dependencies, settings help ----------------------------------------------
+# --- dependencies -------------------------------------------------------------
 
-check_dependencies() {
-  local tool
-  for tool in "${CTL_KUBECTL:-kubectl}" date awk sed grep sort cut mktemp; do
+# check_runtime HINT TOOL...: every TOOL this shell runs itself is on PATH (a container
+# needs its own), bash is 4.4 or newer and date is GNU date; else the one error line,
+# with HINT for a missing tool.
+check_runtime() {
+  local hint=$1 tool
+  shift
+  for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 ||
-      die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl, GNU coreutils, awk, sed and grep, such as registry.k8s.io/kubectl (the default)"
+      die "missing dependency" "$tool is not installed or not on PATH" "$hint"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
@@ -2008,6 +2011,14 @@ check_dependencies() {
   [[ $(date -d @0 -u +%G-w%V 2>/dev/null) == 1970-w01 ]] ||
     die "missing dependency" "date does not understand -d @SECONDS and %G/%V" \
       "Use GNU coreutils date (not busybox)"
+}
+
+# --- dependencies, settings help ----------------------------------------------
+
+check_dependencies() {
+  check_runtime \
+    "Use an image with bash, kubectl, GNU coreutils, awk, sed and grep, such as registry.k8s.io/kubectl (the default)" \
+    "${CTL_KUBECTL:-kubectl}" date awk sed grep sort cut mktemp
 }
 
 # help_settings: every setting with its baked value and help (help settings).

@@ -789,19 +789,15 @@ print_config() {
 
 # --- dependencies -------------------------------------------------------------
 
-check_dependencies() {
-  # Every command this shell runs itself (the database container needs its own:
-  # see the need line of each remote script).
-  local tool tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
-  if [[ $BAK_LOCK == flock ]] && ! command -v flock >/dev/null 2>&1; then
-    die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
-      "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
-  fi
-  [[ $BAK_HOOKS != true ]] || tools+=(timeout)
-  for tool in "${tools[@]}"; do
+# check_runtime HINT TOOL...: every TOOL this shell runs itself is on PATH (a container
+# needs its own), bash is 4.4 or newer and date is GNU date; else the one error line,
+# with HINT for a missing tool.
+check_runtime() {
+  local hint=$1 tool
+  shift
+  for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 ||
-      die "missing dependency" "$tool is not installed or not on PATH" \
-        "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)"
+      die "missing dependency" "$tool is not installed or not on PATH" "$hint"
   done
   if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
     die "missing dependency" "bash $BASH_VERSION is too old" "Use bash 4.4 or newer"
@@ -809,6 +805,19 @@ check_dependencies() {
   [[ $(date -d @0 -u +%G-w%V 2>/dev/null) == 1970-w01 ]] ||
     die "missing dependency" "date does not understand -d @SECONDS and %G/%V" \
       "Use GNU coreutils date (not busybox)"
+}
+
+check_dependencies() {
+  # Every command this shell runs itself (the database container needs its own:
+  # see the need line of each remote script).
+  local tools=("${BAK_KUBECTL:-kubectl}" cat date mktemp rm sleep)
+  if [[ $BAK_LOCK == flock ]] && ! command -v flock >/dev/null 2>&1; then
+    die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
+      "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
+  fi
+  [[ $BAK_HOOKS != true ]] || tools+=(timeout)
+  check_runtime "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)" \
+    "${tools[@]}"
 }
 
 # --- kubectl ------------------------------------------------------------------
