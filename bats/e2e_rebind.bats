@@ -129,6 +129,9 @@ pg_sum() {
   ctl rebind "$content" --namespace rb-shop
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $output == *"rebind: VolumeSnapshot rb-shop/$vs is ready (labelled backup-ns.sh/keep=true)"* ]]
+  # The next step names the namespace script where it is beside the controller run.
+  [[ ${lines[-1]} == "[backup-ns-controller] next: $E2E_OUT/namespaces/rb-shop/backup-ns.sh restore-pvc $vs --to NEW_PVC, or dump-restore $vs" ]] ||
+    { printf '%s\n' "$output"; false; }
   [[ $output == *"rebind: deleted the old content object $content (deletionPolicy Retain: the data stays with backup-ns-rebound-"* ]]
   [[ $output == *"rebind: its backup was taken 2026-05-04T10:00:00Z in namespace rb-shop (backup-ns.sh/cut-at)"* ]]
   run kubectl get vsc "$content"

@@ -346,9 +346,12 @@ snapshotHandle would lose their data when either is deleted.""",
         ("[-o json]",),
         """\
 Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
-snapshots, contents with deletionPolicy Delete (warned: a namespace deletion destroys
-them). Exit 1 when a configured PVC has no ready snapshot younger than its limit
-(2 x its schedule's period by default), so a CronJob running status fails visibly.
+snapshots, contents with deletionPolicy Delete (each snapshot's bound content, and
+orphaned ones; warned with the kubectl patch that keeps them: a namespace deletion
+destroys them). A configured PVC without any snapshot is "not deployed (no snapshot
+yet)", not a failure (a rollout in progress). Exit 1 when a configured PVC that has
+snapshots has no ready one younger than its limit (2 x its schedule's period by
+default), so a CronJob running status fails visibly.
 
 -o json: one JSON document for scripts instead of the table (same exit status):
   {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",

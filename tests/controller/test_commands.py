@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -478,7 +480,7 @@ def test_status_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) ->
     assert run.status == 1  # stale, as the table
     assert run.stderr.splitlines()[-1].startswith("ERROR: stale backups: ")
     doc = json.loads(run.stdout)
-    assert doc["stale"] == 3  # blog/uploads, shop-prod/data (only a failed one), static-site/www
+    assert doc["stale"] == 2  # blog/uploads, shop-prod/data (only a failed one)
     rows = {(r["namespace"], r["pvc"]): r for r in doc["pvcs"]}
     assert rows[("blog", "data")] == {
         "namespace": "blog",
@@ -498,6 +500,10 @@ def test_status_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) ->
     assert rows[("shop-prod", "data")]["newestReadyAgeSeconds"] is None
     assert rows[("shop-prod", "data")]["failed"] == 1
     assert rows[("blog", "uploads")]["stale"] is True
+    assert (rows[("static-site", "www")]["stale"], rows[("static-site", "www")]["state"]) == (
+        False,
+        "not deployed (no snapshot yet)",
+    )
     bad = ctl.run("status", "-o", "yaml")
     assert (bad.status, bad.stderr) == (
         2,
@@ -541,6 +547,63 @@ def test_list_contents_json_has_the_documented_fields(sim: KubeSim, ctl: Control
     assert [c["namespace"] for c in orphaned["contents"]] == ["gone"]
     ctlsim.clear(sim)
     assert ok(ctl.run("list-contents", "-o", "json")).stdout == '{"contents": []}\n'
+
+
+def test_status_not_deployed_is_no_failure(sim: KubeSim, ctl: Controller) -> None:
+    """A partial rollout: configured PVCs without any snapshot are "not deployed", exit 0;
+    a configured PVC whose snapshots are all failed is still stale."""
+    ctlsim.seed(sim, history(NS, START, 3))
+    run = ok(ctl.run("status", now="2026-11-03T03:00:00Z"))
+    assert run.lines == [
+        "NAMESPACE/PVC    NEWEST-READY            AGE  DAILY  WEEKLY  MONTHLY  FAILED  DELETE-POLICY  STATE",
+        "blog/data        -                       -    0      0       0        0       0              not deployed (no snapshot yet)",
+        "blog/uploads     -                       -    0      0       0        0       0              not deployed (no snapshot yet)",
+        "shop-prod/data   data-2026-11-03-010000  2h   3      2       1        0       0              ok",
+        "static-site/www  -                       -    0      0       0        0       0              not deployed (no snapshot yet)",
+    ]
+    assert run.stderr.splitlines() == [
+        "NOTE: no snapshot yet of blog/data blog/uploads static-site/www: not deployed yet (apply its manifests.yaml), or its first backup has not run yet"
+    ]
+    ctlsim.seed(sim, snapshot("static-site", "www-x", START, pvc="www", error="x"))
+    run = ctl.run("status", now="2026-11-03T03:00:00Z")
+    assert run.status == 1
+    assert (
+        "static-site/www  -                       -    0      0       0        1       0              STALE (no ready snapshot)"
+        in run.lines
+    )
+
+
+def test_status_counts_delete_contents_before_the_first_sync(sim: KubeSim, ctl: Controller) -> None:
+    """The bound content's own deletionPolicy counts, synced or not, and the warning gives
+    the command that keeps the existing contents (the class only changes new ones)."""
+    objs = history("blog", START, 2, policy="Delete")
+    ctlsim.seed(sim, objs)
+    ctlsim.seed(sim, history(NS, START, 2))
+    contents = sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VolumeSnapshotContent")
+    run = ctl.run("status", now="2026-11-02T03:00:00Z")
+    assert (
+        "blog/data        data-2026-11-02-010000  2h   2      2       1        0       2              ok, 2 content(s) deletionPolicy Delete"
+        in run.lines
+    )
+    warning = [line for line in run.stderr.splitlines() if line.startswith("WARNING:")]
+    assert len(warning) == 1
+    assert warning[0].startswith(
+        "WARNING: 2 content(s) have deletionPolicy Delete: deleting their snapshot or namespace destroys the data. Keep them: kubectl patch volumesnapshotcontent "
+    )
+    named = warning[0].split("kubectl patch volumesnapshotcontent ", 1)[1].split(" --type", 1)[0]
+    assert sorted(named.split()) == contents
+    assert warning[0].endswith(
+        """ --type merge -p '{"spec":{"deletionPolicy":"Retain"}}', and set deletionPolicy: Retain on the VolumeSnapshotClass for new snapshots"""
+    )
+    # The command works as printed (kubectl patch takes several names).
+    command = warning[0].split("Keep them: ", 1)[1].split(", and set", 1)[0]
+    subprocess.run(shlex.split(command), env=sim.env(), check=True, capture_output=True)
+    after = ctl.run("status", now="2026-11-02T03:00:00Z")
+    assert "WARNING" not in after.stderr
+    assert (
+        "blog/data        data-2026-11-02-010000  2h   2      2       1        0       0              ok"
+        in after.lines
+    )
 
 
 def test_list_newest_first_with_filters(sim: KubeSim, ctl: Controller) -> None:

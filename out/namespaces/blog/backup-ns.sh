@@ -120,11 +120,13 @@ DIE_DETAILS=()
 
 # die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
 # and exit (default status 1). The line stays in DIE_LINE for the EXIT trap, and
-# on_die LINE runs first where the program defines it.
-DIE_LINE=''
+# on_die LINE runs first where the program defines it. After die_here, the line names
+# no namespace (the failure is on this machine).
+DIE_LINE='' DIE_HERE=false
 die() {
-  local line
-  line="$1 in namespace ${BAK_NAMESPACE:-}: $(one_line "$2"). $3"
+  local line where=" in namespace ${BAK_NAMESPACE:-}"
+  [[ $DIE_HERE != true ]] || where=''
+  line="$1$where: $(one_line "$2"). $3"
   # shellcheck disable=SC2034 # read by the EXIT trap of a program that has one (the namespace script)
   DIE_LINE=$line
   ! declare -F on_die >/dev/null || on_die "$line" || true
@@ -133,6 +135,13 @@ die() {
     printf '  %s\n' "$(one_line "$line")" >&2
   done
   exit "${4:-1}"
+}
+
+# die_here WHAT DETAIL HINT: die about something on this machine (a local file), which
+# is in no namespace.
+die_here() {
+  DIE_HERE=true
+  die "$@"
 }
 
 # --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
@@ -1991,7 +2000,7 @@ toolbox_begin() {
   trap 'exit 143' TERM
   if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
     WORK_DIR=''
-    die "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
+    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
   fi
   ERR_FILE=$WORK_DIR/stderr
   if [[ $BAK_DEBUG == true ]]; then
@@ -2679,8 +2688,10 @@ verify_on_exit() {
 # verify_snapshot NAME: the drill (toolbox_begin done).
 verify_snapshot() {
   local script detail result
-  VERIFY_VS=$1 VERIFY_OPEN=true
+  VERIFY_VS=$1
+  # A snapshot that cannot be read (missing, or refused) gets no result recorded.
   vs_info "$1"
+  VERIFY_OPEN=true
   [[ $SNAP_READY == true ]] ||
     verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
   log "verify: restoring VolumeSnapshot $1 (${SNAP_SIZE:-?}) to a scratch PVC"
@@ -2715,7 +2726,7 @@ command_verify() {
 # --- commands: delete, keep, unkeep -------------------------------------------
 
 command_delete() {
-  local yes=false force=false names=() name i contents=() policies=() out content policy
+  local yes=false force=false names=() name i contents=() policies=() out content policy shown=()
   while (($# > 0)); do
     case $1 in
       --yes | -y) yes=true ;;
@@ -2726,7 +2737,6 @@ command_delete() {
     shift
   done
   ((${#names[@]} > 0)) || usage_error "delete needs at least one SNAPSHOT"
-  [[ $yes == true ]] || need_terminal delete --yes
   toolbox_begin
   for name in "${names[@]}"; do
     vs_info "$name"
@@ -2743,10 +2753,13 @@ command_delete() {
     fi
     contents+=("$SNAP_CONTENT")
     policies+=("$policy")
-    printf 'will delete: VolumeSnapshot %s/%s (PVC %s, taken %s, %s%s%s)\n' "$BAK_NAMESPACE" "$name" \
+    shown+=("$(printf 'will delete: VolumeSnapshot %s/%s (PVC %s, taken %s, %s%s%s)' "$BAK_NAMESPACE" "$name" \
       "${SNAP_PVC:--}" "${SNAP_TAKEN:-at an unknown time}" "${SNAP_CONTENT:-no content}" \
-      "${policy:+, deletionPolicy $policy}" "$([[ $SNAP_KEEP == true ]] && echo ', keep=true' || true)"
+      "${policy:+, deletionPolicy $policy}" "$([[ $SNAP_KEEP == true ]] && echo ', keep=true' || true)")")
   done
+  # Asked only about snapshots that exist (and may be deleted).
+  [[ $yes == true ]] || need_terminal delete --yes
+  printf '%s\n' "${shown[@]}"
   printf 'The snapshot data is deleted for good; it cannot be restored afterwards.\n'
   if [[ $yes != true ]]; then
     if ! confirm "Delete ${#names[@]} snapshot(s) in namespace $BAK_NAMESPACE? Type \"yes\" to delete:" yes; then
@@ -2779,11 +2792,15 @@ command_delete() {
   done
 }
 
-# keep_label SNAPSHOT on|off
+# keep_label SNAPSHOT on|off: set or remove the keep label; false (and no change) when
+# it is already so.
 keep_label() {
   local label=backup-ns.sh/keep=true
   [[ $2 == on ]] || label=backup-ns.sh/keep-
   vs_info "$1"
+  if [[ ($2 == on && $SNAP_KEEP == true) || ($2 != on && $SNAP_KEEP != true) ]]; then
+    return 1
+  fi
   if ! kube label --overwrite "$VS_RESOURCE" "$1" "$label" >/dev/null 2>"$ERR_FILE"; then
     kube_fail "cannot label VolumeSnapshot $1" "Check that you may patch volumesnapshots in $BAK_NAMESPACE"
   fi
@@ -2835,8 +2852,11 @@ command_keep() {
     die "keep refused" "VolumeSnapshot $name failed: $why; it cannot be restored from and is no copy of its day, week or month" \
       "Keep a good snapshot instead (${0##*/} list), or pass --force to keep this one anyway"
   fi
-  keep_label "$name" on
-  log "VolumeSnapshot $name: backup-ns.sh/keep=true (retention never deletes it; undo with ${0##*/} unkeep $name)"
+  if keep_label "$name" on; then
+    log "VolumeSnapshot $name: backup-ns.sh/keep=true (retention never deletes it; undo with ${0##*/} unkeep $name)"
+  else
+    log "VolumeSnapshot $name is already kept (backup-ns.sh/keep=true); nothing changed"
+  fi
   [[ -z $why ]] ||
     warn "VolumeSnapshot $name is kept although it failed ($why): it never counts as its day's, week's or month's copy"
 }
@@ -2845,8 +2865,11 @@ command_unkeep() {
   (($# == 1)) || usage_error "unkeep takes one SNAPSHOT"
   check_vs_name "$1"
   toolbox_begin
-  keep_label "$1" off
-  log "VolumeSnapshot $1: backup-ns.sh/keep removed (retention applies again)"
+  if keep_label "$1" off; then
+    log "VolumeSnapshot $1: backup-ns.sh/keep removed (retention applies again)"
+  else
+    log "VolumeSnapshot $1 was not kept (no backup-ns.sh/keep=true label); nothing changed"
+  fi
 }
 
 # --- commands: dump-restore, dump-download, db-shell --------------------------
@@ -3210,7 +3233,7 @@ command_dump_download() {
   [[ $retries =~ ^[0-9]{1,3}$ ]] || usage_error "--retries must be a number from 0 to 999"
   toolbox_begin
   if ! command -v sha256sum >/dev/null 2>&1 || ! command -v gzip >/dev/null 2>&1; then
-    die "missing dependency" "dump-download needs sha256sum and gzip on this machine" "Install coreutils and gzip"
+    die_here "missing dependency" "dump-download needs sha256sum and gzip on this machine" "Install coreutils and gzip"
   fi
   [[ -n $vs ]] || vs=$(newest_dump_snapshot)
   vs_require_ready "$vs"
@@ -3218,10 +3241,13 @@ command_dump_download() {
     die "VolumeSnapshot $vs holds no dump" "it has no dump-file, dump-size and dump-sha256 annotations" \
       "Pick a snapshot with DUMP yes in ${0##*/} list"
   out=${out:-./$vs-${SNAP_DUMP_FILE##*/}}
-  [[ ! -e $out ]] || die "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
+  [[ ! -e $out ]] || die_here "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
   part=$out.part
   [[ -e $part ]] || PART_FILE=$part
-  : >>"$part" 2>/dev/null || die "cannot write $part" "the directory is not writable" "Pass -o PATH"
+  # The dump holds the whole database: readable by its owner only (0600), as on the volume.
+  if ! (umask 077 && : >>"$part") 2>/dev/null || ! chmod 600 -- "$part" 2>/dev/null; then
+    die_here "cannot write $part" "the directory is not writable" "Pass -o PATH"
+  fi
   scratch_from_snapshot "$vs" dump-download
   helper_pod "$SCRATCH_PVC" dump-download
   if ! helper_exec "$HELPER_POD" "$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")"; then

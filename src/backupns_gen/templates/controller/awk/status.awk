@@ -9,7 +9,16 @@ function row(a, b, c, d, e, f, g, h, k) {
 }
 END {
   sort_groups()
-  for (j = 1; j <= nc; j++) if (cours[j] && cpolicy[j] == "Delete" && !cdel[j]) delpol[crefns[j] "/" cpvc[j]]++
+  # deletionPolicy Delete: each managed snapshot's bound content (synced or not), and
+  # our contents whose snapshot is gone
+  for (i = 1; i <= nv; i++) if (vmanaged[i] && !vdel[i] && (vbound[i] in cbyname)) cgroup[cbyname[vbound[i]]] = vgroup[i]
+  for (j = 1; j <= nc; j++) {
+    if (cdel[j] || cpolicy[j] != "Delete") continue
+    if (j in cgroup) dg = cgroup[j]
+    else if (cours[j]) dg = crefns[j] "/" cpvc[j]
+    else continue
+    delpol[dg]++; dnames = dnames " " cname[j]
+  }
   row("NAMESPACE/PVC", "NEWEST-READY", "AGE", "DAILY", "WEEKLY", "MONTHLY", "FAILED", "DELETE-POLICY", "STATE")
   for (g in conf) if (!(g in G)) { ng++; GN[ng] = g; G[g] = 0 }
   for (a = 2; a <= ng; a++) { t = GN[a]; b = a; while (b > 1 && GN[b - 1] > t) { GN[b] = GN[b - 1]; b-- } GN[b] = t }
@@ -28,7 +37,8 @@ END {
     }
     state = "ok"; was = stale
     if (g in conf) {
-      if (!top) { state = "STALE (no ready snapshot)"; stale++ }
+      if (!G[g]) { state = "not deployed (no snapshot yet)"; undeployed = undeployed " " g }
+      else if (!top) { state = "STALE (no ready snapshot)"; stale++ }
       else if (now - vep[top] > conf[g]) { state = "STALE (older than " age(conf[g]) ")"; stale++ }
     } else state = "ok (not in config)"
     if (g in delpol) { state = state ", " delpol[g] " content(s) deletionPolicy Delete"; deletes += delpol[g] }
@@ -52,6 +62,7 @@ END {
     for (c = 1; c <= 9; c++) line = line (c > 1 ? "  " : "") (c < 9 ? sprintf("%-" w[c] "s", R[r, c]) : R[r, c])
     print line
   }
-  if (deletes) print "WARNING: " deletes " content(s) have deletionPolicy Delete: deleting their namespace destroys them (set the snapshot class to Retain)" > "/dev/stderr"
+  if (undeployed != "") print "NOTE: no snapshot yet of" undeployed ": not deployed yet (apply its manifests.yaml), or its first backup has not run yet" > "/dev/stderr"
+  if (deletes) print "WARNING: " deletes " content(s) have deletionPolicy Delete: deleting their snapshot or namespace destroys the data. Keep them: kubectl patch volumesnapshotcontent" dnames " --type merge -p \047{\"spec\":{\"deletionPolicy\":\"Retain\"}}\047, and set deletionPolicy: Retain on the VolumeSnapshotClass for new snapshots" > "/dev/stderr"
   exit (stale > 0)
 }

@@ -169,11 +169,13 @@ DIE_DETAILS=()
 
 # die WHAT DETAIL HINT [STATUS]: print the one error line (then DIE_DETAILS, indented)
 # and exit (default status 1). The line stays in DIE_LINE for the EXIT trap, and
-# on_die LINE runs first where the program defines it.
-DIE_LINE=''
+# on_die LINE runs first where the program defines it. After die_here, the line names
+# no namespace (the failure is on this machine).
+DIE_LINE='' DIE_HERE=false
 die() {
-  local line
-  line="$1: $(one_line "$2"). $3"
+  local line where=""
+  [[ $DIE_HERE != true ]] || where=''
+  line="$1$where: $(one_line "$2"). $3"
   # shellcheck disable=SC2034 # read by the EXIT trap of a program that has one (the namespace script)
   DIE_LINE=$line
   ! declare -F on_die >/dev/null || on_die "$line" || true
@@ -182,6 +184,13 @@ die() {
     printf '  %s\n' "$(one_line "$line")" >&2
   done
   exit "${4:-1}"
+}
+
+# die_here WHAT DETAIL HINT: die about something on this machine (a local file), which
+# is in no namespace.
+die_here() {
+  DIE_HERE=true
+  die "$@"
 }
 
 # --- pure functions (no I/O besides stdout; unit-tested in bats/) -------------
@@ -1552,8 +1561,10 @@ command_orphans() {
 # --- status and list ------------------------------------------------------------
 
 # Per namespace and PVC: newest ready snapshot and its age, label counts, failed
-# ones, contents with deletionPolicy Delete; STALE rows for configured PVCs whose
-# newest ready snapshot is older than their limit (or missing). Exit 1 when stale.
+# ones, contents with deletionPolicy Delete (each snapshot's bound content, synced or
+# not, and our orphaned contents); STALE rows for configured PVCs whose newest ready
+# snapshot is older than their limit (or missing); "not deployed" rows for configured
+# PVCs without any snapshot. Exit 1 when stale.
 # With -v json=1, one JSON document instead of the table.
 IFS= read -r -d '' AWK_STATUS <<'AWK' || true
 BEGIN { FS = "\t" }
@@ -1567,7 +1578,16 @@ function row(a, b, c, d, e, f, g, h, k) {
 }
 END {
   sort_groups()
-  for (j = 1; j <= nc; j++) if (cours[j] && cpolicy[j] == "Delete" && !cdel[j]) delpol[crefns[j] "/" cpvc[j]]++
+  # deletionPolicy Delete: each managed snapshot's bound content (synced or not), and
+  # our contents whose snapshot is gone
+  for (i = 1; i <= nv; i++) if (vmanaged[i] && !vdel[i] && (vbound[i] in cbyname)) cgroup[cbyname[vbound[i]]] = vgroup[i]
+  for (j = 1; j <= nc; j++) {
+    if (cdel[j] || cpolicy[j] != "Delete") continue
+    if (j in cgroup) dg = cgroup[j]
+    else if (cours[j]) dg = crefns[j] "/" cpvc[j]
+    else continue
+    delpol[dg]++; dnames = dnames " " cname[j]
+  }
   row("NAMESPACE/PVC", "NEWEST-READY", "AGE", "DAILY", "WEEKLY", "MONTHLY", "FAILED", "DELETE-POLICY", "STATE")
   for (g in conf) if (!(g in G)) { ng++; GN[ng] = g; G[g] = 0 }
   for (a = 2; a <= ng; a++) { t = GN[a]; b = a; while (b > 1 && GN[b - 1] > t) { GN[b] = GN[b - 1]; b-- } GN[b] = t }
@@ -1586,7 +1606,8 @@ END {
     }
     state = "ok"; was = stale
     if (g in conf) {
-      if (!top) { state = "STALE (no ready snapshot)"; stale++ }
+      if (!G[g]) { state = "not deployed (no snapshot yet)"; undeployed = undeployed " " g }
+      else if (!top) { state = "STALE (no ready snapshot)"; stale++ }
       else if (now - vep[top] > conf[g]) { state = "STALE (older than " age(conf[g]) ")"; stale++ }
     } else state = "ok (not in config)"
     if (g in delpol) { state = state ", " delpol[g] " content(s) deletionPolicy Delete"; deletes += delpol[g] }
@@ -1610,7 +1631,8 @@ END {
     for (c = 1; c <= 9; c++) line = line (c > 1 ? "  " : "") (c < 9 ? sprintf("%-" w[c] "s", R[r, c]) : R[r, c])
     print line
   }
-  if (deletes) print "WARNING: " deletes " content(s) have deletionPolicy Delete: deleting their namespace destroys them (set the snapshot class to Retain)" > "/dev/stderr"
+  if (undeployed != "") print "NOTE: no snapshot yet of" undeployed ": not deployed yet (apply its manifests.yaml), or its first backup has not run yet" > "/dev/stderr"
+  if (deletes) print "WARNING: " deletes " content(s) have deletionPolicy Delete: deleting their snapshot or namespace destroys the data. Keep them: kubectl patch volumesnapshotcontent" dnames " --type merge -p \047{\"spec\":{\"deletionPolicy\":\"Retain\"}}\047, and set deletionPolicy: Retain on the VolumeSnapshotClass for new snapshots" > "/dev/stderr"
   exit (stale > 0)
 }
 AWK
@@ -1990,7 +2012,20 @@ command_rebind() {
   fi
   log "rebind: VolumeSnapshot $ns/$name is ready (labelled backup-ns.sh/keep=true)"
   log "rebind: its backup was taken ${cut_at:-at an unknown time}${src_ns:+ in namespace $src_ns} (backup-ns.sh/cut-at)"
-  log "next: out/namespaces/$ns/backup-ns.sh restore-pvc $name --to NEW_PVC, or dump-restore $name"
+  log "next: $(namespace_script "$ns") restore-pvc $name --to NEW_PVC, or dump-restore $name"
+}
+
+# namespace_script NS: the path of NS's rendered script as seen from where this script
+# was run (out/controller/x.sh -> out/namespaces/NS/backup-ns.sh).
+namespace_script() {
+  local dir=.
+  [[ $0 != */* ]] || dir=${0%/*}
+  case $dir in
+    controller) dir=. ;;
+    */controller) dir=${dir%/controller} ;;
+    *) dir=$dir/.. ;;
+  esac
+  printf '%s/namespaces/%s/backup-ns.sh\n' "$dir" "$1"
 }
 
 # --- dependencies -------------------------------------------------------------
@@ -2097,9 +2132,12 @@ HELP
 Usage: backup-ns-controller.sh status [-o json]
 
 Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
-snapshots, contents with deletionPolicy Delete (warned: a namespace deletion destroys
-them). Exit 1 when a configured PVC has no ready snapshot younger than its limit
-(2 x its schedule's period by default), so a CronJob running status fails visibly.
+snapshots, contents with deletionPolicy Delete (each snapshot's bound content, and
+orphaned ones; warned with the kubectl patch that keeps them: a namespace deletion
+destroys them). A configured PVC without any snapshot is "not deployed (no snapshot
+yet)", not a failure (a rollout in progress). Exit 1 when a configured PVC that has
+snapshots has no ready one younger than its limit (2 x its schedule's period by
+default), so a CronJob running status fails visibly.
 
 -o json: one JSON document for scripts instead of the table (same exit status):
   {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",
