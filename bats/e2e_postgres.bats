@@ -146,7 +146,7 @@ release_when_pg_dump_waits() {
 
   local dir
   dir=$(e2e_vs_dir pg-restore "$vs")
-  [[ $(ls -A "$dir") == dump.sql.gz ]]
+  [[ $(ls -A "$dir") == $'dump.sql.gz\ndump.sql.gz.info' ]]
   [[ $(stat -c %s "$dir/dump.sql.gz") == "$size" ]]
   [[ $(sha256sum <"$dir/dump.sql.gz") == "$sha  -" ]]
   db_psql <<<"DROP DATABASE IF EXISTS restored WITH (FORCE); CREATE DATABASE restored;"

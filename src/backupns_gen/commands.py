@@ -130,6 +130,33 @@ Examples:
   BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7""",
     ),
     Command(
+        "dump",
+        "refresh the dump file on the live volume now (no snapshot)",
+        "Back up",
+        ("[--force]",),
+        """\
+Dump the live database to its dump file (BAK_DB_*_DUMP_FILE) on the live volume,
+the way create does, but take no snapshot: the checks (tools, SELECT 1, free
+space), a backup slot (BAK_LOCK), the dump into a temporary file next to the
+dump file, verified while it is written (gzip stream, sha256, not empty), then
+renamed over the old file in one step. A failure leaves the previous file as it
+was. The dump's size, sha256, duration and end time are recorded beside it in
+<dump file>.info (create writes it too); info shows them.
+
+Use it before a risky change (a migration, an upgrade) for a copy on the volume
+you can restore with "backup-ns.sh dump-restore --from-pvc PVC".
+
+When the dump file on the volume is held by no snapshot (its recorded sha256 is
+no snapshot's dump-sha256, or nothing is recorded), replacing it loses that
+copy: dump asks first (type the namespace name) and, without a terminal,
+refuses unless --force. BAK_DRY_RUN=true: every check, nothing dumped.
+
+Options:
+  --force     do not ask
+  -h, --help  show this help""",
+        cap="db",
+    ),
+    Command(
         "restore-pvc",
         "a new PVC from a snapshot",
         "Get data back",
@@ -210,9 +237,9 @@ An interrupt (Ctrl-C, SIGTERM) ends with one line saying the database's state.""
     ),
     Command(
         "dump-download",
-        "copy a snapshot's dump to this machine, verified",
+        "copy a snapshot's dump (or a fresh one: --live) to this machine, verified",
         "Get data back",
-        ("[SNAPSHOT] [-o PATH] [--retries N]",),
+        ("[SNAPSHOT] [-o PATH] [--retries N]", "--live [-o PATH]"),
         """\
 Copy the dump held by SNAPSHOT (default: the newest snapshot with a dump) to
 this machine: the snapshot is restored to a scratch PVC, a helper pod reads the
@@ -220,7 +247,17 @@ dump, the copy resumes where it broke off (up to N retries, default 5), and the
 file is verified here against the dump-size / dump-sha256 annotations and with
 gzip -t before it is renamed to PATH (default ./SNAPSHOT-<dump file name>).
 
-Needs sha256sum and gzip on this machine.""",
+--live: a current copy instead: a fresh dump of the live database is streamed
+from the database container straight to this machine (nothing is written to
+the volume; no snapshot, no helper pod). The container computes the sha256 of
+the stream it sends; here the file must have the same sha256 and pass gzip -t
+before it is renamed to PATH (default ./NAMESPACE-live-<UTC time>-<dump file
+name>). Progress (bytes, rate, elapsed) every 20 seconds. A failed or cut
+stream leaves no file. MySQL/MariaDB: the dump locks the tables it reads
+(as create's does), so writers wait while it runs.
+
+The file is readable by you only (mode 0600); an existing PATH is never
+overwritten. Needs sha256sum and gzip on this machine.""",
         cap="db",
     ),
     Command(
@@ -259,6 +296,28 @@ Options:
                                  "verified"}]} (newest first; a missing value
                                  is null)
   -h, --help                     show this help""",
+    ),
+    Command(
+        "info",
+        "the live dump file, the database server and the newest snapshot",
+        "Inspect",
+        ("[-o json]",),
+        """\
+One screen about the live state: the dump file on the live volume (when it was
+written, its size, and its sha256 and dump duration if recorded in <dump
+file>.info), the database server's version and the database's size, and the
+newest ready snapshot of the dump PVC with its age (and whether it holds the
+same dump). Reads only.
+
+Options:
+  -o json     one JSON document for scripts: {"namespace", "database": {"kind",
+              "name", "resource", "container", "serverVersion", "sizeBytes"},
+              "dumpFile": {"path", "exists", "modified", "sizeBytes", "sha256",
+              "durationSeconds", "finished"}, "newestSnapshot": {"name",
+              "created", "ageSeconds", "pvc", "holdsDump"}} (a missing value is
+              null; newestSnapshot is null when there is none)
+  -h, --help  show this help""",
+        cap="db",
     ),
     Command(
         "verify",

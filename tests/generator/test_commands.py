@@ -106,12 +106,12 @@ def test_script_version_names_the_namespace_and_capabilities(tmp_path: Path) -> 
 
 def test_database_commands_only_with_a_database(tmp_path: Path) -> None:
     db_verbs = {c.verb for c in commands.SCRIPT if c.cap == "db"}
-    assert db_verbs == {"dump-restore", "dump-download", "db-shell"}
+    assert db_verbs == {"dump", "dump-restore", "dump-download", "db-shell", "info"}
     assert db_verbs <= {c.verb for c in _declared("blog").commands}
     assert not db_verbs & {c.verb for c in _declared("static-site").commands}
     script = _program(tmp_path, "static-site")
     assert "dump-restore" not in _run(tmp_path, script, "--help").stdout
-    for args in (["dump-restore", "--help"], ["help", "db-shell"]):
+    for args in (["dump-restore", "--help"], ["help", "db-shell"], ["dump", "--help"], ["info"]):
         run = _run(tmp_path, script, *args)
         assert run.returncode == 2 and run.stdout == ""
     assert _run(tmp_path, script, "help", "db-shell").stderr == (

@@ -1402,6 +1402,8 @@ toolbox_cleanup() {
   if [[ -n $PART_FILE && -f $PART_FILE && ! -s $PART_FILE ]]; then
     rm -f -- "$PART_FILE"
   fi
+  # a live download's file is never resumed: removed unless it was completed
+  [[ -z ${LIVE_PART:-} ]] || rm -f -- "$LIVE_PART"
 }
 
 # kube_bg IN OUT ERR ARGS...: kubectl ARGS in the background (its pid in BG_PID), so
@@ -2370,6 +2372,14 @@ snapshot_names() {
   log "snapshot names: ${VS_NAMES[*]} (periods $RUN_PERIODS, time zone $BAK_TIME_ZONE)"
 }
 
+# slot_acquire: a backup slot, as BAK_LOCK says (released by on_exit).
+slot_acquire() {
+  case $BAK_LOCK in
+    flock) flock_acquire ;;
+    *) ;;
+  esac
+}
+
 # PVC_TEMPLATE: "name|capacity|request" of each PVC read (one object or a List).
 PVC_TEMPLATE='{{define "p"}}{{.metadata.name}}|{{with .status}}{{with .capacity}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}|{{with .spec}}{{with .resources}}{{with .requests}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}{{end}}{{"\n"}}{{end}}{{if .items}}{{range .items}}{{template "p" .}}{{end}}{{else}}{{template "p" .}}{{end}}'
 
@@ -2429,10 +2439,7 @@ command_create() {
     set -x
   fi
   [[ $BAK_DRY_RUN == true || $BAK_EVENTS != true ]] || EVENT_PENDING=true
-  case $BAK_LOCK in
-    flock) flock_acquire ;;
-    *) ;;
-  esac
+  slot_acquire
 
   snapshot_names
 

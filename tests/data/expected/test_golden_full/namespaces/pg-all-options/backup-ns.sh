@@ -1448,7 +1448,10 @@ REMOTE
 # may be full), and each exit status is taken explicitly (pipefail does not see
 # the readers'). Then an atomic rename and an fsync of the file and its directory
 # (the snapshot that follows must hold both). A trap removes the temporary
-# directory on any failure.
+# directory on any failure. Beside the dump, <dump file>.info records its size,
+# sha256, duration and end time (written in the temporary directory, renamed after
+# the dump; the old record is removed first, so a record never describes another
+# file: at worst there is none).
 remote_dump_body() {
   cat <<'REMOTE'
 need gzip sha256sum mktemp mkfifo tee wc date mv rm
@@ -1499,11 +1502,15 @@ raw=${raw//[!0-9]/}
 [ "${raw:-0}" != 0 ] || fail "the dump is empty"
 [ -n "$sum" ] || fail "sha256sum of the dump printed nothing"
 size=$(wc -c <"$work/dump")
+size=${size//[!0-9]/} sum=${sum%% *} end=$(date +%s)
+printf 'size=%s\nsha256=%s\nduration=%s\nfinished=%s\n' "$size" "$sum" "$((end - start))" \
+  "$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)" >"$work/info" || fail "cannot write $work/info"
+rm -f -- "$dump_file.info"
 mv -f -- "$work/dump" "$dump_file" || fail "cannot rename $work/dump to $dump_file"
+mv -f -- "$work/info" "$dump_file.info" 2>/dev/null || true
 rm -rf -- "$work"
-sync -- "$dump_file" "$dir" 2>/dev/null || sync
-end=$(date +%s)
-printf 'dump-size=%s\ndump-sha256=%s\ndump-duration=%s\n' "${size//[!0-9]/}" "${sum%% *}" "$((end - start))"
+sync -- "$dump_file" "$dump_file.info" "$dir" 2>/dev/null || sync
+printf 'dump-size=%s\ndump-sha256=%s\ndump-duration=%s\n' "$size" "$sum" "$((end - start))"
 REMOTE
 }
 
@@ -1604,6 +1611,9 @@ conn=(--username="$user" --port="$port" --no-password)
 db_version() { pg_dump --version; }
 db_select1() { psql --no-psqlrc --quiet --tuples-only --no-align "${conn[@]}" --dbname="$db" --command='SELECT 1'; }
 db_dump() { pg_dump "${conn[@]}" --format=p --clean --if-exists --dbname="$db"; }
+db_query() { psql --no-psqlrc --quiet --tuples-only --no-align "${conn[@]}" --dbname="$db" --command="$1"; }
+db_server_version() { db_query 'SHOW server_version'; }
+db_size() { db_query 'SELECT pg_database_size(current_database())'; }
 REMOTE
 }
 
@@ -2042,6 +2052,8 @@ toolbox_cleanup() {
   if [[ -n $PART_FILE && -f $PART_FILE && ! -s $PART_FILE ]]; then
     rm -f -- "$PART_FILE"
   fi
+  # a live download's file is never resumed: removed unless it was completed
+  [[ -z ${LIVE_PART:-} ]] || rm -f -- "$LIVE_PART"
 }
 
 # kube_bg IN OUT ERR ARGS...: kubectl ARGS in the background (its pid in BG_PID), so
@@ -3230,11 +3242,12 @@ command_dump_restore() {
 }
 
 command_dump_download() {
-  local vs='' out='' retries=5 rpath size attempt=0 have part sha err
+  local vs='' out='' retries=5 rpath size attempt=0 have part sha err live=false retries_given=false
   while (($# > 0)); do
     case $1 in
       -o | --output) need_value "$@"; out=$2; shift ;;
-      --retries) need_value "$@"; retries=$2; shift ;;
+      --retries) need_value "$@"; retries=$2 retries_given=true; shift ;;
+      --live) live=true ;;
       -*) usage_error "dump-download: unknown option \"$1\"" ;;
       *)
         [[ -z $vs ]] || usage_error "dump-download takes one SNAPSHOT"
@@ -3245,9 +3258,16 @@ command_dump_download() {
   done
   [[ -z $vs ]] || check_vs_name "$vs"
   [[ $retries =~ ^[0-9]{1,3}$ ]] || usage_error "--retries must be a number from 0 to 999"
+  [[ $live == false || -z $vs ]] || usage_error "dump-download --live dumps the live database: it takes no SNAPSHOT"
+  [[ $live == false || $retries_given == false ]] ||
+    usage_error "dump-download --live cannot resume a stream: --retries is for a snapshot's dump"
   toolbox_begin
   if ! command -v sha256sum >/dev/null 2>&1 || ! command -v gzip >/dev/null 2>&1; then
     die_here "missing dependency" "dump-download needs sha256sum and gzip on this machine" "Install coreutils and gzip"
+  fi
+  if [[ $live == true ]]; then
+    dump_download_live "$out"
+    return 0
   fi
   [[ -n $vs ]] || vs=$(newest_dump_snapshot)
   vs_require_ready "$vs"
@@ -3314,6 +3334,305 @@ command_db_shell() {
   [[ ! -t 0 ]] || tty=(-t)
   # The script holds ${VAR} references, never a password: it is safe in argv.
   kube exec -i "${tty[@]}" "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -c "$script"
+}
+
+# --- commands: dump, info, dump-download --live (the live database) -----------
+# dump writes the dump file on the live volume with create's dump path (dump_database)
+# and takes no snapshot. The dump path records the dump beside the file, in <dump
+# file>.info (size=, sha256=, duration=, finished=; written after the dump, the old
+# record removed first), which info reads back. dump-download --live streams a fresh
+# dump from the database container to this machine, never through the volume.
+
+# remote_state_body: what info and dump read in the database container: the dump
+# file's size and modification time, its record (when there is one), the server's
+# version and the database's size in bytes.
+remote_state_body() {
+  cat <<'REMOTE'
+need stat date head
+if [ -f "$dump_file" ]; then
+  printf 'file_size=%s\n' "$(stat -c %s -- "$dump_file")"
+  printf 'file_mtime=%s\n' "$(date -u -d "@$(stat -c %Y -- "$dump_file")" +%Y-%m-%dT%H:%M:%SZ)"
+  if [ -f "$dump_file.info" ]; then
+    while IFS='=' read -r key value; do
+      case $key in size | sha256 | duration | finished) printf 'info_%s=%s\n' "$key" "$value" ;; esac
+    done <"$dump_file.info"
+  fi
+elif [ -e "$dump_file" ]; then
+  fail "$dump_file is not a regular file"
+fi
+out=$(db_server_version 2>&1) || fail_from "$out" "cannot read the server version"
+printf 'server_version=%s\n' "$(printf '%s\n' "$out" | head -n 1)"
+out=$(db_size 2>&1) || fail_from "$out" "cannot read the size of database $db"
+printf 'db_size=%s\n' "$(printf '%s\n' "$out" | head -n 1)"
+REMOTE
+}
+
+# remote_stream_body: the dump, gzipped, on stdout; its sha256, computed from the same
+# stream (tee to a pipe into sha256sum), as the last line of stderr:
+# "backup-ns-sha256: HEX". A failing dump exits non-zero with the tool's own error.
+remote_stream_body() {
+  cat <<'REMOTE'
+need gzip sha256sum tee
+exec 3>&1
+sum=$({ db_dump | gzip -c | tee /dev/fd/4 >&3; } 4>&1 | sha256sum) || exit 3
+exec 3>&-
+printf 'backup-ns-sha256: %s\n' "${sum%% *}" >&2
+REMOTE
+}
+
+TIME_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+
+# live_state KIND: after db_prepare, the dump file and the server in LIVE_*. The file
+# and its record are input (whoever can write the volume writes them): a value is kept
+# only when it has the form the dump writes, the record only when its size is the file's.
+LIVE_EXISTS=false LIVE_SIZE='' LIVE_MTIME='' LIVE_SHA='' LIVE_DURATION='' LIVE_FINISHED=''
+LIVE_SERVER='' LIVE_DB_SIZE=''
+live_state() {
+  local script v
+  script="$(remote_prologue)"$'\n'"$("${1}_remote_vars")"$'\n'"$("${1}_remote_setup")"
+  script+=$'\n'"$(remote_state_body)"
+  if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$script"; then
+    kube_fail "cannot read the dump file and the server in $DB_RESOURCE container $DB_CONTAINER" \
+      "Check BAK_DB_${1^^}_DUMP_FILE and that the database runs"
+  fi
+  LIVE_SIZE=$(remote_get file_size)
+  if is_byte_count "$LIVE_SIZE"; then
+    LIVE_EXISTS=true
+    LIVE_MTIME=$(remote_get file_mtime)
+    [[ $LIVE_MTIME =~ $TIME_RE ]] || LIVE_MTIME=''
+    if [[ $(remote_get info_size) == "$LIVE_SIZE" ]]; then
+      LIVE_SHA=$(remote_get info_sha256) LIVE_DURATION=$(remote_get info_duration)
+      LIVE_FINISHED=$(remote_get info_finished)
+      is_sha256 "$LIVE_SHA" || LIVE_SHA=''
+      [[ $LIVE_DURATION =~ ^[0-9]{1,9}$ ]] || LIVE_DURATION=''
+      [[ $LIVE_FINISHED =~ $TIME_RE ]] || LIVE_FINISHED=''
+    fi
+  else
+    LIVE_SIZE=''
+  fi
+  v=$(remote_get server_version)
+  LIVE_SERVER=$(one_line "${v:0:120}")
+  LIVE_DB_SIZE=$(remote_get db_size)
+  is_byte_count "$LIVE_DB_SIZE" || LIVE_DB_SIZE=''
+}
+
+# live_snapshots: LIVE_SNAP (its creation time, its dump sha256): the newest ready
+# snapshot of the dump PVC; LIVE_HELD=true when a ready snapshot's dump-sha256 is the
+# recorded sha256 of the live dump file (the snapshot holds the same dump).
+LIVE_SNAP='' LIVE_SNAP_CREATED='' LIVE_SNAP_SHA='' LIVE_HELD=false
+live_snapshots() {
+  local out name t ready pvc sha
+  if ! out=$(kube get "$VS_RESOURCE" -l backup-ns.sh/type \
+    -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.metadata.creationTimestamp}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"\n"}{end}' \
+    2>"$ERR_FILE"); then
+    kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots in $BAK_NAMESPACE"
+  fi
+  while IFS='|' read -r name t ready pvc sha; do
+    [[ -n $name && $ready == true && $t =~ $TIME_RE ]] || continue
+    [[ -z $LIVE_SHA || $sha != "$LIVE_SHA" ]] || LIVE_HELD=true
+    [[ $pvc == "$BAK_DUMP_PVC" ]] || continue
+    if [[ -z $LIVE_SNAP || $t > $LIVE_SNAP_CREATED ]]; then
+      LIVE_SNAP=$name LIVE_SNAP_CREATED=$t LIVE_SNAP_SHA=$sha
+    fi
+  done <<<"$out"
+}
+
+# seconds_since TIMESTAMP: whole seconds since the RFC 3339 TIMESTAMP (0 if later).
+seconds_since() {
+  local t0 s
+  t0=$(date -d "$1" +%s) || return 1
+  s=$(($(date +%s) - t0))
+  printf '%d\n' $((s < 0 ? 0 : s))
+}
+
+# live_open KIND: the checks every live command makes first (db_prepare, its log lines
+# on stderr when stdout carries JSON), then live_state and live_snapshots.
+live_open() {
+  db_prepare "$1"
+  live_state "$1"
+  live_snapshots
+}
+
+command_dump() {
+  local force=false kind
+  while (($# > 0)); do
+    case $1 in
+      --force) force=true ;;
+      *) usage_error "dump: unknown argument \"$1\"" ;;
+    esac
+    shift
+  done
+  toolbox_begin
+  kind=$(db_kind)
+  log "backup-ns $BAK_GENERATOR_VERSION (${BAK_CAPS[*]:-no extras}): dump in namespace $BAK_NAMESPACE (no snapshot)"
+  [[ $BAK_DRY_RUN != true ]] || warn "dry run: nothing is dumped (BAK_DRY_RUN=true)"
+  live_open "$kind"
+  if [[ $LIVE_EXISTS == true && $LIVE_HELD != true ]]; then
+    local what="the dump file $DB_FILE on PVC $BAK_DUMP_PVC (written ${LIVE_MTIME:-at an unknown time}) is held by no snapshot"
+    [[ -n $LIVE_SHA ]] || what+=" (nothing records its sha256)"
+    if [[ $BAK_DRY_RUN == true ]]; then
+      log "dump: $what; a real run asks before replacing it (or --force)"
+    elif [[ $force == true ]]; then
+      log "dump: $what; replacing it (--force)"
+    else
+      need_terminal dump --force
+      printf 'The %s: replacing it with a fresh dump loses that copy.\n' "${what#the }" >&2
+      confirm "Type the namespace name ($BAK_NAMESPACE) to replace it:" "$BAK_NAMESPACE" ||
+        die "dump refused" "the answer was not \"$BAK_NAMESPACE\"" "The dump file is unchanged"
+    fi
+  fi
+  PVCS=("$BAK_DUMP_PVC")
+  slot_acquire
+  dump_database "$kind"
+  if [[ $BAK_DRY_RUN == true ]]; then
+    log "done (dry run): nothing was dumped"
+  else
+    log "done: $DB_FILE on PVC $BAK_DUMP_PVC replaced (record: $DB_FILE.info; no snapshot was made)"
+  fi
+}
+
+# info_text: info's one screen.
+info_text() {
+  local snap
+  printf '%-18s%s\n' 'Namespace:' "$BAK_NAMESPACE"
+  printf '%-18s%s\n' 'Database:' "$DB_LABEL database $DB_NAME ($DB_RESOURCE, container $DB_CONTAINER)"
+  printf '%-18s%s\n' 'Server version:' "${LIVE_SERVER:-unknown}"
+  if [[ -n $LIVE_DB_SIZE ]]; then
+    printf '%-18s%s\n' 'Database size:' "$(human_size "$LIVE_DB_SIZE") ($LIVE_DB_SIZE bytes)"
+  else
+    printf '%-18s%s\n' 'Database size:' unknown
+  fi
+  printf '%-18s%s\n' 'Dump file:' "$DB_FILE (PVC $BAK_DUMP_PVC)"
+  if [[ $LIVE_EXISTS != true ]]; then
+    printf '  %-16s%s\n' 'written:' "never (no file; make one with: ${0##*/} dump)"
+  else
+    printf '  %-16s%s\n' 'written:' "${LIVE_MTIME:-unknown}${LIVE_MTIME:+ ($(age_of "$LIVE_MTIME") ago)}"
+    printf '  %-16s%s\n' 'size:' "$(human_size "$LIVE_SIZE") ($LIVE_SIZE bytes)"
+    if [[ -n $LIVE_SHA ]]; then
+      printf '  %-16s%s\n' 'sha256:' "$LIVE_SHA"
+      printf '  %-16s%s\n' 'dump took:' "${LIVE_DURATION:-?}s${LIVE_FINISHED:+ (finished $LIVE_FINISHED)}"
+    else
+      printf '  %-16s%s\n' 'sha256:' "not recorded (no matching ${DB_FILE##*/}.info)"
+    fi
+  fi
+  if [[ -z $LIVE_SNAP ]]; then
+    snap="none ready (of PVC $BAK_DUMP_PVC)"
+  else
+    snap="$LIVE_SNAP ($(age_of "$LIVE_SNAP_CREATED") old, created $LIVE_SNAP_CREATED"
+    if [[ -n $LIVE_SHA && $LIVE_SNAP_SHA == "$LIVE_SHA" ]]; then
+      snap+=", holds this dump)"
+    else
+      snap+=", holds another dump or none)"
+    fi
+  fi
+  printf '%-18s%s\n' 'Newest snapshot:' "$snap"
+}
+
+# info_json: info as one JSON document (the fields its help lists).
+info_json() {
+  local snap=null age
+  printf '{"namespace": %s,\n' "$(json_str "$BAK_NAMESPACE")"
+  printf ' "database": {"kind": %s, "name": %s, "resource": %s, "container": %s, "serverVersion": %s, "sizeBytes": %s},\n' \
+    "$(json_str "$(db_kind)")" "$(json_str "$DB_NAME")" "$(json_str "$DB_RESOURCE")" "$(json_str "$DB_CONTAINER")" \
+    "$(json_or_null "$LIVE_SERVER")" "${LIVE_DB_SIZE:-null}"
+  printf ' "dumpFile": {"path": %s, "exists": %s, "modified": %s, "sizeBytes": %s, "sha256": %s, "durationSeconds": %s, "finished": %s},\n' \
+    "$(json_str "$DB_FILE")" "$LIVE_EXISTS" "$(json_or_null "$LIVE_MTIME")" "${LIVE_SIZE:-null}" \
+    "$(json_or_null "$LIVE_SHA")" "${LIVE_DURATION:-null}" "$(json_or_null "$LIVE_FINISHED")"
+  if [[ -n $LIVE_SNAP ]]; then
+    age=$(seconds_since "$LIVE_SNAP_CREATED") || age=null
+    snap="{\"name\": $(json_str "$LIVE_SNAP"), \"created\": $(json_str "$LIVE_SNAP_CREATED"), \"ageSeconds\": $age"
+    snap+=", \"pvc\": $(json_str "$BAK_DUMP_PVC"), \"holdsDump\": "
+    if [[ -n $LIVE_SHA && $LIVE_SNAP_SHA == "$LIVE_SHA" ]]; then snap+='true}'; else snap+='false}'; fi
+  fi
+  printf ' "newestSnapshot": %s}\n' "$snap"
+}
+
+command_info() {
+  local output='' kind
+  while (($# > 0)); do
+    case $1 in
+      -o | --output)
+        [[ ${2:-} == json ]] || usage_error "info: $1 takes json (the text is the default)"
+        output=json
+        shift
+        ;;
+      *) usage_error "info: unknown argument \"$1\"" ;;
+    esac
+    shift
+  done
+  toolbox_begin
+  kind=$(db_kind)
+  # The check lines go to stderr: stdout is the screen (or the JSON document) only.
+  live_open "$kind" >&2
+  if [[ $output == json ]]; then
+    info_json
+  else
+    info_text
+  fi
+}
+
+# live_progress PART STARTED: one line: bytes so far, elapsed seconds, average rate.
+live_progress() {
+  local have elapsed=$((SECONDS - $2))
+  have=$(stat -c %s -- "$1" 2>/dev/null) || have=0
+  log "download: $(human_size "$have") ($have bytes) in ${elapsed}s, $(human_size "$((have / (elapsed > 0 ? elapsed : 1)))")/s"
+}
+
+# LIVE_PART: the file a live download writes; removed on every exit path until renamed.
+LIVE_PART=''
+
+# dump_download_live OUT: a fresh dump of the live database to OUT (toolbox_begin done).
+dump_download_live() {
+  local out=$1 kind part pid rc=0 started last have sha remote err line
+  kind=$(db_kind)
+  db_prepare "$kind"
+  out=${out:-./$BAK_NAMESPACE-live-$(date -u +%Y%m%dT%H%M%SZ)-${DB_FILE##*/}}
+  [[ ! -e $out ]] || die "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
+  part=$out.part
+  [[ ! -e $part ]] || die "$part exists" "another download may be writing it" \
+    "Remove it when no download runs, or pass -o PATH"
+  (umask 077 && : >"$part") 2>/dev/null || die "cannot write $part" "the directory is not writable" "Pass -o PATH"
+  LIVE_PART=$part
+  printf '{\n%s\n%s\n%s\n%s\n} </dev/null\n' "$(remote_prologue)" "$("${kind}_remote_vars")" \
+    "$("${kind}_remote_setup")" "$(remote_stream_body)" >"$WORK_DIR/remote"
+  log "download: streaming a fresh dump of $DB_LABEL database $DB_NAME from $DB_RESOURCE container $DB_CONTAINER to $out"
+  kube_bg "$WORK_DIR/remote" "$part" "$ERR_FILE" exec -i "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -s
+  pid=$BG_PID started=$SECONDS last=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS - last >= PROGRESS_EVERY)); then
+      live_progress "$part" "$started"
+      last=$SECONDS
+    fi
+    sleep 1
+  done
+  bg_wait "$pid" || rc=$?
+  live_progress "$part" "$started"
+  ((rc == 0)) || kube_fail "$DB_LABEL dump stream from $DB_RESOURCE container $DB_CONTAINER failed" \
+    "No file was left; run dump-download --live again"
+  remote=''
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line != 'backup-ns-sha256: '* ]] || remote=${line#backup-ns-sha256: }
+  done <"$ERR_FILE"
+  is_sha256 "$remote" ||
+    die "the dump stream ended without its sha256" "the container sent no \"backup-ns-sha256:\" line" \
+      "No file was left; check that the container has sha256sum and tee, and run dump-download --live again"
+  have=$(stat -c %s -- "$part")
+  sha=$(sha256sum <"$part")
+  sha=${sha%% *}
+  [[ $sha == "$remote" ]] ||
+    die "the downloaded dump does not match" "$have bytes here with sha256 $sha; the container sent sha256 $remote" \
+      "No file was left; run dump-download --live again"
+  err=$(gzip -t <"$part" 2>&1) || die "the downloaded dump is corrupt" "gzip -t: $err" "No file was left; run dump-download --live again"
+  [[ $(gzip -dc <"$part" | head -c 1 | wc -c) == 1 ]] ||
+    die "the dump is empty" "$DB_LABEL sent a dump without content" "No file was left; check the database $DB_NAME"
+  # ln refuses an existing OUT: never overwritten, even by a run that started later.
+  ln -- "$part" "$out" 2>/dev/null || die "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
+  rm -f -- "$part"
+  LIVE_PART=''
+  toolbox_cleanup
+  log "downloaded $out: $have bytes, sha256 $sha (matches the sha256 computed in the container), gzip -t passed, mode 0600"
+  printf 'Inspect it:   gzip -dc %s | less\n' "$(sq "$out")"
+  "${kind}_import_hint" "$out"
 }
 
 # --- Events -------------------------------------------------------------------
@@ -3443,6 +3762,14 @@ snapshot_names() {
   log "snapshot names: ${VS_NAMES[*]} (periods $RUN_PERIODS, time zone $BAK_TIME_ZONE)"
 }
 
+# slot_acquire: a backup slot, as BAK_LOCK says (released by on_exit).
+slot_acquire() {
+  case $BAK_LOCK in
+    lease) lease_acquire ;;
+    *) ;;
+  esac
+}
+
 # PVC_TEMPLATE: "name|capacity|request" of each PVC read (one object or a List).
 PVC_TEMPLATE='{{define "p"}}{{.metadata.name}}|{{with .status}}{{with .capacity}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}|{{with .spec}}{{with .resources}}{{with .requests}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}{{end}}{{"\n"}}{{end}}{{if .items}}{{range .items}}{{template "p" .}}{{end}}{{else}}{{template "p" .}}{{end}}'
 
@@ -3502,10 +3829,7 @@ command_create() {
     set -x
   fi
   [[ $BAK_DRY_RUN == true || $BAK_EVENTS != true ]] || EVENT_PENDING=true
-  case $BAK_LOCK in
-    lease) lease_acquire ;;
-    *) ;;
-  esac
+  slot_acquire
 
   snapshot_names
 
@@ -3588,15 +3912,17 @@ for retention and wait until they are ready. The restore commands get data back.
 
 Back up:
   create         dump (if configured), snapshot every PVC, wait until ready
+  dump           refresh the dump file on the live volume now (no snapshot)
 
 Get data back:
   restore-pvc    a new PVC from a snapshot
   dump-restore   replace the database with a snapshot's dump, or restore it beside (asks first)
-  dump-download  copy a snapshot's dump to this machine, verified
+  dump-download  copy a snapshot's dump (or a fresh one: --live) to this machine, verified
   db-shell       interactive database client in the database container
 
 Inspect:
   list           the snapshots, newest first
+  info           the live dump file, the database server and the newest snapshot
   verify         restore drill of a snapshot in the cluster; records the result
   config         verify and print the effective settings (KEY=value, no secrets)
 
@@ -3634,6 +3960,31 @@ Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create      # every check, nothing dumped or created
   BAK_LOCK=none BAK_PVC_NAME=data ./backup-ns.sh create
   BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7
+HELP
+      ;;
+    dump)
+      cat <<'HELP'
+Usage: backup-ns.sh dump [--force]
+
+Dump the live database to its dump file (BAK_DB_*_DUMP_FILE) on the live volume,
+the way create does, but take no snapshot: the checks (tools, SELECT 1, free
+space), a backup slot (BAK_LOCK), the dump into a temporary file next to the
+dump file, verified while it is written (gzip stream, sha256, not empty), then
+renamed over the old file in one step. A failure leaves the previous file as it
+was. The dump's size, sha256, duration and end time are recorded beside it in
+<dump file>.info (create writes it too); info shows them.
+
+Use it before a risky change (a migration, an upgrade) for a copy on the volume
+you can restore with "backup-ns.sh dump-restore --from-pvc PVC".
+
+When the dump file on the volume is held by no snapshot (its recorded sha256 is
+no snapshot's dump-sha256, or nothing is recorded), replacing it loses that
+copy: dump asks first (type the namespace name) and, without a terminal,
+refuses unless --force. BAK_DRY_RUN=true: every check, nothing dumped.
+
+Options:
+  --force     do not ask
+  -h, --help  show this help
 HELP
       ;;
     restore-pvc)
@@ -3709,6 +4060,7 @@ HELP
     dump-download)
       cat <<'HELP'
 Usage: backup-ns.sh dump-download [SNAPSHOT] [-o PATH] [--retries N]
+       backup-ns.sh dump-download --live [-o PATH]
 
 Copy the dump held by SNAPSHOT (default: the newest snapshot with a dump) to
 this machine: the snapshot is restored to a scratch PVC, a helper pod reads the
@@ -3716,7 +4068,17 @@ dump, the copy resumes where it broke off (up to N retries, default 5), and the
 file is verified here against the dump-size / dump-sha256 annotations and with
 gzip -t before it is renamed to PATH (default ./SNAPSHOT-<dump file name>).
 
-Needs sha256sum and gzip on this machine.
+--live: a current copy instead: a fresh dump of the live database is streamed
+from the database container straight to this machine (nothing is written to
+the volume; no snapshot, no helper pod). The container computes the sha256 of
+the stream it sends; here the file must have the same sha256 and pass gzip -t
+before it is renamed to PATH (default ./NAMESPACE-live-<UTC time>-<dump file
+name>). Progress (bytes, rate, elapsed) every 20 seconds. A failed or cut
+stream leaves no file. MySQL/MariaDB: the dump locks the tables it reads
+(as create's does), so writers wait while it runs.
+
+The file is readable by you only (mode 0600); an existing PATH is never
+overwritten. Needs sha256sum and gzip on this machine.
 HELP
       ;;
     db-shell)
@@ -3752,6 +4114,26 @@ Options:
                                  "verified"}]} (newest first; a missing value
                                  is null)
   -h, --help                     show this help
+HELP
+      ;;
+    info)
+      cat <<'HELP'
+Usage: backup-ns.sh info [-o json]
+
+One screen about the live state: the dump file on the live volume (when it was
+written, its size, and its sha256 and dump duration if recorded in <dump
+file>.info), the database server's version and the database's size, and the
+newest ready snapshot of the dump PVC with its age (and whether it holds the
+same dump). Reads only.
+
+Options:
+  -o json     one JSON document for scripts: {"namespace", "database": {"kind",
+              "name", "resource", "container", "serverVersion", "sizeBytes"},
+              "dumpFile": {"path", "exists", "modified", "sizeBytes", "sha256",
+              "durationSeconds", "finished"}, "newestSnapshot": {"name",
+              "created", "ageSeconds", "pvc", "holdsDump"}} (a missing value is
+              null; newestSnapshot is null when there is none)
+  -h, --help  show this help
 HELP
       ;;
     verify)
@@ -3849,11 +4231,13 @@ main() {
   trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
   case ${1:-} in
     create) shift; dispatch create command_create "$@" ;;
+    dump) shift; dispatch dump command_dump "$@" ;;
     restore-pvc) shift; dispatch restore-pvc command_restore_pvc "$@" ;;
     dump-restore) shift; dispatch dump-restore command_dump_restore "$@" ;;
     dump-download) shift; dispatch dump-download command_dump_download "$@" ;;
     db-shell) shift; dispatch db-shell command_db_shell "$@" ;;
     list) shift; dispatch list command_list "$@" ;;
+    info) shift; dispatch info command_info "$@" ;;
     verify) shift; dispatch verify command_verify "$@" ;;
     config) shift; dispatch config command_config "$@" ;;
     delete) shift; dispatch delete command_delete "$@" ;;
