@@ -1,5 +1,5 @@
 """The toolbox's interactive paths, driven through a pseudo-terminal (pexpect): the
-delete and dump-restore confirmations (a "no" refuses and changes nothing, "yes"
+delete, dump-restore and dump confirmations (a "no" refuses and changes nothing, "yes"
 deletes) and db-shell (real psql, and the real mariadb client, in the database
 container via kubectl exec; the password in no process's argv). Real kubectl,
 kubesim, a real PostgreSQL and a real MariaDB."""
@@ -419,6 +419,42 @@ def test_mysql_dump_restore_cut_after_the_drop_says_the_database_holds_part_of_t
     assert child.exitstatus == 0
     assert my.sql("SELECT name FROM items WHERE id = 42", "ttymy").strip() == "row forty-two"
     assert my.sql("SELECT COUNT(*) FROM big", "ttymy").strip() == "20000"
+
+
+def test_dump_asks_before_replacing_a_dump_file_no_snapshot_holds(
+    kubesim: KubeSim, postgres_server: DbServer, shop: tuple[Path, dict[str, str]]
+) -> None:
+    script, env = shop
+    dump = kubesim.volume_dir(NS, "data") / "dump.sql.gz"
+    # The backup's snapshot holds the dump file: dump replaces it without a question.
+    cp = subprocess.run(["bash", str(script), "dump"], env=env, capture_output=True, text=True,
+                        stdin=subprocess.DEVNULL, timeout=300)
+    assert cp.returncode == 0 and "held by no snapshot" not in cp.stdout, cp.stdout + cp.stderr
+    # Now the file on the volume is in no snapshot: dump asks; another answer refuses.
+    postgres_server.sql("INSERT INTO items VALUES (77);", "ttyshop")
+    before = dump.read_bytes()
+    child = spawn(script, env, "dump")
+    child.expect_exact("The dump file /var/lib/postgresql/data/dump.sql.gz on PVC data (written ")
+    child.expect_exact(") is held by no snapshot: replacing it with a fresh dump loses that copy.")
+    child.expect_exact(f"Type the namespace name ({NS}) to replace it:")
+    child.sendline("yes")
+    child.expect_exact(f'ERROR: dump refused in namespace {NS}: the answer was not "{NS}". '
+                       "The dump file is unchanged")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert dump.read_bytes() == before
+    # The namespace name goes on: the file holds the live rows.
+    child = spawn(script, env, "dump")
+    child.expect_exact(f"Type the namespace name ({NS}) to replace it:")
+    child.sendline(NS)
+    child.expect_exact("done: /var/lib/postgresql/data/dump.sql.gz on PVC data replaced")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert dump.read_bytes() != before
+    assert b"77" in subprocess.run(["gzip", "-dc"], input=dump.read_bytes(),
+                                   capture_output=True, check=True).stdout
 
 
 def test_delete_yes_deletes(kubesim: KubeSim, shop: tuple[Path, dict[str, str]]) -> None:
