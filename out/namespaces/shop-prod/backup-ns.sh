@@ -3389,8 +3389,7 @@ LIVE_EXISTS=false LIVE_SIZE='' LIVE_MTIME='' LIVE_SHA='' LIVE_DURATION='' LIVE_F
 LIVE_SERVER='' LIVE_DB_SIZE=''
 live_state() {
   local script v
-  script="$(remote_prologue)"$'\n'"$("${1}_remote_vars")"$'\n'"$("${1}_remote_setup")"
-  script+=$'\n'"$(remote_state_body)"
+  script=$(db_remote_script "$1" '' "$(remote_state_body)")
   if ! db_exec "$DB_RESOURCE" "$DB_CONTAINER" "$script"; then
     kube_fail "cannot read the dump file and the server in $DB_RESOURCE container $DB_CONTAINER" \
       "Check BAK_DB_${1^^}_DUMP_FILE and that the database runs"
@@ -3593,8 +3592,7 @@ dump_download_live() {
     "Remove it when no download runs, or pass -o PATH"
   (umask 077 && : >"$part") 2>/dev/null || die "cannot write $part" "the directory is not writable" "Pass -o PATH"
   LIVE_PART=$part
-  printf '{\n%s\n%s\n%s\n%s\n} </dev/null\n' "$(remote_prologue)" "$("${kind}_remote_vars")" \
-    "$("${kind}_remote_setup")" "$(remote_stream_body)" >"$WORK_DIR/remote"
+  printf '{\n%s\n} </dev/null\n' "$(db_remote_script "$kind" '' "$(remote_stream_body)")" >"$WORK_DIR/remote"
   log "download: streaming a fresh dump of $DB_LABEL database $DB_NAME from $DB_RESOURCE container $DB_CONTAINER to $out"
   kube_bg "$WORK_DIR/remote" "$part" "$ERR_FILE" exec -i "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -s
   pid=$BG_PID started=$SECONDS last=$SECONDS
