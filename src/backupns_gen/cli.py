@@ -1,4 +1,4 @@
-"""The command line: ``backupns-gen render | lint | validate | schema``.
+"""The command line: ``backupns-gen render | lint | validate | schema | docs``.
 
 Errors become one line each on stderr (no traceback): exit 2 for an invalid
 config, 1 for anything else (stale output, lint findings, tool failures).
@@ -153,6 +153,38 @@ def schema_cmd() -> None:
     from .schema import config_schema
 
     click.echo(json.dumps(config_schema(), indent=2, sort_keys=True))
+
+
+@cli.command("docs")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="docs",
+    show_default=True,
+    help="Directory of the reference pages (config.md, settings.md).",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 and name the stale pages.")
+def docs_cmd(out_dir: Path, check: bool) -> None:
+    """Write the config and settings reference pages (docs/config.md, docs/settings.md)."""
+    from .refdocs import render_pages
+
+    stale = []
+    for name, text in render_pages().items():
+        path = out_dir / name
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == text:
+            continue
+        stale.append(str(path))
+        if not check:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if check and stale:
+        raise click.ClickException(
+            f"stale: {', '.join(stale)}; run: backupns-gen docs -o {out_dir}"
+        )
+    click.echo(f"{out_dir}: {'up to date' if not stale else ', '.join(stale) + ' written'}")
 
 
 def main(argv: list[str] | None = None) -> None:
