@@ -442,7 +442,7 @@ hostile_refused() {
 
 @test "runbook: its first step, run as written, also shows the day's later and ad-hoc snapshots" {
   local S step readme
-  readme="$(cd -- "$BATS_TEST_DIRNAME/.." && pwd)/README.md"
+  readme="$(cd -- "$BATS_TEST_DIRNAME/.." && pwd)/docs/runbook.md"
   S=$(e2e_script tb-files)
   e2e_seed_volumes tb-files www
   printf 'hello\n' >"$(e2e_volume_dir tb-files www)/index.html"
@@ -451,9 +451,9 @@ hostile_refused() {
   [[ $status -eq 0 ]] || { printf '%s\n' "$output"; false; }
   run env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_NOW=2027-02-01T15:30:00Z BAK_VS_RAND=rb0002 bash "$S" create
   [[ $status -eq 0 ]] || { printf '%s\n' "$output"; false; }
-  # The runbook's first command that lists snapshots, exactly as the README writes it.
-  # shellcheck disable=SC2016 # the README's literal "$S list", not an expansion
-  step=$(sed -n '/^## Runbook/,/^## Labels/p' "$readme" | grep -m 1 '^\$S list')
+  # The runbook's first command that lists snapshots, exactly as docs/runbook.md writes it.
+  # shellcheck disable=SC2016 # the runbook's literal "$S list", not an expansion
+  step=$(sed -n '/^## I need yesterday/,/^## The namespace was deleted/p' "$readme" | grep -m 1 '^\$S list')
   step=${step%%#*}
   run --separate-stderr env S="$S" bash -c "$step"
   [[ $status -eq 0 ]] || { printf '%s\n' "$step" "$stderr"; false; }

@@ -85,7 +85,7 @@ HINT='Fix the environment variable or backupns.yaml (then render again); see "he
   [[ $status -eq 0 && -z $stderr ]]
   [[ ${lines[0]} == 'Usage: backup-ns.sh <command> [arguments]    (backup-ns.sh <command> --help)' ]]
   ((${#lines[@]} <= 40))
-  [[ ${lines[-1]} == 'Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.' ]]
+  [[ ${lines[-1]} == 'Runbook (getting data back, step by step): docs/runbook.md in the backup-ns repository.' ]]
   [[ $output != *BAK_PVC_NAMES* ]]
   local help=$output var
   run_clean "$S" -- -h

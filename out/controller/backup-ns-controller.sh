@@ -2101,7 +2101,7 @@ Maintain:
   --version        the backupns-gen version this script was generated with
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
-Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.
+Runbook (getting data back, step by step): docs/runbook.md in the backup-ns repository.
 USAGE
 }
 
@@ -2123,6 +2123,8 @@ orphan sweep can never delete the data the new snapshot uses.
 Refused, whatever --name says, while a snapshot exists that the content (or
 another content with the same snapshotHandle) belongs to: two snapshots of one
 snapshotHandle would lose their data when either is deleted.
+
+Runbook: docs/runbook.md#the-namespace-was-deleted
 HELP
       ;;
     status)
@@ -2141,6 +2143,8 @@ default), so a CronJob running status fails visibly.
   {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",
    "daily", "weekly", "monthly", "failed", "deletePolicyContents", "configured",
    "stale", "state"}]}  (newestReady and its age are null when there is none)
+
+Runbook: docs/runbook.md#a-backup-failed
 HELP
       ;;
     list)
@@ -2150,6 +2154,8 @@ Usage: backup-ns-controller.sh list (-A | -n NAMESPACE) [--pvc PVC] [-l KEY[=VAL
 All managed snapshots, newest first: namespace, name, PVC, ready, age, size, labels
 (backup-ns.sh/ left out). -l filters on a backup-ns.sh/ label, e.g. -l daily or
 -l delete-after=2026-12-01.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     list-contents)
@@ -2165,6 +2171,8 @@ is gone; turn one back into a VolumeSnapshot with rebind.
   {"contents": [{"name", "namespace", "snapshot", "pvc", "day", "ready",
    "deletionPolicy", "created", "snapshotExists", "namespaceExists"}]}
   (a missing value is null)
+
+Runbook: docs/runbook.md#the-namespace-was-deleted
 HELP
       ;;
     plan)
@@ -2172,6 +2180,8 @@ HELP
 Usage: backup-ns-controller.sh plan
 
 Print every change `run` would make and why (rule and numbers); no write request at all.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     run)
@@ -2180,6 +2190,8 @@ Usage: backup-ns-controller.sh run [--dry-run]
 
 retain -> mark -> sweep -> sync -> orphans, as one pass over one read of the cluster.
 Holds the Lease; a failed read changes nothing. --dry-run: print the plan, change nothing.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     retain)
@@ -2188,6 +2200,8 @@ Usage: backup-ns-controller.sh retain [--dry-run]
 
 Per namespace and PVC keep the newest N ready snapshots labelled backup-ns.sh/daily,
 weekly and monthly (N per namespace, default CTL_KEEP_*); remove the label from older ones.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     mark)
@@ -2198,6 +2212,8 @@ Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots withou
 label and on failed ones (status.error, labelled failed=true, or not ready after
 CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which. A failed mark on a
 snapshot that is ready (and not failed) since is withdrawn: it keeps its period labels.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     sweep)
@@ -2208,6 +2224,8 @@ Delete managed snapshots whose backup-ns.sh/delete-after is before today (conten
 deletionPolicy set to Delete first). Never the newest ready one of a PVC, never below
 CTL_MIN_READY ready ones, never keep=true, never a snapshot a PVC is being restored from;
 at most CTL_MAX_DELETIONS_PER_RUN deletions (then exit 1).
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     sync)
@@ -2216,6 +2234,8 @@ Usage: backup-ns-controller.sh sync [--dry-run]
 
 Copy each snapshot's backup-ns.sh/* labels and annotations to its bound
 VolumeSnapshotContent and remove stale ones; touches only contents that differ.
+
+Runbook: docs/runbook.md#the-namespace-was-deleted
 HELP
       ;;
     orphans)
@@ -2225,6 +2245,8 @@ Usage: backup-ns-controller.sh orphans [--dry-run]
 Contents with backup-ns.sh labels whose snapshot or namespace is gone: label
 backup-ns.sh/orphaned-since=<today> when first seen, delete them CTL_ORPHAN_RETENTION_DAYS
 later. Never keep=true ones, never the newest content of a namespace and PVC.
+
+Runbook: docs/runbook.md#the-namespace-was-deleted
 HELP
       ;;
     settings) help_settings ;;

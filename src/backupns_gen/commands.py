@@ -23,7 +23,21 @@ from dataclasses import dataclass
 
 GROUPS = ("Back up", "Get data back", "Inspect", "Maintain")
 
-RUNBOOK = 'the "Runbook" section of the backup-ns README'
+RUNBOOK_PAGE = "docs/runbook.md"
+"""The runbook, in the backup-ns repository (its sections are ``## `` headings)."""
+
+RUNBOOK = f"{RUNBOOK_PAGE} in the backup-ns repository"
+
+RUNBOOK_SECTIONS = {
+    "yesterday": "i-need-yesterdays-data-back",
+    "deleted": "the-namespace-was-deleted",
+    "failed": "a-backup-failed",
+    "stuck": "a-restore-is-stuck",
+    "verify": "reading-verify-results",
+    "retention": "retention-is-about-to-delete-a-snapshot-i-need",
+}
+"""The runbook's sections a command's help points to: key -> the heading's anchor
+(``tests/generator/test_commands.py`` checks each exists in the page)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,15 @@ class Command:
     """The namespace capability a script needs to have this command ("" = always)."""
     pair: str = ""
     """The verb whose help and usage line this one shares (unkeep: keep)."""
+    runbook: str = ""
+    """A key of RUNBOOK_SECTIONS: the runbook section its help ends with ("" = none)."""
+
+    @property
+    def runbook_line(self) -> str:
+        """The last line of its help: where the runbook tells what to do with it."""
+        if not self.runbook:
+            return ""
+        return f"Runbook: {RUNBOOK_PAGE}#{RUNBOOK_SECTIONS[self.runbook]}"
 
     @property
     def function(self) -> str:
@@ -104,6 +127,8 @@ class Program:
                     lines.append(f"{lead}{self.name} {c.verb}{' ' + args if args else ''}")
                     lead = " " * len(lead)
             text = "\n".join(lines) + ("\n\n" + command.help if command.help else "")
+            if command.runbook_line:
+                text += "\n\n" + command.runbook_line
             out.append(([command.verb, *self.partners(command)], text))
         return out
 
@@ -128,6 +153,7 @@ Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create      # every check, nothing dumped or created
   BAK_LOCK=none BAK_PVC_NAME=data ./backup-ns.sh create
   BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7""",
+        runbook="failed",
     ),
     Command(
         "dump",
@@ -183,6 +209,7 @@ Options:
 
 Then mount the PVC in a workload, or restore its dump into the live database:
   backup-ns.sh dump-restore --from-pvc NEW_PVC""",
+        runbook="yesterday",
     ),
     Command(
         "dump-restore",
@@ -234,6 +261,7 @@ Options:
 
 An interrupt (Ctrl-C, SIGTERM) ends with one line saying the database's state.""",
         cap="db",
+        runbook="yesterday",
     ),
     Command(
         "dump-download",
@@ -259,6 +287,7 @@ stream leaves no file. MySQL/MariaDB: the dump locks the tables it reads
 The file is readable by you only (mode 0600); an existing PATH is never
 overwritten. Needs sha256sum and gzip on this machine.""",
         cap="db",
+        runbook="yesterday",
     ),
     Command(
         "db-shell",
@@ -270,6 +299,7 @@ configured user and database. The password is read from the container's own
 environment inside the container; it is in no process's arguments. Without a
 terminal, SQL is read from stdin.""",
         cap="db",
+        runbook="yesterday",
     ),
     Command(
         "list",
@@ -296,6 +326,7 @@ Options:
                                  "verified"}]} (newest first; a missing value
                                  is null)
   -h, --help                     show this help""",
+        runbook="yesterday",
     ),
     Command(
         "info",
@@ -335,6 +366,7 @@ backup-ns.sh/verified-ok (true or false).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.""",
+        runbook="verify",
     ),
     Command(
         "config",
@@ -345,6 +377,7 @@ Check every setting as create does, then print the settings that apply to a run,
 one KEY=value line each, in the form the backup-ns.sh/env-config annotation
 records (secrets only as their ${ENVVAR} reference). The environment (BAK_*)
 overrides the baked defaults; "backup-ns.sh help settings" explains each one.""",
+        runbook="failed",
     ),
     Command(
         "delete",
@@ -361,6 +394,7 @@ Options:
   --yes       do not ask
   --force     also delete snapshots labelled backup-ns.sh/keep=true
   -h, --help  show this help""",
+        runbook="retention",
     ),
     Command(
         "keep",
@@ -375,6 +409,7 @@ then treats it like any other snapshot).
 keep refuses a failed snapshot (status.error, labelled backup-ns.sh/failed=true,
 or not ready) unless --force is given: it cannot be restored from, and kept or
 not it never counts as its day's, week's or month's copy.""",
+        runbook="retention",
     ),
     Command("unkeep", "", "Maintain", ("SNAPSHOT",), pair="keep"),
 )
@@ -397,6 +432,7 @@ orphan sweep can never delete the data the new snapshot uses.
 Refused, whatever --name says, while a snapshot exists that the content (or
 another content with the same snapshotHandle) belongs to: two snapshots of one
 snapshotHandle would lose their data when either is deleted.""",
+        runbook="deleted",
     ),
     Command(
         "status",
@@ -416,6 +452,7 @@ default), so a CronJob running status fails visibly.
   {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",
    "daily", "weekly", "monthly", "failed", "deletePolicyContents", "configured",
    "stale", "state"}]}  (newestReady and its age are null when there is none)""",
+        runbook="failed",
     ),
     Command(
         "list",
@@ -426,6 +463,7 @@ default), so a CronJob running status fails visibly.
 All managed snapshots, newest first: namespace, name, PVC, ready, age, size, labels
 (backup-ns.sh/ left out). -l filters on a backup-ns.sh/ label, e.g. -l daily or
 -l delete-after=2026-12-01.""",
+        runbook="retention",
     ),
     Command(
         "list-contents",
@@ -442,6 +480,7 @@ is gone; turn one back into a VolumeSnapshot with rebind.
   {"contents": [{"name", "namespace", "snapshot", "pvc", "day", "ready",
    "deletionPolicy", "created", "snapshotExists", "namespaceExists"}]}
   (a missing value is null)""",
+        runbook="deleted",
     ),
     Command(
         "plan",
@@ -449,6 +488,7 @@ is gone; turn one back into a VolumeSnapshot with rebind.
         "Inspect",
         help="Print every change `run` would make and why (rule and numbers); "
         "no write request at all.",
+        runbook="retention",
     ),
     Command(
         "run",
@@ -458,6 +498,7 @@ is gone; turn one back into a VolumeSnapshot with rebind.
         """\
 retain -> mark -> sweep -> sync -> orphans, as one pass over one read of the cluster.
 Holds the Lease; a failed read changes nothing. --dry-run: print the plan, change nothing.""",
+        runbook="retention",
     ),
     Command(
         "retain",
@@ -467,6 +508,7 @@ Holds the Lease; a failed read changes nothing. --dry-run: print the plan, chang
         """\
 Per namespace and PVC keep the newest N ready snapshots labelled backup-ns.sh/daily,
 weekly and monthly (N per namespace, default CTL_KEEP_*); remove the label from older ones.""",
+        runbook="retention",
     ),
     Command(
         "mark",
@@ -478,6 +520,7 @@ Label backup-ns.sh/delete-after=<today> on daily_weekly_monthly snapshots withou
 label and on failed ones (status.error, labelled failed=true, or not ready after
 CTL_FAILED_AFTER_SEC); backup-ns.sh/delete-reason says which. A failed mark on a
 snapshot that is ready (and not failed) since is withdrawn: it keeps its period labels.""",
+        runbook="retention",
     ),
     Command(
         "sweep",
@@ -489,6 +532,7 @@ Delete managed snapshots whose backup-ns.sh/delete-after is before today (conten
 deletionPolicy set to Delete first). Never the newest ready one of a PVC, never below
 CTL_MIN_READY ready ones, never keep=true, never a snapshot a PVC is being restored from;
 at most CTL_MAX_DELETIONS_PER_RUN deletions (then exit 1).""",
+        runbook="retention",
     ),
     Command(
         "sync",
@@ -498,6 +542,7 @@ at most CTL_MAX_DELETIONS_PER_RUN deletions (then exit 1).""",
         """\
 Copy each snapshot's backup-ns.sh/* labels and annotations to its bound
 VolumeSnapshotContent and remove stale ones; touches only contents that differ.""",
+        runbook="deleted",
     ),
     Command(
         "orphans",
@@ -508,6 +553,7 @@ VolumeSnapshotContent and remove stale ones; touches only contents that differ."
 Contents with backup-ns.sh labels whose snapshot or namespace is gone: label
 backup-ns.sh/orphaned-since=<today> when first seen, delete them CTL_ORPHAN_RETENTION_DAYS
 later. Never keep=true ones, never the newest content of a namespace and PVC.""",
+        runbook="deleted",
     ),
 )
 

@@ -6,6 +6,7 @@ capabilities allow. No cluster: help never calls kubectl."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_top_level_help_fits_a_screen_and_lists_every_command(tmp_path: Path, wh
     lines = run.stdout.splitlines()
     assert len(lines) <= 40, len(lines)
     assert lines[-1] == (
-        'Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.'
+        "Runbook (getting data back, step by step): docs/runbook.md in the backup-ns repository."
     )
     shown = {verb for line in lines if line.startswith("  ") for verb in line[2:16].split(", ")}
     assert {c.verb for c in program.commands} <= {v.strip() for v in shown}
@@ -159,3 +160,25 @@ def test_each_verb_is_declared_once_with_a_known_group() -> None:
             assert c.group in commands.GROUPS
             assert bool(c.summary) != bool(c.pair), c.verb
             assert not c.pair or c.pair in verbs
+
+
+def _anchor(heading: str) -> str:
+    """The anchor GitHub and most Markdown renderers give a heading."""
+    return re.sub(r"[^a-z0-9 -]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_runbook_sections_exist_and_each_commands_help_ends_with_its_own() -> None:
+    page = (Path(__file__).resolve().parents[2] / commands.RUNBOOK_PAGE).read_text()
+    anchors = {_anchor(h) for h in re.findall(r"^## (.+)$", page, re.M)}
+    assert set(commands.RUNBOOK_SECTIONS.values()) <= anchors
+    for program in (
+        commands.script_program(frozenset({"postgres", "mysql", "db"})),
+        commands.controller_program(),
+    ):
+        for verbs, text in program.helps:
+            (command,) = [c for c in program.commands if c.verb == verbs[0]]
+            if command.runbook:
+                assert text.endswith(
+                    f"\n\nRunbook: docs/runbook.md#{commands.RUNBOOK_SECTIONS[command.runbook]}"
+                ), verbs
+    assert commands.script_program(frozenset()).helps  # every script's --help has them

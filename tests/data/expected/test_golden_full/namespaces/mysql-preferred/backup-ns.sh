@@ -3559,7 +3559,7 @@ Maintain:
   --version        the backupns-gen version this script was generated with
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
-Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.
+Runbook (getting data back, step by step): docs/runbook.md in the backup-ns repository.
 USAGE
 }
 
@@ -3584,6 +3584,8 @@ Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create      # every check, nothing dumped or created
   BAK_LOCK=none BAK_PVC_NAME=data ./backup-ns.sh create
   BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7
+
+Runbook: docs/runbook.md#a-backup-failed
 HELP
       ;;
     dump)
@@ -3634,6 +3636,8 @@ Options:
 
 Then mount the PVC in a workload, or restore its dump into the live database:
   backup-ns.sh dump-restore --from-pvc NEW_PVC
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     dump-restore)
@@ -3679,6 +3683,8 @@ Options:
   -h, --help               show this help
 
 An interrupt (Ctrl-C, SIGTERM) ends with one line saying the database's state.
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     dump-download)
@@ -3703,6 +3709,8 @@ stream leaves no file. MySQL/MariaDB: the dump locks the tables it reads
 
 The file is readable by you only (mode 0600); an existing PATH is never
 overwritten. Needs sha256sum and gzip on this machine.
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     db-shell)
@@ -3713,6 +3721,8 @@ An interactive psql / mysql in the database container, logged in with the
 configured user and database. The password is read from the container's own
 environment inside the container; it is in no process's arguments. Without a
 terminal, SQL is read from stdin.
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     list)
@@ -3738,6 +3748,8 @@ Options:
                                  "verified"}]} (newest first; a missing value
                                  is null)
   -h, --help                     show this help
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     info)
@@ -3774,6 +3786,8 @@ backup-ns.sh/verified-ok (true or false).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.
+
+Runbook: docs/runbook.md#reading-verify-results
 HELP
       ;;
     config)
@@ -3784,6 +3798,8 @@ Check every setting as create does, then print the settings that apply to a run,
 one KEY=value line each, in the form the backup-ns.sh/env-config annotation
 records (secrets only as their ${ENVVAR} reference). The environment (BAK_*)
 overrides the baked defaults; "backup-ns.sh help settings" explains each one.
+
+Runbook: docs/runbook.md#a-backup-failed
 HELP
       ;;
     delete)
@@ -3799,6 +3815,8 @@ Options:
   --yes       do not ask
   --force     also delete snapshots labelled backup-ns.sh/keep=true
   -h, --help  show this help
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     keep | unkeep)
@@ -3813,6 +3831,8 @@ then treats it like any other snapshot).
 keep refuses a failed snapshot (status.error, labelled backup-ns.sh/failed=true,
 or not ready) unless --force is given: it cannot be restored from, and kept or
 not it never counts as its day's, week's or month's copy.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     settings) help_settings ;;

@@ -3153,7 +3153,7 @@ Maintain:
   --version        the backupns-gen version this script was generated with
 
 Exit status: 0 success, 1 failure, 2 usage error or invalid setting.
-Runbook (getting data back, step by step): the "Runbook" section of the backup-ns README.
+Runbook (getting data back, step by step): docs/runbook.md in the backup-ns repository.
 USAGE
 }
 
@@ -3178,6 +3178,8 @@ Examples:
   BAK_DRY_RUN=true ./backup-ns.sh create      # every check, nothing dumped or created
   BAK_LOCK=none BAK_PVC_NAME=data ./backup-ns.sh create
   BAK_LOCK_NODE=node-7 ./backup-ns.sh create  # take a backup slot of node-7
+
+Runbook: docs/runbook.md#a-backup-failed
 HELP
       ;;
     restore-pvc)
@@ -3203,6 +3205,8 @@ Options:
 
 Then mount the PVC in a workload, or restore its dump into the live database:
   backup-ns.sh dump-restore --from-pvc NEW_PVC
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     list)
@@ -3228,6 +3232,8 @@ Options:
                                  "verified"}]} (newest first; a missing value
                                  is null)
   -h, --help                     show this help
+
+Runbook: docs/runbook.md#i-need-yesterdays-data-back
 HELP
       ;;
     verify)
@@ -3244,6 +3250,8 @@ backup-ns.sh/verified-ok (true or false).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.
+
+Runbook: docs/runbook.md#reading-verify-results
 HELP
       ;;
     config)
@@ -3254,6 +3262,8 @@ Check every setting as create does, then print the settings that apply to a run,
 one KEY=value line each, in the form the backup-ns.sh/env-config annotation
 records (secrets only as their ${ENVVAR} reference). The environment (BAK_*)
 overrides the baked defaults; "backup-ns.sh help settings" explains each one.
+
+Runbook: docs/runbook.md#a-backup-failed
 HELP
       ;;
     delete)
@@ -3269,6 +3279,8 @@ Options:
   --yes       do not ask
   --force     also delete snapshots labelled backup-ns.sh/keep=true
   -h, --help  show this help
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     keep | unkeep)
@@ -3283,6 +3295,8 @@ then treats it like any other snapshot).
 keep refuses a failed snapshot (status.error, labelled backup-ns.sh/failed=true,
 or not ready) unless --force is given: it cannot be restored from, and kept or
 not it never counts as its day's, week's or month's copy.
+
+Runbook: docs/runbook.md#retention-is-about-to-delete-a-snapshot-i-need
 HELP
       ;;
     settings) help_settings ;;
