@@ -9,7 +9,12 @@ manifests with kubectl, runs the CronJob's Job (``kubectl create job --from``), 
 new PVC and reads the rows back from the dump in it (a Job that mounts the PVC);
 stops everything it started. Exit status 0 only if every step worked.
 
-``--keep`` leaves kubesim and PostgreSQL running at the end and prints how to use them.
+The default VolumeSnapshotClass retains a deleted snapshot's data (``deletionPolicy:
+Retain``), as a cluster needs for the deleted-namespace runbook (docs/runbook.md).
+
+``--keep`` leaves kubesim and PostgreSQL running at the end and prints how to use them:
+where the rendered scripts are, the kubectl environment, the ``psql`` command that
+reaches the database (its password in a 0600 file, not on the screen), how to stop them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from tests.dbs import DbServer, start
 
 NS = "shop-prod"
 ROWS = 5
+SNAPSHOT_CLASS = "csi-hostpath-snapclass"
+"""kubesim's default VolumeSnapshotClass."""
 
 
 def say(text: str) -> None:
@@ -95,6 +102,22 @@ def restore_objects(snapshot: str) -> list[dict[str, Any]]:
     return [pvc, job]
 
 
+def print_keep(sim: KubeSim, pg: DbServer, tmp: Path, out: Path) -> None:
+    """Where everything is, for --keep: scripts, kubectl, the database, how to stop."""
+    pid = sim.proc.pid if sim.proc else 0
+    pgpass = tmp / "pgpass"
+    pgpass.touch(mode=0o600)
+    pgpass.write_text(f"{pg.host}:{pg.port}:*:{pg.user}:{pg.password}\n")
+    print(f"kubesim (pid {pid}) and PostgreSQL keep running.")
+    print(f"  the rendered scripts and manifests: {out}/")
+    print("  kubectl and the scripts (the admin context):")
+    print(f"    export KUBECONFIG={sim.kubeconfig} KUBECACHEDIR={tmp / 'cache'}")
+    print(f"    {out}/namespaces/{NS}/backup-ns.sh list")
+    print(f"  the database (the password is in {pgpass}):")
+    print(f"    PGPASSFILE={pgpass} psql -h {pg.host} -p {pg.port} -U {pg.user} shop")
+    print(f"  stop them: kill {pid}; python -m tests.dbs stop {pg.base_dir}; rm -rf {tmp}")
+
+
 def run(tmp: Path, keep: bool) -> int:
     t0 = time.monotonic()
     say("starting kubesim (TLS, RBAC) and PostgreSQL")
@@ -103,6 +126,10 @@ def run(tmp: Path, keep: bool) -> int:
     try:
         pg = start("postgres", None if keep else os.getpid())
         print(f"kubesim {sim.url}, PostgreSQL {pg.host}:{pg.port}")
+
+        say("the default VolumeSnapshotClass keeps a deleted snapshot's data (Retain)")
+        kubectl(sim, "patch", "volumesnapshotclass", SNAPSHOT_CLASS, "--type=merge",
+                "-p", '{"deletionPolicy":"Retain"}')  # fmt: skip
 
         say(f"seeding namespace {NS}: PVC data, deployment/app-base (postgres), {ROWS} orders")
         deployed.seed_databases(pg, None, rows=ROWS)
@@ -138,10 +165,7 @@ def run(tmp: Path, keep: bool) -> int:
             return 1
         say(f"done in {time.monotonic() - t0:.0f}s")
         if keep:
-            pid = sim.proc.pid if sim.proc else 0
-            print(f"kubesim (pid {pid}) and PostgreSQL keep running:")
-            print(f"  export KUBECONFIG={sim.kubeconfig} KUBECACHEDIR={tmp / 'cache'}")
-            print(f"  stop them: kill {pid}; python -m tests.dbs stop {pg.base_dir}")
+            print_keep(sim, pg, tmp, out)
         return 0
     finally:
         if not keep:
