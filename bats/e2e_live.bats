@@ -293,7 +293,7 @@ print("ok")' "$vs" <<<"$output"
   [[ $output == *:0$'\n'*:0$'\n'*:0 ]]
 
   bns live-pg dump-download --live -o "$out"
-  [[ $status -eq 1 && $stderr == "ERROR: $out exists in namespace live-pg: dump-download never overwrites a file. Remove it or pass -o PATH" ]]
+  [[ $status -eq 1 && $stderr == "ERROR: $out exists: dump-download never overwrites a file. Remove it or pass -o PATH" ]]
   cd "$BATS_TEST_TMPDIR/work"
   bns live-pg dump-download --live
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }

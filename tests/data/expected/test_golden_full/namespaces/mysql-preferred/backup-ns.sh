@@ -3221,12 +3221,13 @@ dump_download_live() {
   kind=$(db_kind)
   db_prepare "$kind"
   out=${out:-./$BAK_NAMESPACE-live-$(date -u +%Y%m%dT%H%M%SZ)-${DB_FILE##*/}}
-  [[ ! -e $out ]] || die "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
+  [[ ! -e $out ]] || die_here "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
   part=$out.part
-  [[ ! -e $part ]] || die "$part exists" "another download may be writing it" \
+  [[ ! -e $part ]] || die_here "$part exists" "another download may be writing it" \
     "Remove it when no download runs, or pass -o PATH"
-  (umask 077 && : >"$part") 2>/dev/null || die "cannot write $part" "the directory is not writable" "Pass -o PATH"
+  (umask 077 && : >"$part") 2>/dev/null || die_here "cannot write $part" "the directory is not writable" "Pass -o PATH"
   LIVE_PART=$part
+  chmod 600 -- "$part" 2>/dev/null || die_here "cannot make $part private" "chmod 600 failed" "Pass -o PATH"
   printf '{\n%s\n} </dev/null\n' "$(db_remote_script "$kind" '' "$(remote_stream_body)")" >"$WORK_DIR/remote"
   log "download: streaming a fresh dump of $DB_LABEL database $DB_NAME from $DB_RESOURCE container $DB_CONTAINER to $out"
   kube_bg "$WORK_DIR/remote" "$part" "$ERR_FILE" exec -i "$DB_RESOURCE" -c "$DB_CONTAINER" -- bash -s
@@ -3259,7 +3260,7 @@ dump_download_live() {
   [[ $(gzip -dc <"$part" | head -c 1 | wc -c) == 1 ]] ||
     die "the dump is empty" "$DB_LABEL sent a dump without content" "No file was left; check the database $DB_NAME"
   # ln refuses an existing OUT: never overwritten, even by a run that started later.
-  ln -- "$part" "$out" 2>/dev/null || die "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
+  ln -- "$part" "$out" 2>/dev/null || die_here "$out exists" "dump-download never overwrites a file" "Remove it or pass -o PATH"
   rm -f -- "$part"
   LIVE_PART=''
   toolbox_cleanup
