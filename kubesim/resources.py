@@ -143,6 +143,22 @@ ALL: tuple[Resource, ...] = (
     _r(RBAC, "v1", "rolebindings", "RoleBinding", True, gen=False),
     _r(RBAC, "v1", "clusterroles", "ClusterRole", False, gen=False),
     _r(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False, gen=False),
+    # admission policies: stored and served, not enforced (the real tier tests them)
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        False,
+        sub=("status",),
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        False,
+    ),
     # storage
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",), gen=False),
     _r("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False, gen=False),

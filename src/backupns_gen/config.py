@@ -23,6 +23,7 @@ from .fields import (
     Duration,
     EnvName,
     ExecResource,
+    GroupName,
     Host,
     Image,
     LabelKey,
@@ -475,6 +476,20 @@ class ControllerConfig(Model):
     stale_after_factor: int = Field(default=2, ge=1, le=100)
     """status fails when a PVC's newest ready snapshot is older than this many schedule
     periods (default 2)."""
+    admission_policies: bool = True
+    """true (default): render ValidatingAdmissionPolicies (cluster/admission-policies.yaml,
+    enforced by the kube-apiserver itself, Kubernetes >= 1.30) that keep anyone but the
+    controller, the namespace-deletion machinery and adminGroups from deleting a managed
+    VolumeSnapshot, changing its backup-ns.sh/* labels and annotations (or a content's)
+    or a managed content's deletionPolicy. false: no policies (RBAC alone protects the
+    backups)."""
+    admin_groups: list[GroupName] = Field(
+        default_factory=lambda: ["system:masters", "kubeadm:cluster-admins"], min_length=1
+    )
+    """The platform team's groups: besides the controller, only their members may delete
+    a managed snapshot or change its labels (keep, delete, rebind, clone). Default
+    system:masters and kubeadm:cluster-admins (the group of kubeadm's admin.conf since
+    Kubernetes 1.29)."""
 
 
 class KubeStateMetrics(Model):

@@ -68,6 +68,24 @@ OptionalSubdomain = Annotated[
 ]
 LabelValue = Annotated[str, BeforeValidator(_checked(names.label_value)), _str_schema(maxLength=63)]
 LabelKey = Annotated[str, BeforeValidator(_checked(names.qualified_name)), _str_schema()]
+
+GROUP_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,252}$"
+
+
+def _group_name(value: str) -> str | None:
+    if re.fullmatch(GROUP_PATTERN, value):
+        return None
+    return (
+        "is not a group name this tool accepts (letters, digits and : . _ @ / -, starting "
+        "with a letter or digit, at most 253 characters)"
+    )
+
+
+GroupName = Annotated[
+    str, BeforeValidator(_checked(_group_name)), _str_schema(pattern=GROUP_PATTERN)
+]
+"""A Kubernetes user group (``system:masters``, ``oidc:team-a``): it is written into the
+admission policies' CEL and into RoleBinding subjects, so no quote or space."""
 OptionalLabelKey = Annotated[
     str,
     BeforeValidator(_checked(lambda v: None if v == "" else names.qualified_name(v))),

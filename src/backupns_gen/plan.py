@@ -155,6 +155,15 @@ class ClusterUnit:
     """Namespaces whose CronJob verifies after each backup (they get the extra role)."""
     lease_namespaces: tuple[str, ...]
     """Namespaces whose jobs take Lease slots (they get the slot Role's binding)."""
+    admission_policies: bool = True
+    """Render cluster/admission-policies.yaml (controller.admissionPolicies)."""
+    admin_groups: tuple[str, ...] = ("system:masters",)
+    """The platform team's groups (controller.adminGroups)."""
+
+    @property
+    def controller_user(self) -> str:
+        """The controller's ServiceAccount as the API server names the requester."""
+        return f"system:serviceaccount:{self.namespace}:backup-ns-controller"
 
 
 @dataclass(frozen=True)
@@ -255,6 +264,8 @@ def plan(config: Config) -> Plan:
         namespaces=tuple(u.name for u in units),
         verify_namespaces=tuple(u.name for u in units if u.verify_after_backup),
         lease_namespaces=tuple(u.name for u in units if u.lease),
+        admission_policies=ctl.admission_policies,
+        admin_groups=tuple(ctl.admin_groups),
     )
     monitoring = None
     if config.monitoring.enabled:

@@ -75,6 +75,12 @@ def yamlstr(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def cel(value: object) -> str:
+    """A CEL string literal (single quotes; backslash and quote escaped)."""
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
 def yamlvalue(value: object) -> str:
     """A YAML scalar keeping its type (int, bool, string)."""
     return json.dumps(value, ensure_ascii=False)
@@ -178,7 +184,12 @@ def environment(root: str | None = None) -> jinja2.Environment:
         auto_reload=False,
     )
     env.filters.update(
-        shquote=shquote, yamlstr=yamlstr, yamlvalue=yamlvalue, yamlblock=yamlblock, yamlmap=yamlmap
+        shquote=shquote,
+        cel=cel,
+        yamlstr=yamlstr,
+        yamlvalue=yamlvalue,
+        yamlblock=yamlblock,
+        yamlmap=yamlmap,
     )
 
     def verbatim(name: str) -> str:
@@ -296,7 +307,10 @@ class Renderer:
             CONTROLLER_TEMPLATE, header=hdr, ctl=plan.controller, cli=commands.controller_program()
         )
         files[CONTROLLER_SCRIPT] = RenderedFile(controller_script, 0o755, "script")
-        for name in ("namespace-role.yaml", "controller.yaml"):
+        names = ["namespace-role.yaml", "controller.yaml"]
+        if cluster.admission_policies:
+            names.insert(0, "admission-policies.yaml")
+        for name in names:
             files[f"cluster/{name}"] = RenderedFile(
                 self.template(
                     f"cluster/{name}.j2", header=hdr, cluster=cluster, script=controller_script

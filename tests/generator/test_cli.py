@@ -104,7 +104,7 @@ def test_check_clean_then_stale(tmp_path: Path) -> None:
     assert run("render", "-c", str(cfg), "-o", str(out), "--no-lint").returncode == 0
     cfg = Path("backupns.yaml")  # as given, relative to the working directory
     ok = run("render", "-c", str(cfg), "-o", str(out), "--no-lint", "--check", cwd=tmp_path)
-    assert (ok.returncode, ok.stdout) == (0, f"{out}: up to date (14 files)\n")
+    assert (ok.returncode, ok.stdout) == (0, f"{out}: up to date (15 files)\n")
 
     manifest = out / "namespaces/blog/manifests.yaml"
     manifest.write_text(

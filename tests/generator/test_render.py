@@ -118,7 +118,7 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert trees[0] == trees[1] and len(trees[0]) == 16  # 12 + out/monitoring/
+    assert trees[0] == trees[1] and len(trees[0]) == 17  # 13 + out/monitoring/
 
 
 def test_configmap_holds_the_script_exactly() -> None:

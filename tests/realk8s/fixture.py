@@ -120,11 +120,19 @@ def _kubeconfig(server: str, ca: Path, user: dict[str, str], namespace: str = "d
 class RealCluster:
     """One running control plane; state, logs and the audit log under `state_dir`."""
 
-    def __init__(self, state_dir: Path, *, csi: bool = True) -> None:
+    def __init__(
+        self, state_dir: Path, *, csi: bool = True, controller_credentials: bool = False
+    ) -> None:
         self.state_dir = Path(state_dir)
         # csi=False: no CSI driver, snapshot controller or sidecars (CRDs only), for
         # seeding snapshot objects that no controller touches (bench/controller.py)
         self.csi = csi
+        # controller_credentials=True: kube-controller-manager runs each controller with
+        # its own ServiceAccount (--use-service-account-credentials, as kubeadm and most
+        # distributions do), so the namespace controller deletes a namespace's objects
+        # as system:serviceaccount:kube-system:namespace-controller; else all of them
+        # act with the admin client certificate (system:masters)
+        self.controller_credentials = controller_credentials
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.logs = self.state_dir / "logs"
         self.logs.mkdir(exist_ok=True)
@@ -258,6 +266,7 @@ class RealCluster:
             f"--root-ca-file={pki.ca_crt}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--controllers=*",
+            *(["--use-service-account-credentials"] if self.controller_credentials else []),
         )
         crds = sorted(Path(self._bin["crds"]).glob("*.yaml"))
         self.kubectl("apply", *[a for c in crds for a in ("-f", str(c))], check=True)
@@ -432,6 +441,20 @@ deletionPolicy: Retain
                 self.url,
                 self.pki.ca_crt,
                 {"token": self.token(namespace, service_account)},
+                namespace,
+            )
+        )
+        return dest
+
+    def user_kubeconfig(self, user: str, group: str, dest: Path, namespace: str) -> Path:
+        """Write a kubeconfig that authenticates as `user` in `group` (a client
+        certificate of the tier's CA) to dest."""
+        crt, key = self.pki.issue(dest.stem, user, org=group)
+        dest.write_text(
+            _kubeconfig(
+                self.url,
+                self.pki.ca_crt,
+                {"client-certificate": str(crt), "client-key": str(key)},
                 namespace,
             )
         )
