@@ -392,7 +392,7 @@ hostile_refused() {
     "backup-ns.sh/dump-file=/x/../../../..$outside/evil.sql.gz" "backup-ns.sh/dump-size=$size" \
     "backup-ns.sh/dump-sha256=$sha" >/dev/null
   kubesim_reset_requests
-  hostile_refused tb-pg "$vs" "ERROR: VolumeSnapshot $vs is refused in namespace tb-pg: its annotation backup-ns.sh/dump-file \"/x/../../../..$outside/evil.sql.gz\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts), which backup-ns.sh never writes. Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in tb-pg, and use another snapshot (backup-ns.sh list)"
+  hostile_refused tb-pg "$vs" "ERROR: VolumeSnapshot $vs is refused in namespace tb-pg: its annotation backup-ns.sh/dump-file \"/x/../../../..$outside/evil.sql.gz\" is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'), which backup-ns.sh never writes. Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in tb-pg, and use another snapshot (backup-ns.sh list)"
   # Refused before any scratch PVC or helper pod was made.
   run ! grep -E '"method": ?"POST"' <(e2e_mutating_requests tb-pg | grep -v '/exec')
   # Nothing recorded on the snapshot either.

@@ -207,9 +207,9 @@ BAK_EVENTS=true' ]]
   config_error "$S" BAK_DB_POSTGRES_EXEC_RESOURCE=service/db -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_EXEC_RESOURCE=\"service/db\" is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job. $HINT"
   config_error "$S" BAK_DB_POSTGRES_DUMP_FILE=dump.sql.gz -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DUMP_FILE=\"dump.sql.gz\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts). $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DUMP_FILE=\"dump.sql.gz\" is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'). $HINT"
   config_error "$S" BAK_DB_POSTGRES_DUMP_FILE=/var/lib/../etc/x -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DUMP_FILE=\"/var/lib/../etc/x\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts). $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DUMP_FILE=\"/var/lib/../etc/x\" is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'). $HINT"
   config_error "$S" 'BAK_DB_POSTGRES_USER=$(id)' -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_USER=\"\$(id)\" is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference. $HINT"
   config_error "$S" BAK_DB_POSTGRES_PORT=70000 -- \
@@ -249,7 +249,7 @@ BAK_EVENTS=true' ]]
   config_error "$S" BAK_LOCK_SLOTS=0 -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_SLOTS=\"0\" is not a whole number from 1 to 1000. $HINT"
   config_error "$S" BAK_FLOCK_DIR=locks -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_DIR=\"locks\" is not an absolute path (letters, digits, -._/@+=:, only; no . or .. parts). $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_FLOCK_DIR=\"locks\" is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'). $HINT"
   config_error "$S" BAK_LOCK_TIMEOUT_SEC=forever -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_LOCK_TIMEOUT_SEC=\"forever\" is not a duration such as 15m, 1h30m, 90s or 900. $HINT"
   local lease

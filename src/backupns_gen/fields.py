@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import names, zonerules
+from .kinds import ABS_PATH, QUANTITY
 from .names import quote
 
 
@@ -206,20 +207,13 @@ ExecResource = Annotated[
     _str_schema(pattern=rf"^({'|'.join(EXEC_KINDS)})/[a-z0-9.-]+$"),
 ]
 
-_PATH = re.compile(r"(/[A-Za-z0-9._@+=,-]+)+")
-
 
 def _abs_path(value: object) -> str:
     text = _string(value)
     if not text.startswith("/"):
         raise fail(text, "is not an absolute path (it must start with '/')")
-    parts = text.split("/")[1:]
-    if not _PATH.fullmatch(text) or any(p in (".", "..") for p in parts):
-        raise fail(
-            text,
-            "is not a valid absolute path (segments of letters, digits and ._@+=,- ; "
-            "no '.' or '..' segments, no trailing '/')",
-        )
+    if not ABS_PATH.check(text):
+        raise fail(text, f"is not a valid absolute path ({ABS_PATH.rule})")
     return text
 
 
@@ -295,14 +289,12 @@ def _image(value: object) -> str:
 
 Image = Annotated[str, BeforeValidator(_image), _str_schema()]
 
-_QUANTITY = re.compile(r"[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?")
-
 
 def _quantity(value: object) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
         return str(value)
     text = _string(value)
-    if _QUANTITY.fullmatch(text):
+    if QUANTITY.check(text):
         return text
     raise fail(text, "is not a valid Kubernetes quantity (like 100m, 0.5, 64Mi, 1Gi)")
 

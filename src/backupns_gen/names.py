@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_LABEL = re.compile(_LABEL)
-_DNS1123_SUBDOMAIN = re.compile(rf"{_LABEL}(\.{_LABEL})*")
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+from .kinds import DNS_LABEL, DNS_SUBDOMAIN, LABEL_VALUE
+
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -50,7 +48,7 @@ def quote(value: object) -> str:
 
 def dns1123_label(value: str) -> str | None:
     """Namespaces, containers, CronJobs: RFC 1123 label."""
-    if len(value) <= LABEL_MAX and _DNS1123_LABEL.fullmatch(value):
+    if DNS_LABEL.check(value):
         return None
     return (
         "is not a valid Kubernetes name (lowercase letters, digits and '-', at most 63 characters)"
@@ -63,7 +61,7 @@ def dns1123_subdomain(value: str, max_len: int = SUBDOMAIN_MAX) -> str | None:
     ``max_len`` is lowered to 63 where the name also becomes a label value
     (a PVC name is the value of the ``backup-ns.sh/pvc`` label).
     """
-    if len(value) <= max_len and _DNS1123_SUBDOMAIN.fullmatch(value):
+    if len(value) <= max_len and DNS_SUBDOMAIN.check(value):
         return None
     return (
         "is not a valid Kubernetes name "
@@ -72,7 +70,7 @@ def dns1123_subdomain(value: str, max_len: int = SUBDOMAIN_MAX) -> str | None:
 
 
 def label_value(value: str) -> str | None:
-    if len(value) <= LABEL_MAX and _LABEL_VALUE.fullmatch(value):
+    if LABEL_VALUE.check(value):
         return None
     return (
         "is not a valid label value (letters, digits, '-', '_' and '.', "
@@ -86,7 +84,7 @@ def qualified_name(value: str) -> str | None:
     ok = (
         len(name) <= LABEL_MAX
         and _QUALIFIED_NAME.fullmatch(name) is not None
-        and (not slash or (len(prefix) <= SUBDOMAIN_MAX and _DNS1123_SUBDOMAIN.fullmatch(prefix)))
+        and (not slash or DNS_SUBDOMAIN.check(prefix))
     )
     if ok:
         return None

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from . import __version__, commands
+from . import __version__, commands, kinds
 from .cache import default_dir
 from .dashboard import dashboard_json
 from .errors import TemplateError
@@ -201,6 +201,8 @@ def environment(root: str | None = None) -> jinja2.Environment:
 
     env.globals.update(
         verbatim=verbatim,
+        value_kinds=kinds.KINDS,
+        value_kind={k.name: k for k in kinds.KINDS},
         labels=labels,
         merged=merged,
         selector_labels=selector_labels,

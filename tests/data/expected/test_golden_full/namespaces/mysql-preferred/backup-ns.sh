@@ -236,34 +236,36 @@ duration_to_seconds() {
   printf '%d\n' "$total"
 }
 
-# is_dns_label NAME: RFC 1123 label (namespaces, containers): at most 63 characters.
+# is_dns_label VALUE: RFC 1123 label (namespaces, containers): at most 63 characters.
 is_dns_label() {
   local re='^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
   [[ ${#1} -le 63 && $1 =~ $re ]]
 }
 
-# is_dns_subdomain NAME: RFC 1123 subdomain (PVCs, VolumeSnapshots): at most 253 characters.
+# is_dns_subdomain VALUE: RFC 1123 subdomain (PVCs, VolumeSnapshots): at most 253 characters.
 is_dns_subdomain() {
   local re='^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'
   [[ ${#1} -le 253 && $1 =~ $re ]]
 }
 
-# is_abs_path VALUE: an absolute path of letters, digits and -._/@+=:, with no . or ..
-# parts (a dump file setting, and the dump-file annotation read back from a snapshot).
+# is_abs_path VALUE: an absolute path of letters, digits and ._@+=,- with no empty, . or .. parts
+# (a dump file setting, and the dump-file annotation read back from a snapshot).
 is_abs_path() {
-  local re='^/[-A-Za-z0-9._/@+=:,]*$'
-  [[ $1 =~ $re && /$1/ != */../* && /$1/ != */./* ]]
+  local re='^(/([-A-Za-z0-9_@+=,][-A-Za-z0-9._@+=,]*|\.[-A-Za-z0-9_@+=,][-A-Za-z0-9._@+=,]*|\.\.[-A-Za-z0-9._@+=,]+))+$'
+  [[ $1 =~ $re ]]
 }
 
 # is_byte_count VALUE: a size in bytes as the dump reports it (at most 18 digits, so
 # that arithmetic on it cannot overflow).
 is_byte_count() {
-  [[ $1 =~ ^[0-9]{1,18}$ ]]
+  local re='^[0-9]{1,18}$'
+  [[ $1 =~ $re ]]
 }
 
 # is_sha256 VALUE: a sha256 as sha256sum prints it (64 lowercase hex digits).
 is_sha256() {
-  [[ $1 =~ ^[0-9a-f]{64}$ ]]
+  local re='^[0-9a-f]{64}$'
+  [[ $1 =~ $re ]]
 }
 
 # is_quantity VALUE: a Kubernetes resource quantity (such as a restoreSize).
@@ -556,7 +558,7 @@ verify_printable() {
 }
 
 # The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='letters, digits, -._/@+=:, only; no . or .. parts'
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
 verify_abs_path() {
   is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
 }
