@@ -311,9 +311,17 @@ def test_config_values_reach_the_real_script_unchanged() -> None:
 
 
 # Template expressions whose values come from the generator's own code (setting names,
-# table conditions, the header comment), never from the config; everything else in a
-# script template reaches bash through |shquote.
-CODE_EXPRESSIONS = {"header", "cond", "names", "s.name", "s.kind", 'ns.secrets|join(" | ")'}
+# table conditions, the header comment, the is_<kind> functions of kinds.py), never from
+# the config; everything else in a script template reaches bash through |shquote.
+CODE_EXPRESSIONS = {
+    "header",
+    "cond",
+    "names",
+    "s.name",
+    "s.kind",
+    'ns.secrets|join(" | ")',
+    "kind.bash()",
+}
 
 
 def test_every_script_template_value_goes_through_shquote() -> None:
