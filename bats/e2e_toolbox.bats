@@ -339,6 +339,9 @@ my_sum() {
   [[ $(stat -c %a "$vs-dump.sql.gz") == 600 ]]
   [[ $output == *'download: retry 1 of 5 from byte '* ]]
   [[ $output == *"downloaded ./$vs-dump.sql.gz: $size bytes, sha256 "*" (matches the snapshot), gzip -t passed"* ]]
+  # the size, the time and the rate, in units a person reads
+  local re='gzip -t passed; [0-9]+(\.[0-9])? (B|KiB|MiB) in [0-9]+s \([0-9]+(\.[0-9])? (B|KiB|MiB)/s\)'$'\n'
+  [[ $output =~ $re ]] || { echo "$output"; false; }
   [[ ${lines[-1]} == "Or restore it into the live database:   backup-ns.sh dump-restore $vs" ]]
   [[ $(stat -c %s "$vs-dump.sql.gz") == "$size" ]]
   gzip -dc "$vs-dump.sql.gz" | grep -q 'CREATE TABLE public.items'

@@ -274,6 +274,7 @@ this machine: the snapshot is restored to a scratch PVC, a helper pod reads the
 dump, the copy resumes where it broke off (up to N retries, default 5), and the
 file is verified here against the dump-size / dump-sha256 annotations and with
 gzip -t before it is renamed to PATH (default ./SNAPSHOT-<dump file name>).
+While it copies, a progress line every 20 s (copied, total, rate, elapsed).
 
 --live: a current copy instead: a fresh dump of the live database is streamed
 from the database container straight to this machine (nothing is written to

@@ -2951,6 +2951,27 @@ restore_script() {
   db_remote_script "$1" "$DR_VARS" "$("${1}_remote_restore")" "$2"
 }
 
+# transfer_text BYTES SECONDS: "12.0 MiB in 5s (2.4 MiB/s)".
+transfer_text() {
+  local s=$(($2 > 0 ? $2 : 1))
+  printf '%s in %ss (%s/s)\n' "$(human_size "$1")" "$2" "$(human_size "$(($1 / s))")"
+}
+
+# download_wait PID PART SIZE START: wait for the copy PID into PART (of SIZE bytes,
+# begun at START), with a progress line every PROGRESS_EVERY seconds.
+download_wait() {
+  local next=$((SECONDS + PROGRESS_EVERY)) have
+  while kill -0 "$1" 2>/dev/null; do
+    if ((SECONDS >= next)); then
+      have=$(stat -c %s -- "$2")
+      log "download: $(human_size "$have") of $(human_size "$3"), $(transfer_text "$have" "$((SECONDS - $4))")"
+      next=$((SECONDS + PROGRESS_EVERY))
+    fi
+    sleep 0.2
+  done
+  bg_wait "$1"
+}
+
 # human_size BYTES: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB.
 human_size() {
   local b=$1 unit=B div=1
@@ -3244,7 +3265,7 @@ command_dump_restore() {
 }
 
 command_dump_download() {
-  local vs='' out='' retries=5 rpath size attempt=0 have part sha err live=false retries_given=false
+  local vs='' out='' retries=5 rpath size attempt=0 have part sha err live=false retries_given=false started
   while (($# > 0)); do
     case $1 in
       -o | --output) need_value "$@"; out=$2; shift ;;
@@ -3290,7 +3311,7 @@ command_dump_download() {
     kube_fail "the dump of snapshot $vs failed its check in the cluster" "Pick another snapshot (${0##*/} list)"
   fi
   checked_dump_path
-  rpath=$CHECKED_PATH size=$SNAP_DUMP_SIZE
+  rpath=$CHECKED_PATH size=$SNAP_DUMP_SIZE started=$SECONDS
   while :; do
     have=$(stat -c %s -- "$part")
     ((have < size)) || break
@@ -3304,7 +3325,7 @@ command_dump_download() {
       tail -c "+$((have + 1))" -- "$rpath" </dev/null >>"$part" 2>"$ERR_FILE" &
     BG_PID=$!
     BG_PIDS+=("$BG_PID")
-    bg_wait "$BG_PID" || true
+    download_wait "$BG_PID" "$part" "$size" "$started" || true
   done
   have=$(stat -c %s -- "$part")
   sha=$(sha256sum <"$part")
@@ -3320,7 +3341,7 @@ command_dump_download() {
   fi
   mv -f -- "$part" "$out"
   toolbox_cleanup
-  log "downloaded $out: $size bytes, sha256 $sha (matches the snapshot), gzip -t passed"
+  log "downloaded $out: $size bytes, sha256 $sha (matches the snapshot), gzip -t passed; $(transfer_text "$size" "$((SECONDS - started))")"
   printf 'Inspect it:   gzip -dc %s | less\n' "$(sq "$out")"
   "$(db_kind)_import_hint" "$out"
   printf 'Or restore it into the live database:   %s dump-restore %s\n' "${0##*/}" "$vs"
@@ -4074,6 +4095,7 @@ this machine: the snapshot is restored to a scratch PVC, a helper pod reads the
 dump, the copy resumes where it broke off (up to N retries, default 5), and the
 file is verified here against the dump-size / dump-sha256 annotations and with
 gzip -t before it is renamed to PATH (default ./SNAPSHOT-<dump file name>).
+While it copies, a progress line every 20 s (copied, total, rate, elapsed).
 
 --live: a current copy instead: a fresh dump of the live database is streamed
 from the database container straight to this machine (nothing is written to
