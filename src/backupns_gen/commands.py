@@ -30,6 +30,7 @@ RUNBOOK = f"{RUNBOOK_PAGE} in the backup-ns repository"
 
 RUNBOOK_SECTIONS = {
     "yesterday": "i-need-yesterdays-data-back",
+    "current": "i-need-a-current-copy-or-a-fresh-dump-before-a-risky-change",
     "deleted": "the-namespace-was-deleted",
     "failed": "a-backup-failed",
     "stuck": "a-restore-is-stuck",
@@ -181,6 +182,7 @@ Options:
   --force     do not ask
   -h, --help  show this help""",
         cap="db",
+        runbook="current",
     ),
     Command(
         "restore-pvc",
@@ -350,6 +352,7 @@ Options:
               null; newestSnapshot is null when there is none)
   -h, --help  show this help""",
         cap="db",
+        runbook="current",
     ),
     Command(
         "verify",

@@ -3635,6 +3635,8 @@ refuses unless --force. BAK_DRY_RUN=true: every check, nothing dumped.
 Options:
   --force     do not ask
   -h, --help  show this help
+
+Runbook: docs/runbook.md#i-need-a-current-copy-or-a-fresh-dump-before-a-risky-change
 HELP
       ;;
     restore-pvc)
@@ -3795,6 +3797,8 @@ Options:
               "created", "ageSeconds", "pvc", "holdsDump"}} (a missing value is
               null; newestSnapshot is null when there is none)
   -h, --help  show this help
+
+Runbook: docs/runbook.md#i-need-a-current-copy-or-a-fresh-dump-before-a-risky-change
 HELP
       ;;
     verify)

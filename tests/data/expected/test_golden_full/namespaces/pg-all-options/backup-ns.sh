@@ -4009,6 +4009,8 @@ refuses unless --force. BAK_DRY_RUN=true: every check, nothing dumped.
 Options:
   --force     do not ask
   -h, --help  show this help
+
+Runbook: docs/runbook.md#i-need-a-current-copy-or-a-fresh-dump-before-a-risky-change
 HELP
       ;;
     restore-pvc)
@@ -4169,6 +4171,8 @@ Options:
               "created", "ageSeconds", "pvc", "holdsDump"}} (a missing value is
               null; newestSnapshot is null when there is none)
   -h, --help  show this help
+
+Runbook: docs/runbook.md#i-need-a-current-copy-or-a-fresh-dump-before-a-risky-change
 HELP
       ;;
     verify)
