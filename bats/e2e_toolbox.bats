@@ -500,3 +500,20 @@ print("ok")' <<<"$output"
   [[ $status -eq 2 && $stderr == 'ERROR: list: -o takes json (the table is the default). Run "backup-ns.sh list --help" for usage.' ]]
   bns tb-files unkeep www-2027-03-01-010000-js0001
 }
+
+@test "list: an annotation with terminal escapes is shown without them; one with a line break cannot make up a row" {
+  local vs=www-2026-05-04-100000-e2e001
+  kubectl -n tb-files annotate --overwrite volumesnapshot "$vs" $'backup-ns.sh/verified-result=ok\e[2J: x' >/dev/null
+  bns tb-files list
+  [[ $status -eq 0 && $output != *$'\e'* && $output == *"$vs "*' ok [2J'* ]] || { printf '%q\n' "$output"; false; }
+  kubectl -n tb-files annotate --overwrite volumesnapshot "$vs" \
+    $'backup-ns.sh/verified-result=ok: x\n2027-01-01T00:00:00Z|www-fake|true|1Gi|www|adhoc||||||||||ok' >/dev/null
+  bns tb-files list
+  [[ $status -eq 1 && ${#stderr_lines[@]} -eq 1 && $output != *www-fake* ]] || { printf '%s\n' "$output" "$stderr"; false; }
+  [[ $stderr == "ERROR: cannot list VolumeSnapshots in namespace tb-files: an annotation of one of them holds a line break, which backup-ns.sh never writes ("*" snapshots, "*" lines). Someone edited a snapshot: find it with kubectl -n tb-files get volumesnapshots -o yaml, and check who may edit VolumeSnapshots" ]]
+  bns tb-files list -o json
+  [[ $status -eq 1 && $output != *www-fake* ]]
+  kubectl -n tb-files annotate volumesnapshot "$vs" backup-ns.sh/verified-result- >/dev/null
+  bns tb-files list
+  [[ $status -eq 0 ]]
+}

@@ -2137,7 +2137,7 @@ json_or_null() {
 
 command_list() {
   local selector=backup-ns.sh/type out rows=() line name created ready size pvc type daily weekly monthly
-  local after keep dump verified periods output='' cut_at creation_time rebound taken age sorted=()
+  local after keep dump verified periods output='' cut_at creation_time rebound taken age sorted=() names=()
   while (($# > 0)); do
     case $1 in
       -o | --output)
@@ -2161,14 +2161,23 @@ command_list() {
     shift
   done
   toolbox_begin
-  if ! out=$(kube get "$VS_RESOURCE" -l "$selector" -o jsonpath='{range .items[*]}{.metadata.creationTimestamp}{"|"}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/type}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/verified-result}{"\n"}{end}' 2>"$ERR_FILE"); then
+  # The names first (names hold no blank or line break): one row per name, or an
+  # annotation holds a line break that would make up rows.
+  if ! out=$(kube get "$VS_RESOURCE" -l "$selector" -o jsonpath='{.items[*].metadata.name}{"\n"}{range .items[*]}{.metadata.creationTimestamp}{"|"}{.metadata.name}{"|"}{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/type}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.metadata.labels.backup-ns\.sh/delete-after}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/verified-result}{"\n"}{end}' 2>"$ERR_FILE"); then
     kube_fail "cannot list VolumeSnapshots" "Check the snapshot CRDs and that you may list volumesnapshots in $BAK_NAMESPACE"
   fi
-  if [[ -z $out ]]; then
+  read -r -a names <<<"${out%%$'\n'*}"
+  out=${out#*$'\n'}
+  if ((${#names[@]} == 0)); then
     [[ $output == json ]] || { printf 'no snapshots found in %s\n' "$BAK_NAMESPACE"; return 0; }
     list_json
     return 0
   fi
+  mapfile -t rows <<<"$out"
+  ((${#rows[@]} == ${#names[@]})) ||
+    die "cannot list VolumeSnapshots" "an annotation of one of them holds a line break, which backup-ns.sh never writes (${#names[@]} snapshots, ${#rows[@]} lines)" \
+      "Someone edited a snapshot: find it with kubectl -n $BAK_NAMESPACE get volumesnapshots -o yaml, and check who may edit VolumeSnapshots"
+  rows=()
   # Each row led by the time it was taken (taken_at; unknown: 0, last), for the sort.
   while IFS= read -r line; do
     [[ -n $line ]] || continue
@@ -2190,7 +2199,9 @@ command_list() {
     periods=${periods% }
     age='?'
     [[ $taken == 0 ]] || age=$(age_of "$taken")
-    verified=${verified:--}
+    # an annotation anyone may write: no control characters (terminal escapes) on screen
+    squash "${verified:--}"
+    verified=$REPLY
     printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' "$name" "${ready:-false}" \
       "$age" "${size:--}" "${pvc:--}" "${type:--}" "${periods:--}" "${after:--}" \
       "$([[ $keep == true ]] && echo yes || echo -)" "$([[ -n $dump ]] && echo yes || echo -)" \
