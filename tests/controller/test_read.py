@@ -223,8 +223,19 @@ def test_content_and_pvc_lines(awk: list[str], tmp_path: Path) -> None:
     assert (status, err) == (0, "")
     assert out == (
         "C\tsnapcontent-1\t2026-11-01T01:00:00Z\t1794290400000000000\ttrue\tRetain\ttenant-a\t"
-        "data-1\tu-1\t\tbackup-ns.sh/pvc=data,\t\t$\n"
+        "data-1\tu-1\t\tbackup-ns.sh/pvc=data,\t\t\t$\n"
     )
+    # the snapshot handle: status.snapshotHandle, else a pre-provisioned content's spec one
+    vsc["status"]["snapshotHandle"] = "snap-7"
+    pre = json.loads(json.dumps(vsc))
+    pre["spec"]["source"] = {"snapshotHandle": 'h "q"'}
+    del pre["status"]
+    status, out, err, _ = parse(awk, page([vsc, pre], "VolumeSnapshotContentList"), "vsc", tmp_path)
+    assert (status, err) == (0, "")
+    assert [line.split("\t")[12:] for line in out.splitlines()] == [
+        ["snap-7", "$"],
+        ['h \\"q\\"', "$"],
+    ]
     pvcs: list[dict[str, Any]] = [
         {"metadata": {"namespace": NS, "name": "plain"}, "spec": {}, "status": {"phase": "Bound"}},
         {

@@ -11,7 +11,8 @@ function keepcount(i, kind) {
   if ((vns[i], "", kind) in keep) return keep[vns[i], "", kind]
   return kind == "daily" ? keep_daily : kind == "weekly" ? keep_weekly : keep_monthly
 }
-function out(line) { print line }
+# out LINE: one action line (printed at the end, once the shared handles are known).
+function out(line) { buf[++nbuf] = line }
 # stale_mark I: snapshot I carries the failed mark but is ready and not failed now.
 function stale_mark(i) {
   return lab("v" i, "backup-ns.sh/delete-reason") == "failed" && lab("v" i, "backup-ns.sh/delete-after") != "" \
@@ -123,6 +124,7 @@ END {
       if (!(c in cbyname)) c = ""
       out("delete\t" who "\t" c "\t" pol "\tdelete-after " da " is before today " today \
         (fail[i] != "" ? " (failed: " fail[i] ")" : ""))
+      if (c != "") { bj[nbuf] = cbyname[c]; going[cbyname[c]] = 1 }
     }
   }
 
@@ -197,6 +199,27 @@ END {
     if (ndel >= max_del) { capped++; out("oskip\t" cname[j] "\tdeletion cap reached (maxDeletionsPerRun " max_del ")"); continue }
     ndel++
     out("odelete\t" cname[j] "\t" cpolicy[j] "\t" gone ", orphaned since " since " (" d " days, keep " orphan_days ")")
+    bj[nbuf] = j; going[j] = 1
   }
   if (capped) out("cap\t" capped "\t" max_del)
+  shared_handles()
+  for (k = 1; k <= nbuf; k++) print buf[k] ((k in bj) ? "\t" holder[bj[k]] : "")
+}
+# shared_handles: holder[J] for each content J deleted in this run: a content with the
+# same snapshot handle that stays (any other content, also one being deleted already
+# or not ours), else the last of this run's deletions of that handle; "" when J is
+# the last holder. Only the last holder lets the driver delete the data.
+function shared_handles(   j, k, h) {
+  for (j = 1; j <= nc; j++) {
+    h = chandle[j]
+    if (h != "" && !(j in going) && !(h in stays)) stays[h] = j
+  }
+  for (k = 1; k <= nbuf; k++) if ((k in bj) && chandle[bj[k]] != "") last[chandle[bj[k]]] = bj[k]
+  for (k = 1; k <= nbuf; k++) {
+    if (!(k in bj)) continue
+    j = bj[k]; h = chandle[j]; holder[j] = ""
+    if (h == "") continue
+    if (h in stays) holder[j] = cname[stays[h]]
+    else if (last[h] != j) holder[j] = cname[last[h]]
+  }
 }

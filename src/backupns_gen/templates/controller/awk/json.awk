@@ -70,7 +70,8 @@ function item(   labels, annotations, e) {
       f("I/status/creationTime") "\t" (f("I/status/readyToUse") == "true" ? "true" : "") "\t" \
       f("I/spec/deletionPolicy") "\t" f("I/spec/volumeSnapshotRef/namespace") "\t" \
       f("I/spec/volumeSnapshotRef/name") "\t" f("I/spec/volumeSnapshotRef/uid") "\t" \
-      f("I/metadata/deletionTimestamp") "\t" labels "\t" annotations "\t$"
+      f("I/metadata/deletionTimestamp") "\t" labels "\t" annotations "\t" \
+      (f("I/status/snapshotHandle") != "" ? F["I/status/snapshotHandle"] : f("I/spec/source/snapshotHandle")) "\t$"
   } else if (f("I/spec/dataSource/kind") == "VolumeSnapshot") {
     print "P\t" f("I/metadata/namespace") "\t" f("I/metadata/name") "\t" f("I/status/phase") "\t" \
       f("I/spec/dataSource/name") "\t$"
@@ -105,7 +106,7 @@ function structure(s,   i, n, c, lit) {
 }
 BEGIN {
   RS = "\""; d = 0; instr = 0; pend = ""; top = 0; items = 0; expect = "value"
-  split("I/metadata I/status I/status/error I/spec I/spec/volumeSnapshotRef I/spec/dataSource", t, " ")
+  split("I/metadata I/status I/status/error I/spec I/spec/source I/spec/volumeSnapshotRef I/spec/dataSource", t, " ")
   for (i in t) KEEP[t[i]] = 1
 }
 skip {  # metadata.managedFields (large on a real server, never needed): skipped cheaply

@@ -92,13 +92,29 @@ function ordinal(n,   t) {
 function load_vs(   i) {
   nv++; i = nv
   vns[i] = $2; vname[i] = $3; vuid[i] = $4
-  vts[i] = ($6 != "") ? $6 : $5; vep[i] = epoch(vts[i])
   vready[i] = ($7 == "true"); verr[i] = $8; vbound[i] = $9; vsize[i] = $10; vdel[i] = ($11 != "")
   parse_labels("v" i, $12); parse_annotations("v" i, $13)
+  vts[i] = cut_at(i, $5, $6); vep[i] = epoch(vts[i])
   vmanaged[i] = (("v" i, "backup-ns.sh/type") in L)
   vpvc[i] = (("v" i, "backup-ns.sh/pvc") in L) ? L["v" i, "backup-ns.sh/pvc"] : "?"
   vgroup[i] = vns[i] "/" vpvc[i]
   byname[vns[i], vname[i]] = i
+}
+# cut_at I CREATED CREATIONTIME: when snapshot I was cut, the rule of the namespace
+# script's taken_at: its backup-ns.sh/cut-at (recorded by create, kept by rebind),
+# else status.creationTime, else the object's creationTimestamp. The annotation is
+# anyone's input: used only with the shape create writes (YYYY-MM-DDTHH:MM:SSZ) and
+# when it is not later than the object (a backup is cut before its snapshot object is
+# made; a rebound object is younger still; 5 minutes allowed for clocks), so an
+# annotation never makes a snapshot newer.
+function cut_at(i, created, ctime,   q, t, e) {
+  t = (ctime != "") ? ctime : created
+  if (!(("v" i, "backup-ns.sh/cut-at") in A)) return t
+  q = A["v" i, "backup-ns.sh/cut-at"]
+  if (q !~ /^"[0-9][0-9][0-9][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"$/) return t
+  q = unq(q); e = epoch(created)
+  if (e >= 0 && epoch(q) > e + 300) return t
+  return q
 }
 function load_vsc(   j) {
   nc++; j = nc
@@ -107,7 +123,7 @@ function load_vsc(   j) {
   cnano[j] = ($4 ~ /^[0-9]+$/) ? $4 + 0 : cep[j] * 1000000000
   cready[j] = ($5 == "true"); cpolicy[j] = $6; crefns[j] = $7; crefname[j] = $8; crefuid[j] = $9
   cdel[j] = ($10 != "")
-  parse_labels("c" j, $11); parse_annotations("c" j, $12)
+  parse_labels("c" j, $11); parse_annotations("c" j, $12); chandle[j] = $13
   cours[j] = (("c" j, "backup-ns.sh/type") in L)
   cpvc[j] = (("c" j, "backup-ns.sh/pvc") in L) ? L["c" j, "backup-ns.sh/pvc"] : "?"
   cbyname[cname[j]] = j

@@ -564,9 +564,11 @@ work_dir_init() {
 # "key=value,", annotations "key=<quoted value>" each followed by \x1f, the value
 # with its JSON escapes, so without newline or tab):
 #   V ns name uid created creationTime ready error content restoreSize deleting labels annotations $
-#   C name created creationTime ready deletionPolicy refNamespace refName refUid deleting labels annotations $
+#   C name created creationTime ready deletionPolicy refNamespace refName refUid deleting labels annotations handle $
 #   P ns name phase snapshot $   (only PVCs whose dataSource is a VolumeSnapshot)
-# "ready" is "true" or empty; "error" the quoted status.error.message (or "error").
+# "ready" is "true" or empty; "error" the quoted status.error.message (or "error");
+# "handle" the content's status.snapshotHandle (else spec.source.snapshotHandle: a
+# pre-provisioned content not yet seen by the driver), the data it stands for.
 IFS= read -r -d '' AWK_JSON <<'AWK' || true
 # AWK_JSON (-v kind=vs|vsc|pvc -v tokfile=FILE): one list page -> its V, C or P
 # lines; the continue token (empty on the last page) into tokfile. Exit 1 on anything
@@ -640,7 +642,8 @@ function item(   labels, annotations, e) {
       f("I/status/creationTime") "\t" (f("I/status/readyToUse") == "true" ? "true" : "") "\t" \
       f("I/spec/deletionPolicy") "\t" f("I/spec/volumeSnapshotRef/namespace") "\t" \
       f("I/spec/volumeSnapshotRef/name") "\t" f("I/spec/volumeSnapshotRef/uid") "\t" \
-      f("I/metadata/deletionTimestamp") "\t" labels "\t" annotations "\t$"
+      f("I/metadata/deletionTimestamp") "\t" labels "\t" annotations "\t" \
+      (f("I/status/snapshotHandle") != "" ? F["I/status/snapshotHandle"] : f("I/spec/source/snapshotHandle")) "\t$"
   } else if (f("I/spec/dataSource/kind") == "VolumeSnapshot") {
     print "P\t" f("I/metadata/namespace") "\t" f("I/metadata/name") "\t" f("I/status/phase") "\t" \
       f("I/spec/dataSource/name") "\t$"
@@ -675,7 +678,7 @@ function structure(s,   i, n, c, lit) {
 }
 BEGIN {
   RS = "\""; d = 0; instr = 0; pend = ""; top = 0; items = 0; expect = "value"
-  split("I/metadata I/status I/status/error I/spec I/spec/volumeSnapshotRef I/spec/dataSource", t, " ")
+  split("I/metadata I/status I/status/error I/spec I/spec/source I/spec/volumeSnapshotRef I/spec/dataSource", t, " ")
   for (i in t) KEEP[t[i]] = 1
 }
 skip {  # metadata.managedFields (large on a real server, never needed): skipped cheaply
@@ -980,13 +983,29 @@ function ordinal(n,   t) {
 function load_vs(   i) {
   nv++; i = nv
   vns[i] = $2; vname[i] = $3; vuid[i] = $4
-  vts[i] = ($6 != "") ? $6 : $5; vep[i] = epoch(vts[i])
   vready[i] = ($7 == "true"); verr[i] = $8; vbound[i] = $9; vsize[i] = $10; vdel[i] = ($11 != "")
   parse_labels("v" i, $12); parse_annotations("v" i, $13)
+  vts[i] = cut_at(i, $5, $6); vep[i] = epoch(vts[i])
   vmanaged[i] = (("v" i, "backup-ns.sh/type") in L)
   vpvc[i] = (("v" i, "backup-ns.sh/pvc") in L) ? L["v" i, "backup-ns.sh/pvc"] : "?"
   vgroup[i] = vns[i] "/" vpvc[i]
   byname[vns[i], vname[i]] = i
+}
+# cut_at I CREATED CREATIONTIME: when snapshot I was cut, the rule of the namespace
+# script's taken_at: its backup-ns.sh/cut-at (recorded by create, kept by rebind),
+# else status.creationTime, else the object's creationTimestamp. The annotation is
+# anyone's input: used only with the shape create writes (YYYY-MM-DDTHH:MM:SSZ) and
+# when it is not later than the object (a backup is cut before its snapshot object is
+# made; a rebound object is younger still; 5 minutes allowed for clocks), so an
+# annotation never makes a snapshot newer.
+function cut_at(i, created, ctime,   q, t, e) {
+  t = (ctime != "") ? ctime : created
+  if (!(("v" i, "backup-ns.sh/cut-at") in A)) return t
+  q = A["v" i, "backup-ns.sh/cut-at"]
+  if (q !~ /^"[0-9][0-9][0-9][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"$/) return t
+  q = unq(q); e = epoch(created)
+  if (e >= 0 && epoch(q) > e + 300) return t
+  return q
 }
 function load_vsc(   j) {
   nc++; j = nc
@@ -995,7 +1014,7 @@ function load_vsc(   j) {
   cnano[j] = ($4 ~ /^[0-9]+$/) ? $4 + 0 : cep[j] * 1000000000
   cready[j] = ($5 == "true"); cpolicy[j] = $6; crefns[j] = $7; crefname[j] = $8; crefuid[j] = $9
   cdel[j] = ($10 != "")
-  parse_labels("c" j, $11); parse_annotations("c" j, $12)
+  parse_labels("c" j, $11); parse_annotations("c" j, $12); chandle[j] = $13
   cours[j] = (("c" j, "backup-ns.sh/type") in L)
   cpvc[j] = (("c" j, "backup-ns.sh/pvc") in L) ? L["c" j, "backup-ns.sh/pvc"] : "?"
   cbyname[cname[j]] = j
@@ -1038,9 +1057,12 @@ AWK
 # The decisions. Input: K lines (keep table), V, C and P lines. Output, tab-separated:
 #   unlabel NS NAME KIND REASON          mark NS NAME TOKEN REASON
 #   unmark NS NAME DELETE_AFTER REASON   (DELETE_AFTER "" = remove the label)
-#   delete NS NAME CONTENT POLICY REASON skip NS NAME REASON
+#   delete NS NAME CONTENT POLICY REASON SHARED      skip NS NAME REASON
 #   sync CONTENT SETJSON REMOVE REASON   orphan CONTENT REASON
-#   odelete CONTENT POLICY REASON        oskip CONTENT REASON
+#   odelete CONTENT POLICY REASON SHARED oskip CONTENT REASON
+# SHARED: another content that holds the same snapshot handle and stays (or is deleted
+# after this one in the same run): this content goes with deletionPolicy Retain, the
+# data stays for that holder; "" for the last holder (deletionPolicy Delete, as always).
 #   cap CAPPED MAX                       newest TIMESTAMP
 IFS= read -r -d '' AWK_DECIDE <<'AWK' || true
 BEGIN { FS = "\t"; split("daily weekly monthly", KIND, " "); split(phases, ph, " ")
@@ -1056,7 +1078,8 @@ function keepcount(i, kind) {
   if ((vns[i], "", kind) in keep) return keep[vns[i], "", kind]
   return kind == "daily" ? keep_daily : kind == "weekly" ? keep_weekly : keep_monthly
 }
-function out(line) { print line }
+# out LINE: one action line (printed at the end, once the shared handles are known).
+function out(line) { buf[++nbuf] = line }
 # stale_mark I: snapshot I carries the failed mark but is ready and not failed now.
 function stale_mark(i) {
   return lab("v" i, "backup-ns.sh/delete-reason") == "failed" && lab("v" i, "backup-ns.sh/delete-after") != "" \
@@ -1168,6 +1191,7 @@ END {
       if (!(c in cbyname)) c = ""
       out("delete\t" who "\t" c "\t" pol "\tdelete-after " da " is before today " today \
         (fail[i] != "" ? " (failed: " fail[i] ")" : ""))
+      if (c != "") { bj[nbuf] = cbyname[c]; going[cbyname[c]] = 1 }
     }
   }
 
@@ -1242,8 +1266,29 @@ END {
     if (ndel >= max_del) { capped++; out("oskip\t" cname[j] "\tdeletion cap reached (maxDeletionsPerRun " max_del ")"); continue }
     ndel++
     out("odelete\t" cname[j] "\t" cpolicy[j] "\t" gone ", orphaned since " since " (" d " days, keep " orphan_days ")")
+    bj[nbuf] = j; going[j] = 1
   }
   if (capped) out("cap\t" capped "\t" max_del)
+  shared_handles()
+  for (k = 1; k <= nbuf; k++) print buf[k] ((k in bj) ? "\t" holder[bj[k]] : "")
+}
+# shared_handles: holder[J] for each content J deleted in this run: a content with the
+# same snapshot handle that stays (any other content, also one being deleted already
+# or not ours), else the last of this run's deletions of that handle; "" when J is
+# the last holder. Only the last holder lets the driver delete the data.
+function shared_handles(   j, k, h) {
+  for (j = 1; j <= nc; j++) {
+    h = chandle[j]
+    if (h != "" && !(j in going) && !(h in stays)) stays[h] = j
+  }
+  for (k = 1; k <= nbuf; k++) if ((k in bj) && chandle[bj[k]] != "") last[chandle[bj[k]]] = bj[k]
+  for (k = 1; k <= nbuf; k++) {
+    if (!(k in bj)) continue
+    j = bj[k]; h = chandle[j]; holder[j] = ""
+    if (h == "") continue
+    if (h in stays) holder[j] = cname[stays[h]]
+    else if (last[h] != j) holder[j] = cname[last[h]]
+  }
 }
 AWK
 
@@ -1262,11 +1307,14 @@ describe() {
     $1 == "unlabel" { print "unlabel " $4 " " $2 "/" $3 " : " $5 }
     $1 == "unmark" { print "unmark " $2 "/" $3 " : " $5 }
     $1 == "mark" { print "mark " $2 "/" $3 " : delete-after=" today " (" $4 "), " $5 }
-    $1 == "delete" { print "delete " $2 "/" $3 " : " $6 ($4 != "" && $5 != "Delete" ? "; content " $4 " deletionPolicy " $5 " -> Delete first" : "") }
+    $1 == "delete" && $7 != "" { print "delete " $2 "/" $3 " : " $6 "; kept data: handle shared with content " $7 \
+      "; content " $4 ($5 == "Delete" ? " deletionPolicy Delete -> Retain first," : "") " deleted too" }
+    $1 == "delete" && $7 == "" { print "delete " $2 "/" $3 " : " $6 ($4 != "" && $5 != "Delete" ? "; content " $4 " deletionPolicy " $5 " -> Delete first" : "") }
     $1 == "skip" { print "keep " $2 "/" $3 " : " $4 " (not deleted)" }
     $1 == "sync" { print "sync vsc/" $2 " : " $5 }
     $1 == "orphan" { print "orphan vsc/" $2 " : " $3 " (labelled orphaned-since=" today ")" }
-    $1 == "odelete" { print "delete vsc/" $2 " : " $4 ($3 != "Delete" ? "; deletionPolicy " $3 " -> Delete first" : "") }
+    $1 == "odelete" && $5 != "" { print "delete vsc/" $2 " : " $4 "; kept data: handle shared with content " $5 ($3 == "Delete" ? "; deletionPolicy Delete -> Retain first" : "") }
+    $1 == "odelete" && $5 == "" { print "delete vsc/" $2 " : " $4 ($3 != "Delete" ? "; deletionPolicy " $3 " -> Delete first" : "") }
     $1 == "oskip" { print "keep vsc/" $2 " : " $3 " (not deleted)" }
   ' today="$TODAY" "$1"
 }
@@ -1335,12 +1383,20 @@ apply_actions() {
       "{\"metadata\":{\"labels\":{\"backup-ns.sh/delete-after\":\"$TODAY\",\"backup-ns.sh/delete-reason\":\"$token\"}}}" >/dev/null
   done
   apply_step_done mark
-  # sweep: contents to Delete first; only then their snapshots
-  awk -F '\t' '$1 == "delete" && $4 != "" && $5 != "Delete" { print $4 }' "$actions" >"$refs"
+  # sweep: contents to Delete first (to Retain when another content holds the same
+  # snapshot handle: its data stays); only then their snapshots, and the contents
+  # that keep their data (Retain leaves them behind)
+  awk -F '\t' '$1 == "delete" && $4 != "" && $7 == "" && $5 != "Delete" { print $4 }' "$actions" >"$refs"
   patch_refs "set deletionPolicy Delete" "$refs" "$RES_VSC" '{"spec":{"deletionPolicy":"Delete"}}' >"$ok"
+  awk -F '\t' '$1 == "delete" && $4 != "" && $7 != "" && $5 == "Delete" { print $4 }' "$actions" >"$refs"
+  patch_refs "set deletionPolicy Retain (shared handle)" "$refs" "$RES_VSC" '{"spec":{"deletionPolicy":"Retain"}}' >>"$ok"
   awk -F '\t' 'FILENAME == ARGV[1] { ok[$1] = 1; next }
-    $1 == "delete" && ($4 == "" || $5 == "Delete" || ($4 in ok)) { print $2 "\t" $3 }' "$ok" "$actions" >"$refs"
-  batch_call "delete snapshots" "$refs" "$RES_VS" delete --wait=false >/dev/null
+    $1 == "delete" && ($4 == "" || ($4 in ok) || ($7 == "" && $5 == "Delete") || ($7 != "" && $5 != "Delete")) { print $2 "\t" $3 }' \
+    "$ok" "$actions" >"$refs"
+  batch_call "delete snapshots" "$refs" "$RES_VS" delete --wait=false >"$ok"
+  awk -F '\t' 'FILENAME == ARGV[1] { ok[$1 "\t" $2] = 1; next }
+    $1 == "delete" && $4 != "" && $7 != "" && (($2 "\t" $3) in ok) { print $4 }' "$ok" "$actions" >"$refs"
+  batch_call "delete contents (data kept)" "$refs" "$RES_VSC" delete --wait=false >/dev/null
   apply_step_done sweep
   # sync: additions in one server-side apply, removals grouped by the keys removed
   awk -F '\t' '
@@ -1359,10 +1415,13 @@ apply_actions() {
   awk -F '\t' '$1 == "orphan" { print $2 }' "$actions" >"$refs"
   patch_refs "label orphans" "$refs" "$RES_VSC" \
     "{\"metadata\":{\"labels\":{\"backup-ns.sh/orphaned-since\":\"$TODAY\"}}}" >/dev/null
-  awk -F '\t' '$1 == "odelete" && $3 != "Delete" { print $2 }' "$actions" >"$refs"
+  awk -F '\t' '$1 == "odelete" && $5 == "" && $3 != "Delete" { print $2 }' "$actions" >"$refs"
   patch_refs "set deletionPolicy Delete" "$refs" "$RES_VSC" '{"spec":{"deletionPolicy":"Delete"}}' >"$ok"
+  awk -F '\t' '$1 == "odelete" && $5 != "" && $3 == "Delete" { print $2 }' "$actions" >"$refs"
+  patch_refs "set deletionPolicy Retain (shared handle)" "$refs" "$RES_VSC" '{"spec":{"deletionPolicy":"Retain"}}' >>"$ok"
   awk -F '\t' 'FILENAME == ARGV[1] { ok[$1] = 1; next }
-    $1 == "odelete" && ($3 == "Delete" || ($2 in ok)) { print $2 }' "$ok" "$actions" >"$refs"
+    $1 == "odelete" && (($2 in ok) || ($5 == "" && $3 == "Delete") || ($5 != "" && $3 != "Delete")) { print $2 }' \
+    "$ok" "$actions" >"$refs"
   batch_call "delete orphaned contents" "$refs" "$RES_VSC" delete --wait=false >/dev/null
   apply_step_done orphans
 }
