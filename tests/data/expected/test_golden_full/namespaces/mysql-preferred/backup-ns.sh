@@ -2399,8 +2399,36 @@ command_verify() {
 
 # --- commands: delete, keep, unkeep -------------------------------------------
 
+# HANDLE_LIST: "NAME|HANDLE" lines of every VolumeSnapshotContent (status.snapshotHandle,
+# else spec.source.snapshotHandle), read once by handle_holders.
+HANDLE_LIST=''
+HANDLE_LISTED=false
+
+# handle_holders SNAPSHOT CONTENT HANDLE: into REPLY, the other contents that hold the
+# snapshot handle HANDLE (space-separated, in name order). Whether no other content
+# holds it can only be known from a list of every content: when that list is refused,
+# it dies before anything is changed (a deletionPolicy Delete would let the driver
+# delete data another snapshot may stand for).
+handle_holders() {
+  local name handle spec_handle
+  if [[ $HANDLE_LISTED != true ]]; then
+    if ! HANDLE_LIST=$(kube get "$VSC_RESOURCE" \
+      -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}{"\n"}{end}' 2>"$ERR_FILE"); then
+      kube_fail "cannot check that no other VolumeSnapshotContent holds the data of $1 (snapshot handle $3)" \
+        "Nothing was deleted: its data is deleted only when no other content holds it. Run delete with a context that may list volumesnapshotcontents (cluster-wide)"
+    fi
+    HANDLE_LISTED=true
+  fi
+  REPLY=''
+  while IFS='|' read -r name handle spec_handle; do
+    [[ -n $name && $name != "$2" && ${handle:-$spec_handle} == "$3" ]] || continue
+    REPLY+="${REPLY:+ }$name"
+  done <<<"$HANDLE_LIST"
+}
+
 command_delete() {
-  local yes=false force=false names=() name i contents=() policies=() out content policy shown=()
+  local yes=false force=false names=() name i j contents=() policies=() handles=() holders=() shared=()
+  local pvcs=() taken=() keeps=() out content policy handle spec_handle h data_goes=0
   while (($# > 0)); do
     case $1 in
       --yes | -y) yes=true ;;
@@ -2418,23 +2446,57 @@ command_delete() {
       die "delete refused" "VolumeSnapshot $name is labelled backup-ns.sh/keep=true" \
         "Run ${0##*/} unkeep $name first, or pass --force"
     fi
-    policy=''
+    policy='' handle='' spec_handle='' REPLY=''
     if [[ -n $SNAP_CONTENT ]]; then
-      if ! policy=$(kube get "$VSC_RESOURCE" "$SNAP_CONTENT" -o jsonpath='{.spec.deletionPolicy}' 2>"$ERR_FILE"); then
+      if ! out=$(kube get "$VSC_RESOURCE" "$SNAP_CONTENT" \
+        -o jsonpath='{.spec.deletionPolicy}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}' 2>"$ERR_FILE"); then
         kube_fail "cannot read VolumeSnapshotContent $SNAP_CONTENT of $name" \
           "Check that you may get volumesnapshotcontents (cluster-wide)"
       fi
+      IFS='|' read -r policy handle spec_handle <<<"$out"
+      handle=${handle:-$spec_handle}
+      [[ -z $handle ]] || handle_holders "$name" "$SNAP_CONTENT" "$handle"
     fi
     contents+=("$SNAP_CONTENT")
     policies+=("$policy")
-    shown+=("$(printf 'will delete: VolumeSnapshot %s/%s (PVC %s, taken %s, %s%s%s)' "$BAK_NAMESPACE" "$name" \
-      "${SNAP_PVC:--}" "${SNAP_TAKEN:-at an unknown time}" "${SNAP_CONTENT:-no content}" \
-      "${policy:+, deletionPolicy $policy}" "$([[ $SNAP_KEEP == true ]] && echo ', keep=true' || true)")")
+    handles+=("$handle")
+    holders+=("$REPLY")
+    pvcs+=("$SNAP_PVC")
+    taken+=("$SNAP_TAKEN")
+    keeps+=("$([[ $SNAP_KEEP == true ]] && echo ', keep=true' || true)")
+  done
+  # shared[i]: a content that holds the same data and stays (one this command does not
+  # delete), else the last of this command's snapshots with that data; "" for the last
+  # holder, whose content alone gets deletionPolicy Delete (the driver deletes the data).
+  for i in "${!names[@]}"; do
+    shared[i]=''
+    [[ -n ${handles[i]} ]] || continue
+    for h in ${holders[i]}; do
+      for j in "${!contents[@]}"; do
+        [[ ${contents[j]} != "$h" ]] || continue 2
+      done
+      shared[i]=$h
+      break
+    done
+    [[ -z ${shared[i]} ]] || continue
+    for ((j = i + 1; j < ${#names[@]}; j++)); do
+      [[ ${handles[j]} != "${handles[i]}" || ${contents[j]} == "${contents[i]}" ]] || shared[i]=${contents[j]}
+    done
   done
   # Asked only about snapshots that exist (and may be deleted).
   [[ $yes == true ]] || need_terminal delete --yes
-  printf '%s\n' "${shown[@]}"
-  printf 'The snapshot data is deleted for good; it cannot be restored afterwards.\n'
+  for i in "${!names[@]}"; do
+    [[ -n ${shared[i]} ]] || data_goes=$((data_goes + 1))
+    printf 'will delete: VolumeSnapshot %s/%s (PVC %s, taken %s, %s%s%s)%s\n' "$BAK_NAMESPACE" "${names[i]}" \
+      "${pvcs[i]:--}" "${taken[i]:-at an unknown time}" "${contents[i]:-no content}" \
+      "${policies[i]:+, deletionPolicy ${policies[i]}}" "${keeps[i]}" \
+      "${shared[i]:+; kept data: handle shared with content ${shared[i]}}"
+  done
+  if ((data_goes > 0)); then
+    printf 'The snapshot data is deleted for good; it cannot be restored afterwards.\n'
+  else
+    printf 'The data stays: another VolumeSnapshotContent holds it.\n'
+  fi
   if [[ $yes != true ]]; then
     if ! confirm "Delete ${#names[@]} snapshot(s) in namespace $BAK_NAMESPACE? Type \"yes\" to delete:" yes; then
       die "delete refused" "the answer was not \"yes\"" "Nothing was deleted"
@@ -2442,7 +2504,14 @@ command_delete() {
   fi
   for i in "${!names[@]}"; do
     name=${names[i]} content=${contents[i]}
-    if [[ -n $content && ${policies[i]} != Delete ]]; then
+    if [[ -n ${shared[i]} && ${policies[i]} == Delete ]]; then
+      if ! kube patch "$VSC_RESOURCE" "$content" --type merge -p '{"spec":{"deletionPolicy":"Retain"}}' \
+        >/dev/null 2>"$ERR_FILE"; then
+        kube_fail "cannot set deletionPolicy Retain on VolumeSnapshotContent $content" \
+          "Nothing more was deleted; its data is also content ${shared[i]}'s. Check that you may patch volumesnapshotcontents"
+      fi
+      log "VolumeSnapshotContent $content: deletionPolicy Retain (content ${shared[i]} holds the same data)"
+    elif [[ -n $content && -z ${shared[i]} && ${policies[i]} != Delete ]]; then
       if ! kube patch "$VSC_RESOURCE" "$content" --type merge -p '{"spec":{"deletionPolicy":"Delete"}}' \
         >/dev/null 2>"$ERR_FILE"; then
         kube_fail "cannot set deletionPolicy Delete on VolumeSnapshotContent $content" \
@@ -2462,7 +2531,7 @@ command_delete() {
       kube_fail "cannot delete VolumeSnapshotContent $content of $name" \
         "The snapshot is gone, its data may not be; retry: kubectl delete volumesnapshotcontent $content"
     fi
-    log "deleted VolumeSnapshot $name${content:+ and its content $content}"
+    log "deleted VolumeSnapshot $name${content:+ and its content $content}${shared[i]:+; the data stays with content ${shared[i]}}"
   done
 }
 
