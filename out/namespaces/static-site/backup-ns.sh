@@ -1928,16 +1928,40 @@ toolbox_create() {
   log "created $3 $1"
 }
 
+# restore_size: (after vs_info and source_pvc) the size of a PVC restored from the
+# snapshot: the largest of its restoreSize, the source PVC's request and the
+# recorded backup-ns.sh/pvc-size (a driver may report only the bytes held, and a
+# rebound snapshot has no source PVC), in RESTORE_SIZE ("" when none is known); in
+# RESTORE_NOTE why, when it is not the restoreSize.
+RESTORE_SIZE='' RESTORE_NOTE=''
+restore_size() {
+  local best=-1 b
+  RESTORE_SIZE=$SNAP_SIZE RESTORE_NOTE=''
+  if [[ -n $SNAP_SIZE ]] && b=$(quantity_bytes "$SNAP_SIZE"); then
+    best=$b
+  fi
+  if [[ -n $SRC_SIZE ]] && b=$(quantity_bytes "$SRC_SIZE") && ((b > best)); then
+    best=$b RESTORE_SIZE=$SRC_SIZE
+    RESTORE_NOTE=" = the request of source PVC $SNAP_SOURCE_PVC; restoreSize ${SNAP_SIZE:-unset}"
+  fi
+  if [[ -n $SNAP_PVC_SIZE ]] && b=$(quantity_bytes "$SNAP_PVC_SIZE") && ((b > best)); then
+    RESTORE_SIZE=$SNAP_PVC_SIZE
+    RESTORE_NOTE=" = the size of PVC ${SNAP_PVC:-$SNAP_SOURCE_PVC} when the snapshot was taken (backup-ns.sh/pvc-size); restoreSize ${SNAP_SIZE:-unset}"
+  fi
+}
+
 # scratch_from_snapshot SNAPSHOT PURPOSE: a labelled scratch PVC restored from SNAPSHOT
-# (vs_info already read); its name in SCRATCH_PVC.
+# (vs_info already read), sized as restore-pvc sizes a PVC (restore_size; 1Gi when no
+# size is known); its name in SCRATCH_PVC.
 SCRATCH_PVC=''
 scratch_from_snapshot() {
   source_pvc "$SNAP_SOURCE_PVC"
+  restore_size
   SCRATCH_PVC=backup-ns-$2-$(random_suffix)
-  # restoreSize is the least a restore needs; a driver may leave it unset (size unknown)
   toolbox_create "persistentvolumeclaims/$SCRATCH_PVC" \
-    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${SNAP_SIZE:-${SRC_SIZE:-${SNAP_PVC_SIZE:-1Gi}}}" "$SRC_CLASS" "$SRC_MODE" toolbox "$2")" \
+    "$(pvc_manifest "$SCRATCH_PVC" "$1" "${RESTORE_SIZE:-1Gi}" "$SRC_CLASS" "$SRC_MODE" toolbox "$2")" \
     "scratch PVC"
+  [[ -z $RESTORE_NOTE ]] || log "scratch PVC $SCRATCH_PVC: ${RESTORE_SIZE}${RESTORE_NOTE}"
 }
 
 # helper_pod PVC PURPOSE: start a helper pod that mounts PVC read-only; wait until it
@@ -2186,28 +2210,6 @@ command_list() {
 }
 
 # --- command: restore-pvc -----------------------------------------------------
-
-# restore_size: (after vs_info and source_pvc) the size of a PVC restored from the
-# snapshot: the largest of its restoreSize, the source PVC's request and the
-# recorded backup-ns.sh/pvc-size (a driver may report only the bytes held, and a
-# rebound snapshot has no source PVC), in RESTORE_SIZE ("" when none is known); in
-# RESTORE_NOTE why, when it is not the restoreSize.
-RESTORE_SIZE='' RESTORE_NOTE=''
-restore_size() {
-  local best=-1 b
-  RESTORE_SIZE=$SNAP_SIZE RESTORE_NOTE=''
-  if [[ -n $SNAP_SIZE ]] && b=$(quantity_bytes "$SNAP_SIZE"); then
-    best=$b
-  fi
-  if [[ -n $SRC_SIZE ]] && b=$(quantity_bytes "$SRC_SIZE") && ((b > best)); then
-    best=$b RESTORE_SIZE=$SRC_SIZE
-    RESTORE_NOTE=" = the request of source PVC $SNAP_SOURCE_PVC; restoreSize ${SNAP_SIZE:-unset}"
-  fi
-  if [[ -n $SNAP_PVC_SIZE ]] && b=$(quantity_bytes "$SNAP_PVC_SIZE") && ((b > best)); then
-    RESTORE_SIZE=$SNAP_PVC_SIZE
-    RESTORE_NOTE=" = the size of PVC ${SNAP_PVC:-$SNAP_SOURCE_PVC} when the snapshot was taken (backup-ns.sh/pvc-size); restoreSize ${SNAP_SIZE:-unset}"
-  fi
-}
 
 command_restore_pvc() {
   local vs='' to='' class='' class_set=false size='' wait=false timeout=5m output='' mode
