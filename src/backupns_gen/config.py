@@ -236,14 +236,19 @@ class Lock(Model):
     /mnt/host-backup-locks)."""
 
 
+KEEP_MAX = {"daily": 3650, "weekly": 520, "monthly": 1200}
+"""The most period snapshots of each kind a PVC may keep (controller.keep and a
+namespace's retention.keep)."""
+
+
 class KeepOverride(Model):
     """Per-namespace keep counts; a count left out is ``controller.keep``'s."""
 
-    daily: int | None = Field(default=None, ge=0, le=3650)
+    daily: int | None = Field(default=None, ge=0, le=KEEP_MAX["daily"])
     """Newest daily snapshots kept in this namespace (default: controller.keep.daily)."""
-    weekly: int | None = Field(default=None, ge=0, le=520)
+    weekly: int | None = Field(default=None, ge=0, le=KEEP_MAX["weekly"])
     """Newest weekly snapshots kept in this namespace (default: controller.keep.weekly)."""
-    monthly: int | None = Field(default=None, ge=0, le=1200)
+    monthly: int | None = Field(default=None, ge=0, le=KEEP_MAX["monthly"])
     """Newest monthly snapshots kept in this namespace (default: controller.keep.monthly)."""
 
 
@@ -425,11 +430,11 @@ class NamespaceConfig(Model):
 class Keep(Model):
     """How many period snapshots the controller keeps per namespace and PVC."""
 
-    daily: int = Field(default=7, ge=0, le=3650)
+    daily: int = Field(default=7, ge=0, le=KEEP_MAX["daily"])
     """Newest daily snapshots kept (default 7)."""
-    weekly: int = Field(default=4, ge=0, le=520)
+    weekly: int = Field(default=4, ge=0, le=KEEP_MAX["weekly"])
     """Newest weekly snapshots kept (default 4)."""
-    monthly: int = Field(default=12, ge=0, le=1200)
+    monthly: int = Field(default=12, ge=0, le=KEEP_MAX["monthly"])
     """Newest monthly snapshots kept (default 12)."""
 
 

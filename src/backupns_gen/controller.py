@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import schedule
 from .config import Config, ControllerConfig
+from .declared import declared, field_at
 from .fields import duration_seconds
 from .zonerules import ZoneRule, rules_for
 
@@ -63,19 +64,40 @@ class CtlSetting:
 
     ``kind`` picks the bash check in ``_settings.sh.j2``: ``int`` (``lo``..``hi``),
     ``bool``, ``dns_label``, ``subdomain`` or ``time_zone``. ``value`` computes the
-    baked value from ``controller``; the environment overrides it at run time.
+    baked value from ``controller``; the environment overrides it at run time. A row
+    with a ``key`` (its camelCase path under ``controller`` in backupns.yaml) takes its
+    bounds from that config field and, without ``value``, bakes the field's value.
     """
 
     name: str
     kind: str
     help: str
-    value: Callable[[ControllerConfig], str]
+    value: Callable[[ControllerConfig], str] = None  # type: ignore[assignment] # set from key
     lo: int = 0
     hi: int = 0
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.key:
+            found = declared(field_at(ControllerConfig, self.key))
+            object.__setattr__(self, "lo", found.get("lo", self.lo))
+            object.__setattr__(self, "hi", found.get("hi", self.hi))
+            if self.value is None:
+                object.__setattr__(self, "value", _at(self.key))
+        assert self.value is not None, self.name
+        assert (self.kind == "int") == (self.lo < self.hi), self.name
 
 
-def _int(attr: str) -> Callable[[ControllerConfig], str]:
-    return lambda ctl: str(getattr(ctl, attr))
+def _at(key: str) -> Callable[[ControllerConfig], str]:
+    """The baked value of the field at ``key``: its value as text."""
+
+    def value(ctl: ControllerConfig) -> str:
+        found: object = ctl
+        for part in key.split("."):
+            found = getattr(found, "".join("_" + c.lower() if c.isupper() else c for c in part))
+        return str(found)
+
+    return value
 
 
 # The one declaration of every CTL_* setting, in the order of CTL_BAKED and --help.
@@ -94,49 +116,37 @@ CTL_SETTINGS: tuple[CtlSetting, ...] = (
         "CTL_KEEP_DAILY",
         "int",
         "daily labels kept per PVC (namespaces not in CTL_TABLE)",
-        lambda c: str(c.keep.daily),
-        0,
-        3650,
+        key="keep.daily",
     ),
     CtlSetting(
         "CTL_KEEP_WEEKLY",
         "int",
         "weekly labels kept (namespaces not in CTL_TABLE)",
-        lambda c: str(c.keep.weekly),
-        0,
-        520,
+        key="keep.weekly",
     ),
     CtlSetting(
         "CTL_KEEP_MONTHLY",
         "int",
         "monthly labels kept (namespaces not in CTL_TABLE)",
-        lambda c: str(c.keep.monthly),
-        0,
-        1200,
+        key="keep.monthly",
     ),
     CtlSetting(
         "CTL_MIN_READY",
         "int",
         "ready snapshots a PVC never drops below",
-        _int("min_ready"),
-        1,
-        1000,
+        key="minReady",
     ),
     CtlSetting(
         "CTL_MAX_DELETIONS_PER_RUN",
         "int",
         "deletions per run, then exit 1",
-        _int("max_deletions_per_run"),
-        0,
-        1_000_000,
+        key="maxDeletionsPerRun",
     ),
     CtlSetting(
         "CTL_ORPHAN_RETENTION_DAYS",
         "int",
         "days an orphaned content is kept",
-        _int("orphan_retention_days"),
-        0,
-        36500,
+        key="orphanRetentionDays",
     ),
     CtlSetting(
         "CTL_FAILED_AFTER_SEC",
@@ -150,9 +160,7 @@ CTL_SETTINGS: tuple[CtlSetting, ...] = (
         "CTL_MAX_CLOCK_SKEW_DAYS",
         "int",
         "days after the newest snapshot the clock may be",
-        _int("max_clock_skew_days"),
-        1,
-        3650,
+        key="maxClockSkewDays",
     ),
     CtlSetting(
         "CTL_LEASE_NAME", "subdomain", "the Lease that makes runs exclusive", lambda c: LEASE_NAME

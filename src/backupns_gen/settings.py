@@ -30,16 +30,14 @@ Adding a setting
 
 from __future__ import annotations
 
-import re
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .config import Mysql, NamespaceConfig, Postgres
+from .declared import declared, field_at
 from .fields import duration_seconds
 
 KINDS = {
@@ -130,7 +128,7 @@ class Setting:
     def __post_init__(self) -> None:
         if self.key:  # default, bounds and pattern are the config field's
             info = config_field(self.key)
-            for attr, value in _declared(info).items():
+            for attr, value in declared(info).items():
                 object.__setattr__(self, attr, value)
         assert self.name.startswith("BAK_") and self.name not in INTERNAL, self.name
         assert self.kind in KINDS and self.when in WHEN, self.name
@@ -169,37 +167,10 @@ class Setting:
         return str(value)
 
 
-
-def _camel_to_snake(part: str) -> str:
-    return re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), part)
-
-
-def _model_of(annotation: Any) -> type[BaseModel]:
-    """The model class of a field's annotation (``Postgres | None`` -> Postgres)."""
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    raise KeyError(annotation)
-
-
 def config_field(key: str) -> FieldInfo:
     """The field of a namespace entry at the dotted camelCase ``key``
     (``database.postgres.dumpFile``)."""
-    model: type[BaseModel] = NamespaceConfig
-    *parents, leaf = key.split(".")
-    for part in parents:
-        model = _model_of(model.model_fields[_camel_to_snake(part)].annotation)
-    return model.model_fields[_camel_to_snake(leaf)]
-
-
-def _declared(info: FieldInfo) -> dict[str, Any]:
-    """A config field's default, bounds and pattern, as a row's attributes."""
-    out: dict[str, Any] = {"default": None if info.is_required() else info.default}
-    for meta in info.metadata:  # pydantic keeps ge, le and pattern as metadata objects
-        for attr, name in (("ge", "lo"), ("le", "hi"), ("pattern", "pattern")):
-            if getattr(meta, attr, None) is not None:
-                out[name] = getattr(meta, attr)
-    return out
+    return field_at(NamespaceConfig, key)
 
 
 def _pg(src: Source) -> Postgres:
@@ -218,14 +189,31 @@ def _password(env: str) -> str:
     return f"${{{env}}}" if env else ""
 
 
+@dataclass(frozen=True)
+class DbNames:
+    """The setting names of one database client, written out so that grep finds them."""
+
+    exec_resource: str
+    exec_container: str
+    dump_file: str
+    host: str
+    port: str
+    user: str
+    password: str
+    db: str
+
+
 def _database(
-    prefix: str, cap: str, get: Callable[[Source], Postgres | Mysql], model: type[BaseModel]
+    cap: str,
+    get: Callable[[Source], Postgres | Mysql],
+    model: type[Postgres] | type[Mysql],
+    names: DbNames,
 ) -> list[Setting]:
     """The settings of one database client (PostgreSQL and MySQL share their shape)."""
     key = f"database.{cap}."
     return [
         Setting(
-            f"{prefix}_EXEC_RESOURCE",
+            names.exec_resource,
             "exec_resource",
             f"what to exec into: <kind>/<name>, e.g. {model.model_fields['exec'].default}",
             lambda s: get(s).exec,
@@ -234,7 +222,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_EXEC_CONTAINER",
+            names.exec_container,
             "dns_label",
             "container that runs the database client",
             lambda s: get(s).container,
@@ -244,7 +232,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_DUMP_FILE",
+            names.dump_file,
             "abs_path",
             "gzip dump file inside the container (on BAK_DUMP_PVC)",
             lambda s: get(s).dump_file,
@@ -253,7 +241,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_HOST",
+            names.host,
             "host",
             "database host seen from the container; empty = local socket",
             lambda s: get(s).host,
@@ -262,7 +250,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_PORT",
+            names.port,
             "int",
             "database port",
             lambda s: get(s).port,
@@ -271,7 +259,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_USER",
+            names.user,
             "db_value",
             "database user: a value or ${ENVVAR} expanded in the container",
             lambda s: get(s).user,
@@ -280,7 +268,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_PASSWORD",
+            names.password,
             "password",
             "${ENVVAR} of the container holding the password, or empty",
             lambda s: _password(get(s).password_env),
@@ -290,7 +278,7 @@ def _database(
             when=cap,
         ),
         Setting(
-            f"{prefix}_DB",
+            names.db,
             "db_value",
             "database: a value or ${ENVVAR} expanded in the container",
             lambda s: get(s).database,
@@ -299,7 +287,6 @@ def _database(
             when=cap,
         ),
     ]
-
 
 
 _LABEL_VALUE = "a label value (letters, digits, -_. ; at most 63)"
@@ -399,7 +386,21 @@ SETTINGS: tuple[Setting, ...] = (
         when="postgres",
         check_always=True,
     ),
-    *_database("BAK_DB_POSTGRES", "postgres", _pg, Postgres),
+    *_database(
+        "postgres",
+        _pg,
+        Postgres,
+        DbNames(
+            "BAK_DB_POSTGRES_EXEC_RESOURCE",
+            "BAK_DB_POSTGRES_EXEC_CONTAINER",
+            "BAK_DB_POSTGRES_DUMP_FILE",
+            "BAK_DB_POSTGRES_HOST",
+            "BAK_DB_POSTGRES_PORT",
+            "BAK_DB_POSTGRES_USER",
+            "BAK_DB_POSTGRES_PASSWORD",
+            "BAK_DB_POSTGRES_DB",
+        ),
+    ),
     Setting(
         "BAK_DB_MYSQL",
         "bool",
@@ -408,7 +409,21 @@ SETTINGS: tuple[Setting, ...] = (
         when="mysql",
         check_always=True,
     ),
-    *_database("BAK_DB_MYSQL", "mysql", _my, Mysql),
+    *_database(
+        "mysql",
+        _my,
+        Mysql,
+        DbNames(
+            "BAK_DB_MYSQL_EXEC_RESOURCE",
+            "BAK_DB_MYSQL_EXEC_CONTAINER",
+            "BAK_DB_MYSQL_DUMP_FILE",
+            "BAK_DB_MYSQL_HOST",
+            "BAK_DB_MYSQL_PORT",
+            "BAK_DB_MYSQL_USER",
+            "BAK_DB_MYSQL_PASSWORD",
+            "BAK_DB_MYSQL_DB",
+        ),
+    ),
     Setting(
         "BAK_DB_MYSQL_DEFAULT_CHARACTER_SET",
         "pattern",
@@ -432,7 +447,6 @@ SETTINGS: tuple[Setting, ...] = (
         "backups per node at once: lease (Lease slots), flock (hostPath lock files) or none",
         lambda s: s.ns.lock.mode,
         "lock.mode",
-        choices=("lease", "flock", "none"),
     ),
     Setting(
         "BAK_LOCK_SLOTS",
@@ -511,7 +525,6 @@ SETTINGS: tuple[Setting, ...] = (
         "retention: daily_weekly_monthly or days",
         lambda s: s.ns.retention.mode,
         "retention.mode",
-        choices=("daily_weekly_monthly", "days"),
     ),
     Setting(
         "BAK_LABEL_VS_RETAIN_DAYS",
