@@ -78,10 +78,16 @@ apply_generated() {
   e2e_seed_volumes rbac-pg data
   e2e_seed_postgres rbac-pg data /var/lib/postgresql/data app
   apply_generated rbac-pg
-  # The ConfigMap the CronJob mounts holds exactly the rendered script.
+  # The ConfigMap the CronJob mounts holds the job script: create and what it calls,
+  # each function byte for byte the rendered script's.
   kubectl -n rbac-pg get configmap backup-ns-script -o go-template='{{index .data "backup-ns.sh"}}' \
     >"$BATS_TEST_TMPDIR/from-configmap.sh"
-  cmp "$BATS_TEST_TMPDIR/from-configmap.sh" "$(e2e_script rbac-pg)"
+  python3 -c 'import sys; from backupns_gen import jobscript
+jobscript.check(open(sys.argv[1]).read(), open(sys.argv[2]).read(), "rbac-pg")' \
+    "$(e2e_script rbac-pg)" "$BATS_TEST_TMPDIR/from-configmap.sh"
+  grep -q '^command_create() {$' "$BATS_TEST_TMPDIR/from-configmap.sh"
+  run grep -c '^command_list() {$' "$BATS_TEST_TMPDIR/from-configmap.sh"
+  [[ $output == 0 ]]
 
   kubesim_reset_requests
   as_service_account rbac-pg BAK_NOW=2026-05-04T10:00:00Z BAK_VS_RAND=rbac01 BAK_LABEL_VS_TYPE=cronjob \

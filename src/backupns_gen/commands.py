@@ -58,6 +58,8 @@ class Command:
     """The verb whose help and usage line this one shares (unkeep: keep)."""
     runbook: str = ""
     """A key of RUNBOOK_SECTIONS: the runbook section its help ends with ("" = none)."""
+    job: bool = False
+    """The namespace's CronJob runs it: it is in the job script (the ConfigMap's copy)."""
 
     @property
     def runbook_line(self) -> str:
@@ -95,6 +97,10 @@ class Program:
     die_shown: str = ""
     runbook: str = RUNBOOK
     """Where the top-level help sends a user who needs data back."""
+
+    def has(self, verb: str) -> bool:
+        """True when the program has VERB: the fragment implementing it is rendered."""
+        return any(c.verb == verb for c in self.commands)
 
     @property
     def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -139,6 +145,7 @@ SCRIPT: tuple[Command, ...] = (
         "create",
         "dump (if configured), snapshot every PVC, wait until ready",
         "Back up",
+        job=True,
         help="""\
 Back up this namespace now: dependency check, the effective settings, a backup
 slot (BAK_LOCK), snapshot names, the PVCs, then the database dump inside its
@@ -562,8 +569,10 @@ later. Never keep=true ones, never the newest content of a namespace and PVC."""
 )
 
 
-def script_program(caps: frozenset[str]) -> Program:
-    """The namespace script's commands: those its capabilities allow."""
+def script_program(caps: frozenset[str], job: bool = False) -> Program:
+    """The namespace script's commands: those its capabilities allow; with ``job``, only
+    those the CronJob runs (the job script: the ConfigMap's copy, without the fragments
+    that only the other commands use)."""
     return Program(
         name="backup-ns.sh",
         about=(
@@ -571,7 +580,7 @@ def script_program(caps: frozenset[str]) -> Program:
             "its own container (if configured), then snapshot each PVC, label the snapshots\n"
             "for retention and wait until they are ready. The restore commands get data back."
         ),
-        commands=tuple(c for c in SCRIPT if not c.cap or c.cap in caps),
+        commands=tuple(c for c in SCRIPT if (not c.cap or c.cap in caps) and (c.job or not job)),
         debug_hint="BAK_DEBUG=true",
         log_prefix="[backup-ns] ${BAK_NAMESPACE:-}: ",
         log_shown="[backup-ns] <namespace>: ",

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from . import __version__, commands, kinds
+from . import __version__, commands, jobscript, kinds
 from .cache import default_dir
 from .dashboard import dashboard_json
 from .errors import TemplateError
@@ -237,8 +237,10 @@ class Renderer:
                 f"template {exc.name or name}, line {exc.lineno}: {exc.message}"
             ) from None
 
-    def script(self, unit: NamespaceUnit, hdr: str) -> str:
-        cli = commands.script_program(unit.caps)
+    def script(self, unit: NamespaceUnit, hdr: str, job: bool = False) -> str:
+        """The namespace script; with ``job``, the job script: the commands the CronJob
+        runs and the fragments they need (what the ConfigMap carries)."""
+        cli = commands.script_program(unit.caps, job)
         return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit, cli=cli)
 
     def namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
@@ -255,7 +257,11 @@ class Renderer:
 
     def _namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         script = self.script(unit, hdr)
-        manifests = self.template("manifests/namespace.yaml.j2", header=hdr, ns=unit, script=script)
+        job_script = self.script(unit, hdr, job=True)
+        jobscript.check(script, job_script, f"namespace {unit.name}")
+        manifests = self.template(
+            "manifests/namespace.yaml.j2", header=hdr, ns=unit, script=job_script
+        )
         base = f"namespaces/{unit.name}"
         return {
             f"{base}/backup-ns.sh": RenderedFile(script, 0o755, "script"),

@@ -18,6 +18,7 @@ from backupns_gen.errors import TemplateError
 from backupns_gen.loader import load_config
 from backupns_gen.plan import NamespaceUnit, plan
 from backupns_gen.render import (
+    Renderer,
     environment,
     header,
     is_generated,
@@ -121,13 +122,19 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
     assert trees[0] == trees[1] and len(trees[0]) == 17  # 13 + out/monitoring/
 
 
-def test_configmap_holds_the_script_exactly() -> None:
-    files = render(plan(load_config(EXAMPLE)))
-    for ns in ("blog", "shop-prod", "static-site"):
+def test_configmap_holds_the_job_script_exactly() -> None:
+    the_plan = plan(load_config(EXAMPLE))
+    files = render(the_plan)
+    renderer, hdr = Renderer(), header(the_plan.source_name)
+    for unit in the_plan.namespaces:
+        ns = unit.name
         docs = list(yaml.safe_load_all(files[f"namespaces/{ns}/manifests.yaml"].text))
         kinds = [d["kind"] for d in docs]
         assert kinds == ["ServiceAccount", "RoleBinding", "ConfigMap", "CronJob"]
-        assert docs[2]["data"]["backup-ns.sh"] == files[f"namespaces/{ns}/backup-ns.sh"].text
+        job = renderer.script(unit, hdr, job=True)
+        assert docs[2]["data"]["backup-ns.sh"] == job
+        assert files[f"namespaces/{ns}/backup-ns.sh"].text == renderer.script(unit, hdr)
+        assert len(job) < len(files[f"namespaces/{ns}/backup-ns.sh"].text)
         assert files[f"namespaces/{ns}/backup-ns.sh"].mode == 0o755
 
 
@@ -337,9 +344,10 @@ def test_every_script_template_value_goes_through_shquote() -> None:
 
 def test_namespace_templates_see_only_the_plan() -> None:
     """The namespace script and manifests get the plan's unit (ns), the header and the
-    rendered script: no raw config (the plan is their only interface)."""
+    rendered script, and the script its program (cli: the command list for the unit's
+    caps, which says which command fragments it has): no raw config."""
     env = environment()
-    allowed = {"ns", "header", "script", *env.globals}
+    allowed = {"ns", "header", "script", "cli", *env.globals}
     for name in ("script/backup-ns.sh.j2", "manifests/namespace.yaml.j2"):
         source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
         used = jinja2.meta.find_undeclared_variables(env.parse(source))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from backupns_gen import jobscript
 from kubesim.fixture import KubeSim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +37,11 @@ def test_apply_recursive_creates_everything_then_is_unchanged(kubesim: KubeSim) 
                 "get", "configmap", "backup-ns-script", "-n", ns, "-o", "json", check=True
             ).stdout
         )
+        # the job script: create and what it calls, each function as in backup-ns.sh
         script = (OUT / "namespaces" / ns / "backup-ns.sh").read_text()
-        assert cm["data"]["backup-ns.sh"] == script
+        job = cm["data"]["backup-ns.sh"]
+        jobscript.check(script, job, ns)
+        assert "\ncommand_create() {" in job and "\ncommand_list() {" not in job
     assert "clusterrole.rbac.authorization.k8s.io/backup-ns-namespace" in first.stdout
 
     again = kubesim.kubectl("apply", "-R", "-f", str(OUT))

@@ -1,0 +1,120 @@
+"""The job script (the ConfigMap's copy) against the full backup-ns.sh: they agree."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backupns_gen.errors import TemplateError
+from backupns_gen.jobscript import check, split
+from backupns_gen.render import render
+from backupns_gen.shellcheck import binary
+from tests.genhelpers import EXAMPLE, FULL, plan_of
+
+FULL_SCRIPT = """#!/usr/bin/env bash
+# top
+x() { echo x; }
+helper() {
+  echo helper
+}
+command_list() {
+  helper
+}
+command_create() {
+  x
+}
+main() {
+  command_create
+  command_list
+}
+main "$@"
+"""
+JOB = """#!/usr/bin/env bash
+# top
+x() { echo x; }
+command_create() {
+  x
+}
+main() {
+  command_create
+}
+main "$@"
+"""
+
+
+def scripts(config: str) -> list[tuple[str, str, str]]:
+    """(namespace, backup-ns.sh, the ConfigMap's script) of every namespace of CONFIG."""
+    files = render(plan_of(config))
+    out = []
+    for path, f in files.items():
+        if path.endswith("/manifests.yaml") and path.startswith("namespaces/"):
+            docs = [d for d in yaml.safe_load_all(f.text) if d]
+            (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+            full = files[path.replace("manifests.yaml", "backup-ns.sh")].text
+            out.append((path.split("/")[1], full, cm["data"]["backup-ns.sh"]))
+    return out
+
+
+def test_split_functions_and_the_rest() -> None:
+    functions, rest = split(FULL_SCRIPT)
+    assert list(functions) == ["x", "helper", "command_list", "command_create", "main"]
+    assert functions["helper"] == "helper() {\n  echo helper\n}"
+    assert rest == ["#!/usr/bin/env bash", "# top", 'main "$@"', ""]
+
+
+def test_a_part_of_the_script_passes() -> None:
+    check(FULL_SCRIPT, JOB, "ns")
+
+
+def test_a_changed_function_is_refused() -> None:
+    with pytest.raises(TemplateError, match="function x differs"):
+        check(FULL_SCRIPT, JOB.replace("echo x", "echo y"), "ns")
+
+
+def test_a_line_not_in_the_full_script_is_refused() -> None:
+    with pytest.raises(TemplateError, match="line 'set -x' is not in"):
+        check(FULL_SCRIPT, JOB.replace("# top", "set -x"), "ns")
+
+
+def test_a_called_function_left_out_is_refused() -> None:
+    job = JOB.replace("  command_create\n}", "  command_create\n  command_list\n}")
+    with pytest.raises(TemplateError, match="calls command_list but does not define it"):
+        check(FULL_SCRIPT, job, "ns")
+
+
+def test_a_function_named_in_a_comment_only_is_not_needed() -> None:
+    check(
+        FULL_SCRIPT,
+        JOB.replace("  command_create\n}", "  command_create\n  # command_list\n}"),
+        "ns",
+    )
+
+
+@pytest.mark.parametrize("config", [EXAMPLE, FULL], ids=["example", "full"])
+def test_the_configmap_carries_the_job_script(config: Path) -> None:
+    for ns, full, job in scripts(config.read_text()):
+        check(full, job, ns)
+        functions, _ = split(job)
+        assert "command_create" in functions, ns
+        for gone in ("command_list", "command_restore_pvc", "command_delete", "command_dump"):
+            assert gone not in functions, (ns, gone)
+        assert len(job) < len(full), ns
+        assert "dispatch create command_create" in job
+        assert "dispatch list" not in job
+
+
+def test_the_job_scripts_are_shellcheck_clean_but_for_globals_only_left_out_commands_read(
+    tmp_path: Path,
+) -> None:
+    """Each function is the linted one of backup-ns.sh; what leaving commands out can add
+    is a global that only they read (SC2034), nothing else."""
+    for ns, _, job in scripts(EXAMPLE.read_text()):
+        path = tmp_path / f"{ns}.sh"
+        path.write_text(job)
+        proc = subprocess.run(
+            [binary(), "--shell=bash", "-e", "SC2034", str(path)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout
