@@ -257,15 +257,18 @@ def test_restore_pvc_is_provisioned_from_the_snapshot(world: World) -> None:
 def test_restore_pvc_sizes_restore_size_and_a_larger_size(world: World) -> None:
     cluster, vs = world.cluster, world.snapshots[SRC]
     restore_size = _vs(cluster, SRC, vs)["status"]["restoreSize"]
-    # A source PVC that is gone (or smaller): restoreSize itself.
+    # A source PVC that is gone: the size it had when the snapshot was cut (recorded by
+    # create as backup-ns.sh/pvc-size), which is larger than the driver's restoreSize.
     cluster.kubectl("delete", "pvc", "data", "-n", SRC, "--wait=true", check=True)
     try:
         cp = world.run(SRC, "restore-pvc", vs, "--to", "exact", "--wait")
         assert cp.returncode == 0, cp.stdout + cp.stderr
-        assert f"created PVC exact from VolumeSnapshot {vs} ({restore_size}, ReadWriteOnce)" in (
-            cp.stdout
-        )
-        assert _volume_meta(cluster, SRC, "exact")["capacityBytes"] == int(restore_size)
+        assert (
+            f"created PVC exact from VolumeSnapshot {vs} (1Gi = the size of PVC data when the"
+            f" snapshot was taken (backup-ns.sh/pvc-size); restoreSize {restore_size},"
+            " ReadWriteOnce)"
+        ) in cp.stdout
+        assert _volume_meta(cluster, SRC, "exact")["capacityBytes"] == 1024**3
     finally:
         cluster.apply(_pvc(SRC, "data"))
         cluster.wait_for(lambda: _bound(cluster, SRC, "data"), timeout=60)
