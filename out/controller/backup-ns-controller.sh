@@ -803,6 +803,18 @@ read_state() {
   log "read $(wc -l <"$WORK_DIR/vs") VolumeSnapshots, $(wc -l <"$WORK_DIR/vsc") contents, $(wc -l <"$WORK_DIR/pvc") PVCs restoring from snapshots"
 }
 
+# --- clock ----------------------------------------------------------------------
+
+# micro_time WHEN: a Lease MicroTime (2026-03-10T11:00:00.123456Z): WHEN "now", to the
+# microsecond, or WHEN seconds since the epoch.
+micro_time() {
+  if [[ $1 == now ]]; then
+    date -u +%Y-%m-%dT%H:%M:%S.%6NZ
+  else
+    date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000000Z
+  fi
+}
+
 # --- one run at a time: a coordination.k8s.io Lease ---------------------------
 # Taken before the first write, released on every exit path. A held, unexpired
 # lease stops this run; an expired one (a run that died) is taken over with an
@@ -819,10 +831,6 @@ lease_json() {
   printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":%s,"namespace":%s%s},"spec":{%s"leaseDurationSeconds":%d,"acquireTime":%s,"renewTime":%s}}\n' \
     "$(json_str "$CTL_LEASE_NAME")" "$(json_str "$CTL_NAMESPACE")" "$rv" "$holder" \
     "$((10#$CTL_LEASE_DURATION_SEC))" "$(json_str "$3")" "$(json_str "$4")"
-}
-
-micro_time() {
-  date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000000Z
 }
 
 lease_acquire() {

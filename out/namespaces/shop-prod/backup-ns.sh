@@ -936,6 +936,18 @@ kube_fail() {
   die "$1" "${picked[0]}" "$2"
 }
 
+# --- clock ----------------------------------------------------------------------
+
+# micro_time WHEN: a Lease MicroTime (2026-03-10T11:00:00.123456Z): WHEN "now", to the
+# microsecond, or WHEN seconds since the epoch.
+micro_time() {
+  if [[ $1 == now ]]; then
+    date -u +%Y-%m-%dT%H:%M:%S.%6NZ
+  else
+    date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000000Z
+  fi
+}
+
 # --- node lock slots (coordination.k8s.io Leases) -----------------------------
 # At most BAK_LOCK_SLOTS backups run at once on a node: slot I of node N is the Lease
 # backup-ns-slot-N-I in BAK_LOCK_LEASE_NAMESPACE (the controller namespace), shared by
@@ -965,11 +977,6 @@ L_RV='' L_HOLDER='' L_ACQUIRE='' L_RENEW='' L_DURATION='' L_TRANSITIONS=''
 # lease_kube ARGS...: kubectl in the namespace of the slot Leases.
 lease_kube() {
   "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_LOCK_LEASE_NAMESPACE" "$@"
-}
-
-# micro_time: now as a Lease MicroTime, e.g. 2026-03-10T11:00:00.123456Z.
-micro_time() {
-  date -u +%Y-%m-%dT%H:%M:%S.%6NZ
 }
 
 # lease_json NAME RESOURCEVERSION HOLDER ACQUIRE RENEW DURATION TRANSITIONS: the whole
@@ -1044,7 +1051,7 @@ lease_fail() {
 # 3: the Lease is gone (create it next round).
 lease_take() {
   local name=$1 rc=0 rv now transitions
-  now=$(micro_time)
+  now=$(micro_time now)
   if [[ $2 != true ]]; then
     rv=$(lease_write create "$(lease_json "$name" '' "$LEASE_HOLDER" "$now" "$now" \
       "$BAK_LOCK_LEASE_DURATION_SEC" 0)") || rc=$?
@@ -1065,7 +1072,7 @@ lease_take() {
   transitions=0
   [[ ! $L_TRANSITIONS =~ ^[0-9]{1,9}$ ]] || transitions=$((10#$L_TRANSITIONS))
   [[ $L_HOLDER == "$LEASE_HOLDER" ]] || transitions=$((transitions + 1))
-  now=$(micro_time)
+  now=$(micro_time now)
   rv=$(lease_write replace "$(lease_json "$name" "$L_RV" "$LEASE_HOLDER" "$now" "$now" \
     "$BAK_LOCK_LEASE_DURATION_SEC" "$transitions")") || rc=$?
   case $rc in
@@ -1198,7 +1205,7 @@ lease_renew_loop() {
       rm -rf -- "$WORK_DIR"
       exit 0
     fi
-    now=$(micro_time)
+    now=$(micro_time now)
     rc=0
     rv=$(lease_write replace "$(lease_json "$LEASE_NAME" "$LEASE_RV" "$LEASE_HOLDER" \
       "$LEASE_ACQUIRED" "$now" "$BAK_LOCK_LEASE_DURATION_SEC" "$LEASE_TRANSITIONS")") || rc=$?
@@ -1239,7 +1246,7 @@ lease_release_now() {
     fi
     transitions=0
     [[ ! $L_TRANSITIONS =~ ^[0-9]{1,9}$ ]] || transitions=$((10#$L_TRANSITIONS))
-    now=$(micro_time)
+    now=$(micro_time now)
     rc=0
     lease_write replace "$(lease_json "$LEASE_NAME" "$L_RV" '' "$now" "$now" 1 "$transitions")" \
       >/dev/null || rc=$?
