@@ -90,9 +90,8 @@ ctl_verify_bool() {
 # verify_config: check every setting against a pattern before any work is done
 # (generated from the settings table, backupns_gen/controller.py).
 verify_config() {
-  local re_zone='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$'
   is_dns_label "$CTL_NAMESPACE" || ctl_invalid CTL_NAMESPACE "is not a valid Kubernetes name (DNS label)"
-  [[ $CTL_TIME_ZONE =~ $re_zone ]] || ctl_invalid CTL_TIME_ZONE "is not an IANA time zone name"
+  is_zone_name "$CTL_TIME_ZONE" || ctl_invalid CTL_TIME_ZONE "is not an IANA time zone name"
   zone_known "$CTL_TIME_ZONE" ||
     ctl_invalid CTL_TIME_ZONE "is not a known time zone here (no ${TZDIR:-/usr/share/zoneinfo}/$CTL_TIME_ZONE; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone)"
   ctl_verify_int CTL_KEEP_DAILY 0 3650
@@ -338,6 +337,13 @@ is_utc_time() {
 is_label_value() {
   local re='^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'
   [[ -z $1 || (${#1} -le 63 && $1 =~ $re) ]]
+}
+
+# is_zone_name VALUE: the shape of an IANA time zone name (UTC, Europe/Vienna); whether
+# the zone is known here is zone_known's.
+is_zone_name() {
+  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$'
+  [[ ${#1} -le 64 && $1 =~ $re ]]
 }
 
 # env_ref VALUE: prints NAME when VALUE is exactly a ${NAME} reference to an

@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import names, zonerules
-from .kinds import ABS_PATH, QUANTITY
+from .kinds import ABS_PATH, QUANTITY, ZONE_NAME
 from .names import quote
 
 
@@ -166,14 +166,10 @@ Percent = Annotated[
 ]
 
 
-_TIME_ZONE = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*")
-"""The shape the script's verify_time_zone accepts too; IANA names are at most ~32 long."""
-
-
 def _time_zone(value: object) -> str:
     text = _string(value)
     try:
-        if len(text) <= 64 and _TIME_ZONE.fullmatch(text):
+        if ZONE_NAME.check(text):
             zoneinfo.ZoneInfo(text)
             zonerules.zone_rule(text)  # the scripts carry it (for images without tzdata)
             return text

@@ -119,6 +119,13 @@ LABEL_VALUE = Kind(
     max_len=63,
     empty=True,
 )
+ZONE_NAME = Kind(
+    "zone_name",
+    "[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*",
+    "the shape of an IANA time zone name (UTC, Europe/Vienna); whether\n"
+    "# the zone is known here is zone_known's.",
+    max_len=64,
+)
 
 KINDS: tuple[Kind, ...] = (
     DNS_LABEL,
@@ -129,5 +136,6 @@ KINDS: tuple[Kind, ...] = (
     QUANTITY,
     UTC_TIME,
     LABEL_VALUE,
+    ZONE_NAME,
 )
 """Every kind, in the order of their bash functions."""

@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
+from . import kinds
 from .config import Mysql, NamespaceConfig, Postgres
 from .declared import declared, field_at
 from .fields import duration_seconds
@@ -60,6 +61,16 @@ KINDS = {
     "custom": "checked by hand in the fragment that uses it",
 }
 """The kinds of value, each with a generated bash check (``custom``: none)."""
+
+VALUE_KINDS = {
+    "abs_path": kinds.ABS_PATH,
+    "dns_label": kinds.DNS_LABEL,
+    "subdomain": kinds.DNS_SUBDOMAIN,
+    "label_value": kinds.LABEL_VALUE,
+    "time_zone": kinds.ZONE_NAME,
+}
+"""The setting kinds whose check is a value kind of ``kinds.py`` (``verify_<kind>``
+calls its ``is_<name>``; the config field validates with the same ``Kind``)."""
 
 WHEN = {
     "": "",
@@ -136,6 +147,11 @@ class Setting:
         assert bool(self.pattern and self.why) == (self.kind == "pattern"), self.name
         assert bool(self.choices) == (self.kind == "choice"), self.name
         assert "\n" not in self.help and self.help, self.name
+
+    @property
+    def value_kind(self) -> kinds.Kind | None:
+        """The shared definition its bash check and Python validator come from, if any."""
+        return VALUE_KINDS.get(self.kind)
 
     @property
     def condition(self) -> str:

@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 
-from backupns_gen import fields, names
+from backupns_gen import fields, names, settings
 from backupns_gen.kinds import KINDS, Kind
 from backupns_gen.render import environment
+from tests.genhelpers import TEMPLATES
 
 SHA = "0123456789abcdef" * 4
 ARABIC_ONE = "\u0661"
@@ -81,6 +82,10 @@ CORPUS: dict[str, tuple[list[str], list[str]]] = {
         ["", "a", "A_b.c-D", "0", "x" * 63],
         ["-a", "a-", "_a", "a b", "x" * 64, "a/b", "é", "a\n"],
     ),
+    "zone_name": (
+        ["UTC", "Europe/Vienna", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "z" * 64],
+        ["", "Europe/", "/UTC", "Europe//Vienna", "../etc/passwd", "z" * 65, "UTC\n", "A B", "é"],
+    ),
 }
 
 
@@ -133,3 +138,17 @@ def test_the_config_fields_use_the_kinds() -> None:
         assert names.dns1123_label(value) is not None
     for value in CORPUS["quantity"][0]:
         assert fields._quantity(value) == value
+
+
+def test_setting_rows_of_a_value_kind_check_with_it() -> None:
+    """verify_<kind> of the script calls the kind's is_<name>; a row's default passes it."""
+    config = (TEMPLATES / "script" / "_config.sh.j2").read_text()
+    rows = [s for s in settings.SETTINGS if s.value_kind is not None]
+    assert {s.kind for s in rows} == set(settings.VALUE_KINDS)
+    for s in rows:
+        kind = s.value_kind
+        assert kind is not None
+        body = config.split(f"\nverify_{s.kind}() {{", 1)[1].split("\n}\n", 1)[0]
+        assert f"is_{kind.name} " in body, s.name
+        if isinstance(s.default, str) and (s.default or not s.optional):
+            assert kind.check(s.default), s.name

@@ -292,6 +292,13 @@ is_label_value() {
   [[ -z $1 || (${#1} -le 63 && $1 =~ $re) ]]
 }
 
+# is_zone_name VALUE: the shape of an IANA time zone name (UTC, Europe/Vienna); whether
+# the zone is known here is zone_known's.
+is_zone_name() {
+  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$'
+  [[ ${#1} -le 64 && $1 =~ $re ]]
+}
+
 # env_ref VALUE: prints NAME when VALUE is exactly a ${NAME} reference to an
 # environment variable of the database container; returns 1 otherwise.
 env_ref() {
@@ -604,8 +611,8 @@ verify_host() {
 }
 
 verify_time_zone() {
-  local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$' v=${!1-}
-  [[ $v =~ $re ]] || invalid "$1" "is not an IANA time zone name"
+  local v=${!1-}
+  is_zone_name "$v" || invalid "$1" "is not an IANA time zone name"
   zone_known "$v" ||
     invalid "$1" "is not a known time zone here (no ${TZDIR:-/usr/share/zoneinfo}/$v; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone)"
 }
