@@ -60,6 +60,9 @@ class Command:
     """A key of RUNBOOK_SECTIONS: the runbook section its help ends with ("" = none)."""
     job: bool = False
     """The namespace's CronJob runs it: it is in the job script (the ConfigMap's copy)."""
+    platform: bool = False
+    """It changes or deletes backups: the platform team's (the admission policies and the
+    restore Role refuse it to tenants, and the script says so in one line)."""
 
     @property
     def runbook_line(self) -> str:
@@ -97,10 +100,14 @@ class Program:
     die_shown: str = ""
     runbook: str = RUNBOOK
     """Where the top-level help sends a user who needs data back."""
+    platform_verbs: tuple[str, ...] = ()
+    """The program's verbs that only the platform team may run (Command.platform), the
+    same in the job script (which has none of them) as in the full script."""
 
     def has(self, verb: str) -> bool:
         """True when the program has VERB: the fragment implementing it is rendered."""
         return any(c.verb == verb for c in self.commands)
+
 
     @property
     def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -404,8 +411,11 @@ both are gone. Without a terminal it refuses unless --yes is given.
 Options:
   --yes       do not ask
   --force     also delete snapshots labelled backup-ns.sh/keep=true
-  -h, --help  show this help""",
+  -h, --help  show this help
+
+Only the platform team may (the admission policies and RBAC refuse anyone else).""",
         runbook="retention",
+        platform=True,
     ),
     Command(
         "keep",
@@ -419,10 +429,13 @@ then treats it like any other snapshot).
 
 keep refuses a failed snapshot (status.error, labelled backup-ns.sh/failed=true,
 or not ready) unless --force is given: it cannot be restored from, and kept or
-not it never counts as its day's, week's or month's copy.""",
+not it never counts as its day's, week's or month's copy.
+
+Only the platform team may (the admission policies and RBAC refuse anyone else).""",
         runbook="retention",
+        platform=True,
     ),
-    Command("unkeep", "", "Maintain", ("SNAPSHOT",), pair="keep"),
+    Command("unkeep", "", "Maintain", ("SNAPSHOT",), pair="keep", platform=True),
 )
 
 CONTROLLER: tuple[Command, ...] = (
@@ -582,6 +595,7 @@ def script_program(caps: frozenset[str], job: bool = False) -> Program:
         ),
         commands=tuple(c for c in SCRIPT if (not c.cap or c.cap in caps) and (c.job or not job)),
         debug_hint="BAK_DEBUG=true",
+        platform_verbs=tuple(c.verb for c in SCRIPT if c.platform),
         log_prefix="[backup-ns] ${BAK_NAMESPACE:-}: ",
         log_shown="[backup-ns] <namespace>: ",
         die_where=" in namespace ${BAK_NAMESPACE:-}",

@@ -329,6 +329,16 @@ class Verify(Model):
     """How long to wait for a scratch PVC and its helper pod (default 10m)."""
 
 
+class Restore(Model):
+    """Self-service restore: who in this namespace may get data back without the platform
+    team."""
+
+    tenant_groups: list[GroupName] = Field(default_factory=list)
+    """Groups bound (RoleBinding backup-ns-restore) to the namespace's Role
+    backup-ns-restore: list, restore-pvc, verify, dump-download and dump-restore in this
+    namespace, nothing else (no delete, no keep, nothing cluster-wide). Default none."""
+
+
 class Job(Model):
     """The CronJob and its pods (Kubernetes field names).
 
@@ -425,6 +435,8 @@ class NamespaceConfig(Model):
     """CronJob and pod settings (see Job)."""
     verify: Verify = Field(default_factory=Verify)
     """The restore drill and the toolbox's helper pods (see Verify)."""
+    restore: Restore = Field(default_factory=Restore)
+    """Self-service restore for the namespace's own people (see Restore)."""
 
 
 class Keep(Model):

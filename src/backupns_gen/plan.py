@@ -92,6 +92,8 @@ class NamespaceUnit:
     hooks: tuple[PlannedHook, ...]
     """Pre hooks, then post hooks, each in config order (empty without the hooks cap)."""
     verify_after_backup: bool
+    tenant_groups: tuple[str, ...] = ()
+    """Groups bound to the namespace's Role backup-ns-restore (restore.tenantGroups)."""
     """The CronJob verifies each new snapshot (and binds ClusterRole backup-ns-verify)."""
     zones: tuple[ZoneRule, ...] = ()
     """The rules of every zone of the config (BAK_TIME_ZONE may name another of them);
@@ -223,6 +225,7 @@ def plan_namespace(
         job=ns.job,
         hooks=plan_hooks(ns),
         verify_after_backup=ns.verify.after_backup,
+        tenant_groups=tuple(ns.restore.tenant_groups),
         lease_namespace=lease_namespace,
         run_as_user=_run_as_user(ns),
         zones=zonerules.rules_for({ns.time_zone}),

@@ -32,6 +32,7 @@ import pytest
 
 from tests.realk8s import test_controller as tc
 from tests.realk8s.fixture import RealCluster
+from tests.realk8s.render import render
 from tests.realk8s.servers import bound, pvc, remove_contents
 
 pytestmark = pytest.mark.realk8s
@@ -417,3 +418,94 @@ def test_list_contents_orphaned_shows_what_a_deleted_namespace_left(
     assert listed.returncode == 0, listed.stdout + listed.stderr
     rows = [ln for ln in listed.stdout.splitlines() if content in ln]
     assert len(rows) == 1 and ns in rows[0] and "k1" in rows[0], listed.stdout
+
+
+# -- the tenant restore Role: self-service restore, nothing more ---------------------------
+RESTORE_GROUP = "shop-restorers"
+
+
+def run_script(
+    script: Path, env: dict[str, str], tmp: Path, *args: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(script), *args],
+        env={**env, "TMPDIR": str(tmp), "NO_COLOR": "1", **extra},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_tenant_restores_alone_and_is_told_what_needs_the_platform_team(
+    cluster: RealCluster, tenant: str, tmp_path: Path
+) -> None:
+    ns = tenant
+    out = render(
+        tmp_path / "backupns.yaml",
+        tmp_path / "out",
+        text=(
+            "defaults: {lock: {mode: none}}\n"
+            f"namespaces:\n  {ns}:\n    pvcs: [data]\n    database: none\n"
+            f"    restore: {{tenantGroups: [{RESTORE_GROUP}]}}\n"
+        ),
+    )
+    cluster.kubectl("apply", "-f", str(out / "cluster" / "namespace-role.yaml"), check=True)
+    cluster.kubectl("apply", "-f", str(out / "namespaces" / ns / "manifests.yaml"), check=True)
+    s1 = tc.make_snapshot(cluster, ns, "s1", tc.managed(**tc.periods(tc.day(0))))
+    # carol has no role but the rendered RoleBinding backup-ns-restore
+    env = as_user(cluster, tmp_path, "carol", RESTORE_GROUP, ns)
+    script = out / "namespaces" / ns / "backup-ns.sh"
+    offset = cluster.audit_offset()
+
+    listed = run_script(script, env, tmp_path, "list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "s1" in listed.stdout, listed.stdout
+    restored = run_script(script, env, tmp_path, "restore-pvc", "s1", "--to", "back")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    cluster.wait_for(lambda: bound(cluster, ns, "back"), timeout=60)
+    claim = cluster.get_json("pvc", "back", "-n", ns)
+    assert claim["spec"]["dataSource"]["name"] == "s1"
+    # verify: the scratch PVC and the helper pod are created and removed as carol (this
+    # tier has no kubelet: the pod never runs, so the drill gives up waiting for it)
+    verify = run_script(script, env, tmp_path, "verify", "s1", BAK_TOOLBOX_TIMEOUT="5s")
+    assert verify.stderr.startswith("ERROR: helper pod backup-ns-verify-"), verify.stderr
+    carol = [e for e in cluster.audit_events(offset) if e["user"]["username"] == "carol"]
+    assert {
+        (e["verb"], e["objectRef"].get("resource"))
+        for e in carol
+        if e["verb"] in ("create", "delete")
+    } >= {
+        ("create", "persistentvolumeclaims"),
+        ("create", "pods"),
+        ("delete", "pods"),
+        ("delete", "persistentvolumeclaims"),
+    }, carol
+    # the one refusal: recording the result on the snapshot (the Role has no patch);
+    # kubectl's own look at the namespace after a refusal is not the script's
+    refused = {
+        (e["verb"], e["objectRef"].get("resource"))
+        for e in carol
+        if e["responseStatus"]["code"] == 403 and e["objectRef"].get("resource") != "namespaces"
+    }
+    assert refused == {("patch", "volumesnapshots")}, refused
+
+    # the platform team's commands: one line saying so, nothing changed
+    for args, verb in ((("delete", "s1", "--yes"), "delete"), (("keep", "s1"), "keep")):
+        cp = run_script(script, env, tmp_path, *args)
+        assert cp.returncode == 1, cp.stdout + cp.stderr
+        lines = cp.stderr.splitlines()
+        assert len(lines) == 1, cp.stderr
+        assert lines[0].startswith(
+            f"ERROR: {verb} needs the platform team in namespace {ns}: Error from server "
+            "(Forbidden): "
+        ), lines[0]
+        assert lines[0].endswith(
+            "Your kubectl identity may get data back (list, restore-pvc, verify, "
+            "dump-download, dump-restore), not change or delete backups: ask the platform "
+            f"team to run backup-ns.sh {verb}"
+        ), lines[0]
+    assert tc.labels_of(tc.vs_get(cluster, ns, "s1")) == tc.labels_of(s1)
+    content = tc.content_get(cluster, tc.content_of(s1))
+    assert content["spec"]["deletionPolicy"] == "Retain"
