@@ -738,3 +738,103 @@ def test_a_snapshot_a_pvc_is_being_restored_from_is_not_swept(ctl: Ctl, tenant: 
         in "\n".join(swept.lines())
     ), swept.stdout
     cluster.wait_for(lambda: vs_get(cluster, ns, "r1") is None, timeout=60)
+
+
+# -- a snapshot handle two contents hold --------------------------------------------------------
+def test_sweeping_one_of_two_holders_of_a_handle_keeps_the_driver_snapshot(
+    ctl: Ctl, tenant: str
+) -> None:
+    """A second content (pre-provisioned, Retain, as a clone makes it) holds the handle of
+    a real snapshot. Sweeping the original deletes its snapshot and content with
+    deletionPolicy Retain: the driver's snapshot stays for the clone. Sweeping the clone,
+    the last holder, goes the usual way (Delete first) and the driver's snapshot is gone."""
+    cluster, ns = ctl.cluster, tenant
+    d = [day(k) for k in (-2, -1, 0)]
+    orig = make_snapshot(cluster, ns, "s-orig", managed(**periods(d[0])))
+    content = content_of(orig)
+    handle = handle_of(cluster, content)
+    clone_content = f"{ns}-clone"
+    ctl_driver = content_get(cluster, content)["spec"]["driver"]
+    cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshotContent",
+                "metadata": {"name": clone_content},
+                "spec": {
+                    "deletionPolicy": "Retain",
+                    "driver": ctl_driver,
+                    "source": {"snapshotHandle": handle},
+                    "volumeSnapshotRef": {"name": "s-clone", "namespace": ns},
+                },
+            }
+        )
+    )
+    cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshot",
+                "metadata": {"name": "s-clone", "namespace": ns, "labels": managed()},
+                "spec": {"source": {"volumeSnapshotContentName": clone_content}},
+            }
+        )
+    )
+    cluster.wait_for(
+        lambda: ((vs_get(cluster, ns, "s-clone") or {}).get("status") or {}).get("readyToUse"),
+        timeout=60,
+    )
+    make_snapshot(
+        cluster, ns, "s-new", managed(**{"backup-ns.sh/daily": periods(d[2])["backup-ns.sh/daily"]})
+    )
+    past = {
+        "backup-ns.sh/delete-after": f"{d[1]:%Y-%m-%d}",
+        "backup-ns.sh/delete-reason": "expired",
+    }
+    cluster.kubectl(
+        "label",
+        "--overwrite",
+        "volumesnapshot",
+        "-n",
+        ns,
+        "s-orig",
+        *(f"{k}={v}" for k, v in past.items()),
+        check=True,
+    )
+
+    plan = ok(ctl.run("plan", now=d[2]))
+    want = (
+        f"delete {ns}/s-orig : delete-after {d[1]:%Y-%m-%d} is before today {d[2]:%Y-%m-%d}; "
+        f"kept data: handle shared with content {clone_content}; content {content} deleted too"
+    )
+    assert want in plan.lines(), plan.stdout
+    assert plan.writes() == []
+    first = ok(ctl.run("run", now=d[2]))
+    assert want in first.lines(), first.stdout
+    assert ("patch", "volumesnapshotcontents", "", content) not in first.writes(), first.writes()
+    assert ("delete", "volumesnapshotcontents", "", content) in first.writes(), first.writes()
+    cluster.wait_for(lambda: vs_get(cluster, ns, "s-orig") is None, timeout=60)
+    cluster.wait_for(lambda: content_get(cluster, content) is None, timeout=60)
+    assert content_get(cluster, clone_content)["spec"]["deletionPolicy"] == "Retain"
+    if ctl.real:  # the CSI driver still holds the data the clone stands for
+        assert driver_has(cluster, handle)
+
+    # the clone, now the last holder: Delete first, and the driver's snapshot goes
+    cluster.kubectl(
+        "label",
+        "--overwrite",
+        "volumesnapshot",
+        "-n",
+        ns,
+        "s-clone",
+        *(f"{k}={v}" for k, v in past.items()),
+        check=True,
+    )
+    last = ok(ctl.run("run", now=d[2]))
+    assert (
+        f"delete {ns}/s-clone : delete-after {d[1]:%Y-%m-%d} is before today {d[2]:%Y-%m-%d}; "
+        f"content {clone_content} deletionPolicy Retain -> Delete first"
+    ) in last.lines(), last.stdout
+    cluster.wait_for(lambda: content_get(cluster, clone_content) is None, timeout=60)
+    if ctl.real:
+        cluster.wait_for(lambda: not driver_has(cluster, handle), timeout=30)

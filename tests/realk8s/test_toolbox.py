@@ -463,6 +463,121 @@ def test_delete_removes_the_snapshot_its_content_and_the_data(world: World) -> N
     assert _vs(cluster, SRC, world.snapshots[SRC])["status"]["readyToUse"] is True
 
 
+def _role(name: str, content_verbs: list[str]) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": [
+                {
+                    "apiGroups": ["snapshot.storage.k8s.io"],
+                    "resources": ["volumesnapshots"],
+                    "verbs": ["get", "list", "watch", "delete"],
+                },
+                {
+                    "apiGroups": ["snapshot.storage.k8s.io"],
+                    "resources": ["volumesnapshotcontents"],
+                    "verbs": content_verbs,
+                },
+            ],
+        }
+    )
+
+
+def test_delete_keeps_the_data_another_content_holds_with_least_privilege(world: World) -> None:
+    """A second content holds the snapshot's handle (as a clone does). An operator who may
+    get, patch and delete contents but not list them is refused before any change (the
+    audit log: only that list was denied, no write). With list as well (the one right
+    added), delete removes the snapshot and its content with deletionPolicy Retain, every
+    request allowed, and the driver's snapshot stays for the other content."""
+    cluster = world.cluster
+    vs = _snapshot(world, SRC, "tbshr1", "<h1>shared</h1>\n")
+    cname = _vs(cluster, SRC, vs)["status"]["boundVolumeSnapshotContentName"]
+    content = _content(cluster, cname)
+    handle = content["status"]["snapshotHandle"]
+    snap_dir = cluster.csi_state / "snapshots" / handle
+    other, role = f"shared-{SUFFIX}", f"backupns-deleter-{SUFFIX}"
+    cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshotContent",
+                "metadata": {"name": other},
+                "spec": {
+                    "deletionPolicy": "Retain",
+                    "driver": content["spec"]["driver"],
+                    "source": {"snapshotHandle": handle},
+                    "volumeSnapshotRef": {"name": "clone", "namespace": DST},
+                },
+            }
+        )
+    )
+    user = f"system:serviceaccount:{OPS_NS}:deleter"
+    cluster.apply(_role(role, ["get", "watch", "patch", "delete"]))
+    cluster.kubectl("create", "serviceaccount", "deleter", "-n", OPS_NS, check=True)
+    cluster.kubectl(
+        "create", "clusterrolebinding", role, f"--clusterrole={role}",
+        f"--serviceaccount={OPS_NS}:deleter", check=True,
+    )  # fmt: skip
+    env = cluster.env(
+        world.tmp, kubeconfig=cluster.sa_kubeconfig(OPS_NS, "deleter", world.tmp / "deleter.kc")
+    )
+
+    def calls(offset: int) -> list[tuple[str, str, str, str]]:
+        return [
+            (
+                e["verb"],
+                (e.get("objectRef") or {}).get("resource", ""),
+                (e.get("objectRef") or {}).get("name", ""),
+                e.get("annotations", {}).get("authorization.k8s.io/decision", ""),
+            )
+            for e in cluster.audit_events(offset)
+            if e["user"]["username"] == user
+        ]
+
+    try:
+        offset = cluster.audit_offset()
+        cp = world.run(SRC, "delete", vs, "--yes", env=env)
+        _one_error_line(
+            cp,
+            f"cannot check that no other VolumeSnapshotContent holds the data of {vs} "
+            f"(snapshot handle {handle})",
+        )
+        made = calls(offset)
+        assert [c[:2] for c in made if c[3] != "allow"] == [("list", "volumesnapshotcontents")]
+        assert [c for c in made if c[0] not in ("get", "list", "watch")] == [], made
+        assert _vs(cluster, SRC, vs) is not None and snap_dir.is_dir()
+
+        cluster.apply(_role(role, ["get", "list", "watch", "patch", "delete"]))
+        cluster.wait_for(
+            lambda: cluster.kubectl(
+                "auth", "can-i", "list", "volumesnapshotcontents.snapshot.storage.k8s.io",
+                f"--as={user}",
+            ).stdout.strip() == "yes",
+            timeout=60,
+        )  # fmt: skip
+        offset = cluster.audit_offset()
+        cp = world.run(SRC, "delete", vs, "--yes", env=env)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert f"; kept data: handle shared with content {other}" in cp.stdout
+        assert "The data stays: another VolumeSnapshotContent holds it." in cp.stdout
+        assert (
+            f"deleted VolumeSnapshot {vs} and its content {cname}; "
+            f"the data stays with content {other}" in cp.stdout
+        )
+        made = calls(offset)
+        assert [c for c in made if c[3] != "allow"] == [], made
+        assert ("patch", "volumesnapshotcontents", cname, "allow") not in made, made
+        assert ("delete", "volumesnapshotcontents", cname, "allow") in made, made
+        assert _vs(cluster, SRC, vs) is None and _content(cluster, cname) is None
+        assert snap_dir.is_dir()  # the driver's snapshot, for the other content
+    finally:
+        # (the unbound content's data is left to the tier's teardown)
+        cluster.kubectl("delete", "vsc", other, "--wait=true", "--ignore-not-found", timeout=120)
+        cluster.kubectl("delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")
+
+
 # -- rebind (the controller script) -----------------------------------------------------
 
 
