@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import names, zonerules
-from .kinds import ABS_PATH, QUANTITY, ZONE_NAME
+from .kinds import ABS_PATH, DURATION, QUANTITY, ZONE_NAME
 from .names import quote
 
 
@@ -93,7 +93,7 @@ OptionalLabelKey = Annotated[
     _str_schema(),
 ]
 
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 _DURATION_HINT = "is not a valid duration (like 90s, 15m, 1h30m, or whole seconds)"
 
 
@@ -114,10 +114,8 @@ def _duration(value: object) -> str:
         text = value.strip()
     else:
         raise fail(value, _DURATION_HINT)
-    if not text.isdigit():
-        match = _DURATION.fullmatch(text)
-        if not text or match is None or not any(match.groups()):
-            raise fail(value, _DURATION_HINT)
+    if not DURATION.check(text):
+        raise fail(value, _DURATION_HINT)
     if duration_seconds(text) <= 0:
         raise fail(value, "is not a valid duration: must be longer than 0s")
     return text

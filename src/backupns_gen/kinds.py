@@ -47,9 +47,24 @@ class Kind:
             return False
         return self.compiled.fullmatch(value) is not None
 
+    @property
+    def anchored(self) -> str:
+        """The regex to put between ``^`` and ``$``: grouped when it has a ``|`` outside
+        parentheses (``^a|b$`` is ``^a`` or ``b$``)."""
+        depth = 0
+        for i, c in enumerate(self.regex):
+            if c == "\\" or (i and self.regex[i - 1] == "\\"):
+                continue
+            depth += {"(": 1, ")": -1}.get(c, 0)
+            if c == "|" and depth == 0:
+                return f"({self.regex})"
+        return self.regex
+
     def bash(self) -> str:
         """The bash function ``is_<name> VALUE`` (return 0 when it is of this kind)."""
         tests = [] if self.max_len is None else [f"${{#1}} -le {self.max_len}"]
+        if not self.empty and self.compiled.fullmatch(""):
+            tests.insert(0, "-n $1")  # the regex alone would take ""
         tests.append("$1 =~ $re")
         test = " && ".join(tests)
         if self.empty:
@@ -57,7 +72,7 @@ class Kind:
         return (
             f"# is_{self.name} VALUE: {self.doc}\n"
             f"is_{self.name}() {{\n"
-            f"  local re='^{self.regex}$'\n"
+            f"  local re='^{self.anchored}$'\n"
             f"  [[ {test} ]]\n"
             "}\n"
         )
@@ -126,6 +141,12 @@ ZONE_NAME = Kind(
     "# the zone is known here is zone_known's.",
     max_len=64,
 )
+DURATION = Kind(
+    "duration",
+    "[0-9]{1,9}|([0-9]{1,9}h)?([0-9]{1,9}m)?([0-9]{1,9}s)?",
+    "whole seconds, or hours, minutes and seconds in that order\n"
+    "# (90, 90s, 15m, 1h30m), each number at most 9 digits; longer than 0 is the caller's.",
+)
 
 KINDS: tuple[Kind, ...] = (
     DNS_LABEL,
@@ -137,5 +158,6 @@ KINDS: tuple[Kind, ...] = (
     UTC_TIME,
     LABEL_VALUE,
     ZONE_NAME,
+    DURATION,
 )
 """Every kind, in the order of their bash functions."""

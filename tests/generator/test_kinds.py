@@ -82,6 +82,10 @@ CORPUS: dict[str, tuple[list[str], list[str]]] = {
         ["", "a", "A_b.c-D", "0", "x" * 63],
         ["-a", "a-", "_a", "a b", "x" * 64, "a/b", "é", "a\n"],
     ),
+    "duration": (
+        ["90", "0", "90s", "15m", "1h30m", "2h5m10s", "999999999h", "1h1s"],
+        ["", "1d", "1h 30m", "h", "1m30h", "1234567890", ARABIC_ONE + "h", " 90", "90\n", "-5"],
+    ),
     "zone_name": (
         ["UTC", "Europe/Vienna", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "z" * 64],
         ["", "Europe/", "/UTC", "Europe//Vienna", "../etc/passwd", "z" * 65, "UTC\n", "A B", "é"],

@@ -218,16 +218,14 @@ json_members() {
 }
 
 # duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.
-# Returns 1 (and prints nothing) for anything else.
+# Returns 1 (and prints nothing) for anything else (is_duration).
 duration_to_seconds() {
-  local d=$1 total=0 n
-  local re_plain='^[0-9]{1,9}$' re_go='^([0-9]{1,9}h)?([0-9]{1,9}m)?([0-9]{1,9}s)?$'
-  local re_part='^([0-9]+)([hms])(.*)$'
+  local d=$1 total=0 n re_plain='^[0-9]+$' re_part='^([0-9]+)([hms])(.*)$'
+  is_duration "$d" || return 1
   if [[ $d =~ $re_plain ]]; then
     printf '%d\n' "$((10#$d))"
     return 0
   fi
-  [[ -n $d && $d =~ $re_go ]] || return 1
   while [[ $d =~ $re_part ]]; do
     n=$((10#${BASH_REMATCH[1]}))
     case ${BASH_REMATCH[2]} in
@@ -297,6 +295,13 @@ is_label_value() {
 is_zone_name() {
   local re='^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$'
   [[ ${#1} -le 64 && $1 =~ $re ]]
+}
+
+# is_duration VALUE: whole seconds, or hours, minutes and seconds in that order
+# (90, 90s, 15m, 1h30m), each number at most 9 digits; longer than 0 is the caller's.
+is_duration() {
+  local re='^([0-9]{1,9}|([0-9]{1,9}h)?([0-9]{1,9}m)?([0-9]{1,9}s)?)$'
+  [[ -n $1 && $1 =~ $re ]]
 }
 
 # env_ref VALUE: prints NAME when VALUE is exactly a ${NAME} reference to an
