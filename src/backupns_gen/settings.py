@@ -19,10 +19,12 @@ Adding a setting
    (its camelCase path in backupns.yaml) and ``value`` (how the plan computes
    the baked value) when the config sets it; ``baked=False`` when it is only
    read from the environment. Pick a ``kind`` from ``KINDS`` (the bash check is
-   generated from it); ``custom`` means the fragment checks it by hand.
+   generated from it); ``custom`` means the fragment checks it by hand. A kind in
+   ``VALUE_KINDS`` is one ``kinds.Kind``: the config field's validator and the
+   script's ``is_<name>`` come from its one regex.
 2. If the config sets it: add the field to the model in ``config.py`` with its
-   default and bounds (``name: int = Field(default=2, ge=1, le=1000)``); the row
-   reads them from there.
+   default and bounds (``name: int = Field(default=2, ge=1, le=1000)``) or its
+   choices (``Literal[...]``); the row reads them from there (``declared.py``).
 3. Read ``$BAK_X`` in the one fragment that uses it. Re-render, update the
    goldens. ``tests/generator/test_settings.py`` fails when a rendered script reads a
    ``BAK_*`` variable that is not in this table.
