@@ -138,6 +138,9 @@ step "bench smoke: create.py" python3 bench/create.py --repeat 1
 step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 --repeat 1
 # The controller on kubesim (--server real|both: also the real kube-apiserver, ~60 s more).
 step "bench smoke: controller.py" python3 bench/controller.py --namespaces 20 --snapshots 5 --changes 40
+# Requests and tool CPU per create, retention change and idle run, cold kubectl cache,
+# on kubesim (--server real|both: also the real tier; full size: drop --smoke).
+step "bench smoke: cost.py" python3 bench/cost.py --smoke
 
 if ((${#failed[@]})); then
   echo "FAILED steps: ${failed[*]}"
