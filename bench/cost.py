@@ -12,9 +12,10 @@ Measured per run, each figure the median of ``--repeat`` runs with min and max:
   tier has no container runtime, so no exec there);
 - retention change: the controller's ``run`` over ``--namespaces`` namespaces, each with a
   synced history and one pending change of a kind (unlabel: a new daily snapshot pushes
-  the oldest daily out; mark: a snapshot with no period label left; delete: one past its
-  delete-after), requests and CPU divided by the changes ``plan`` listed beforehand
-  (unlabel, unmark, mark, delete; the contents' sync requests count with them): the
+  the oldest daily out; mark: a snapshot with no period label left; expire: both in one
+  run, the oldest daily had no other label; delete: one past its delete-after), requests
+  and CPU divided by the changes ``plan`` listed beforehand (unlabel, unmark, mark,
+  delete; the contents' sync requests count with them): the
   whole run's figures per change, and "beyond idle": the run's requests (writes) minus
   those of the idle run right after it, per change (the goal is for these);
 - idle run: the controller's ``run`` with nothing to change: requests and writes.
@@ -458,8 +459,13 @@ NOW = f"{DAY:%Y-%m-%d}T06:00:00Z"
 
 def pending(kind: str, ns: str) -> list[dict[str, Any]]:
     """A synced history of HISTORY days in ns plus one pending change of this kind."""
-    objs = ctlsim.history(ns, START, HISTORY)
-    if kind == "unlabel":  # a new day: the oldest daily is unlabelled (keep daily = HISTORY)
+    if kind == "expire":  # dailies only: the oldest loses its last label and is marked
+        week, month = ctlsim.periods(START)["backup-ns.sh/weekly"], f"{START:%Y-%m}"
+        seen = {"backup-ns.sh/weekly": {week}, "backup-ns.sh/monthly": {month}}
+        objs = ctlsim.history(ns, START, HISTORY, existing=seen)
+    else:
+        objs = ctlsim.history(ns, START, HISTORY)
+    if kind in ("unlabel", "expire"):  # a new day: the oldest daily is unlabelled (keep)
         objs += ctlsim.snapshot(ns, f"data-{DAY:%Y-%m-%d-%H%M%S}", DAY,
                                 labels={"backup-ns.sh/daily": f"{DAY:%Y-%m-%d}"})
     elif kind == "mark":  # no period label: marked expired
@@ -513,7 +519,7 @@ def bench_controller(server: Server, tmp: Path, repeat: int, n: int, show: bool)
                   f"{len(s.requests)} requests)")
         raise SystemExit("the controller did not settle: no idle run in 3")
 
-    for kind in ("unlabel", "mark", "delete"):
+    for kind in ("unlabel", "mark", "expire", "delete"):
         fig = Figures(f"retention change: {kind} (+ its sync), controller run")
         seen: Counter[str] = Counter()
         for _ in range(repeat):
@@ -592,7 +598,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--repeat", type=int, default=5, help="runs per figure (default 5)")
     ap.add_argument("--namespaces", type=int, default=10,
                     help="namespaces with one pending change each, per controller run")
-    ap.add_argument("--smoke", action="store_true", help="kubesim, 3 runs, 2 namespaces")
+    ap.add_argument("--smoke", action="store_true", help="kubesim, 2 runs, 2 namespaces")
     ap.add_argument("--kubectl", choices=("plain", "dispatcher"), default="plain",
                     help="plain: the kubectl build for the server's version, as a Job pod has "
                     "(default); dispatcher: this machine's gcloud kubectl dispatcher")
@@ -601,7 +607,7 @@ def main(argv: list[str]) -> None:
     global DISPATCHER
     DISPATCHER = opts.kubectl == "dispatcher"
     if opts.smoke:
-        opts.server, opts.repeat, opts.namespaces = "kubesim", 3, 2
+        opts.server, opts.repeat, opts.namespaces = "kubesim", 2, 2
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     kinds = ["kubesim", "real"] if opts.server == "both" else [opts.server]
     for kind in kinds:
