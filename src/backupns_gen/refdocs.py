@@ -74,6 +74,8 @@ class _Walker:
     def bounds(node: dict[str, Any]) -> str:
         parts: list[str] = []
         nodes = [node, *node.get("anyOf", [])]
+        if any(n.get("pattern") == _DURATION_PATTERN for n in nodes):
+            return "longer than 0s"  # a duration: its integer form's minimum says the same
         for n in nodes:
             if n.get("pattern") == _DURATION_PATTERN:
                 continue
@@ -149,7 +151,40 @@ def config_reference() -> str:
     walk = _Walker(schema)
     head = ("key", "type", "default", "bounds", "description")
     ns = schema["$defs"]["NamespaceConfig"]
-    ctl = schema["$defs"]["ControllerConfig"]
+    props: dict[str, Any] = schema["properties"]
+    top = []
+    sections = []
+    for key, node in props.items():  # the schema's order: defaults, namespaces, then the rest
+        if key == "defaults":
+            top.append(
+                (
+                    "`defaults`",
+                    "mapping",
+                    "empty",
+                    "",
+                    "A partial namespace entry merged into every entry of `namespaces`: "
+                    "mappings key by key, anything else (scalars, lists, `database: none`) "
+                    "in the entry replaces the default.",
+                )
+            )
+        elif key == "namespaces":
+            top.append(
+                (
+                    "`namespaces`",
+                    "mapping of namespace name to entry",
+                    "required",
+                    "at least 1; names are Kubernetes names (at most 63 characters)",
+                    node.get("description") or "",
+                )
+            )
+        else:
+            model = walk.ref(node) or {}
+            top.append((f"`{key}`", "mapping", "see below", "", node.get("description") or ""))
+            sections.append(
+                f"\n## `{key}`\n\n"
+                + (_cell(model.get("description", "")) + "\n\n" if model.get("description") else "")
+                + _table(head, walk.rows(model, key + "."))
+            )
     return "".join(
         [
             HEADER,
@@ -160,36 +195,11 @@ def config_reference() -> str:
             "server at it for completion and hovers). See [settings.md](settings.md) for "
             "the environment variables that override the baked values at run time.\n\n",
             "## Top level\n\n",
-            _table(
-                head,
-                [
-                    (
-                        "`defaults`",
-                        "mapping",
-                        "empty",
-                        "",
-                        "A partial namespace entry merged into every entry of `namespaces`: "
-                        "mappings key by key, anything else (scalars, lists, `database: none`) "
-                        "in the entry replaces the default.",
-                    ),
-                    (
-                        "`namespaces`",
-                        "mapping of namespace name to entry",
-                        "required",
-                        "at least 1; names are Kubernetes names (at most 63 characters)",
-                        _cell(
-                            schema["properties"]["namespaces"].get("description")
-                            or "The namespaces to back up."
-                        ),
-                    ),
-                    ("`controller`", "mapping", "see below", "", _cell(ctl.get("description", ""))),
-                ],
-            ),
+            _table(head, top),
             "\n## A namespace entry (`namespaces.<name>` and `defaults`)\n\n",
             _cell(ns.get("description", "")) + "\n\n",
             _table(head, walk.rows(ns, "")),
-            "\n## The controller (`controller`)\n\n",
-            _table(head, walk.rows(ctl, "controller.")),
+            *sections,
         ]
     )
 

@@ -20,7 +20,7 @@ import pytest
 from pydantic import BaseModel
 
 from backupns_gen import refdocs
-from backupns_gen.config import ControllerConfig, NamespaceConfig
+from backupns_gen.config import Config, NamespaceConfig
 from backupns_gen.controller import CTL_SETTINGS
 from backupns_gen.settings import SETTINGS
 
@@ -76,7 +76,9 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 def test_config_page_lists_every_key_with_its_default() -> None:
     page = refdocs.config_reference()
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([^`]+)` \|.*$", page, re.M)}
-    keys = _keys(NamespaceConfig) + _keys(ControllerConfig, "controller.")
+    keys = _keys(NamespaceConfig) + [
+        key for key in _keys(Config) if not key.startswith("namespaces")
+    ]
     missing = [k for k in keys if k not in rows]
     assert not missing, missing
     assert "| `2` | 1..1000 |" in rows["lock.slots"]
