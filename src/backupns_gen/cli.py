@@ -24,7 +24,8 @@ from .schemacheck import DEFAULT_KUBERNETES_VERSION
 
 if TYPE_CHECKING:  # imported where used: `validate` needs neither Jinja nor the linters
     from .lint import LintReport
-    from .render import RenderedFile
+    from .plan import Plan
+    from .render import Renderer
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -59,20 +60,16 @@ def _load(config_path: Path) -> Config:
     return config
 
 
-def _build(config_path: Path) -> dict[str, RenderedFile]:
-    """Load, plan and render (in memory)."""
+def _renderer(config_path: Path) -> tuple[Plan, Renderer]:
+    """Load and plan; the renderer (with the render cache) renders unit by unit."""
     from .plan import plan
-    from .render import render
+    from .render import Renderer
     from .rendercache import RenderCache
 
-    return render(plan(_load(config_path)), cache=RenderCache())
+    return plan(_load(config_path)), Renderer(cache=RenderCache())
 
 
-def _lint(files: dict[str, RenderedFile], version: str) -> LintReport:
-    """Lint the rendered files (results cached under ~/.cache/backupns-gen)."""
-    from .lint import lint
-
-    report = lint(files, version)
+def _report(report: LintReport) -> LintReport:
     for note in report.notes:
         click.echo(note, err=True)
     if not report.ok:
@@ -106,23 +103,43 @@ def render_cmd(
     config_path: Path, out_dir: Path, check: bool, no_lint: bool, kubernetes_version: str
 ) -> None:
     """Render the config into the output directory (lints the result first)."""
-    started = time.monotonic()
-    files = _build(config_path)
-    if not no_lint:
-        _lint(files, kubernetes_version)
-    from .write import compare, diff, write
+    from .lint import Linter
+    from .write import Comparison, diffs, remove, write_files
 
-    changes = compare(out_dir, files)
+    started = time.monotonic()
+    the_plan, renderer = _renderer(config_path)
+    # One unit (namespace) at a time: lint it and compare it with out/, keeping only
+    # results and paths, so memory does not grow with the number of namespaces. Nothing
+    # is written before every unit is linted; then the units with a stale file are
+    # rendered again (from the render cache) and written.
+    linter = None if no_lint else Linter(kubernetes_version)
+    comparison = Comparison(out_dir)
+    files = 0
+    for unit in renderer.units(the_plan):
+        files += len(unit)
+        if linter is not None:
+            linter.add(unit)
+        comparison.add(unit)
+    changes = comparison.finish()
+    if linter is not None:
+        _report(linter.finish())
+    stale = set(changes.write)
+    only = frozenset(path.split("/")[1] for path in stale if path.startswith("namespaces/"))
     if check:
         if changes.stale:
-            click.echo(diff(out_dir, files, changes), nl=False)
+            chunks = diffs(out_dir, {}, changes, set(changes.remove))
+            for unit in renderer.units(the_plan, only):
+                chunks.update(diffs(out_dir, unit, changes, stale & unit.keys()))
+            click.echo("".join(chunks[path] for path in sorted(chunks)), nl=False)
             raise StaleOutputError("", changes.stale)
-        click.echo(f"{out_dir}: up to date ({len(files)} files)")
+        click.echo(f"{out_dir}: up to date ({files} files)")
         return
-    write(out_dir, files, changes)
+    for unit in renderer.units(the_plan, only):
+        write_files(out_dir, unit, stale)
+    remove(out_dir, changes.remove)
     click.echo(
         f"{out_dir}: {len(changes.write)} written, {len(changes.remove)} removed, "
-        f"{changes.unchanged} unchanged ({len(files)} files, "
+        f"{changes.unchanged} unchanged ({files} files, "
         f"{time.monotonic() - started:.1f}s)"
     )
 
@@ -132,7 +149,13 @@ def render_cmd(
 @version_option
 def lint_cmd(config_path: Path, kubernetes_version: str) -> None:
     """Render in memory and run ShellCheck and the manifest schema check."""
-    report = _lint(_build(config_path), kubernetes_version)
+    from .lint import Linter
+
+    the_plan, renderer = _renderer(config_path)
+    linter = Linter(kubernetes_version)
+    for unit in renderer.units(the_plan):
+        linter.add(unit)
+    report = _report(linter.finish())
     click.echo(
         f"lint: ok ({report.scripts} scripts, {report.scripts_linted} distinct linted; "
         f"{report.manifests} manifests, {report.manifests_validated} distinct validated)"

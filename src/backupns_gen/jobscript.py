@@ -19,8 +19,10 @@ from .errors import TemplateError
 GENERATED = frozenset({"usage", "help_command", "main"})
 """Generated from the command list: they list only the job's commands there."""
 
-_DEF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(\) \{")
+MEMO_MAX = 5000
+_DEF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(\) \{([^\n]*)$", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_COMMENT = re.compile(r"^[ \t]*#[^\n]*$", re.MULTILINE)
 
 
 def split(text: str) -> tuple[dict[str, str], list[str]]:
@@ -28,33 +30,36 @@ def split(text: str) -> tuple[dict[str, str], list[str]]:
     one line of ``name() { ...; }``) and every other line, in order."""
     functions: dict[str, str] = {}
     rest: list[str] = []
-    name, body = "", list[str]()
-    for line in text.split("\n"):
-        if name:
-            body.append(line)
-            if line == "}":
-                functions[name] = "\n".join(body)
-                name = ""
-            continue
-        match = _DEF.match(line)
-        if match is None:
-            rest.append(line)
-        elif line.endswith("}"):
-            functions[match.group(1)] = line
+    end = 0
+    for match in _DEF.finditer(text):
+        if match.start() < end:
+            continue  # a line inside the function before
+        if match.group(2).endswith("}"):
+            stop = match.end()
         else:
-            name, body = match.group(1), [line]
-    if name:
-        raise TemplateError(f"function {name} has no closing brace in column 0")
-    return functions, rest
+            stop = text.find("\n}\n", match.end())
+            if stop < 0:
+                raise TemplateError(f"function {match.group(1)} has no closing brace in column 0")
+            stop += 2
+        rest.append(text[end : match.start()])
+        functions[match.group(1)] = text[match.start() : stop]
+        end = stop + 1
+    rest.append(text[end:])
+    return functions, "".join(rest).split("\n")
 
 
-def _code(text: str) -> str:
-    """TEXT without its comment lines (a function named in a comment is not called)."""
-    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+def _words(text: str) -> set[str]:
+    """The words of TEXT's code (a function named in a comment is not called)."""
+    return set(_WORD.findall(_COMMENT.sub("", text)))
 
 
-def check(full: str, job: str, where: str) -> None:
-    """Raise TemplateError unless JOB is a part of FULL (see the module's text)."""
+def check(full: str, job: str, where: str, memo: dict[str, set[str]] | None = None) -> None:
+    """Raise TemplateError unless JOB is a part of FULL (see the module's text). MEMO
+    keeps the words of each function text seen (most are the same in every namespace);
+    it is emptied when it holds more than MEMO_MAX texts."""
+    memo = memo if memo is not None else {}
+    if len(memo) > MEMO_MAX:
+        memo.clear()
     full_functions, full_rest = split(full)
     job_functions, job_rest = split(job)
     for name, text in job_functions.items():
@@ -69,7 +74,7 @@ def check(full: str, job: str, where: str) -> None:
         if line not in lines:
             raise TemplateError(f"{where}: the job script's line {line!r} is not in backup-ns.sh")
     defined = full_functions.keys()
-    todo = [w for w in _WORD.findall(_code("\n".join(job_rest))) if w in defined]
+    todo = list(_words("\n".join(job_rest)) & defined)
     reached: set[str] = set()
     while todo:
         name = todo.pop()
@@ -78,4 +83,8 @@ def check(full: str, job: str, where: str) -> None:
         reached.add(name)
         if name not in job_functions:
             raise TemplateError(f"{where}: the job script calls {name} but does not define it")
-        todo.extend(w for w in _WORD.findall(_code(job_functions[name])) if w in defined)
+        text = job_functions[name]
+        words = memo.get(text)
+        if words is None:
+            words = memo[text] = _words(text) & defined
+        todo.extend(words)

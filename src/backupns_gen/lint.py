@@ -17,7 +17,14 @@ from .render import RenderedFile
 from .schemacheck import DEFAULT_KUBERNETES_VERSION, SchemaError, Schemas, check_file
 
 LintToolError = shellcheck.LintToolError
-__all__ = ["DEFAULT_KUBERNETES_VERSION", "LintReport", "LintToolError", "SchemaError", "lint"]
+__all__ = [
+    "DEFAULT_KUBERNETES_VERSION",
+    "LintReport",
+    "LintToolError",
+    "Linter",
+    "SchemaError",
+    "lint",
+]
 
 
 @dataclass
@@ -36,43 +43,60 @@ class LintReport:
         return not self.findings
 
 
-def start_scripts(
-    files: dict[str, RenderedFile], cache: LintCache
-) -> tuple[dict[str, str], shellcheck.Run]:
-    """Start ShellCheck (in the background) on the shapes of every script in files."""
-    shapes = {path: shellcheck.canonical(f.text) for path, f in files.items() if f.kind == "script"}
-    return shapes, shellcheck.Run(shapes.values(), cache)
+class Linter:
+    """Lint as the files come, one unit at a time: each manifest file is checked when
+    added (its result kept, not its text), each script reduced to its shape, and the
+    distinct shapes (a handful, whatever the number of namespaces) go to ShellCheck in
+    ``finish``. Memory stays bounded by one unit plus the distinct shapes."""
 
+    def __init__(
+        self, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION, cache: LintCache | None = None
+    ) -> None:
+        self.cache = cache if cache is not None else LintCache()
+        self.schemas = Schemas(kubernetes_version, self.cache)
+        self.schemas.version  # noqa: B018 - an unknown version is an error even when all is cached
+        self.shapes: dict[str, list[str]] = {}
+        """Script shape -> the paths of the scripts with that shape."""
+        self.scripts = 0
+        self.manifest_findings: list[tuple[str, list[str]]] = []
+        self.manifests = 0
+        self.manifests_validated = 0
+        self.skipped: set[str] = set()
 
-def finish_scripts(shapes: dict[str, str], run: shellcheck.Run) -> LintReport:
-    report = LintReport()
-    results = run.wait()
-    report.scripts, report.scripts_linted = len(shapes), run.count
-    for path, text in sorted(shapes.items()):
-        report.findings += [shellcheck.format_comment(path, c) for c in results[text]]
-    return report
+    def add(self, files: dict[str, RenderedFile]) -> None:
+        for path, f in sorted(files.items()):
+            if f.kind == "script":
+                self.shapes.setdefault(shellcheck.canonical(f.text), []).append(path)
+                self.scripts += 1
+            elif f.kind == "manifest" and path.endswith(".yaml"):
+                result = check_file(path, f.text, self.schemas, self.cache)
+                if result.findings:
+                    self.manifest_findings.append((path, result.findings))
+                self.manifests += result.docs
+                self.manifests_validated += result.validated
+                self.skipped.update(result.skipped)
 
-
-def lint_manifests(
-    files: dict[str, RenderedFile], kubernetes_version: str, cache: LintCache
-) -> LintReport:
-    report = LintReport()
-    schemas = Schemas(kubernetes_version, cache)
-    schemas.version  # noqa: B018 - an unknown version is an error even when all is cached
-    skipped: set[str] = set()
-    for path, f in sorted(files.items()):
-        if f.kind != "manifest" or not path.endswith(".yaml"):
-            continue
-        result = check_file(path, f.text, schemas, cache)
-        report.findings += result.findings
-        report.manifests += result.docs
-        report.manifests_validated += result.validated
-        skipped.update(result.skipped)
-    report.notes = [
-        f"note: no schema for {item} in kubernetes-validate; not checked"
-        for item in sorted(skipped)
-    ]
-    return report
+    def finish(self) -> LintReport:
+        """Run ShellCheck on the shapes not cached and report, findings in path order."""
+        run = shellcheck.Run(self.shapes, self.cache)
+        results = run.wait()
+        scripts = sorted((path, text) for text, paths in self.shapes.items() for path in paths)
+        findings = [
+            shellcheck.format_comment(path, c) for path, text in scripts for c in results[text]
+        ]
+        for _path, found in sorted(self.manifest_findings, key=lambda item: item[0]):
+            findings += found
+        return LintReport(
+            findings=findings,
+            notes=[
+                f"note: no schema for {item} in kubernetes-validate; not checked"
+                for item in sorted(self.skipped)
+            ],
+            scripts=self.scripts,
+            scripts_linted=run.count,
+            manifests=self.manifests,
+            manifests_validated=self.manifests_validated,
+        )
 
 
 def lint(
@@ -81,17 +105,15 @@ def lint(
     cache: LintCache | None = None,
 ) -> LintReport:
     """Lint every script and manifest in ``files`` (a persistent cache unless given one)."""
-    cache = cache if cache is not None else LintCache()
-    shapes, run = start_scripts(files, cache)
-    try:
-        manifests = lint_manifests(files, kubernetes_version, cache)
-    finally:  # collect ShellCheck (and clean up) even when the schema check fails
-        scripts = finish_scripts(shapes, run)
-    return LintReport(
-        findings=scripts.findings + manifests.findings,
-        notes=manifests.notes,
-        scripts=scripts.scripts,
-        scripts_linted=scripts.scripts_linted,
-        manifests=manifests.manifests,
-        manifests_validated=manifests.manifests_validated,
-    )
+    linter = Linter(kubernetes_version, cache)
+    linter.add(files)
+    return linter.finish()
+
+
+def lint_manifests(
+    files: dict[str, RenderedFile], kubernetes_version: str, cache: LintCache
+) -> LintReport:
+    """The schema check of the manifests in ``files`` alone."""
+    linter = Linter(kubernetes_version, cache)
+    linter.add({p: f for p, f in files.items() if f.kind == "manifest"})
+    return linter.finish()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,15 @@ class RenderedFile:
     mode: int = 0o644
     kind: str = "manifest"
     """``script`` (linted with ShellCheck), ``manifest`` (schema-checked) or ``other``."""
+
+
+Files = dict[str, RenderedFile]
+"""Rendered files by path relative to the output directory."""
+
+
+def namespace_paths(name: str) -> tuple[str, str]:
+    """A namespace's two files: its script and its manifests."""
+    return f"namespaces/{name}/backup-ns.sh", f"namespaces/{name}/manifests.yaml"
 
 
 def shquote(value: object) -> str:
@@ -222,6 +231,8 @@ class Renderer:
         self.root = root
         self.cache = cache
         self.env = environment(root)
+        self.words: dict[str, set[str]] = {}
+        """jobscript.check's memo: the words of each function text."""
 
     def template(self, name: str, **context: Any) -> str:
         try:
@@ -258,14 +269,14 @@ class Renderer:
     def _namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         script = self.script(unit, hdr)
         job_script = self.script(unit, hdr, job=True)
-        jobscript.check(script, job_script, f"namespace {unit.name}")
+        jobscript.check(script, job_script, f"namespace {unit.name}", self.words)
         manifests = self.template(
             "manifests/namespace.yaml.j2", header=hdr, ns=unit, script=job_script
         )
-        base = f"namespaces/{unit.name}"
+        script_path, manifests_path = namespace_paths(unit.name)
         return {
-            f"{base}/backup-ns.sh": RenderedFile(script, 0o755, "script"),
-            f"{base}/manifests.yaml": RenderedFile(manifests, 0o644, "manifest"),
+            script_path: RenderedFile(script, 0o755, "script"),
+            manifests_path: RenderedFile(manifests, 0o644, "manifest"),
         }
 
     def monitoring(self, mon: MonitoringUnit, hdr: str) -> dict[str, RenderedFile]:
@@ -304,17 +315,26 @@ class Renderer:
             ),
         }
 
-    def render(self, plan: Plan) -> dict[str, RenderedFile]:
-        """Every output file, keyed by path relative to the output directory, sorted."""
+    def units(self, plan: Plan, only: frozenset[str] | None = None) -> Iterator[Files]:
+        """The output files one unit at a time: each namespace's (in name order, or only
+        those named in ONLY), then the cluster-wide ones (controller, cluster, monitoring,
+        Kustomization). A caller that keeps none of them renders in memory bounded by one
+        namespace, whatever the number of namespaces."""
         hdr = header(plan.source_name)
-        files: dict[str, RenderedFile] = {}
         for unit in plan.namespaces:
-            files.update(self.namespace(unit, hdr))
-        cluster = plan.cluster
+            if only is None or unit.name in only:
+                yield self.namespace(unit, hdr)
+        yield self.cluster(plan, hdr)
+
+    def cluster(self, plan: Plan, hdr: str) -> Files:
+        """The files that are not a namespace's: the controller script, cluster/,
+        monitoring/ and the Kustomization (which lists every manifest)."""
+        files: Files = {}
         controller_script = self.template(
             CONTROLLER_TEMPLATE, header=hdr, ctl=plan.controller, cli=commands.controller_program()
         )
         files[CONTROLLER_SCRIPT] = RenderedFile(controller_script, 0o755, "script")
+        cluster = plan.cluster
         names = ["namespace-role.yaml", "controller.yaml"]
         if cluster.admission_policies:
             names.insert(0, "admission-policies.yaml")
@@ -326,7 +346,10 @@ class Renderer:
             )
         if plan.monitoring is not None:
             files.update(self.monitoring(plan.monitoring, hdr))
-        resources = sorted(p for p, f in files.items() if f.kind == "manifest")
+        resources = sorted(
+            [p for p, f in files.items() if f.kind == "manifest"]
+            + [namespace_paths(u.name)[1] for u in plan.namespaces]
+        )
         # "Kustomization" is one of kustomize's three recognised file names; unlike
         # kustomization.yaml it is not read by `kubectl apply -R -f out/`, which would
         # fail on it ("no matches for kind Kustomization"), so both ways of applying work.
@@ -334,6 +357,13 @@ class Renderer:
             self.template("manifests/kustomization.yaml.j2", header=hdr, resources=resources),
             kind="other",
         )
+        return files
+
+    def render(self, plan: Plan) -> Files:
+        """Every output file, keyed by path relative to the output directory, sorted."""
+        files: Files = {}
+        for unit in self.units(plan):
+            files.update(unit)
         return dict(sorted(files.items()))
 
 

@@ -65,7 +65,7 @@ Files = dict[str, tuple[str, int, str]]
 
 
 class RenderCache:
-    """Rendered namespaces by fingerprint: in memory, and on disk unless turned off."""
+    """Rendered namespaces by fingerprint: on disk, or in memory when that is turned off."""
 
     def __init__(self, directory: Path | None = None, *, persistent: bool = True) -> None:
         base = (directory or default_dir()) if persistent else None
@@ -90,10 +90,11 @@ class RenderCache:
         found = self._memory.get(key) or self._load(key)
         if found is not None:
             self.hits += 1
-            self._memory[key] = found
             return found
         self.misses += 1
-        files = self._memory[key] = render()
+        files = render()
+        if self.dir is None:  # on disk otherwise: memory stays bounded by one namespace
+            self._memory[key] = files
         self._store(key, files)
         return files
 

@@ -9,6 +9,7 @@ alone. ``diff`` gives the unified diff ``render --check`` prints.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
@@ -53,15 +54,20 @@ def existing_generated(out_dir: Path) -> set[str]:
     return found
 
 
-# What this process wrote or read, by absolute path: (text, mode, size, mtime_ns, inode).
-# A file whose stat still matches holds that text, so a re-render in the same process
-# does not read it back. Never persisted.
-_KNOWN: dict[str, tuple[str, int, int, int, int]] = {}
+# What this process wrote or read, by absolute path: (sha256 of the text, mode, size,
+# mtime_ns, inode). A file whose stat still matches holds that text, so a re-render in
+# the same process does not read it back. The digest, not the text: memory stays small
+# whatever the number of files. Never persisted.
+_KNOWN: dict[str, tuple[bytes, int, int, int, int]] = {}
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 def _remember(path: Path, text: str, mode: int) -> None:
     st = path.lstat()
-    _KNOWN[str(path.absolute())] = (text, mode, st.st_size, st.st_mtime_ns, st.st_ino)
+    _KNOWN[str(path.absolute())] = (_digest(text), mode, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _differs(path: Path, rendered: RenderedFile) -> bool:
@@ -73,7 +79,7 @@ def _differs(path: Path, rendered: RenderedFile) -> bool:
         return True
     known = _KNOWN.get(str(path.absolute()))
     if known is not None and known[1:] == (rendered.mode, st.st_size, st.st_mtime_ns, st.st_ino):
-        return known[0] != rendered.text
+        return known[0] != _digest(rendered.text)
     data = rendered.text.encode("utf-8")
     if st.st_size != len(data) or path.read_bytes() != data:
         return True
@@ -81,33 +87,62 @@ def _differs(path: Path, rendered: RenderedFile) -> bool:
     return False
 
 
+class Comparison:
+    """``compare`` one unit at a time: what differs is kept by path, not the texts."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.changes = Changes()
+        self.rendered: set[str] = set()
+
+    def add(self, files: dict[str, RenderedFile]) -> None:
+        for rel, rendered in files.items():
+            self.rendered.add(rel)
+            if _differs(self.out_dir / rel, rendered):
+                self.changes.write.append(rel)
+            else:
+                self.changes.unchanged += 1
+
+    def finish(self) -> Changes:
+        self.changes.write.sort()
+        self.changes.remove = sorted(existing_generated(self.out_dir) - self.rendered)
+        return self.changes
+
+
 def compare(out_dir: Path, files: dict[str, RenderedFile]) -> Changes:
-    changes = Changes()
-    for rel, rendered in files.items():
-        if _differs(out_dir / rel, rendered):
-            changes.write.append(rel)
-        else:
-            changes.unchanged += 1
-    changes.remove = sorted(existing_generated(out_dir) - files.keys())
-    return changes
+    comparison = Comparison(out_dir)
+    comparison.add(files)
+    return comparison.finish()
 
 
 def write(out_dir: Path, files: dict[str, RenderedFile], changes: Changes | None = None) -> Changes:
     """Bring out_dir in line with files; returns what was done."""
     changes = changes or compare(out_dir, files)
-    for rel in changes.write:
+    write_files(out_dir, files, set(changes.write))
+    remove(out_dir, changes.remove)
+    return changes
+
+
+def write_files(out_dir: Path, files: dict[str, RenderedFile], paths: set[str]) -> None:
+    """Write those of FILES whose path is in PATHS (atomically, each)."""
+    for rel, rendered in files.items():
+        if rel not in paths:
+            continue
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(files[rel].text.encode("utf-8"))
-        tmp.chmod(files[rel].mode)
+        tmp.write_bytes(rendered.text.encode("utf-8"))
+        tmp.chmod(rendered.mode)
         os.replace(tmp, target)
-        _remember(target, files[rel].text, files[rel].mode)
-    for rel in changes.remove:
+        _remember(target, rendered.text, rendered.mode)
+
+
+def remove(out_dir: Path, paths: list[str]) -> None:
+    """Remove generated files that are not rendered any more (and emptied directories)."""
+    for rel in paths:
         path = out_dir / rel
         path.unlink()
         _prune_empty_dirs(path.parent, out_dir)
-    return changes
 
 
 def _prune_empty_dirs(directory: Path, stop: Path) -> None:
@@ -119,10 +154,21 @@ def _prune_empty_dirs(directory: Path, stop: Path) -> None:
         directory = directory.parent
 
 
-def diff(out_dir: Path, files: dict[str, RenderedFile], changes: Changes) -> str:
-    """Unified diff from what is in out_dir to what would be written."""
-    chunks: list[str] = []
+def diff(
+    out_dir: Path, files: dict[str, RenderedFile], changes: Changes, paths: set[str] | None = None
+) -> str:
+    """Unified diff from what is in out_dir to what would be written (of PATHS only)."""
+    return "".join(diffs(out_dir, files, changes, paths).values())
+
+
+def diffs(
+    out_dir: Path, files: dict[str, RenderedFile], changes: Changes, paths: set[str] | None = None
+) -> dict[str, str]:
+    """The unified diff of each stale path (of PATHS only), by path."""
+    chunks: dict[str, str] = {}
     for rel in changes.stale:
+        if paths is not None and rel not in paths:
+            continue
         path = out_dir / rel
         old = path.read_text("utf-8", "replace") if path.is_file() else ""
         new = files[rel].text if rel in files else ""
@@ -132,5 +178,5 @@ def diff(out_dir: Path, files: dict[str, RenderedFile], changes: Changes) -> str
         if not body and rel in files:
             mode = stat.S_IMODE(path.lstat().st_mode) if path.exists() else 0
             body = f"--- {a}\n+++ {b}\n# mode {mode:o} -> {files[rel].mode:o}\n"
-        chunks.append(body if body.endswith("\n") else body + "\n")
-    return "".join(chunks)
+        chunks[rel] = body if body.endswith("\n") else body + "\n"
+    return chunks
