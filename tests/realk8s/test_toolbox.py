@@ -8,8 +8,10 @@ kubectl context" (_toolbox.sh.j2, _contents.sh.j2: "cluster-admin-like"); the
 namespace's ServiceAccount may create snapshots but no PVC, pod or delete
 (namespace-role.yaml: "Not granted: ... delete of anything"), unless verify.afterBackup
 binds ClusterRole backup-ns-verify (scratch PVC and helper pod). So the operator here is
-a ServiceAccount bound to cluster-admin (audited, unlike the tier's system:masters
-certificate: the audit log shows every call and its Pod Security verdict); the
+a client certificate in kubeadm's admin group kubeadm:cluster-admins, bound to
+cluster-admin (audited, unlike the tier's system:masters certificate: the audit log
+shows every call and its Pod Security verdict; a platform group of the admission
+policies, which stay applied once another test applied out/); the
 namespace ServiceAccount is shown to be refused restore-pvc and to run the verify drill
 of verify.afterBackup. The controller's `sync` (as the controller's ServiceAccount)
 labels the contents that rebind relies on. No kubelet: pods stay Pending, so the helper
@@ -177,24 +179,20 @@ def world(realk8s: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
         *[a for ns in (SRC, DST, PSA_NS, VAB) for a in ("-f", str(world_manifests(out, ns)))],
         check=True,
     )
-    # The operator: an audited identity with a cluster-admin binding.
-    cluster.kubectl("create", "serviceaccount", "operator", "-n", OPS_NS, check=True)
+    # The operator: an audited identity with a cluster-admin binding, in a platform group
+    # of the admission policies (kubeadm's admin.conf group), as a platform team is.
     cluster.kubectl(
         "create",
         "clusterrolebinding",
         f"backupns-operator-{SUFFIX}",
         "--clusterrole=cluster-admin",
-        f"--serviceaccount={OPS_NS}:operator",
+        "--group=kubeadm:cluster-admins",
         check=True,
     )
-    op_kc = cluster.sa_kubeconfig(OPS_NS, "operator", tmp / "operator.kubeconfig")
-    world = World(
-        cluster,
-        out,
-        tmp,
-        cluster.env(tmp, kubeconfig=op_kc),
-        f"system:serviceaccount:{OPS_NS}:operator",
+    op_kc = cluster.user_kubeconfig(
+        f"operator-{SUFFIX}", "kubeadm:cluster-admins", tmp / "operator.kubeconfig", "default"
     )
+    world = World(cluster, out, tmp, cluster.env(tmp, kubeconfig=op_kc), f"operator-{SUFFIX}")
     for ns in (SRC, PSA_NS, VAB):
         cluster.apply(_pvc(ns, "data"))
     for ns in (SRC, PSA_NS, VAB):
