@@ -44,7 +44,7 @@ END {
   newest = -1
   for (i = 1; i <= nv; i++) {
     if (!vmanaged[i]) continue
-    if (vep[i] > newest) { newest = vep[i]; newest_ts = vts[i] }
+    if (voep[i] > newest) { newest = voep[i]; newest_ts = vots[i] }
     fail[i] = failed(i)
     vkeep[i] = (lab("v" i, "backup-ns.sh/keep") == "true")
     countable[i] = vready[i] && fail[i] == "" && !vdel[i]

@@ -1005,6 +1005,9 @@ function load_vs(   i) {
   vready[i] = ($7 == "true"); verr[i] = $8; vbound[i] = $9; vsize[i] = $10; vdel[i] = ($11 != "")
   parse_labels("v" i, $12); parse_annotations("v" i, $13)
   vts[i] = cut_at(i, $5, $6); vep[i] = epoch(vts[i])
+  # the object's own creation (the API server's clock, nobody's annotation): what the
+  # clock-skew check and the not-ready limit measure, also for a rebound snapshot
+  vots[i] = ($5 != "") ? $5 : vts[i]; voep[i] = epoch(vots[i])
   vmanaged[i] = (("v" i, "backup-ns.sh/type") in L)
   vpvc[i] = (("v" i, "backup-ns.sh/pvc") in L) ? L["v" i, "backup-ns.sh/pvc"] : "?"
   vgroup[i] = vns[i] "/" vpvc[i]
@@ -1067,8 +1070,8 @@ function sort_groups(   i, g, k, t) {
 function failed(i) {
   if (verr[i] != "") return "snapshot error: " unq(verr[i])
   if (lab("v" i, "backup-ns.sh/failed") == "true") return "labelled backup-ns.sh/failed=true"
-  if (!vready[i] && vep[i] >= 0 && now - vep[i] > failed_after)
-    return "not ready after " age(now - vep[i]) " (limit " age(failed_after) ")"
+  if (!vready[i] && voep[i] >= 0 && now - voep[i] > failed_after)
+    return "not ready after " age(now - voep[i]) " (limit " age(failed_after) ")"
   return ""
 }
 AWK
@@ -1130,7 +1133,7 @@ END {
   newest = -1
   for (i = 1; i <= nv; i++) {
     if (!vmanaged[i]) continue
-    if (vep[i] > newest) { newest = vep[i]; newest_ts = vts[i] }
+    if (voep[i] > newest) { newest = voep[i]; newest_ts = vots[i] }
     fail[i] = failed(i)
     vkeep[i] = (lab("v" i, "backup-ns.sh/keep") == "true")
     countable[i] = vready[i] && fail[i] == "" && !vdel[i]
