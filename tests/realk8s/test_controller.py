@@ -33,6 +33,7 @@ import json
 import re
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -784,6 +785,9 @@ def test_sweeping_one_of_two_holders_of_a_handle_keeps_the_driver_snapshot(
         lambda: ((vs_get(cluster, ns, "s-clone") or {}).get("status") or {}).get("readyToUse"),
         timeout=60,
     )
+    # status.creationTime has whole seconds and a tie is broken by name ("s-orig" after
+    # "s-new"): cut s-new in a later second than s-orig, so it is the newest ready one.
+    time.sleep(1.1)
     make_snapshot(
         cluster, ns, "s-new", managed(**{"backup-ns.sh/daily": periods(d[2])["backup-ns.sh/daily"]})
     )
