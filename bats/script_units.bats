@@ -235,8 +235,11 @@ $(in_script "$S" -- remote_dump_body)"
   sum=$(sha256sum <"$dir/dump.sql.gz")
   [[ $output == "dump-size=$size"$'\n'"dump-sha256=${sum%% *}"$'\n''dump-duration='[0-9]* ]]
   [[ $(gzip -dc "$dir/dump.sql.gz") == 'SELECT 1;' ]]
+  # beside the dump, what info reads: its size and sha256 (renamed into place after it)
+  grep -qx "size=$size" "$dir/dump.sql.gz.info"
+  grep -qx "sha256=${sum%% *}" "$dir/dump.sql.gz.info"
   run ls -A "$dir"
-  [[ $output == 'dump.sql.gz' ]]
+  [[ $output == 'dump.sql.gz'$'\n''dump.sql.gz.info' ]]
 }
 
 @test "vs_manifest: valid JSON with every label and annotation, class omitted when empty" {
