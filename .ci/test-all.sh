@@ -79,11 +79,12 @@ step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build
 # build fails the run; the tests that need them (tests/monitoring/) then error.
 step "monitoring tier: promtool, kube-state-metrics (tests/monitoring/build.sh)" bash tests/monitoring/build.sh
 
-# BACKUPNS_PYTEST_WORKERS=N: pytest on N pytest-xdist workers, a test module per worker and
-# every module of the real tier on one (tests/conftest.py); unset: one process.
+# pytest on BACKUPNS_PYTEST_WORKERS (default 2) pytest-xdist workers, a test module per
+# worker and every module of the real tier on one (tests/conftest.py); 1: one process. Most
+# tests wait on servers, so two workers beside bats keep the warm suite in its budget.
 run_pytest() {
-  local parallel=()
-  [[ -n ${BACKUPNS_PYTEST_WORKERS:-} ]] && parallel=(-n "$BACKUPNS_PYTEST_WORKERS" --dist loadfile)
+  local parallel=() workers=${BACKUPNS_PYTEST_WORKERS:-2}
+  ((workers > 1)) && parallel=(-n "$workers" --dist loadfile)
   python3 -m pytest -q -p no:cacheprovider --durations=15 "${parallel[@]}" tests kubesim/tests
   local rc=$?
   # pytest exits 5 when it collected nothing: that is a failure here.
