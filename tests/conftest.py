@@ -49,11 +49,31 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return ModuleScheduling(config, log)
 
 
+_STARTED: list[RealCluster] = []
+
+
 @pytest.fixture(scope="session")
 def realk8s(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
     """One real control plane per session (tests/realk8s); errors when not built."""
     with realk8s_session(tmp_path_factory.mktemp("realk8s")) as cluster:
-        yield cluster
+        _STARTED.append(cluster)
+        try:
+            yield cluster
+        finally:
+            _STARTED.remove(cluster)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_admission_policies_left() -> Iterator[None]:
+    """A module that applies a rendered out/cluster/ leaves admission policies naming the
+    controller of ITS config: the modules after it on the session's real control plane
+    (whatever order xdist gives them) must not meet them."""
+    yield
+    for cluster in _STARTED:
+        cluster.kubectl(
+            "delete", "validatingadmissionpolicybindings,validatingadmissionpolicies",
+            "-l", "app.kubernetes.io/part-of=backup-ns", "--ignore-not-found", check=True,
+        )  # fmt: skip
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ server-side apply over a client-side one legitimately warns
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,6 @@ FULL = ROOT / "tests" / "data" / "full.yaml"
 @pytest.fixture(scope="module")
 def full_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render(FULL, tmp_path_factory.mktemp("full") / "out")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_policies_left(realk8s: RealCluster) -> Iterator[None]:
-    """The admission policies applied here name the controller of THEIR config (full.yaml's
-    is in another namespace): later tests of the session must not meet them."""
-    yield
-    realk8s.kubectl(
-        "delete", "validatingadmissionpolicybindings,validatingadmissionpolicies",
-        "-l", "app.kubernetes.io/part-of=backup-ns", "--ignore-not-found", check=True,
-    )  # fmt: skip
 
 
 def _prometheus_rule_crd(cluster: RealCluster) -> None:
