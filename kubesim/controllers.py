@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import freeze
 from .resources import (
     CONTROLLERREVISIONS,
     DAEMONSETS,
@@ -94,12 +95,15 @@ def dir_size(path: str) -> int:
     return total
 
 
-def consistent_copy(src: str, dst: str) -> None:
-    """Copy src to dst via a temp dir and a rename, so dst is all-or-nothing."""
+def consistent_copy(src: str, dst: str, *, atomic: bool = False) -> None:
+    """Copy src to dst via a temp dir and a rename, so dst is all-or-nothing. atomic:
+    the processes using src stand still during the copy (freeze.py), so it holds
+    one instant of the volume, as a CSI snapshot does."""
     tmp = f"{dst}.tmp-{uuid.uuid4().hex[:8]}"
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     if os.path.isdir(src):
-        shutil.copytree(src, tmp, symlinks=True)
+        with freeze.stopped(src) if atomic else contextlib.nullcontext():
+            shutil.copytree(src, tmp, symlinks=True)
     else:
         os.makedirs(tmp)
     if os.path.exists(dst):
@@ -867,7 +871,9 @@ class Controllers:
             cut = datetime.now(timezone.utc)  # the snapshot's point in time
             cut_ns = time.time_ns()
             if not (fault and fault.get("mode") == "error"):
-                await asyncio.to_thread(consistent_copy, src, self.sim.snapshot_dir(handle))
+                await asyncio.to_thread(
+                    consistent_copy, src, self.sim.snapshot_dir(handle), atomic=True
+                )
             cur = self.store.get(VS, ns, name)
             if cur is None or cur["metadata"]["uid"] != meta["uid"]:
                 shutil.rmtree(self.sim.snapshot_dir(handle), ignore_errors=True)

@@ -48,6 +48,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import freeze
 from .exectypes import ExecRequest, Mount
 
 PROTOCOL = "v5.channel.k8s.io"
@@ -834,6 +835,7 @@ async def serve(request: web.Request, req: ExecRequest) -> web.StreamResponse:
     proc = session.proc
     assert proc is not None
     _LIVE[proc.pid] = (proc, session.ns)
+    freeze.register(proc.pid, session.ns, (m.host_dir for m in req.mounts))
     try:
         await _run(session, proc)
     finally:
@@ -850,6 +852,7 @@ async def _cleanup(session: _Session, proc: asyncio.subprocess.Process) -> None:
         await _terminate(proc, session.ns)
     _kill_all(proc, session.ns)
     _LIVE.pop(proc.pid, None)
+    freeze.unregister(proc.pid)
     if session.pty is not None:
         session.pty.close()
     if session.root is not None:

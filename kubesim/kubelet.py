@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import serviceaccount
+from . import freeze, serviceaccount
 from .resources import CONFIGMAPS, PODS, PVCS, SECRETS
 from .store import ApiError, now_iso
 
@@ -516,6 +516,7 @@ class PodRun:
                 ns_fd = os.open(f"/proc/{proc.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
                 ns_id = ex._mnt_ns(proc.pid)
             ex._LIVE[proc.pid] = (proc, ns_id)
+            freeze.register(proc.pid, ns_id, (m.host_dir for m in mounts))
             prev = self.statuses.get(name, {})
             self.statuses[name] = {
                 "state": {"running": {"startedAt": started}},
@@ -563,6 +564,7 @@ class PodRun:
                 if proc.returncode is None:
                     ex._kill_all(proc, ns_id)
                 ex._LIVE.pop(proc.pid, None)
+                freeze.unregister(proc.pid)
                 for _ in range(50):
                     if ns_id is None or not ex._pids_in_ns(ns_id):
                         break
