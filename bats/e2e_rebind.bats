@@ -72,19 +72,6 @@ deletionPolicy: Retain
 EOF
 }
 
-# live_state NS VS: what no rebind may change about a live snapshot: its and its
-# content's resourceVersion, readiness, binding, deletionTimestamp, snapshotHandle and
-# deletionPolicy, and a checksum of every file of its data.
-live_state() {
-  local content
-  content=$(kubectl -n "$1" get volumesnapshot "$2" -o jsonpath='{.status.boundVolumeSnapshotContentName}')
-  kubectl -n "$1" get volumesnapshot "$2" \
-    -o jsonpath='vs {.metadata.resourceVersion} {.status.readyToUse} {.status.boundVolumeSnapshotContentName} {.metadata.deletionTimestamp}{"\n"}'
-  kubectl get vsc "$content" \
-    -o jsonpath='vsc {.metadata.resourceVersion} {.metadata.deletionTimestamp} {.status.snapshotHandle} {.spec.deletionPolicy}{"\n"}'
-  (cd "$(e2e_vs_dir "$1" "$2")" && find . -type f -exec sha256sum {} + | sort)
-}
-
 # holders HANDLE: the contents whose snapshotHandle (status or spec.source) is HANDLE.
 holders() {
   kubectl get vsc -o jsonpath='{range .items[*]}{.metadata.name} {.status.snapshotHandle} {.spec.source.snapshotHandle}{"\n"}{end}' |
@@ -172,7 +159,7 @@ pg_sum() {
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   ctl list-contents
   [[ $output =~ $content\ +rb-live\ +$vs\ +data\ +2026-05-04\ +true\ +Retain\ +yes ]]
-  before=$(live_state rb-live "$vs")
+  before=$(e2e_vs_state rb-live "$vs")
   e2e_seed_volumes rb-other data
 
   refusal="ERROR: rebind refused for $content: it belongs to VolumeSnapshot rb-live/$vs, which exists; a second snapshot of the same snapshotHandle would lose its data when either is deleted. Nothing was changed. Restore from rb-live/$vs itself (backup-ns.sh restore-pvc or dump-restore in namespace rb-live); rebind is for a content whose snapshot is gone (list-contents --orphaned)"
@@ -180,7 +167,7 @@ pg_sum() {
     # shellcheck disable=SC2086 # the options are split on purpose
     ctl rebind "$content" $args
     [[ $status -eq 1 && $output == '' && $stderr == "$refusal" ]] || { printf '%s: %s\n%s\n' "$args" "$output" "$stderr"; false; }
-    [[ $(live_state rb-live "$vs") == "$before" ]]
+    [[ $(e2e_vs_state rb-live "$vs") == "$before" ]]
   done
   run kubectl get volumesnapshot -A -o name
   [[ $output != *dup-test* ]]
@@ -202,7 +189,7 @@ EOF
   [[ $status -eq 1 && $stderr == "ERROR: rebind refused for by-hand: VolumeSnapshotContent $content holds the same snapshotHandle $handle and belongs to VolumeSnapshot rb-live/$vs, which exists; a second snapshot of the same snapshotHandle would lose its data when either is deleted. Nothing was changed. Restore from rb-live/$vs itself (backup-ns.sh restore-pvc or dump-restore in namespace rb-live)" ]] ||
     { printf '%s\n%s\n' "$output" "$stderr"; false; }
   kubectl delete vsc by-hand >/dev/null
-  [[ $(live_state rb-live "$vs") == "$before" ]]
+  [[ $(e2e_vs_state rb-live "$vs") == "$before" ]]
 
   # An allowed rebind beside it: an older backup's retained content, its snapshot gone.
   printf 'second\n' >"$(e2e_volume_dir rb-live data)/index.html"
@@ -214,7 +201,7 @@ EOF
   kubectl -n rb-live delete volumesnapshot data-2026-05-03-100000-live02 --wait=true >/dev/null
   ctl rebind "$old" --namespace rb-live --name second-back
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
-  [[ $(live_state rb-live "$vs") == "$before" ]]
+  [[ $(e2e_vs_state rb-live "$vs") == "$before" ]]
   new=$(kubectl -n rb-live get volumesnapshot second-back -o jsonpath='{.status.boundVolumeSnapshotContentName}')
   # ... and the rebound content is in use now: refused too.
   ctl rebind "$new" --namespace rb-live --name third
@@ -222,7 +209,7 @@ EOF
     { printf '%s\n%s\n' "$output" "$stderr"; false; }
   run kubectl -n rb-live get volumesnapshot third
   [[ $status -ne 0 ]]
-  [[ $(live_state rb-live "$vs") == "$before" ]]
+  [[ $(e2e_vs_state rb-live "$vs") == "$before" ]]
 
   # A content that sync never annotated (older, or its snapshot deleted first): the
   # time comes from its status.creationTime (the driver's cut), the namespace from its
@@ -239,7 +226,7 @@ EOF
   [[ $output == *"rebind: its backup was taken $cut in namespace rb-live (backup-ns.sh/cut-at)"* ]]
   [[ $(recorded volumesnapshot third-back -n rb-live) == "$cut  rb-live" ]]
   kubectl -n rb-live delete volumesnapshot third-back --wait=true >/dev/null
-  [[ $(live_state rb-live "$vs") == "$before" ]]
+  [[ $(e2e_vs_state rb-live "$vs") == "$before" ]]
 
   # The live snapshot still restores its own data.
   live rb-live restore-pvc "$vs" --to data-check --wait

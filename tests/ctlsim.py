@@ -8,6 +8,7 @@ rendered ``backup-ns-controller.sh`` with the real kubectl against a kubesim.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -228,3 +229,18 @@ def state(sim: KubeSim) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str
     vs = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in sim.api(VS_API)["items"]}
     vsc = {o["metadata"]["name"]: o for o in sim.api(VSC_API)["items"]}
     return vs, vsc
+
+
+def ok(run: Run) -> Run:
+    """RUN, asserted to have exited 0 (its output in the message otherwise)."""
+    assert run.status == 0, f"exit {run.status}\n{run.stdout}\n{run.stderr}"
+    return run
+
+
+def checksum(path: Path) -> str:
+    """One sha256 over every file below PATH (names and bytes): a snapshot's stored data."""
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()

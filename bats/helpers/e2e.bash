@@ -23,6 +23,7 @@
 #   e2e_vs_annotation NS VS KEY        one annotation's value
 #   e2e_vs_annotations NS VS           all but env-config as key=value lines (+ env-config: present)
 #   e2e_vs_dir NS VS                   the directory holding the snapshot's stored copy
+#   e2e_vs_state NS VS                 a snapshot's and its content's state and data checksum
 #   e2e_argv_watch_start NEEDLE...     poll /proc/*/cmdline in the background
 #   e2e_argv_watch_stop                stop it; print its report
 #
@@ -230,6 +231,19 @@ e2e_vs_dir() {
   [[ -n $handle && -d $KUBESIM_STATE/snapshots/$handle ]] ||
     { echo "e2e_vs_dir: no stored copy for $content (handle '$handle')" >&2; return 1; }
   printf '%s\n' "$KUBESIM_STATE/snapshots/$handle"
+}
+
+# e2e_vs_state NS VS: what no rebind or clone may change about a live snapshot: its and
+# its content's resourceVersion, readiness, binding, deletionTimestamp, snapshotHandle and
+# deletionPolicy, and a checksum of every file of its data.
+e2e_vs_state() {
+  local content
+  content=$(kubectl -n "$1" get volumesnapshot "$2" -o jsonpath='{.status.boundVolumeSnapshotContentName}')
+  kubectl -n "$1" get volumesnapshot "$2" \
+    -o jsonpath='vs {.metadata.resourceVersion} {.status.readyToUse} {.status.boundVolumeSnapshotContentName} {.metadata.deletionTimestamp}{"\n"}'
+  kubectl get vsc "$content" \
+    -o jsonpath='vsc {.metadata.resourceVersion} {.metadata.deletionTimestamp} {.status.snapshotHandle} {.spec.deletionPolicy}{"\n"}'
+  (cd "$(e2e_vs_dir "$1" "$2")" && find . -type f -exec sha256sum {} + | sort)
 }
 
 # e2e_volume_dir NS PVC: the PVC's data directory in kubesim.

@@ -1006,7 +1006,9 @@ function load_vs(   i) {
   # the object's own creation (the API server's clock, nobody's annotation): what the
   # clock-skew check and the not-ready limit measure, also for a rebound snapshot
   vots[i] = ($5 != "") ? $5 : vts[i]; voep[i] = epoch(vots[i])
-  vmanaged[i] = (("v" i, "backup-ns.sh/type") in L)
+  # a clone (backup-ns.sh/clone-of, made by clone) is no backup of its namespace, even
+  # when someone labelled it with a type: retention never counts, marks or deletes it
+  vmanaged[i] = (("v" i, "backup-ns.sh/type") in L) && !(("v" i, "backup-ns.sh/clone-of") in L)
   vpvc[i] = (("v" i, "backup-ns.sh/pvc") in L) ? L["v" i, "backup-ns.sh/pvc"] : "?"
   vgroup[i] = vns[i] "/" vpvc[i]
   byname[vns[i], vname[i]] = i
@@ -1035,7 +1037,7 @@ function load_vsc(   j) {
   cready[j] = ($5 == "true"); cpolicy[j] = $6; crefns[j] = $7; crefname[j] = $8; crefuid[j] = $9
   cdel[j] = ($10 != "")
   parse_labels("c" j, $11); parse_annotations("c" j, $12); chandle[j] = $13
-  cours[j] = (("c" j, "backup-ns.sh/type") in L)
+  cours[j] = (("c" j, "backup-ns.sh/type") in L) && !(("c" j, "backup-ns.sh/clone-of") in L)
   cpvc[j] = (("c" j, "backup-ns.sh/pvc") in L) ? L["c" j, "backup-ns.sh/pvc"] : "?"
   cbyname[cname[j]] = j
 }
@@ -1934,17 +1936,73 @@ rebind_check_free() {
   done <<<"$out"
 }
 
-REBIND_VSC='' REBIND_VS='' REBIND_NS=''
+# What bind_handle created so far (removed again by bind_fail).
+BIND_VSC='' BIND_VS='' BIND_NS=''
+BIND_LABELS=() BIND_ANNOTATIONS=()
 
-# rebind_fail WHAT DETAIL HINT: remove what rebind created so far, then die.
-rebind_fail() {
-  if [[ -n $REBIND_VS ]]; then
-    kube delete "$RES_VS" "$REBIND_VS" -n "$REBIND_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+# bind_fail WHAT DETAIL HINT: remove what bind_handle created (the snapshot, then its
+# content: Retain, so the data stays), then die.
+bind_fail() {
+  if [[ -n $BIND_VS ]]; then
+    kube delete "$RES_VS" "$BIND_VS" -n "$BIND_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   fi
-  if [[ -n $REBIND_VSC ]]; then
-    kube delete "$RES_VSC" "$REBIND_VSC" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  if [[ -n $BIND_VSC ]]; then
+    kube delete "$RES_VSC" "$BIND_VSC" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   fi
   die "$1" "$2" "$3"
+}
+
+# bind_handle VERB CONTENT DRIVER CLASS HANDLE NS NAME LIMIT UNCHANGED: what rebind and
+# clone make (the snapshot-controller binds only this): a new pre-provisioned content
+# CONTENT holding the snapshot handle HANDLE (deletionPolicy Retain) and a VolumeSnapshot
+# NS/NAME bound to it, both with BIND_LABELS and BIND_ANNOTATIONS ("key=value" items);
+# then waits until the snapshot is ready (LIMIT seconds). A failure removes both again
+# (bind_fail; UNCHANGED says what stays as it was).
+bind_handle() {
+  local verb=$1 new=$2 driver=$3 class=$4 handle=$5 ns=$6 name=$7 limit=$8 unchanged=$9
+  local manifest out ready message t0
+  manifest=$(
+    printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",\n'
+    printf ' "metadata": {"name": %s,\n  "labels": {\n' "$(json_str "$new")"
+    json_members '   ' "${BIND_LABELS[@]}"
+    printf '  },\n  "annotations": {\n'
+    json_members '   ' "${BIND_ANNOTATIONS[@]}"
+    printf '  }},\n "spec": {"deletionPolicy": "Retain", "driver": %s,\n' "$(json_str "$driver")"
+    [[ -z $class ]] || printf '  "volumeSnapshotClassName": %s,\n' "$(json_str "$class")"
+    printf '  "source": {"snapshotHandle": %s},\n' "$(json_str "$handle")"
+    printf '  "volumeSnapshotRef": {"name": %s, "namespace": %s}}}\n' "$(json_str "$name")" "$(json_str "$ns")"
+  )
+  BIND_VSC=$new
+  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    bind_fail "cannot create VolumeSnapshotContent $new" "$(err_detail "$ERR_FILE")" "Nothing else was changed; $unchanged"
+  fi
+  log "$verb: created VolumeSnapshotContent $new (snapshotHandle $handle, deletionPolicy Retain)"
+  manifest=$(
+    printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",\n'
+    printf ' "metadata": {"name": %s, "namespace": %s,\n  "labels": {\n' "$(json_str "$name")" "$(json_str "$ns")"
+    json_members '   ' "${BIND_LABELS[@]}"
+    printf '  },\n  "annotations": {\n'
+    json_members '   ' "${BIND_ANNOTATIONS[@]}"
+    printf '  }},\n "spec": {"source": {"volumeSnapshotContentName": %s}}}\n' "$(json_str "$new")"
+  )
+  # Only a snapshot this run created is ever removed again (never one of that name
+  # that another hand made meanwhile).
+  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    bind_fail "cannot create VolumeSnapshot $ns/$name" "$(err_detail "$ERR_FILE")" "The new content was removed again; $unchanged"
+  fi
+  BIND_VS=$name BIND_NS=$ns
+  log "$verb: created VolumeSnapshot $ns/$name bound to $new; waiting until ready (limit ${limit}s)"
+  t0=$SECONDS
+  while :; do
+    out=$(kube get "$RES_VS" "$name" -n "$ns" -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE") || out='|'
+    ready=${out%%|*} message=${out#*|}
+    [[ $ready != true ]] || break
+    if (((SECONDS - t0) >= limit)); then
+      bind_fail "VolumeSnapshot $ns/$name did not become ready" "${message:-readyToUse is not true} after $((SECONDS - t0))s" \
+        "The new objects were removed; $unchanged"
+    fi
+    sleep 1
+  done
 }
 
 # rebind_meta FILE PREFIX: the backup-ns.sh/* labels (PREFIX L) or annotations (A) of
@@ -1966,7 +2024,7 @@ rebind_meta() {
 command_rebind() {
   local content='' ns='' name='' timeout=2m out driver policy handle sref_handle ref_ns ref_name ref_uid class
   local cut_ns item cut_at='' src_ns=''
-  local ready new limit t0 labels=() annotations=() manifest message
+  local ready new limit labels=() annotations=()
   while (($#)); do
     case $1 in
       -n | --namespace) (($# >= 2)) || usage_error "rebind: $1 needs a namespace"; ns=$2; shift ;;
@@ -2043,49 +2101,10 @@ command_rebind() {
   [[ -z $cut_at ]] || annotations+=("backup-ns.sh/cut-at=$cut_at")
   [[ -z $src_ns ]] || annotations+=("backup-ns.sh/pvc-namespace=$src_ns")
   annotations+=("backup-ns.sh/rebound-from=$content")
-  new=backup-ns-rebound-$(random_suffix)
-  manifest=$(
-    printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",\n'
-    printf ' "metadata": {"name": %s,\n  "labels": {\n' "$(json_str "$new")"
-    json_members '   ' "${labels[@]}"
-    printf '  },\n  "annotations": {\n'
-    json_members '   ' "${annotations[@]}"
-    printf '  }},\n "spec": {"deletionPolicy": "Retain", "driver": %s,\n' "$(json_str "$driver")"
-    [[ -z $class ]] || printf '  "volumeSnapshotClassName": %s,\n' "$(json_str "$class")"
-    printf '  "source": {"snapshotHandle": %s},\n' "$(json_str "$handle")"
-    printf '  "volumeSnapshotRef": {"name": %s, "namespace": %s}}}\n' "$(json_str "$name")" "$(json_str "$ns")"
-  )
-  REBIND_VSC=$new
-  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
-    rebind_fail "cannot create VolumeSnapshotContent $new" "$(err_detail "$ERR_FILE")" "Nothing else was changed"
-  fi
-  log "rebind: created VolumeSnapshotContent $new (snapshotHandle $handle, deletionPolicy Retain)"
-  manifest=$(
-    printf '{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",\n'
-    printf ' "metadata": {"name": %s, "namespace": %s,\n  "labels": {\n' "$(json_str "$name")" "$(json_str "$ns")"
-    json_members '   ' "${labels[@]}"
-    printf '  },\n  "annotations": {\n'
-    json_members '   ' "${annotations[@]}"
-    printf '  }},\n "spec": {"source": {"volumeSnapshotContentName": %s}}}\n' "$(json_str "$new")"
-  )
-  # Only a snapshot this run created is ever removed again (never one of that name
-  # that another hand made meanwhile).
-  if ! printf '%s\n' "$manifest" | kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
-    rebind_fail "cannot create VolumeSnapshot $ns/$name" "$(err_detail "$ERR_FILE")" "The new content was removed again"
-  fi
-  REBIND_VS=$name REBIND_NS=$ns
-  log "rebind: created VolumeSnapshot $ns/$name bound to $new; waiting until ready (limit ${limit}s)"
-  t0=$SECONDS
-  while :; do
-    out=$(kube get "$RES_VS" "$name" -n "$ns" -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE") || out='|'
-    ready=${out%%|*} message=${out#*|}
-    [[ $ready != true ]] || break
-    if (((SECONDS - t0) >= limit)); then
-      rebind_fail "VolumeSnapshot $ns/$name did not become ready" "${message:-readyToUse is not true} after $((SECONDS - t0))s" \
-        "The new objects were removed; $content is unchanged (deletionPolicy Retain)"
-    fi
-    sleep 1
-  done
+  BIND_LABELS=("${labels[@]}") BIND_ANNOTATIONS=("${annotations[@]}")
+  bind_handle rebind "backup-ns-rebound-$(random_suffix)" "$driver" "$class" "$handle" "$ns" "$name" "$limit" \
+    "$content is unchanged (deletionPolicy Retain)"
+  new=$BIND_VSC
   if ! kube delete "$RES_VSC" "$content" --wait=false >/dev/null 2>"$ERR_FILE"; then
     warn "could not delete the old content object $content ($(err_detail "$ERR_FILE")); it is Retain, delete it by hand: kubectl delete vsc $content"
   else
@@ -2107,6 +2126,193 @@ namespace_script() {
     *) dir=$dir/.. ;;
   esac
   printf '%s/namespaces/%s/backup-ns.sh\n' "$dir" "$1"
+}
+
+# --- cluster toolbox: clone ----------------------------------------------------
+# A backup of one namespace as a new PVC in another (prod into staging), run by the
+# platform team. The way rebind binds a snapshot in a namespace: a NEW pre-provisioned
+# content with the source's snapshotHandle (deletionPolicy Retain) and a VolumeSnapshot
+# bound to it; then a PVC from that snapshot. The source snapshot and its content are
+# only read. The clone carries backup-ns.sh/clone-of and no backup-ns.sh/type: it is no
+# backup of its namespace (retention, sync, orphans, list and status leave it alone).
+# Its content is Retain, and the namespace script's delete and the sweep
+# give the data to the driver only when no other content holds the handle: deleting the
+# clone never deletes the data the source uses, nor the other way round.
+
+# clone_configured NS: true when backupns.yaml configures namespace NS (CTL_TABLE).
+clone_configured() {
+  local row
+  for row in "${CTL_TABLE[@]}"; do
+    [[ ${row%% *} != "$1" ]] || return 0
+  done
+  return 1
+}
+
+# clone_untrusted SNAPSHOT WHERE VALUE: refuse a source whose WHERE holds VALUE.
+clone_untrusted() {
+  die "clone refused for $1" "its $2 \"$(one_line "${3:0:120}")\" is not what backup-ns writes" \
+    "Nothing was changed. Someone edited the snapshot or its content; clone another backup (backup-ns-controller.sh list -n ${1%%/*})"
+}
+
+# clone_pvc_manifest NS NAME SNAPSHOT SIZE CLASS MODE SOURCE: the clone's PVC as JSON.
+clone_pvc_manifest() {
+  printf '{"apiVersion": "v1", "kind": "PersistentVolumeClaim",\n'
+  printf ' "metadata": {"name": %s, "namespace": %s,\n' "$(json_str "$2")" "$(json_str "$1")"
+  printf '  "labels": {%s},\n' "$(json_members '' "backup-ns.sh/clone-of=${7%%/*}")"
+  printf '  "annotations": {%s}},\n' "$(json_members '' "backup-ns.sh/cloned-from=$7")"
+  printf ' "spec": {'
+  [[ -z $5 ]] || printf '"storageClassName": %s, ' "$(json_str "$5")"
+  printf '"accessModes": [%s],\n' "$(json_str "$6")"
+  printf '  "resources": {"requests": {"storage": %s}},\n' "$(json_str "$4")"
+  printf '  "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": %s}}}\n' \
+    "$(json_str "$3")"
+}
+
+command_clone() {
+  local src='' src_ns='' to_ns='' pvc='' timeout=2m wait=false limit out seps
+  local type ready content deleting clone_of pvc_size cut_at restore_size src_pvc label_pvc error
+  local driver class c_ready ref_ns ref_name handle s_handle
+  local s_class s_mode s_size size note class_note t0 phase meta=()
+  while (($#)); do
+    case $1 in
+      -n | --namespace) (($# >= 2)) || usage_error "clone: $1 needs a namespace"; src_ns=$2; shift ;;
+      --to-namespace) (($# >= 2)) || usage_error "clone: --to-namespace needs a namespace"; to_ns=$2; shift ;;
+      --pvc) (($# >= 2)) || usage_error "clone: --pvc needs a name"; pvc=$2; shift ;;
+      --timeout) (($# >= 2)) || usage_error "clone: --timeout needs a duration"; timeout=$2; shift ;;
+      --wait) wait=true ;;
+      -*) usage_error "clone: unknown option \"$1\"" ;;
+      *) [[ -z $src ]] || usage_error "clone takes one SNAPSHOT"; src=$1 ;;
+    esac
+    shift
+  done
+  [[ -n $src ]] || usage_error "clone needs a SNAPSHOT (NAMESPACE/NAME, or NAME with -n NAMESPACE)"
+  if [[ $src == */* ]]; then
+    [[ -z $src_ns || $src_ns == "${src%%/*}" ]] || usage_error "clone: $src is not in namespace $src_ns"
+    src_ns=${src%%/*} src=${src#*/}
+  fi
+  [[ -n $src_ns ]] || usage_error "clone needs the snapshot's namespace (NAMESPACE/NAME, or -n NAMESPACE)"
+  is_dns_label "$src_ns" || usage_error "clone: \"$src_ns\" is not a namespace name"
+  is_dns_subdomain "$src" || usage_error "clone: \"$src\" is not a valid snapshot name"
+  [[ -n $to_ns ]] || usage_error "clone needs --to-namespace NS"
+  is_dns_label "$to_ns" || usage_error "clone: \"$to_ns\" is not a namespace name"
+  pvc=${pvc:-$src}
+  is_dns_subdomain "$pvc" || usage_error "clone: \"$pvc\" is not a valid PVC name"
+  limit=$(duration_to_seconds "$timeout") || usage_error "clone: --timeout \"$timeout\" is not a duration"
+  [[ $to_ns != "$src_ns" ]] ||
+    usage_error "clone: $src is in $to_ns already; restore it there with $(namespace_script "$to_ns") restore-pvc $src --to NEW_PVC"
+  clone_configured "$to_ns" ||
+    die "clone refused" "namespace $to_ns is not configured in backupns.yaml" \
+      "Nothing was changed. Clone only into a namespace the platform manages: add it to backupns.yaml (namespaces) and deploy out/, or pick another --to-namespace"
+  start
+
+  # The source: a ready backup (label backup-ns.sh/type) not being deleted, and its
+  # content bound to it and ready. Read only.
+  if ! out=$(kube get "$RES_VS" "$src" -n "$src_ns" -o jsonpath='{.metadata.labels.backup-ns\.sh/type}{"|"}{.status.readyToUse}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.deletionTimestamp}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.restoreSize}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.metadata.labels.backup-ns\.sh/clone-of}{"|"}{.status.error.message}' 2>"$ERR_FILE"); then
+    kube_fail "cannot read VolumeSnapshot $src_ns/$src" "Nothing was changed. See backup-ns-controller.sh list -n $src_ns"
+  fi
+  seps=${out//[!|]/}
+  [[ ${#seps} -ge 10 && $out != *$'\n'* ]] || clone_untrusted "$src_ns/$src" "labels or annotations" "$out"
+  IFS='|' read -r type ready content deleting pvc_size cut_at restore_size src_pvc label_pvc clone_of error <<<"$out"
+  [[ -n $type ]] ||
+    die "clone refused for $src_ns/$src" "it has no backup-ns.sh/type label: it is no backup made by backup-ns" \
+      "Nothing was changed. Clone one of the namespace's backups (backup-ns-controller.sh list -n $src_ns)"
+  [[ -z $clone_of ]] ||
+    die "clone refused for $src_ns/$src" "it is itself a clone of a backup of $(one_line "$clone_of") (label backup-ns.sh/clone-of)" \
+      "Nothing was changed. Clone the backup it came from (annotation backup-ns.sh/cloned-from)"
+  [[ -z $deleting ]] ||
+    die "clone refused for $src_ns/$src" "it is being deleted (deletionTimestamp $deleting)" \
+      "Nothing was changed. Clone another backup (backup-ns-controller.sh list -n $src_ns)"
+  [[ $ready == true && -n $content ]] ||
+    die "VolumeSnapshot $src_ns/$src is not ready" \
+      "readyToUse is \"${ready:-unset}\"${error:+ (status.error: $(one_line "$error"))}" \
+      "Nothing was changed. Wait until it is ready, or clone another backup (backup-ns-controller.sh list -n $src_ns)"
+  is_dns_subdomain "$content" || clone_untrusted "$src_ns/$src" "status.boundVolumeSnapshotContentName" "$content"
+  [[ -z $pvc_size ]] || is_quantity "$pvc_size" || clone_untrusted "$src_ns/$src" "annotation backup-ns.sh/pvc-size" "$pvc_size"
+  [[ -z $cut_at ]] || is_utc_time "$cut_at" || clone_untrusted "$src_ns/$src" "annotation backup-ns.sh/cut-at" "$cut_at"
+  [[ -z $restore_size ]] || is_quantity "$restore_size" || clone_untrusted "$src_ns/$src" "status.restoreSize" "$restore_size"
+  src_pvc=${src_pvc:-$label_pvc}
+  [[ -z $src_pvc ]] || is_dns_subdomain "$src_pvc" || clone_untrusted "$src_ns/$src" "source PVC" "$src_pvc"
+  if ! out=$(kube get "$RES_VSC" "$content" -o jsonpath='{.spec.driver}{"|"}{.spec.volumeSnapshotClassName}{"|"}{.status.readyToUse}{"|"}{.spec.volumeSnapshotRef.namespace}{"|"}{.spec.volumeSnapshotRef.name}{"|"}{.status.snapshotHandle}{"|"}{.spec.source.snapshotHandle}' 2>"$ERR_FILE"); then
+    kube_fail "cannot read VolumeSnapshotContent $content of $src_ns/$src" "Nothing was changed. Check that you may get volumesnapshotcontents"
+  fi
+  IFS='|' read -r driver class c_ready ref_ns ref_name handle s_handle <<<"$out"
+  handle=${handle:-$s_handle}
+  [[ $ref_ns == "$src_ns" && $ref_name == "$src" ]] ||
+    die "clone refused for $src_ns/$src" "its content $content belongs to ${ref_ns:-?}/${ref_name:-?}" \
+      "Nothing was changed. Check kubectl get vsc $content"
+  [[ $c_ready == true && -n $handle && -n $driver ]] ||
+    die "VolumeSnapshotContent $content of $src_ns/$src is not ready" \
+      "readyToUse is \"${c_ready:-unset}\", snapshotHandle \"$handle\"" \
+      "Nothing was changed. Wait until it is ready, or clone another backup"
+
+  # The target: the namespace exists; neither the snapshot nor the PVC does.
+  if ! kube get namespace "$to_ns" -o name >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "namespace $to_ns not found" "Nothing was changed. Create it first (kubectl create namespace $to_ns), or pick another --to-namespace"
+  fi
+  if ! out=$(kube get persistentvolumeclaims "$pvc" -n "$to_ns" --ignore-not-found -o name 2>"$ERR_FILE"); then
+    kube_fail "cannot check PVC $to_ns/$pvc" "Nothing was changed. Check that you may get persistentvolumeclaims in $to_ns"
+  fi
+  [[ -z $out ]] ||
+    die "PVC $to_ns/$pvc already exists" "clone never overwrites a PVC" \
+      "Nothing was changed. Pass --pvc NEW_NAME, or delete $to_ns/$pvc first if it is really not needed"
+  if ! out=$(kube get "$RES_VS" "$pvc" -n "$to_ns" --ignore-not-found -o name 2>"$ERR_FILE"); then
+    kube_fail "cannot check VolumeSnapshot $to_ns/$pvc" "Nothing was changed. Check that you may get volumesnapshots in $to_ns"
+  fi
+  [[ -z $out ]] ||
+    die "VolumeSnapshot $to_ns/$pvc already exists" "the clone's snapshot takes the PVC's name and clone never replaces a snapshot" \
+      "Nothing was changed. Pass --pvc NEW_NAME"
+
+  # Size: the source PVC's size when the backup was taken (recorded by create), else its
+  # request now, else the restoreSize. Class and access mode: the source PVC's.
+  out=''
+  [[ -z $src_pvc ]] ||
+    out=$(kube get persistentvolumeclaims "$src_pvc" -n "$src_ns" --ignore-not-found \
+      -o jsonpath='{.spec.storageClassName}{"|"}{.spec.accessModes[0]}{"|"}{.spec.resources.requests.storage}' \
+      2>/dev/null) || out=''
+  IFS='|' read -r s_class s_mode s_size <<<"$out"
+  is_dns_subdomain "$s_class" || s_class=''
+  case $s_mode in ReadWriteOnce | ReadOnlyMany | ReadWriteMany | ReadWriteOncePod) ;; *) s_mode=ReadWriteOnce ;; esac
+  is_quantity "$s_size" || s_size=''
+  if [[ -n $pvc_size ]]; then
+    size=$pvc_size note="the size of PVC $src_ns/${src_pvc:-?} when the backup was taken"
+  elif [[ -n $s_size ]]; then
+    size=$s_size note="the request of source PVC $src_ns/$src_pvc"
+  elif [[ -n $restore_size ]]; then
+    size=$restore_size note="the snapshot's restoreSize"
+  else
+    die "clone refused for $src_ns/$src" "its size is unknown (no backup-ns.sh/pvc-size, no source PVC, no restoreSize)" \
+      "Nothing was changed. Restore it in $src_ns first ($(namespace_script "$src_ns") restore-pvc $src --to NEW_PVC --size SIZE)"
+  fi
+  class_note=${s_class:+StorageClass $s_class}
+
+  meta=("backup-ns.sh/cloned-from=$src_ns/$src" "backup-ns.sh/cloned-from-content=$content")
+  [[ -z $cut_at ]] || meta+=("backup-ns.sh/cut-at=$cut_at")
+  BIND_LABELS=("backup-ns.sh/clone-of=$src_ns") BIND_ANNOTATIONS=("${meta[@]}")
+  bind_handle clone "backup-ns-clone-$(random_suffix)" "$driver" "$class" "$handle" "$to_ns" "$pvc" "$limit" \
+    "$src_ns/$src is unchanged"
+  log "clone: VolumeSnapshot $to_ns/$pvc is ready"
+  if ! clone_pvc_manifest "$to_ns" "$pvc" "$pvc" "$size" "$s_class" "$s_mode" "$src_ns/$src" |
+    kube create -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    bind_fail "cannot create PVC $to_ns/$pvc" "$(err_detail "$ERR_FILE")" \
+      "The new snapshot and content were removed; $src_ns/$src is unchanged"
+  fi
+  BIND_VS='' BIND_VSC=''
+  log "clone: created PVC $to_ns/$pvc from the clone of $src_ns/$src ($size = $note${class_note:+, $class_note}, $s_mode)"
+  if [[ $wait == true ]]; then
+    t0=$SECONDS
+    while :; do
+      phase=$(kube get persistentvolumeclaims "$pvc" -n "$to_ns" -o jsonpath='{.status.phase}' 2>"$ERR_FILE") ||
+        kube_fail "cannot read PVC $to_ns/$pvc" "Check that it still exists"
+      [[ $phase != Bound ]] || break
+      (((SECONDS - t0) < limit)) ||
+        die "PVC $to_ns/$pvc is not Bound" "phase ${phase:-unknown} after $((SECONDS - t0))s" \
+          "With a WaitForFirstConsumer StorageClass it binds once a pod mounts it; see kubectl -n $to_ns describe pvc $pvc"
+      sleep 1
+    done
+    log "clone: PVC $to_ns/$pvc is Bound"
+  fi
+  log "clone: the clone is no backup of $to_ns (label backup-ns.sh/clone-of, no backup-ns.sh/type): retention leaves it alone"
+  log "next: mount PVC $pvc in $to_ns; when done: $(namespace_script "$to_ns") delete $pvc --yes (the data of $src_ns/$src stays)"
 }
 
 # --- dependencies -------------------------------------------------------------
@@ -2164,6 +2370,7 @@ cluster-wide toolbox (contents whose snapshot or namespace is gone).
 
 Get data back:
   rebind         turn a retained content back into a VolumeSnapshot
+  clone          a backup of one namespace as a new PVC in another
 
 Inspect:
   status         per PVC: newest ready snapshot, counts; exit 1 when stale
@@ -2208,6 +2415,44 @@ another content with the same snapshotHandle) belongs to: two snapshots of one
 snapshotHandle would lose their data when either is deleted.
 
 Runbook: docs/runbook.md#the-namespace-was-deleted
+HELP
+      ;;
+    clone)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh clone NAMESPACE/SNAPSHOT --to-namespace NS [--pvc NAME] [--wait] [--timeout T]
+       backup-ns-controller.sh clone SNAPSHOT -n NAMESPACE --to-namespace NS [--pvc NAME] [--wait] [--timeout T]
+
+Clone a ready backup of NAMESPACE into NS (prod into staging): a new
+pre-provisioned VolumeSnapshotContent with the backup's snapshotHandle
+(deletionPolicy Retain), a VolumeSnapshot in NS bound to it, then a PVC in NS
+from that snapshot. PVC and snapshot are both named NAME (default: the source
+snapshot's name). Size: the source PVC's size when the backup was taken
+(backup-ns.sh/pvc-size), else its request, else the restoreSize; StorageClass
+and access mode those of the source PVC. The source snapshot and its content are
+only read, never changed.
+
+The clone is labelled backup-ns.sh/clone-of=NAMESPACE and carries no
+backup-ns.sh/type: it is no backup of NS, retention never counts or deletes it.
+Deleting it (backup-ns.sh delete NAME in NS) never deletes the data the source
+still uses: its content is Retain, and delete gives the data to the driver only
+when no other content holds it.
+
+Refused, with nothing changed: NS is NAMESPACE, NS is not configured in
+backupns.yaml or does not exist, the PVC or snapshot NAME exists in NS, the
+source is no backup (no backup-ns.sh/type), is not ready or is being deleted.
+
+Options:
+  --to-namespace NS  where the clone goes (a namespace of backupns.yaml)
+  --pvc NAME         the new PVC's and snapshot's name
+  --wait             wait until the PVC is Bound
+  --timeout T        how long to wait for the snapshot (and --wait) (default 2m)
+  -h, --help         show this help
+
+Needs a platform-team context (controller.adminGroups): it creates a
+VolumeSnapshotContent and backup-ns.sh/ labels, which the admission policies
+allow only to the platform team.
+
+Runbook: docs/runbook.md#i-need-a-copy-of-production-data-in-another-namespace
 HELP
       ;;
     status)
@@ -2372,6 +2617,7 @@ main() {
   trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
   case ${1:-} in
     rebind) shift; dispatch rebind command_rebind "$@" ;;
+    clone) shift; dispatch clone command_clone "$@" ;;
     status) shift; dispatch status command_status "$@" ;;
     list) shift; dispatch list command_list "$@" ;;
     list-contents) shift; dispatch list-contents command_list_contents "$@" ;;

@@ -36,6 +36,7 @@ RUNBOOK_SECTIONS = {
     "stuck": "a-restore-is-stuck",
     "verify": "reading-verify-results",
     "retention": "retention-is-about-to-delete-a-snapshot-i-need",
+    "clone": "i-need-a-copy-of-production-data-in-another-namespace",
 }
 """The runbook's sections a command's help points to: key -> the heading's anchor
 (``tests/generator/test_commands.py`` checks each exists in the page)."""
@@ -457,6 +458,46 @@ Refused, whatever --name says, while a snapshot exists that the content (or
 another content with the same snapshotHandle) belongs to: two snapshots of one
 snapshotHandle would lose their data when either is deleted.""",
         runbook="deleted",
+    ),
+    Command(
+        "clone",
+        "a backup of one namespace as a new PVC in another",
+        "Get data back",
+        (
+            "NAMESPACE/SNAPSHOT --to-namespace NS [--pvc NAME] [--wait] [--timeout T]",
+            "SNAPSHOT -n NAMESPACE --to-namespace NS [--pvc NAME] [--wait] [--timeout T]",
+        ),
+        """\
+Clone a ready backup of NAMESPACE into NS (prod into staging): a new
+pre-provisioned VolumeSnapshotContent with the backup's snapshotHandle
+(deletionPolicy Retain), a VolumeSnapshot in NS bound to it, then a PVC in NS
+from that snapshot. PVC and snapshot are both named NAME (default: the source
+snapshot's name). Size: the source PVC's size when the backup was taken
+(backup-ns.sh/pvc-size), else its request, else the restoreSize; StorageClass
+and access mode those of the source PVC. The source snapshot and its content are
+only read, never changed.
+
+The clone is labelled backup-ns.sh/clone-of=NAMESPACE and carries no
+backup-ns.sh/type: it is no backup of NS, retention never counts or deletes it.
+Deleting it (backup-ns.sh delete NAME in NS) never deletes the data the source
+still uses: its content is Retain, and delete gives the data to the driver only
+when no other content holds it.
+
+Refused, with nothing changed: NS is NAMESPACE, NS is not configured in
+backupns.yaml or does not exist, the PVC or snapshot NAME exists in NS, the
+source is no backup (no backup-ns.sh/type), is not ready or is being deleted.
+
+Options:
+  --to-namespace NS  where the clone goes (a namespace of backupns.yaml)
+  --pvc NAME         the new PVC's and snapshot's name
+  --wait             wait until the PVC is Bound
+  --timeout T        how long to wait for the snapshot (and --wait) (default 2m)
+  -h, --help         show this help
+
+Needs a platform-team context (controller.adminGroups): it creates a
+VolumeSnapshotContent and backup-ns.sh/ labels, which the admission policies
+allow only to the platform team.""",
+        runbook="clone",
     ),
     Command(
         "status",

@@ -7,7 +7,6 @@ driver keeps each snapshot's data in a directory named by its handle."""
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from kubesim.fixture import KubeSim
 from tests import ctlsim
-from tests.ctlsim import Controller, Run, history
+from tests.ctlsim import Controller, checksum, history, ok
 
 NS = "shop-prod"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
@@ -33,21 +32,8 @@ def sim(kubesim: KubeSim) -> Iterator[KubeSim]:
     yield kubesim
 
 
-def ok(run: Run) -> Run:
-    assert run.status == 0, f"exit {run.status}\n{run.stdout}\n{run.stderr}"
-    return run
-
-
 def data_dir(sim: KubeSim, handle: str) -> Path:
     return Path(sim.state_dir) / "snapshots" / handle
-
-
-def checksum(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(path.rglob("*")):
-        if f.is_file():
-            h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
 
 
 def shared_history(sim: KubeSim, expire: tuple[int, ...]) -> tuple[list[dict[str, Any]], str]:

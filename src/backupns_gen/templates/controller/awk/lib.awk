@@ -98,7 +98,9 @@ function load_vs(   i) {
   # the object's own creation (the API server's clock, nobody's annotation): what the
   # clock-skew check and the not-ready limit measure, also for a rebound snapshot
   vots[i] = ($5 != "") ? $5 : vts[i]; voep[i] = epoch(vots[i])
-  vmanaged[i] = (("v" i, "backup-ns.sh/type") in L)
+  # a clone (backup-ns.sh/clone-of, made by clone) is no backup of its namespace, even
+  # when someone labelled it with a type: retention never counts, marks or deletes it
+  vmanaged[i] = (("v" i, "backup-ns.sh/type") in L) && !(("v" i, "backup-ns.sh/clone-of") in L)
   vpvc[i] = (("v" i, "backup-ns.sh/pvc") in L) ? L["v" i, "backup-ns.sh/pvc"] : "?"
   vgroup[i] = vns[i] "/" vpvc[i]
   byname[vns[i], vname[i]] = i
@@ -127,7 +129,7 @@ function load_vsc(   j) {
   cready[j] = ($5 == "true"); cpolicy[j] = $6; crefns[j] = $7; crefname[j] = $8; crefuid[j] = $9
   cdel[j] = ($10 != "")
   parse_labels("c" j, $11); parse_annotations("c" j, $12); chandle[j] = $13
-  cours[j] = (("c" j, "backup-ns.sh/type") in L)
+  cours[j] = (("c" j, "backup-ns.sh/type") in L) && !(("c" j, "backup-ns.sh/clone-of") in L)
   cpvc[j] = (("c" j, "backup-ns.sh/pvc") in L) ? L["c" j, "backup-ns.sh/pvc"] : "?"
   cbyname[cname[j]] = j
 }
