@@ -78,10 +78,10 @@ apply_generated() {
   e2e_seed_volumes rbac-pg data
   e2e_seed_postgres rbac-pg data /var/lib/postgresql/data app
   apply_generated rbac-pg
-  # The ConfigMap the CronJob mounts holds the job script: create and what it calls,
-  # each function byte for byte the rendered script's.
-  kubectl -n rbac-pg get configmap backup-ns-script -o go-template='{{index .data "backup-ns.sh"}}' \
-    >"$BATS_TEST_TMPDIR/from-configmap.sh"
+  # The ConfigMap the CronJob mounts holds the job script, gzipped: create and what it
+  # calls, each function byte for byte the rendered script's.
+  kubectl -n rbac-pg get configmap backup-ns-script -o go-template='{{index .binaryData "backup-ns.sh.gz"}}' |
+    base64 -d | gzip -dc >"$BATS_TEST_TMPDIR/from-configmap.sh"
   python3 -c 'import sys; from backupns_gen import jobscript
 jobscript.check(open(sys.argv[1]).read(), open(sys.argv[2]).read(), "rbac-pg")' \
     "$(e2e_script rbac-pg)" "$BATS_TEST_TMPDIR/from-configmap.sh"

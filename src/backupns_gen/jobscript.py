@@ -12,7 +12,11 @@ function of the full script that the job script can reach from its top level
 
 from __future__ import annotations
 
+import base64
+import bisect
+import gzip
 import re
+from collections.abc import Mapping
 
 from .errors import TemplateError
 
@@ -22,35 +26,182 @@ GENERATED = frozenset({"usage", "help_command", "main"})
 MEMO_MAX = 5000
 _DEF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(\) \{([^\n]*)$", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HEREDOC = re.compile(r"<<-?(['\"]?)([A-Z][A-Z0-9_]*)\1")
+_SUFFIX = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}(_[A-Za-z0-9_]+)")
+_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*_)\$\{?[A-Za-z_]")
 _COMMENT = re.compile(r"^[ \t]*#[^\n]*$", re.MULTILINE)
 
 
-def split(text: str) -> tuple[dict[str, str], list[str]]:
-    """The functions (name: text from ``name() {`` to the ``}`` in column 0, or the
-    one line of ``name() { ...; }``) and every other line, in order."""
-    functions: dict[str, str] = {}
-    rest: list[str] = []
+def _heredocs(text: str) -> list[tuple[int, int]]:
+    """The here-document bodies of TEXT as (start, end) offsets: from the line after
+    ``<<WORD`` / ``<<'WORD'`` (an upper-case word, no space: how the templates write
+    them) to the line after the one that is WORD alone."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for match in _HEREDOC.finditer(text):
+        if match.start() < pos:
+            continue  # inside the body before
+        body = text.find("\n", match.end())
+        close = text.find("\n" + match.group(2) + "\n", body)
+        if body < 0 or close < 0:
+            raise TemplateError(f"here-document {match.group(2)} has no end line")
+        pos = close + len(match.group(2)) + 2
+        spans.append((body + 1, pos))
+    return spans
+
+
+def _functions(text: str) -> list[tuple[str, int, int]]:
+    """(name, start, stop) of each function: from ``name() {`` to the ``}`` in column 0
+    (or the one line of ``name() { ...; }``), STOP just past its last character. A line
+    of a here-document (a remote script's own functions) is no function of TEXT."""
+    spans = _heredocs(text)
+    starts = [start for start, _ in spans]
+
+    def inside(offset: int) -> int:
+        """The end of the here-document holding OFFSET, or -1."""
+        i = bisect.bisect_right(starts, offset) - 1
+        return spans[i][1] if i >= 0 and offset < spans[i][1] else -1
+
+    found: list[tuple[str, int, int]] = []
     end = 0
     for match in _DEF.finditer(text):
-        if match.start() < end:
-            continue  # a line inside the function before
+        if match.start() < end or inside(match.start()) >= 0:
+            continue  # a line inside the function before, or of a here-document
         if match.group(2).endswith("}"):
             stop = match.end()
         else:
             stop = text.find("\n}\n", match.end())
+            while stop >= 0 and inside(stop + 1) >= 0:
+                stop = text.find("\n}\n", inside(stop + 1) - 1)
             if stop < 0:
                 raise TemplateError(f"function {match.group(1)} has no closing brace in column 0")
             stop += 2
-        rest.append(text[end : match.start()])
-        functions[match.group(1)] = text[match.start() : stop]
+        found.append((match.group(1), match.start(), stop))
+        end = stop + 1
+    return found
+
+
+def split(text: str) -> tuple[dict[str, str], list[str]]:
+    """The functions (name: text, see ``_functions``) and every other line, in order."""
+    functions: dict[str, str] = {}
+    rest: list[str] = []
+    end = 0
+    for name, start, stop in _functions(text):
+        rest.append(text[end:start])
+        functions[name] = text[start:stop]
         end = stop + 1
     rest.append(text[end:])
     return functions, "".join(rest).split("\n")
 
 
 def _words(text: str) -> set[str]:
-    """The words of TEXT's code (a function named in a comment is not called)."""
-    return set(_WORD.findall(_COMMENT.sub("", text)))
+    """The words of TEXT's code (a function named in a comment is not called), and for
+    each name built at run time (``"${kind}_remote_vars"``) the pattern ``*_remote_vars``
+    or ``prefix_*``: it may call every function that matches."""
+    code = _COMMENT.sub("", text)
+    words = set(_WORD.findall(code))
+    words.update("*" + suffix for suffix in _SUFFIX.findall(code))
+    words.update(prefix + "*" for prefix in _PREFIX.findall(code))
+    return words
+
+
+def _callees(words: set[str], named: set[str], matched: set[str]) -> set[str]:
+    """The functions of NAMED that WORDS name, and of MATCHED that a pattern matches."""
+    found = words & named
+    for word in words:
+        if word.startswith("*"):
+            found.update(name for name in matched if name.endswith(word[1:]))
+        elif word.endswith("*"):
+            found.update(name for name in matched if name.startswith(word[:-1]))
+    return found
+
+
+def _reach(
+    texts: Mapping[str, str], named: set[str], top: str, memo: dict[str, set[str]]
+) -> set[str]:
+    """The functions that TOP can reach: those of NAMED it names, or that the text (from
+    TEXTS) of a function reached names; a pattern matches the functions of TEXTS. A
+    reached name without a text is not followed."""
+    matched = set(texts)
+    todo = list(_callees(_words(top), named, matched))
+    reached: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        text = texts.get(name)
+        if text is None:
+            continue
+        words = memo.get(text)
+        if words is None:
+            words = memo[text] = _words(text)
+        todo.extend(_callees(words, named, matched))
+    return reached
+
+
+def prune(text: str, memo: dict[str, set[str]] | None = None) -> str:
+    """TEXT without the functions its top level cannot reach, each with the comment
+    lines right above it (its header); blank lines are not doubled where one goes."""
+    memo = memo if memo is not None else {}
+    if len(memo) > MEMO_MAX:
+        memo.clear()
+    functions, rest = split(text)
+    keep = _reach(functions, set(functions), "\n".join(rest), memo)
+    if len(keep) == len(functions):
+        return text
+    pieces: list[str] = []
+    end = 0
+    for name, start, stop in _functions(text):
+        stop += 1  # its newline
+        if name in keep:
+            pieces.append(text[end:stop])
+        else:
+            before = text[end:start].split("\n")
+            before.pop()  # the empty rest of the line before the definition
+            while before and before[-1].lstrip().startswith("#"):
+                before.pop()
+            if before and not before[-1] and text.startswith("\n", stop):
+                before.pop()  # its blank line goes with it
+            pieces.append("".join(line + "\n" for line in before))
+        end = stop
+    pieces.append(text[end:])
+    return "".join(pieces)
+
+
+def _bare(segment: str) -> str:
+    """Top-level lines without comment lines (but ShellCheck directives), no two blank
+    lines in a row."""
+    kept: list[str] = []
+    for line in segment.split("\n"):
+        comment = line.lstrip().startswith("#") and not line.startswith("# shellcheck ")
+        if comment or (not line and kept and not kept[-1]):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def compact(text: str) -> str:
+    """TEXT (a pruned job script) for the machine: the comment lines between its
+    functions left out (the ``#!`` line, the generated-file header and ShellCheck
+    directives stay), each
+    function as it is. The reader's copy, with every comment, is backup-ns.sh."""
+    head, _, body = text.partition("\n")
+    second, _, body = body.partition("\n")
+    pieces = [head, "\n", second, "\n"]
+    end = 0
+    for _name, start, stop in _functions(body):
+        pieces.append(_bare(body[end:start]))
+        pieces.append(body[start : stop + 1])
+        end = stop + 1
+    pieces.append(_bare(body[end:]))
+    return "".join(pieces)
+
+
+def payload(job: str) -> str:
+    """The ConfigMap's binaryData value of JOB: gzip (no name, no time: the same bytes
+    for the same script), base64."""
+    return base64.b64encode(gzip.compress(job.encode(), compresslevel=9, mtime=0)).decode()
 
 
 def check(full: str, job: str, where: str, memo: dict[str, set[str]] | None = None) -> None:
@@ -73,18 +224,6 @@ def check(full: str, job: str, where: str, memo: dict[str, set[str]] | None = No
     for line in job_rest:
         if line not in lines:
             raise TemplateError(f"{where}: the job script's line {line!r} is not in backup-ns.sh")
-    defined = full_functions.keys()
-    todo = list(_words("\n".join(job_rest)) & defined)
-    reached: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in reached:
-            continue
-        reached.add(name)
-        if name not in job_functions:
-            raise TemplateError(f"{where}: the job script calls {name} but does not define it")
-        text = job_functions[name]
-        words = memo.get(text)
-        if words is None:
-            words = memo[text] = _words(text) & defined
-        todo.extend(words)
+    reached = _reach(job_functions, set(full_functions), "\n".join(job_rest), memo)
+    for name in sorted(reached - job_functions.keys()):
+        raise TemplateError(f"{where}: the job script calls {name} but does not define it")

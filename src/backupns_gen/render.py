@@ -254,6 +254,11 @@ class Renderer:
         cli = commands.script_program(unit.caps, job)
         return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit, cli=cli)
 
+    def job_script(self, unit: NamespaceUnit, hdr: str) -> str:
+        """The script the CronJob runs (the ConfigMap's, gzipped): the job script
+        without what it cannot reach and without the comments between functions."""
+        return jobscript.compact(jobscript.prune(self.script(unit, hdr, job=True), self.words))
+
     def namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         """A namespace's files, from its plan unit only (no raw config)."""
         if self.cache is None:
@@ -268,10 +273,13 @@ class Renderer:
 
     def _namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         script = self.script(unit, hdr)
-        job_script = self.script(unit, hdr, job=True)
+        job_script = self.job_script(unit, hdr)
         jobscript.check(script, job_script, f"namespace {unit.name}", self.words)
         manifests = self.template(
-            "manifests/namespace.yaml.j2", header=hdr, ns=unit, script=job_script
+            "manifests/namespace.yaml.j2",
+            header=hdr,
+            ns=unit,
+            script_gz=jobscript.payload(job_script),
         )
         script_path, manifests_path = namespace_paths(unit.name)
         return {

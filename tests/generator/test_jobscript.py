@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import subprocess
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 import yaml
 
 from backupns_gen.errors import TemplateError
-from backupns_gen.jobscript import check, split
+from backupns_gen.jobscript import check, compact, payload, prune, split
 from backupns_gen.render import render
 from backupns_gen.shellcheck import binary
 from tests.genhelpers import EXAMPLE, FULL, plan_of
@@ -54,7 +56,8 @@ def scripts(config: str) -> list[tuple[str, str, str]]:
             docs = [d for d in yaml.safe_load_all(f.text) if d]
             (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
             full = files[path.replace("manifests.yaml", "backup-ns.sh")].text
-            out.append((path.split("/")[1], full, cm["data"]["backup-ns.sh"]))
+            job = gzip.decompress(base64.b64decode(cm["binaryData"]["backup-ns.sh.gz"]))
+            out.append((path.split("/")[1], full, job.decode()))
     return out
 
 
@@ -63,6 +66,73 @@ def test_split_functions_and_the_rest() -> None:
     assert list(functions) == ["x", "helper", "command_list", "command_create", "main"]
     assert functions["helper"] == "helper() {\n  echo helper\n}"
     assert rest == ["#!/usr/bin/env bash", "# top", 'main "$@"', ""]
+
+
+HEREDOC = """#!/usr/bin/env bash
+# header
+remote() {
+  cat <<'REMOTE'
+inner() {
+  echo in the container
+}
+REMOTE
+}
+# used: the job calls it
+used() { remote; }
+
+# unused: nothing calls it
+# (two comment lines)
+unused() {
+  echo unused
+}
+
+main() {
+  used
+}
+main "$@"
+"""
+
+
+def test_a_here_document_is_no_function_and_does_not_end_one() -> None:
+    functions, rest = split(HEREDOC)
+    assert list(functions) == ["remote", "used", "unused", "main"]
+    assert functions["remote"].endswith("REMOTE\n}")
+    assert "inner() {" not in rest
+
+
+def test_prune_leaves_out_what_the_top_level_cannot_reach_with_its_header() -> None:
+    pruned = prune(HEREDOC)
+    assert pruned == HEREDOC.replace(
+        "# unused: nothing calls it\n# (two comment lines)\nunused() {\n  echo unused\n}\n\n", ""
+    )
+    check(HEREDOC, pruned, "ns")
+    assert prune(pruned) == pruned
+
+
+def test_a_function_called_by_a_name_built_at_run_time_is_kept() -> None:
+    text = HEREDOC.replace("used() { remote; }", 'used() { "${kind}_vars"; "run_${kind}"; }')
+    text = text.replace("main() {", "pg_vars() { :; }\nrun_pg() { :; }\nother() { :; }\nmain() {")
+    functions, _ = split(prune(text))
+    assert {"pg_vars", "run_pg"} <= functions.keys()
+    assert "other" not in functions and "remote" not in functions
+
+
+def test_compact_leaves_out_the_comments_between_functions_only() -> None:
+    text = HEREDOC.replace("  echo unused\n", "  # kept: inside a function\n  echo unused\n")
+    small = compact(text)
+    assert small.startswith("#!/usr/bin/env bash\n# header\n")
+    assert "# used:" not in small and "# unused:" not in small
+    assert "  # kept: inside a function\n" in small
+    assert "\n\n\n" not in small
+    check(text, small, "ns")
+
+
+def test_the_payload_is_gzip_with_no_name_or_time() -> None:
+    raw = base64.b64decode(payload(JOB))
+    assert gzip.decompress(raw).decode() == JOB
+    assert raw[3] == 0  # FLG: no file name, no comment
+    assert raw[4:8] == b"\0\0\0\0"  # MTIME 0
+    assert payload(JOB) == payload(JOB)
 
 
 def test_a_part_of_the_script_passes() -> None:
@@ -104,6 +174,9 @@ def test_the_configmap_carries_the_job_script(config: Path) -> None:
         assert len(job) < len(full), ns
         assert "dispatch create command_create" in job
         assert "dispatch list" not in job
+        # create cannot reach dump-restore's exit handler (it registers it itself)
+        assert "dump_restore_on_exit" not in functions, ns
+        assert prune(job) == job and compact(job) == job, ns
 
 
 def test_the_job_scripts_are_shellcheck_clean_but_for_globals_only_left_out_commands_read(

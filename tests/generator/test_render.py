@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import os
 import re
 import shlex
@@ -133,8 +135,11 @@ def test_configmap_holds_the_job_script_exactly() -> None:
         restore = ["Role", "RoleBinding"] if ns == "shop-prod" else ["Role"]  # tenantGroups
         assert kinds == ["ServiceAccount", "RoleBinding", *restore, "ConfigMap", "CronJob"]
         (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
-        job = renderer.script(unit, hdr, job=True)
-        assert cm["data"]["backup-ns.sh"] == job
+        job = renderer.job_script(unit, hdr)
+        assert "data" not in cm
+        assert gzip.decompress(base64.b64decode(cm["binaryData"]["backup-ns.sh.gz"])) == (
+            job.encode()
+        )
         assert files[f"namespaces/{ns}/backup-ns.sh"].text == renderer.script(unit, hdr)
         assert len(job) < len(files[f"namespaces/{ns}/backup-ns.sh"].text)
         assert files[f"namespaces/{ns}/backup-ns.sh"].mode == 0o755
@@ -151,7 +156,12 @@ def test_cronjob_wiring(tmp_path: Path) -> None:
     assert (spec["schedule"], spec["timeZone"]) == ("34 2 * * *", "Europe/Vienna")
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    assert container["command"] == ["/bin/bash", "/opt/backup-ns/backup-ns.sh", "create"]
+    assert container["command"] == [
+        "/bin/bash",
+        "-c",
+        "gzip -dc /opt/backup-ns/backup-ns.sh.gz >/tmp/backup-ns.sh"
+        " && exec /bin/bash /tmp/backup-ns.sh create",
+    ]
     env = {e["name"]: e for e in container["env"]}
     assert env["BAK_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     assert env["BAK_LABEL_VS_POD"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
@@ -352,10 +362,10 @@ def test_every_script_template_value_goes_through_shquote() -> None:
 
 def test_namespace_templates_see_only_the_plan() -> None:
     """The namespace script and manifests get the plan's unit (ns), the header and the
-    rendered script, and the script its program (cli: the command list for the unit's
+    job script (gzip, base64), and the script its program (cli: the command list for the unit's
     caps, which says which command fragments it has): no raw config."""
     env = environment()
-    allowed = {"ns", "header", "script", "cli", *env.globals}
+    allowed = {"ns", "header", "script_gz", "cli", *env.globals}
     for name in ("script/backup-ns.sh.j2", "manifests/namespace.yaml.j2"):
         source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
         used = jinja2.meta.find_undeclared_variables(env.parse(source))

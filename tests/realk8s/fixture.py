@@ -140,6 +140,7 @@ class RealCluster:
         self.csi_state = self.state_dir / "csi-state"
         self.kubeconfig = self.state_dir / "admin.kubeconfig"
         self.url = ""
+        self.etcd_url = ""  # etcd's client URL (plain HTTP on loopback), for reading sizes
         self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._envs = Path(tempfile.mkdtemp(prefix="env-", dir=self.state_dir))
         self._bin: dict[str, Path] = {}
@@ -215,6 +216,7 @@ class RealCluster:
         etcd_client, etcd_peer = free_port(), free_port()
         client_url = f"http://127.0.0.1:{etcd_client}"
         peer_url = f"http://127.0.0.1:{etcd_peer}"
+        self.etcd_url = client_url
         self._spawn(
             "etcd",
             "--name=realk8s",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from pathlib import Path
 
@@ -37,9 +39,9 @@ def test_apply_recursive_creates_everything_then_is_unchanged(kubesim: KubeSim) 
                 "get", "configmap", "backup-ns-script", "-n", ns, "-o", "json", check=True
             ).stdout
         )
-        # the job script: create and what it calls, each function as in backup-ns.sh
+        # the job script (gzipped): create and what it calls, each function as in backup-ns.sh
         script = (OUT / "namespaces" / ns / "backup-ns.sh").read_text()
-        job = cm["data"]["backup-ns.sh"]
+        job = gzip.decompress(base64.b64decode(cm["binaryData"]["backup-ns.sh.gz"])).decode()
         jobscript.check(script, job, ns)
         assert "\ncommand_create() {" in job and "\ncommand_list() {" not in job
     assert "clusterrole.rbac.authorization.k8s.io/backup-ns-namespace" in first.stdout

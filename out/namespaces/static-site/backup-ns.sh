@@ -2700,9 +2700,13 @@ RUN_PERIODS=''
 RUN_DELETE_AFTER=''
 PVCS=()
 VS_NAMES=()
+# A command's own cleanup, registered when it begins (on_exit runs each with the exit
+# status); EXIT_LINE, when one sets it, is printed as the last line.
+EXIT_HOOKS=()
+EXIT_LINE=''
 
 on_exit() {
-  local status=$?
+  local status=$? hook
   trap - EXIT
   vs_watch_stop || true
   if ((status != 0)); then
@@ -2715,8 +2719,13 @@ on_exit() {
   else
     lease_release >/dev/null || true
   fi
+  for hook in "${EXIT_HOOKS[@]}"; do
+    "$hook" "$status" || true
+  done
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
+  # an interrupted dump-restore: the database's state, as the last line
+  [[ -z $EXIT_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$EXIT_LINE" "$C_ERR_END" >&2
   exit "$status"
 }
 

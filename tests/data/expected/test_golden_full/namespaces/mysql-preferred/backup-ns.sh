@@ -2672,7 +2672,7 @@ db_prepare() {
 }
 
 # Set while a restore stream runs: what on_exit needs to say the database's state.
-DR_KIND='' DR_MODE='' DR_TARGET='' DR_VARS='' DR_ACTIVE=false DR_STATE_LINE=''
+DR_KIND='' DR_MODE='' DR_TARGET='' DR_VARS='' DR_ACTIVE=false
 
 # restore_remote_vars MODE TARGET TERMINATE LOCK_SECONDS RUNID: the remote lines that set
 # what {postgres,mysql}_remote_restore read.
@@ -2809,14 +2809,14 @@ dr_stage_lines() {
 }
 
 # dump_restore_on_exit STATUS: after an interrupt during the stream, stop it, clean up
-# in the database container and set DR_STATE_LINE: the one line that says what state
-# the database is in (printed last by on_exit).
+# in the database container and set EXIT_LINE: the one line that says what state
+# the database is in (printed last by on_exit, which runs it: an EXIT_HOOKS entry).
 dump_restore_on_exit() {
   local stage pid
   if [[ $DR_ACTIVE != true ]]; then
     # interrupted before the load began (checks, the question): nothing was written
     [[ $DR_BEGUN != true ]] || case $1 in 129 | 130 | 143)
-      DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: nothing was restored; ${DB_LABEL:-the} database ${DB_NAME:-} is unchanged" ;;
+      EXIT_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: nothing was restored; ${DB_LABEL:-the} database ${DB_NAME:-} is unchanged" ;;
     esac
     return 0
   fi
@@ -2827,7 +2827,7 @@ dump_restore_on_exit() {
   done
   wait 2>/dev/null || true
   BG_PIDS=()
-  DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $(dr_cleanup_state "$stage")"
+  EXIT_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $(dr_cleanup_state "$stage")"
 }
 
 # dr_cleanup_state STAGE: after the stream stopped early (an interrupt, a cut
@@ -2937,6 +2937,7 @@ command_dump_restore() {
   fi
   [[ $force == true || $dry_run == true ]] || need_terminal dump-restore --force
   toolbox_begin
+  EXIT_HOOKS+=(dump_restore_on_exit)
   DR_BEGUN=true
   kind=$(db_kind)
   DR_KIND=$kind
@@ -3474,20 +3475,26 @@ RUN_PERIODS=''
 RUN_DELETE_AFTER=''
 PVCS=()
 VS_NAMES=()
+# A command's own cleanup, registered when it begins (on_exit runs each with the exit
+# status); EXIT_LINE, when one sets it, is printed as the last line.
+EXIT_HOOKS=()
+EXIT_LINE=''
 
 on_exit() {
-  local status=$?
+  local status=$? hook
   trap - EXIT
   vs_watch_stop || true
   if ((status != 0)); then
     vs_mark_failed || true
     verify_on_exit "$status" || true
   fi
-  dump_restore_on_exit "$status" || true
+  for hook in "${EXIT_HOOKS[@]}"; do
+    "$hook" "$status" || true
+  done
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
   # an interrupted dump-restore: the database's state, as the last line
-  [[ -z $DR_STATE_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$DR_STATE_LINE" "$C_ERR_END" >&2
+  [[ -z $EXIT_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$EXIT_LINE" "$C_ERR_END" >&2
   exit "$status"
 }
 
