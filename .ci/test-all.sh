@@ -137,6 +137,8 @@ fi
 step "bench smoke: dump.py" python3 bench/dump.py --size-mb 20 --repeat 1
 step "bench smoke: create.py" python3 bench/create.py --repeat 1
 step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 --repeat 1
+# What a tenant costs in a real etcd (the example's namespaces; the real tier, ~30 s).
+step "bench smoke: tenant.py" python3 bench/tenant.py
 # The controller on kubesim (--server real|both: also the real kube-apiserver, ~60 s more).
 step "bench smoke: controller.py" python3 bench/controller.py --namespaces 20 --snapshots 5 --changes 40
 # Requests and tool CPU per create, retention change and idle run, cold kubectl cache,

@@ -104,6 +104,9 @@ def render_cmd(
 ) -> None:
     """Render the config into the output directory (lints the result first)."""
     from .lint import Linter
+    from .plan import NamespaceUnit
+    from .render import namespace_paths
+    from .unitindex import UnitIndex
     from .write import Comparison, diffs, remove, write_files
 
     started = time.monotonic()
@@ -111,20 +114,39 @@ def render_cmd(
     # One unit (namespace) at a time: lint it and compare it with out/, keeping only
     # results and paths, so memory does not grow with the number of namespaces. Nothing
     # is written before every unit is linted; then the units with a stale file are
-    # rendered again (from the render cache) and written.
+    # rendered again (from the render cache) and written. A namespace the index knows
+    # to be as the last render left it (same render key, its files untouched) is
+    # skipped: not rendered, linted or compared.
     linter = None if no_lint else Linter(kubernetes_version)
+    index = UnitIndex(out_dir, "no-lint" if linter is None else linter.tools())
     comparison = Comparison(out_dir)
+    keys: dict[str, str | None] = {}
+    skipped: list[str] = []
+
+    def keep(unit: NamespaceUnit, key: str | None) -> bool:
+        paths = index.fresh(unit.name, key)
+        if paths is None:
+            keys[unit.name] = key
+            return True
+        comparison.skip(paths)
+        skipped.extend(paths)
+        return False
+
     files = 0
-    for unit in renderer.units(the_plan):
+    for unit in renderer.units(the_plan, keep=keep):
         files += len(unit)
         if linter is not None:
             linter.add(unit)
         comparison.add(unit)
+    files += len(skipped)
     changes = comparison.finish()
     if linter is not None:
         _report(linter.finish())
     stale = set(changes.write)
     only = frozenset(path.split("/")[1] for path in stale if path.startswith("namespaces/"))
+    for name, key in keys.items():
+        if name not in only:
+            index.record(name, key, list(namespace_paths(name)))
     if check:
         if changes.stale:
             chunks = diffs(out_dir, {}, changes, set(changes.remove))
@@ -132,15 +154,19 @@ def render_cmd(
                 chunks.update(diffs(out_dir, unit, changes, stale & unit.keys()))
             click.echo("".join(chunks[path] for path in sorted(chunks)), nl=False)
             raise StaleOutputError("", changes.stale)
+        index.save({u.name for u in the_plan.namespaces})
         click.echo(f"{out_dir}: up to date ({files} files)")
         return
     for unit in renderer.units(the_plan, only):
         write_files(out_dir, unit, stale)
     remove(out_dir, changes.remove)
+    for name in only:
+        index.record(name, keys[name], list(namespace_paths(name)))
+    index.save({u.name for u in the_plan.namespaces})
     click.echo(
         f"{out_dir}: {len(changes.write)} written, {len(changes.remove)} removed, "
-        f"{changes.unchanged} unchanged ({files} files, "
-        f"{time.monotonic() - started:.1f}s)"
+        f"{changes.unchanged} unchanged ({files} files, {index.skipped} namespaces "
+        f"unchanged since the last render, {time.monotonic() - started:.1f}s)"
     )
 
 

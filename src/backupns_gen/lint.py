@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import shellcheck
+from .cache import key_of
 from .lintcache import LintCache
 from .render import RenderedFile
 from .schemacheck import DEFAULT_KUBERNETES_VERSION, SchemaError, Schemas, check_file
@@ -75,6 +76,13 @@ class Linter:
                 self.manifests += result.docs
                 self.manifests_validated += result.validated
                 self.skipped.update(result.skipped)
+
+    def tools(self) -> str:
+        """What a lint verdict depends on besides the texts: ShellCheck (its version) and
+        the schema check (kubernetes-validate, the Kubernetes version)."""
+        return key_of(
+            shellcheck.tool_key(self.cache, shellcheck.binary()), self.schemas.tool_key()
+        )
 
     def finish(self) -> LintReport:
         """Run ShellCheck on the shapes not cached and report, findings in path order."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,7 @@ class Renderer:
         self.root = root
         self.cache = cache
         self.env = environment(root)
-        self.words: dict[str, set[str]] = {}
+        self.words: jobscript.Memo = {}
         """jobscript.check's memo: the words of each function text."""
 
     def template(self, name: str, **context: Any) -> str:
@@ -257,7 +257,14 @@ class Renderer:
     def job_script(self, unit: NamespaceUnit, hdr: str) -> str:
         """The script the CronJob runs (the ConfigMap's, gzipped): the job script
         without what it cannot reach and without the comments between functions."""
-        return jobscript.compact(jobscript.prune(self.script(unit, hdr, job=True), self.words))
+        return jobscript.job_script(self.script(unit, hdr, job=True), self.words)
+
+    def key(self, unit: NamespaceUnit, hdr: str) -> str | None:
+        """The render key of a namespace (None without a render cache, or when its unit
+        has no stable form): what its files depend on, code and templates included."""
+        if self.cache is None:
+            return None
+        return self.cache.key({"unit": unit, "header": hdr}, self.root)
 
     def namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         """A namespace's files, from its plan unit only (no raw config)."""
@@ -267,7 +274,7 @@ class Renderer:
         def fresh() -> dict[str, tuple[str, int, str]]:
             return {p: (f.text, f.mode, f.kind) for p, f in self._namespace(unit, hdr).items()}
 
-        key = self.cache.key({"unit": unit, "header": hdr}, self.root)
+        key = self.key(unit, hdr)
         found = self.cache.get_or_render(key, fresh)
         return {p: RenderedFile(t, m, k) for p, (t, m, k) in found.items()}
 
@@ -323,15 +330,24 @@ class Renderer:
             ),
         }
 
-    def units(self, plan: Plan, only: frozenset[str] | None = None) -> Iterator[Files]:
+    def units(
+        self,
+        plan: Plan,
+        only: frozenset[str] | None = None,
+        keep: Callable[[NamespaceUnit, str | None], bool] | None = None,
+    ) -> Iterator[Files]:
         """The output files one unit at a time: each namespace's (in name order, or only
-        those named in ONLY), then the cluster-wide ones (controller, cluster, monitoring,
-        Kustomization). A caller that keeps none of them renders in memory bounded by one
-        namespace, whatever the number of namespaces."""
+        those named in ONLY, or those KEEP(unit, render key) says yes to), then the
+        cluster-wide ones (controller, cluster, monitoring, Kustomization). A caller that
+        keeps none of them renders in memory bounded by one namespace, whatever the
+        number of namespaces."""
         hdr = header(plan.source_name)
         for unit in plan.namespaces:
-            if only is None or unit.name in only:
-                yield self.namespace(unit, hdr)
+            if only is not None and unit.name not in only:
+                continue
+            if keep is not None and not keep(unit, self.key(unit, hdr)):
+                continue
+            yield self.namespace(unit, hdr)
         yield self.cluster(plan, hdr)
 
     def cluster(self, plan: Plan, hdr: str) -> Files:

@@ -31,16 +31,23 @@ class SchemaError(BackupNsError):
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCRIPT_KEY = re.compile(r"  ([A-Za-z0-9._-]+\.sh): \|[-+0-9]*")
+_GZIP_KEY = re.compile(r'  ([A-Za-z0-9._-]+\.sh\.gz): "[A-Za-z0-9+/=]*"')
 
 
 def without_scripts(text: str) -> str:
     """The manifest text with every ``  <name>.sh: |`` block scalar (a ConfigMap's
-    script; its lines are indented deeper than the key) replaced by ``"s"``."""
+    script; its lines are indented deeper than the key) and every ``  <name>.sh.gz:
+    "BASE64"`` line (a gzipped one) replaced by ``"s"``."""
     lines = text.split("\n")
     out: list[str] = []
     i = 0
     while i < len(lines):
         m = _SCRIPT_KEY.fullmatch(lines[i])
+        gz = None if m else _GZIP_KEY.fullmatch(lines[i])
+        if gz:
+            out.append(f'  {gz.group(1)}: "s"')
+            i += 1
+            continue
         out.append(f'  {m.group(1)}: "s"' if m else lines[i])
         i += 1
         if m:

@@ -41,16 +41,20 @@ def _read_head(path: Path) -> str:
         return ""
 
 
-def existing_generated(out_dir: Path) -> set[str]:
-    """Relative paths of files under out_dir that carry the generated header."""
+def existing_generated(out_dir: Path, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """Relative paths of files under out_dir that carry the generated header (those in
+    KNOWN are not read: they are rendered, so never removed)."""
     found: set[str] = set()
     if not out_dir.is_dir():
         return found
     for dirpath, _dirs, filenames in os.walk(out_dir):
         for name in filenames:
             path = Path(dirpath, name)
+            rel = path.relative_to(out_dir).as_posix()
+            if rel in known:
+                continue
             if not path.is_symlink() and is_generated(_read_head(path)):
-                found.add(path.relative_to(out_dir).as_posix())
+                found.add(rel)
     return found
 
 
@@ -103,9 +107,14 @@ class Comparison:
             else:
                 self.changes.unchanged += 1
 
+    def skip(self, paths: list[str]) -> None:
+        """PATHS are rendered and known to be up to date (not compared again)."""
+        self.rendered.update(paths)
+        self.changes.unchanged += len(paths)
+
     def finish(self) -> Changes:
         self.changes.write.sort()
-        self.changes.remove = sorted(existing_generated(self.out_dir) - self.rendered)
+        self.changes.remove = sorted(existing_generated(self.out_dir, self.rendered))
         return self.changes
 
 
