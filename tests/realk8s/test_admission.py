@@ -482,14 +482,18 @@ def test_a_tenant_restores_alone_and_is_told_what_needs_the_platform_team(
         ("delete", "pods"),
         ("delete", "persistentvolumeclaims"),
     }, carol
-    # the one refusal: recording the result on the snapshot (the Role has no patch);
-    # kubectl's own look at the namespace after a refusal is not the script's
+    # no refusal: verify asks (kubectl auth can-i) before recording its result, which the
+    # Role does not allow (no patch of snapshots); kubectl's own look at the namespace
+    # after a 404 (the drill's helper pod, gone) is not the script's
     refused = {
         (e["verb"], e["objectRef"].get("resource"))
         for e in carol
         if e["responseStatus"]["code"] == 403 and e["objectRef"].get("resource") != "namespaces"
     }
-    assert refused == {("patch", "volumesnapshots")}, refused
+    assert refused == set(), refused
+    assert ("create", "selfsubjectaccessreviews") in {
+        (e["verb"], e.get("objectRef", {}).get("resource")) for e in carol
+    }
 
     # the platform team's commands: one line saying so, nothing changed
     for args, verb in ((("delete", "s1", "--yes"), "delete"), (("keep", "s1"), "keep")):

@@ -2348,7 +2348,18 @@ command_restore_pvc() {
 
 # --- command: verify (a restore drill in the cluster) -------------------------
 
-VERIFY_VS='' VERIFY_OPEN=false
+VERIFY_VS='' VERIFY_OPEN=false VERIFY_MAY_RECORD=true
+
+# verify_may_record NAME: whether this identity may annotate snapshot NAME (one access
+# review, kubectl auth can-i), in VERIFY_MAY_RECORD. A tenant's drill (Role
+# backup-ns-restore, no patch of snapshots) then shows its result without asking for a
+# write the API server would refuse. When the review itself fails, the record is tried.
+verify_may_record() {
+  local answer
+  answer=$(kube auth can-i patch "$VS_RESOURCE/$1" 2>/dev/null) || true
+  VERIFY_MAY_RECORD=true
+  [[ $answer != no ]] || VERIFY_MAY_RECORD=false
+}
 
 # verify_record RESULT: the verified-at / verified-result annotations, and verified-ok
 # (true or false: what monitoring reads).
@@ -2356,6 +2367,11 @@ verify_record() {
   VERIFY_OPEN=false
   local ok=false
   [[ $1 != ok:* ]] || ok=true
+  if [[ $VERIFY_MAY_RECORD != true ]]; then
+    printf 'Error from server (Forbidden): this identity may not patch volumesnapshots in %s (kubectl auth can-i)\n' \
+      "$BAK_NAMESPACE" >"$WORK_DIR/annotate.err"
+    return 1
+  fi
   kube annotate --overwrite "$VS_RESOURCE" "$VERIFY_VS" "backup-ns.sh/verified-at=$(utc_now)" \
     "backup-ns.sh/verified-result=$1" "backup-ns.sh/verified-ok=$ok" >/dev/null 2>"$WORK_DIR/annotate.err"
 }
@@ -2384,6 +2400,7 @@ verify_snapshot() {
   VERIFY_VS=$1
   # A snapshot that cannot be read (missing, or refused) gets no result recorded.
   vs_info "$1"
+  verify_may_record "$1"
   VERIFY_OPEN=true
   [[ $SNAP_READY == true ]] ||
     verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
