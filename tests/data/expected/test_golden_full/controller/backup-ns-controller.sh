@@ -520,46 +520,135 @@ zone_date() {
 
 WORK_DIR=''
 ERR_FILE=/dev/null
-# The versioned resource names: kubectl resolves them from its discovery cache
-# (the group-only form makes it refetch discovery on every call).
-RES_VS=volumesnapshots.v1.snapshot.storage.k8s.io
-RES_VSC=volumesnapshotcontents.v1.snapshot.storage.k8s.io
-RES_PVC=persistentvolumeclaims
-RES_LEASE=leases.v1.coordination.k8s.io
-FIELD_MANAGER=backup-ns-controller
 
 # kube ARGS...: kubectl (CTL_KUBECTL overrides the binary).
 kube() {
   "${CTL_KUBECTL:-kubectl}" "$@"
 }
 
-# err_detail FILE: the last non-empty line of captured stderr, on one line.
-err_detail() {
-  local line last=''
+# err_pick: read a failed command's stderr; print the line that explains the failure,
+# then up to 5 detail lines. The explaining line is the last "backup-ns-error: " line
+# of our own remote scripts (with their "backup-ns-detail: " lines), else the FIRST
+# error line of a tool: the PostgreSQL clients' "NAME: error: ...", the server's
+# "ERROR:  ..." and "FATAL:  ...", the MySQL/MariaDB client's "ERROR 1142 (42000) ...",
+# its dump tool's "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
+# "Error from server ...", "Unable to connect ...", "The connection to the server
+# ..."; its details are the lines after it. Else the last line. The first error line,
+# not the last: a tool states the failure first and explains it after (kubectl's
+# "Error from server" then the causes; a batch call prints one line per failed
+# object, the first is the example). kubectl's "command terminated with exit code N"
+# explains nothing. Self-contained: the remote scripts carry a copy (declare -f).
+err_pick() {
+  local line lines=() i pick=-1 marked=-1 n=0
   while IFS= read -r line || [[ -n $line ]]; do
-    line=$(one_line "$line")
-    [[ -z $line ]] || last=$line
-  done <"$1"
-  printf '%s\n' "${last:-no error output}"
+    line=${line//[[:cntrl:]]/ }
+    line=${line#"${line%%[![:space:]]*}"}
+    line=${line%"${line##*[![:space:]]}"}
+    [[ -n $line && $line != 'command terminated with exit code '* ]] || continue
+    lines+=("$line")
+    [[ $line != *'backup-ns-error: '* ]] || marked=$((${#lines[@]} - 1))
+  done
+  if ((${#lines[@]} == 0)); then
+    printf 'no error output\n'
+    return 0
+  fi
+  if ((marked >= 0)); then
+    printf '%s\n' "${lines[marked]#*backup-ns-error: }"
+    for line in "${lines[@]}"; do
+      [[ $line == 'backup-ns-detail: '* && n -lt 5 ]] || continue
+      printf '%s\n' "${line#backup-ns-detail: }"
+      n=$((n + 1))
+    done
+    return 0
+  fi
+  for i in "${!lines[@]}"; do
+    case ${lines[i]} in
+      *': error: '* | 'error: '* | *'ERROR:  '* | 'ERROR: '* | *'FATAL:  '* | 'FATAL: '* | \
+        'ERROR '[0-9]* | *': Got error: '* | *": Couldn't execute "* | 'Error from server'* | \
+        'Unable to connect to the server'* | 'The connection to the server '*)
+        pick=$i
+        break
+        ;;
+    esac
+  done
+  ((pick >= 0)) || pick=$((${#lines[@]} - 1))
+  for ((i = pick; i < ${#lines[@]} && i <= pick + 5; i++)); do
+    printf '%s\n' "${lines[i]}"
+  done
 }
 
-# kube_fail WHAT HINT: die with the detail from the last captured kubectl stderr.
+# err_detail FILE: the one line that explains a failure from captured stderr (err_pick).
+err_detail() {
+  local picked
+  mapfile -t picked < <(err_pick <"$1")
+  printf '%s\n' "${picked[0]}"
+}
+# kube_fail WHAT HINT: die with the explaining line from the last captured stderr
+# (ERR_FILE); its detail lines follow the error line, indented.
 kube_fail() {
+  local picked
   if [[ $CTL_DEBUG == true && -s $ERR_FILE ]]; then
     cat -- "$ERR_FILE" >&2
   fi
-  die "$1" "$(err_detail "$ERR_FILE")" "$2"
+  mapfile -t picked < <(err_pick <"$ERR_FILE")
+  DIE_DETAILS=("${picked[@]:1}")
+  die "$1" "${picked[0]}" "$2"
 }
 
-# work_dir_init: the private temporary directory, removed on every exit path.
-work_dir_init() {
+# run_begin: the EXIT trap (on_exit), signals as exits, the private temporary directory
+# (removed by on_exit on every exit path) and ERR_FILE in it.
+run_begin() {
+  trap on_exit EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns-controller.XXXXXX" 2>/dev/null); then
     WORK_DIR=''
-    die "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" \
+    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" \
       "Set TMPDIR to a writable directory"
   fi
   ERR_FILE=$WORK_DIR/stderr
 }
+
+# kube_raw get|create|replace|delete PATH [ARGS...]: one request on a fixed API path
+# (`kubectl VERB --raw PATH`: no discovery, no OpenAPI download), the server's answer
+# on stdout. A failed write's "Error from server (Reason): message" is said as
+# kubectl's typed commands say it ('error when creating "STDIN": message'), so an error
+# line reads the same whichever form made the request.
+kube_raw() {
+  local verb=$1 path=$2 err rc=0 what=''
+  shift 2
+  { err=$(kube "$verb" --raw "$path" "$@" 2>&1 >&3) || rc=$?; } 3>&1
+  case $verb in
+    create) what=creating ;;
+    replace) what=replacing ;;
+  esac
+  if ((rc != 0)) && [[ -n $what && $err =~ ^(Error from server \([A-Za-z]*\): )(.*)$ ]]; then
+    err="${BASH_REMATCH[1]}error when $what \"STDIN\": ${BASH_REMATCH[2]}"
+  fi
+  [[ -z $err ]] || printf '%s\n' "$err" >&2
+  return "$rc"
+}
+
+# json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
+# answer) that is a string (its contents as sent, escapes kept) or a literal (null:
+# ""). Status 1 when there is none. For keys that occur once in the object.
+json_scalar() {
+  local re="\"$2\":[[:space:]]*(\"(([^\"\\\\]|\\\\.)*)\"|([-+.0-9a-z]+))"
+  REPLY=''
+  [[ $1 =~ $re ]] || return 1
+  REPLY=${BASH_REMATCH[2]}${BASH_REMATCH[4]}
+  [[ $REPLY != null ]] || REPLY=''
+}
+
+# --- the cluster's resources --------------------------------------------------
+
+# The versioned resource names: kubectl resolves them from its discovery cache
+# (the group-only form makes it refetch discovery on every call).
+RES_VS=volumesnapshots.v1.snapshot.storage.k8s.io
+RES_VSC=volumesnapshotcontents.v1.snapshot.storage.k8s.io
+RES_PVC=persistentvolumeclaims
+FIELD_MANAGER=backup-ns-controller
 
 # --- reading the cluster (a constant number of list calls) --------------------
 # Each list is one paged read of the collection: `kubectl get --raw` of
@@ -828,6 +917,64 @@ micro_time() {
   fi
 }
 
+# --- coordination.k8s.io Leases: one GET, create or update --------------------
+# Raw requests on the Lease's fixed path (`kubectl get|create|replace --raw`: no
+# discovery, no OpenAPI download); kubectl's stderr goes to LEASE_ERR. An update
+# carries the resourceVersion just read, so of two writers one gets 409 Conflict.
+
+LEASE_ERR=/dev/null
+# lease_read fills these from one GET:
+L_RV='' L_HOLDER='' L_ACQUIRE='' L_RENEW='' L_DURATION='' L_TRANSITIONS=''
+
+# lease_status: why the last Lease call failed, from kubectl's stderr in LEASE_ERR:
+# 3 NotFound, 4 AlreadyExists, 5 Conflict, 1 anything else.
+lease_status() {
+  local text
+  text=$(<"$LEASE_ERR")
+  case $text in
+    *'(NotFound)'*) return 3 ;;
+    *'(AlreadyExists)'*) return 4 ;;
+    *'(Conflict)'*) return 5 ;;
+    *) return 1 ;;
+  esac
+}
+
+# lease_read NAMESPACE NAME: one GET into L_*. Status 0, or lease_status's.
+lease_read() {
+  local out
+  if ! out=$(kube_raw get "/apis/coordination.k8s.io/v1/namespaces/$1/leases/$2" 2>"$LEASE_ERR"); then
+    lease_status
+    return
+  fi
+  json_scalar "$out" resourceVersion || true
+  L_RV=$REPLY
+  json_scalar "$out" holderIdentity || true
+  L_HOLDER=$REPLY
+  json_scalar "$out" acquireTime || true
+  L_ACQUIRE=$REPLY
+  json_scalar "$out" renewTime || true
+  L_RENEW=$REPLY
+  json_scalar "$out" leaseDurationSeconds || true
+  L_DURATION=$REPLY
+  json_scalar "$out" leaseTransitions || true
+  # shellcheck disable=SC2034 # read by the slot locks; the controller's Lease counts none
+  L_TRANSITIONS=$REPLY
+}
+
+# lease_write create|replace NAMESPACE NAME JSON: create the Lease, or update it
+# (guarded by the resourceVersion in JSON); prints the new resourceVersion. Status 0,
+# or lease_status's.
+lease_write() {
+  local out path=/apis/coordination.k8s.io/v1/namespaces/$2/leases
+  [[ $1 == create ]] || path+=/$3
+  if ! out=$(printf '%s\n' "$4" | kube_raw "$1" "$path" -f - 2>"$LEASE_ERR"); then
+    lease_status
+    return
+  fi
+  json_scalar "$out" resourceVersion || true
+  printf '%s\n' "$REPLY"
+}
+
 # --- one run at a time: a coordination.k8s.io Lease ---------------------------
 # Taken before the first write, released on every exit path. A held, unexpired
 # lease stops this run; an expired one (a run that died) is taken over with an
@@ -847,49 +994,46 @@ lease_json() {
 }
 
 lease_acquire() {
-  local now stamp out rv holder renew duration acquired renew_epoch
+  local now stamp rc=0 renew_epoch duration
   now=$(date +%s)
   stamp=$(micro_time "$now")
   LEASE_HOLDER="${HOSTNAME:-unknown}-$$-$(random_suffix)"
-  if ! out=$(kube get "$RES_LEASE" "$CTL_LEASE_NAME" --namespace "$CTL_NAMESPACE" --ignore-not-found \
-    -o go-template='{{.metadata.resourceVersion}}{{"\x1f"}}{{with .spec.holderIdentity}}{{.}}{{end}}{{"\x1f"}}{{with .spec.renewTime}}{{.}}{{end}}{{"\x1f"}}{{with .spec.leaseDurationSeconds}}{{.}}{{end}}{{"\x1f"}}{{with .spec.acquireTime}}{{.}}{{end}}' \
-    2>"$ERR_FILE"); then
+  LEASE_ERR=$ERR_FILE
+  lease_read "$CTL_NAMESPACE" "$CTL_LEASE_NAME" || rc=$?
+  if ((rc == 3)); then
+    rc=0
+    LEASE_RV=$(lease_write create "$CTL_NAMESPACE" "$CTL_LEASE_NAME" \
+      "$(lease_json '' "$LEASE_HOLDER" "$stamp" "$stamp")") || rc=$?
+    case $rc in
+      0) return 0 ;;
+      4) die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME was created by another run just now" \
+        "Nothing was changed. Wait for that run to finish" ;;
+      *) kube_fail "cannot create Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
+        "Nothing was changed. Check that the ServiceAccount may create leases in $CTL_NAMESPACE" ;;
+    esac
+  elif ((rc != 0)); then
     kube_fail "cannot read Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
       "Nothing was changed. Check that namespace $CTL_NAMESPACE exists and the ServiceAccount may get leases there"
   fi
-  if [[ -z $out ]]; then
-    if ! out=$(lease_json '' "$LEASE_HOLDER" "$stamp" "$stamp" |
-      kube create --validate=false -f - -o go-template='{{.metadata.resourceVersion}}' 2>"$ERR_FILE"); then
-      if grep -q AlreadyExists "$ERR_FILE"; then
-        die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME was created by another run just now" \
-          "Nothing was changed. Wait for that run to finish"
-      fi
-      kube_fail "cannot create Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
-        "Nothing was changed. Check that the ServiceAccount may create leases in $CTL_NAMESPACE"
-    fi
-    LEASE_RV=$out
-    return 0
-  fi
-  # \x1f, not a tab: IFS whitespace would merge the empty holder of a released lease
-  IFS=$'\x1f' read -r rv holder renew duration acquired <<<"$out"
-  if [[ -n $holder ]]; then
-    renew_epoch=$(date -d "$renew" +%s 2>/dev/null) || renew_epoch=0
-    if ((renew_epoch + ${duration:-0} > now)); then
-      die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME is held by $holder since ${acquired:-$renew} (expires $(micro_time "$((renew_epoch + duration))"))" \
+  if [[ -n $L_HOLDER ]]; then
+    renew_epoch=$(date -d "$L_RENEW" +%s 2>/dev/null) || renew_epoch=0
+    duration=0
+    [[ ! $L_DURATION =~ ^[0-9]{1,9}$ ]] || duration=$((10#$L_DURATION))
+    if ((renew_epoch + duration > now)); then
+      die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME is held by $L_HOLDER since ${L_ACQUIRE:-$L_RENEW} (expires $(micro_time "$((renew_epoch + duration))"))" \
         "Nothing was changed. Wait for that run to finish; if it died, the lease expires by itself"
     fi
-    warn "taking over the expired lease of $holder (renewed $renew, ${duration}s)"
+    warn "taking over the expired lease of $L_HOLDER (renewed $L_RENEW, ${L_DURATION}s)"
   fi
-  if ! out=$(lease_json "$rv" "$LEASE_HOLDER" "$stamp" "$stamp" |
-    kube replace --validate=false -f - -o go-template='{{.metadata.resourceVersion}}' 2>"$ERR_FILE"); then
-    if grep -q Conflict "$ERR_FILE"; then
-      die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME was taken by another run just now" \
-        "Nothing was changed. Wait for that run to finish"
-    fi
-    kube_fail "cannot update Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
-      "Nothing was changed. Check that the ServiceAccount may update leases in $CTL_NAMESPACE"
-  fi
-  LEASE_RV=$out
+  LEASE_RV=$(lease_write replace "$CTL_NAMESPACE" "$CTL_LEASE_NAME" \
+    "$(lease_json "$L_RV" "$LEASE_HOLDER" "$stamp" "$stamp")") || rc=$?
+  case $rc in
+    0) ;;
+    3 | 5) die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME was taken by another run just now" \
+      "Nothing was changed. Wait for that run to finish" ;;
+    *) kube_fail "cannot update Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
+      "Nothing was changed. Check that the ServiceAccount may update leases in $CTL_NAMESPACE" ;;
+  esac
 }
 
 # lease_release: give the lease up (no holder), guarded by our resourceVersion.
@@ -897,8 +1041,9 @@ lease_release() {
   local stamp
   [[ -n $LEASE_RV ]] || return 0
   stamp=$(micro_time "$(date +%s)")
-  if ! lease_json "$LEASE_RV" '' "$stamp" "$stamp" |
-    kube replace --validate=false -f - -o name >/dev/null 2>"$ERR_FILE"; then
+  LEASE_ERR=$ERR_FILE
+  if ! lease_write replace "$CTL_NAMESPACE" "$CTL_LEASE_NAME" \
+    "$(lease_json "$LEASE_RV" '' "$stamp" "$stamp")" >/dev/null; then
     warn "could not release Lease $CTL_NAMESPACE/$CTL_LEASE_NAME: $(err_detail "$ERR_FILE") (it expires after ${CTL_LEASE_DURATION_SEC}s)"
   fi
   LEASE_RV=''
@@ -1546,11 +1691,7 @@ on_exit() {
 start() {
   check_dependencies
   verify_config
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  work_dir_init
+  run_begin
   if [[ $CTL_DEBUG == true ]]; then
     set -x
   fi

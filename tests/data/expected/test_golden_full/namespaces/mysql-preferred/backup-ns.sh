@@ -848,11 +848,6 @@ check_dependencies() {
 
 WORK_DIR=''
 ERR_FILE=/dev/null
-# Waits (lock, snapshot readiness) print a progress line at least this often (s).
-PROGRESS_EVERY=20
-# The versioned resource name: kubectl resolves it from its discovery cache (the
-# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
-VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 
 # kube ARGS...: kubectl (BAK_KUBECTL overrides the binary) in the target namespace.
 kube() {
@@ -866,9 +861,11 @@ kube() {
 # "ERROR:  ..." and "FATAL:  ...", the MySQL/MariaDB client's "ERROR 1142 (42000) ...",
 # its dump tool's "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
 # "Error from server ...", "Unable to connect ...", "The connection to the server
-# ..."; its details are the lines after it. Else the last line. kubectl's "command
-# terminated with exit code N" explains nothing. Self-contained: the remote scripts
-# carry a copy (declare -f).
+# ..."; its details are the lines after it. Else the last line. The first error line,
+# not the last: a tool states the failure first and explains it after (kubectl's
+# "Error from server" then the causes; a batch call prints one line per failed
+# object, the first is the example). kubectl's "command terminated with exit code N"
+# explains nothing. Self-contained: the remote scripts carry a copy (declare -f).
 err_pick() {
   local line lines=() i pick=-1 marked=-1 n=0
   while IFS= read -r line || [[ -n $line ]]; do
@@ -914,7 +911,6 @@ err_detail() {
   mapfile -t picked < <(err_pick <"$1")
   printf '%s\n' "${picked[0]}"
 }
-
 # kube_fail WHAT HINT: die with the explaining line from the last captured stderr
 # (ERR_FILE); its detail lines follow the error line, indented.
 kube_fail() {
@@ -931,6 +927,60 @@ kube_fail() {
   fi
   die "$1" "${picked[0]}" "$2"
 }
+
+# run_begin: the EXIT trap (on_exit), signals as exits, the private temporary directory
+# (removed by on_exit on every exit path) and ERR_FILE in it.
+run_begin() {
+  trap on_exit EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
+    WORK_DIR=''
+    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" \
+      "Set TMPDIR to a writable directory"
+  fi
+  ERR_FILE=$WORK_DIR/stderr
+}
+
+# kube_raw get|create|replace|delete PATH [ARGS...]: one request on a fixed API path
+# (`kubectl VERB --raw PATH`: no discovery, no OpenAPI download), the server's answer
+# on stdout. A failed write's "Error from server (Reason): message" is said as
+# kubectl's typed commands say it ('error when creating "STDIN": message'), so an error
+# line reads the same whichever form made the request.
+kube_raw() {
+  local verb=$1 path=$2 err rc=0 what=''
+  shift 2
+  { err=$(kube "$verb" --raw "$path" "$@" 2>&1 >&3) || rc=$?; } 3>&1
+  case $verb in
+    create) what=creating ;;
+    replace) what=replacing ;;
+  esac
+  if ((rc != 0)) && [[ -n $what && $err =~ ^(Error from server \([A-Za-z]*\): )(.*)$ ]]; then
+    err="${BASH_REMATCH[1]}error when $what \"STDIN\": ${BASH_REMATCH[2]}"
+  fi
+  [[ -z $err ]] || printf '%s\n' "$err" >&2
+  return "$rc"
+}
+
+# json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
+# answer) that is a string (its contents as sent, escapes kept) or a literal (null:
+# ""). Status 1 when there is none. For keys that occur once in the object.
+json_scalar() {
+  local re="\"$2\":[[:space:]]*(\"(([^\"\\\\]|\\\\.)*)\"|([-+.0-9a-z]+))"
+  REPLY=''
+  [[ $1 =~ $re ]] || return 1
+  REPLY=${BASH_REMATCH[2]}${BASH_REMATCH[4]}
+  [[ $REPLY != null ]] || REPLY=''
+}
+
+# --- the namespace's resources ------------------------------------------------
+
+# Waits (lock, snapshot readiness) print a progress line at least this often (s).
+PROGRESS_EVERY=20
+# The versioned resource name: kubectl resolves it from its discovery cache (the
+# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
+VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 
 # --- labels and annotations ---------------------------------------------------
 
@@ -1672,15 +1722,7 @@ PART_FILE=''
 toolbox_begin() {
   check_dependencies
   verify_config
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
-    WORK_DIR=''
-    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
-  fi
-  ERR_FILE=$WORK_DIR/stderr
+  run_begin
   if [[ $BAK_DEBUG == true ]]; then
     set -x
   fi
@@ -3583,15 +3625,7 @@ command_create() {
   fi
   kind=$(db_kind)
 
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
-    WORK_DIR=''
-    die "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
-  fi
-  ERR_FILE=$WORK_DIR/stderr
+  run_begin
 
   log "backup-ns $BAK_GENERATOR_VERSION (${BAK_CAPS[*]:-no extras}): create in namespace $BAK_NAMESPACE (PVCs: ${PVCS[*]}, database: $kind)"
   [[ $BAK_NAMESPACE == "$BAK_SCRIPT_NAMESPACE" ]] ||
