@@ -81,12 +81,12 @@ def _functions(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
-def split(text: str) -> tuple[dict[str, str], list[str]]:
+def split(text: str, memo: Memo | None = None) -> tuple[dict[str, str], list[str]]:
     """The functions (name: text, see ``_functions``) and every other line, in order."""
     functions: dict[str, str] = {}
     rest: list[str] = []
     end = 0
-    for name, start, stop in _functions(text):
+    for name, start, stop in (memo.functions(text) if memo else _functions(text)):
         rest.append(text[end:start])
         functions[name] = text[start:stop]
         end = stop + 1
@@ -96,9 +96,61 @@ def split(text: str) -> tuple[dict[str, str], list[str]]:
 
 Words = tuple[frozenset[str], tuple[str, ...]]
 """The names a text's code uses, and its patterns (see ``_words``)."""
-Memo = dict[str, Words]
-"""The words of each function text seen (most are the same in every namespace)."""
 Span = tuple[str, int, int]
+
+
+class Memo:
+    """What one render run learnt about the texts it saw (most are the same in every
+    namespace): the words of each function text, and the functions of each script's
+    text after its baked values (``BAK_BAKED=(`` ... ``)``: the only place a namespace's
+    values reach, so the rest is the same for every namespace of one shape). Emptied
+    when it holds more than MEMO_MAX texts."""
+
+    def __init__(self) -> None:
+        self.words: dict[str, Words] = {}
+        self.spans: dict[str, list[Span]] = {}
+        self.jobs: dict[tuple[str, frozenset[str]], str] = {}
+        """(tail, the tail's functions the head names) -> the job script's tail."""
+        self.checked: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
+        """(full tail, job tail, the full tail's functions the job head names) of a check
+        passed -> the lines of the full script's tail outside functions."""
+
+    def trim(self) -> Memo:
+        if len(self.words) + len(self.spans) + len(self.jobs) + len(self.checked) > MEMO_MAX:
+            self.words.clear()
+            self.spans.clear()
+            self.jobs.clear()
+            self.checked.clear()
+        return self
+
+    def functions(self, text: str) -> list[Span]:
+        """``_functions(TEXT)``, the text after the baked values looked up."""
+        cut = _cut(text)
+        tail = text[cut:]
+        spans = self.spans.get(tail)
+        if spans is None:
+            spans = self.spans[tail] = _functions(tail)
+        head = _functions(text[:cut]) if cut else []
+        return head + [(name, a + cut, b + cut) for name, a, b in spans]
+
+    def head_hits(self, head: str, tail: str) -> frozenset[str] | None:
+        """The functions of TAIL that HEAD can call by name or pattern; None when HEAD
+        has functions of its own (then nothing is looked up)."""
+        if _functions(head):
+            return None
+        names = {name for name, _a, _b in self.functions(tail)}
+        words, patterns = _words(head)
+        hits = set(words & names)
+        for pattern in patterns:
+            hits.update(n for n in names if n.endswith(pattern[1:]) or n.startswith(pattern[:-1]))
+        return frozenset(hits)
+
+
+def _cut(text: str) -> int:
+    """Where the text after the baked values (``BAK_BAKED=(`` ... ``)``) starts, or 0."""
+    start = text.find("\nBAK_BAKED=(\n")
+    end = -1 if start < 0 else text.find("\n)\n", start)
+    return 0 if end < 0 else end + 3
 
 
 def _words(text: str) -> Words:
@@ -140,18 +192,15 @@ def _reach(texts: Mapping[str, str], named: set[str], top: str, memo: Memo) -> s
         text = texts.get(name)
         if text is None:
             continue
-        words = memo.get(text)
+        words = memo.words.get(text)
         if words is None:
-            words = memo[text] = _words(text)
+            words = memo.words[text] = _words(text)
         todo.extend(callees(words) - reached)
     return reached
 
 
 def _memo(memo: Memo | None) -> Memo:
-    memo = memo if memo is not None else {}
-    if len(memo) > MEMO_MAX:
-        memo.clear()
-    return memo
+    return (memo if memo is not None else Memo()).trim()
 
 
 def _prune(text: str, spans: list[Span], memo: Memo) -> tuple[str, list[Span]]:
@@ -192,7 +241,8 @@ def _prune(text: str, spans: list[Span], memo: Memo) -> tuple[str, list[Span]]:
 def prune(text: str, memo: Memo | None = None) -> str:
     """TEXT without the functions its top level cannot reach, each with the comment
     lines right above it (its header); blank lines are not doubled where one goes."""
-    return _prune(text, _functions(text), _memo(memo))[0]
+    memo = _memo(memo)
+    return _prune(text, memo.functions(text), memo)[0]
 
 
 def _bare(segment: str) -> str:
@@ -229,9 +279,20 @@ def compact(text: str) -> str:
 
 
 def job_script(text: str, memo: Memo | None = None) -> str:
-    """``compact(prune(TEXT))``, TEXT parsed once."""
-    pruned, spans = _prune(text, _functions(text), _memo(memo))
-    return _compact(pruned, spans)
+    """``compact(prune(TEXT))``, TEXT parsed once. The part after the baked values
+    depends on that part and on what the baked values name only: it is looked up."""
+    memo = _memo(memo)
+    cut = _cut(text)
+    hits = memo.head_hits(text[:cut], text[cut:]) if cut else None
+    key = (text[cut:], hits) if hits is not None else None
+    if key is not None and key in memo.jobs:
+        return _compact(text[:cut], []) + memo.jobs[key]
+    pruned, spans = _prune(text, memo.functions(text), memo)
+    job = _compact(pruned, spans)
+    head = _compact(text[:cut], []) if key is not None else ""
+    if key is not None and job.startswith(head):
+        memo.jobs[key] = job[len(head) :]
+    return job
 
 
 def payload(job: str) -> str:
@@ -242,12 +303,31 @@ def payload(job: str) -> str:
 
 
 def check(full: str, job: str, where: str, memo: Memo | None = None) -> None:
-    """Raise TemplateError unless JOB is a part of FULL (see the module's text). MEMO
-    keeps the words of each function text seen; it is emptied when it holds more than
-    MEMO_MAX texts."""
+    """Raise TemplateError unless JOB is a part of FULL (see the module's text); MEMO:
+    what the run learnt about the texts (``Memo``)."""
     memo = _memo(memo)
-    full_functions, full_rest = split(full)
-    job_functions, job_rest = split(job)
+    full_cut, job_cut = _cut(full), _cut(job)
+    hits = memo.head_hits(job[:job_cut], full[full_cut:]) if full_cut and job_cut else None
+    key = (full[full_cut:], job[job_cut:], hits) if hits is not None else None
+    if key is not None and key in memo.checked and not _functions(full[:full_cut]):
+        # the tails passed together before: the job's head lines are all that is new
+        lines = memo.checked[key] | set(full[:full_cut].split("\n"))
+        for line in job[:job_cut].split("\n"):
+            if line not in lines:
+                raise TemplateError(
+                    f"{where}: the job script's line {line!r} is not in backup-ns.sh"
+                )
+        return
+    _check(full, job, where, memo)
+    if key is not None:
+        tail_lines = frozenset(split(full[full_cut:], memo)[1])
+        if tail_lines.issuperset(split(job[job_cut:], memo)[1]):
+            memo.checked[key] = tail_lines
+
+
+def _check(full: str, job: str, where: str, memo: Memo) -> None:
+    full_functions, full_rest = split(full, memo)
+    job_functions, job_rest = split(job, memo)
     for name, text in job_functions.items():
         if name in GENERATED:
             continue

@@ -231,8 +231,8 @@ class Renderer:
         self.root = root
         self.cache = cache
         self.env = environment(root)
-        self.words: jobscript.Memo = {}
-        """jobscript.check's memo: the words of each function text."""
+        self.words = jobscript.Memo()
+        """jobscript's memo: what it learnt about the texts of this run."""
 
     def template(self, name: str, **context: Any) -> str:
         try:

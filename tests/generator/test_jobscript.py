@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from backupns_gen.errors import TemplateError
-from backupns_gen.jobscript import check, compact, payload, prune, split
-from backupns_gen.render import render
+from backupns_gen.jobscript import Memo, check, compact, job_script, payload, prune, split
+from backupns_gen.render import Renderer, header, render
 from backupns_gen.shellcheck import binary
 from tests.genhelpers import EXAMPLE, FULL, plan_of
 
@@ -191,3 +191,25 @@ def test_the_job_scripts_are_shellcheck_clean_but_for_globals_only_left_out_comm
             [binary(), "--shell=bash", "-e", "SC2034", str(path)], capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stdout
+
+
+def test_what_the_memo_looks_up_is_what_it_would_compute() -> None:
+    """Namespaces of one shape share the text after their baked values: the job script
+    and the check are looked up for the second one on, and give what a fresh run gives
+    (a line of the job's head that backup-ns.sh lacks is still refused)."""
+    namespaces = "\n".join(
+        f"  ns-{i}:\n    pvcs: [data-{i}]\n    database: none" for i in range(4)
+    )
+    the_plan = plan_of(f"namespaces:\n{namespaces}\n")
+    renderer, hdr = Renderer(), header(the_plan.source_name)
+    memo = Memo()
+    for unit in the_plan.namespaces:
+        raw = renderer.script(unit, hdr, job=True)
+        full = renderer.script(unit, hdr)
+        job = job_script(raw, memo)
+        assert job == job_script(raw, Memo()) == compact(prune(raw)), unit.name
+        check(full, job, unit.name, memo)
+        bad = job.replace("\nBAK_BAKED=(\n", "\nset -x\nBAK_BAKED=(\n", 1)
+        with pytest.raises(TemplateError, match="line 'set -x' is not in"):
+            check(full, bad, unit.name, memo)
+    assert memo.jobs and memo.checked
