@@ -140,7 +140,7 @@ step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 -
 # What a tenant costs in a real etcd (the example's namespaces; the real tier, ~30 s).
 step "bench smoke: tenant.py" python3 bench/tenant.py
 # The controller on kubesim (--server real|both: also the real kube-apiserver, ~60 s more).
-step "bench smoke: controller.py" python3 bench/controller.py --namespaces 20 --snapshots 5 --changes 40
+step "bench smoke: controller.py" python3 bench/controller.py --namespaces 20 --snapshots 5 --changes 40 --repeat 1
 # Requests and tool CPU per create, retention change and idle run, cold kubectl cache,
 # on kubesim (--server real|both: also the real tier; full size: drop --smoke).
 step "bench smoke: cost.py" python3 bench/cost.py --smoke

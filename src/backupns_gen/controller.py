@@ -201,10 +201,14 @@ def controller_env(ctl: ControllerConfig) -> list[tuple[str, str]]:
 def plan_controller(config: Config) -> ControllerUnit:
     ctl = config.controller
     rows: list[TableRow] = []
+    periods: dict[str, int] = {}  # namespaces share a few hundred expanded schedules
     for name in sorted(config.namespaces):
         ns = config.namespaces[name]
         keep = ns.retention.keep
-        period = schedule.period_seconds(schedule.expand(ns.schedule, name))
+        expanded = schedule.expand(ns.schedule, name)
+        period = periods.get(expanded)
+        if period is None:
+            period = periods[expanded] = schedule.period_seconds(expanded)
         for pvc in ns.pvcs:
             rows.append(
                 TableRow(

@@ -125,7 +125,7 @@ class Memo:
 
     def functions(self, text: str) -> list[Span]:
         """``_functions(TEXT)``, the text after the baked values looked up."""
-        cut = _cut(text)
+        cut = baked_end(text)
         tail = text[cut:]
         spans = self.spans.get(tail)
         if spans is None:
@@ -146,7 +146,7 @@ class Memo:
         return frozenset(hits)
 
 
-def _cut(text: str) -> int:
+def baked_end(text: str) -> int:
     """Where the text after the baked values (``BAK_BAKED=(`` ... ``)``) starts, or 0."""
     start = text.find("\nBAK_BAKED=(\n")
     end = -1 if start < 0 else text.find("\n)\n", start)
@@ -282,7 +282,7 @@ def job_script(text: str, memo: Memo | None = None) -> str:
     """``compact(prune(TEXT))``, TEXT parsed once. The part after the baked values
     depends on that part and on what the baked values name only: it is looked up."""
     memo = _memo(memo)
-    cut = _cut(text)
+    cut = baked_end(text)
     hits = memo.head_hits(text[:cut], text[cut:]) if cut else None
     key = (text[cut:], hits) if hits is not None else None
     if key is not None and key in memo.jobs:
@@ -306,7 +306,7 @@ def check(full: str, job: str, where: str, memo: Memo | None = None) -> None:
     """Raise TemplateError unless JOB is a part of FULL (see the module's text); MEMO:
     what the run learnt about the texts (``Memo``)."""
     memo = _memo(memo)
-    full_cut, job_cut = _cut(full), _cut(job)
+    full_cut, job_cut = baked_end(full), baked_end(job)
     hits = memo.head_hits(job[:job_cut], full[full_cut:]) if full_cut and job_cut else None
     key = (full[full_cut:], job[job_cut:], hits) if hits is not None else None
     if key is not None and key in memo.checked and not _functions(full[:full_cut]):

@@ -233,6 +233,8 @@ class Renderer:
         self.env = environment(root)
         self.words = jobscript.Memo()
         """jobscript's memo: what it learnt about the texts of this run."""
+        self.job_tails: dict[str, str] = {}
+        """The full script's text after the baked values -> the job program's."""
 
     def template(self, name: str, **context: Any) -> str:
         try:
@@ -254,10 +256,30 @@ class Renderer:
         cli = commands.script_program(unit.caps, job)
         return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit, cli=cli)
 
-    def job_script(self, unit: NamespaceUnit, hdr: str) -> str:
+    def job_script(self, unit: NamespaceUnit, hdr: str, full: str | None = None) -> str:
         """The script the CronJob runs (the ConfigMap's, gzipped): the job script
-        without what it cannot reach and without the comments between functions."""
-        return jobscript.job_script(self.script(unit, hdr, job=True), self.words)
+        without what it cannot reach and without the comments between functions. FULL:
+        the namespace's script, when rendered already (see ``_job_program``)."""
+        if full is None:
+            return jobscript.job_script(self.script(unit, hdr, job=True), self.words)
+        return jobscript.job_script(self._job_program(unit, hdr, full), self.words)
+
+    def _job_program(self, unit: NamespaceUnit, hdr: str, full: str) -> str:
+        """``script(unit, hdr, job=True)``, rendered once per shape: a namespace's values
+        reach its scripts only in the baked values (BAK_BAKED), and the job program
+        follows its capabilities, so namespaces whose FULL script is the same after the
+        baked values have the same job script there, and the same head as FULL."""
+        cut = jobscript.baked_end(full)
+        tail = self.job_tails.get(full[cut:]) if cut else None
+        if tail is not None:
+            return full[:cut] + tail
+        raw = self.script(unit, hdr, job=True)
+        raw_cut = jobscript.baked_end(raw)
+        if cut and raw_cut and raw[:raw_cut] == full[:cut]:
+            if len(self.job_tails) > jobscript.MEMO_MAX:
+                self.job_tails.clear()
+            self.job_tails[full[cut:]] = raw[raw_cut:]
+        return raw
 
     def key(self, unit: NamespaceUnit, hdr: str) -> str | None:
         """The render key of a namespace (None without a render cache, or when its unit
@@ -280,7 +302,7 @@ class Renderer:
 
     def _namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
         script = self.script(unit, hdr)
-        job_script = self.job_script(unit, hdr)
+        job_script = self.job_script(unit, hdr, script)
         jobscript.check(script, job_script, f"namespace {unit.name}", self.words)
         manifests = self.template(
             "manifests/namespace.yaml.j2",

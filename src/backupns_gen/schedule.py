@@ -9,7 +9,6 @@ CronJob schedules (five fields or a macro such as ``@daily``; no ``TZ=``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -140,12 +139,10 @@ def check(expr: str) -> None:
         raise ScheduleError(f"is not a valid schedule: {str(exc).lower()}") from exc
 
 
-@functools.lru_cache(maxsize=4096)
 def period_seconds(expr: str, fires: int = 16) -> int:
     """The longest gap between two consecutive runs of ``expr`` (an expanded schedule),
     over its first ``fires`` runs after 2026-01-01 UTC: the schedule's period, used by
-    the controller's ``status`` to call a namespace stale. Memoised: namespaces share
-    a few hundred expansions of the default schedule at most."""
+    the controller's ``status`` to call a namespace stale."""
     it = CronSim(_MACROS.get(expr, expr), datetime(2026, 1, 1))
     previous = next(it)
     longest = 0

@@ -413,3 +413,19 @@ def test_verify_role_bound_only_where_verify_after_backup_is_on(tmp_path: Path) 
     assert ("ClusterRole", "backup-ns-verify") in kinds["cluster/namespace-role.yaml"]
     example = render(plan(load_config(EXAMPLE)), stub_root(tmp_path / "ex"))
     assert "backup-ns-verify" not in example["cluster/namespace-role.yaml"].text
+
+
+def test_the_job_program_rendered_once_per_shape_is_what_rendering_gives() -> None:
+    """Namespaces of one shape: the job program after the baked values is looked up for
+    the second one on, and equals rendering it."""
+    namespaces = "\n".join(
+        f"  ns-{i}:\n    pvcs: [data-{i}, x]\n    database:\n      postgres:\n"
+        f"        exec: deployment/app-{i}\n        container: pg-{i}"
+        for i in range(3)
+    )
+    the_plan = plan_of(f"namespaces:\n{namespaces}\n")
+    renderer, hdr = Renderer(), header(the_plan.source_name)
+    for unit in the_plan.namespaces:
+        full = renderer.script(unit, hdr)
+        assert renderer._job_program(unit, hdr, full) == renderer.script(unit, hdr, job=True)
+    assert len(renderer.job_tails) == 1
