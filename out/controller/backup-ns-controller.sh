@@ -974,9 +974,10 @@ lease_write() {
 }
 
 # --- one run at a time: a coordination.k8s.io Lease ---------------------------
-# Taken before the first write, released on every exit path. A held, unexpired
-# lease stops this run; an expired one (a run that died) is taken over with an
-# update guarded by its resourceVersion, so two runs can never both win.
+# Read before the state (a held, unexpired lease stops the run), taken only when the
+# plan has a change (a run with nothing to change writes nothing), released on every
+# exit path. The take is guarded by the resourceVersion read first, so two runs can
+# never both win, and an expired lease (a run that died) is taken over the same way.
 
 LEASE_RV=''
 LEASE_HOLDER=''
@@ -991,15 +992,45 @@ lease_json() {
     "$((10#$CTL_LEASE_DURATION_SEC))" "$(json_str "$3")" "$(json_str "$4")"
 }
 
-lease_acquire() {
-  local now stamp rc=0 renew_epoch duration
+# lease_check: read the Lease (no write) before the state is read: a live holder stops
+# the run here; LEASE_SEEN (the resourceVersion read, "" when there is none) guards
+# lease_acquire.
+LEASE_SEEN=''
+LEASE_EXPIRED=''
+lease_check() {
+  local now rc=0 renew_epoch duration
   now=$(date +%s)
-  stamp=$(micro_time "$now")
-  LEASE_HOLDER="${HOSTNAME:-unknown}-$$-$(random_suffix)"
   LEASE_ERR=$ERR_FILE
+  LEASE_SEEN='' LEASE_EXPIRED=''
   lease_read "$CTL_NAMESPACE" "$CTL_LEASE_NAME" || rc=$?
   if ((rc == 3)); then
-    rc=0
+    return 0
+  elif ((rc != 0)); then
+    kube_fail "cannot read Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
+      "Nothing was changed. Check that namespace $CTL_NAMESPACE exists and the ServiceAccount may get leases there"
+  fi
+  LEASE_SEEN=$L_RV
+  [[ -n $L_HOLDER ]] || return 0
+  renew_epoch=$(date -d "$L_RENEW" +%s 2>/dev/null) || renew_epoch=0
+  duration=0
+  [[ ! $L_DURATION =~ ^[0-9]{1,9}$ ]] || duration=$((10#$L_DURATION))
+  if ((renew_epoch + duration > now)); then
+    die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME is held by $L_HOLDER since ${L_ACQUIRE:-$L_RENEW} (expires $(micro_time "$((renew_epoch + duration))"))" \
+      "Nothing was changed. Wait for that run to finish; if it died, the lease expires by itself"
+  fi
+  LEASE_EXPIRED="$L_HOLDER (renewed $L_RENEW, ${L_DURATION}s)"
+}
+
+# lease_acquire: take the Lease before the first write: create it, or update the one
+# lease_check read, guarded by that resourceVersion. Any write to the Lease since then
+# (another run took it, even one that has finished) fails this one, so the state read
+# after lease_check was read while no other run could write: the plan stands.
+lease_acquire() {
+  local stamp rc=0
+  stamp=$(micro_time "$(date +%s)")
+  LEASE_HOLDER="${HOSTNAME:-unknown}-$$-$(random_suffix)"
+  LEASE_ERR=$ERR_FILE
+  if [[ -z $LEASE_SEEN ]]; then
     LEASE_RV=$(lease_write create "$CTL_NAMESPACE" "$CTL_LEASE_NAME" \
       "$(lease_json '' "$LEASE_HOLDER" "$stamp" "$stamp")") || rc=$?
     case $rc in
@@ -1009,22 +1040,10 @@ lease_acquire() {
       *) kube_fail "cannot create Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
         "Nothing was changed. Check that the ServiceAccount may create leases in $CTL_NAMESPACE" ;;
     esac
-  elif ((rc != 0)); then
-    kube_fail "cannot read Lease $CTL_NAMESPACE/$CTL_LEASE_NAME" \
-      "Nothing was changed. Check that namespace $CTL_NAMESPACE exists and the ServiceAccount may get leases there"
   fi
-  if [[ -n $L_HOLDER ]]; then
-    renew_epoch=$(date -d "$L_RENEW" +%s 2>/dev/null) || renew_epoch=0
-    duration=0
-    [[ ! $L_DURATION =~ ^[0-9]{1,9}$ ]] || duration=$((10#$L_DURATION))
-    if ((renew_epoch + duration > now)); then
-      die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME is held by $L_HOLDER since ${L_ACQUIRE:-$L_RENEW} (expires $(micro_time "$((renew_epoch + duration))"))" \
-        "Nothing was changed. Wait for that run to finish; if it died, the lease expires by itself"
-    fi
-    warn "taking over the expired lease of $L_HOLDER (renewed $L_RENEW, ${L_DURATION}s)"
-  fi
+  [[ -z $LEASE_EXPIRED ]] || warn "taking over the expired lease of $LEASE_EXPIRED"
   LEASE_RV=$(lease_write replace "$CTL_NAMESPACE" "$CTL_LEASE_NAME" \
-    "$(lease_json "$L_RV" "$LEASE_HOLDER" "$stamp" "$stamp")") || rc=$?
+    "$(lease_json "$LEASE_SEEN" "$LEASE_HOLDER" "$stamp" "$stamp")") || rc=$?
   case $rc in
     0) ;;
     3 | 5) die "another run holds the lease" "Lease $CTL_NAMESPACE/$CTL_LEASE_NAME was taken by another run just now" \
@@ -1459,9 +1478,10 @@ function shared_handles(   j, k, h) {
 }
 AWK
 
-# --- applying the decisions: one API request per change -----------------------
-# Changes that share one patch go to one `kubectl patch -f LIST` (kubectl sends
-# one PATCH per object and no GET); deletions to one `kubectl delete -f LIST
+# --- applying the decisions: one API request per object changed --------------
+# A snapshot's label changes are one merge patch; objects that share one patch go
+# to one `kubectl patch -f LIST` (kubectl sends one PATCH per object and no GET);
+# deletions to one `kubectl delete -f LIST
 # --wait=false`; the per-content label copies to one `kubectl apply
 # --server-side -f LIST` (one PATCH per object). A step in which any object
 # failed stops the run before the next step.
@@ -1528,28 +1548,21 @@ patch_refs() {
 
 # apply_actions FILE: make the changes in FILE (the decide output), step by step.
 apply_actions() {
-  local actions=$1 kind token refs=$WORK_DIR/refs ok=$WORK_DIR/ok group after value
-  # retain: one patch per period kind
-  for kind in daily weekly monthly; do
-    awk -F '\t' -v k="$kind" '$1 == "unlabel" && $4 == k { print $2 "\t" $3 }' "$actions" >"$refs"
-    patch_refs "unlabel $kind" "$refs" "$RES_VS" "{\"metadata\":{\"labels\":{\"backup-ns.sh/$kind\":null}}}" >/dev/null
-  done
-  apply_step_done retain
-  # mark: withdrawn failed marks first (one patch per delete-after they get back), then
-  # one patch per reason
-  while IFS= read -r after; do
-    awk -F '\t' -v a="$after" '$1 == "unmark" && $4 == a { print $2 "\t" $3 }' "$actions" >"$refs"
-    value=null
-    [[ -z $after ]] || value="\"$after\""
-    patch_refs "unmark" "$refs" "$RES_VS" \
-      "{\"metadata\":{\"labels\":{\"backup-ns.sh/delete-after\":$value,\"backup-ns.sh/delete-reason\":null}}}" >/dev/null
-  done < <(awk -F '\t' '$1 == "unmark" && !seen[$4]++ { print $4 }' "$actions")
-  for token in expired failed; do
-    awk -F '\t' -v t="$token" '$1 == "mark" && $4 == t { print $2 "\t" $3 }' "$actions" >"$refs"
-    patch_refs "mark ($token)" "$refs" "$RES_VS" \
-      "{\"metadata\":{\"labels\":{\"backup-ns.sh/delete-after\":\"$TODAY\",\"backup-ns.sh/delete-reason\":\"$token\"}}}" >/dev/null
-  done
-  apply_step_done mark
+  local actions=$1 patch refs=$WORK_DIR/refs ok=$WORK_DIR/ok group
+  # retain and mark: one merge patch per snapshot with all of its label changes (a
+  # period label removed, a failed mark withdrawn, delete-after and its reason set),
+  # one kubectl call per distinct patch
+  awk -F '\t' -v today="$TODAY" '
+    $1 == "unlabel" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/" $4 "\":null"; if (!(id in O)) { O[id] = ++n; I[n] = id } }
+    $1 == "unmark" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/delete-after\":" ($4 == "" ? "null" : "\"" $4 "\"") ",\"backup-ns.sh/delete-reason\":null"; if (!(id in O)) { O[id] = ++n; I[n] = id } }
+    $1 == "mark" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/delete-after\":\"" today "\",\"backup-ns.sh/delete-reason\":\"" $4 "\""; if (!(id in O)) { O[id] = ++n; I[n] = id } }
+    END { for (i = 1; i <= n; i++) print "{\"metadata\":{\"labels\":{" substr(P[I[i]], 2) "}}}\t" I[i] }' \
+    "$actions" >"$WORK_DIR/vs-patches"
+  while IFS= read -r patch; do
+    awk -F '\t' -v p="$patch" '$1 == p { print $2 "\t" $3 }' "$WORK_DIR/vs-patches" >"$refs"
+    patch_refs "label snapshots" "$refs" "$RES_VS" "$patch" >/dev/null
+  done < <(awk -F '\t' '!seen[$1]++ { print $1 }' "$WORK_DIR/vs-patches")
+  apply_step_done "retain and mark"
   # sweep: contents to Delete first (to Retain when another content holds the same
   # snapshot handle: its data stays); only then their snapshots, and the contents
   # that keep their data (Retain leaves them behind)
@@ -1701,7 +1714,7 @@ reconcile() {
   start
   clock_init
   log "backup-ns-controller $CTL_GENERATOR_VERSION: $command${dry:+ (dry run: nothing is changed)}, today $TODAY ($CTL_TIME_ZONE)"
-  [[ -n $dry ]] || lease_acquire
+  [[ -n $dry ]] || lease_check
   if [[ $phases == sync ]]; then
     read_state vs vsc
   else
@@ -1722,7 +1735,10 @@ reconcile() {
     [[ -z $capped ]] || warn "the deletion cap (maxDeletionsPerRun $CTL_MAX_DELETIONS_PER_RUN) would hold back $capped deletion(s)"
     return 0
   fi
-  apply_actions "$actions"
+  if ((count > 0)) || [[ -n $capped ]]; then
+    lease_acquire
+    apply_actions "$actions"
+  fi
   log "$command: $count change(s) made"
   if [[ -n $capped ]]; then
     die "deletion cap reached" "deleted $CTL_MAX_DELETIONS_PER_RUN, held back $capped more (maxDeletionsPerRun $CTL_MAX_DELETIONS_PER_RUN)" \

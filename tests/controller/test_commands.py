@@ -132,7 +132,9 @@ def test_run_makes_one_request_per_change_then_nothing(sim: KubeSim, ctl: Contro
     assert run.lines[-1] == "[backup-ns-controller] run: 43 change(s) made"
     assert len(lists(sim)) == 3
     changed = writes(sim)
-    assert len(changed) == 13 + 10 + 20  # unlabel, mark, sync: one PATCH each
+    # one PATCH per object: 13 snapshots unlabelled (10 of them marked in the same
+    # patch), 20 contents synced
+    assert len(changed) == 13 + 20
     assert all(w.startswith("PATCH ") for w in changed)
     assert writes(sim, lease=True)[:1] == [
         "POST /apis/coordination.k8s.io/v1/namespaces/backup-ns/leases"
@@ -649,11 +651,24 @@ def lease(sim: KubeSim) -> dict[str, Any]:
 
 
 def test_lease_is_taken_and_released(sim: KubeSim, ctl: Controller) -> None:
+    ctlsim.seed(sim, history(NS, START, 20))
     ok(ctl.run("run", now=NOW))
     assert "holderIdentity" not in lease(sim)["spec"]
+    ctlsim.seed(sim, history("other", START, 20))
     again = ok(ctl.run("run", now=NOW))  # a released lease is taken again, silently
     assert again.stderr == "", again.stderr
     assert "holderIdentity" not in lease(sim)["spec"]
+
+
+def test_a_run_with_nothing_to_change_writes_nothing(sim: KubeSim, ctl: Controller) -> None:
+    ctlsim.seed(sim, history(NS, START, 20))
+    ok(ctl.run("run", now=NOW))
+    taken = lease(sim)["metadata"]["resourceVersion"]
+    sim.reset_requests()
+    idle = ok(ctl.run("run", now=NOW))
+    assert idle.lines[-1] == "[backup-ns-controller] run: 0 change(s) made"
+    assert writes(sim, lease=True) == []  # the Lease is read, not taken
+    assert lease(sim)["metadata"]["resourceVersion"] == taken
 
 
 def test_a_held_lease_stops_the_run(sim: KubeSim, ctl: Controller) -> None:
@@ -686,6 +701,7 @@ def test_a_held_lease_stops_the_run(sim: KubeSim, ctl: Controller) -> None:
 
 
 def test_an_expired_lease_is_taken_over(sim: KubeSim, ctl: Controller) -> None:
+    ctlsim.seed(sim, history(NS, START, 20))
     sim.seed(
         [
             {
@@ -704,7 +720,8 @@ def test_an_expired_lease_is_taken_over(sim: KubeSim, ctl: Controller) -> None:
     sim.reset_requests()
     run = ok(ctl.run("run", now=NOW))
     assert "WARNING: taking over the expired lease of crashed" in run.stderr
-    assert [w.split()[0] for w in writes(sim, lease=True)] == ["PUT", "PUT"]  # take, release
+    taken = [w.split()[0] for w in writes(sim, lease=True) if "/leases" in w]
+    assert taken == ["PUT", "PUT"]  # take, release
     assert "holderIdentity" not in lease(sim)["spec"]
 
 
