@@ -205,13 +205,17 @@ BAK_EVENTS=true' ]]
 
 @test "verify: database settings" {
   config_error "$S" BAK_DB_POSTGRES_EXEC_RESOURCE=service/db -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_EXEC_RESOURCE=\"service/db\" is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job. $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_EXEC_RESOURCE=\"service/db\" is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job (also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name. $HINT"
   config_error "$S" BAK_DB_POSTGRES_DUMP_FILE=dump.sql.gz -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DUMP_FILE=\"dump.sql.gz\" is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'). $HINT"
   config_error "$S" BAK_DB_POSTGRES_DUMP_FILE=/var/lib/../etc/x -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DUMP_FILE=\"/var/lib/../etc/x\" is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'). $HINT"
   config_error "$S" 'BAK_DB_POSTGRES_USER=$(id)' -- \
-    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_USER=\"\$(id)\" is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference. $HINT"
+    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_USER=\"\$(id)\" is not a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') or \${ENVVAR} expanded inside the database container. $HINT"
+  config_error "$S" 'BAK_DB_POSTGRES_DB=dbname=x host=evil' -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_DB=\"dbname=x host=evil\" is not a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') or \${ENVVAR} expanded inside the database container. $HINT"
+  config_error "$S" BAK_DB_POSTGRES_HOST=db:5432 -- \
+    "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_HOST=\"db:5432\" is not a host name (letters, digits, '-', '_' and '.'), an IP address or the socket directory (an absolute path). $HINT"
   config_error "$S" BAK_DB_POSTGRES_PORT=70000 -- \
     "ERROR: invalid setting in namespace shop-prod: BAK_DB_POSTGRES_PORT=\"70000\" is not a whole number from 1 to 65535. $HINT"
   config_error "$S" BAK_DB_POSTGRES=maybe -- \

@@ -70,43 +70,63 @@ ctl_settings() {
   done
 }
 
-# ctl_invalid VAR WHY: the one error line for a bad setting (exit 2).
-ctl_invalid() {
-  die "invalid setting" "$1=\"$(one_line "${!1-}")\" $2" \
+# --- settings: checks ---------------------------------------------------------
+
+# invalid VAR WHY: the one error line for a bad setting (exit 2).
+invalid() {
+  local shown=${!1-}
+  die "invalid setting" "$1=\"${shown//[[:cntrl:]]/?}\" $2" \
     "Fix the environment variable or backupns.yaml (then render again); see \"help settings\"" 2
 }
 
-ctl_verify_int() { # VAR MIN MAX
+verify_bool() {
+  [[ ${!1-} == true || ${!1-} == false ]] || invalid "$1" "is not true or false"
+}
+
+verify_int() { # VAR MIN MAX
   local re='^[0-9]{1,9}$' v=${!1-}
   if ! [[ $v =~ $re ]] || ((10#$v < $2 || 10#$v > $3)); then
-    ctl_invalid "$1" "is not a whole number from $2 to $3"
+    invalid "$1" "is not a whole number from $2 to $3"
   fi
 }
 
-ctl_verify_bool() {
-  [[ ${!1-} == true || ${!1-} == false ]] || ctl_invalid "$1" "is not true or false"
+verify_dns_label() { # VAR WHAT
+  is_dns_label "${!1-}" || invalid "$1" "is not a valid $2"
 }
 
-# verify_config: check every setting against a pattern before any work is done
-# (generated from the settings table, backupns_gen/controller.py).
+verify_subdomain() { # VAR WHAT [optional]
+  [[ -z ${!1-} && ${3-} == optional ]] || is_dns_subdomain "${!1-}" || invalid "$1" "is not a valid $2"
+}
+
+verify_time_zone() {
+  local v=${!1-}
+  is_zone_name "$v" || invalid "$1" "is not an IANA time zone name"
+  zone_known "$v" ||
+    invalid "$1" "is not a known time zone here (no ${TZDIR:-/usr/share/zoneinfo}/$v; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone)"
+}
+
+# verify_settings: each setting's own check, generated from the settings table.
+verify_settings() {
+  verify_dns_label CTL_NAMESPACE 'Kubernetes name (DNS label)'
+  verify_time_zone CTL_TIME_ZONE
+  verify_int CTL_KEEP_DAILY 0 3650
+  verify_int CTL_KEEP_WEEKLY 0 520
+  verify_int CTL_KEEP_MONTHLY 0 1200
+  verify_int CTL_MIN_READY 1 1000
+  verify_int CTL_MAX_DELETIONS_PER_RUN 0 1000000
+  verify_int CTL_ORPHAN_RETENTION_DAYS 0 36500
+  verify_int CTL_FAILED_AFTER_SEC 1 999999999
+  verify_int CTL_MAX_CLOCK_SKEW_DAYS 1 3650
+  verify_subdomain CTL_LEASE_NAME 'Kubernetes name (DNS subdomain)'
+  verify_int CTL_LEASE_DURATION_SEC 1 999999999
+  verify_int CTL_CHUNK_SIZE 1 100000
+  verify_bool CTL_DRY_RUN
+  verify_bool CTL_DEBUG
+}
+
+# verify_config: check every setting before any work is done.
 verify_config() {
-  is_dns_label "$CTL_NAMESPACE" || ctl_invalid CTL_NAMESPACE "is not a valid Kubernetes name (DNS label)"
-  is_zone_name "$CTL_TIME_ZONE" || ctl_invalid CTL_TIME_ZONE "is not an IANA time zone name"
-  zone_known "$CTL_TIME_ZONE" ||
-    ctl_invalid CTL_TIME_ZONE "is not a known time zone here (no ${TZDIR:-/usr/share/zoneinfo}/$CTL_TIME_ZONE; no rule for it in this script, which carries those of the zones of backupns.yaml; an image with tzdata knows every zone)"
-  ctl_verify_int CTL_KEEP_DAILY 0 3650
-  ctl_verify_int CTL_KEEP_WEEKLY 0 520
-  ctl_verify_int CTL_KEEP_MONTHLY 0 1200
-  ctl_verify_int CTL_MIN_READY 1 1000
-  ctl_verify_int CTL_MAX_DELETIONS_PER_RUN 0 1000000
-  ctl_verify_int CTL_ORPHAN_RETENTION_DAYS 0 36500
-  ctl_verify_int CTL_FAILED_AFTER_SEC 1 999999999
-  ctl_verify_int CTL_MAX_CLOCK_SKEW_DAYS 1 3650
-  is_dns_subdomain "$CTL_LEASE_NAME" || ctl_invalid CTL_LEASE_NAME "is not a valid Kubernetes name (DNS subdomain)"
-  ctl_verify_int CTL_LEASE_DURATION_SEC 1 999999999
-  ctl_verify_int CTL_CHUNK_SIZE 1 100000
-  ctl_verify_bool CTL_DRY_RUN
-  ctl_verify_bool CTL_DEBUG
+  verify_settings
 }
 
 # ctl_help VAR: the one-line help of a setting (for --help).

@@ -33,6 +33,7 @@ from .fields import (
     OptionalLabelKey,
     OptionalSubdomain,
     Percent,
+    PgHost,
     Port,
     PvcName,
     Quantity,
@@ -96,7 +97,9 @@ class Postgres(Model):
     """Dump a PostgreSQL database (``pg_dump`` in the database container, via kubectl exec)."""
 
     exec: ExecResource = "deployment/app-base"
-    """The resource kubectl execs into, kind/name (default deployment/app-base)."""
+    """The resource kubectl execs into, type/name: type deployment, statefulset, daemonset,
+    replicaset, pod or job, or its plural or short name (deploy, sts, ds, rs, po) (default
+    deployment/app-base)."""
     container: LabelName = "postgres"
     """The container in that pod that runs pg_dump (default postgres)."""
     dump_file: AbsPath = "/var/lib/postgresql/data/dump.sql.gz"
@@ -104,8 +107,10 @@ class Postgres(Model):
     (default /var/lib/postgresql/data/dump.sql.gz)."""
     pvc: PvcName | None = None
     """The PVC (one of pvcs) that holds dumpFile; default: the first PVC."""
-    host: Host = ""
-    """Database host seen from the container; "" = the unix socket (default)."""
+    host: PgHost = ""
+    """Database host seen from the container: a host name, an IP address, or the directory
+    of the server's unix socket (like /var/run/postgresql); "" = the client's default
+    socket (default)."""
     port: Port = Field(default=5432, ge=PORT_RANGE[0], le=PORT_RANGE[1])
     """Database port (default 5432)."""
     user: LiteralOrEnv = "${POSTGRES_USER}"
@@ -123,7 +128,8 @@ class Mysql(Model):
     """Dump a MySQL / MariaDB database (``mysqldump`` in the database container)."""
 
     exec: ExecResource = "statefulset/mysql"
-    """The resource kubectl execs into, kind/name (default statefulset/mysql)."""
+    """The resource kubectl execs into, type/name as for postgres (default
+    statefulset/mysql)."""
     container: LabelName = "mysql"
     """The container in that pod that runs mysqldump (default mysql)."""
     dump_file: AbsPath = "/var/lib/mysql/dump.sql.gz"
@@ -172,7 +178,8 @@ class Hook(Model):
     the container on kubectl exec's stdin (the container needs /bin/sh), never in an argv."""
 
     exec: ExecResource
-    """The resource kubectl execs into, kind/name (like deployment/redis); required."""
+    """The resource kubectl execs into, type/name as for a database (like deployment/redis
+    or sts/redis); required."""
     container: LabelName | None = None
     """The container in that pod (default: the pod's default container)."""
     command: Command

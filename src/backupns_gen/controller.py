@@ -16,6 +16,7 @@ from . import schedule
 from .config import Config, ControllerConfig
 from .declared import declared, field_at
 from .fields import duration_seconds
+from .settings import Checks
 from .zonerules import ZoneRule, rules_for
 
 LEASE_NAME = "backup-ns-controller"
@@ -57,13 +58,19 @@ class ControllerUnit:
     zones: tuple[ZoneRule, ...] = ()
     """The rules of the config's time zones (CTL_TIME_ZONE may name any of them)."""
 
+    @property
+    def checks(self) -> Checks:
+        """What the generated settings checks of the controller come from."""
+        return Checks((("", self.settings),))
+
 
 @dataclass(frozen=True)
 class CtlSetting:
     """One ``CTL_*`` setting of the controller script: its check, help and baked value.
 
-    ``kind`` picks the bash check in ``_settings.sh.j2``: ``int`` (``lo``..``hi``),
-    ``bool``, ``dns_label``, ``subdomain`` or ``time_zone``. ``value`` computes the
+    ``kind`` picks the bash check, ``verify_<kind>`` of ``templates/core/_verify.sh.j2``
+    as for the ``BAK_*`` settings: ``int`` (``lo``..``hi``), ``bool``, ``dns_label`` or
+    ``subdomain`` (``what`` names it in the error line) or ``time_zone``. ``value`` computes the
     baked value from ``controller``; the environment overrides it at run time. A row
     with a ``key`` (its camelCase path under ``controller`` in backupns.yaml) takes its
     bounds from that config field and, without ``value``, bakes the field's value.
@@ -76,6 +83,8 @@ class CtlSetting:
     lo: int = 0
     hi: int = 0
     key: str = ""
+    what: str = ""
+    """For names: what the name is, in the error line ("is not a valid WHAT")."""
 
     def __post_init__(self) -> None:
         if self.key:
@@ -86,6 +95,14 @@ class CtlSetting:
                 object.__setattr__(self, "value", _at(self.key))
         assert self.value is not None, self.name
         assert (self.kind == "int") == (self.lo < self.hi), self.name
+        assert bool(self.what) == (self.kind in ("dns_label", "subdomain")), self.name
+
+    @property
+    def check_args(self) -> tuple[str, ...]:
+        """The arguments after the name of its bash check, ``verify_<kind> NAME ARGS``."""
+        if self.kind == "int":
+            return (str(self.lo), str(self.hi))
+        return (self.what,) if self.what else ()
 
 
 def _at(key: str) -> Callable[[ControllerConfig], str]:
@@ -100,6 +117,8 @@ def _at(key: str) -> Callable[[ControllerConfig], str]:
     return value
 
 
+_NAME_LABEL = "Kubernetes name (DNS label)"
+
 # The one declaration of every CTL_* setting, in the order of CTL_BAKED and --help.
 # Integer bounds are the config model's (tests/generator/test_controller.py checks it).
 CTL_SETTINGS: tuple[CtlSetting, ...] = (
@@ -108,6 +127,7 @@ CTL_SETTINGS: tuple[CtlSetting, ...] = (
         "dns_label",
         "the controller's namespace (its Lease)",
         lambda c: c.namespace,
+        what=_NAME_LABEL,
     ),
     CtlSetting(
         "CTL_TIME_ZONE", "time_zone", "zone of 'today' (delete-after, marks)", lambda c: c.time_zone
@@ -163,7 +183,11 @@ CTL_SETTINGS: tuple[CtlSetting, ...] = (
         key="maxClockSkewDays",
     ),
     CtlSetting(
-        "CTL_LEASE_NAME", "subdomain", "the Lease that makes runs exclusive", lambda c: LEASE_NAME
+        "CTL_LEASE_NAME",
+        "subdomain",
+        "the Lease that makes runs exclusive",
+        lambda c: LEASE_NAME,
+        what="Kubernetes name (DNS subdomain)",
     ),
     CtlSetting(
         "CTL_LEASE_DURATION_SEC",

@@ -14,7 +14,17 @@ from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import names, zonerules
-from .kinds import ABS_PATH, DURATION, QUANTITY, ZONE_NAME
+from .kinds import (
+    ABS_PATH,
+    DB_VALUE,
+    DURATION,
+    EXEC_RESOURCE,
+    HOST,
+    PG_HOST,
+    QUANTITY,
+    ZONE_NAME,
+    Kind,
+)
 from .names import quote
 
 
@@ -180,26 +190,25 @@ def _time_zone(value: object) -> str:
 
 TimeZone = Annotated[str, BeforeValidator(_time_zone), _str_schema()]
 
-EXEC_KINDS = ("deployment", "statefulset", "daemonset", "replicaset", "pod", "job")
 
+def _kind(kind: Kind) -> Callable[[object], str]:
+    """The validator of a string of ``kind``: ``"x" is not RULE``, as the script says it."""
 
-def _exec_resource(value: object) -> str:
-    text = _string(value)
-    kind, slash, name = text.partition("/")
-    if not slash or kind not in EXEC_KINDS or names.dns1123_subdomain(name):
-        raise fail(
-            text,
-            "is not a valid exec resource (kind/name with kind one of "
-            f"{', '.join(EXEC_KINDS)} and a Kubernetes name, like deployment/app-base)",
-        )
-    return text
+    def check(value: object) -> str:
+        text = _string(value)
+        if kind.check(text):
+            return text
+        raise fail(text, f"is not {kind.rule}")
+
+    return check
 
 
 ExecResource = Annotated[
     str,
-    BeforeValidator(_exec_resource),
-    _str_schema(pattern=rf"^({'|'.join(EXEC_KINDS)})/[a-z0-9.-]+$"),
+    BeforeValidator(_kind(EXEC_RESOURCE)),
+    _str_schema(pattern=EXEC_RESOURCE.pattern),
 ]
+"""What kubectl exec runs in: ``deployment/app-base``, ``sts/mysql``, ``pod/db-0``."""
 
 
 def _abs_path(value: object) -> str:
@@ -213,22 +222,8 @@ def _abs_path(value: object) -> str:
 
 AbsPath = Annotated[str, BeforeValidator(_abs_path), _str_schema(pattern=r"^/")]
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_LITERAL = re.compile(r"[A-Za-z0-9_.@-]{1,63}")
-
-
-def _literal_or_env(value: object) -> str:
-    text = _string(value)
-    if _ENV_REF.fullmatch(text) or _LITERAL.fullmatch(text):
-        return text
-    raise fail(
-        text,
-        "is not valid: use a literal (letters, digits and _.@-, at most 63 characters) "
-        "or ${ENV_VAR} expanded inside the database container",
-    )
-
-
-LiteralOrEnv = Annotated[str, BeforeValidator(_literal_or_env), _str_schema()]
+LiteralOrEnv = Annotated[str, BeforeValidator(_kind(DB_VALUE)), _str_schema(DB_VALUE.pattern)]
+"""A database user or name: a literal, or ${ENV_VAR} expanded in the database container."""
 
 
 def _env_name_or_empty(value: object) -> str:
@@ -242,17 +237,11 @@ def _env_name_or_empty(value: object) -> str:
 
 EnvName = Annotated[str, BeforeValidator(_env_name_or_empty), _str_schema()]
 
-_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?")
+Host = Annotated[str, BeforeValidator(_kind(HOST)), _str_schema()]
+"""A MySQL/MariaDB host: a host name or IP address ("" = the local socket)."""
 
-
-def _host(value: object) -> str:
-    text = _string(value)
-    if text == "" or (len(text) <= 253 and _HOST.fullmatch(text)):
-        return text
-    raise fail(text, 'is not a valid host (a DNS name or IP address; "" = local socket)')
-
-
-Host = Annotated[str, BeforeValidator(_host), _str_schema()]
+PgHost = Annotated[str, BeforeValidator(_kind(PG_HOST)), _str_schema()]
+"""A PostgreSQL host: a host name, IP address or socket directory ("" = the default socket)."""
 
 
 def _port(value: object) -> int:

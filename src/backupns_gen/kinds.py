@@ -8,8 +8,11 @@ From that one definition come
 - ``Kind.check``: the Python validator (the config fields in ``fields.py`` and
   ``names.py`` call it),
 - ``Kind.bash``: the bash function ``is_<name> VALUE`` of the rendered scripts
-  (``templates/script/_util.sh.j2``), used by ``verify_config`` and by the toolbox
-  when it reads values back from a snapshot.
+  (``KINDS`` in ``templates/script/_util.sh.j2``, used by the setting checks and by
+  the toolbox when it reads values back from a snapshot; ``SETTING_KINDS``, which
+  only settings have, in ``templates/core/_verify.sh.j2`` of a script with such a
+  setting),
+- ``Kind.pattern``: the JSON Schema pattern of the config field.
 
 Nothing here imports from the rest of the package.
 """
@@ -29,6 +32,8 @@ class Kind:
     doc: str
     """The bash function's comment, after ``is_<name> VALUE: ``."""
     max_len: int | None = None
+    len_after: str = ""
+    """``max_len`` counts the characters after the first ``len_after`` ("" = all)."""
     empty: bool = False
     """The empty string passes."""
     rule: str = ""
@@ -43,9 +48,12 @@ class Kind:
         """The Python verdict: True when ``value`` is of this kind."""
         if value == "":
             return self.empty
-        if self.max_len is not None and len(value) > self.max_len:
+        if self.max_len is not None and len(self._measured(value)) > self.max_len:
             return False
         return self.compiled.fullmatch(value) is not None
+
+    def _measured(self, value: str) -> str:
+        return value.partition(self.len_after)[2] if self.len_after else value
 
     @property
     def anchored(self) -> str:
@@ -60,9 +68,20 @@ class Kind:
                 return f"({self.regex})"
         return self.regex
 
+    @property
+    def pattern(self) -> str:
+        """The anchored regex, for the JSON Schema (an ECMA-262 regex reads it the same)."""
+        return f"^{self.anchored}$"
+
     def bash(self) -> str:
         """The bash function ``is_<name> VALUE`` (return 0 when it is of this kind)."""
-        tests = [] if self.max_len is None else [f"${{#1}} -le {self.max_len}"]
+        local = f"re='{self.pattern}'"
+        tests = []
+        if self.max_len is not None and self.len_after:
+            local += f' rest=${{1#*"{self.len_after}"}}'
+            tests.append(f"${{#rest}} -le {self.max_len}")
+        elif self.max_len is not None:
+            tests.append(f"${{#1}} -le {self.max_len}")
         if not self.empty and self.compiled.fullmatch(""):
             tests.insert(0, "-n $1")  # the regex alone would take ""
         tests.append("$1 =~ $re")
@@ -72,15 +91,24 @@ class Kind:
         return (
             f"# is_{self.name} VALUE: {self.doc}\n"
             f"is_{self.name}() {{\n"
-            f"  local re='^{self.anchored}$'\n"
+            f"  local {local}\n"
             f"  [[ {test} ]]\n"
             "}\n"
         )
 
 
 _LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_SEGMENT = "[-A-Za-z0-9._@+=,]"
-_NOT_DOT = "[-A-Za-z0-9_@+=,]"
+
+
+def _abs_path(chars: str, more: str) -> str:
+    """An absolute path of parts made of '-', ``chars``, '.' and ``more``: no part empty,
+    '.' or '..' (each starts with a character other than '.', or is '.' and then such a
+    character, or is '..' and then anything); no trailing '/'."""
+    part, not_dot = f"[-{chars}.{more}]", f"[-{chars}{more}]"
+    return rf"(/({not_dot}{part}*|\.{not_dot}{part}*|\.\.{part}+))+"
+
+
+_ABS_PATH = _abs_path("A-Za-z0-9", "_@+=,")
 
 DNS_LABEL = Kind(
     "dns_label",
@@ -96,9 +124,7 @@ DNS_SUBDOMAIN = Kind(
 )
 ABS_PATH = Kind(
     "abs_path",
-    # Each part is not empty, not . and not ..: it starts with a character other than
-    # '.', or is '.' and then such a character, or is '..' and then anything.
-    rf"(/({_NOT_DOT}{_SEGMENT}*|\.{_NOT_DOT}{_SEGMENT}*|\.\.{_SEGMENT}+))+",
+    _ABS_PATH,
     "an absolute path of letters, digits and ._@+=,- with no empty, . or .. parts\n"
     "# (a dump file setting, and the dump-file annotation read back from a snapshot).",
     rule="segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/'",
@@ -148,6 +174,72 @@ DURATION = Kind(
     "# (90, 90s, 15m, 1h30m), each number at most 9 digits; longer than 0 is the caller's.",
 )
 
+# A host name as the resolver takes it: labels of letters, digits, '-' and '_' (names in
+# /etc/hosts and container networks may have '_'), not starting or ending with '-', and a
+# trailing '.' (a fully qualified name); an IPv4 address is such a name. An IPv6 address:
+# hex groups and '::', with an IPv4 tail (::ffff:192.0.2.1). Never starts with '-'.
+_HOST_LABEL = "[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?"
+_IPV6 = "[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(:[0-9]{1,3}(\\.[0-9]{1,3}){3})?"
+_HOST = rf"{_HOST_LABEL}(\.{_HOST_LABEL})*\.?|{_IPV6}"
+
+HOST = Kind(
+    "host",
+    _HOST,
+    "a database host: a host name (letters, digits, -_ and dots; a\n"
+    "# trailing dot allowed) or an IPv4/IPv6 address, at most 253 characters; empty = the\n"
+    "# client's default (MySQL: the local socket).",
+    max_len=253,
+    empty=True,
+    rule="a host name (letters, digits, '-', '_' and '.') or an IP address",
+)
+PG_HOST = Kind(
+    "pg_host",
+    rf"{_HOST}|{_abs_path('A-Za-z0-9', '_@+=')}",  # no ',': libpq splits a host list at it
+    "a PostgreSQL host: as is_host, or the absolute path (as\n"
+    "# is_abs_path, without ',') of the directory of the server's unix socket (libpq: a host\n"
+    "# starting with '/'); empty = the client's default socket directory.",
+    max_len=253,
+    empty=True,
+    rule="a host name (letters, digits, '-', '_' and '.'), an IP address or the socket "
+    "directory (an absolute path)",
+)
+
+EXEC_TYPES = {
+    "deployment": "deploy",
+    "statefulset": "sts",
+    "daemonset": "ds",
+    "replicaset": "rs",
+    "pod": "po",
+    "job": "",
+}
+"""What kubectl exec can run in (a Pod, or a workload it picks a pod of) that the
+namespace Role lets it read: each by its singular, its plural and its short name (the API
+server's shortNames; a Job has none), as kubectl's resource/name argument takes them."""
+
+EXEC_RESOURCE = Kind(
+    "exec_resource",
+    "("
+    + "|".join(f"{one}s?|{short}" if short else f"{one}s?" for one, short in EXEC_TYPES.items())
+    + rf")/{_LABEL}(\.{_LABEL})*",
+    "kubectl exec's <type>/<name>: type deployment, statefulset,\n"
+    "# daemonset, replicaset, pod or job (singular, plural or short name: deploy, sts, ds,\n"
+    "# rs, po), name a Kubernetes name (DNS subdomain, at most 253 characters).",
+    max_len=253,
+    len_after="/",
+    rule="<type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job "
+    "(also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name",
+)
+DB_VALUE = Kind(
+    "db_value",
+    r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9_.@][-A-Za-z0-9_.@]{0,62}",
+    "a database user or name: a ${ENVVAR} reference (expanded\n"
+    "# inside the database container), or a literal of letters, digits and -_.@ (at most\n"
+    "# 63, not starting with '-'; no '=' or space, so libpq never reads it as a\n"
+    "# connection string).",
+    rule="a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') "
+    "or ${ENVVAR} expanded inside the database container",
+)
+
 KINDS: tuple[Kind, ...] = (
     DNS_LABEL,
     DNS_SUBDOMAIN,
@@ -160,4 +252,12 @@ KINDS: tuple[Kind, ...] = (
     ZONE_NAME,
     DURATION,
 )
-"""Every kind, in the order of their bash functions."""
+"""Every kind the scripts check values with beyond their settings (the toolbox reads
+values back from snapshots with them): each script has their bash functions."""
+
+SETTING_KINDS: tuple[Kind, ...] = (HOST, PG_HOST, EXEC_RESOURCE, DB_VALUE)
+"""Kinds only settings have: a script has the bash function of one when a setting of its
+table is of that kind (next to the setting checks)."""
+
+ALL: tuple[Kind, ...] = KINDS + SETTING_KINDS
+"""Every kind."""

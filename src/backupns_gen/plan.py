@@ -19,7 +19,7 @@ from .config import DEFAULT_RUN_AS_USER, Config, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .monitoring import MonitoringUnit, plan_monitoring
-from .settings import Setting
+from .settings import Checks, Setting
 from .zonerules import ZoneRule
 
 CAPS = ("lease", "flock", "postgres", "mysql", "hooks")
@@ -113,6 +113,11 @@ class NamespaceUnit:
         """Settings with a generated check, grouped by the bash condition they need."""
         checked = tuple(s for s in self.settings if s.kind != "custom")
         return settings.groups(checked, "check_condition")
+
+    @property
+    def checks(self) -> Checks:
+        """What the generated settings checks of the script come from."""
+        return Checks(self.check_groups, secrets=True)
 
     @property
     def shown_groups(self) -> list[tuple[str, list[Setting]]]:

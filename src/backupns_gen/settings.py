@@ -8,9 +8,12 @@ config field (``config.py``, declared once beside the field's docstring); a row
 without one declares them itself. Everything else is generated from this table:
 
 - ``BAK_BAKED`` (the plan's ``ns.env``, in table order),
-- the per-setting checks of ``verify_config``, ``describe`` (``--help``),
-  ``active_config_vars`` (``config`` and the ``backup-ns.sh/env-config``
-  annotation) and ``secret_setting`` (in ``templates/script/_config.sh.j2``).
+- the per-setting checks (``verify_settings`` and the ``verify_<kind>`` functions
+  of the kinds the script has, ``templates/core/_verify.sh.j2``, which the
+  controller's ``CTL_*`` table uses too: ``Checks``),
+- ``describe`` (``--help``), ``active_config_vars`` (``config`` and the
+  ``backup-ns.sh/env-config`` annotation) and ``secret_setting`` (in
+  ``templates/script/_config.sh.j2``).
 
 Adding a setting
 ----------------
@@ -32,9 +35,9 @@ Adding a setting
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic.fields import FieldInfo
 
@@ -51,10 +54,13 @@ KINDS = {
     "dns_label": "a Kubernetes name (DNS label, what names it)",
     "subdomain": "a Kubernetes name (DNS subdomain, what names it)",
     "label_value": "a Kubernetes label value",
-    "host": "a host name, IP address or socket directory",
-    "db_value": "a literal value or a ${ENVVAR} reference expanded in the database container",
+    "host": "a host name or IP address; empty = the client's default (the local socket)",
+    "pg_host": "a host name, IP address or socket directory; empty = the default socket",
+    "db_value": "a literal (letters, digits and _.@-) or a ${ENVVAR} reference expanded in "
+    "the database container",
     "password": "a ${ENVVAR} reference or empty, never a password",
-    "exec_resource": "<kind>/<name> to kubectl exec into",
+    "exec_resource": "<type>/<name> to kubectl exec into (deployment, statefulset, daemonset, "
+    "replicaset, pod or job; plural and short names too)",
     "pattern": "a string matching pattern (an ERE that means the same in Python)",
     "choice": "one of choices",
     "time_zone": "an IANA time zone name",
@@ -70,9 +76,23 @@ VALUE_KINDS = {
     "subdomain": kinds.DNS_SUBDOMAIN,
     "label_value": kinds.LABEL_VALUE,
     "time_zone": kinds.ZONE_NAME,
+    "host": kinds.HOST,
+    "pg_host": kinds.PG_HOST,
+    "exec_resource": kinds.EXEC_RESOURCE,
+    "db_value": kinds.DB_VALUE,
 }
 """The setting kinds whose check is a value kind of ``kinds.py`` (``verify_<kind>``
 calls its ``is_<name>``; the config field validates with the same ``Kind``)."""
+
+WHY = {
+    "abs_path": f"is not an absolute path ({kinds.ABS_PATH.rule})",
+    "host": f"is not {kinds.HOST.rule}",
+    "pg_host": f"is not {kinds.PG_HOST.rule}",
+    "exec_resource": f"is not {kinds.EXEC_RESOURCE.rule}",
+    "db_value": f"is not {kinds.DB_VALUE.rule}",
+}
+"""The error text of the value kinds whose ``verify_<kind>`` is their ``is_<name>`` alone
+(``templates/core/_verify.sh.j2``); the other kinds' checks are written there by hand."""
 
 WHEN = {
     "": "",
@@ -226,14 +246,16 @@ def _database(
     get: Callable[[Source], Postgres | Mysql],
     model: type[Postgres] | type[Mysql],
     names: DbNames,
+    host_kind: str,
 ) -> list[Setting]:
-    """The settings of one database client (PostgreSQL and MySQL share their shape)."""
+    """The settings of one database client (PostgreSQL and MySQL share their shape; a
+    PostgreSQL host may also be a socket directory: ``host_kind``)."""
     key = f"database.{cap}."
     return [
         Setting(
             names.exec_resource,
             "exec_resource",
-            f"what to exec into: <kind>/<name>, e.g. {model.model_fields['exec'].default}",
+            f"what to exec into: <type>/<name>, e.g. {model.model_fields['exec'].default}",
             lambda s: get(s).exec,
             key + "exec",
             cap=cap,
@@ -260,7 +282,7 @@ def _database(
         ),
         Setting(
             names.host,
-            "host",
+            host_kind,
             "database host seen from the container; empty = local socket",
             lambda s: get(s).host,
             key + "host",
@@ -418,6 +440,7 @@ SETTINGS: tuple[Setting, ...] = (
             "BAK_DB_POSTGRES_PASSWORD",
             "BAK_DB_POSTGRES_DB",
         ),
+        "pg_host",
     ),
     Setting(
         "BAK_DB_MYSQL",
@@ -441,6 +464,7 @@ SETTINGS: tuple[Setting, ...] = (
             "BAK_DB_MYSQL_PASSWORD",
             "BAK_DB_MYSQL_DB",
         ),
+        "host",
     ),
     Setting(
         "BAK_DB_MYSQL_DEFAULT_CHARACTER_SET",
@@ -646,3 +670,60 @@ def groups(settings: tuple[Setting, ...], condition: str) -> list[tuple[str, lis
         else:
             out.append((cond, [s]))
     return out
+
+
+def _dquoted(text: str) -> str:
+    """A constant text of the generator as one double-quoted bash word (readable where
+    ``shquote`` would splice in quotes): nothing in it expands."""
+    for c in '\\"$`':
+        text = text.replace(c, "\\" + c)
+    return f'"{text}"'
+
+
+class Checked(Protocol):
+    """A setting as ``templates/core/_verify.sh.j2`` checks it: ``verify_<kind> NAME ARGS``
+    (a ``Setting`` here, a ``CtlSetting`` of the controller)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def check_args(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What the shared settings checks of a program (``templates/core/_verify.sh.j2``)
+    are generated from: its checked settings, grouped by the bash condition under which
+    each is checked ("" = always), and whether a setting is a secret."""
+
+    groups: Sequence[tuple[str, Sequence[Checked]]]
+    secrets: bool = False
+    """``invalid`` hides the value of a secret setting (``secret_setting``)."""
+
+    @property
+    def kind_names(self) -> frozenset[str]:
+        """The setting kinds checked."""
+        return frozenset(s.kind for _, group in self.groups for s in group)
+
+    def has(self, kind: str) -> bool:
+        """A setting of this kind is checked (so its ``verify_<kind>`` is rendered)."""
+        assert kind in KINDS, kind
+        return kind in self.kind_names
+
+    @property
+    def plain(self) -> list[tuple[str, kinds.Kind, str]]:
+        """(setting kind, value kind, error text as a double-quoted bash word) of each kind
+        checked by its ``is_<name>`` alone, in the order of ``WHY``."""
+        return [(k, VALUE_KINDS[k], _dquoted(why)) for k, why in WHY.items() if self.has(k)]
+
+    @property
+    def own_kinds(self) -> tuple[kinds.Kind, ...]:
+        """The value kinds only settings have (their ``is_<name>`` is rendered here)."""
+        return tuple(k for _, k, _ in self.plain if k in kinds.SETTING_KINDS)
+
+    @property
+    def db_kind(self) -> bool:
+        """A condition reads ``$kind`` (so ``verify_settings`` sets it from ``db_kind``)."""
+        return any("$kind" in cond for cond, _ in self.groups)

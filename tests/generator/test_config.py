@@ -167,17 +167,17 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "exec-resource-kind",
-        one_ns(database={"postgres": {"exec": "deploy/app-base"}}),
-        'backupns.yaml: namespaces.shop.database.postgres.exec: "deploy/app-base" is not a valid '
-        "exec resource (kind/name with kind one of deployment, statefulset, daemonset, replicaset, "
-        "pod, job and a Kubernetes name, like deployment/app-base)",
+        one_ns(database={"postgres": {"exec": "service/app-base"}}),
+        'backupns.yaml: namespaces.shop.database.postgres.exec: "service/app-base" '
+        "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job "
+        "(also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name",
     ),
     (
         "exec-resource-name",
         one_ns(database={"mysql": {"exec": "statefulset/DB"}}),
-        'backupns.yaml: namespaces.shop.database.mysql.exec: "statefulset/DB" is not a valid '
-        "exec resource (kind/name with kind one of deployment, statefulset, daemonset, replicaset, "
-        "pod, job and a Kubernetes name, like deployment/app-base)",
+        'backupns.yaml: namespaces.shop.database.mysql.exec: "statefulset/DB" '
+        "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job "
+        "(also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name",
     ),
     (
         "dump-path-relative",
@@ -370,9 +370,9 @@ CASES: list[tuple[str, str, str]] = [
     (
         "db-user-shell",
         one_ns(database={"postgres": {"user": "$(id)"}}),
-        'backupns.yaml: namespaces.shop.database.postgres.user: "$(id)" is not valid: use a '
-        "literal (letters, digits and _.@-, at most 63 characters) or ${ENV_VAR} expanded inside "
-        "the database container",
+        'backupns.yaml: namespaces.shop.database.postgres.user: "$(id)" is not a literal '
+        "(letters, digits and _.@-, at most 63 characters, not starting with '-') or ${ENVVAR} "
+        "expanded inside the database container",
     ),
     (
         "port",
@@ -443,9 +443,9 @@ CASES: list[tuple[str, str, str]] = [
     (
         "hook-exec",
         one_ns(hooks={"pre": [{"exec": "redis", "command": ["true"]}]}),
-        'backupns.yaml: namespaces.shop.hooks.pre[0].exec: "redis" is not a valid exec resource '
-        "(kind/name with kind one of deployment, statefulset, daemonset, replicaset, pod, job "
-        "and a Kubernetes name, like deployment/app-base)",
+        'backupns.yaml: namespaces.shop.hooks.pre[0].exec: "redis" '
+        "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job "
+        "(also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name",
     ),
     (
         "hook-exec-missing",

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from backupns_gen import fields, names, settings
-from backupns_gen.kinds import KINDS, Kind
-from backupns_gen.render import environment
-from tests.genhelpers import TEMPLATES
+from backupns_gen.kinds import ALL, KINDS, SETTING_KINDS, Kind
+from backupns_gen.render import render
+from backupns_gen.settings import Setting
+from tests.genhelpers import plan_of
 
 SHA = "0123456789abcdef" * 4
 ARABIC_ONE = "\u0661"
@@ -90,16 +96,161 @@ CORPUS: dict[str, tuple[list[str], list[str]]] = {
         ["UTC", "Europe/Vienna", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "z" * 64],
         ["", "Europe/", "/UTC", "Europe//Vienna", "../etc/passwd", "z" * 65, "UTC\n", "A B", "é"],
     ),
+    "host": (
+        [
+            "",
+            "db",
+            "db.shop.svc.cluster.local",
+            "db.shop.svc.cluster.local.",
+            "my_db",
+            "DB-1.example",
+            "127.0.0.1",
+            "::1",
+            "fe80::1",
+            "2001:db8::ff00:42:8329",
+            "::ffff:192.0.2.1",
+            "a" * 253,
+        ],
+        [
+            "-h",
+            "--host=evil",
+            ".db",
+            "db..x",
+            "db-",
+            "db:5432",
+            "[::1]",
+            "/var/run/postgresql",
+            "db/x",
+            "a b",
+            "db;id",
+            "$(id)",
+            "a" * 254,
+            "db\n",
+            "\u00e9",
+            ARABIC_ONE,
+        ],
+    ),
+    "pg_host": (
+        [
+            "",
+            "db.shop.svc.cluster.local.",
+            "my_db",
+            "10.0.0.1",
+            "::1",
+            "/var/run/postgresql",
+            "/tmp",
+            "/run/pg_sock.d/x@y",
+        ],
+        [
+            "-h",
+            "db:5432",
+            "/var//run",
+            "/var/run/",
+            "/a/../b",
+            "/a,/b",
+            "db,/tmp",
+            "relative/dir",
+            "/a b",
+            "/a\nb",
+            "/" + "a" * 253,
+            "host=evil",
+        ],
+    ),
+    "exec_resource": (
+        [
+            "deployment/app-base",
+            "deployments/app",
+            "deploy/app",
+            "statefulset/db",
+            "statefulsets/db",
+            "sts/db",
+            "daemonset/x",
+            "daemonsets/x",
+            "ds/x",
+            "replicaset/x",
+            "replicasets/x",
+            "rs/x",
+            "pod/db-0",
+            "pods/db-0",
+            "po/db-0",
+            "job/x",
+            "jobs/x",
+            "deploy/a.b-c",
+            "deploy/" + "a" * 253,
+        ],
+        [
+            "",
+            "app",
+            "deploy/",
+            "/app",
+            "service/db",
+            "svc/db",
+            "cronjob/x",
+            "jobss/x",
+            "Deployment/app",
+            "deployment.apps/app",
+            "deploy/App",
+            "deploy/a_b",
+            "deploy/a/b",
+            "deploy/-x",
+            "deploy/" + "a" * 254,
+            "-it/x",
+            "--namespace=kube-system",
+            "deploy/x\n",
+        ],
+    ),
+    "db_value": (
+        ["root", "${POSTGRES_USER}", "${_X1}", "app_db", "a.b@c-d", "0", "x" * 63, "_x", "@x"],
+        [
+            "",
+            "-U",
+            "--all-databases",
+            "$(id)",
+            "${1X}",
+            "${X",
+            "$X",
+            "${X}y",
+            "a b",
+            "dbname=x host=evil",
+            "postgresql://evil/x",
+            "x" * 64,
+            "a;b",
+            "a'b",
+            "\u00e9",
+            "a\n",
+        ],
+    ),
 }
 
 
-def bash_verdicts(kind: Kind, values: list[str]) -> list[bool]:
-    """Each value's verdict from the rendered ``is_<kind>`` (the script's own fragment),
-    one bash for all values."""
-    util = environment().get_template("script/_util.sh.j2").render()
-    program = util + (
-        f"\nwhile IFS= read -r -d '' v; do\n"
-        f'  if is_{kind.name} "$v"; then echo yes; else echo no; fi\n'
+CONFIG = """
+namespaces:
+  pg: {pvcs: [data], lock: {mode: flock}, database: {postgres: {}}}
+  my: {pvcs: [data], database: {mysql: {}}}
+"""
+"""Scripts with every setting of a value kind: PostgreSQL and flock, MySQL."""
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The rendered namespace scripts of CONFIG, by namespace."""
+    out = tmp_path_factory.mktemp("kinds")
+    found = {}
+    for path, file in render(plan_of(CONFIG)).items():
+        if path.endswith("/backup-ns.sh"):
+            script = out / path.replace("/", "_")
+            script.write_text(file.text)
+            found[path.split("/")[-2]] = script
+    return found
+
+
+def run_sourced(script: Path, check: str, values: list[str]) -> list[bool]:
+    """Source the rendered script, then run ``check`` (bash, the value in ``$v``) in a
+    subshell for each value: True where it exits 0. One bash for all values."""
+    program = (
+        f"source {script}\n"
+        "while IFS= read -r -d '' v; do\n"
+        f"  if ({check}) >/dev/null 2>&1; then echo yes; else echo no; fi\n"
         "done\n"
     )
     out = subprocess.run(
@@ -109,28 +260,84 @@ def bash_verdicts(kind: Kind, values: list[str]) -> list[bool]:
         text=True,
         check=True,
         env={"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"},
-        timeout=60,
+        timeout=120,
     )
-    return [line == "yes" for line in out.stdout.splitlines()]
+    verdicts = [line == "yes" for line in out.stdout.splitlines()]
+    assert len(verdicts) == len(values), out.stderr
+    return verdicts
+
+
+def disagreements(
+    valid: list[str], invalid: list[str], python: Callable[[str], bool], script: Path, check: str
+) -> list[str]:
+    """Each value whose verdict from ``python`` or from ``check`` in the script is not the
+    corpus's, with both verdicts."""
+    values = valid + invalid
+    want = [True] * len(valid) + [False] * len(invalid)
+    bash = run_sourced(script, check, values)
+    return [
+        f"{v!r}: want {w}, python {p}, bash {b}"
+        for v, w, p, b in zip(values, want, map(python, values), bash, strict=True)
+        if not w == p == b
+    ]
 
 
 def test_every_kind_has_a_corpus() -> None:
-    assert sorted(CORPUS) == sorted(k.name for k in KINDS)
+    assert sorted(CORPUS) == sorted(k.name for k in ALL)
+    assert set(ALL) == set(KINDS) | set(SETTING_KINDS)
 
 
-@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
-def test_python_and_bash_give_every_value_the_same_verdict(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", ALL, ids=lambda k: k.name)
+def test_python_and_bash_give_every_value_the_same_verdict(
+    kind: Kind, scripts: dict[str, Path]
+) -> None:
+    """``Kind.check`` and the rendered script's ``is_<name>``."""
     valid, invalid = CORPUS[kind.name]
-    values = valid + invalid
-    want = [True] * len(valid) + [False] * len(invalid)
-    python = [kind.check(v) for v in values]
-    bash = bash_verdicts(kind, values)
-    wrong = [
-        f"{v!r}: want {w}, python {p}, bash {b}"
-        for v, w, p, b in zip(values, want, python, bash, strict=True)
-        if not w == p == b
-    ]
-    assert wrong == []
+    script = next(p for p in scripts.values() if f"\nis_{kind.name}() {{" in p.read_text())
+    assert disagreements(valid, invalid, kind.check, script, f'is_{kind.name} "$v"') == []
+
+
+def _field_accepts(s: Setting, value: str) -> bool:
+    """The verdict of the config field that sets ``s`` (its pydantic validator)."""
+    info = settings.config_field(s.key)
+    adapter: TypeAdapter[object] = TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+CONFIG_ROWS = [
+    s for s in settings.SETTINGS if s.key and s.value_kind is not None and s.kind != "time_zone"
+]
+"""The settings that a config field sets and a value kind checks. (A time zone's verdict
+also depends on which zones each side knows: tzdata in Python, the baked rules in bash.)"""
+
+
+@pytest.mark.parametrize("setting", CONFIG_ROWS, ids=lambda s: s.name)
+def test_config_field_and_verify_config_give_every_value_the_same_verdict(
+    setting: Setting, scripts: dict[str, Path]
+) -> None:
+    """The kind's corpus through the config field's validator (what ``render`` takes) and
+    through the rendered script's setting checks with the value in the environment (what
+    the script takes at run time)."""
+    kind = setting.value_kind
+    assert kind is not None
+    valid, invalid = CORPUS[kind.name]
+    if setting.optional:
+        valid, invalid = [*valid, ""], [v for v in invalid if v]
+    script = scripts["my" if setting.cap == "mysql" else "pg"]
+    check = f"{setting.name}=$v; verify_settings"
+    accepts = functools.partial(_field_accepts, setting)
+    assert disagreements(valid, invalid, accepts, script, check) == []
+
+
+def test_every_value_kind_setting_is_compared() -> None:
+    """Each setting kind backed by a value kind has a config-set row in the comparison
+    (time zones aside), so a new kind cannot slip past it."""
+    compared = {s.kind for s in CONFIG_ROWS} | {"time_zone", "label_value"}
+    assert compared == set(settings.VALUE_KINDS)
 
 
 def test_the_config_fields_use_the_kinds() -> None:
@@ -144,15 +351,10 @@ def test_the_config_fields_use_the_kinds() -> None:
         assert fields._quantity(value) == value
 
 
-def test_setting_rows_of_a_value_kind_check_with_it() -> None:
-    """verify_<kind> of the script calls the kind's is_<name>; a row's default passes it."""
-    config = (TEMPLATES / "script" / "_config.sh.j2").read_text()
-    rows = [s for s in settings.SETTINGS if s.value_kind is not None]
-    assert {s.kind for s in rows} == set(settings.VALUE_KINDS)
-    for s in rows:
+def test_a_default_passes_its_kind() -> None:
+    """A row's string default is of its kind (the baked value must pass the script's own
+    check)."""
+    for s in settings.SETTINGS:
         kind = s.value_kind
-        assert kind is not None
-        body = config.split(f"\nverify_{s.kind}() {{", 1)[1].split("\n}\n", 1)[0]
-        assert f"is_{kind.name} " in body, s.name
-        if isinstance(s.default, str) and (s.default or not s.optional):
+        if kind is not None and isinstance(s.default, str) and (s.default or not s.optional):
             assert kind.check(s.default), s.name

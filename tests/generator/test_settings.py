@@ -4,7 +4,9 @@ BAK_* variable a rendered script reads is a row of it."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from backupns_gen.errors import ConfigError
 from backupns_gen.loader import load_config, parse_config
 from backupns_gen.plan import plan
 from backupns_gen.render import render
-from backupns_gen.settings import BY_NAME, INTERNAL, SETTINGS, Setting
+from backupns_gen.settings import BY_NAME, INTERNAL, KINDS, SETTINGS, Setting
 from tests.genhelpers import EXAMPLE, FULL
 
 KEYED_INTS = [s for s in SETTINGS if s.kind == "int" and s.key]
@@ -140,3 +142,75 @@ def test_no_template_lists_the_settings_by_hand() -> None:
         assert "bak_default BAK_" not in text
         assert not re.search(r"^\s+BAK_\w+\) echo", text, re.M)
         assert not re.search(r"printf '%s\\n' BAK_", text)
+
+
+def _functions(text: str) -> set[str]:
+    return set(re.findall(r"^(\w+)\(\) \{", text, re.M))
+
+
+def test_each_program_has_the_checks_of_its_kinds_of_setting(scripts: dict[str, str]) -> None:
+    """templates/core/_verify.sh.j2 renders verify_<kind> for each kind of setting the
+    program has, and each one that verify_settings calls."""
+    for name, text in scripts.items():
+        body = text.split("\nverify_settings() {\n", 1)[1].split("\n}\n", 1)[0]
+        called = {f"verify_{k}" for k in re.findall(r"^\s+verify_(\w+) [A-Z]", body, re.M)}
+        defined = {f"verify_{k}" for k in KINDS} & _functions(text)
+        assert defined == called, name
+    controller = scripts["backupns.yaml:controller/backup-ns-controller.sh"]
+    assert {f for f in _functions(controller) if f.startswith(("verify_", "is_"))} >= {
+        "verify_int",
+        "verify_bool",
+        "verify_dns_label",
+        "verify_subdomain",
+        "verify_time_zone",
+    }
+    assert "is_db_value" not in _functions(controller)
+    files_only = scripts["full.yaml:namespaces/files-only/backup-ns.sh"]
+    assert not {"verify_host", "is_host", "verify_exec_resource"} & _functions(files_only)
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "why"),
+    [
+        ("CTL_KEEP_DAILY", "many", "is not a whole number from 0 to 3650"),
+        ("CTL_NAMESPACE", "Bad_NS", "is not a valid Kubernetes name (DNS label)"),
+        ("CTL_LEASE_NAME", "-x", "is not a valid Kubernetes name (DNS subdomain)"),
+        ("CTL_DRY_RUN", "yes", "is not true or false"),
+        (
+            "CTL_TIME_ZONE",
+            "Mars/Base",
+            "is not a known time zone here (no /usr/share/zoneinfo/"
+            "Mars/Base; no rule for it in this script, which carries those of the zones of "
+            "backupns.yaml; an image with tzdata knows every zone)",
+        ),
+        ("CTL_CHUNK_SIZE", "1\x1b[2J", "is not a whole number from 1 to 100000"),
+    ],
+)
+def test_the_controller_refuses_a_bad_setting_in_one_line(
+    scripts: dict[str, str], tmp_path: Path, var: str, value: str, why: str
+) -> None:
+    """The controller's settings are checked by the shared checks before any request: exit
+    2 and the one line the namespace scripts print (control characters shown as '?')."""
+    script = tmp_path / "backup-ns-controller.sh"
+    script.write_text(scripts["backupns.yaml:controller/backup-ns-controller.sh"])
+    run = subprocess.run(
+        ["bash", str(script), "plan"],
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "TZDIR": "/usr/share/zoneinfo",
+            "KUBECONFIG": str(tmp_path / "none"),
+            var: value,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    shown = value.replace("\x1b", "?")
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2,
+        "",
+        f'ERROR: invalid setting: {var}="{shown}" {why}. Fix the environment variable or '
+        'backupns.yaml (then render again); see "help settings"\n',
+    )

@@ -19,7 +19,7 @@ namespaces:
     timeZone: America/Argentina/Buenos_Aires
     type: my_type.1
     database:
-      postgres: {user: "a@b.c", database: "${DB}", passwordEnv: "", host: "db.svc:1"}
+      postgres: {user: "a@b.c", database: "${DB}", passwordEnv: "", host: "::1"}
   plain: {pvcs: [www]}
 """
 

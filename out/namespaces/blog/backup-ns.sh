@@ -521,6 +521,11 @@ active_config_vars() {
   printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
+
+# --- settings: checks ---------------------------------------------------------
+
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
   local shown=${!1-}
@@ -581,20 +586,6 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
-# The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
-verify_abs_path() {
-  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
-}
-
-# verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
-# ${ENVVAR} reference that is expanded inside the database container.
-verify_db_value() {
-  local v=${!1-} re='^[^-$[:cntrl:]][^$[:cntrl:]]*$'
-  env_ref "$v" >/dev/null && return 0
-  [[ $v =~ $re ]] || invalid "$1" "is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference"
-}
-
 # verify_password VAR: only a ${ENVVAR} reference or empty, never a password.
 verify_password() {
   local v=${!1-}
@@ -603,17 +594,45 @@ verify_password() {
     invalid "$1" "is not a \${ENVVAR} reference (a literal password is never accepted; the variable is expanded inside the database container)"
 }
 
-verify_exec_resource() {
-  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/'
-  local v=${!1-}
-  if ! [[ $v =~ $re ]] || ! is_dns_subdomain "${v#*/}"; then
-    invalid "$1" "is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job"
-  fi
+verify_abs_path() {
+  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/')"
+}
+
+# is_host VALUE: a database host: a host name (letters, digits, -_ and dots; a
+# trailing dot allowed) or an IPv4/IPv6 address, at most 253 characters; empty = the
+# client's default (MySQL: the local socket).
+is_host() {
+  local re='^([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?)*\.?|[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(:[0-9]{1,3}(\.[0-9]{1,3}){3})?)$'
+  [[ -z $1 || (${#1} -le 253 && $1 =~ $re) ]]
 }
 
 verify_host() {
-  local re='^([A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9.])?|/[-A-Za-z0-9._/]*)?$'
-  [[ ${!1-} =~ $re ]] || invalid "$1" "is not a host name, IP address or socket directory"
+  is_host "${!1-}" || invalid "$1" "is not a host name (letters, digits, '-', '_' and '.') or an IP address"
+}
+
+# is_exec_resource VALUE: kubectl exec's <type>/<name>: type deployment, statefulset,
+# daemonset, replicaset, pod or job (singular, plural or short name: deploy, sts, ds,
+# rs, po), name a Kubernetes name (DNS subdomain, at most 253 characters).
+is_exec_resource() {
+  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' rest=${1#*"/"}
+  [[ ${#rest} -le 253 && $1 =~ $re ]]
+}
+
+verify_exec_resource() {
+  is_exec_resource "${!1-}" || invalid "$1" "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job (also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name"
+}
+
+# is_db_value VALUE: a database user or name: a ${ENVVAR} reference (expanded
+# inside the database container), or a literal of letters, digits and -_.@ (at most
+# 63, not starting with '-'; no '=' or space, so libpq never reads it as a
+# connection string).
+is_db_value() {
+  local re='^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9_.@][-A-Za-z0-9_.@]{0,62})$'
+  [[ $1 =~ $re ]]
+}
+
+verify_db_value() {
+  is_db_value "${!1-}" || invalid "$1" "is not a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') or \${ENVVAR} expanded inside the database container"
 }
 
 verify_time_zone() {
@@ -741,7 +760,7 @@ describe() {
     BAK_DB_SKIP) printf '%s\n' 'true: no database dump' ;;
     BAK_DB_POSTGRES) printf '%s\n' 'true: dump PostgreSQL before the snapshot' ;;
     BAK_DB_MYSQL) printf '%s\n' 'true: dump MySQL/MariaDB before the snapshot' ;;
-    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <kind>/<name>, e.g. statefulset/mysql' ;;
+    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <type>/<name>, e.g. statefulset/mysql' ;;
     BAK_DB_MYSQL_EXEC_CONTAINER) printf '%s\n' 'container that runs the database client' ;;
     BAK_DB_MYSQL_DUMP_FILE) printf '%s\n' 'gzip dump file inside the container (on BAK_DUMP_PVC)' ;;
     BAK_DB_MYSQL_HOST) printf '%s\n' 'database host seen from the container; empty = local socket' ;;

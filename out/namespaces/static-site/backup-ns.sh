@@ -507,6 +507,11 @@ active_config_vars() {
   printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
+
+# --- settings: checks ---------------------------------------------------------
+
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
   local shown=${!1-}
@@ -567,41 +572,6 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
-# The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
-verify_abs_path() {
-  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
-}
-
-# verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
-# ${ENVVAR} reference that is expanded inside the database container.
-verify_db_value() {
-  local v=${!1-} re='^[^-$[:cntrl:]][^$[:cntrl:]]*$'
-  env_ref "$v" >/dev/null && return 0
-  [[ $v =~ $re ]] || invalid "$1" "is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference"
-}
-
-# verify_password VAR: only a ${ENVVAR} reference or empty, never a password.
-verify_password() {
-  local v=${!1-}
-  [[ -z $v ]] && return 0
-  env_ref "$v" >/dev/null ||
-    invalid "$1" "is not a \${ENVVAR} reference (a literal password is never accepted; the variable is expanded inside the database container)"
-}
-
-verify_exec_resource() {
-  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/'
-  local v=${!1-}
-  if ! [[ $v =~ $re ]] || ! is_dns_subdomain "${v#*/}"; then
-    invalid "$1" "is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job"
-  fi
-}
-
-verify_host() {
-  local re='^([A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9.])?|/[-A-Za-z0-9._/]*)?$'
-  [[ ${!1-} =~ $re ]] || invalid "$1" "is not a host name, IP address or socket directory"
-}
-
 verify_time_zone() {
   local v=${!1-}
   is_zone_name "$v" || invalid "$1" "is not an IANA time zone name"
@@ -611,8 +581,6 @@ verify_time_zone() {
 
 # verify_settings: each setting's own check, generated from the settings table.
 verify_settings() {
-  local kind
-  kind=$(db_kind)
   verify_dns_label BAK_NAMESPACE 'namespace name'
   verify_bool BAK_DRY_RUN
   verify_bool BAK_DEBUG
