@@ -204,31 +204,10 @@ def config_reference() -> str:
     )
 
 
-_SHORT = {
-    "bool": "bool",
-    "int": "integer",
-    "duration": "duration",
-    "abs_path": "path",
-    "dns_label": "name",
-    "subdomain": "name",
-    "label_value": "label value",
-    "host": "host",
-    "pg_host": "host or socket directory",
-    "db_value": "string or `${VAR}`",
-    "password": "`${VAR}` or empty",
-    "exec_resource": "type/name",
-    "pattern": "string",
-    "time_zone": "time zone",
-    "date": "date",
-    "printable": "string",
-    "custom": "string",
-}
-
-
 def _kind(kind: str, choices: tuple[str, ...]) -> str:
     if kind == "choice":
         return "one of " + ", ".join(f"`{c}`" for c in choices)
-    return _SHORT[kind]
+    return KINDS[kind].short
 
 
 def _bounds(
@@ -240,7 +219,7 @@ def _bounds(
         return ""
     if kind == "custom":
         return "checked by the script"
-    text = KINDS[kind].replace("what names it", what or "a name")
+    text = KINDS[kind].text.replace("what names it", what or "a name")
     return text + ("; may be empty" if optional else "")
 
 

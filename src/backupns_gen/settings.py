@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic.fields import FieldInfo
 
@@ -46,29 +46,55 @@ from .config import Mysql, NamespaceConfig, Postgres
 from .declared import declared, field_at
 from .fields import duration_seconds
 
+
+class KindDoc(NamedTuple):
+    """How the reference pages name a kind of setting."""
+
+    short: str
+    """The type column (``choice``: its choices instead)."""
+    text: str
+    """The rule in words ("what names it" becomes the setting's ``what``)."""
+
+
 KINDS = {
-    "bool": "true or false",
-    "int": "a whole number from lo to hi",
-    "duration": "a duration such as 15m, 1h30m, 90s or 900 (seconds), longer than 0",
-    "abs_path": "an absolute path without . or .. parts",
-    "dns_label": "a Kubernetes name (DNS label, what names it)",
-    "subdomain": "a Kubernetes name (DNS subdomain, what names it)",
-    "label_value": "a Kubernetes label value",
-    "host": "a host name or IP address; empty = the client's default (the local socket)",
-    "pg_host": "a host name, IP address or socket directory; empty = the default socket",
-    "db_value": "a literal (letters, digits and _.@-) or a ${ENVVAR} reference expanded in "
-    "the database container",
-    "password": "a ${ENVVAR} reference or empty, never a password",
-    "exec_resource": "<type>/<name> to kubectl exec into (deployment, statefulset, daemonset, "
-    "replicaset, pod or job; plural and short names too)",
-    "pattern": "a string matching pattern (an ERE that means the same in Python)",
-    "choice": "one of choices",
-    "time_zone": "an IANA time zone name",
-    "date": "any date -d input",
-    "printable": "any string without control characters",
-    "custom": "checked by hand in the fragment that uses it",
+    "bool": KindDoc("bool", "true or false"),
+    "int": KindDoc("integer", "a whole number from lo to hi"),
+    "duration": KindDoc(
+        "duration", "a duration such as 15m, 1h30m, 90s or 900 (seconds), longer than 0"
+    ),
+    "abs_path": KindDoc("path", "an absolute path without . or .. parts"),
+    "dns_label": KindDoc("name", "a Kubernetes name (DNS label, what names it)"),
+    "subdomain": KindDoc("name", "a Kubernetes name (DNS subdomain, what names it)"),
+    "label_value": KindDoc("label value", "a Kubernetes label value"),
+    "host": KindDoc(
+        "host", "a host name or IP address; empty = the client's default (the local socket)"
+    ),
+    "pg_host": KindDoc(
+        "host or socket directory",
+        "a host name, IP address or socket directory; empty = the default socket",
+    ),
+    "db_value": KindDoc(
+        "string or `${VAR}`",
+        "a literal (letters, digits and _.@-) or a ${ENVVAR} reference expanded in the "
+        "database container",
+    ),
+    "password": KindDoc("`${VAR}` or empty", "a ${ENVVAR} reference or empty, never a password"),
+    "exec_resource": KindDoc(
+        "type/name",
+        "<type>/<name> to kubectl exec into (deployment, statefulset, daemonset, replicaset, "
+        "pod or job; plural and short names too)",
+    ),
+    "pattern": KindDoc(
+        "string", "a string matching pattern (an ERE that means the same in Python)"
+    ),
+    "choice": KindDoc("one of choices", "one of choices"),
+    "time_zone": KindDoc("time zone", "an IANA time zone name"),
+    "date": KindDoc("date", "any date -d input"),
+    "printable": KindDoc("string", "any string without control characters"),
+    "custom": KindDoc("string", "checked by hand in the fragment that uses it"),
 }
-"""The kinds of value, each with a generated bash check (``custom``: none)."""
+"""The kinds of setting, each with a generated bash check (``custom``: none) and the
+words the reference pages (``refdocs.py``) use for it."""
 
 VALUE_KINDS = {
     "abs_path": kinds.ABS_PATH,
