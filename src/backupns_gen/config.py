@@ -122,6 +122,13 @@ class Postgres(Model):
     database: LiteralOrEnv = "${POSTGRES_DB}"
     """Database to dump: a literal or ${ENV_VAR} expanded in the container
     (default ${POSTGRES_DB})."""
+    mode: Literal["dump", "snapshot"] = "dump"
+    """dump (default): pg_dump into dumpFile, then the snapshots; its time and the
+    room it needs on the volume grow with the database. snapshot: no dump; CHECKPOINT,
+    then the snapshots hold the database's own files, cut at one instant, which
+    PostgreSQL's crash recovery brings back. The data directory, its WAL and every
+    tablespace must lie on one PVC of this namespace's pvcs (checked before anything
+    else; the run refuses otherwise)."""
 
 
 class Mysql(Model):
@@ -151,6 +158,17 @@ class Mysql(Model):
     (default ${MYSQL_DATABASE})."""
     default_character_set: str = Field(default="utf8mb4", pattern=r"^[A-Za-z0-9_]{1,32}$")
     """The client's --default-character-set (default utf8mb4)."""
+    mode: Literal["dump", "snapshot"] = "dump"
+    """dump (default): mysqldump into dumpFile, then the snapshots. snapshot: no dump;
+    FLUSH TABLES WITH READ LOCK held in one session while the snapshots are cut (writes
+    wait meanwhile; the pause is logged and recorded), so they hold the server's own
+    files at one instant, which InnoDB's crash recovery brings back. The data
+    directory, redo and undo logs and binary logs must lie on one PVC of this
+    namespace's pvcs (checked before anything else; the run refuses otherwise)."""
+    lock_timeout: Duration = "30s"
+    """mode snapshot: the read lock waits at most this long for running statements and
+    is released after at most this long in any case (a watchdog in the container);
+    a run whose snapshots were not cut by then fails (default 30s)."""
 
 
 class Database(Model):

@@ -207,6 +207,7 @@ def plan_namespace(
             ("postgres", pg),
             ("mysql", my),
             ("db", bool(pg or my)),
+            ("dbsnap", any(d is not None and d.mode == "snapshot" for d in (pg, my))),
             ("hooks", hooks),
         )
         if on

@@ -145,7 +145,7 @@ def test_schema_is_valid_json_schema_and_accepts_the_configs() -> None:
 def test_lint_command_clean() -> None:
     result = run("lint", "-c", str(FULL))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("lint: ok (5 scripts")  # 4 namespaces + the controller
+    assert result.stdout.startswith("lint: ok (7 scripts")  # 6 namespaces + the controller
 
 
 def test_internal_error_is_one_line(

@@ -2048,6 +2048,43 @@ vs_wait_ready() {
   fi
 }
 
+# vs_wait_cut: wait until every snapshot this run created is cut (status.creationTime,
+# set when the CSI driver took it; readiness may come much later), within the
+# readiness limit: then the post hooks run and a database's read lock ends. One list
+# call per poll.
+vs_wait_cut() {
+  local limit start=$SECONDS polls=0 out line name cut message pending=("${VS_CREATED[@]}") left
+  limit=$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
+  while ((${#pending[@]} > 0)); do
+    if ! out=$(kube get "$VS_RESOURCE" -l "$(pvc_selector)" \
+      -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.creationTime}{"|"}{.status.error.message}{"\n"}{end}' \
+      2>"$ERR_FILE"); then
+      kube_fail "cannot list VolumeSnapshots" "Check that the ServiceAccount may list volumesnapshots"
+    fi
+    left=()
+    for name in "${pending[@]}"; do
+      cut='' message=''
+      while IFS='|' read -r line cut message; do
+        [[ $line == "$name" ]] && break
+        cut='' message=''
+      done <<<"$out"
+      [[ -z $message ]] || die "VolumeSnapshot $name failed" "$message" \
+        "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumesnapshot $name)"
+      [[ -n $cut ]] || left+=("$name")
+    done
+    pending=("${left[@]}")
+    ((${#pending[@]} > 0)) || break
+    ((SECONDS - start < limit)) || die "VolumeSnapshot ${pending[0]} not cut" \
+      "status.creationTime is not set after $((SECONDS - start))s (limit ${limit}s)" \
+      "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"
+    # every 0.2s for the first 2s (the application waits for its post hooks, writes for
+    # the read lock's end), then every second
+    polls=$((polls + 1))
+    if ((polls <= 10)); then sleep 0.2; else sleep 1; fi
+  done
+  log "snapshot: cut by the storage: ${VS_CREATED[*]} ($((SECONDS - start))s)"
+}
+
 # vs_mark_failed: (after a failure) remove the period labels from every snapshot this
 # run created that is not ready, and label it backup-ns.sh/failed=true, so it does
 # not hold the day's, week's or month's place and retention removes it.
@@ -2274,17 +2311,21 @@ taken_at() {
 # taken of, as create recorded it (backup-ns.sh/pvc-size; "" when unknown).
 SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
 SNAP_TAKEN='' SNAP_PVC_SIZE=''
+# A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
+# SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod).
+SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 13 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 16 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
-    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE <<<"$out"
+    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA <<<"$out"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/dump-file" "$SNAP_DUMP_FILE" "is not an absolute path ($ABS_PATH_RULE)"
   [[ -z $SNAP_DUMP_SIZE ]] || is_byte_count "$SNAP_DUMP_SIZE" ||
@@ -2303,6 +2344,12 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/cut-at" "$cut_at" "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)"
   [[ -z $SNAP_PVC_SIZE ]] || is_quantity "$SNAP_PVC_SIZE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/pvc-size" "$SNAP_PVC_SIZE" "is not a quantity"
+  [[ -z $SNAP_DB_MODE || $SNAP_DB_MODE == snapshot ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-mode" "$SNAP_DB_MODE" "is not snapshot"
+  [[ -z $SNAP_DB_KIND || $SNAP_DB_KIND == PostgreSQL || $SNAP_DB_KIND == MySQL ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-kind" "$SNAP_DB_KIND" "is not PostgreSQL or MySQL"
+  [[ -z $SNAP_DB_DATA ]] || is_abs_path "$SNAP_DB_DATA" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-data" "$SNAP_DB_DATA" "is not an absolute path ($ABS_PATH_RULE)"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
   taken_at "$cut_at" "$creation_time" "$SNAP_CREATED" "$rebound"
   SNAP_TAKEN=$REPLY
@@ -2314,6 +2361,15 @@ vs_untrusted() {
   ((${#3} <= 120)) || shown+=...
   die "VolumeSnapshot $1 is refused" "its $2 \"$shown\" $4, which backup-ns.sh never writes" \
     "Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in $BAK_NAMESPACE, and use another snapshot (${0##*/} list)"
+}
+
+# vs_no_dump_of_snapmode NAME: (after vs_info) a snapshot-mode backup has no dump:
+# say so, and what to do instead.
+vs_no_dump_of_snapmode() {
+  [[ $SNAP_DB_MODE == snapshot ]] || return 0
+  die "VolumeSnapshot $1 holds no dump" \
+    "it was cut in snapshot mode: it holds ${SNAP_DB_KIND:-the database}'s own files (${SNAP_DB_DATA:-its data directory}), crash-consistent, not a dump" \
+    "Restore it with ${0##*/} restore-pvc $1 --to NEW_PVC and start ${SNAP_DB_KIND:-the database} on that PVC (restore-pvc says how); or pick a snapshot with DUMP yes in ${0##*/} list"
 }
 
 # vs_require_ready NAME: vs_info, and refuse a snapshot that is not ready to use.
@@ -2776,6 +2832,10 @@ command_restore_pvc() {
       sleep 1
     done
     log "PVC $to is Bound"
+  fi
+  if [[ $SNAP_DB_MODE == snapshot ]]; then
+    log "next: PVC $to holds ${SNAP_DB_KIND:-the database}'s own files, crash-consistent (snapshot mode, no dump): start ${SNAP_DB_KIND:-the database} of the same major version on it, with PVC $to mounted where the source pod mounted PVC ${SNAP_SOURCE_PVC:-?} so that ${SNAP_DB_DATA:-its data directory} is its data directory; crash recovery runs at the first start. Stop the old server first if it is to take over the data"
+    return 0
   fi
   log "next: mount PVC $to in a workload (volumes[].persistentVolumeClaim.claimName: $to), or run: ${0##*/} dump-restore --from-pvc $to"
 }
@@ -3399,6 +3459,7 @@ command_dump_restore() {
   DR_VARS=$(restore_remote_vars "$DR_MODE" "$DR_TARGET" "$DR_TERMINATE" "$DR_LOCK" "${runid//[!a-z0-9]/}")
   if [[ -n $vs ]]; then
     vs_require_ready "$vs"
+    vs_no_dump_of_snapmode "$vs"
     [[ -n $SNAP_DUMP_FILE && -n $SNAP_DUMP_SHA256 ]] ||
       die "VolumeSnapshot $vs holds no dump" "it has no backup-ns.sh/dump-file and dump-sha256 annotations" \
         "Pick the snapshot of the dump PVC $BAK_DUMP_PVC (${0##*/} list shows DUMP yes)"
@@ -3485,6 +3546,7 @@ command_dump_download() {
   fi
   [[ -n $vs ]] || vs=$(newest_dump_snapshot)
   vs_require_ready "$vs"
+  vs_no_dump_of_snapmode "$vs"
   [[ -n $SNAP_DUMP_FILE && $SNAP_DUMP_SIZE =~ ^[0-9]+$ && $SNAP_DUMP_SHA256 =~ ^[0-9a-f]{64}$ ]] ||
     die "VolumeSnapshot $vs holds no dump" "it has no dump-file, dump-size and dump-sha256 annotations" \
       "Pick a snapshot with DUMP yes in ${0##*/} list"

@@ -42,8 +42,10 @@ CTL_BAKED=(
 CTL_TABLE=(
   'files-only www 14 8 24 daily_weekly_monthly 172800'
   'mysql-preferred mysql-data 14 8 24 days 518400'
+  'mysql-snapshot mysql-data 14 8 24 daily_weekly_monthly 172800'
   'pg-all-options data 14 8 24 daily_weekly_monthly 172800'
   'pg-all-options uploads 14 8 24 daily_weekly_monthly 172800'
+  'pg-snapshot pgdata 14 8 24 daily_weekly_monthly 172800'
   'redis-hooks data 14 8 24 daily_weekly_monthly 172800'
   'redis-hooks aof 14 8 24 daily_weekly_monthly 172800'
 )
