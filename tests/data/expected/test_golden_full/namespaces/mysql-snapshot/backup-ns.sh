@@ -2694,7 +2694,18 @@ command_restore_pvc() {
 
 # --- command: verify (a restore drill in the cluster) -------------------------
 
-VERIFY_VS='' VERIFY_OPEN=false
+VERIFY_VS='' VERIFY_OPEN=false VERIFY_MAY_RECORD=true
+
+# verify_may_record NAME: whether this identity may annotate snapshot NAME (one access
+# review, kubectl auth can-i), in VERIFY_MAY_RECORD. A tenant's drill (Role
+# backup-ns-restore, no patch of snapshots) then shows its result without asking for a
+# write the API server would refuse. When the review itself fails, the record is tried.
+verify_may_record() {
+  local answer
+  answer=$(kube auth can-i patch "$VS_RESOURCE/$1" 2>/dev/null) || true
+  VERIFY_MAY_RECORD=true
+  [[ $answer != no ]] || VERIFY_MAY_RECORD=false
+}
 
 # verify_record RESULT: the verified-at / verified-result annotations, and verified-ok
 # (true or false: what monitoring reads).
@@ -2702,6 +2713,11 @@ verify_record() {
   VERIFY_OPEN=false
   local ok=false
   [[ $1 != ok:* ]] || ok=true
+  if [[ $VERIFY_MAY_RECORD != true ]]; then
+    printf 'Error from server (Forbidden): this identity may not patch volumesnapshots in %s (kubectl auth can-i)\n' \
+      "$BAK_NAMESPACE" >"$WORK_DIR/annotate.err"
+    return 1
+  fi
   kube annotate --overwrite "$VS_RESOURCE" "$VERIFY_VS" "backup-ns.sh/verified-at=$(utc_now)" \
     "backup-ns.sh/verified-result=$1" "backup-ns.sh/verified-ok=$ok" >/dev/null 2>"$WORK_DIR/annotate.err"
 }
@@ -2730,6 +2746,7 @@ verify_snapshot() {
   VERIFY_VS=$1
   # A snapshot that cannot be read (missing, or refused) gets no result recorded.
   vs_info "$1"
+  verify_may_record "$1"
   VERIFY_OPEN=true
   [[ $SNAP_READY == true ]] ||
     verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
@@ -3018,7 +3035,7 @@ db_prepare() {
 }
 
 # Set while a restore stream runs: what on_exit needs to say the database's state.
-DR_KIND='' DR_MODE='' DR_TARGET='' DR_VARS='' DR_ACTIVE=false DR_STATE_LINE=''
+DR_KIND='' DR_MODE='' DR_TARGET='' DR_VARS='' DR_ACTIVE=false
 
 # restore_remote_vars MODE TARGET TERMINATE LOCK_SECONDS RUNID: the remote lines that set
 # what {postgres,mysql}_remote_restore read.
@@ -3155,14 +3172,14 @@ dr_stage_lines() {
 }
 
 # dump_restore_on_exit STATUS: after an interrupt during the stream, stop it, clean up
-# in the database container and set DR_STATE_LINE: the one line that says what state
-# the database is in (printed last by on_exit).
+# in the database container and set EXIT_LINE: the one line that says what state
+# the database is in (printed last by on_exit, which runs it: an EXIT_HOOKS entry).
 dump_restore_on_exit() {
   local stage pid
   if [[ $DR_ACTIVE != true ]]; then
     # interrupted before the load began (checks, the question): nothing was written
     [[ $DR_BEGUN != true ]] || case $1 in 129 | 130 | 143)
-      DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: nothing was restored; ${DB_LABEL:-the} database ${DB_NAME:-} is unchanged" ;;
+      EXIT_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: nothing was restored; ${DB_LABEL:-the} database ${DB_NAME:-} is unchanged" ;;
     esac
     return 0
   fi
@@ -3173,7 +3190,7 @@ dump_restore_on_exit() {
   done
   wait 2>/dev/null || true
   BG_PIDS=()
-  DR_STATE_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $(dr_cleanup_state "$stage")"
+  EXIT_LINE="dump-restore interrupted in namespace $BAK_NAMESPACE: $(dr_cleanup_state "$stage")"
 }
 
 # dr_cleanup_state STAGE: after the stream stopped early (an interrupt, a cut
@@ -3283,6 +3300,7 @@ command_dump_restore() {
   fi
   [[ $force == true || $dry_run == true ]] || need_terminal dump-restore --force
   toolbox_begin
+  EXIT_HOOKS+=(dump_restore_on_exit)
   DR_BEGUN=true
   kind=$(db_kind)
   DR_KIND=$kind
@@ -3822,9 +3840,13 @@ RUN_PERIODS=''
 RUN_DELETE_AFTER=''
 PVCS=()
 VS_NAMES=()
+# A command's own cleanup, registered when it begins (on_exit runs each with the exit
+# status); EXIT_LINE, when one sets it, is printed as the last line.
+EXIT_HOOKS=()
+EXIT_LINE=''
 
 on_exit() {
-  local status=$?
+  local status=$? hook
   trap - EXIT
   snapmode_release quiet || true # first: writes wait while the lock is held
   vs_watch_stop || true
@@ -3832,11 +3854,13 @@ on_exit() {
     vs_mark_failed || true
     verify_on_exit "$status" || true
   fi
-  dump_restore_on_exit "$status" || true
+  for hook in "${EXIT_HOOKS[@]}"; do
+    "$hook" "$status" || true
+  done
   toolbox_cleanup || true
   [[ -z $WORK_DIR ]] || rm -rf -- "$WORK_DIR"
   # an interrupted dump-restore: the database's state, as the last line
-  [[ -z $DR_STATE_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$DR_STATE_LINE" "$C_ERR_END" >&2
+  [[ -z $EXIT_LINE ]] || printf '%sERROR: %s%s\n' "$C_ERR" "$EXIT_LINE" "$C_ERR_END" >&2
   exit "$status"
 }
 
