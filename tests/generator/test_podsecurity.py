@@ -69,7 +69,7 @@ def test_full_config_exceptions_are_exactly_the_documented_ones() -> None:
         ],
         "mysql-preferred": [],
         "redis-hooks": [],
-        "pg-snapshot": [],
+        "pg-snapshot-hooks": [],
         "mysql-snapshot": [],
         # job.runAsUser: 0, set on purpose in the config
         "pg-all-options": [

@@ -121,7 +121,7 @@ def test_render_twice_identical_bytes(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert trees[0] == trees[1] and len(trees[0]) == 17  # 13 + out/monitoring/
+    assert trees[0] == trees[1] and len(trees[0]) == 21  # 17 + out/monitoring/
 
 
 def test_configmap_holds_the_job_script_exactly() -> None:
@@ -384,12 +384,26 @@ def test_no_process_global_caches() -> None:
         assert not re.search(r"^_?[A-Z_]*CACHE[A-Z_]* *[:=]", text, re.M), module.name
 
 
+def test_no_snapshot_mode_code_without_snapshot_mode() -> None:
+    """Only a namespace with a database in snapshot mode gets the snapmode fragment (and
+    BAK_DB_*_MODE); the others' create path is the dump's as before."""
+    text = (TEMPLATES / "script" / "_snapmode.sh.j2").read_text()
+    found = set(re.findall(r"^([a-z_][a-z0-9_]*)\(\) \{", text, re.MULTILINE))
+    assert {"db_mode", "snapmode_check", "snapmode_release", "snapmode_annotate"} <= found
+    for path, f in render(plan(load_config(FULL))).items():
+        if f.kind != "script" or not path.endswith("backup-ns.sh"):
+            continue
+        snap = "snapshot" in path.split("/")[1]
+        assert ("\nsnapmode_check() {" in f.text) == snap, path
+        assert ("BAK_DB_POSTGRES_MODE" in f.text) == snap, path
+
+
 def test_no_hook_code_without_hooks() -> None:
     """A namespace without hooks gets none of the hooks fragment (and no BAK_HOOKS)."""
     text = (TEMPLATES / "script" / "_hooks.sh.j2").read_text()
     found = re.findall(r"^([a-z_][a-z0-9_]*)\(\) \{", text, re.MULTILINE)
     hooks = {f for f in found if f.startswith("hook")}  # not the in-container script's
-    assert {"hook_define", "hooks_run", "hooks_on_exit", "hooks_wait_cut"} <= hooks
+    assert {"hook_define", "hooks_run", "hooks_on_exit", "hooks_annotate"} <= hooks
     files = render(plan(load_config(FULL)))
     for path, f in files.items():
         if f.kind != "script":

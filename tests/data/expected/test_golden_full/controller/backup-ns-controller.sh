@@ -45,7 +45,7 @@ CTL_TABLE=(
   'mysql-snapshot mysql-data 14 8 24 daily_weekly_monthly 172800'
   'pg-all-options data 14 8 24 daily_weekly_monthly 172800'
   'pg-all-options uploads 14 8 24 daily_weekly_monthly 172800'
-  'pg-snapshot pgdata 14 8 24 daily_weekly_monthly 172800'
+  'pg-snapshot-hooks pgdata 14 8 24 daily_weekly_monthly 172800'
   'redis-hooks data 14 8 24 daily_weekly_monthly 172800'
   'redis-hooks aof 14 8 24 daily_weekly_monthly 172800'
 )

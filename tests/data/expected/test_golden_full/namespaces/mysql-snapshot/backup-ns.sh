@@ -3989,7 +3989,7 @@ command_create() {
   fi
   [[ $DBSNAP_MODE != snapshot ]] || snapmode_quiesce "$kind"
   vs_create_all
-  if [[ $BAK_DRY_RUN != true ]] && [[ $DBSNAP_MODE == snapshot ]]; then
+  if [[ $BAK_DRY_RUN != true && $DBSNAP_MODE == snapshot ]]; then
     vs_wait_cut
   fi
   snapmode_release

@@ -3259,7 +3259,7 @@ command_create() {
     vs_watch_start
   fi
   vs_create_all
-  if [[ $BAK_DRY_RUN != true ]] && [[ $BAK_HOOKS == true ]]; then
+  if [[ $BAK_DRY_RUN != true && $BAK_HOOKS == true ]]; then
     vs_wait_cut
   fi
   hooks_run post

@@ -13,7 +13,7 @@ set -Eeuo pipefail
 # --- settings -----------------------------------------------------------------
 
 BAK_GENERATOR_VERSION=0.1.0
-BAK_SCRIPT_NAMESPACE=pg-snapshot
+BAK_SCRIPT_NAMESPACE=pg-snapshot-hooks
 # What this script was generated with (a namespace without MySQL gets no MySQL code).
 BAK_CAPS=(dbsnap hooks lease postgres)
 
@@ -21,7 +21,7 @@ BAK_CAPS=(dbsnap hooks lease postgres)
 # this script reads (the settings table, backupns_gen/settings.py), in its order.
 # shellcheck disable=SC2016 # a ${ENVVAR} value is a reference for the database container, not for this shell
 BAK_BAKED=(
-  BAK_NAMESPACE pg-snapshot
+  BAK_NAMESPACE pg-snapshot-hooks
   BAK_DRY_RUN false
   BAK_DEBUG false
   BAK_PVC_NAMES pgdata
@@ -4636,7 +4636,7 @@ command_create() {
   fi
   [[ $DBSNAP_MODE != snapshot ]] || snapmode_quiesce "$kind"
   vs_create_all
-  if [[ $BAK_DRY_RUN != true ]] && [[ $BAK_HOOKS == true ]] || [[ $DBSNAP_MODE == snapshot ]]; then
+  if [[ $BAK_DRY_RUN != true ]] && [[ $BAK_HOOKS == true || $DBSNAP_MODE == snapshot ]]; then
     vs_wait_cut
   fi
   snapmode_release
