@@ -513,6 +513,11 @@ active_config_vars() {
   printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
+
+# --- settings: checks ---------------------------------------------------------
+
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
   local shown=${!1-}
@@ -573,20 +578,6 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
-# The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
-verify_abs_path() {
-  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
-}
-
-# verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
-# ${ENVVAR} reference that is expanded inside the database container.
-verify_db_value() {
-  local v=${!1-} re='^[^-$[:cntrl:]][^$[:cntrl:]]*$'
-  env_ref "$v" >/dev/null && return 0
-  [[ $v =~ $re ]] || invalid "$1" "is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference"
-}
-
 # verify_password VAR: only a ${ENVVAR} reference or empty, never a password.
 verify_password() {
   local v=${!1-}
@@ -595,17 +586,45 @@ verify_password() {
     invalid "$1" "is not a \${ENVVAR} reference (a literal password is never accepted; the variable is expanded inside the database container)"
 }
 
-verify_exec_resource() {
-  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/'
-  local v=${!1-}
-  if ! [[ $v =~ $re ]] || ! is_dns_subdomain "${v#*/}"; then
-    invalid "$1" "is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job"
-  fi
+verify_abs_path() {
+  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/')"
+}
+
+# is_host VALUE: a database host: a host name (letters, digits, -_ and dots; a
+# trailing dot allowed) or an IPv4/IPv6 address, at most 253 characters; empty = the
+# client's default (MySQL: the local socket).
+is_host() {
+  local re='^([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?)*\.?|[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(:[0-9]{1,3}(\.[0-9]{1,3}){3})?)$'
+  [[ -z $1 || (${#1} -le 253 && $1 =~ $re) ]]
 }
 
 verify_host() {
-  local re='^([A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9.])?|/[-A-Za-z0-9._/]*)?$'
-  [[ ${!1-} =~ $re ]] || invalid "$1" "is not a host name, IP address or socket directory"
+  is_host "${!1-}" || invalid "$1" "is not a host name (letters, digits, '-', '_' and '.') or an IP address"
+}
+
+# is_exec_resource VALUE: kubectl exec's <type>/<name>: type deployment, statefulset,
+# daemonset, replicaset, pod or job (singular, plural or short name: deploy, sts, ds,
+# rs, po), name a Kubernetes name (DNS subdomain, at most 253 characters).
+is_exec_resource() {
+  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' rest=${1#*"/"}
+  [[ ${#rest} -le 253 && $1 =~ $re ]]
+}
+
+verify_exec_resource() {
+  is_exec_resource "${!1-}" || invalid "$1" "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job (also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name"
+}
+
+# is_db_value VALUE: a database user or name: a ${ENVVAR} reference (expanded
+# inside the database container), or a literal of letters, digits and -_.@ (at most
+# 63, not starting with '-'; no '=' or space, so libpq never reads it as a
+# connection string).
+is_db_value() {
+  local re='^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9_.@][-A-Za-z0-9_.@]{0,62})$'
+  [[ $1 =~ $re ]]
+}
+
+verify_db_value() {
+  is_db_value "${!1-}" || invalid "$1" "is not a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') or \${ENVVAR} expanded inside the database container"
 }
 
 verify_time_zone() {
@@ -733,7 +752,7 @@ describe() {
     BAK_DB_SKIP) printf '%s\n' 'true: no database dump' ;;
     BAK_DB_POSTGRES) printf '%s\n' 'true: dump PostgreSQL before the snapshot' ;;
     BAK_DB_MYSQL) printf '%s\n' 'true: dump MySQL/MariaDB before the snapshot' ;;
-    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <kind>/<name>, e.g. statefulset/mysql' ;;
+    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <type>/<name>, e.g. statefulset/mysql' ;;
     BAK_DB_MYSQL_EXEC_CONTAINER) printf '%s\n' 'container that runs the database client' ;;
     BAK_DB_MYSQL_DUMP_FILE) printf '%s\n' 'gzip dump file inside the container (on BAK_DUMP_PVC)' ;;
     BAK_DB_MYSQL_HOST) printf '%s\n' 'database host seen from the container; empty = local socket' ;;
@@ -862,11 +881,6 @@ check_dependencies() {
 
 WORK_DIR=''
 ERR_FILE=/dev/null
-# Waits (lock, snapshot readiness) print a progress line at least this often (s).
-PROGRESS_EVERY=20
-# The versioned resource name: kubectl resolves it from its discovery cache (the
-# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
-VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 
 # kube ARGS...: kubectl (BAK_KUBECTL overrides the binary) in the target namespace.
 kube() {
@@ -880,9 +894,11 @@ kube() {
 # "ERROR:  ..." and "FATAL:  ...", the MySQL/MariaDB client's "ERROR 1142 (42000) ...",
 # its dump tool's "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
 # "Error from server ...", "Unable to connect ...", "The connection to the server
-# ..."; its details are the lines after it. Else the last line. kubectl's "command
-# terminated with exit code N" explains nothing. Self-contained: the remote scripts
-# carry a copy (declare -f).
+# ..."; its details are the lines after it. Else the last line. The first error line,
+# not the last: a tool states the failure first and explains it after (kubectl's
+# "Error from server" then the causes; a batch call prints one line per failed
+# object, the first is the example). kubectl's "command terminated with exit code N"
+# explains nothing. Self-contained: the remote scripts carry a copy (declare -f).
 err_pick() {
   local line lines=() i pick=-1 marked=-1 n=0
   while IFS= read -r line || [[ -n $line ]]; do
@@ -928,7 +944,6 @@ err_detail() {
   mapfile -t picked < <(err_pick <"$1")
   printf '%s\n' "${picked[0]}"
 }
-
 # kube_fail WHAT HINT: die with the explaining line from the last captured stderr
 # (ERR_FILE); its detail lines follow the error line, indented.
 kube_fail() {
@@ -945,6 +960,60 @@ kube_fail() {
   fi
   die "$1" "${picked[0]}" "$2"
 }
+
+# run_begin: the EXIT trap (on_exit), signals as exits, the private temporary directory
+# (removed by on_exit on every exit path) and ERR_FILE in it.
+run_begin() {
+  trap on_exit EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
+    WORK_DIR=''
+    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" \
+      "Set TMPDIR to a writable directory"
+  fi
+  ERR_FILE=$WORK_DIR/stderr
+}
+
+# kube_raw get|create|replace|delete PATH [ARGS...]: one request on a fixed API path
+# (`kubectl VERB --raw PATH`: no discovery, no OpenAPI download), the server's answer
+# on stdout. A failed write's "Error from server (Reason): message" is said as
+# kubectl's typed commands say it ('error when creating "STDIN": message'), so an error
+# line reads the same whichever form made the request.
+kube_raw() {
+  local verb=$1 path=$2 err rc=0 what=''
+  shift 2
+  { err=$(kube "$verb" --raw "$path" "$@" 2>&1 >&3) || rc=$?; } 3>&1
+  case $verb in
+    create) what=creating ;;
+    replace) what=replacing ;;
+  esac
+  if ((rc != 0)) && [[ -n $what && $err =~ ^(Error from server \([A-Za-z]*\): )(.*)$ ]]; then
+    err="${BASH_REMATCH[1]}error when $what \"STDIN\": ${BASH_REMATCH[2]}"
+  fi
+  [[ -z $err ]] || printf '%s\n' "$err" >&2
+  return "$rc"
+}
+
+# json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
+# answer) that is a string (its contents as sent, escapes kept) or a literal (null:
+# ""). Status 1 when there is none. For keys that occur once in the object.
+json_scalar() {
+  local re="\"$2\":[[:space:]]*(\"(([^\"\\\\]|\\\\.)*)\"|([-+.0-9a-z]+))"
+  REPLY=''
+  [[ $1 =~ $re ]] || return 1
+  REPLY=${BASH_REMATCH[2]}${BASH_REMATCH[4]}
+  [[ $REPLY != null ]] || REPLY=''
+}
+
+# --- the namespace's resources ------------------------------------------------
+
+# Waits (lock, snapshot readiness) print a progress line at least this often (s).
+PROGRESS_EVERY=20
+# The versioned resource name: kubectl resolves it from its discovery cache (the
+# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
+VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 
 # --- labels and annotations ---------------------------------------------------
 
@@ -1995,15 +2064,7 @@ PART_FILE=''
 toolbox_begin() {
   check_dependencies
   verify_config
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
-    WORK_DIR=''
-    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
-  fi
-  ERR_FILE=$WORK_DIR/stderr
+  run_begin
   if [[ $BAK_DEBUG == true ]]; then
     set -x
   fi
@@ -3932,15 +3993,7 @@ command_create() {
   fi
   kind=$(db_kind)
 
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
-    WORK_DIR=''
-    die "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
-  fi
-  ERR_FILE=$WORK_DIR/stderr
+  run_begin
 
   log "backup-ns $BAK_GENERATOR_VERSION (${BAK_CAPS[*]:-no extras}): create in namespace $BAK_NAMESPACE (PVCs: ${PVCS[*]}, database: $kind)"
   [[ $BAK_NAMESPACE == "$BAK_SCRIPT_NAMESPACE" ]] ||

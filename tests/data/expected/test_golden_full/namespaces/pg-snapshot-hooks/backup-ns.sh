@@ -525,6 +525,11 @@ active_config_vars() {
   printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
+
+# --- settings: checks ---------------------------------------------------------
+
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
   local shown=${!1-}
@@ -585,20 +590,6 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
-# The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
-verify_abs_path() {
-  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
-}
-
-# verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
-# ${ENVVAR} reference that is expanded inside the database container.
-verify_db_value() {
-  local v=${!1-} re='^[^-$[:cntrl:]][^$[:cntrl:]]*$'
-  env_ref "$v" >/dev/null && return 0
-  [[ $v =~ $re ]] || invalid "$1" "is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference"
-}
-
 # verify_password VAR: only a ${ENVVAR} reference or empty, never a password.
 verify_password() {
   local v=${!1-}
@@ -607,17 +598,45 @@ verify_password() {
     invalid "$1" "is not a \${ENVVAR} reference (a literal password is never accepted; the variable is expanded inside the database container)"
 }
 
-verify_exec_resource() {
-  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/'
-  local v=${!1-}
-  if ! [[ $v =~ $re ]] || ! is_dns_subdomain "${v#*/}"; then
-    invalid "$1" "is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job"
-  fi
+verify_abs_path() {
+  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/')"
 }
 
-verify_host() {
-  local re='^([A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9.])?|/[-A-Za-z0-9._/]*)?$'
-  [[ ${!1-} =~ $re ]] || invalid "$1" "is not a host name, IP address or socket directory"
+# is_pg_host VALUE: a PostgreSQL host: as is_host, or the absolute path (as
+# is_abs_path, without ',') of the directory of the server's unix socket (libpq: a host
+# starting with '/'); empty = the client's default socket directory.
+is_pg_host() {
+  local re='^([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?)*\.?|[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(:[0-9]{1,3}(\.[0-9]{1,3}){3})?|(/([-A-Za-z0-9_@+=][-A-Za-z0-9._@+=]*|\.[-A-Za-z0-9_@+=][-A-Za-z0-9._@+=]*|\.\.[-A-Za-z0-9._@+=]+))+)$'
+  [[ -z $1 || (${#1} -le 253 && $1 =~ $re) ]]
+}
+
+verify_pg_host() {
+  is_pg_host "${!1-}" || invalid "$1" "is not a host name (letters, digits, '-', '_' and '.'), an IP address or the socket directory (an absolute path)"
+}
+
+# is_exec_resource VALUE: kubectl exec's <type>/<name>: type deployment, statefulset,
+# daemonset, replicaset, pod or job (singular, plural or short name: deploy, sts, ds,
+# rs, po), name a Kubernetes name (DNS subdomain, at most 253 characters).
+is_exec_resource() {
+  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' rest=${1#*"/"}
+  [[ ${#rest} -le 253 && $1 =~ $re ]]
+}
+
+verify_exec_resource() {
+  is_exec_resource "${!1-}" || invalid "$1" "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job (also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name"
+}
+
+# is_db_value VALUE: a database user or name: a ${ENVVAR} reference (expanded
+# inside the database container), or a literal of letters, digits and -_.@ (at most
+# 63, not starting with '-'; no '=' or space, so libpq never reads it as a
+# connection string).
+is_db_value() {
+  local re='^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9_.@][-A-Za-z0-9_.@]{0,62})$'
+  [[ $1 =~ $re ]]
+}
+
+verify_db_value() {
+  is_db_value "${!1-}" || invalid "$1" "is not a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') or \${ENVVAR} expanded inside the database container"
 }
 
 verify_time_zone() {
@@ -644,7 +663,7 @@ verify_settings() {
     verify_exec_resource BAK_DB_POSTGRES_EXEC_RESOURCE
     verify_dns_label BAK_DB_POSTGRES_EXEC_CONTAINER 'container name'
     verify_abs_path BAK_DB_POSTGRES_DUMP_FILE
-    verify_host BAK_DB_POSTGRES_HOST
+    verify_pg_host BAK_DB_POSTGRES_HOST
     verify_int BAK_DB_POSTGRES_PORT 1 65535
     verify_db_value BAK_DB_POSTGRES_USER
     verify_password BAK_DB_POSTGRES_PASSWORD
@@ -751,7 +770,7 @@ describe() {
     BAK_THRESHOLD_SPACE_USED_PERCENTAGE) printf '%s\n' 'fail before dumping when the disk of the dump directory is this % full' ;;
     BAK_DB_SKIP) printf '%s\n' 'true: no database dump' ;;
     BAK_DB_POSTGRES) printf '%s\n' 'true: dump PostgreSQL before the snapshot' ;;
-    BAK_DB_POSTGRES_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <kind>/<name>, e.g. deployment/app-base' ;;
+    BAK_DB_POSTGRES_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <type>/<name>, e.g. deployment/app-base' ;;
     BAK_DB_POSTGRES_EXEC_CONTAINER) printf '%s\n' 'container that runs the database client' ;;
     BAK_DB_POSTGRES_DUMP_FILE) printf '%s\n' 'gzip dump file inside the container (on BAK_DUMP_PVC)' ;;
     BAK_DB_POSTGRES_HOST) printf '%s\n' 'database host seen from the container; empty = local socket' ;;
@@ -890,11 +909,6 @@ check_dependencies() {
 
 WORK_DIR=''
 ERR_FILE=/dev/null
-# Waits (lock, snapshot readiness) print a progress line at least this often (s).
-PROGRESS_EVERY=20
-# The versioned resource name: kubectl resolves it from its discovery cache (the
-# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
-VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
 
 # kube ARGS...: kubectl (BAK_KUBECTL overrides the binary) in the target namespace.
 kube() {
@@ -908,9 +922,11 @@ kube() {
 # "ERROR:  ..." and "FATAL:  ...", the MySQL/MariaDB client's "ERROR 1142 (42000) ...",
 # its dump tool's "NAME: Got error: ..." and "NAME: Couldn't execute '...'", kubectl "error: ...",
 # "Error from server ...", "Unable to connect ...", "The connection to the server
-# ..."; its details are the lines after it. Else the last line. kubectl's "command
-# terminated with exit code N" explains nothing. Self-contained: the remote scripts
-# carry a copy (declare -f).
+# ..."; its details are the lines after it. Else the last line. The first error line,
+# not the last: a tool states the failure first and explains it after (kubectl's
+# "Error from server" then the causes; a batch call prints one line per failed
+# object, the first is the example). kubectl's "command terminated with exit code N"
+# explains nothing. Self-contained: the remote scripts carry a copy (declare -f).
 err_pick() {
   local line lines=() i pick=-1 marked=-1 n=0
   while IFS= read -r line || [[ -n $line ]]; do
@@ -956,7 +972,6 @@ err_detail() {
   mapfile -t picked < <(err_pick <"$1")
   printf '%s\n' "${picked[0]}"
 }
-
 # kube_fail WHAT HINT: die with the explaining line from the last captured stderr
 # (ERR_FILE); its detail lines follow the error line, indented.
 kube_fail() {
@@ -974,6 +989,60 @@ kube_fail() {
   die "$1" "${picked[0]}" "$2"
 }
 
+# run_begin: the EXIT trap (on_exit), signals as exits, the private temporary directory
+# (removed by on_exit on every exit path) and ERR_FILE in it.
+run_begin() {
+  trap on_exit EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
+    WORK_DIR=''
+    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" \
+      "Set TMPDIR to a writable directory"
+  fi
+  ERR_FILE=$WORK_DIR/stderr
+}
+
+# kube_raw get|create|replace|delete PATH [ARGS...]: one request on a fixed API path
+# (`kubectl VERB --raw PATH`: no discovery, no OpenAPI download), the server's answer
+# on stdout. A failed write's "Error from server (Reason): message" is said as
+# kubectl's typed commands say it ('error when creating "STDIN": message'), so an error
+# line reads the same whichever form made the request.
+kube_raw() {
+  local verb=$1 path=$2 err rc=0 what=''
+  shift 2
+  { err=$(kube "$verb" --raw "$path" "$@" 2>&1 >&3) || rc=$?; } 3>&1
+  case $verb in
+    create) what=creating ;;
+    replace) what=replacing ;;
+  esac
+  if ((rc != 0)) && [[ -n $what && $err =~ ^(Error from server \([A-Za-z]*\): )(.*)$ ]]; then
+    err="${BASH_REMATCH[1]}error when $what \"STDIN\": ${BASH_REMATCH[2]}"
+  fi
+  [[ -z $err ]] || printf '%s\n' "$err" >&2
+  return "$rc"
+}
+
+# json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
+# answer) that is a string (its contents as sent, escapes kept) or a literal (null:
+# ""). Status 1 when there is none. For keys that occur once in the object.
+json_scalar() {
+  local re="\"$2\":[[:space:]]*(\"(([^\"\\\\]|\\\\.)*)\"|([-+.0-9a-z]+))"
+  REPLY=''
+  [[ $1 =~ $re ]] || return 1
+  REPLY=${BASH_REMATCH[2]}${BASH_REMATCH[4]}
+  [[ $REPLY != null ]] || REPLY=''
+}
+
+# --- the namespace's resources ------------------------------------------------
+
+# Waits (lock, snapshot readiness) print a progress line at least this often (s).
+PROGRESS_EVERY=20
+# The versioned resource name: kubectl resolves it from its discovery cache (the
+# group-only form makes it refetch discovery on every call; "vs" is ambiguous).
+VS_RESOURCE=volumesnapshots.v1.snapshot.storage.k8s.io
+
 # --- clock ----------------------------------------------------------------------
 
 # micro_time WHEN: a Lease MicroTime (2026-03-10T11:00:00.123456Z): WHEN "now", to the
@@ -984,6 +1053,64 @@ micro_time() {
   else
     date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000000Z
   fi
+}
+
+# --- coordination.k8s.io Leases: one GET, create or update --------------------
+# Raw requests on the Lease's fixed path (`kubectl get|create|replace --raw`: no
+# discovery, no OpenAPI download); kubectl's stderr goes to LEASE_ERR. An update
+# carries the resourceVersion just read, so of two writers one gets 409 Conflict.
+
+LEASE_ERR=/dev/null
+# lease_read fills these from one GET:
+L_RV='' L_HOLDER='' L_ACQUIRE='' L_RENEW='' L_DURATION='' L_TRANSITIONS=''
+
+# lease_status: why the last Lease call failed, from kubectl's stderr in LEASE_ERR:
+# 3 NotFound, 4 AlreadyExists, 5 Conflict, 1 anything else.
+lease_status() {
+  local text
+  text=$(<"$LEASE_ERR")
+  case $text in
+    *'(NotFound)'*) return 3 ;;
+    *'(AlreadyExists)'*) return 4 ;;
+    *'(Conflict)'*) return 5 ;;
+    *) return 1 ;;
+  esac
+}
+
+# lease_read NAMESPACE NAME: one GET into L_*. Status 0, or lease_status's.
+lease_read() {
+  local out
+  if ! out=$(kube_raw get "/apis/coordination.k8s.io/v1/namespaces/$1/leases/$2" 2>"$LEASE_ERR"); then
+    lease_status
+    return
+  fi
+  json_scalar "$out" resourceVersion || true
+  L_RV=$REPLY
+  json_scalar "$out" holderIdentity || true
+  L_HOLDER=$REPLY
+  json_scalar "$out" acquireTime || true
+  L_ACQUIRE=$REPLY
+  json_scalar "$out" renewTime || true
+  L_RENEW=$REPLY
+  json_scalar "$out" leaseDurationSeconds || true
+  L_DURATION=$REPLY
+  json_scalar "$out" leaseTransitions || true
+  # shellcheck disable=SC2034 # read by the slot locks; the controller's Lease counts none
+  L_TRANSITIONS=$REPLY
+}
+
+# lease_write create|replace NAMESPACE NAME JSON: create the Lease, or update it
+# (guarded by the resourceVersion in JSON); prints the new resourceVersion. Status 0,
+# or lease_status's.
+lease_write() {
+  local out path=/apis/coordination.k8s.io/v1/namespaces/$2/leases
+  [[ $1 == create ]] || path+=/$3
+  if ! out=$(printf '%s\n' "$4" | kube_raw "$1" "$path" -f - 2>"$LEASE_ERR"); then
+    lease_status
+    return
+  fi
+  json_scalar "$out" resourceVersion || true
+  printf '%s\n' "$REPLY"
 }
 
 # --- node lock slots (coordination.k8s.io Leases) -----------------------------
@@ -1008,14 +1135,6 @@ LEASE_RV=''         # resourceVersion of our last write
 LEASE_ACQUIRED=''   # acquireTime and leaseTransitions of our hold
 LEASE_TRANSITIONS=0
 LEASE_RENEWER=''    # pid of the background renewal loop
-LEASE_ERR=/dev/null # kubectl's stderr for Lease calls (the renewer has its own)
-# lease_read fills these from one GET:
-L_RV='' L_HOLDER='' L_ACQUIRE='' L_RENEW='' L_DURATION='' L_TRANSITIONS=''
-
-# lease_kube ARGS...: kubectl in the namespace of the slot Leases.
-lease_kube() {
-  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_LOCK_LEASE_NAMESPACE" "$@"
-}
 
 # lease_json NAME RESOURCEVERSION HOLDER ACQUIRE RENEW DURATION TRANSITIONS: the whole
 # Lease object ('' RESOURCEVERSION: for a create).
@@ -1025,43 +1144,6 @@ lease_json() {
   printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":%s,"namespace":%s,%s"labels":{"app.kubernetes.io/name":"backup-ns","app.kubernetes.io/component":"slot-lock","app.kubernetes.io/managed-by":"backup-ns.sh"}},"spec":{"holderIdentity":%s,"leaseDurationSeconds":%d,"acquireTime":%s,"renewTime":%s,"leaseTransitions":%d}}\n' \
     "$(json_str "$1")" "$(json_str "$BAK_LOCK_LEASE_NAMESPACE")" "$rv" \
     "$(json_str "$3")" "$6" "$(json_str "$4")" "$(json_str "$5")" "$7"
-}
-
-# lease_status: why the last Lease call failed, from kubectl's stderr in LEASE_ERR:
-# 3 NotFound, 4 AlreadyExists, 5 Conflict, 1 anything else.
-lease_status() {
-  local text
-  text=$(<"$LEASE_ERR")
-  case $text in
-    *'(NotFound)'*) return 3 ;;
-    *'(AlreadyExists)'*) return 4 ;;
-    *'(Conflict)'*) return 5 ;;
-    *) return 1 ;;
-  esac
-}
-
-# lease_read NAME: one GET into L_*. Status 0, or lease_status's.
-lease_read() {
-  local out
-  if ! out=$(lease_kube get leases.coordination.k8s.io "$1" -o \
-    jsonpath='{.metadata.resourceVersion}{"|"}{.spec.holderIdentity}{"|"}{.spec.acquireTime}{"|"}{.spec.renewTime}{"|"}{.spec.leaseDurationSeconds}{"|"}{.spec.leaseTransitions}' \
-    2>"$LEASE_ERR"); then
-    lease_status
-    return
-  fi
-  IFS='|' read -r L_RV L_HOLDER L_ACQUIRE L_RENEW L_DURATION L_TRANSITIONS <<<"$out" || true
-}
-
-# lease_write create|replace JSON: create, or update guarded by the resourceVersion in
-# JSON; prints the new resourceVersion. Status 0, or lease_status's.
-lease_write() {
-  local out
-  if ! out=$(printf '%s\n' "$2" | lease_kube "$1" -f - -o jsonpath='{.metadata.resourceVersion}' \
-    2>"$LEASE_ERR"); then
-    lease_status
-    return
-  fi
-  printf '%s\n' "$out"
 }
 
 # lease_expired: whether the Lease in L_* may be taken: no holder, our own identity,
@@ -1091,7 +1173,7 @@ lease_take() {
   local name=$1 rc=0 rv now transitions
   now=$(micro_time now)
   if [[ $2 != true ]]; then
-    rv=$(lease_write create "$(lease_json "$name" '' "$LEASE_HOLDER" "$now" "$now" \
+    rv=$(lease_write create "$BAK_LOCK_LEASE_NAMESPACE" "$name" "$(lease_json "$name" '' "$LEASE_HOLDER" "$now" "$now" \
       "$BAK_LOCK_LEASE_DURATION_SEC" 0)") || rc=$?
     if ((rc == 0)); then
       LEASE_NAME=$name LEASE_RV=$rv LEASE_ACQUIRED=$now LEASE_TRANSITIONS=0
@@ -1100,7 +1182,7 @@ lease_take() {
     ((rc == 4)) || lease_fail "cannot create the backup slot Lease $name"
     rc=0
   fi
-  lease_read "$name" || rc=$?
+  lease_read "$BAK_LOCK_LEASE_NAMESPACE" "$name" || rc=$?
   case $rc in
     0) ;;
     3) return 3 ;;
@@ -1111,7 +1193,7 @@ lease_take() {
   [[ ! $L_TRANSITIONS =~ ^[0-9]{1,9}$ ]] || transitions=$((10#$L_TRANSITIONS))
   [[ $L_HOLDER == "$LEASE_HOLDER" ]] || transitions=$((transitions + 1))
   now=$(micro_time now)
-  rv=$(lease_write replace "$(lease_json "$name" "$L_RV" "$LEASE_HOLDER" "$now" "$now" \
+  rv=$(lease_write replace "$BAK_LOCK_LEASE_NAMESPACE" "$name" "$(lease_json "$name" "$L_RV" "$LEASE_HOLDER" "$now" "$now" \
     "$BAK_LOCK_LEASE_DURATION_SEC" "$transitions")") || rc=$?
   case $rc in
     0) ;;
@@ -1245,13 +1327,13 @@ lease_renew_loop() {
     fi
     now=$(micro_time now)
     rc=0
-    rv=$(lease_write replace "$(lease_json "$LEASE_NAME" "$LEASE_RV" "$LEASE_HOLDER" \
+    rv=$(lease_write replace "$BAK_LOCK_LEASE_NAMESPACE" "$LEASE_NAME" "$(lease_json "$LEASE_NAME" "$LEASE_RV" "$LEASE_HOLDER" \
       "$LEASE_ACQUIRED" "$now" "$BAK_LOCK_LEASE_DURATION_SEC" "$LEASE_TRANSITIONS")") || rc=$?
     case $rc in
       0) LEASE_RV=$rv ;;
       3 | 5)
         rc=0
-        lease_read "$LEASE_NAME" || rc=$?
+        lease_read "$BAK_LOCK_LEASE_NAMESPACE" "$LEASE_NAME" || rc=$?
         if ((rc == 0)) && [[ $L_HOLDER == "$LEASE_HOLDER" ]]; then
           LEASE_RV=$L_RV # changed by someone else, still ours: renew on the next round
         elif ((rc == 0 || rc == 3)); then
@@ -1271,7 +1353,7 @@ lease_release_now() {
   local tries=0 rc now transitions
   while ((tries++ < 3)); do
     rc=0
-    lease_read "$LEASE_NAME" || rc=$?
+    lease_read "$BAK_LOCK_LEASE_NAMESPACE" "$LEASE_NAME" || rc=$?
     if ((rc == 3)); then
       return 0
     elif ((rc != 0)); then
@@ -1286,7 +1368,7 @@ lease_release_now() {
     [[ ! $L_TRANSITIONS =~ ^[0-9]{1,9}$ ]] || transitions=$((10#$L_TRANSITIONS))
     now=$(micro_time now)
     rc=0
-    lease_write replace "$(lease_json "$LEASE_NAME" "$L_RV" '' "$now" "$now" 1 "$transitions")" \
+    lease_write replace "$BAK_LOCK_LEASE_NAMESPACE" "$LEASE_NAME" "$(lease_json "$LEASE_NAME" "$L_RV" '' "$now" "$now" 1 "$transitions")" \
       >/dev/null || rc=$?
     if ((rc == 0)); then
       log "lock: released backup slot $LEASE_NAME"
@@ -2630,15 +2712,7 @@ PART_FILE=''
 toolbox_begin() {
   check_dependencies
   verify_config
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
-    WORK_DIR=''
-    die_here "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
-  fi
-  ERR_FILE=$WORK_DIR/stderr
+  run_begin
   if [[ $BAK_DEBUG == true ]]; then
     set -x
   fi
@@ -4577,15 +4651,7 @@ command_create() {
   fi
   kind=$(db_kind)
 
-  trap on_exit EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  if ! WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backup-ns.XXXXXX" 2>/dev/null); then
-    WORK_DIR=''
-    die "cannot create a temporary directory" "mktemp -d failed in ${TMPDIR:-/tmp}" "Set TMPDIR to a writable directory"
-  fi
-  ERR_FILE=$WORK_DIR/stderr
+  run_begin
 
   log "backup-ns $BAK_GENERATOR_VERSION (${BAK_CAPS[*]:-no extras}): create in namespace $BAK_NAMESPACE (PVCs: ${PVCS[*]}, database: $kind)"
   [[ $BAK_NAMESPACE == "$BAK_SCRIPT_NAMESPACE" ]] ||
