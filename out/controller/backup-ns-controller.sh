@@ -32,6 +32,11 @@ CTL_BAKED=(
   CTL_LEASE_NAME backup-ns-controller
   CTL_LEASE_DURATION_SEC 3600
   CTL_CHUNK_SIZE 5000
+  CTL_DRILL_CRONJOB backup-ns-drill
+  CTL_DRILL_MAX_PER_RUN 10
+  CTL_DRILL_CONCURRENCY 2
+  CTL_DRILL_INTERVAL_SEC 604800
+  CTL_DRILL_TIMEOUT_SEC 3600
   CTL_DRY_RUN false
   CTL_DEBUG false
 )
@@ -120,6 +125,11 @@ verify_settings() {
   verify_subdomain CTL_LEASE_NAME 'Kubernetes name (DNS subdomain)'
   verify_int CTL_LEASE_DURATION_SEC 1 999999999
   verify_int CTL_CHUNK_SIZE 1 100000
+  verify_subdomain CTL_DRILL_CRONJOB 'Kubernetes name (DNS subdomain)'
+  verify_int CTL_DRILL_MAX_PER_RUN 1 1000
+  verify_int CTL_DRILL_CONCURRENCY 1 100
+  verify_int CTL_DRILL_INTERVAL_SEC 1 999999999
+  verify_int CTL_DRILL_TIMEOUT_SEC 1 999999999
   verify_bool CTL_DRY_RUN
   verify_bool CTL_DEBUG
 }
@@ -145,6 +155,11 @@ ctl_help() {
     CTL_LEASE_NAME) printf '%s\n' 'the Lease that makes runs exclusive' ;;
     CTL_LEASE_DURATION_SEC) printf '%s\n' 'how long a dead run'"'"'s Lease blocks others' ;;
     CTL_CHUNK_SIZE) printf '%s\n' 'objects per list page (the limit of each paged list request)' ;;
+    CTL_DRILL_CRONJOB) printf '%s\n' 'the suspended CronJob a namespace'"'"'s drill Job is created from' ;;
+    CTL_DRILL_MAX_PER_RUN) printf '%s\n' 'namespaces drilled per run' ;;
+    CTL_DRILL_CONCURRENCY) printf '%s\n' 'drills running at once' ;;
+    CTL_DRILL_INTERVAL_SEC) printf '%s\n' 'a namespace whose last drill is older is due' ;;
+    CTL_DRILL_TIMEOUT_SEC) printf '%s\n' 'how long one drill'"'"'s Job is waited for' ;;
     CTL_DRY_RUN) printf '%s\n' 'true: every command plans only (no writes)' ;;
     CTL_DEBUG) printf '%s\n' 'true: bash -x trace and kubectl'"'"'s full stderr' ;;
     *) printf '\n' ;;
@@ -2492,6 +2507,156 @@ command_clone() {
   log "next: mount PVC $pvc in $to_ns; when done: $(namespace_script "$to_ns") delete $pvc --yes (the data of $src_ns/$src stays)"
 }
 
+# --- drill: scheduled restore drills ---------------------------------------------
+# Which namespaces are due and which snapshot each drills (see the awk program).
+IFS= read -r -d '' AWK_DRILL <<'AWK' || true
+# The namespaces due for a restore drill and the snapshot to drill in each. In: the K
+# lines (configured namespaces) and the V lines; -v now, interval, max, only (a namespace
+# drilled whether due or not), failed_after. A namespace is due when its newest drill
+# (backup-ns.sh/verified-at on any of its snapshots) is older than interval, failed, or
+# missing. Out, the longest undrilled first (never drilled before any), at most max:
+#   namespace TAB snapshot TAB last drill ("never" or its time, with ", failed")
+# The snapshot: the newest ready one (not failed), one holding a database dump first.
+# A configured namespace without such a snapshot is named on stderr, not drilled.
+BEGIN { FS = "\t" }
+$1 == "K" { conf[$2] = 1; next }
+$1 == "V" { load_vs(); next }
+END {
+  for (i = 1; i <= nv; i++) {
+    n = vns[i]
+    if (!vmanaged[i] || vdel[i] || !(n in conf)) continue
+    if (("v" i, "backup-ns.sh/verified-at") in A) {
+      t = epoch(unq(A["v" i, "backup-ns.sh/verified-at"]))
+      if (t >= 0 && (!(n in last) || t > last[n])) {
+        last[n] = t; lastts[n] = unq(A["v" i, "backup-ns.sh/verified-at"])
+        lastok[n] = (A["v" i, "backup-ns.sh/verified-ok"] == "\"true\"")
+      }
+    }
+    if (!vready[i] || failed(i) != "") continue
+    d = (("v" i, "backup-ns.sh/dump-sha256") in A)
+    if (!(n in pick) || d > pickd[n] || (d == pickd[n] && newer(i, pick[n]))) { pick[n] = i; pickd[n] = d }
+  }
+  for (n in conf) {
+    if (only != "" && n != only) continue
+    l = (n in last) ? last[n] : -1
+    if (only == "" && l >= 0 && lastok[n] && now - l < interval) continue
+    if (!(n in pick)) { none = none " " n; continue }
+    nd++; D[nd] = n; DL[n] = l
+  }
+  for (a = 2; a <= nd; a++) {
+    t = D[a]; b = a
+    while (b > 1 && (DL[D[b - 1]] > DL[t] || (DL[D[b - 1]] == DL[t] && D[b - 1] > t))) { D[b] = D[b - 1]; b-- }
+    D[b] = t
+  }
+  for (a = 1; a <= nd && a <= max; a++) {
+    n = D[a]
+    print n "\t" vname[pick[n]] "\t" ((n in last) ? lastts[n] (lastok[n] ? "" : ", failed") : "never")
+  }
+  if (none != "") print "NOTE: no ready snapshot to drill in" none > "/dev/stderr"
+  if (only != "" && !(only in conf)) print "NOTE: " only " is not a configured namespace" > "/dev/stderr"
+}
+AWK
+
+# drill_one NAMESPACE SNAPSHOT DIR: create the namespace's drill Job from its suspended
+# CronJob (DRILL_SNAPSHOT=SNAPSHOT), wait for it up to CTL_DRILL_TIMEOUT_SEC, then write
+# DIR/result: "ok TAB JOB TAB the snapshot's verified-result" or "failed TAB JOB TAB why".
+# Runs in the background: its own stderr file, and nothing it does stops the others.
+drill_one() {
+  local ns=$1 snap=$2 dir=$3 job state deadline result ERR_FILE=$3/err
+  job="$CTL_DRILL_CRONJOB-$(date -u +%s)"
+  if ! kube --namespace "$ns" create job "$job" --from="cronjob/$CTL_DRILL_CRONJOB" \
+    --dry-run=client -o yaml >"$dir/job.yaml" 2>"$ERR_FILE" ||
+    ! kube set env --local -f "$dir/job.yaml" "DRILL_SNAPSHOT=$snap" -o yaml \
+      >"$dir/drill.yaml" 2>"$ERR_FILE" ||
+    ! kube create -f "$dir/drill.yaml" >/dev/null 2>"$ERR_FILE"; then
+    printf 'failed\t%s\tcannot create the drill Job from CronJob %s: %s\n' "$job" \
+      "$CTL_DRILL_CRONJOB" "$(err_detail "$ERR_FILE")" >"$dir/result"
+    return 0
+  fi
+  deadline=$((SECONDS + 10#$CTL_DRILL_TIMEOUT_SEC))
+  while :; do
+    if state=$(kube --namespace "$ns" get job "$job" \
+      -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type} {end}' 2>"$ERR_FILE"); then
+      case " $state " in
+        *" Complete "*) break ;;
+        *" Failed "*) break ;;
+      esac
+    fi
+    if ((SECONDS >= deadline)); then
+      printf 'failed\t%s\tnot finished after %ss (it keeps running; its result lands on the snapshot)\n' \
+        "$job" "$CTL_DRILL_TIMEOUT_SEC" >"$dir/result"
+      return 0
+    fi
+    sleep 2
+  done
+  result=$(kube --namespace "$ns" get volumesnapshot "$snap" \
+    -o 'jsonpath={.metadata.annotations.backup-ns\.sh/verified-result}' 2>"$ERR_FILE") || result=''
+  if [[ " $state " == *" Complete "* ]]; then
+    printf 'ok\t%s\t%s\n' "$job" "$(one_line "${result:-passed}")" >"$dir/result"
+  else
+    printf 'failed\t%s\t%s\n' "$job" "$(one_line "${result:-the Job failed before recording a result}")" >"$dir/result"
+  fi
+}
+
+command_drill() {
+  local dry='' only='' ns snap last n=0 failed=0 dir kind job why
+  while (($#)); do
+    case $1 in
+      --dry-run) dry=1 ;;
+      --namespace)
+        (($# >= 2)) || usage_error "drill: --namespace needs a namespace"
+        is_dns_label "$2" || usage_error "drill: \"$2\" is not a namespace name"
+        only=$2
+        shift
+        ;;
+      *) usage_error "drill: unknown argument \"$1\"" ;;
+    esac
+    shift
+  done
+  [[ $CTL_DRY_RUN != true ]] || dry=1
+  start
+  clock_init
+  read_state vs >/dev/null
+  { table_lines; cat -- "$WORK_DIR/vs"; } |
+    LC_ALL=C awk -v now="$NOW_EPOCH" -v interval="$((10#$CTL_DRILL_INTERVAL_SEC))" \
+      -v max="$((10#$CTL_DRILL_MAX_PER_RUN))" -v only="$only" \
+      -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))" "$AWK_LIB$AWK_DRILL" >"$WORK_DIR/drills"
+  if [[ ! -s $WORK_DIR/drills ]]; then
+    log "no namespace is due for a restore drill"
+    return 0
+  fi
+  while IFS=$'\t' read -r ns snap last; do
+    n=$((n + 1))
+    if [[ -n $dry ]]; then
+      log "would drill $ns/$snap (last drill: $last)"
+      continue
+    fi
+    while (($(jobs -rp | wc -l) >= 10#$CTL_DRILL_CONCURRENCY)); do
+      wait -n || true
+    done
+    log "drilling $ns/$snap (last drill: $last)"
+    dir=$WORK_DIR/drill.$n
+    mkdir -- "$dir"
+    printf '%s\t%s\n' "$ns" "$snap" >"$dir/target"
+    drill_one "$ns" "$snap" "$dir" &
+  done <"$WORK_DIR/drills"
+  wait
+  [[ -z $dry ]] || return 0
+  for dir in "$WORK_DIR"/drill.*; do
+    IFS=$'\t' read -r ns snap <"$dir/target"
+    kind=failed job='?' why='the drill stopped before it had a result'
+    [[ ! -s $dir/result ]] || IFS=$'\t' read -r kind job why <"$dir/result"
+    if [[ $kind == ok ]]; then
+      log "drill passed: $ns/$snap ($why)"
+    else
+      failed=$((failed + 1))
+      printf '%sERROR: restore drill failed in namespace %s: snapshot %s: %s. Read kubectl -n %s logs job/%s%s\n' \
+        "$C_ERR" "$ns" "$snap" "$(one_line "$why")" "$ns" "$job" "$C_ERR_END" >&2
+    fi
+  done
+  ((failed == 0)) || return 1
+}
+
 # --- dependencies -------------------------------------------------------------
 
 # check_runtime HINT TOOL...: every TOOL this shell runs itself is on PATH (a container
@@ -2551,6 +2716,7 @@ Get data back:
 
 Inspect:
   status         per PVC: newest ready snapshot, counts; exit 1 when stale
+  drill          restore drills of the namespaces whose last drill is oldest
   list           managed snapshots, newest first
   list-contents  contents with backup-ns labels; whether their snapshot exists
   plan           print what run would change and why; change nothing
@@ -2650,6 +2816,25 @@ default), so a CronJob running status fails visibly.
    "stale", "state"}]}  (newestReady and its age are null when there is none)
 
 Runbook: docs/runbook.md#a-backup-failed
+HELP
+      ;;
+    drill)
+      cat <<'HELP'
+Usage: backup-ns-controller.sh drill [--dry-run] [--namespace NAMESPACE]
+
+Scheduled restore drills: read every managed snapshot (one list), pick the
+configured namespaces whose last drill (backup-ns.sh/verified-at) is older than
+CTL_DRILL_INTERVAL_SEC, never-drilled and oldest first, at most
+CTL_DRILL_MAX_PER_RUN, and drill the newest ready snapshot of each (one holding
+a database dump first): a Job created from the namespace's suspended CronJob
+CTL_DRILL_CRONJOB runs "backup-ns.sh verify SNAPSHOT" there, as the namespace's
+own ServiceAccount. At most CTL_DRILL_CONCURRENCY Jobs run at once; each is
+waited for up to CTL_DRILL_TIMEOUT_SEC. One line per drill; exit 1 when any
+failed (one line each: namespace, snapshot, why, the Job to read).
+  --dry-run               print the namespaces and snapshots it would drill
+  --namespace NAMESPACE   drill only this namespace (due or not)
+
+Runbook: docs/runbook.md#reading-verify-results
 HELP
       ;;
     list)
@@ -2796,6 +2981,7 @@ main() {
     rebind) shift; dispatch rebind command_rebind "$@" ;;
     clone) shift; dispatch clone command_clone "$@" ;;
     status) shift; dispatch status command_status "$@" ;;
+    drill) shift; dispatch drill command_drill "$@" ;;
     list) shift; dispatch list command_list "$@" ;;
     list-contents) shift; dispatch list-contents command_list_contents "$@" ;;
     plan) shift; dispatch plan command_plan "$@" ;;

@@ -192,4 +192,10 @@ def check_controller(controller: ControllerConfig) -> list[Problem]:
         problems += check_schedule(
             getattr(controller.schedules, job), f"{controller.namespace}/{job}", prefix, job
         )
+    if controller.verify.schedule:
+        problems += check_schedule(
+            controller.verify.schedule,
+            f"{controller.namespace}/drill",
+            ("controller", "verify"),
+        )
     return problems

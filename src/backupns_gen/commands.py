@@ -61,6 +61,9 @@ class Command:
     """A key of RUNBOOK_SECTIONS: the runbook section its help ends with ("" = none)."""
     job: bool = False
     """The namespace's CronJob runs it: it is in the job script (the ConfigMap's copy)."""
+    drill: bool = False
+    """The namespace's drill CronJob runs it: in the job script when scheduled drills are
+    on (controller.verify.schedule)."""
     platform: bool = False
     """It changes or deletes backups: the platform team's (the admission policies and the
     restore Role refuse it to tenants, and the script says so in one line)."""
@@ -392,6 +395,7 @@ backup-ns.sh/verified-ok (true or false).
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.""",
         runbook="verify",
+        drill=True,
     ),
     Command(
         "config",
@@ -526,6 +530,25 @@ default), so a CronJob running status fails visibly.
         runbook="failed",
     ),
     Command(
+        "drill",
+        "restore drills of the namespaces whose last drill is oldest",
+        "Inspect",
+        ("[--dry-run] [--namespace NAMESPACE]",),
+        """\
+Scheduled restore drills: read every managed snapshot (one list), pick the
+configured namespaces whose last drill (backup-ns.sh/verified-at) is older than
+CTL_DRILL_INTERVAL_SEC, never-drilled and oldest first, at most
+CTL_DRILL_MAX_PER_RUN, and drill the newest ready snapshot of each (one holding
+a database dump first): a Job created from the namespace's suspended CronJob
+CTL_DRILL_CRONJOB runs "backup-ns.sh verify SNAPSHOT" there, as the namespace's
+own ServiceAccount. At most CTL_DRILL_CONCURRENCY Jobs run at once; each is
+waited for up to CTL_DRILL_TIMEOUT_SEC. One line per drill; exit 1 when any
+failed (one line each: namespace, snapshot, why, the Job to read).
+  --dry-run               print the namespaces and snapshots it would drill
+  --namespace NAMESPACE   drill only this namespace (due or not)""",
+        runbook="verify",
+    ),
+    Command(
         "list",
         "managed snapshots, newest first",
         "Inspect",
@@ -629,10 +652,11 @@ later. Never keep=true ones, never the newest content of a namespace and PVC."""
 )
 
 
-def script_program(caps: frozenset[str], job: bool = False) -> Program:
+def script_program(caps: frozenset[str], job: bool = False, drill: bool = False) -> Program:
     """The namespace script's commands: those its capabilities allow; with ``job``, only
     those the CronJob runs (the job script: the ConfigMap's copy, without the fragments
-    that only the other commands use)."""
+    that only the other commands use), and with ``drill`` also those the drill CronJob
+    runs."""
     return Program(
         name="backup-ns.sh",
         about=(
@@ -640,7 +664,11 @@ def script_program(caps: frozenset[str], job: bool = False) -> Program:
             "its own container (if configured), then snapshot each PVC, label the snapshots\n"
             "for retention and wait until they are ready. The restore commands get data back."
         ),
-        commands=tuple(c for c in SCRIPT if (not c.cap or c.cap in caps) and (c.job or not job)),
+        commands=tuple(
+            c
+            for c in SCRIPT
+            if (not c.cap or c.cap in caps) and (c.job or not job or (drill and c.drill))
+        ),
         debug_hint="BAK_DEBUG=true",
         platform_verbs=tuple(c.verb for c in SCRIPT if c.platform),
         log_prefix="[backup-ns] ${BAK_NAMESPACE:-}: ",

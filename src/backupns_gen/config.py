@@ -486,6 +486,26 @@ class ControllerSchedules(Model):
     """Fail (a failed Job) when a namespace has no recent ready snapshot (default H 7 * * *)."""
 
 
+class ScheduledDrills(Model):
+    """Scheduled restore drills, run from the controller namespace: each run drills the
+    newest ready snapshot (one holding a dump first) of the namespaces whose last drill is
+    older than ``interval``, the oldest first (backup-ns-controller.sh drill)."""
+
+    schedule: str = ""
+    """Cron schedule of the drill CronJob; H allowed in minute and hour. "" (default):
+    no scheduled drills, and none of their CronJobs or rights are rendered."""
+    max_per_run: int = Field(default=10, ge=1, le=1000)
+    """Namespaces drilled per run at most (default 10); the rest wait for the next run."""
+    concurrency: int = Field(default=2, ge=1, le=100)
+    """Drills running at once (default 2): each is a Job in its namespace with a scratch
+    PVC and database pod."""
+    interval: Duration = "168h"
+    """A namespace whose last drill is older than this is due (default 168h: a week)."""
+    timeout: Duration = "1h"
+    """How long the controller waits for one drill's Job before it counts as failed
+    (default 1h)."""
+
+
 class ControllerConfig(Model):
     """The cluster-wide retention controller (``out/controller/backup-ns-controller.sh``)."""
 
@@ -497,6 +517,9 @@ class ControllerConfig(Model):
     """IANA time zone of its schedules and period dates (default UTC)."""
     schedules: ControllerSchedules = Field(default_factory=ControllerSchedules)
     """When the controller's CronJobs run (see ControllerSchedules)."""
+    verify: ScheduledDrills = Field(default_factory=ScheduledDrills)
+    """Scheduled restore drills across the namespaces (see ScheduledDrills; off by
+    default)."""
     keep: Keep = Field(default_factory=Keep)
     """Daily, weekly and monthly counts to keep (see Keep); a namespace may override
     them (retention.keep)."""

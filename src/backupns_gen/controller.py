@@ -20,6 +20,8 @@ from .settings import Checks
 from .zonerules import ZoneRule, rules_for
 
 LEASE_NAME = "backup-ns-controller"
+DRILL_CRONJOB = "backup-ns-drill"
+"""The suspended CronJob of each namespace that the controller's drill Jobs come from."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,35 @@ CTL_SETTINGS: tuple[CtlSetting, ...] = (
         lambda c: "5000",
         1,
         100_000,
+    ),
+    CtlSetting(
+        "CTL_DRILL_CRONJOB",
+        "subdomain",
+        "the suspended CronJob a namespace's drill Job is created from",
+        lambda c: DRILL_CRONJOB,
+        what="Kubernetes name (DNS subdomain)",
+    ),
+    CtlSetting(
+        "CTL_DRILL_MAX_PER_RUN", "int", "namespaces drilled per run", key="verify.maxPerRun"
+    ),
+    CtlSetting(
+        "CTL_DRILL_CONCURRENCY", "int", "drills running at once", key="verify.concurrency"
+    ),
+    CtlSetting(
+        "CTL_DRILL_INTERVAL_SEC",
+        "int",
+        "a namespace whose last drill is older is due",
+        lambda c: str(duration_seconds(c.verify.interval)),
+        1,
+        999_999_999,
+    ),
+    CtlSetting(
+        "CTL_DRILL_TIMEOUT_SEC",
+        "int",
+        "how long one drill's Job is waited for",
+        lambda c: str(duration_seconds(c.verify.timeout)),
+        1,
+        999_999_999,
     ),
     CtlSetting(
         "CTL_DRY_RUN", "bool", "true: every command plans only (no writes)", lambda c: "false"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import schedule, settings, zonerules
-from .config import DEFAULT_RUN_AS_USER, Config, Hook, Job, NamespaceConfig
+from .config import DEFAULT_RUN_AS_USER, Config, ControllerConfig, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .monitoring import MonitoringUnit, plan_monitoring
@@ -92,6 +92,9 @@ class NamespaceUnit:
     hooks: tuple[PlannedHook, ...]
     """Pre hooks, then post hooks, each in config order (empty without the hooks cap)."""
     verify_after_backup: bool
+    drill: bool = False
+    """Scheduled drills are on (controller.verify.schedule): the suspended drill CronJob,
+    the verify command in the job script and the verify rights."""
     tenant_groups: tuple[str, ...] = ()
     """Groups bound to the namespace's Role backup-ns-restore (restore.tenantGroups)."""
     """The CronJob verifies each new snapshot (and binds ClusterRole backup-ns-verify)."""
@@ -166,6 +169,11 @@ class ClusterUnit:
     """Render cluster/admission-policies.yaml (controller.admissionPolicies)."""
     admin_groups: tuple[str, ...] = ("system:masters",)
     """The platform team's groups (controller.adminGroups)."""
+    drill_schedule: str = ""
+    """The drill CronJob's schedule with H expanded ("" = no scheduled drills)."""
+    drill_schedule_source: str = ""
+    drill_deadline_seconds: int = 0
+    """The drill run's activeDeadlineSeconds: every batch of drills waited for in full."""
 
     @property
     def controller_user(self) -> str:
@@ -196,6 +204,7 @@ def plan_namespace(
     ns: NamespaceConfig,
     lease_namespace: str = "backup-ns",
     schedules: schedule.Schedules | None = None,
+    drill: bool = False,
 ) -> NamespaceUnit:
     pg, my = ns.database.postgres, ns.database.mysql
     hooks = bool(ns.hooks.pre or ns.hooks.post)
@@ -231,6 +240,7 @@ def plan_namespace(
         job=ns.job,
         hooks=plan_hooks(ns),
         verify_after_backup=ns.verify.after_backup,
+        drill=drill,
         tenant_groups=tuple(ns.restore.tenant_groups),
         lease_namespace=lease_namespace,
         run_as_user=_run_as_user(ns),
@@ -250,13 +260,24 @@ def config_zones(config: Config) -> tuple[ZoneRule, ...]:
     return zonerules.rules_for(zones)
 
 
+def drill_deadline(ctl: ControllerConfig) -> int:
+    """How long a drill run may take: its batches (max per run / concurrency, rounded
+    up) each waited for up to the timeout, plus ten minutes for reading and starting."""
+    drills = ctl.verify
+    batches = -(-drills.max_per_run // drills.concurrency)
+    return batches * duration_seconds(drills.timeout) + 600
+
+
 def plan(config: Config) -> Plan:
     schedules = schedule.Schedules()  # most namespaces share one schedule: parse it once
     ctl = config.controller
     zones = config_zones(config)
     units = tuple(
         replace(
-            plan_namespace(name, config.namespaces[name], ctl.namespace, schedules), zones=zones
+            plan_namespace(
+                name, config.namespaces[name], ctl.namespace, schedules, bool(ctl.verify.schedule)
+            ),
+            zones=zones,
         )
         for name in sorted(config.namespaces)
     )
@@ -271,10 +292,17 @@ def plan(config: Config) -> Plan:
         status_schedule=schedule.expand(ctl.schedules.status, f"{ctl.namespace}/status"),
         status_schedule_source=ctl.schedules.status,
         namespaces=tuple(u.name for u in units),
-        verify_namespaces=tuple(u.name for u in units if u.verify_after_backup),
+        verify_namespaces=tuple(u.name for u in units if u.verify_after_backup or u.drill),
         lease_namespaces=tuple(u.name for u in units if u.lease),
         admission_policies=ctl.admission_policies,
         admin_groups=tuple(ctl.admin_groups),
+        drill_schedule=(
+            schedule.expand(ctl.verify.schedule, f"{ctl.namespace}/drill")
+            if ctl.verify.schedule
+            else ""
+        ),
+        drill_schedule_source=ctl.verify.schedule,
+        drill_deadline_seconds=drill_deadline(ctl),
     )
     monitoring = None
     if config.monitoring.enabled:
