@@ -179,6 +179,18 @@ def test_the_configmap_carries_the_job_script(config: Path) -> None:
         assert prune(job) == job and compact(job) == job, ns
 
 
+def test_with_scheduled_drills_the_job_script_has_verify_and_agrees() -> None:
+    """The drill Job runs backup-ns.sh verify from the ConfigMap: with a drill schedule the
+    job script dispatches verify (and passes the check), without one it does not."""
+    base = "namespaces:\n  shop: {pvcs: [data]}\n"
+    drills = 'controller: {verify: {schedule: "H 2 * * *"}}\n' + base
+    for text, has in ((base, False), (drills, True)):
+        ((ns, full, job),) = scripts(text)
+        check(full, job, ns)
+        assert ("dispatch verify command_verify" in job) == has
+        assert "dispatch create command_create" in job
+
+
 def test_the_job_scripts_are_shellcheck_clean_but_for_globals_only_left_out_commands_read(
     tmp_path: Path,
 ) -> None:

@@ -132,7 +132,37 @@ def test_verify_after_backup_bakes_and_names_the_namespace() -> None:
     env = dict(unit.env)
     assert (env["BAK_VERIFY_AFTER_BACKUP"], env["BAK_TOOLBOX_RUN_AS_USER"]) == ("true", "1001")
     assert env["BAK_TOOLBOX_TIMEOUT"] == "5m"
-    assert p.cluster.verify_namespaces == ("pg-all-options",)
+    # the full config has scheduled drills: every namespace verifies
+    assert p.cluster.verify_namespaces == tuple(u.name for u in p.namespaces)
+
+
+DRILLS = """
+controller:
+  verify: {schedule: "H 2 * * *", maxPerRun: 7, concurrency: 3, timeout: 20m}
+namespaces:
+  a: {pvcs: [data], verify: {afterBackup: true}}
+  b: {pvcs: [data]}
+"""
+
+
+def test_scheduled_drills_plan_every_namespace_and_the_run_deadline() -> None:
+    p = plan_of(DRILLS)
+    assert [u.drill for u in p.namespaces] == [True, True]
+    assert p.cluster.verify_namespaces == ("a", "b")
+    assert p.cluster.drill_schedule_source == "H 2 * * *"
+    assert p.cluster.drill_schedule.endswith(" 2 * * *")
+    # 7 drills, 3 at once: 3 batches of up to 20 minutes, plus 10 minutes
+    assert p.cluster.drill_deadline_seconds == 3 * 1200 + 600
+    env = dict(p.controller.env)
+    assert (env["CTL_DRILL_MAX_PER_RUN"], env["CTL_DRILL_CONCURRENCY"]) == ("7", "3")
+    assert (env["CTL_DRILL_INTERVAL_SEC"], env["CTL_DRILL_TIMEOUT_SEC"]) == ("604800", "1200")
+
+
+def test_without_a_drill_schedule_only_after_backup_verifies() -> None:
+    p = plan_of(DRILLS.replace('schedule: "H 2 * * *", ', ""))
+    assert [u.drill for u in p.namespaces] == [False, False]
+    assert p.cluster.verify_namespaces == ("a",)
+    assert p.cluster.drill_schedule == ""
 
 
 def test_flock_mode_bakes_its_dir_and_runs_as_root() -> None:
