@@ -1559,6 +1559,9 @@ REMOTE
 # READ LOCK in one session that a background kubectl exec holds, which
 # snapmode_release ends as soon as the snapshots are cut (on_exit too, on every other
 # way out; in the container a watchdog and the end of its stdin end it as well).
+# verify of such a snapshot restores the volume and checks it is not empty; starting
+# the server on the copy (crash recovery, then the checks of a dump's drill) belongs to
+# verify's database drill once it has one.
 
 DBSNAP_MODE=dump         # this run's mode (command_create sets it)
 DBSNAP_PVC=''            # the PVC that holds the database's files
