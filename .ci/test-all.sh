@@ -134,7 +134,7 @@ fi
 
 # The speed benchmarks are not tests (no wall-clock asserts); their smoke runs keep
 # them working: a 20 MB database for the dump path, one create per ready delay.
-step "bench smoke: dump.py" python3 bench/dump.py --size-mb 20 --repeat 1
+step "bench smoke: dump.py" python3 bench/dump.py --smoke
 step "bench smoke: create.py" python3 bench/create.py --repeat 1
 step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 --repeat 1
 # What a tenant costs in a real etcd (the example's namespaces; the real tier, ~30 s).
