@@ -85,10 +85,18 @@ class MonitoringUnit:
     rule_labels: tuple[tuple[str, str], ...]
     ksm_namespace: str
     ksm_service_account: str
+    drill_max_age_seconds: int = 0
+    """Scheduled drills: the longest a namespace may go without a passing drill (the
+    interval, plus one period of the drill schedule, plus grace); 0 = no scheduled drills
+    (no BackupDrillOverdue)."""
 
     def runbook(self, alert: str) -> str:
         """The runbook_url of one alert: its section of the runbook."""
         return f"{self.runbook_url}#{alert.lower()}"
+
+
+DRILL_CRONJOB_NAME = "backup-ns-controller-drill"
+"""The controller's drill CronJob (in ``controller_schedules`` when drills are scheduled)."""
 
 
 def _period(expr: str, zone: str) -> int:
@@ -144,7 +152,13 @@ def plan_monitoring(
                 max_age_seconds=CONTROLLER_PERIODS * period,
             )
         )
+    drill = controller_schedules.get(DRILL_CRONJOB_NAME, "")
+    drill_max_age = 0
+    if drill:
+        interval = duration_seconds(ctl.verify.interval)
+        drill_max_age = interval + _period(drill, ctl.time_zone) + grace
     return MonitoringUnit(
+        drill_max_age_seconds=drill_max_age,
         namespace=ctl.namespace,
         expectations=tuple(expectations),
         suspended=tuple(n for n in sorted(config.namespaces) if config.namespaces[n].job.suspend),

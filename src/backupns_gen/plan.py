@@ -18,7 +18,7 @@ from . import schedule, settings, zonerules
 from .config import DEFAULT_RUN_AS_USER, Config, ControllerConfig, Hook, Job, NamespaceConfig
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
-from .monitoring import MonitoringUnit, plan_monitoring
+from .monitoring import DRILL_CRONJOB_NAME, MonitoringUnit, plan_monitoring
 from .settings import Checks, Setting
 from .zonerules import ZoneRule
 
@@ -312,6 +312,7 @@ def plan(config: Config) -> Plan:
             {
                 "backup-ns-controller-run": cluster.run_schedule,
                 "backup-ns-controller-sync": cluster.sync_schedule,
+                **({DRILL_CRONJOB_NAME: cluster.drill_schedule} if cluster.drill_schedule else {}),
             },
         )
     return Plan(

@@ -152,6 +152,26 @@ def test_every_alert_has_severity_summary_and_its_runbook_section() -> None:
         assert len(re.findall(r"^kubectl |^bash ", section.split("```bash", 1)[1], re.M)) >= 3
 
 
+def test_drill_alerts_have_their_runbook_sections_and_overdue_needs_a_schedule() -> None:
+    """BackupDrillFailed always (any drill records its result); BackupDrillOverdue only
+    with scheduled drills, its limit interval + the drill schedule's period + grace."""
+    docs = (REPO / "docs" / "alerts.md").read_text()
+    assert [r.get("alert") for r in groups()["backup-ns-drills"] if "alert" in r] == [
+        "BackupDrillFailed"
+    ]
+    drills = CONFIG.replace(
+        "controller: {", 'controller: {verify: {schedule: "0 4 * * *", interval: 48h}, ', 1
+    )
+    alerts = {r["alert"]: r for r in groups(drills)["backup-ns-drills"] if "alert" in r}
+    assert tuple(alerts) == ("BackupDrillFailed", "BackupDrillOverdue")
+    assert "> 261000)" in alerts["BackupDrillOverdue"]["expr"]  # 48h + 24h + grace 30m
+    for name, rule in alerts.items():
+        assert rule["annotations"]["runbook_url"] == f"https://x.example/alerts.md#{name.lower()}"
+        section = docs.split(f"\n### {name}\n", 1)[1].split("\n### ", 1)[0]
+        assert "**What it means.**" in section, name
+        assert len(re.findall(r"^kubectl |^bash ", section.split("```bash", 1)[1], re.M)) >= 3
+
+
 def test_prometheus_rule_holds_the_same_groups_and_the_rule_labels() -> None:
     text = CONFIG.replace("enabled: true,", "enabled: true, ruleLabels: {release: kps},")
     out = files(text)

@@ -3,7 +3,8 @@ with the generated custom-resource-state config and RBAC: it runs as a ServiceAc
 only the generated ClusterRoleBinding (plus the CronJob/Job rights of kube-state-metrics'
 own ClusterRole) lets read anything, so the RBAC is proven. Snapshots come from the rendered
 script: one good, one failed (a class that does not exist: never ready, labelled failed),
-one verified (the annotations verify records; the tier has no kubelet for its helper pod).
+one verified and the failed one drilled and failed (the annotations verify records; the tier
+has no kubelet for its helper pod).
 Its /metrics (on loopback) must show the series the rules read, with their values.
 """
 
@@ -152,6 +153,12 @@ monitoring:
         "backup-ns.sh/verified-at=2026-12-01T10:00:00Z", "backup-ns.sh/verified-ok=true",
         "backup-ns.sh/verified-result=ok: volume restored and not empty (1 entries)", check=True,
     )  # fmt: skip
+    # a failed drill: verified-ok=false must be a 0, not a missing series (BackupDrillFailed)
+    realk8s.kubectl(
+        "annotate", "vs", failed_vs, "-n", ns,
+        "backup-ns.sh/verified-at=2026-12-02T11:30:00Z", "backup-ns.sh/verified-ok=false",
+        "backup-ns.sh/verified-result=failed: the volume is empty", check=True,
+    )  # fmt: skip
     good_obj = realk8s.get_json("vs", good_vs, "-n", ns)
     content = good_obj["status"]["boundVolumeSnapshotContentName"]
     realk8s.kubectl(
@@ -231,8 +238,11 @@ monitoring:
 
     assert value("backupns_volumesnapshot_ready", failed_vs) == 0
     assert value("backupns_volumesnapshot_failed", failed_vs) == 1
-    for name in ("dump_size_bytes", "verified_ok", "verified_time_seconds"):
-        assert find(samples, f"backupns_volumesnapshot_{name}", volumesnapshot=failed_vs) == []
+    assert find(samples, "backupns_volumesnapshot_dump_size_bytes", volumesnapshot=failed_vs) == []
+    assert value("backupns_volumesnapshot_verified_ok", failed_vs) == 0
+    assert value("backupns_volumesnapshot_verified_time_seconds", failed_vs) == epoch(
+        "2026-12-02T11:30:00Z"
+    )
 
     ((cinfo, _),) = find(samples, "backupns_volumesnapshotcontent_info", volumesnapshot=good_vs)
     assert (cinfo["volumesnapshotcontent"], cinfo["namespace"], cinfo["deletion_policy"]) == (

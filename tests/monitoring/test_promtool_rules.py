@@ -36,7 +36,9 @@ namespaces:
   daily: {pvcs: [data], schedule: "30 2 * * *", retention: {keep: {daily: 3}}}
   weekly: {pvcs: [data], schedule: "0 4 * * 1"}
   hashed: {pvcs: [data], schedule: "H H(1-3) * * *"}
-controller: {schedules: {prune: "15 3 * * *", sync: "*/20 * * * *"}}
+controller:
+  schedules: {prune: "15 3 * * *", sync: "*/20 * * * *"}
+  verify: {schedule: "0 5 * * *", interval: 48h}
 monitoring: {enabled: true, grace: 30m, notReadyAfter: 45m, runbookUrl: "https://rb.example/a.md"}
 """
 HASHED = expand("H H(1-3) * * *", "hashed")
@@ -154,6 +156,7 @@ def run_tests(rules_file: Path, *scenarios: Scenario) -> None:
                     "backup-ns-expected",
                     "backup-ns-snapshots",
                     "backup-ns-alerts",
+                    "backup-ns-drills",
                 ],
                 "tests": [s.test() for s in scenarios],
             },
@@ -479,3 +482,54 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     )
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert f"SUCCESS: {len(queries())} rules found" in cp.stdout
+
+
+def drill(s: Scenario, ns: str, name: str, drills: list[tuple[int, bool]]) -> None:
+    """The verified_* series of a snapshot (created at 0): each (time, passed) a drill that
+    ended then, its annotations from that minute on."""
+    base = {"namespace": ns, "volumesnapshot": name, "pvc": "data", "type": "cronjob"}
+
+    def newest(t: int) -> tuple[int, bool] | None:
+        done = [d for d in drills if d[0] <= t]
+        return done[-1] if done else None
+
+    s.add("backupns_volumesnapshot_verified_time_seconds", base,
+          lambda t: (got[0] if (got := newest(t)) else None))  # fmt: skip
+    s.add("backupns_volumesnapshot_verified_ok", base,
+          lambda t: (float(got[1]) if (got := newest(t)) else None))  # fmt: skip
+
+
+def test_backup_drill_failed_follows_the_newest_drill(rules_file: Path, rules: Rules) -> None:
+    """daily: data-1's drill passed at 01:00; data-2's failed at 02:00 (fires then, though an
+    older drill passed); data-2 drilled again at 03:00 and passed: silent. A failed drill
+    of an older snapshot than the newest drilled one stays silent (hourly)."""
+    s = Scenario(minutes=4 * H // M)
+    for ns, name in (("daily", "data-1"), ("daily", "data-2"), ("hourly", "a"), ("hourly", "b")):
+        snapshot(s, ns, name, 0, 0)
+    drill(s, "daily", "data-1", [(H, True)])
+    drill(s, "daily", "data-2", [(2 * H, False), (3 * H, True)])
+    drill(s, "hourly", "a", [(H, False)])
+    drill(s, "hourly", "b", [(2 * H, True)])
+    failed = {ns: rules.fired("BackupDrillFailed", 0, namespace=ns) for ns in ("daily", "hourly")}
+    s.expect(2 * H - M, "BackupDrillFailed", failed["hourly"])
+    s.expect(2 * H, "BackupDrillFailed", failed["daily"])
+    s.expect(3 * H - M, "BackupDrillFailed", failed["daily"])
+    s.expect(3 * H, "BackupDrillFailed")
+    run_tests(rules_file, s)
+
+
+def test_backup_drill_overdue(rules_file: Path, rules: Rules) -> None:
+    """interval 48h, drills daily at 05:00, grace 30m: 48h + 24h + 30m without a drill. daily
+    was drilled at 00:00 and fires a minute past that; weekly was never drilled and counts
+    from its oldest snapshot (00:00); hourly, drilled at 12:00, stays silent."""
+    limit = 2 * D + D + GRACE
+    s = Scenario(minutes=limit // M + 2)
+    for ns in ("daily", "weekly", "hourly"):
+        snapshot(s, ns, "data-1", 0, 0)
+    drill(s, "daily", "data-1", [(0, True)])
+    drill(s, "hourly", "data-1", [(12 * H, True)])
+    s.expect(limit, "BackupDrillOverdue")
+    s.expect(limit + M, "BackupDrillOverdue",
+             rules.fired("BackupDrillOverdue", limit + M, namespace="daily"),
+             rules.fired("BackupDrillOverdue", limit + M, namespace="weekly"))  # fmt: skip
+    run_tests(rules_file, s)
