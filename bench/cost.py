@@ -64,12 +64,15 @@ sys.path.insert(0, str(REPO))
 from kubesim.fixture import KubeSim  # noqa: E402
 from tests import ctlsim  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+import manifests  # noqa: E402
+
 CTL_NS, CTL_SA = "backup-ns", "backup-ns-controller"
 NS_SA = "backup-ns"
 PLAIN, WITH_DB = "cost-plain", "cost-db"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
 HISTORY = 3  # synced daily snapshots per namespace before a change is added
-PG_MOUNT = "/var/lib/postgresql/data"
+PG_MOUNT = manifests.PG_MOUNT
 
 GOAL_CREATE_REQUESTS = 6
 GOAL_CREATE_CPU = 0.2
@@ -379,44 +382,6 @@ def render(tmp: Path, db_port: int | None) -> Path:
     return out
 
 
-def pvc_doc(ns: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "data", "namespace": ns},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    }
-
-
-def deployment(db: Any) -> dict[str, Any]:
-    env = [
-        {"name": "POSTGRES_USER", "value": db.user},
-        {"name": "POSTGRES_PASSWORD", "value": db.password},
-        {"name": "POSTGRES_DB", "value": "bench"},
-    ]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "app-base", "namespace": WITH_DB},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "app-base"}},
-            "template": {
-                "metadata": {"labels": {"app": "app-base"}},
-                "spec": {
-                    "containers": [{
-                        "name": "postgres",
-                        "image": "docker.io/library/postgres:15",
-                        "env": env,
-                        "volumeMounts": [{"name": "data", "mountPath": PG_MOUNT}],
-                    }],
-                    "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
-                },
-            },
-        },
-    }
-
-
 def bench_create(server: Server, tmp: Path, repeat: int, db: Any, show: bool) -> None:
     out = render(tmp, db.port if db is not None else None)
     names = [PLAIN] + ([WITH_DB] if db is not None else [])
@@ -426,7 +391,9 @@ def bench_create(server: Server, tmp: Path, repeat: int, db: Any, show: bool) ->
     for ns in names:
         args += ["-f", str(out / "namespaces" / ns / "manifests.yaml")]
     server.admin(*args)
-    docs = [pvc_doc(ns) for ns in names] + ([deployment(db)] if db is not None else [])
+    docs = [manifests.pvc(ns) for ns in names]
+    if db is not None:
+        docs.append(manifests.app_base(WITH_DB, db.user, db.password, "bench"))
     server.admin("apply", "-f", "-", input=yaml.safe_dump_all(docs))
     for ns in names:
         title = "create, database: none" if ns == PLAIN else "create, database: postgres"

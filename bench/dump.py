@@ -58,8 +58,11 @@ sys.path.insert(0, str(REPO))
 from kubesim.fixture import KubeSim  # noqa: E402
 from tests import dbs, poddbs  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+import manifests  # noqa: E402
+
 NS = "bench"
-MOUNT = "/var/lib/postgresql/data"
+MOUNT = manifests.PG_MOUNT
 GOAL = 1.2
 SNAP_GOAL_S = 3.0
 """Snapshot mode: at most this long from the end of the CHECKPOINT to the snapshots."""
@@ -97,47 +100,10 @@ def fill(server: dbs.DbServer, size_mb: int) -> tuple[int, float]:
 
 def seed(kubesim: KubeSim, server: dbs.DbServer) -> None:
     """Namespace, PVC data and Deployment app-base (container postgres) on kubesim."""
-    env = [
-        {"name": "POSTGRES_USER", "value": server.user},
-        {"name": "POSTGRES_PASSWORD", "value": server.password},
-        {"name": "POSTGRES_DB", "value": NS},
-    ]
     docs = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "data", "namespace": NS},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": "50Gi"}},
-            },
-        },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "app-base", "namespace": NS},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": {"app": "app-base"}},
-                "template": {
-                    "metadata": {"labels": {"app": "app-base"}},
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": "postgres",
-                                "image": "docker.io/library/postgres:15",
-                                "env": env,
-                                "volumeMounts": [{"name": "data", "mountPath": MOUNT}],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}
-                        ],
-                    },
-                },
-            },
-        },
+        manifests.pvc(NS, "50Gi"),
+        manifests.app_base(NS, server.user, server.password, NS),
     ]
     # The password travels on kubectl's stdin, never in argv.
     kubesim.apply(yaml.safe_dump_all(docs))

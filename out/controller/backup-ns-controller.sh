@@ -663,6 +663,19 @@ kube_raw() {
   return "$rc"
 }
 
+# url_query_value TEXT: TEXT percent-encoded for a query string.
+url_query_value() {
+  local text=$1 out='' c i
+  for ((i = 0; i < ${#text}; i++)); do
+    c=${text:i:1}
+    case $c in
+      [A-Za-z0-9._~-]) out+=$c ;;
+      *) out+=$(printf '%%%02X' "'$c") ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
 # json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
 # answer) that is a string (its contents as sent, escapes kept) or a literal (null:
 # ""). Status 1 when there is none. For keys that occur once in the object.
@@ -863,19 +876,6 @@ END {
   print token > tokfile
 }
 AWK
-
-# url_query_value TEXT: TEXT percent-encoded for a query string.
-url_query_value() {
-  local text=$1 out='' c i
-  for ((i = 0; i < ${#text}; i++)); do
-    c=${text:i:1}
-    case $c in
-      [A-Za-z0-9._~-]) out+=$c ;;
-      *) out+=$(printf '%%%02X' "'$c") ;;
-    esac
-  done
-  printf '%s' "$out"
-}
 
 # read_list KIND FILE: one list call (all its pages) into FILE, checked for completeness.
 read_list() {
