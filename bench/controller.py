@@ -221,8 +221,9 @@ def load() -> float:
 KEEP_DAILY = 10  # = --snapshots: the seeded history is retained as it is (steady state)
 
 
-def tree_rss(root: int) -> int:
-    """Bytes resident in ROOT and every process below it (from /proc)."""
+def tree_rss(root: int, by_name: dict[str, int] | None = None) -> int:
+    """Bytes resident in ROOT and every process below it (from /proc); BY_NAME gets the
+    largest single process of each command name seen."""
     parent: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -243,9 +244,14 @@ def tree_rss(root: int) -> int:
     for pid in tree:
         try:
             with open(f"/proc/{pid}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * PAGE_BYTES
+                rss = int(fh.read().split()[1]) * PAGE_BYTES
+            if by_name is not None:
+                with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
+                    name = fh.read().strip()
+                by_name[name] = max(by_name.get(name, 0), rss)
         except (OSError, IndexError, ValueError):
             continue
+        total += rss
     return total
 
 
@@ -261,6 +267,7 @@ class Run:
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.peak = 0
+        self.by_name: dict[str, int] = {}
         self._done = threading.Event()
         sampler = threading.Thread(target=self._sample, daemon=True)
         sampler.start()
@@ -271,7 +278,7 @@ class Run:
 
     def _sample(self) -> None:
         while not self._done.wait(0.05):
-            self.peak = max(self.peak, tree_rss(self.proc.pid))
+            self.peak = max(self.peak, tree_rss(self.proc.pid, self.by_name))
 
 
 def run_controller(server: Server, verb: str, now: str) -> Run:
@@ -303,6 +310,7 @@ def measure(server: Server, verb: str, now: str) -> dict[str, Any]:
         "wall": wall,
         "cpu": used,
         "rss": run.peak / 2**20,
+        "largest": max(run.by_name.items(), key=lambda kv: kv[1], default=("-", 0)),
         "lists": len([p for p in pages if "continue=" not in p[2]]),
         "pages": len(pages),
         "total": len(reqs),
@@ -386,7 +394,8 @@ def report(
         line += f" (goal <= {goal_floor:g} x {'ok' if ratio <= goal_floor else 'OVER'})"
     line += (
         f"  CPU {m['cpu']:5.2f} s  peak RSS of the process tree {m['rss']:.0f} MB"
-        f" (goal <= {RSS_GOAL_MB} MB {'ok' if m['rss'] <= RSS_GOAL_MB else 'OVER'})"
+        f" (goal <= {RSS_GOAL_MB} MB {'ok' if m['rss'] <= RSS_GOAL_MB else 'OVER'};"
+        f" largest process {m['largest'][0]} {m['largest'][1] / 2**20:.0f} MB)"
         f"  load {m['load']:4.1f}  [{m['summary']}]"
     )
     print(line)

@@ -7,7 +7,18 @@ every render (so ``render --check`` proves it too): each function of the job scr
 byte for byte the function of the same name in the full script (but the ones generated
 from the command list), every other line of it is a line of the full script, and every
 function of the full script that the job script can reach from its top level
-(a word of its code, comments left out) is defined in it.
+(a word of its code, comments left out; a name built at run time, ``"${kind}_vars"``,
+reaches every function it can match) is defined in it.
+
+``job_script`` makes the job script what it is: ``prune`` leaves out each function the
+top level cannot reach, with the comment lines right above it (like a linker leaving
+out what nothing calls), and ``compact`` the comment lines between functions (the
+reader's copy, with every comment, is backup-ns.sh). The ConfigMap holds it gzipped
+(``payload``): 25-32 KB a tenant in etcd instead of 115-160 KB; the CronJob gunzips it
+into /tmp and runs it. A namespace's values reach its scripts only in the baked values
+(``BAK_BAKED=(`` ... ``)``), so what comes after them is the same for every namespace of
+one shape: ``Memo`` keeps what was learnt about it (its functions, its job script, a
+check passed) for the next namespace of that shape.
 """
 
 from __future__ import annotations
