@@ -2654,7 +2654,7 @@ command_drill() {
         "$C_ERR" "$ns" "$snap" "$(one_line "$why")" "$ns" "$job" "$C_ERR_END" >&2
     fi
   done
-  ((failed == 0)) || return 1
+  ((failed == 0)) || exit 1
 }
 
 # --- dependencies -------------------------------------------------------------
