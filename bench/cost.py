@@ -70,7 +70,11 @@ import manifests  # noqa: E402
 CTL_NS, CTL_SA = "backup-ns", "backup-ns-controller"
 NS_SA = "backup-ns"
 PLAIN, WITH_DB = "cost-plain", "cost-db"
-START = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
+# The seeded history ends today: a real server stamps the objects' creation itself, and
+# the controller stops when the clock is behind the newest snapshot's creation day.
+START = datetime.now(timezone.utc).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(
+    days=3
+)
 HISTORY = 3  # synced daily snapshots per namespace before a change is added
 PG_MOUNT = manifests.PG_MOUNT
 
@@ -421,7 +425,7 @@ def synced(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 DAY = START + timedelta(days=HISTORY)  # the day the changes are made
-NOW = f"{DAY:%Y-%m-%d}T06:00:00Z"
+NOW = f"{DAY:%Y-%m-%d}T20:00:00Z"
 
 
 def pending(kind: str, ns: str) -> list[dict[str, Any]]:

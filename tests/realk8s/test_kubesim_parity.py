@@ -98,6 +98,26 @@ def test_unknown_field_is_refused_by_default(server: Cluster) -> None:
     )
 
 
+def test_raw_create_with_strict_validation(server: Cluster) -> None:
+    """`kubectl create --raw PATH?fieldValidation=Strict -f -` (no discovery, no OpenAPI
+    download): the server refuses an unknown field with the typed form's message
+    (without its 'error when creating "STDIN": '), and creates a valid object."""
+    ns = _ns(server)
+    path = (
+        f"/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots"
+        "?fieldValidation=Strict"
+    )
+    cp = server.kubectl("create", "--raw", path, "-f", "-", input=_vs(ns, extra_spec={"foo": 1}))
+    assert cp.returncode == 1
+    assert cp.stderr == (
+        'Error from server (BadRequest): VolumeSnapshot in version "v1" cannot be handled as '
+        'a VolumeSnapshot: strict decoding error: unknown field "spec.foo"\n'
+    )
+    cp = server.kubectl("create", "--raw", path, "-f", "-", input=_vs(ns))
+    assert cp.returncode == 0, cp.stderr
+    assert json.loads(cp.stdout)["metadata"]["name"] == "snap"
+
+
 def test_unknown_field_nested_in_a_list(server: Cluster) -> None:
     ns = _ns(server)
     doc = json.loads(_deployment(ns))
