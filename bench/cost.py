@@ -408,6 +408,24 @@ def bench_create(server: Server, tmp: Path, repeat: int, db: Any, show: bool) ->
             fig.samples.append(measured(server, user(ns, NS_SA), script, env))
         goals = {"requests": GOAL_CREATE_REQUESTS, "discovery": 0, "tool CPU s": GOAL_CREATE_CPU}
         report(fig, goals if ns == PLAIN else {}, show)
+        if ns == PLAIN:
+            kubectl_floor(server, tmp, ns, len(fig.samples[-1].requests), repeat)
+
+
+def kubectl_floor(server: Server, tmp: Path, ns: str, n: int, repeat: int) -> None:
+    """The floor of the create's tool CPU: N bare kubectl processes (one per request the
+    create made), each a raw GET of the PVC with a cold cache, as the ServiceAccount."""
+    argv = ["kubectl", "get", "--raw", f"/api/v1/namespaces/{ns}/persistentvolumeclaims/data"]
+    xs: list[float] = []
+    for _ in range(repeat):
+        used = 0.0
+        for _ in range(n):
+            env = server.sa_env(ns, NS_SA, tmp)
+            c0 = cpu()
+            subprocess.run(argv, env=env, capture_output=True, check=True, timeout=60)
+            used += cpu() - c0
+        xs.append(used)
+    print(f"    CPU floor   {stat(xs, '.3f')}  ({n} bare kubectl get --raw, cold cache)")
 
 
 # --- the controller ----------------------------------------------------------------------
