@@ -20,12 +20,12 @@ from tests.genhelpers import EXAMPLE, FULL, plan_of, stub_root
 
 
 def pod_templates(files: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Namespace → the pod spec of its CronJob."""
+    """Namespace → the pod spec of its backup CronJob (the first; a drill CronJob follows)."""
     out = {}
     for path, f in files.items():
         if path.startswith("namespaces/") and path.endswith("/manifests.yaml"):
             for doc in yaml.safe_load_all(f.text):
-                if doc["kind"] == "CronJob":
+                if doc["kind"] == "CronJob" and path.split("/")[1] not in out:
                     out[path.split("/")[1]] = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return out
 
@@ -226,3 +226,28 @@ def test_every_pod_runs_as_65532_with_a_command_because_the_image_declares_neith
         )
         assert "/opt/backup-ns/" in " ".join(container["command"])
         assert podsecurity.forbidden("restricted", pod) == []
+
+
+def test_scheduled_drill_pods_pass_restricted() -> None:
+    """The namespace's suspended drill CronJob is its backup pod but for the command; the
+    controller's drill CronJob is like its other CronJobs: both pass restricted."""
+    config = 'controller: {verify: {schedule: "H 2 * * *"}}\nnamespaces:\n  shop: {pvcs: [data]}\n'
+    files = render(plan_of(config))
+    jobs = {
+        d["metadata"]["name"]: d
+        for d in yaml.safe_load_all(files["namespaces/shop/manifests.yaml"].text)
+        if d["kind"] == "CronJob"
+    }
+    assert sorted(jobs) == ["backup-ns", "backup-ns-drill"]
+    assert jobs["backup-ns-drill"]["spec"]["suspend"] is True
+    backup, drill = (jobs[n]["spec"]["jobTemplate"]["spec"]["template"]["spec"] for n in jobs)
+    assert podsecurity.forbidden("restricted", drill) == []
+    assert drill["containers"][0].pop("command")[-1].endswith('verify "$DRILL_SNAPSHOT"')
+    backup["containers"][0].pop("command")
+    assert drill == backup
+    (ctl,) = [
+        d["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        for d in yaml.safe_load_all(files["cluster/controller.yaml"].text)
+        if d["kind"] == "CronJob" and d["metadata"]["name"] == "backup-ns-controller-drill"
+    ]
+    assert podsecurity.forbidden("restricted", ctl) == []
