@@ -41,8 +41,8 @@ def _stamp(ago: timedelta) -> str:
 
 
 def _snapshot(sim: KubeSim, ns: str) -> dict[str, Any]:
-    (vs,) = deployed.snapshots(sim, ns)
-    return vs
+    """The namespace's newest snapshot."""
+    return max(deployed.snapshots(sim, ns), key=lambda v: v["metadata"]["creationTimestamp"])
 
 
 def _drill_jobs(sim: KubeSim, ns: str) -> list[dict[str, Any]]:
@@ -143,3 +143,42 @@ def test_drill_dry_run_names_the_due_namespace_and_creates_nothing(drills: KubeS
     assert cp.returncode == 0, cp.stderr
     assert "would drill drill-c/" in cp.stdout and "drill-a/" not in cp.stdout, cp.stdout
     assert {ns: len(_drill_jobs(sim, ns)) for ns in TENANTS} == before
+
+
+def test_drill_concurrency_two_never_runs_a_third_at_once(drills: KubeSim) -> None:
+    """All three due (a and b last drilled 30 days ago, c's newest drill failed, c backed up
+    again), maxPerRun 3, concurrency 2 (the environment overrides the baked values): all
+    three pass, and no Job was created while two others were still running."""
+    sim = drills
+    deployed.run_now(sim, "drill-c", "now2")
+    assert deployed.job_state(deployed.wait_job(sim, "drill-c", "now2")) == "Complete"
+    for ns in ("drill-a", "drill-b"):
+        sim.kubectl(
+            "-n", ns, "annotate", "--overwrite", "volumesnapshot",
+            _snapshot(sim, ns)["metadata"]["name"],
+            f"backup-ns.sh/verified-at={_stamp(timedelta(days=30))}", check=True,
+        )  # fmt: skip
+    before = {ns: {j["metadata"]["name"] for j in _drill_jobs(sim, ns)} for ns in TENANTS}
+    made = sim.kubectl("-n", "backup-ns", "create", "job", "drill3",
+                       "--from=cronjob/backup-ns-controller-drill", "--dry-run=client", "-o",
+                       "yaml", check=True).stdout  # fmt: skip
+    settings = ("CTL_DRILL_CONCURRENCY=2", "CTL_DRILL_MAX_PER_RUN=3")
+    job = sim.kubectl("set", "env", "--local", "-f", "-", *settings, "-o", "yaml",
+                      input=made, check=True).stdout  # fmt: skip
+    sim.kubectl("create", "-f", "-", input=job, check=True)
+    done = deployed.wait_job(sim, "backup-ns", "drill3", DRILL_TIMEOUT)
+    log = deployed.logs(sim, "backup-ns", "job/drill3")
+    assert deployed.job_state(done) == "Complete", log
+    assert sorted(line.split()[3].split("/")[0] for line in log.splitlines()
+                  if "drill passed:" in line) == list(TENANTS), log  # fmt: skip
+    new = [j for ns in TENANTS for j in _drill_jobs(sim, ns)
+           if j["metadata"]["name"] not in before[ns]]  # fmt: skip
+    assert len(new) == 3
+    for j in new:
+        at = j["metadata"]["creationTimestamp"]
+        running = [
+            k["metadata"]["name"] for k in new
+            if k is not j
+            and k["metadata"]["creationTimestamp"] <= at < k["status"]["completionTime"]
+        ]  # fmt: skip
+        assert len(running) <= 1, (j["metadata"]["name"], running)
