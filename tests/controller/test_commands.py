@@ -176,7 +176,8 @@ def test_run_makes_one_request_per_change_then_nothing(sim: KubeSim, ctl: Contro
 
 
 def test_every_command_has_help(ctl: Controller) -> None:
-    for verb in ("run", "plan", "retain", "mark", "sweep", "sync", "orphans", "status", "list"):
+    verbs = ("run", "plan", "retain", "mark", "sweep", "sync", "orphans", "status", "list", "drill")
+    for verb in verbs:
         run = ok(ctl.run(verb, "--help"))
         assert run.lines[0].startswith(f"Usage: backup-ns-controller.sh {verb}"), verb
     top = ok(ctl.run("help", "settings"))
@@ -185,6 +186,22 @@ def test_every_command_has_help(ctl: Controller) -> None:
     assert (bad.status, bad.stderr) == (
         2,
         'ERROR: unknown command "prune". Run "backup-ns-controller.sh --help" for usage.\n',
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (("--namespace",), "drill: --namespace needs a namespace"),
+        (("--namespace", "Bad_Name"), 'drill: "Bad_Name" is not a namespace name'),
+        (("--now",), 'drill: unknown argument "--now"'),
+    ],
+)
+def test_drill_usage_errors(ctl: Controller, args: tuple[str, ...], why: str) -> None:
+    bad = ctl.run("drill", *args)
+    assert (bad.status, bad.stderr) == (
+        2,
+        f'ERROR: {why}. Run "backup-ns-controller.sh drill --help" for usage.\n',
     )
 
 
