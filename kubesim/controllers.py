@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from . import freeze
+from .groupsnapshots import GroupSnapshots
 from .resources import (
     CONTROLLERREVISIONS,
     DAEMONSETS,
@@ -36,6 +37,8 @@ from .resources import (
     SERVICEACCOUNTS,
     STATEFULSETS,
     STORAGECLASSES,
+    VGS,
+    VGSC,
     VS,
     VSC,
     VSCLASS,
@@ -135,6 +138,7 @@ class Controllers:
         self._told: set[tuple[str, str]] = set()  # events sent once per object
         self._pod_ip = 10
         self.tasks: set[asyncio.Task[None]] = set()
+        self.groups = GroupSnapshots(self)
         self.store.subscribe(self.on_event)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -227,6 +231,13 @@ class Controllers:
                 ref = (obj.get("spec") or {}).get("volumeSnapshotRef") or {}
                 if ref.get("name") and ref.get("namespace"):
                     self._schedule("vs", ref["namespace"], ref["name"])
+        elif res is VGS and typ == "DELETED":  # its members may go now (retried, as the real one)
+            for vs in self.groups.members(ns, name):
+                self._schedule("vs", ns, vs["metadata"]["name"])
+        elif res is VGS:
+            self._schedule("vgs", ns, name)
+        elif res is VGSC and typ != "DELETED":
+            self._schedule("vgsc", "", name)
         elif res is NAMESPACES and typ == "ADDED":
             self._schedule("namespace", "", name)
         elif res is STORAGECLASSES and typ != "DELETED":  # Pending claims may provision now
@@ -686,7 +697,7 @@ class Controllers:
         ann = new["metadata"].setdefault("annotations", {})
         ann["pv.kubernetes.io/bind-completed"] = "yes"
         ann["pv.kubernetes.io/bound-by-controller"] = "yes"
-        ann["volume.kubernetes.io/storage-provisioner"] = DRIVER
+        ann["volume.kubernetes.io/storage-provisioner"] = (sc or {}).get("provisioner", DRIVER)
         new["spec"]["volumeName"] = pv_name
         new["spec"].setdefault("storageClassName", sc_name)
         new["spec"].setdefault("volumeMode", "Filesystem")
@@ -790,6 +801,8 @@ class Controllers:
         if vs is None:
             return
         if vs["metadata"].get("deletionTimestamp"):  # deleted: handle the content, let it go
+            if self.groups.member_blocked(vs):
+                return
             self._vs_deleted(vs)
             self._without_finalizer(VS, vs, AS_SOURCE)
             return
@@ -1116,10 +1129,18 @@ class Controllers:
             new["metadata"]["annotations"] = {**annotations, BEING_DELETED: "yes"}
             self.store.update(VSC, new)
 
+    def reconcile_vgs(self, ns: str, name: str) -> None:
+        self.groups.reconcile(ns, name)
+
+    def reconcile_vgsc(self, _ns: str, name: str) -> None:
+        self.groups.reconcile_content(name)
+
     def _vsc_deleted(self, vsc: dict[str, Any]) -> None:
         spec = vsc.get("spec") or {}
         if spec.get("deletionPolicy", "Delete") != "Delete":
             return
+        if (vsc.get("status") or {}).get("volumeGroupSnapshotHandle"):
+            return  # a group's member: its data goes with the group's content
         handle = (vsc.get("status") or {}).get("snapshotHandle") or (spec.get("source") or {}).get(
             "snapshotHandle"
         )

@@ -70,6 +70,7 @@ _ALL_CATEGORY = {
     ("autoscaling", "horizontalpodautoscalers"),
 }
 SNAP = "snapshot.storage.k8s.io"
+GROUP_SNAP = "groupsnapshot.storage.k8s.io"
 RBAC = "rbac.authorization.k8s.io"
 
 ALL: tuple[Resource, ...] = (
@@ -193,6 +194,37 @@ ALL: tuple[Resource, ...] = (
         crd=True,
         gen=False,
     ),
+    # CSI group snapshots (CRDs on a real cluster, external-snapshotter v8.7.0's client/v8)
+    _r(
+        GROUP_SNAP,
+        "v1",
+        "volumegroupsnapshots",
+        "VolumeGroupSnapshot",
+        True,
+        ("vgs",),
+        crd=True,
+        sub=("status",),
+    ),
+    _r(
+        GROUP_SNAP,
+        "v1",
+        "volumegroupsnapshotcontents",
+        "VolumeGroupSnapshotContent",
+        False,
+        ("vgsc", "vgscs"),
+        crd=True,
+        sub=("status",),
+    ),
+    _r(
+        GROUP_SNAP,
+        "v1",
+        "volumegroupsnapshotclasses",
+        "VolumeGroupSnapshotClass",
+        False,
+        ("vgsclass", "vgsclasses"),
+        crd=True,
+        gen=False,
+    ),
     # prometheus-operator's PrometheusRule (a CRD on a real cluster; out/monitoring/)
     _r(
         "monitoring.coreos.com",
@@ -258,3 +290,6 @@ STORAGECLASSES = _must("storage.k8s.io", "storageclasses")
 VS = _must(SNAP, "volumesnapshots")
 VSC = _must(SNAP, "volumesnapshotcontents")
 VSCLASS = _must(SNAP, "volumesnapshotclasses")
+VGS = _must(GROUP_SNAP, "volumegroupsnapshots")
+VGSC = _must(GROUP_SNAP, "volumegroupsnapshotcontents")
+VGSCLASS = _must(GROUP_SNAP, "volumegroupsnapshotclasses")

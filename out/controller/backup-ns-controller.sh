@@ -1538,6 +1538,7 @@ describe() {
     $1 == "odelete" && $5 != "" { print "delete vsc/" $2 " : " $4 "; kept data: handle shared with content " $5 ($3 == "Delete" ? "; deletionPolicy Delete -> Retain first" : "") }
     $1 == "odelete" && $5 == "" { print "delete vsc/" $2 " : " $4 ($3 != "Delete" ? "; deletionPolicy " $3 " -> Delete first" : "") }
     $1 == "oskip" { print "keep vsc/" $2 " : " $3 " (not deleted)" }
+    $1 == "gdelete" { print "delete volumegroupsnapshot " $2 "/" $3 " : " $4 "; its content deletionPolicy -> Delete first (the members\047 data goes with it)" }
   ' today="$TODAY" "$1"
 }
 
@@ -1612,6 +1613,7 @@ apply_actions() {
   awk -F '\t' 'FILENAME == ARGV[1] { ok[$1 "\t" $2] = 1; next }
     $1 == "delete" && $4 != "" && $7 != "" && (($2 "\t" $3) in ok) { print $4 }' "$ok" "$actions" >"$refs"
   batch_call "delete contents (data kept)" "$refs" "$RES_VSC" delete --wait=false >/dev/null
+  apply_groups "$actions"
   apply_step_done sweep
   # sync: additions in one server-side apply, removals grouped by the keys removed
   awk -F '\t' '
@@ -1669,6 +1671,103 @@ apply_step_done() {
     die "$1 failed" "some changes of this step were not made (see the warnings above); later steps were skipped" \
       "Fix the cause and run again: the next run recomputes everything from the cluster"
   fi
+}
+
+# --- VolumeGroupSnapshots: their members go together ---------------------------
+# The snapshot controller deletes a member VolumeSnapshot only with its group (a
+# member deleted alone stays, being deleted, while the group exists), and frees the
+# members' data only with the group's VolumeGroupSnapshotContent (a member content's
+# deletion never calls the driver). So the sweep deletes a member only when all its
+# group's members go, and then the group too, its content set to deletionPolicy Delete
+# first.
+RES_VGS=volumegroupsnapshots.v1.groupsnapshot.storage.k8s.io
+
+IFS= read -r -d '' AWK_GROUPS <<'AWK' || true
+# Members of a VolumeGroupSnapshot (label backup-ns.sh/group): the snapshot controller
+# deletes a member only with its group, and the members' data goes only with the
+# group's content. So a member's "delete" stands only when every member of its group
+# goes in this run (or is being deleted already); then one "gdelete NS GROUP REASON"
+# deletes the group. Otherwise the member is kept: "skip NS NAME REASON".
+# Input: V lines (read_state), then the decide output. Output: the decide output,
+# rewritten.
+BEGIN { FS = "\t"; OFS = "\t" }
+$1 == "V" {
+  g = ""
+  if (match($12, /(^|,)backup-ns\.sh\/group=[^,]*/)) {
+    g = substr($12, RSTART, RLENGTH); sub(/^,/, "", g); sub(/^backup-ns\.sh\/group=/, "", g)
+  }
+  if (g == "") next
+  key = $2 SUBSEP g
+  group[$2, $3] = g
+  if (!(key in n)) { order[++ng] = key }
+  n[key]++; member[key, n[key]] = $3; deleting[$2, $3] = ($11 != "")
+  next
+}
+{ line[++nl] = $0; if ($1 == "delete" && (($2, $3) in group)) going[$2, $3] = 1 }
+END {
+  for (k = 1; k <= ng; k++) {
+    key = order[k]; kept[key] = ""; acted = 0
+    for (m = 1; m <= n[key]; m++) {
+      split(key, p, SUBSEP); name = member[key, m]
+      if ((p[1], name) in going) acted = 1
+      else if (!deleting[p[1], name] && kept[key] == "") kept[key] = name
+    }
+    whole[key] = (kept[key] == "")
+    if (whole[key] && !acted) whole[key] = 0
+    all_deleting = 1
+    for (m = 1; m <= n[key]; m++) if (!deleting[p[1], member[key, m]]) all_deleting = 0
+    if (all_deleting) whole[key] = 1
+  }
+  for (i = 1; i <= nl; i++) {
+    split(line[i], f, "\t")
+    if (f[1] == "delete" && ((f[2], f[3]) in group)) {
+      key = f[2] SUBSEP group[f[2], f[3]]
+      if (!whole[key]) {
+        print "skip", f[2], f[3], "member of VolumeGroupSnapshot " group[f[2], f[3]] ", whose member " kept[key] " stays (a group goes whole)"
+        continue
+      }
+    }
+    print line[i]
+  }
+  for (k = 1; k <= ng; k++) {
+    key = order[k]
+    if (!whole[key]) continue
+    split(key, p, SUBSEP)
+    print "gdelete", p[1], p[2], "all " n[key] " of its members are deleted"
+  }
+}
+AWK
+
+# decide_groups ACTIONS: ACTIONS (the decide output) with the groups' rules applied.
+decide_groups() {
+  LC_ALL=C awk "$AWK_GROUPS" "$WORK_DIR/vs" "$1"
+}
+
+# apply_groups ACTIONS: delete each group of a gdelete line (after its members): one
+# get (its content's name), the content's deletionPolicy to Delete, the group. A group
+# already gone is fine.
+apply_groups() {
+  local ns name content
+  while IFS=$'\t' read -r ns name; do
+    if ! content=$(kube get "$RES_VGS" "$name" -n "$ns" --ignore-not-found \
+      -o jsonpath='{.status.boundVolumeGroupSnapshotContentName}' 2>"$ERR_FILE"); then
+      APPLY_FAILED=1
+      warn "cannot read VolumeGroupSnapshot $ns/$name: $(err_detail "$ERR_FILE")"
+      continue
+    fi
+    # -f: kubectl patches without reading the object first (no get right needed)
+    if [[ -n $content ]] && ! printf '{"apiVersion":"groupsnapshot.storage.k8s.io/v1","kind":"VolumeGroupSnapshotContent","metadata":{"name":%s}}\n' \
+      "$(json_str "$content")" | kube patch -f - --type merge \
+      -p '{"spec":{"deletionPolicy":"Delete"}}' >/dev/null 2>"$ERR_FILE"; then
+      APPLY_FAILED=1
+      warn "cannot set deletionPolicy Delete on VolumeGroupSnapshotContent $content: $(err_detail "$ERR_FILE")"
+      continue
+    fi
+    if ! kube delete "$RES_VGS" "$name" -n "$ns" --ignore-not-found --wait=false >/dev/null 2>"$ERR_FILE"; then
+      APPLY_FAILED=1
+      warn "cannot delete VolumeGroupSnapshot $ns/$name: $(err_detail "$ERR_FILE")"
+    fi
+  done < <(awk -F '\t' '$1 == "gdelete" { print $2 "\t" $3 }' "$1")
 }
 
 # --- retention commands: retain, mark, sweep, sync, orphans, run, plan --------
@@ -1756,14 +1855,15 @@ reconcile() {
     read_state vs vsc pvc
   fi
   actions=$WORK_DIR/actions
-  decide "$phases" >"$actions"
+  decide "$phases" >"$actions.all"
+  decide_groups "$actions.all" >"$actions"
   clock_check "$actions"
   if [[ -n $dry ]]; then
     describe "$actions"
   else
     describe "$actions" | while IFS= read -r line; do log "$line"; done
   fi
-  count=$(awk -F '\t' '$1 ~ /^(unlabel|unmark|mark|delete|sync|orphan|odelete)$/' "$actions" | wc -l)
+  count=$(awk -F '\t' '$1 ~ /^(unlabel|unmark|mark|delete|gdelete|sync|orphan|odelete)$/' "$actions" | wc -l)
   capped=$(awk -F '\t' '$1 == "cap" { print $2 }' "$actions")
   if [[ -n $dry ]]; then
     log "$command: $count change(s) planned, nothing changed"

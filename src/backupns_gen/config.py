@@ -438,6 +438,15 @@ class NamespaceConfig(Model):
     """VolumeSnapshotClass; "" = the default class of the cluster."""
     wait_until_ready: WaitUntilReady = Field(default_factory=WaitUntilReady)
     """Wait for readyToUse (see WaitUntilReady)."""
+    group_snapshot: Literal["auto", "always", "never"] = "auto"
+    """Cut several PVCs in one VolumeGroupSnapshot, at one instant, so they are mutually
+    consistent (data and WAL, database and uploads). auto (default): when the namespace
+    snapshots two or more PVCs of one CSI driver and the cluster has a
+    VolumeGroupSnapshotClass for it (groupsnapshot.storage.k8s.io/v1), else one
+    VolumeSnapshot per PVC with a line saying they are not cut at one instant; always:
+    refuse to run without one; never: one VolumeSnapshot per PVC. The group selects its
+    PVCs by the label backup-ns.sh/snapshot-group, which the script sets on them (and
+    logs) when it is missing."""
     threshold_space_used_percent: Percent = Field(
         default=90, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
     )

@@ -22,7 +22,7 @@ from .monitoring import DRILL_CRONJOB_NAME, MonitoringUnit, plan_monitoring
 from .settings import Checks, Setting
 from .zonerules import ZoneRule
 
-CAPS = ("lease", "flock", "postgres", "mysql", "hooks")
+CAPS = ("lease", "flock", "postgres", "mysql", "hooks", "group")
 LEASE_PREFIX = "backup-ns-slot"
 """Slot Leases are named ``<LEASE_PREFIX>-<node>-<i>`` in the controller namespace."""
 
@@ -165,6 +165,8 @@ class ClusterUnit:
     """Namespaces whose CronJob verifies after each backup (they get the extra role)."""
     lease_namespaces: tuple[str, ...]
     """Namespaces whose jobs take Lease slots (they get the slot Role's binding)."""
+    group_namespaces: tuple[str, ...] = ()
+    """Namespaces whose scripts may cut a VolumeGroupSnapshot (they get the group roles)."""
     admission_policies: bool = True
     """Render cluster/admission-policies.yaml (controller.admissionPolicies)."""
     admin_groups: tuple[str, ...] = ("system:masters",)
@@ -218,6 +220,7 @@ def plan_namespace(
             ("db", bool(pg or my)),
             ("dbsnap", any(d is not None and d.mode == "snapshot" for d in (pg, my))),
             ("hooks", hooks),
+            ("group", ns.group_snapshot != "never" and len(ns.pvcs) > 1),
         )
         if on
     )
@@ -294,6 +297,7 @@ def plan(config: Config) -> Plan:
         namespaces=tuple(u.name for u in units),
         verify_namespaces=tuple(u.name for u in units if u.verify_after_backup or u.drill),
         lease_namespaces=tuple(u.name for u in units if u.lease),
+        group_namespaces=tuple(u.name for u in units if "group" in u.caps),
         admission_policies=ctl.admission_policies,
         admin_groups=tuple(ctl.admin_groups),
         drill_schedule=(

@@ -418,6 +418,14 @@ SETTINGS: tuple[Setting, ...] = (
         optional=True,
     ),
     Setting(
+        "BAK_GROUP_SNAPSHOT",
+        "choice",
+        "auto: one VolumeGroupSnapshot of all PVCs when the cluster has a class; always; never",
+        lambda s: s.ns.group_snapshot,
+        "groupSnapshot",
+        cap="group",
+    ),
+    Setting(
         "BAK_VS_WAIT_UNTIL_READY",
         "bool",
         "true: wait until each snapshot is readyToUse",

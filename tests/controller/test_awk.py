@@ -19,7 +19,14 @@ from tests.genhelpers import REPO, TEMPLATES
 AWK_DIR = TEMPLATES / "controller" / "awk"
 SCRIPT = REPO / "out" / "controller" / "backup-ns-controller.sh"
 # What the script runs: each program after the shared library where it uses one.
-PROGRAMS = {"json": [], "decide": ["lib"], "status": ["lib"], "list": ["lib"], "drill": ["lib"]}
+PROGRAMS = {
+    "json": [],
+    "decide": ["lib"],
+    "groups": [],
+    "status": ["lib"],
+    "list": ["lib"],
+    "drill": ["lib"],
+}
 IDIOMS = re.compile(
     r"parameter `\w+' shadows global variable|function `\w+' defined but never called"
 )
