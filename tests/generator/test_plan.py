@@ -67,8 +67,26 @@ def test_mysql_without_lock_bakes_only_its_variables() -> None:
 def test_no_database() -> None:
     unit = plan_of("namespaces: {www: {pvcs: [a, b], lock: {mode: none}}}").namespaces[0]
     env = dict(unit.env)
-    assert unit.caps == frozenset()
+    assert unit.caps == frozenset({"group"})  # two PVCs, groupSnapshot auto
     assert (env["BAK_DB_SKIP"], env["BAK_DUMP_PVC"], env["BAK_PVC_NAMES"]) == ("true", "", "a b")
+
+
+def test_group_cap_needs_two_pvcs_and_not_never() -> None:
+    units = plan_of(
+        "namespaces:\n"
+        "  one: {pvcs: [a], lock: {mode: none}}\n"
+        "  two: {pvcs: [a, b], lock: {mode: none}}\n"
+        "  never: {pvcs: [a, b], lock: {mode: none}, groupSnapshot: never}\n"
+        "  always: {pvcs: [a, b], lock: {mode: none}, groupSnapshot: always}\n"
+    ).namespaces
+    assert {u.name: "group" in u.caps for u in units} == {
+        "always": True,
+        "never": False,
+        "one": False,
+        "two": True,
+    }
+    assert dict(units[0].env)["BAK_GROUP_SNAPSHOT"] == "always"
+    assert "BAK_GROUP_SNAPSHOT" not in dict(units[1].env)
 
 
 def test_dump_pvc_from_config_else_first_pvc() -> None:
@@ -111,7 +129,7 @@ def test_hooks_cap_env_and_planned_hooks() -> None:
         "  b: {pvcs: [data], flock: {enabled: false}}\n"
     ).namespaces
     a, b = units
-    assert a.caps == frozenset({"hooks"}) and b.caps == frozenset()
+    assert a.caps == frozenset({"hooks", "group"}) and b.caps == frozenset()
     names = [v for v, _ in a.env]
     assert names.index("BAK_HOOKS") == names.index("BAK_LOCK") - 1
     assert dict(a.env)["BAK_HOOKS"] == "true" and "BAK_HOOKS" not in dict(b.env)

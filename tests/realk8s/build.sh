@@ -53,6 +53,8 @@ print_paths() {
   [[ -x $DRIVER ]] || missing=1
   printf 'crds=%s\n' "$ROOT/$vhash/crd"
   compgen -G "$ROOT/$vhash/crd/*.yaml" >/dev/null || missing=1
+  printf 'group-crds=%s\n' "$ROOT/$vhash/group-crd"
+  compgen -G "$ROOT/$vhash/group-crd/*.yaml" >/dev/null || missing=1
   return "$missing"
 }
 
@@ -164,6 +166,17 @@ if need snapshot-controller csi-snapshotter || ! compgen -G "$ROOT/$vhash/crd/*.
   cp "$c"/config/crd/snapshot.storage.k8s.io_volumesnapshot*.yaml "$ROOT/$vhash/crd/"
   chmod u+w "$ROOT/$vhash/crd/"*.yaml
   built+=(snapshot-controller csi-snapshotter crds)
+fi
+
+# The group snapshot CRDs (groupsnapshot.storage.k8s.io, v1 since client/v8 v8.6.0) of the
+# same release, in a directory of their own (a cache built before they were added gets
+# them here, without a rebuild).
+if ! compgen -G "$ROOT/$vhash/group-crd/*.yaml" >/dev/null; then
+  c=$(moddir "github.com/kubernetes-csi/external-snapshotter/client/v8@$SNAPSHOTTER_VERSION")
+  mkdir -p "$ROOT/$vhash/group-crd"
+  cp "$c"/config/crd/groupsnapshot.storage.k8s.io_volumegroupsnapshot*.yaml "$ROOT/$vhash/group-crd/"
+  chmod u+w "$ROOT/$vhash/group-crd/"*.yaml
+  built+=(group-crds)
 fi
 
 if need csi-provisioner; then

@@ -4,7 +4,8 @@ etcd, kube-apiserver (TLS, RBAC, Pod Security admission, an audit log) and
 kube-controller-manager, then the CSI snapshot stack as plain processes: the
 real snapshot-controller, csi-snapshotter and csi-provisioner around our
 directory-backed CSI driver (tests/realk8s/csidriver), a default StorageClass
-(Immediate binding) and a default VolumeSnapshotClass (Retain). There is no
+(Immediate binding), a default VolumeSnapshotClass (Retain) and, with group
+snapshots on (CSIVolumeGroupSnapshot), a default VolumeGroupSnapshotClass (Retain). There is no
 scheduler and no kubelet: pods stay Pending and exec is impossible.
 
 Binaries come from `tests/realk8s/build.sh` (a cache outside the checkout).
@@ -48,6 +49,7 @@ BUILD_SH = HERE / "build.sh"
 DRIVER = "backupns.csi.test"
 STORAGE_CLASS = "backupns-csi"
 SNAPSHOT_CLASS = "backupns-csi-snapclass"
+GROUP_SNAPSHOT_CLASS = "backupns-csi-groupclass"
 SERVICE_CIDR = "10.96.0.0/24"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 
@@ -270,14 +272,16 @@ class RealCluster:
             "--controllers=*",
             *(["--use-service-account-credentials"] if self.controller_credentials else []),
         )
-        crds = sorted(Path(self._bin["crds"]).glob("*.yaml"))
+        crds = sorted(
+            [*Path(self._bin["crds"]).glob("*.yaml"), *Path(self._bin["group-crds"]).glob("*.yaml")]
+        )
         self.kubectl("apply", *[a for c in crds for a in ("-f", str(c))], check=True)
         self.kubectl(
             "wait",
             "--for=condition=established",
             "--timeout=60s",
             *[
-                f"crd/{c.name.split('_', 1)[1].removesuffix('.yaml')}.snapshot.storage.k8s.io"
+                "crd/{1}.{0}".format(*c.name.removesuffix(".yaml").split("_", 1))
                 for c in crds
             ],
             check=True,
@@ -302,7 +306,7 @@ class RealCluster:
             "snapshot-controller",
             *common,
             "--leader-election=false",
-            "--feature-gates=CSIVolumeGroupSnapshot=false",
+            "--feature-gates=CSIVolumeGroupSnapshot=true",
             "--retry-interval-max=10s",
         )
         sidecar = [
@@ -315,7 +319,7 @@ class RealCluster:
         self._spawn(
             "csi-snapshotter",
             *sidecar,
-            "--feature-gates=CSIVolumeGroupSnapshot=false",
+            "--feature-gates=CSIVolumeGroupSnapshot=true",
             "--retry-interval-max=10s",
         )
         self._spawn("csi-provisioner", *sidecar, "--retry-interval-max=10s")
@@ -335,6 +339,14 @@ kind: VolumeSnapshotClass
 metadata:
   name: {SNAPSHOT_CLASS}
   annotations: {{snapshot.storage.kubernetes.io/is-default-class: "true"}}
+driver: {DRIVER}
+deletionPolicy: Retain
+---
+apiVersion: groupsnapshot.storage.k8s.io/v1
+kind: VolumeGroupSnapshotClass
+metadata:
+  name: {GROUP_SNAPSHOT_CLASS}
+  annotations: {{groupsnapshot.storage.kubernetes.io/is-default-class: "true"}}
 driver: {DRIVER}
 deletionPolicy: Retain
 """

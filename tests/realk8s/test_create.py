@@ -259,9 +259,18 @@ def test_create_path_as_service_account(
 
 def _assert_audit_all_allowed(cluster: RealCluster, offset: int, ns: str) -> None:
     """Every request the script made as the ServiceAccount was allowed (audit log)."""
+    calls = script_calls(cluster, offset, ns)
+    assert ("create", "volumesnapshots", "", ns) in calls, calls
+    assert ("get", "persistentvolumeclaims", "", ns) in calls, calls
+    assert all(c[3] == ns for c in calls if not c[1].startswith("nonResourceURL")), calls
+
+
+def script_calls(cluster: RealCluster, offset: int, ns: str) -> set[tuple[str, str, str, str]]:
+    """(verb, resource, subresource, namespace) of every request namespace ns's
+    ServiceAccount made after `offset` (audit log); each one allowed."""
     user = f"system:serviceaccount:{ns}:backup-ns"
     events = [e for e in cluster.audit_events(offset) if e["user"]["username"] == user]
-    calls = set()
+    calls: set[tuple[str, str, str, str]] = set()
     for e in events:
         ref = e.get("objectRef")
         if ref is None:  # discovery, /version: non-resource URLs
@@ -277,6 +286,4 @@ def _assert_audit_all_allowed(cluster: RealCluster, offset: int, ns: str) -> Non
         decision = e.get("annotations", {}).get("authorization.k8s.io/decision")
         assert decision == "allow", (call, e.get("annotations"), e.get("responseStatus"))
     print("calls made by the script:", sorted(calls))
-    assert ("create", "volumesnapshots", "", ns) in calls, calls
-    assert ("get", "persistentvolumeclaims", "", ns) in calls, calls
-    assert all(c[3] == ns for c in calls if not c[1].startswith("nonResourceURL")), calls
+    return calls

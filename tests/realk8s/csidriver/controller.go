@@ -199,11 +199,12 @@ func (c *controller) CreateSnapshot(_ context.Context, req *csi.CreateSnapshotRe
 func snapshotInfo(id string, m *snapshotMeta) *csi.Snapshot {
 	sec, nsec := m.CreationTime/1e9, m.CreationTime%1e9
 	return &csi.Snapshot{
-		SnapshotId:     id,
-		SourceVolumeId: m.SourceVolumeID,
-		SizeBytes:      m.SizeBytes,
-		CreationTime:   &timestamppb.Timestamp{Seconds: sec, Nanos: int32(nsec)},
-		ReadyToUse:     true, // the copy is complete when CreateSnapshot returns
+		SnapshotId:      id,
+		SourceVolumeId:  m.SourceVolumeID,
+		SizeBytes:       m.SizeBytes,
+		CreationTime:    &timestamppb.Timestamp{Seconds: sec, Nanos: int32(nsec)},
+		ReadyToUse:      true, // the copy is complete when CreateSnapshot returns
+		GroupSnapshotId: m.GroupSnapshotID,
 	}
 }
 

@@ -2,8 +2,9 @@
 // real control plane tier: volumes and snapshots are directories under a
 // state dir, a snapshot is a full copy of its volume, and a volume created
 // from a snapshot starts as a copy of it. It serves the CSI Identity,
-// Controller and Node services on one unix socket; the Node service
-// bind-mounts a volume's directory (only csi-sanity calls it: the tier has
+// Controller, GroupController and Node services on one unix socket (a group
+// snapshot copies its volumes back to back under the store's one lock); the
+// Node service bind-mounts a volume's directory (only csi-sanity calls it: the tier has
 // no kubelet). It is checked against the CSI spec by the upstream csi-sanity
 // suite (tests/realk8s/test_csi_sanity.py).
 //
@@ -15,6 +16,7 @@
 //	volumes/<volume id>/meta.json   name, capacity, content source
 //	snapshots/<snapshot id>/data/   the copy taken at CreateSnapshot
 //	snapshots/<snapshot id>/meta.json
+//	groups/<group snapshot id>.json  name, source volumes, member snapshot ids
 package main
 
 import (
@@ -64,6 +66,7 @@ func main() {
 	srv := grpc.NewServer(grpc.UnaryInterceptor(logCalls))
 	csi.RegisterIdentityServer(srv, &identity{name: *driverName})
 	csi.RegisterControllerServer(srv, &controller{store: store})
+	csi.RegisterGroupControllerServer(srv, &groupController{store: store})
 	csi.RegisterNodeServer(srv, &node{store: store, nodeID: *nodeID})
 
 	stop := make(chan os.Signal, 1)

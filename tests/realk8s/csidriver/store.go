@@ -29,6 +29,8 @@ type snapshotMeta struct {
 	SourceVolumeID string `json:"sourceVolumeId"`
 	CreationTime   int64  `json:"creationTimeUnixNano"`
 	SizeBytes      int64  `json:"sizeBytes"`
+	// GroupSnapshotID: the group snapshot it was cut in ("" = on its own).
+	GroupSnapshotID string `json:"groupSnapshotId,omitempty"`
 }
 
 // store keeps volumes and snapshots as directories. One mutex serialises all
@@ -39,7 +41,7 @@ type store struct {
 }
 
 func openStore(root string) (*store, error) {
-	for _, d := range []string{"volumes", "snapshots", "tmp"} {
+	for _, d := range []string{"volumes", "snapshots", "groups", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return nil, err
 		}

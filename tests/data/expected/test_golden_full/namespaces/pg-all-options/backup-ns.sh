@@ -2217,6 +2217,12 @@ group_check() {
   fi
 }
 
+# group_in_use: whether this run cuts its PVCs in one VolumeGroupSnapshot (after
+# group_check), for a check that needs them cut at one instant.
+group_in_use() {
+  [[ -n $GROUP_CLASS ]]
+}
+
 # group_manifest: the VolumeGroupSnapshot as JSON: GROUP_NAME of class GROUP_CLASS,
 # selecting the PVCs labelled GROUP_LABEL=GROUP_KEY.
 group_manifest() {
@@ -2284,14 +2290,19 @@ group_create() {
 # VolumeSnapshot exists (VS_NAMES[i] of PVCS[i]); fail on its status.error, on a member of
 # a PVC that is not this run's, or after LIMIT seconds.
 group_wait_members() {
-  local limit=$1 start=$SECONDS out ready message line name pvc owners i found extra
+  local limit=$1 start=$SECONDS out ready message name pvc owners i found extra seen=''
   local -A member=()
   while :; do
     if ! out=$(kube get "$VGS_RESOURCE" "$GROUP_NAME" -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE"); then
       kube_fail "cannot read VolumeGroupSnapshot $GROUP_NAME" "Check that the ServiceAccount may get volumegroupsnapshots"
     fi
     IFS='|' read -r ready message <<<"$out"
-    if [[ -n $message && $ready != true ]]; then
+    # An update conflict of the snapshot controller is retried by it (it sets status.error
+    # meanwhile): wait on. Any other error fails the run.
+    if [[ -n $message && $ready != true && $message == *"the object has been modified"* ]]; then
+      [[ $message == "$seen" ]] || log "snapshot: VolumeGroupSnapshot $GROUP_NAME: the snapshot controller retries after a conflict: $(one_line "$message")"
+      seen=$message
+    elif [[ -n $message && $ready != true ]]; then
       die "VolumeGroupSnapshot $GROUP_NAME failed" "$message" \
         "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumegroupsnapshot $GROUP_NAME), then delete it"
     fi
@@ -4367,7 +4378,7 @@ command_create() {
   if [[ $BAK_DRY_RUN != true && $BAK_VS_WAIT_UNTIL_READY == true ]]; then
     vs_watch_start
   fi
-  if [[ -n $GROUP_CLASS ]]; then
+  if group_in_use; then
     group_create
   else
     vs_create_all
