@@ -20,6 +20,7 @@ import jinja2
 
 from . import __version__, commands, jobscript, kinds
 from .cache import default_dir
+from .controller import DRILL_CRONJOB
 from .dashboard import dashboard_json
 from .errors import TemplateError
 from .monitoring import (
@@ -41,6 +42,8 @@ CONTROLLER_SCRIPT = "controller/backup-ns-controller.sh"
 APP_NAME = "backup-ns"
 NAMESPACE_ROLE = "backup-ns-namespace"
 VERIFY_ROLE = "backup-ns-verify"
+DRILL_ROLE = "backup-ns-drill"
+"""The controller's rights to start a namespace's drill (bound in each namespace)."""
 GROUP_ROLE = "backup-ns-group"
 GROUP_CLASSES_ROLE = "backup-ns-group-classes"
 
@@ -221,6 +224,8 @@ def environment(root: str | None = None) -> jinja2.Environment:
         app_name=APP_NAME,
         namespace_role=NAMESPACE_ROLE,
         verify_role=VERIFY_ROLE,
+        drill_role=DRILL_ROLE,
+        drill_cronjob=DRILL_CRONJOB,
         group_role=GROUP_ROLE,
         group_classes_role=GROUP_CLASSES_ROLE,
     )
@@ -257,7 +262,7 @@ class Renderer:
     def script(self, unit: NamespaceUnit, hdr: str, job: bool = False) -> str:
         """The namespace script; with ``job``, the job script: the commands the CronJob
         runs and the fragments they need (what the ConfigMap carries)."""
-        cli = commands.script_program(unit.caps, job)
+        cli = commands.script_program(unit.caps, job, unit.drill)
         return self.template(SCRIPT_TEMPLATE, header=hdr, ns=unit, cli=cli)
 
     def job_script(self, unit: NamespaceUnit, hdr: str, full: str | None = None) -> str:
