@@ -923,6 +923,19 @@ kube_raw() {
   return "$rc"
 }
 
+# url_query_value TEXT: TEXT percent-encoded for a query string.
+url_query_value() {
+  local text=$1 out='' c i
+  for ((i = 0; i < ${#text}; i++)); do
+    c=${text:i:1}
+    case $c in
+      [A-Za-z0-9._~-]) out+=$c ;;
+      *) out+=$(printf '%%%02X' "'$c") ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
 # json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
 # answer) that is a string (its contents as sent, escapes kept) or a literal (null:
 # ""). Status 1 when there is none. For keys that occur once in the object.
@@ -1311,12 +1324,16 @@ pvc_selector() {
   printf 'backup-ns.sh/pvc in (%s)\n' "${PVCS[*]}"
 }
 
-# periods_list: one list call (stdout to $WORK_DIR/periods): "pvc|ready|failed|deleting|
-# daily|weekly|monthly|error" for every managed snapshot of this run's PVCs (status.error
-# last: kubectl prints it as one line of JSON, which may hold "|"). Runs in the
-# background beside the PVC check; periods_load reads the result.
+# vs_path: the API path of the namespace's VolumeSnapshots.
+vs_path() {
+  printf '/apis/snapshot.storage.k8s.io/v1/namespaces/%s/volumesnapshots' "$BAK_NAMESPACE"
+}
+
+# periods_list: one raw list call (the JSON list to $WORK_DIR/periods) of every managed
+# snapshot of this run's PVCs. Runs in the background beside the PVC check;
+# periods_load reads the result.
 periods_list() {
-  kube get "$VS_RESOURCE" -l "$(pvc_selector)" -o jsonpath='{range .items[*]}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/failed}{"|"}{.metadata.deletionTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.status.error}{"\n"}{end}' \
+  kube_raw get "$(vs_path)?labelSelector=$(url_query_value "$(pvc_selector)")" \
     >"$WORK_DIR/periods" 2>"$WORK_DIR/periods.err"
 }
 
@@ -1327,15 +1344,27 @@ periods_list() {
 # week's, month's copy. (The controller's failed mark on a snapshot that was not ready
 # in time is no part of it: the controller withdraws that mark once the snapshot is
 # ready, and the snapshot keeps its periods.)
+# The list is split into its items at each item's "kind" member (every item of a
+# custom resource's list carries it, and no string value holds it unescaped).
 periods_load() {
-  local pvc ready failed deleting daily weekly monthly error
+  local list item pvc kind items
+  list=$(<"$WORK_DIR/periods")
+  list=${list//\"kind\":\"VolumeSnapshot\"/$'\x1e'}
+  IFS=$'\x1e' read -r -d '' -a items <<<"$list" || true
   PERIODS_TAKEN=()
-  while IFS='|' read -r pvc ready failed deleting daily weekly monthly error; do
-    [[ $ready == true && $failed != true && -z $deleting && -z $error ]] || continue
-    [[ -z $daily ]] || PERIODS_TAKEN["$pvc daily=$daily"]=1
-    [[ -z $weekly ]] || PERIODS_TAKEN["$pvc weekly=$weekly"]=1
-    [[ -z $monthly ]] || PERIODS_TAKEN["$pvc monthly=$monthly"]=1
-  done <"$WORK_DIR/periods"
+  for item in "${items[@]:1}"; do
+    json_scalar "$item" readyToUse || continue
+    [[ $REPLY == true && $item != *'"error":{'* ]] || continue
+    ! json_scalar "$item" deletionTimestamp || continue
+    json_scalar "$item" 'backup-ns[.]sh/failed' || true
+    [[ $REPLY != true ]] || continue
+    json_scalar "$item" 'backup-ns[.]sh/pvc' || continue
+    pvc=$REPLY
+    for kind in daily weekly monthly; do
+      json_scalar "$item" "backup-ns[.]sh/$kind" || continue
+      [[ -z $REPLY ]] || PERIODS_TAKEN["$pvc $kind=$REPLY"]=1
+    done
+  done
 }
 
 # build_labels PVC: fill VS_LABELS with "key=value" items for PVC's snapshot.
@@ -1427,10 +1456,10 @@ remote_get() {
 VS_CREATED=()
 declare -gA VS_READY=() VS_RESULT=()
 VS_WATCH_FD='' VS_WATCH_PID=''
+# The watch's events, one a line (vs_watch_lines): type|name|readyToUse|restoreSize|
+# content|error message.
 # Why several PVCs are snapshotted one by one (group_check says when they are not).
 VS_APART_WHY='this script has no group snapshots (groupSnapshot: never, or one PVC configured)'
-# One watch event a line: type|name|readyToUse|restoreSize|content|error message.
-VS_WATCH_JSONPATH='{.type}{"|"}{.object.metadata.name}{"|"}{.object.status.readyToUse}{"|"}{.object.status.restoreSize}{"|"}{.object.status.boundVolumeSnapshotContentName}{"|"}{.object.status.error.message}{"\n"}'
 
 # vs_manifest NAME PVC CLASS: the VolumeSnapshot as JSON (valid YAML too), with
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
@@ -1463,9 +1492,11 @@ cut_clock() {
 }
 
 # vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
-# PVCS[i]) with one kubectl call (client-side dry run in dry-run mode).
+# PVCS[i]): one raw POST each, validated by the API server (fieldValidation=Strict:
+# an unknown field is refused, as kubectl's own check would; no OpenAPI download).
+# A dry run sends nothing.
 vs_create_all() {
-  local i manifests=() list out line name created=() dry=()
+  local i manifests=()
   cut_clock
   ((${#PVCS[@]} < 2)) ||
     log "snapshot: one VolumeSnapshot per PVC, not cut at one instant: $VS_APART_WHY"
@@ -1477,29 +1508,43 @@ vs_create_all() {
     [[ $BAK_DRY_RUN != true ]] ||
       log "snapshot: dry run, would create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (${#VS_LABELS[@]} labels)"
   done
-  # A YAML stream of JSON documents (a v1 List would be validated against OpenAPI v2).
-  list=$(printf -- '---\n%s\n' "${manifests[@]}")
-  [[ $BAK_DRY_RUN != true ]] || dry=(--dry-run=client)
-  if [[ $BAK_DEBUG == true ]]; then
-    printf '%s\n' "$list" >&2
-  fi
-  # On a partial failure, the names kubectl printed are the snapshots that exist.
-  out=$(printf '%s\n' "$list" | kube create "${dry[@]}" -f - -o name 2>"$ERR_FILE") || true
-  while IFS= read -r line; do
-    name=${line#*/}
-    name=${name%% *}
-    if [[ -n $name && $line == volumesnapshot.* ]]; then
-      created+=("$name")
-    fi
-  done <<<"$out"
-  [[ $BAK_DRY_RUN == true ]] || VS_CREATED=("${created[@]}")
   for i in "${!PVCS[@]}"; do
-    if [[ " ${created[*]} " != *" ${VS_NAMES[i]} "* ]]; then
+    if [[ $BAK_DEBUG == true ]]; then
+      printf '%s\n' "${manifests[i]}" >&2
+    fi
+    [[ $BAK_DRY_RUN != true ]] || continue
+    if ! printf '%s\n' "${manifests[i]}" |
+      kube_raw create "$(vs_path)?fieldValidation=Strict" -f - >/dev/null 2>"$ERR_FILE"; then
       kube_fail "cannot create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]}" \
         "Check the snapshot CRDs, the VolumeSnapshotClass and that the ServiceAccount may create volumesnapshots"
     fi
-    [[ $BAK_DRY_RUN == true ]] ||
-      log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
+    VS_CREATED+=("${VS_NAMES[i]}")
+    log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
+  done
+}
+
+# vs_watch_lines: the raw watch's events (one JSON object a line) as VS_WATCH lines.
+# The snapshot's name is the metadata member that its namespace follows.
+vs_watch_lines() {
+  local line type name ready size content message re
+  re="\"name\":[[:space:]]*\"([^\"]*)\",[[:space:]]*\"namespace\":"
+  while IFS= read -r line; do
+    json_scalar "$line" type || continue
+    type=$REPLY
+    [[ $line =~ $re ]] || continue
+    name=${BASH_REMATCH[1]}
+    json_scalar "$line" readyToUse || true
+    ready=$REPLY
+    json_scalar "$line" restoreSize || true
+    size=$REPLY
+    json_scalar "$line" boundVolumeSnapshotContentName || true
+    content=$REPLY
+    message=''
+    if [[ $line == *'"error":{'* ]] && json_scalar "$line" message; then
+      message=${REPLY//\\\"/\"}
+      message=${message//\\\\/\\}
+    fi
+    printf '%s|%s|%s|%s|%s|%s\n' "$type" "$name" "$ready" "$size" "$content" "$message"
   done
 }
 
@@ -1518,8 +1563,10 @@ vs_watch_start() {
 vs_watch_run() {
   local parent=$1 pid guard rc=0
   trap - EXIT ERR
-  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get "$VS_RESOURCE" -l "$(pvc_selector)" \
-    --watch --output-watch-events -o jsonpath="$VS_WATCH_JSONPATH" </dev/null 2>"$WORK_DIR/watch.err" &
+  # A raw watch (no discovery): its first events are the snapshots that exist.
+  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get --raw \
+    "$(vs_path)?watch=true&labelSelector=$(url_query_value "$(pvc_selector)")" \
+    </dev/null 2>"$WORK_DIR/watch.err" > >(vs_watch_lines) &
   pid=$!
   # Only kubectl writes to the pipe: the script sees the end of the stream when it ends.
   exec >/dev/null
@@ -2745,20 +2792,27 @@ EVENT_PENDING=false
 
 # event_involved: "apiVersion|kind|name|uid" of the object the Event is about.
 event_involved() {
-  local job out
+  local job out owners name re='"ownerReferences":[[:space:]]*(\[[^]]*\])'
   # Only inside a pod (its ServiceAccount token is mounted): elsewhere BAK_LABEL_VS_POD
-  # names no Job, and kubectl follows a 404 with a namespace GET the role may not make.
+  # names no Job. One raw GET: the Job's uid, and its owner when that is a CronJob.
   if [[ -n $BAK_LABEL_VS_POD && -r /var/run/secrets/kubernetes.io/serviceaccount/token ]]; then
     job=${BAK_LABEL_VS_POD%-*}
-    if out=$(kube get jobs.v1.batch "$job" \
-      -o jsonpath='{.metadata.uid}{"|"}{range .metadata.ownerReferences[?(@.kind=="CronJob")]}{.name}{"|"}{.uid}{end}' \
-      2>/dev/null) && [[ -n $out ]]; then
-      if [[ -n ${out#*|} ]]; then
-        printf 'batch/v1|CronJob|%s\n' "${out#*|}"
-      else
-        printf 'batch/v1|Job|%s|%s\n' "$job" "${out%%|*}"
+    if out=$(kube_raw get "/apis/batch/v1/namespaces/$BAK_NAMESPACE/jobs/$job" 2>/dev/null); then
+      owners=''
+      if [[ $out =~ $re ]]; then
+        owners=${BASH_REMATCH[1]}
+        out=${out/"$owners"/}
       fi
-      return 0
+      if [[ $owners == *'"kind":"CronJob"'* ]] && json_scalar "$owners" name; then
+        name=$REPLY
+        json_scalar "$owners" uid || true
+        printf 'batch/v1|CronJob|%s|%s\n' "$name" "$REPLY"
+        return 0
+      fi
+      if json_scalar "$out" uid; then
+        printf 'batch/v1|Job|%s|%s\n' "$job" "$REPLY"
+        return 0
+      fi
     fi
   fi
   if ((${#VS_CREATED[@]} > 0)); then
@@ -2787,7 +2841,8 @@ event_record() {
     "$(json_str "$name")" "$(json_str "$BAK_NAMESPACE")" "$(json_str "$uid")" \
     "$(json_str "$type")" "$(json_str "$reason")" "$(json_str "$message")" \
     "$(json_str "${BAK_LABEL_VS_POD:-${HOSTNAME:-backup-ns}}")" "$(json_str "$now")" "$(json_str "$now")")
-  if ! out=$(printf '%s\n' "$manifest" | kube create --validate=false -f - -o name 2>"$ERR_FILE"); then
+  if ! out=$(printf '%s\n' "$manifest" |
+    kube_raw create "/api/v1/namespaces/$BAK_NAMESPACE/events" -f - 2>"$ERR_FILE"); then
     if [[ $type == Normal ]]; then
       warn "cannot record the $reason Event: $(err_detail "$ERR_FILE"). The backup is not affected; check that the ServiceAccount may create events"
     else
@@ -2795,7 +2850,8 @@ event_record() {
     fi
     return 0
   fi
-  [[ $type != Normal ]] || log "event: $type $reason about $kind $name ($(one_line "$out"))"
+  json_scalar "$out" name || true
+  [[ $type != Normal ]] || log "event: $type $reason about $kind $name (event/$REPLY)"
 }
 
 # on_die LINE: called by die before it prints the error line: the BackupFailed Event.
@@ -2873,29 +2929,26 @@ slot_acquire() {
   esac
 }
 
-# PVC_TEMPLATE: "name|capacity|request|CSI driver|backup-ns.sh/snapshot-group label" of each
-# PVC read (one object or a List).
-PVC_TEMPLATE='{{define "p"}}{{.metadata.name}}|{{with .status}}{{with .capacity}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}|{{with .spec}}{{with .resources}}{{with .requests}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}{{end}}|{{with .metadata.annotations}}{{with index . "volume.kubernetes.io/storage-provisioner"}}{{.}}{{end}}{{end}}|{{with .metadata.labels}}{{with index . "backup-ns.sh/snapshot-group"}}{{.}}{{end}}{{end}}{{"\n"}}{{end}}{{if .items}}{{range .items}}{{template "p" .}}{{end}}{{else}}{{template "p" .}}{{end}}'
-
-# pvcs_check: every PVC of the run exists (one kubectl call); PVC_SIZE[pvc] = its
-# capacity (its request while it is not bound); PVC_DRIVER[pvc], PVC_GROUP[pvc]: its CSI
-# driver and group label, for group_check.
+# pvcs_check: every PVC of the run exists (one raw GET each); PVC_SIZE[pvc] = its
+# capacity (its request while it is not bound); with group snapshots PVC_DRIVER[pvc]
+# and PVC_GROUP[pvc], its CSI driver and backup-ns.sh/snapshot-group label (group_check).
 pvcs_check() {
-  local out pvc name capacity request driver group
-  local -A seen=()
-  out=$(kube get persistentvolumeclaims "${PVCS[@]}" -o go-template="$PVC_TEMPLATE" 2>"$ERR_FILE") || true
+  local out pvc capacity re_cap re_req
+  re_cap='"capacity":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
+  re_req='"requests":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
   PVC_SIZE=()
-  # shellcheck disable=SC2034 # driver, group: kept for group_check where the script has it
-  while IFS='|' read -r name capacity request driver group; do
-    [[ -n $name ]] || continue
-    seen[$name]=1    capacity=${capacity:-$request}
-    if quantity_bytes "$capacity" >/dev/null; then
-      PVC_SIZE[$name]=$capacity
-    fi
-  done <<<"$out"
   for pvc in "${PVCS[@]}"; do
-    if [[ -z ${seen[$pvc]+x} ]]; then
+    if ! out=$(kube_raw get "/api/v1/namespaces/$BAK_NAMESPACE/persistentvolumeclaims/$pvc" 2>"$ERR_FILE"); then
       kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
+    fi
+    capacity=''
+    if [[ $out =~ $re_cap ]]; then
+      capacity=${BASH_REMATCH[1]}
+    elif [[ $out =~ $re_req ]]; then
+      capacity=${BASH_REMATCH[1]}
+    fi
+    if quantity_bytes "$capacity" >/dev/null; then
+      PVC_SIZE[$pvc]=$capacity
     fi
     log "pvc: $pvc exists"
   done
