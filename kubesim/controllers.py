@@ -107,6 +107,10 @@ def consistent_copy(src: str, dst: str, *, atomic: bool = False) -> None:
     if os.path.isdir(src):
         with freeze.stopped(src) if atomic else contextlib.nullcontext():
             shutil.copytree(src, tmp, symlinks=True)
+            # a CSI snapshot keeps each file's owner (a database's files stay its user's)
+            from .exec import _copy_owners
+
+            _copy_owners(src, tmp)
     else:
         os.makedirs(tmp)
     if os.path.exists(dst):

@@ -1,9 +1,11 @@
 """The kubelet of the pods that run: their containers' commands as local processes.
 
-Which pods run: those a Job owns (controller ownerReference, see jobs.py) and pods
-annotated ``kubesim.io/run: "true"``. Every other pod stays what
-controllers.reconcile_pod makes it: Running at once, no process (the workloads
-that tests seed as ``kubectl exec`` targets).
+Which pods run: those a Job owns (controller ownerReference, see jobs.py), pods
+annotated ``kubesim.io/run: "true"``, and pods that no controller owns whose every
+container gives a ``command`` (what a client creates to run: the toolbox's helper and
+drill pods). Every other pod stays what controllers.reconcile_pod makes it: Running
+at once, no process (the workloads that tests seed as ``kubectl exec`` targets, which
+name an image and no command: there are no images to run).
 
 There are no images. A container is the host's filesystem seen through the same
 "container" as exec (exec.ContainerFS: a private mount namespace, a chroot that
@@ -26,9 +28,16 @@ A pod that runs:
 4. keeps each container's output as a CRI log file
    (``STATE/logs/<ns>/<pod>/<container>/<restart>.log``) that ``kubectl logs``
    reads (``--timestamps``, ``--tail``, ``--limit-bytes``, ``-f``, ``--previous``);
+   its ``terminationMessagePath`` (default ``/dev/termination-log``) is a fresh
+   writable file whose first 4096 bytes become ``state.terminated.message``; with
+   ``terminationMessagePolicy: FallbackToLogsOnError`` a failed container that left
+   it empty gets the last 80 lines (at most 2048 bytes) of its log instead;
    stdout and stderr share one pipe, so their order is kept exactly (a runtime
    reads two pipes and may interleave them differently; the stream tag is always stdout);
-5. ends Succeeded (every container exited 0) or Failed, with each container's
+5. is Running once a container (not an init container) started, and its container
+   ends when the container's first process exits (the rest of it is killed, as a
+   runtime does when PID 1 of the container ends);
+6. ends Succeeded (every container exited 0) or Failed, with each container's
    ``state.terminated`` (exitCode, reason ``Completed``/``Error``/``StartError``);
    ``restartPolicy: OnFailure``/``Always`` restart the container in place
    (``restartCount``) after a short back-off.
@@ -69,6 +78,10 @@ RESTART_BACKOFF_SECONDS = 1.0
 """restartPolicy OnFailure/Always: 1 s, 2 s, 4 s ... at most 10 s (the kubelet: 10 s ... 5 min)."""
 OUTPUT_GRACE_SECONDS = 2.0
 START_ERROR_CODE = 128
+MESSAGE_BYTES = 4096
+"""The kubelet reads at most this much of a termination message file."""
+FALLBACK_LINES, FALLBACK_BYTES = 80, 2048
+"""FallbackToLogsOnError: the log's last lines, at most this many bytes."""
 NO_IMAGES = "kubesim runs no container images: the container needs a command"
 
 
@@ -76,9 +89,12 @@ def runs_process(pod: dict[str, Any]) -> bool:
     meta = pod["metadata"]
     if (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true":
         return True
-    return any(
-        r.get("kind") == "Job" and r.get("controller") for r in meta.get("ownerReferences") or []
-    )
+    owners = meta.get("ownerReferences") or []
+    if not owners:
+        spec = pod.get("spec") or {}
+        containers = list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
+        return bool(containers) and all(c.get("command") for c in containers)
+    return any(r.get("kind") == "Job" and r.get("controller") for r in owners)
 
 
 def _ts_nano() -> str:
@@ -417,6 +433,36 @@ class PodRun:
             bool(csc.get("readOnlyRootFilesystem")),
         )
 
+    def _termination_file(self, c: dict[str, Any], restarts: int) -> str:
+        return os.path.join(self.sim.state_dir, "termination", self.ns, self.name,
+                            c.get("name", ""), str(restarts))  # fmt: skip
+
+    def _termination_mount(self, c: dict[str, Any], restarts: int) -> Any:
+        """The container's terminationMessagePath: a fresh file any user may write."""
+        from .exectypes import Mount
+
+        path = self._termination_file(c, restarts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb"):
+            pass
+        os.chmod(path, 0o666)
+        where = c.get("terminationMessagePath") or "/dev/termination-log"
+        return Mount(host_dir=path, mount_path=where)
+
+    def _termination_message(self, c: dict[str, Any], restarts: int, code: int) -> str:
+        """What the kubelet reports as state.terminated.message (see the module docstring)."""
+        try:
+            with open(self._termination_file(c, restarts), "rb") as fh:
+                data = fh.read(MESSAGE_BYTES)
+        except OSError:
+            data = b""
+        if not data and code != 0 and c.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            path = os.path.join(log_dir(self.sim, self.ns, self.name, c.get("name", "")),
+                                f"{restarts}.log")  # fmt: skip
+            lines = [body for _ts, body in _read_cri(path)][-FALLBACK_LINES:]
+            data = b"".join(lines)[-FALLBACK_BYTES:]
+        return data.decode(errors="replace")
+
     def _terminated(self, name: str, restarts: int, code: int, reason: str, started: str,
                     message: str = "") -> None:  # fmt: skip
         term: dict[str, Any] = {
@@ -466,6 +512,7 @@ class PodRun:
         try:
             try:
                 mounts = resolve_mounts(self.sim, pod, c)
+                mounts.append(self._termination_mount(c, restarts))
             except OSError as exc:
                 self._terminated(name, restarts, START_ERROR_CODE, "StartError", started, str(exc))
                 return START_ERROR_CODE
@@ -526,6 +573,8 @@ class PodRun:
             }
             if "lastState" in prev:
                 self.statuses[name]["lastState"] = prev["lastState"]
+            if any(c is x for x in spec.get("containers") or []):
+                self.phase = "Running"  # init containers run while the pod is Pending
             if all(
                 "running" in (self.statuses.get(x.get("name", "")) or {}).get("state", {})
                 for x in spec.get("containers") or []
@@ -534,7 +583,7 @@ class PodRun:
             self.write()
             self.event("Normal", "Started", f"Started container {name}")
             pumps = [asyncio.ensure_future(_pump(proc.stdout, "stdout", logf))]
-            exited = asyncio.ensure_future(proc.wait())
+            exited = asyncio.ensure_future(_first_process_exit(proc))
             stop = asyncio.ensure_future(self.stopping.wait())
             await asyncio.wait([exited, stop], return_when=asyncio.FIRST_COMPLETED)
             if not exited.done():
@@ -554,9 +603,9 @@ class PodRun:
             if code < 0:
                 code = 128 - code
             if not self.stopping.is_set():
-                self._terminated(
-                    name, restarts, code, "Completed" if code == 0 else "Error", started
-                )
+                message = self._termination_message(c, restarts, code)
+                self._terminated(name, restarts, code, "Completed" if code == 0 else "Error",
+                                 started, message)  # fmt: skip
             return code
         finally:
             logf.close()
@@ -572,6 +621,15 @@ class PodRun:
             ex._rmdir(root)
             if ns_fd >= 0:
                 os.close(ns_fd)
+
+
+async def _first_process_exit(proc: asyncio.subprocess.Process) -> int:
+    """The container's first process exited (its returncode is set at once; proc.wait()
+    also waits until every process holding its output pipe closed it, and a server it
+    started in the background may hold it for good). The runtime then kills the rest."""
+    while proc.returncode is None:
+        await asyncio.sleep(0.05)
+    return proc.returncode
 
 
 async def _pump(reader: asyncio.StreamReader | None, stream: str, logf: Any) -> None:

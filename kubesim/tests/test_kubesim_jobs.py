@@ -291,3 +291,64 @@ def test_logs_follow_streams_until_the_container_ends(sim: KubeSim) -> None:
         )
     )
     assert logs(sim, "-f", "job/ticker") == "1\n2\n3\n"
+
+
+def bare_pod(name: str, script: str, **container: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "none",
+                            "command": ["/bin/bash", "-c", script], **container}],
+        },
+    }  # fmt: skip
+
+
+def terminated(sim: KubeSim, name: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        pod = sim.api(f"/api/v1/namespaces/{NS}/pods/{name}")
+        st = (pod.get("status") or {}).get("containerStatuses") or [{}]
+        return st[0].get("state", {}).get("terminated")  # type: ignore[no-any-return]
+
+    got: dict[str, Any] = sim.wait_for(done, 60)
+    return got
+
+
+def test_a_pod_of_its_own_with_a_command_runs_and_reports_its_termination_message(
+    sim: KubeSim,
+) -> None:
+    """A pod no controller owns runs when its containers give a command; what it writes
+    to /dev/termination-log (as a non-root user, read-only root) is its message."""
+    apply(
+        sim,
+        bare_pod(
+            "msg",
+            "id -u; printf 'result=ok\\n' >/dev/termination-log",
+            securityContext={"runAsUser": 1234, "readOnlyRootFilesystem": True},
+        ),
+    )
+    term = terminated(sim, "msg")
+    assert (term["exitCode"], term["message"]) == (0, "result=ok\n")
+    assert logs(sim, "msg") == "1234\n"
+
+
+def test_fallback_to_logs_on_error_takes_the_log_tail(sim: KubeSim) -> None:
+    script = "for i in $(seq 1 100); do echo line $i; done; exit 3"
+    apply(sim, bare_pod("fallback", script, terminationMessagePolicy="FallbackToLogsOnError"),
+          bare_pod("nofallback", script))  # fmt: skip
+    term = terminated(sim, "fallback")
+    assert term["exitCode"] == 3
+    assert term["message"] == "".join(f"line {i}\n" for i in range(21, 101))
+    assert "message" not in terminated(sim, "nofallback")
+
+
+def test_a_seeded_workload_pod_without_a_command_runs_no_process(sim: KubeSim) -> None:
+    pod = bare_pod("target", "")
+    del pod["spec"]["containers"][0]["command"]
+    apply(sim, pod)
+    got = sim.wait_for(
+        lambda: sim.api(f"/api/v1/namespaces/{NS}/pods/target")["status"].get("phase")
+    )
+    assert got == "Running"

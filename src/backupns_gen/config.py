@@ -40,6 +40,7 @@ from .fields import (
     RunbookUrl,
     SnapshotTemplate,
     TimeZone,
+    VerifyCheck,
     fail,
 )
 from .unknown import allowed_keys, validate_known_keys
@@ -351,7 +352,18 @@ class Verify(Model):
     readable only by its owner, so use the database container's uid (default 999, as in
     the official postgres and mariadb images)."""
     timeout: Duration = "10m"
-    """How long to wait for a scratch PVC and its helper pod (default 10m)."""
+    """How long to wait for a scratch PVC and its helper pod (default 10m); with a
+    database, also how long the drill's scratch server may take to load the dump and
+    run the checks."""
+    count_limit: int = Field(default=10_000_000, ge=0, le=1_000_000_000_000)
+    """Row counts recorded with each dump (and compared by the drill) stop at this many
+    rows per table plus one: a bigger table is recorded as "more than countLimit rows",
+    so counting never reads more than that from one table (default 10000000; 0: every
+    table is only checked to exist)."""
+    checks: list[VerifyCheck] = Field(default_factory=list)
+    """SQL statements the drill runs in the scratch database after loading the dump;
+    each must return one row with true (``SELECT count(*) > 0 FROM orders``). They run
+    only in the drill's scratch server, never in the application's database."""
 
 
 class Restore(Model):

@@ -374,3 +374,19 @@ def _runbook_url(value: object) -> str:
 RunbookUrl = Annotated[
     str, BeforeValidator(_runbook_url), _str_schema(pattern=r"^[A-Za-z0-9._~:/?&=%+@-]{1,512}$")
 ]
+
+
+def _sql_check(value: object) -> str:
+    text = _string(value)
+    if not text.strip():
+        raise fail(text, "is empty: a check is one SQL statement that returns true")
+    if len(text) > 4096:
+        raise fail(text[:40] + "...", "is longer than 4096 characters")
+    if "\0" in text:
+        raise fail(text, "holds a NUL character")
+    return text
+
+
+VerifyCheck = Annotated[str, BeforeValidator(_sql_check), _str_schema(maxLength=4096)]
+"""One SQL statement of verify.checks (data for the scratch database's client, never run
+by a shell)."""

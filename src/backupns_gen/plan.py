@@ -95,6 +95,8 @@ class NamespaceUnit:
     drill: bool = False
     """Scheduled drills are on (controller.verify.schedule): the suspended drill CronJob,
     the verify command in the job script and the verify rights."""
+    verify_checks: tuple[str, ...] = ()
+    """verify.checks: SQL statements the drill runs in its scratch database."""
     tenant_groups: tuple[str, ...] = ()
     """Groups bound to the namespace's Role backup-ns-restore (restore.tenantGroups)."""
     """The CronJob verifies each new snapshot (and binds ClusterRole backup-ns-verify)."""
@@ -244,6 +246,7 @@ def plan_namespace(
         hooks=plan_hooks(ns),
         verify_after_backup=ns.verify.after_backup,
         drill=drill,
+        verify_checks=tuple(ns.verify.checks),
         tenant_groups=tuple(ns.restore.tenant_groups),
         lease_namespace=lease_namespace,
         run_as_user=_run_as_user(ns),

@@ -678,6 +678,14 @@ SETTINGS: tuple[Setting, ...] = (
         shown=False,
     ),
     Setting(
+        "BAK_VERIFY_COUNT_LIMIT",
+        "int",
+        "rows counted per table at most (plus one) for the dump record and the drill",
+        lambda s: s.ns.verify.count_limit,
+        "verify.countLimit",
+        cap="db",
+    ),
+    Setting(
         "BAK_EVENTS",
         "bool",
         "true: record one Kubernetes Event per run (BackupCreated or BackupFailed)",

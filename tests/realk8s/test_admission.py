@@ -319,9 +319,16 @@ def test_the_namespace_service_account_has_exactly_the_scripts_rights(
         "b1",
         "backup-ns.sh/verified-result=ok",
         "backup-ns.sh/verified-at=x",
+        "backup-ns.sh/verified-ok=true",
         env=env,
     )
     assert cp.returncode == 0, cp.stderr
+    # ... and nothing else with it
+    cp = cluster.kubectl(
+        "-n", ns, "annotate", "--overwrite", "volumesnapshot", "b1",
+        "backup-ns.sh/verified-ok=false", "backup-ns.sh/dump-size=1", env=env,
+    )  # fmt: skip
+    assert cp.returncode != 0 and f"backup-ns: {user} may not change " in cp.stderr, cp.stderr
     # a ready snapshot is not "failed": its period labels stay
     mark = (
         "--overwrite",
