@@ -200,12 +200,19 @@ each_is() {
   [[ $output == 'no error output' ]]
 }
 
+# record_stubs: the database's record functions and values, for the remote dump body.
+record_stubs() {
+  printf '%s\n' "namespace=shop db=app count_limit=5" \
+    'db_record_begin() { :; }' "db_record_end() { printf 'table 2 2 public.t\\n' >\"\$1\"; }"
+}
+
 @test "remote dump body: a failing dump leaves no partial file and reports one reason" {
   local dir=$BATS_TEST_TMPDIR/vol code
   mkdir -p "$dir"
   echo old >"$dir/dump.sql.gz"
   code="$(in_script "$S" -- remote_prologue)
 $(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+$(record_stubs)
 db_dump() { echo 'CREATE TABLE t();'; echo 'pg_dump: error: connection lost' >&2; return 1; }
 $(in_script "$S" -- remote_dump_body)"
   run --separate-stderr bash -s <<<"$code"
@@ -221,6 +228,7 @@ $(in_script "$S" -- remote_dump_body)"
   mkdir -p "$dir"
   code="$(in_script "$S" -- remote_prologue)
 $(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+$(record_stubs)
 db_dump() { :; }
 $(in_script "$S" -- remote_dump_body)"
   run --separate-stderr bash -s <<<"$code"
@@ -238,8 +246,10 @@ $(in_script "$S" -- remote_dump_body)"
   # beside the dump, what info reads: its size and sha256 (renamed into place after it)
   grep -qx "size=$size" "$dir/dump.sql.gz.info"
   grep -qx "sha256=${sum%% *}" "$dir/dump.sql.gz.info"
+  # and the table record the drill compares with: namespace, database, the dump's sha256
+  [[ $(<"$dir/dump.sql.gz.tables") == "backup-ns-record 1"$'\n'"namespace shop"$'\n'"database app"$'\n'"sha256 ${sum%% *}"$'\n'"limit 5"$'\n'"table 2 2 public.t" ]]
   run ls -A "$dir"
-  [[ $output == 'dump.sql.gz'$'\n''dump.sql.gz.info' ]]
+  [[ $output == 'dump.sql.gz'$'\n''dump.sql.gz.info'$'\n''dump.sql.gz.tables' ]]
 }
 
 @test "vs_manifest: valid JSON with every label and annotation, class omitted when empty" {
@@ -337,6 +347,7 @@ $(in_script "$S" -- remote_check_body)"
   # gzip -c cut short: the file is a truncated gzip stream, which gzip -dc rejects.
   code="$(in_script "$S" -- remote_prologue)
 $(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+$(record_stubs)
 db_dump() { seq 1 20000; }
 gzip() { if [ \"\$1\" = -c ]; then command gzip -c | head -c 2000; else command gzip \"\$@\"; fi; }
 $(in_script "$S" -- remote_dump_body)"
@@ -347,6 +358,7 @@ $(in_script "$S" -- remote_dump_body)"
   # sha256sum fails (here: at once, without reading): tee dies of SIGPIPE; the reader is named.
   code="$(in_script "$S" -- remote_prologue)
 $(in_script "$S" -- remote_assign dump_file "$dir/dump.sql.gz")
+$(record_stubs)
 db_dump() { seq 1 200000; }
 sha256sum() { echo 'sha256sum: read error' >&2; return 1; }
 $(in_script "$S" -- remote_dump_body)"

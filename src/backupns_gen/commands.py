@@ -34,7 +34,7 @@ RUNBOOK_SECTIONS = {
     "deleted": "the-namespace-was-deleted",
     "failed": "a-backup-failed",
     "stuck": "a-restore-is-stuck",
-    "verify": "reading-verify-results",
+    "verify": "reading-a-drill-result",
     "retention": "retention-is-about-to-delete-a-snapshot-i-need",
     "clone": "i-need-a-copy-of-production-data-in-another-namespace",
 }
@@ -384,13 +384,17 @@ Options:
         "Inspect",
         ("SNAPSHOT",),
         """\
-A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
-image, Pod Security restricted) that mounts it read-only and checks the dump
-against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
-(a snapshot without a dump: the volume mounts and is not empty). The pod and
-the PVC are deleted on every exit path. The result is recorded on the snapshot:
-annotations backup-ns.sh/verified-at, backup-ns.sh/verified-result and
-backup-ns.sh/verified-ok (true or false).
+A restore drill: restore SNAPSHOT to a scratch PVC. A snapshot with a database
+dump: start a scratch database server from the image of the database container
+(Pod Security restricted, uid BAK_TOOLBOX_RUN_AS_USER, its data on an emptyDir,
+a unix socket only), check the dump (size, sha256, gzip -t), load it with every
+error fatal, compare the tables and row counts with what create recorded beside
+the dump (<dump file>.tables) and run verify.checks. Without a dump: a helper pod
+counts the restored volume's files and bytes (empty fails). The pods and the PVC
+are deleted on every exit path. The result (ok: tables= rows= ... restore=Ns, or
+failed: <why>) is recorded on the snapshot: annotations backup-ns.sh/verified-at,
+backup-ns.sh/verified-result and backup-ns.sh/verified-ok (true or false), and
+as an Event (DrillPassed, DrillFailed).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.""",
@@ -518,7 +522,8 @@ allow only to the platform team.""",
 Per namespace and PVC: the newest ready snapshot and its age, label counts, failed
 snapshots, contents with deletionPolicy Delete (each snapshot's bound content, and
 orphaned ones; warned with the kubectl patch that keeps them: a namespace deletion
-destroys them). A configured PVC without any snapshot is "not deployed (no snapshot
+destroys them), the last restore drill of its snapshots (DRILL: ok or FAILED and
+how long ago, from the newest backup-ns.sh/verified-at). A configured PVC without any snapshot is "not deployed (no snapshot
 yet)", not a failure (a rollout in progress). Exit 1 when a configured PVC that has
 snapshots has no ready one younger than its limit (2 x its schedule's period by
 default), so a CronJob running status fails visibly.
@@ -526,7 +531,8 @@ default), so a CronJob running status fails visibly.
 -o json: one JSON document for scripts instead of the table (same exit status):
   {"stale": N, "pvcs": [{"namespace", "pvc", "newestReady", "newestReadyAgeSeconds",
    "daily", "weekly", "monthly", "failed", "deletePolicyContents", "configured",
-   "stale", "state"}]}  (newestReady and its age are null when there is none)""",
+   "stale", "state", "lastDrill": {"snapshot", "at", "ok", "result"}}]}
+  (newestReady and its age are null when there is none, lastDrill when none was drilled)""",
         runbook="failed",
     ),
     Command(

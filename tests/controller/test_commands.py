@@ -478,11 +478,11 @@ def test_status_lists_pvcs_and_fails_when_stale(sim: KubeSim, ctl: Controller) -
     run = ctl.run("status", now="2026-11-03T03:00:00Z")
     assert run.status == 1
     assert run.lines == [
-        "NAMESPACE/PVC    NEWEST-READY               AGE  DAILY  WEEKLY  MONTHLY  FAILED  DELETE-POLICY  STATE",
-        "blog/data        data-2026-11-03-010000     2h   3      2       1        0       3              ok, 3 content(s) deletionPolicy Delete",
-        "blog/uploads     uploads-2026-11-01-010000  2d   1      1       1        0       0              STALE (older than 2d)",
-        "shop-prod/data   data-2026-11-03-010000     2h   3      2       1        1       0              ok",
-        "static-site/www  www-2026-11-03-010000      2h   3      2       1        0       0              ok",
+        "NAMESPACE/PVC    NEWEST-READY               AGE  DAILY  WEEKLY  MONTHLY  FAILED  DELETE-POLICY  DRILL  STATE",
+        "blog/data        data-2026-11-03-010000     2h   3      2       1        0       3              -      ok, 3 content(s) deletionPolicy Delete",
+        "blog/uploads     uploads-2026-11-01-010000  2d   1      1       1        0       0              -      STALE (older than 2d)",
+        "shop-prod/data   data-2026-11-03-010000     2h   3      2       1        1       0              -      ok",
+        "static-site/www  www-2026-11-03-010000      2h   3      2       1        0       0              -      ok",
     ]
     assert run.stderr.splitlines()[-1].startswith("ERROR: stale backups: ")
     assert "WARNING: 3 content(s) have deletionPolicy Delete" in run.stderr
@@ -514,6 +514,7 @@ def test_status_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) ->
         "configured": True,
         "stale": False,
         "state": "ok, 3 content(s) deletionPolicy Delete",
+        "lastDrill": None,
     }
     assert rows[("shop-prod", "data")]["newestReady"] is None
     assert rows[("shop-prod", "data")]["newestReadyAgeSeconds"] is None
@@ -529,6 +530,31 @@ def test_status_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) ->
         "ERROR: status: -o takes json (the table is the default). "
         'Run "backup-ns-controller.sh status --help" for usage.\n',
     )
+
+
+def test_status_shows_the_last_drill_of_each_pvc(sim: KubeSim, ctl: Controller) -> None:
+    """The newest verified-at of a PVC's snapshots: its result and age (whichever
+    snapshot was drilled), in the table and in JSON."""
+    ok_result = "ok: tables=3 rows=43 checks=2 bytes=887 load=1s restore=6s"
+    drilled = {"backup-ns.sh/verified-at": "2026-11-02T01:00:00Z", "backup-ns.sh/verified-ok": "true",
+               "backup-ns.sh/verified-result": ok_result}  # fmt: skip
+    failed = {"backup-ns.sh/verified-at": "2026-11-03T02:00:00Z", "backup-ns.sh/verified-ok": "false",
+              "backup-ns.sh/verified-result": 'failed: drill: check 1 returned "f"'}  # fmt: skip
+    ctlsim.seed(sim, snapshot(NS, "data-a", START, annotations=drilled))
+    ctlsim.seed(sim, snapshot(NS, "data-b", START + timedelta(days=1)))
+    ctlsim.seed(sim, snapshot("blog", "data-a", START, annotations=drilled))
+    ctlsim.seed(sim, snapshot("blog", "data-b", START + timedelta(days=1), annotations=failed))
+    run = ctl.run("status", now="2026-11-03T03:00:00Z")
+    drill = {line.split()[0]: line.split()[8:10] for line in run.lines[1:]}
+    assert drill["shop-prod/data"] == ["ok", "26h"]
+    assert drill["blog/data"] == ["FAILED", "60m"]
+    doc = json.loads(ctl.run("status", "-o", "json", now="2026-11-03T03:00:00Z").stdout)
+    rows = {(r["namespace"], r["pvc"]): r for r in doc["pvcs"]}
+    assert rows[(NS, "data")]["lastDrill"] == {
+        "snapshot": "data-a", "at": "2026-11-02T01:00:00Z", "ok": True, "result": ok_result,
+    }  # fmt: skip
+    assert rows[("blog", "data")]["lastDrill"]["ok"] is False
+    assert rows[("blog", "data")]["lastDrill"]["result"] == 'failed: drill: check 1 returned "f"'
 
 
 def test_list_contents_json_has_the_documented_fields(sim: KubeSim, ctl: Controller) -> None:
@@ -574,11 +600,11 @@ def test_status_not_deployed_is_no_failure(sim: KubeSim, ctl: Controller) -> Non
     ctlsim.seed(sim, history(NS, START, 3))
     run = ok(ctl.run("status", now="2026-11-03T03:00:00Z"))
     assert run.lines == [
-        "NAMESPACE/PVC    NEWEST-READY            AGE  DAILY  WEEKLY  MONTHLY  FAILED  DELETE-POLICY  STATE",
-        "blog/data        -                       -    0      0       0        0       0              not deployed (no snapshot yet)",
-        "blog/uploads     -                       -    0      0       0        0       0              not deployed (no snapshot yet)",
-        "shop-prod/data   data-2026-11-03-010000  2h   3      2       1        0       0              ok",
-        "static-site/www  -                       -    0      0       0        0       0              not deployed (no snapshot yet)",
+        "NAMESPACE/PVC    NEWEST-READY            AGE  DAILY  WEEKLY  MONTHLY  FAILED  DELETE-POLICY  DRILL  STATE",
+        "blog/data        -                       -    0      0       0        0       0              -      not deployed (no snapshot yet)",
+        "blog/uploads     -                       -    0      0       0        0       0              -      not deployed (no snapshot yet)",
+        "shop-prod/data   data-2026-11-03-010000  2h   3      2       1        0       0              -      ok",
+        "static-site/www  -                       -    0      0       0        0       0              -      not deployed (no snapshot yet)",
     ]
     assert run.stderr.splitlines() == [
         "NOTE: no snapshot yet of blog/data blog/uploads static-site/www: not deployed yet (apply its manifests.yaml), or its first backup has not run yet"
@@ -587,7 +613,7 @@ def test_status_not_deployed_is_no_failure(sim: KubeSim, ctl: Controller) -> Non
     run = ctl.run("status", now="2026-11-03T03:00:00Z")
     assert run.status == 1
     assert (
-        "static-site/www  -                       -    0      0       0        1       0              STALE (no ready snapshot)"
+        "static-site/www  -                       -    0      0       0        1       0              -      STALE (no ready snapshot)"
         in run.lines
     )
 
@@ -601,7 +627,7 @@ def test_status_counts_delete_contents_before_the_first_sync(sim: KubeSim, ctl: 
     contents = sorted(o["metadata"]["name"] for o in objs if o["kind"] == "VolumeSnapshotContent")
     run = ctl.run("status", now="2026-11-02T03:00:00Z")
     assert (
-        "blog/data        data-2026-11-02-010000  2h   2      2       1        0       2              ok, 2 content(s) deletionPolicy Delete"
+        "blog/data        data-2026-11-02-010000  2h   2      2       1        0       2              -      ok, 2 content(s) deletionPolicy Delete"
         in run.lines
     )
     warning = [line for line in run.stderr.splitlines() if line.startswith("WARNING:")]
@@ -620,7 +646,7 @@ def test_status_counts_delete_contents_before_the_first_sync(sim: KubeSim, ctl: 
     after = ctl.run("status", now="2026-11-02T03:00:00Z")
     assert "WARNING" not in after.stderr
     assert (
-        "blog/data        data-2026-11-02-010000  2h   2      2       1        0       0              ok"
+        "blog/data        data-2026-11-02-010000  2h   2      2       1        0       0              -      ok"
         in after.lines
     )
 

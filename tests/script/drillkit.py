@@ -103,7 +103,8 @@ def start(out: Path, ns: str, *args: str, sim: KubeSim, tmp: Path,
     full = sim.env(tmp)
     work = tmp / "work"
     work.mkdir(exist_ok=True)
-    full.update(NO_COLOR="1", TMPDIR=str(work), BAK_NOW=WHEN, BAK_VS_RAND="e2e001", **env)
+    full.update({"NO_COLOR": "1", "TMPDIR": str(work), "BAK_NOW": WHEN, "BAK_VS_RAND": "e2e001"})
+    full.update(env)
     return subprocess.Popen(["bash", str(out / "namespaces" / ns / "backup-ns.sh"), *args],
                             env=full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip

@@ -15,7 +15,7 @@ set -Eeuo pipefail
 BAK_GENERATOR_VERSION=0.1.0
 BAK_SCRIPT_NAMESPACE=blog
 # What this script was generated with (a namespace without MySQL gets no MySQL code).
-BAK_CAPS=(group lease mysql)
+BAK_CAPS=(lease mysql)
 
 # The defaults baked in by backupns-gen, as (variable, value) pairs: every setting
 # this script reads (the settings table, backupns_gen/settings.py), in its order.
@@ -28,7 +28,6 @@ BAK_BAKED=(
   BAK_DUMP_PVC data
   BAK_VS_NAME_TEMPLATE '{pvc}-{date}-{rand}'
   BAK_VS_CLASS_NAME ''
-  BAK_GROUP_SNAPSHOT auto
   BAK_VS_WAIT_UNTIL_READY true
   BAK_VS_WAIT_UNTIL_READY_TIMEOUT 15m
   BAK_THRESHOLD_SPACE_USED_PERCENTAGE 90
@@ -59,6 +58,7 @@ BAK_BAKED=(
   BAK_TOOLBOX_IMAGE registry.k8s.io/kubectl:v1.33.1
   BAK_TOOLBOX_RUN_AS_USER 999
   BAK_TOOLBOX_TIMEOUT 10m
+  BAK_VERIFY_COUNT_LIMIT 10000000
   BAK_EVENTS true
 )
 
@@ -501,9 +501,8 @@ active_config_vars() {
   if [[ -n ${BAK_PVC_NAME:-} ]]; then
     printf '%s\n' BAK_PVC_NAME
   fi
-  printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_GROUP_SNAPSHOT \
-    BAK_VS_WAIT_UNTIL_READY BAK_VS_WAIT_UNTIL_READY_TIMEOUT \
-    BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP
+  printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY \
+    BAK_VS_WAIT_UNTIL_READY_TIMEOUT BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP
   if [[ $kind == mysql ]]; then
     printf '%s\n' BAK_DB_MYSQL BAK_DB_MYSQL_EXEC_RESOURCE BAK_DB_MYSQL_EXEC_CONTAINER \
       BAK_DB_MYSQL_DUMP_FILE BAK_DB_MYSQL_HOST BAK_DB_MYSQL_PORT BAK_DB_MYSQL_USER \
@@ -520,13 +519,8 @@ active_config_vars() {
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
     printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
   fi
-  printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
+  printf '%s\n' BAK_TIME_ZONE BAK_VERIFY_COUNT_LIMIT BAK_EVENTS
 }
-
-# The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
-
-# --- settings: checks ---------------------------------------------------------
 
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
@@ -588,6 +582,20 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
+verify_abs_path() {
+  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
+}
+
+# verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
+# ${ENVVAR} reference that is expanded inside the database container.
+verify_db_value() {
+  local v=${!1-} re='^[^-$[:cntrl:]][^$[:cntrl:]]*$'
+  env_ref "$v" >/dev/null && return 0
+  [[ $v =~ $re ]] || invalid "$1" "is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference"
+}
+
 # verify_password VAR: only a ${ENVVAR} reference or empty, never a password.
 verify_password() {
   local v=${!1-}
@@ -596,45 +604,17 @@ verify_password() {
     invalid "$1" "is not a \${ENVVAR} reference (a literal password is never accepted; the variable is expanded inside the database container)"
 }
 
-verify_abs_path() {
-  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/')"
-}
-
-# is_host VALUE: a database host: a host name (letters, digits, -_ and dots; a
-# trailing dot allowed) or an IPv4/IPv6 address, at most 253 characters; empty = the
-# client's default (MySQL: the local socket).
-is_host() {
-  local re='^([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?)*\.?|[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(:[0-9]{1,3}(\.[0-9]{1,3}){3})?)$'
-  [[ -z $1 || (${#1} -le 253 && $1 =~ $re) ]]
+verify_exec_resource() {
+  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/'
+  local v=${!1-}
+  if ! [[ $v =~ $re ]] || ! is_dns_subdomain "${v#*/}"; then
+    invalid "$1" "is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job"
+  fi
 }
 
 verify_host() {
-  is_host "${!1-}" || invalid "$1" "is not a host name (letters, digits, '-', '_' and '.') or an IP address"
-}
-
-# is_exec_resource VALUE: kubectl exec's <type>/<name>: type deployment, statefulset,
-# daemonset, replicaset, pod or job (singular, plural or short name: deploy, sts, ds,
-# rs, po), name a Kubernetes name (DNS subdomain, at most 253 characters).
-is_exec_resource() {
-  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' rest=${1#*"/"}
-  [[ ${#rest} -le 253 && $1 =~ $re ]]
-}
-
-verify_exec_resource() {
-  is_exec_resource "${!1-}" || invalid "$1" "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job (also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name"
-}
-
-# is_db_value VALUE: a database user or name: a ${ENVVAR} reference (expanded
-# inside the database container), or a literal of letters, digits and -_.@ (at most
-# 63, not starting with '-'; no '=' or space, so libpq never reads it as a
-# connection string).
-is_db_value() {
-  local re='^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9_.@][-A-Za-z0-9_.@]{0,62})$'
-  [[ $1 =~ $re ]]
-}
-
-verify_db_value() {
-  is_db_value "${!1-}" || invalid "$1" "is not a literal (letters, digits and _.@-, at most 63 characters, not starting with '-') or \${ENVVAR} expanded inside the database container"
+  local re='^([A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9.])?|/[-A-Za-z0-9._/]*)?$'
+  [[ ${!1-} =~ $re ]] || invalid "$1" "is not a host name, IP address or socket directory"
 }
 
 verify_time_zone() {
@@ -653,7 +633,6 @@ verify_settings() {
   verify_bool BAK_DEBUG
   verify_subdomain BAK_DUMP_PVC 'PVC name' optional
   verify_subdomain BAK_VS_CLASS_NAME 'VolumeSnapshotClass name' optional
-  verify_choice BAK_GROUP_SNAPSHOT 'is not auto, always or never' auto always never
   verify_bool BAK_VS_WAIT_UNTIL_READY
   verify_duration BAK_VS_WAIT_UNTIL_READY_TIMEOUT
   verify_int BAK_THRESHOLD_SPACE_USED_PERCENTAGE 1 100
@@ -691,6 +670,7 @@ verify_settings() {
   verify_pattern BAK_TOOLBOX_IMAGE '^[A-Za-z0-9][-A-Za-z0-9._/:@]*$' 'is not an image reference'
   verify_int BAK_TOOLBOX_RUN_AS_USER 1 999999999
   verify_duration BAK_TOOLBOX_TIMEOUT
+  verify_int BAK_VERIFY_COUNT_LIMIT 0 1000000000000
   verify_bool BAK_EVENTS
   if [[ -n ${BAK_VS_RAND:-} ]]; then
     verify_pattern BAK_VS_RAND '^[a-z0-9]{1,16}$' 'is not 1 to 16 of [a-z0-9]'
@@ -757,14 +737,13 @@ describe() {
     BAK_DUMP_PVC) printf '%s\n' 'PVC that holds the dump file (gets the dump-* annotations)' ;;
     BAK_VS_NAME_TEMPLATE) printf '%s\n' 'snapshot name; placeholders {namespace} {pvc} {date} {rand} {type}' ;;
     BAK_VS_CLASS_NAME) printf '%s\n' 'VolumeSnapshotClass; empty = the default class of the cluster' ;;
-    BAK_GROUP_SNAPSHOT) printf '%s\n' 'auto: one VolumeGroupSnapshot of all PVCs when the cluster has a class; always; never' ;;
     BAK_VS_WAIT_UNTIL_READY) printf '%s\n' 'true: wait until each snapshot is readyToUse' ;;
     BAK_VS_WAIT_UNTIL_READY_TIMEOUT) printf '%s\n' 'how long to wait (15m, 1h30m, 90s or seconds)' ;;
     BAK_THRESHOLD_SPACE_USED_PERCENTAGE) printf '%s\n' 'fail before dumping when the disk of the dump directory is this % full' ;;
     BAK_DB_SKIP) printf '%s\n' 'true: no database dump' ;;
     BAK_DB_POSTGRES) printf '%s\n' 'true: dump PostgreSQL before the snapshot' ;;
     BAK_DB_MYSQL) printf '%s\n' 'true: dump MySQL/MariaDB before the snapshot' ;;
-    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <type>/<name>, e.g. statefulset/mysql' ;;
+    BAK_DB_MYSQL_EXEC_RESOURCE) printf '%s\n' 'what to exec into: <kind>/<name>, e.g. statefulset/mysql' ;;
     BAK_DB_MYSQL_EXEC_CONTAINER) printf '%s\n' 'container that runs the database client' ;;
     BAK_DB_MYSQL_DUMP_FILE) printf '%s\n' 'gzip dump file inside the container (on BAK_DUMP_PVC)' ;;
     BAK_DB_MYSQL_HOST) printf '%s\n' 'database host seen from the container; empty = local socket' ;;
@@ -788,6 +767,7 @@ describe() {
     BAK_TOOLBOX_IMAGE) printf '%s\n' 'image of the helper pods (verify, dump-restore, dump-download)' ;;
     BAK_TOOLBOX_RUN_AS_USER) printf '%s\n' 'non-root uid of the helper pods (the dump file'"'"'s owner)' ;;
     BAK_TOOLBOX_TIMEOUT) printf '%s\n' 'how long to wait for a scratch PVC and its helper pod' ;;
+    BAK_VERIFY_COUNT_LIMIT) printf '%s\n' 'rows counted per table at most (plus one) for the dump record and the drill' ;;
     BAK_EVENTS) printf '%s\n' 'true: record one Kubernetes Event per run (BackupCreated or BackupFailed)' ;;
     BAK_VS_RAND) printf '%s\n' 'fixed value for {rand} in the snapshot name' ;;
     BAK_NOW) printf '%s\n' 'clock override (any date -d input, read in BAK_TIME_ZONE)' ;;
@@ -887,7 +867,6 @@ check_dependencies() {
     die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
       "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
   fi
-  [[ $BAK_GROUP_SNAPSHOT == never ]] || tools+=(cksum)
   check_runtime "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)" \
     "${tools[@]}"
 }
@@ -1009,19 +988,6 @@ kube_raw() {
   fi
   [[ -z $err ]] || printf '%s\n' "$err" >&2
   return "$rc"
-}
-
-# url_query_value TEXT: TEXT percent-encoded for a query string.
-url_query_value() {
-  local text=$1 out='' c i
-  for ((i = 0; i < ${#text}; i++)); do
-    c=${text:i:1}
-    case $c in
-      [A-Za-z0-9._~-]) out+=$c ;;
-      *) out+=$(printf '%%%02X' "'$c") ;;
-    esac
-  done
-  printf '%s' "$out"
 }
 
 # json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
@@ -1412,16 +1378,12 @@ pvc_selector() {
   printf 'backup-ns.sh/pvc in (%s)\n' "${PVCS[*]}"
 }
 
-# vs_path: the API path of the namespace's VolumeSnapshots.
-vs_path() {
-  printf '/apis/snapshot.storage.k8s.io/v1/namespaces/%s/volumesnapshots' "$BAK_NAMESPACE"
-}
-
-# periods_list: one raw list call (the JSON list to $WORK_DIR/periods) of every managed
-# snapshot of this run's PVCs. Runs in the background beside the PVC check;
-# periods_load reads the result.
+# periods_list: one list call (stdout to $WORK_DIR/periods): "pvc|ready|failed|deleting|
+# daily|weekly|monthly|error" for every managed snapshot of this run's PVCs (status.error
+# last: kubectl prints it as one line of JSON, which may hold "|"). Runs in the
+# background beside the PVC check; periods_load reads the result.
 periods_list() {
-  kube_raw get "$(vs_path)?labelSelector=$(url_query_value "$(pvc_selector)")" \
+  kube get "$VS_RESOURCE" -l "$(pvc_selector)" -o jsonpath='{range .items[*]}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/failed}{"|"}{.metadata.deletionTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.status.error}{"\n"}{end}' \
     >"$WORK_DIR/periods" 2>"$WORK_DIR/periods.err"
 }
 
@@ -1432,27 +1394,15 @@ periods_list() {
 # week's, month's copy. (The controller's failed mark on a snapshot that was not ready
 # in time is no part of it: the controller withdraws that mark once the snapshot is
 # ready, and the snapshot keeps its periods.)
-# The list is split into its items at each item's "kind" member (every item of a
-# custom resource's list carries it, and no string value holds it unescaped).
 periods_load() {
-  local list item pvc kind items
-  list=$(<"$WORK_DIR/periods")
-  list=${list//\"kind\":\"VolumeSnapshot\"/$'\x1e'}
-  IFS=$'\x1e' read -r -d '' -a items <<<"$list" || true
+  local pvc ready failed deleting daily weekly monthly error
   PERIODS_TAKEN=()
-  for item in "${items[@]:1}"; do
-    json_scalar "$item" readyToUse || continue
-    [[ $REPLY == true && $item != *'"error":{'* ]] || continue
-    ! json_scalar "$item" deletionTimestamp || continue
-    json_scalar "$item" 'backup-ns[.]sh/failed' || true
-    [[ $REPLY != true ]] || continue
-    json_scalar "$item" 'backup-ns[.]sh/pvc' || continue
-    pvc=$REPLY
-    for kind in daily weekly monthly; do
-      json_scalar "$item" "backup-ns[.]sh/$kind" || continue
-      [[ -z $REPLY ]] || PERIODS_TAKEN["$pvc $kind=$REPLY"]=1
-    done
-  done
+  while IFS='|' read -r pvc ready failed deleting daily weekly monthly error; do
+    [[ $ready == true && $failed != true && -z $deleting && -z $error ]] || continue
+    [[ -z $daily ]] || PERIODS_TAKEN["$pvc daily=$daily"]=1
+    [[ -z $weekly ]] || PERIODS_TAKEN["$pvc weekly=$weekly"]=1
+    [[ -z $monthly ]] || PERIODS_TAKEN["$pvc monthly=$monthly"]=1
+  done <"$WORK_DIR/periods"
 }
 
 # build_labels PVC: fill VS_LABELS with "key=value" items for PVC's snapshot.
@@ -1596,7 +1546,10 @@ REMOTE
 # directory on any failure. Beside the dump, <dump file>.info records its size,
 # sha256, duration and end time (written in the temporary directory, renamed after
 # the dump; the old record is removed first, so a record never describes another
-# file: at worst there is none).
+# file: at worst there is none). <dump file>.tables records, for the restore drill, the
+# tables and row counts the dump holds (db_record_begin/db_record_end: counted in the
+# dump's own snapshot where the database allows), the roles it names, the namespace,
+# the database and the dump's sha256.
 remote_dump_body() {
   cat <<'REMOTE'
 need gzip sha256sum mktemp mkfifo tee wc date mv rm
@@ -1615,6 +1568,7 @@ tag() {
   while IFS= read -r l || [ -n "$l" ]; do printf '%s %s\n' "$1" "$l"; done
 }
 start=$(date +%s)
+db_record_begin "$work/tables"
 report=$(
   set +e
   { { sha256sum <"$work/sum.fifo" | tag hash; } 2>&1 | tag sum; printf 'sum-status %s\n' "${PIPESTATUS[0]}"; } &
@@ -1646,15 +1600,19 @@ done
 raw=${raw//[!0-9]/}
 [ "${raw:-0}" != 0 ] || fail "the dump is empty"
 [ -n "$sum" ] || fail "sha256sum of the dump printed nothing"
+db_record_end "$work/tables"
 size=$(wc -c <"$work/dump")
 size=${size//[!0-9]/} sum=${sum%% *} end=$(date +%s)
 printf 'size=%s\nsha256=%s\nduration=%s\nfinished=%s\n' "$size" "$sum" "$((end - start))" \
   "$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)" >"$work/info" || fail "cannot write $work/info"
-rm -f -- "$dump_file.info"
+{ printf 'backup-ns-record 1\nnamespace %s\ndatabase %s\nsha256 %s\nlimit %s\n' "$namespace" "$db" "${sum%% *}" "$count_limit"
+  cat -- "$work/tables"; } >"$work/record" || fail "cannot write $work/record"
+rm -f -- "$dump_file.info" "$dump_file.tables"
 mv -f -- "$work/dump" "$dump_file" || fail "cannot rename $work/dump to $dump_file"
 mv -f -- "$work/info" "$dump_file.info" 2>/dev/null || true
+mv -f -- "$work/record" "$dump_file.tables" 2>/dev/null || true
 rm -rf -- "$work"
-sync -- "$dump_file" "$dump_file.info" "$dir" 2>/dev/null || sync
+sync -- "$dump_file" "$dump_file.info" "$dump_file.tables" "$dir" 2>/dev/null || sync
 printf 'dump-size=%s\ndump-sha256=%s\ndump-duration=%s\n' "$size" "$sum" "$((end - start))"
 REMOTE
 }
@@ -1718,7 +1676,8 @@ dump_database() {
     return 0
   fi
   log "database: dumping $name to $file"
-  script=$(db_remote_script "$kind" '' "$(remote_dump_body)")
+  script=$(db_remote_script "$kind" "$(remote_literal namespace "$BAK_NAMESPACE"
+    remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))")" "$(remote_dump_body)")
   if ! db_exec "$resource" "$container" "$script"; then
     kube_fail "$name dump failed in $resource container $container" \
       "No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC $BAK_DUMP_PVC"
@@ -1772,6 +1731,50 @@ db_query() { "$cli" "${conn[@]}" --batch --skip-column-names --execute="$1" -- "
 db_server_version() { db_query 'SELECT VERSION()'; }
 db_size() {
   db_query 'SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()'
+}
+REMOTE
+  mysql_remote_record
+}
+
+# mysql_remote_record: db_record_begin FILE counts the rows of every table just before
+# the dump, db_record_end just after it and writes "table MIN MAX NAME" lines to FILE.
+# mysqldump --lock-tables holds its own session's locks, which no other session can
+# share, so the counts cannot be taken in the dump's own view: the dump holds a count
+# between the two (MIN = MAX when nothing was written meanwhile). Counts are capped
+# (db_table_counts).
+mysql_remote_record() {
+  cat <<'REMOTE'
+db_record_begin() {
+  local out
+  out=$(db_table_counts 2>&1) || fail_from "$out" "counting the rows for the dump record failed"
+  printf '%s\n' "$out" >"$1.before"
+}
+db_record_end() {
+  local out line n name
+  local -A before=()
+  out=$(db_table_counts 2>&1) || fail_from "$out" "counting the rows for the dump record failed"
+  while IFS=$'\t' read -r name n; do
+    [ -z "$name" ] || before[$name]=$n
+  done <"$1.before"
+  while IFS=$'\t' read -r name n; do
+    [ -n "$name" ] || continue
+    line=${before[$name]:-0}
+    if [ "$line" -le "$n" ]; then printf 'table %s %s %s\n' "$line" "$n" "$name"; else printf 'table %s %s %s\n' "$n" "$line" "$name"; fi
+  done <<<"$out" >"$1"
+}
+REMOTE
+  mysql_table_sql
+}
+
+# mysql_table_sql: db_table_counts prints "NAME<TAB>N" for every base table of the
+# database, N its row count capped at $count_limit + 1 (one statement built from
+# information_schema, then run).
+mysql_table_sql() {
+  cat <<'REMOTE'
+db_table_counts() {
+  local sql
+  sql=$(db_query "SET SESSION group_concat_max_len = 67108864; SELECT GROUP_CONCAT(CONCAT('SELECT ', QUOTE(TABLE_NAME), ', COUNT(*) FROM (SELECT 1 FROM \`', REPLACE(TABLE_NAME, '\`', '\`\`'), '\` LIMIT $((count_limit + 1))) s') ORDER BY TABLE_NAME SEPARATOR ' UNION ALL ') FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'") || return 1
+  [ "$sql" = NULL ] || [ -z "$sql" ] || db_query "$sql"
 }
 REMOTE
 }
@@ -1889,10 +1892,8 @@ mysql_import_hint() {
 VS_CREATED=()
 declare -gA VS_READY=() VS_RESULT=()
 VS_WATCH_FD='' VS_WATCH_PID=''
-# The watch's events, one a line (vs_watch_lines): type|name|readyToUse|restoreSize|
-# content|error message.
-# Why several PVCs are snapshotted one by one (group_check says when they are not).
-VS_APART_WHY='this script has no group snapshots (groupSnapshot: never, or one PVC configured)'
+# One watch event a line: type|name|readyToUse|restoreSize|content|error message.
+VS_WATCH_JSONPATH='{.type}{"|"}{.object.metadata.name}{"|"}{.object.status.readyToUse}{"|"}{.object.status.restoreSize}{"|"}{.object.status.boundVolumeSnapshotContentName}{"|"}{.object.status.error.message}{"\n"}'
 
 # vs_manifest NAME PVC CLASS: the VolumeSnapshot as JSON (valid YAML too), with
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
@@ -1915,24 +1916,14 @@ vs_manifest() {
   printf '    "source": {\n      "persistentVolumeClaimName": %s\n    }\n  }\n}\n' "$REPLY"
 }
 
-# cut_clock: RUN_CUT_AT, the time the snapshots are cut (just before the create call).
-cut_clock() {
-  local epoch
+# vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
+# PVCS[i]) with one kubectl call (client-side dry run in dry-run mode).
+vs_create_all() {
+  local i manifests=() list out line name created=() dry=() epoch
   if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
     ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
     die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
   fi
-}
-
-# vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
-# PVCS[i]): one raw POST each, validated by the API server (fieldValidation=Strict:
-# an unknown field is refused, as kubectl's own check would; no OpenAPI download).
-# A dry run sends nothing.
-vs_create_all() {
-  local i manifests=()
-  cut_clock
-  ((${#PVCS[@]} < 2)) ||
-    log "snapshot: one VolumeSnapshot per PVC, not cut at one instant: $VS_APART_WHY"
   for i in "${!PVCS[@]}"; do
     build_labels "${PVCS[i]}"
     log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
@@ -1941,43 +1932,29 @@ vs_create_all() {
     [[ $BAK_DRY_RUN != true ]] ||
       log "snapshot: dry run, would create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (${#VS_LABELS[@]} labels)"
   done
-  for i in "${!PVCS[@]}"; do
-    if [[ $BAK_DEBUG == true ]]; then
-      printf '%s\n' "${manifests[i]}" >&2
+  # A YAML stream of JSON documents (a v1 List would be validated against OpenAPI v2).
+  list=$(printf -- '---\n%s\n' "${manifests[@]}")
+  [[ $BAK_DRY_RUN != true ]] || dry=(--dry-run=client)
+  if [[ $BAK_DEBUG == true ]]; then
+    printf '%s\n' "$list" >&2
+  fi
+  # On a partial failure, the names kubectl printed are the snapshots that exist.
+  out=$(printf '%s\n' "$list" | kube create "${dry[@]}" -f - -o name 2>"$ERR_FILE") || true
+  while IFS= read -r line; do
+    name=${line#*/}
+    name=${name%% *}
+    if [[ -n $name && $line == volumesnapshot.* ]]; then
+      created+=("$name")
     fi
-    [[ $BAK_DRY_RUN != true ]] || continue
-    if ! printf '%s\n' "${manifests[i]}" |
-      kube_raw create "$(vs_path)?fieldValidation=Strict" -f - >/dev/null 2>"$ERR_FILE"; then
+  done <<<"$out"
+  [[ $BAK_DRY_RUN == true ]] || VS_CREATED=("${created[@]}")
+  for i in "${!PVCS[@]}"; do
+    if [[ " ${created[*]} " != *" ${VS_NAMES[i]} "* ]]; then
       kube_fail "cannot create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]}" \
         "Check the snapshot CRDs, the VolumeSnapshotClass and that the ServiceAccount may create volumesnapshots"
     fi
-    VS_CREATED+=("${VS_NAMES[i]}")
-    log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
-  done
-}
-
-# vs_watch_lines: the raw watch's events (one JSON object a line) as VS_WATCH lines.
-# The snapshot's name is the metadata member that its namespace follows.
-vs_watch_lines() {
-  local line type name ready size content message re
-  re="\"name\":[[:space:]]*\"([^\"]*)\",[[:space:]]*\"namespace\":"
-  while IFS= read -r line; do
-    json_scalar "$line" type || continue
-    type=$REPLY
-    [[ $line =~ $re ]] || continue
-    name=${BASH_REMATCH[1]}
-    json_scalar "$line" readyToUse || true
-    ready=$REPLY
-    json_scalar "$line" restoreSize || true
-    size=$REPLY
-    json_scalar "$line" boundVolumeSnapshotContentName || true
-    content=$REPLY
-    message=''
-    if [[ $line == *'"error":{'* ]] && json_scalar "$line" message; then
-      message=${REPLY//\\\"/\"}
-      message=${message//\\\\/\\}
-    fi
-    printf '%s|%s|%s|%s|%s|%s\n' "$type" "$name" "$ready" "$size" "$content" "$message"
+    [[ $BAK_DRY_RUN == true ]] ||
+      log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
   done
 }
 
@@ -1996,10 +1973,8 @@ vs_watch_start() {
 vs_watch_run() {
   local parent=$1 pid guard rc=0
   trap - EXIT ERR
-  # A raw watch (no discovery): its first events are the snapshots that exist.
-  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get --raw \
-    "$(vs_path)?watch=true&labelSelector=$(url_query_value "$(pvc_selector)")" \
-    </dev/null 2>"$WORK_DIR/watch.err" > >(vs_watch_lines) &
+  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get "$VS_RESOURCE" -l "$(pvc_selector)" \
+    --watch --output-watch-events -o jsonpath="$VS_WATCH_JSONPATH" </dev/null 2>"$WORK_DIR/watch.err" &
   pid=$!
   # Only kubectl writes to the pipe: the script sees the end of the stream when it ends.
   exec >/dev/null
@@ -2110,43 +2085,6 @@ vs_wait_ready() {
   fi
 }
 
-# vs_wait_cut: wait until every snapshot this run created is cut (status.creationTime,
-# set when the CSI driver took it; readiness may come much later), within the
-# readiness limit: then the post hooks run and a database's read lock ends. One list
-# call per poll.
-vs_wait_cut() {
-  local limit start=$SECONDS polls=0 out line name cut message pending=("${VS_CREATED[@]}") left
-  limit=$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
-  while ((${#pending[@]} > 0)); do
-    if ! out=$(kube get "$VS_RESOURCE" -l "$(pvc_selector)" \
-      -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.creationTime}{"|"}{.status.error.message}{"\n"}{end}' \
-      2>"$ERR_FILE"); then
-      kube_fail "cannot list VolumeSnapshots" "Check that the ServiceAccount may list volumesnapshots"
-    fi
-    left=()
-    for name in "${pending[@]}"; do
-      cut='' message=''
-      while IFS='|' read -r line cut message; do
-        [[ $line == "$name" ]] && break
-        cut='' message=''
-      done <<<"$out"
-      [[ -z $message ]] || die "VolumeSnapshot $name failed" "$message" \
-        "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumesnapshot $name)"
-      [[ -n $cut ]] || left+=("$name")
-    done
-    pending=("${left[@]}")
-    ((${#pending[@]} > 0)) || break
-    ((SECONDS - start < limit)) || die "VolumeSnapshot ${pending[0]} not cut" \
-      "status.creationTime is not set after $((SECONDS - start))s (limit ${limit}s)" \
-      "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"
-    # every 0.2s for the first 2s (the application waits for its post hooks, writes for
-    # the read lock's end), then every second
-    polls=$((polls + 1))
-    if ((polls <= 10)); then sleep 0.2; else sleep 1; fi
-  done
-  log "snapshot: cut by the storage: ${VS_CREATED[*]} ($((SECONDS - start))s)"
-}
-
 # vs_mark_failed: (after a failure) remove the period labels from every snapshot this
 # run created that is not ready, and label it backup-ns.sh/failed=true, so it does
 # not hold the day's, week's or month's place and retention removes it.
@@ -2183,219 +2121,6 @@ vs_summary() {
     name=${VS_NAMES[i]}
     IFS='|' read -r ready size content <<<"${VS_RESULT[$name]:-}"
     log "result: VolumeSnapshot $name of PVC ${PVCS[i]}: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
-  done
-}
-
-# --- VolumeGroupSnapshot ------------------------------------------------------
-# Several PVCs cut at one instant: one VolumeGroupSnapshot selects them by the label
-# backup-ns.sh/snapshot-group (a VolumeGroupSnapshot selects PVCs by label only, never by
-# name), and the snapshot controller creates one member VolumeSnapshot per PVC (named
-# snapshot-<hash>, owned by the group). The members get the labels and annotations of
-# any other snapshot of this script, plus backup-ns.sh/group=<group name>.
-
-VGS_RESOURCE=volumegroupsnapshots.v1.groupsnapshot.storage.k8s.io
-VGS_CLASS_RESOURCE=volumegroupsnapshotclasses.v1.groupsnapshot.storage.k8s.io
-GROUP_LABEL=backup-ns.sh/snapshot-group
-# The VolumeGroupSnapshotClass of this run ('' = one VolumeSnapshot per PVC), the group's
-# name (snapshot_names) and the label value that selects this run's PVCs.
-GROUP_CLASS='' GROUP_NAME='' GROUP_KEY=''
-# Each PVC's CSI driver and backup-ns.sh/snapshot-group label (pvcs_check).
-declare -gA PVC_DRIVER=() PVC_GROUP=()
-
-# group_check: decide (BAK_GROUP_SNAPSHOT) whether this run's PVCs are cut in one
-# VolumeGroupSnapshot: two or more PVCs of one CSI driver and a VolumeGroupSnapshotClass
-# of the cluster for it (one list call; the class marked default, or the only one).
-# always: refuse without it; auto: VS_APART_WHY says why not.
-group_check() {
-  local pvc driver='' why='' out name class_driver default classes=() defaults=()
-  GROUP_CLASS=''
-  ((${#PVCS[@]} > 1)) || return 0
-  if [[ $BAK_GROUP_SNAPSHOT == never ]]; then
-    VS_APART_WHY='BAK_GROUP_SNAPSHOT=never'
-    return 0
-  fi
-  for pvc in "${PVCS[@]}"; do
-    if [[ -z ${PVC_DRIVER[$pvc]:-} ]]; then
-      why="PVC $pvc names no CSI driver (no volume.kubernetes.io/storage-provisioner annotation)"
-      break
-    elif [[ -n $driver && ${PVC_DRIVER[$pvc]} != "$driver" ]]; then
-      why="PVC $pvc is of driver ${PVC_DRIVER[$pvc]}, PVC ${PVCS[0]} of $driver"
-      break
-    fi
-    driver=${PVC_DRIVER[$pvc]}
-  done
-  if [[ -z $why ]] && ! out=$(kube get "$VGS_CLASS_RESOURCE" -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.driver}{"|"}{.metadata.annotations.groupsnapshot\.storage\.kubernetes\.io/is-default-class}{"\n"}{end}' 2>"$ERR_FILE"); then
-    why="cannot list VolumeGroupSnapshotClasses: $(err_detail "$ERR_FILE")"
-  elif [[ -z $why ]]; then
-    while IFS='|' read -r name class_driver default; do
-      [[ -n $name && $class_driver == "$driver" ]] || continue
-      classes+=("$name")
-      [[ $default != true ]] || defaults+=("$name")
-    done <<<"$out"
-    if ((${#defaults[@]} == 1)); then
-      GROUP_CLASS=${defaults[0]}
-    elif ((${#classes[@]} == 1)); then
-      GROUP_CLASS=${classes[0]}
-    elif ((${#classes[@]} == 0)); then
-      why="the cluster has no VolumeGroupSnapshotClass for driver $driver"
-    else
-      why="the cluster has ${#classes[@]} VolumeGroupSnapshotClasses for driver $driver and not one default"
-    fi
-  fi
-  if [[ -n $GROUP_CLASS ]]; then
-    log "group: PVCs ${PVCS[*]} are cut at one instant in one VolumeGroupSnapshot (class $GROUP_CLASS, driver $driver)"
-  elif [[ $BAK_GROUP_SNAPSHOT == always ]]; then
-    die "cannot cut PVCs ${PVCS[*]} in one VolumeGroupSnapshot" "$why" \
-      "Install the groupsnapshot.storage.k8s.io/v1 CRDs and a VolumeGroupSnapshotClass for the driver (snapshot controller and CSI snapshotter with --feature-gates=CSIVolumeGroupSnapshot=true), or set groupSnapshot: auto"
-  else
-    VS_APART_WHY=$why
-  fi
-}
-
-# group_in_use: whether this run cuts its PVCs in one VolumeGroupSnapshot (after
-# group_check), for a check that needs them cut at one instant.
-group_in_use() {
-  [[ -n $GROUP_CLASS ]]
-}
-
-# group_manifest: the VolumeGroupSnapshot as JSON: GROUP_NAME of class GROUP_CLASS,
-# selecting the PVCs labelled GROUP_LABEL=GROUP_KEY.
-group_manifest() {
-  local labels=("backup-ns.sh/type=$BAK_LABEL_VS_TYPE")
-  [[ -z $BAK_LABEL_VS_POD ]] || labels+=("backup-ns.sh/pod=$BAK_LABEL_VS_POD")
-  printf '{\n  "apiVersion": "groupsnapshot.storage.k8s.io/v1",\n  "kind": "VolumeGroupSnapshot",\n'
-  json_quote "$GROUP_NAME"
-  printf '  "metadata": {\n    "name": %s,\n' "$REPLY"
-  json_quote "$BAK_NAMESPACE"
-  printf '    "namespace": %s,\n    "labels": {\n' "$REPLY"
-  json_members '      ' "${labels[@]}"
-  printf '    },\n    "annotations": {\n'
-  json_members '      ' "backup-ns.sh/cut-at=$RUN_CUT_AT" "backup-ns.sh/pvcs=${PVCS[*]}"
-  printf '    }\n  },\n  "spec": {\n'
-  json_quote "$GROUP_CLASS"
-  printf '    "volumeGroupSnapshotClassName": %s,\n    "source": {\n      "selector": {\n        "matchLabels": {\n' "$REPLY"
-  json_members '          ' "$GROUP_LABEL=$GROUP_KEY"
-  printf '        }\n      }\n    }\n  }\n}\n'
-}
-
-# group_label_pvcs: label this run's PVCs GROUP_LABEL=GROUP_KEY where they lack it (one
-# call, logged: the group selects its PVCs by it). GROUP_KEY names this set of PVCs, so a
-# PVC dropped from the set keeps a label that no longer selects it.
-group_label_pvcs() {
-  local pvc sum relabel=()
-  read -r sum _ < <(printf '%s,' "${PVCS[@]}" | cksum)
-  GROUP_KEY="set-$sum"
-  for pvc in "${PVCS[@]}"; do
-    [[ ${PVC_GROUP[$pvc]:-} == "$GROUP_KEY" ]] || relabel+=("$pvc")
-  done
-  ((${#relabel[@]} > 0)) || return 0
-  if [[ $BAK_DRY_RUN == true ]]; then
-    log "group: dry run, would label PVC ${relabel[*]} $GROUP_LABEL=$GROUP_KEY (the VolumeGroupSnapshot selects its PVCs by it)"
-    return 0
-  fi
-  if ! kube label persistentvolumeclaims "${relabel[@]}" --overwrite "$GROUP_LABEL=$GROUP_KEY" >/dev/null 2>"$ERR_FILE"; then
-    kube_fail "cannot label PVC ${relabel[*]} $GROUP_LABEL=$GROUP_KEY" \
-      "Check that the ServiceAccount may patch persistentvolumeclaims, or set groupSnapshot: never"
-  fi
-  log "group: labelled PVC ${relabel[*]} $GROUP_LABEL=$GROUP_KEY (the VolumeGroupSnapshot selects its PVCs by it)"
-}
-
-# group_create: cut every PVC in one VolumeGroupSnapshot, wait until it is ready, then
-# label and annotate its member VolumeSnapshots as vs_create_all does its own; VS_NAMES[i]
-# becomes the member of PVCS[i], and VS_CREATED the members.
-group_create() {
-  local dry=()
-  cut_clock
-  group_label_pvcs
-  [[ $BAK_DRY_RUN != true ]] || dry=(--dry-run=client)
-  if ! group_manifest | kube create "${dry[@]}" -f - -o name >/dev/null 2>"$ERR_FILE"; then
-    kube_fail "cannot create VolumeGroupSnapshot $GROUP_NAME of PVC ${PVCS[*]}" \
-      "Check the groupsnapshot.storage.k8s.io CRDs and that the ServiceAccount may create volumegroupsnapshots"
-  fi
-  if [[ $BAK_DRY_RUN == true ]]; then
-    log "snapshot: dry run, would create VolumeGroupSnapshot $GROUP_NAME of PVC ${PVCS[*]} (class $GROUP_CLASS)"
-    return 0
-  fi
-  log "snapshot: created VolumeGroupSnapshot $GROUP_NAME of PVC ${PVCS[*]} (class $GROUP_CLASS)"
-  group_wait_members "$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")"
-  group_label_members
-}
-
-# group_wait_members LIMIT: poll the group until it is ready and every PVC's member
-# VolumeSnapshot exists (VS_NAMES[i] of PVCS[i]); fail on its status.error, on a member of
-# a PVC that is not this run's, or after LIMIT seconds.
-group_wait_members() {
-  local limit=$1 start=$SECONDS out ready message name pvc owners i found extra seen=''
-  local -A member=()
-  while :; do
-    if ! out=$(kube get "$VGS_RESOURCE" "$GROUP_NAME" -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE"); then
-      kube_fail "cannot read VolumeGroupSnapshot $GROUP_NAME" "Check that the ServiceAccount may get volumegroupsnapshots"
-    fi
-    IFS='|' read -r ready message <<<"$out"
-    # An update conflict of the snapshot controller is retried by it (it sets status.error
-    # meanwhile): wait on. Any other error fails the run.
-    if [[ -n $message && $ready != true && $message == *"the object has been modified"* ]]; then
-      [[ $message == "$seen" ]] || log "snapshot: VolumeGroupSnapshot $GROUP_NAME: the snapshot controller retries after a conflict: $(one_line "$message")"
-      seen=$message
-    elif [[ -n $message && $ready != true ]]; then
-      die "VolumeGroupSnapshot $GROUP_NAME failed" "$message" \
-        "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumegroupsnapshot $GROUP_NAME), then delete it"
-    fi
-    if [[ $ready == true ]]; then
-      # The members: VolumeSnapshots without our labels yet, owned by the group.
-      if ! out=$(kube get "$VS_RESOURCE" -l '!backup-ns.sh/pvc' -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{range .metadata.ownerReferences[*]}{.kind}{"/"}{.name}{" "}{end}{"\n"}{end}' 2>"$ERR_FILE"); then
-        kube_fail "cannot list the members of VolumeGroupSnapshot $GROUP_NAME" "Check that the ServiceAccount may list volumesnapshots"
-      fi
-      member=() extra=''
-      while IFS='|' read -r name pvc owners; do
-        [[ " $owners" == *" VolumeGroupSnapshot/$GROUP_NAME "* ]] || continue
-        if [[ " ${PVCS[*]} " == *" $pvc "* ]]; then
-          member[$pvc]=$name
-        else
-          extra="$name of PVC $pvc"
-        fi
-      done <<<"$out"
-      if [[ -n $extra ]]; then
-        die "VolumeGroupSnapshot $GROUP_NAME holds a PVC that is not this run's" "member $extra carries $GROUP_LABEL=$GROUP_KEY" \
-          "Remove that label from the PVC and delete the group: kubectl -n $BAK_NAMESPACE delete volumegroupsnapshot $GROUP_NAME"
-      fi
-      found=${#member[@]}
-      if ((found == ${#PVCS[@]})); then
-        for i in "${!PVCS[@]}"; do
-          VS_NAMES[i]=${member[${PVCS[i]}]}
-        done
-        log "snapshot: VolumeGroupSnapshot $GROUP_NAME is ready after $((SECONDS - start))s: members ${VS_NAMES[*]}"
-        return 0
-      fi
-    fi
-    if ((SECONDS - start >= limit)); then
-      die "VolumeGroupSnapshot $GROUP_NAME not ready" \
-        "readyToUse=${ready:-unset}, ${found:-0} of ${#PVCS[@]} member VolumeSnapshots after $((SECONDS - start))s (limit ${limit}s)" \
-        "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT; delete the group: kubectl -n $BAK_NAMESPACE delete volumegroupsnapshot $GROUP_NAME"
-    fi
-    sleep 1
-  done
-}
-
-# group_label_members: the labels and annotations of vs_create_all (plus
-# backup-ns.sh/group) on each member, one merge patch each.
-group_label_members() {
-  local i patch
-  VS_CREATED=("${VS_NAMES[@]}")
-  for i in "${!PVCS[@]}"; do
-    build_labels "${PVCS[i]}"
-    VS_LABELS+=("backup-ns.sh/group=$GROUP_NAME")
-    build_annotations "${PVCS[i]}"
-    patch=$(printf '{"metadata":{"labels":{\n'
-      json_members '' "${VS_LABELS[@]}"
-      printf '},"annotations":{\n'
-      json_members '' "${VS_ANNOTATIONS[@]}"
-      printf '}}}\n')
-    if ! kube patch "$VS_RESOURCE" "${VS_NAMES[i]}" --type merge -p "$patch" >/dev/null 2>"$ERR_FILE"; then
-      kube_fail "cannot label VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (member of VolumeGroupSnapshot $GROUP_NAME)" \
-        "Check that the ServiceAccount may patch volumesnapshots"
-    fi
-    log "snapshot: labelled VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (member of VolumeGroupSnapshot $GROUP_NAME): ${VS_LABELS[*]}"
   done
 }
 
@@ -2586,21 +2311,17 @@ taken_at() {
 # taken of, as create recorded it (backup-ns.sh/pvc-size; "" when unknown).
 SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
 SNAP_TAKEN='' SNAP_PVC_SIZE=''
-# A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
-# SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod).
-SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 16 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 13 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
-    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA <<<"$out"
+    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE <<<"$out"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/dump-file" "$SNAP_DUMP_FILE" "is not an absolute path ($ABS_PATH_RULE)"
   [[ -z $SNAP_DUMP_SIZE ]] || is_byte_count "$SNAP_DUMP_SIZE" ||
@@ -2619,12 +2340,6 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/cut-at" "$cut_at" "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)"
   [[ -z $SNAP_PVC_SIZE ]] || is_quantity "$SNAP_PVC_SIZE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/pvc-size" "$SNAP_PVC_SIZE" "is not a quantity"
-  [[ -z $SNAP_DB_MODE || $SNAP_DB_MODE == snapshot ]] ||
-    vs_untrusted "$1" "annotation backup-ns.sh/db-mode" "$SNAP_DB_MODE" "is not snapshot"
-  [[ -z $SNAP_DB_KIND || $SNAP_DB_KIND == PostgreSQL || $SNAP_DB_KIND == MySQL ]] ||
-    vs_untrusted "$1" "annotation backup-ns.sh/db-kind" "$SNAP_DB_KIND" "is not PostgreSQL or MySQL"
-  [[ -z $SNAP_DB_DATA ]] || is_abs_path "$SNAP_DB_DATA" ||
-    vs_untrusted "$1" "annotation backup-ns.sh/db-data" "$SNAP_DB_DATA" "is not an absolute path ($ABS_PATH_RULE)"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
   taken_at "$cut_at" "$creation_time" "$SNAP_CREATED" "$rebound"
   SNAP_TAKEN=$REPLY
@@ -2636,15 +2351,6 @@ vs_untrusted() {
   ((${#3} <= 120)) || shown+=...
   die "VolumeSnapshot $1 is refused" "its $2 \"$shown\" $4, which backup-ns.sh never writes" \
     "Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in $BAK_NAMESPACE, and use another snapshot (${0##*/} list)"
-}
-
-# vs_no_dump_of_snapmode NAME: (after vs_info) a snapshot-mode backup has no dump:
-# say so, and what to do instead.
-vs_no_dump_of_snapmode() {
-  [[ $SNAP_DB_MODE == snapshot ]] || return 0
-  die "VolumeSnapshot $1 holds no dump" \
-    "it was cut in snapshot mode: it holds ${SNAP_DB_KIND:-the database}'s own files (${SNAP_DB_DATA:-its data directory}), crash-consistent, not a dump" \
-    "Restore it with ${0##*/} restore-pvc $1 --to NEW_PVC and start ${SNAP_DB_KIND:-the database} on that PVC (restore-pvc says how); or pick a snapshot with DUMP yes in ${0##*/} list"
 }
 
 # vs_require_ready NAME: vs_info, and refuse a snapshot that is not ready to use.
@@ -2828,12 +2534,24 @@ helper_check_script() {
   remote_literal dump_file "$1"
   remote_literal want_size "$2"
   remote_literal want_sha "$3"
+  helper_check_body
+}
+
+# helper_check_body: helper_check_script after its values (root, dump_file, want_size,
+# want_sha); f, size and sha are the dump's path, size and sha256 after it.
+helper_check_body() {
   cat <<'REMOTE'
 if [ -z "$dump_file" ]; then
   first=$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit 2>&1) ||
     fail "cannot read the restored volume: $first"
   [ -n "$first" ] || fail "the restored volume is empty"
-  printf 'entries=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)"
+  # the regular files and the sum of their sizes
+  files=0 bytes=0
+  while IFS= read -r n; do
+    files=$((files + 1)) bytes=$((bytes + n))
+  done < <(find "$root" -mount -path "$root/lost+found" -prune -o -type f -printf '%s\n' 2>/dev/null)
+  printf 'entries=%s\nfiles=%s\nbytes=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" \
+    "$files" "$bytes"
   exit 0
 fi
 need gzip sha256sum wc stat id realpath
@@ -3007,11 +2725,12 @@ command_list() {
     [[ $taken == 0 ]] || age=$(age_of "$taken")
     # an annotation anyone may write: no control characters (terminal escapes) on screen
     squash "${verified:--}"
-    verified=$REPLY
+    verified=${REPLY/: / }
+    ((${#verified} <= 100)) || verified="${verified:0:97}..."
     printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' "$name" "${ready:-false}" \
       "$age" "${size:--}" "${pvc:--}" "${type:--}" "${periods:--}" "${after:--}" \
       "$([[ $keep == true ]] && echo yes || echo -)" "$([[ -n $dump ]] && echo yes || echo -)" \
-      "${verified%%:*}"
+      "$verified"
   done
 }
 
@@ -3108,10 +2827,6 @@ command_restore_pvc() {
     done
     log "PVC $to is Bound"
   fi
-  if [[ $SNAP_DB_MODE == snapshot ]]; then
-    log "next: PVC $to holds ${SNAP_DB_KIND:-the database}'s own files, crash-consistent (snapshot mode, no dump): start ${SNAP_DB_KIND:-the database} of the same major version on it, with PVC $to mounted where the source pod mounted PVC ${SNAP_SOURCE_PVC:-?} so that ${SNAP_DB_DATA:-its data directory} is its data directory; crash recovery runs at the first start. Stop the old server first if it is to take over the data"
-    return 0
-  fi
   log "next: mount PVC $to in a workload (volumes[].persistentVolumeClaim.claimName: $to), or run: ${0##*/} dump-restore --from-pvc $to"
 }
 
@@ -3151,6 +2866,7 @@ verify_fail() {
   detail=$(one_line "$2")
   verify_record "failed: $1: $detail" ||
     warn "could not record the result on $VERIFY_VS: $(err_detail "$WORK_DIR/annotate.err")"
+  verify_event Warning DrillFailed "failed: $1: $detail"
   die "verify of $VERIFY_VS failed: $1" "$detail" "$3"
 }
 
@@ -3161,12 +2877,15 @@ verify_on_exit() {
   [[ $VERIFY_OPEN == true && $1 != 0 && -n $DIE_LINE ]] || return 0
   verify_record "failed: $DIE_LINE" ||
     warn "could not record the result on $VERIFY_VS: $(err_detail "$WORK_DIR/annotate.err")"
+  verify_event Warning DrillFailed "failed: $DIE_LINE"
 }
 
-# verify_snapshot NAME: the drill (toolbox_begin done).
+# verify_snapshot NAME: the drill (toolbox_begin done). A snapshot with a dump: the
+# database drill (drill_database); else the volume's files and bytes (verify_volume).
+VERIFY_RESULT=''
 verify_snapshot() {
-  local script detail result
-  VERIFY_VS=$1
+  local start=$SECONDS
+  VERIFY_VS=$1 VERIFY_RESULT=''
   # A snapshot that cannot be read (missing, or refused) gets no result recorded.
   vs_info "$1"
   verify_may_record "$1"
@@ -3175,18 +2894,13 @@ verify_snapshot() {
     verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
   log "verify: restoring VolumeSnapshot $1 (${SNAP_SIZE:-?}) to a scratch PVC"
   scratch_from_snapshot "$1" verify
-  helper_pod "$SCRATCH_PVC" verify
-  script=$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")
-  if ! helper_exec "$HELPER_POD" "$script"; then
-    detail=$(err_detail "$ERR_FILE")
-    verify_fail "check" "$detail" "The snapshot cannot be trusted; make a new backup and keep an older good snapshot (${0##*/} keep)"
-  fi
   if [[ -n $SNAP_DUMP_FILE ]]; then
-    result="ok: dump ${SNAP_DUMP_FILE##*/}, $(remote_get size) bytes, sha256 matches, gzip -t passed"
+    drill_database "$1" "$start"
   else
-    result="ok: volume restored and not empty ($(remote_get entries) entries)"
+    verify_volume "$start"
   fi
-  if ! verify_record "$result"; then
+
+  if ! verify_record "$VERIFY_RESULT"; then
     if [[ $(<"$WORK_DIR/annotate.err") == *'(Forbidden)'* ]]; then
       # a tenant's drill (Role backup-ns-restore): the result is shown, not recorded
       warn "verify: the result is not recorded on VolumeSnapshot $1 ($(err_detail "$WORK_DIR/annotate.err")); only the namespace's backup-ns ServiceAccount and the platform team may annotate backups"
@@ -3197,7 +2911,32 @@ verify_snapshot() {
     fi
   fi
   toolbox_cleanup
-  log "verify: VolumeSnapshot $1 $result"
+  verify_event Normal DrillPassed "$VERIFY_RESULT"
+  log "verify: VolumeSnapshot $1 $VERIFY_RESULT"
+}
+
+# verify_volume START: the helper pod checks the restored volume (with a dump file:
+# size, sha256, gzip -t; else: not empty) and counts its files and bytes.
+verify_volume() {
+  local detail
+  helper_pod "$SCRATCH_PVC" verify
+  if ! helper_exec "$HELPER_POD" "$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")"; then
+    detail=$(err_detail "$ERR_FILE")
+    verify_fail "check" "$detail" "The snapshot cannot be trusted; make a new backup and keep an older good snapshot (${0##*/} keep)"
+  fi
+  if [[ -n $SNAP_DUMP_FILE ]]; then
+    VERIFY_RESULT="ok: dump ${SNAP_DUMP_FILE##*/}, $(remote_get size) bytes, sha256 matches, gzip -t passed"
+  else
+    VERIFY_RESULT="ok: files=$(remote_get files) bytes=$(remote_get bytes) restore=$((SECONDS - $1))s"
+  fi
+}
+
+# verify_event TYPE REASON RESULT: the Event about the snapshot (DrillPassed, DrillFailed).
+verify_event() {
+  [[ $BAK_EVENTS == true ]] || return 0
+  EVENT_ABOUT="snapshot.storage.k8s.io/v1|VolumeSnapshot|$VERIFY_VS|"
+  event_record "$1" "$2" "VolumeSnapshot $VERIFY_VS: $3"
+  EVENT_ABOUT=''
 }
 
 command_verify() {
@@ -3205,6 +2944,297 @@ command_verify() {
   check_vs_name "$1"
   toolbox_begin
   verify_snapshot "$1"
+}
+
+# --- the database drill (verify of a snapshot with a dump) --------------------
+# verify starts a scratch database server from the image of the application's database
+# container (read from the exec target at drill time) in a pod of its own: Pod Security
+# restricted, as the database's uid, the restored scratch PVC mounted read-only, the
+# server's data on an emptyDir, no Service, listening on a unix socket in that emptyDir
+# only, so no password is needed and none exists. The pod's command is the script
+# drill_pod_script prints (values single-quoted in it, as in every remote script):
+# check the dump file, start the server, load the dump (every error fatal), compare
+# the tables and row counts with the record that create left beside the dump
+# (<dump>.tables), run verify.checks. Its result is the container's termination
+# message (the error line after a failure: FallbackToLogsOnError).
+
+# The checks of verify.checks: SQL for the scratch server's client, never for a shell.
+VERIFY_CHECKS=(
+)
+# Where the drill pod keeps the scratch server (an emptyDir).
+DRILL_SCRATCH=/backup-ns/scratch
+
+# drill_image: the image of the exec target's database container (DRILL_IMAGE).
+DRILL_IMAGE=''
+drill_image() {
+  local p resource container path
+  p=BAK_DB_MYSQL
+  resource=${p}_EXEC_RESOURCE container=${p}_EXEC_CONTAINER
+  resource=${!resource} container=${!container}
+  case ${resource%%/*} in
+    po | pod | pods) path="{.spec.containers[?(@.name==\"$container\")].image}" ;;
+    *) path="{.spec.template.spec.containers[?(@.name==\"$container\")].image}" ;;
+  esac
+  if ! DRILL_IMAGE=$(kube get "$resource" -o "jsonpath=$path" 2>"$ERR_FILE"); then
+    verify_fail "drill" "cannot read the image of $resource: $(err_detail "$ERR_FILE")" \
+      "Check ${p}_EXEC_RESOURCE and that you may get it"
+  fi
+  [[ $DRILL_IMAGE =~ ^[A-Za-z0-9][-A-Za-z0-9._/:@]*$ ]] ||
+    verify_fail "drill" "$resource has no container $container with an image (got \"${DRILL_IMAGE:0:80}\")" \
+      "Check ${p}_EXEC_CONTAINER"
+}
+
+# drill_pod_manifest NAME PVC SCRIPT: the drill pod (see above) as JSON.
+drill_pod_manifest() {
+  local uid=$((10#$BAK_TOOLBOX_RUN_AS_USER)) life
+  life=$(($(duration_to_seconds "$BAK_TOOLBOX_TIMEOUT") + 60))
+  printf '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n'
+  printf '    "name": %s,\n    "namespace": %s,\n    "labels": {\n' "$(json_str "$1")" \
+    "$(json_str "$BAK_NAMESPACE")"
+  labels_json '      ' "backup-ns.sh/toolbox=drill"
+  printf '    }\n  },\n  "spec": {\n    "restartPolicy": "Never",\n'
+  printf '    "automountServiceAccountToken": false,\n    "enableServiceLinks": false,\n'
+  printf '    "terminationGracePeriodSeconds": 5,\n    "activeDeadlineSeconds": %d,\n' "$life"
+  printf '    "securityContext": {\n      "runAsNonRoot": true,\n      "runAsUser": %d,\n' "$uid"
+  printf '      "runAsGroup": %d,\n      "seccompProfile": {\n        "type": "RuntimeDefault"\n      }\n    },\n' "$uid"
+  printf '    "containers": [\n      {\n        "name": "drill",\n        "image": %s,\n' \
+    "$(json_str "$DRILL_IMAGE")"
+  printf '        "command": ["bash", "-c", %s, "backup-ns-drill"],\n' "$(json_str "$3")"
+  printf '        "terminationMessagePolicy": "FallbackToLogsOnError",\n'
+  printf '        "securityContext": {\n          "allowPrivilegeEscalation": false,\n'
+  printf '          "readOnlyRootFilesystem": true,\n          "capabilities": {\n'
+  printf '            "drop": ["ALL"]\n          }\n        },\n'
+  printf '        "resources": {\n          "requests": {"cpu": "100m", "memory": "256Mi"}\n        },\n'
+  printf '        "volumeMounts": [\n          {"name": "restore", "mountPath": %s, "readOnly": true},\n' \
+    "$(json_str "$TOOLBOX_MOUNT")"
+  printf '          {"name": "scratch", "mountPath": %s}\n' "$(json_str "$DRILL_SCRATCH")"
+  printf '        ]\n      }\n    ],\n    "volumes": [\n'
+  printf '      {"name": "restore", "persistentVolumeClaim": {"claimName": %s, "readOnly": true}},\n' \
+    "$(json_str "$2")"
+  printf '      {"name": "scratch", "emptyDir": {}}\n'
+  printf '    ]\n  }\n}\n'
+}
+
+# drill_pod_script: the drill pod's bash script: the dump check of helper_check_script,
+# then the kind's drill_start, drill_load, drill_tables and drill_query (so another
+# source of the data, e.g. a restored data directory, can reuse start and checks),
+# then the comparison with the record and the checks.
+drill_pod_script() {
+  local check
+  remote_prologue
+  remote_literal root "$TOOLBOX_MOUNT"
+  remote_literal dump_file "$SNAP_DUMP_FILE"
+  remote_literal want_size "$SNAP_DUMP_SIZE"
+  remote_literal want_sha "$SNAP_DUMP_SHA256"
+  remote_literal namespace "$BAK_NAMESPACE"
+  remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))"
+  remote_literal scratch "$DRILL_SCRATCH"
+  printf 'checks=('
+  for check in "${VERIFY_CHECKS[@]}"; do
+    printf ' %s' "$(sq "$check")"
+  done
+  printf ' )\n'
+  printf 'exec 3>&1\n'
+  helper_check_body
+  mysql_table_sql
+  mysql_drill
+  drill_body
+}
+
+# drill_body: the part of the pod script after the kind's functions.
+drill_body() {
+  cat <<'REMOTE'
+need date gzip
+mkdir -p -- "$scratch/tmp" "$scratch/run"
+chmod 700 -- "$scratch/run"
+export TMPDIR=$scratch/tmp
+record=$f.tables
+[ -f "$record" ] && [ -r "$record" ] ||
+  fail "no table record ${record#"$root"/} beside the dump: create writes one with every dump; this dump was made without it, or the file is gone"
+declare -A want_min=() want_max=() got=()
+roles=()
+header='' rec_ns='' rec_sha='' nroles=0 ntables=0
+while IFS= read -r line || [ -n "$line" ]; do
+  case $line in
+    'backup-ns-record '*) header=${line#* } ;;
+    'namespace '*) rec_ns=${line#* } ;;
+    'sha256 '*) rec_sha=${line#* } ;;
+    'role '*) roles+=("${line#role }") nroles=$((nroles + 1)) ;;
+    'table '*)
+      line=${line#table }
+      min=${line%% *} line=${line#* }
+      max=${line%% *} name=${line#* }
+      want_min[$name]=$min want_max[$name]=$max
+      ;;
+  esac
+done <"$record"
+[ "$header" = 1 ] || fail "the table record ${record#"$root"/} is not one backup-ns writes"
+[ "$rec_ns" = "$namespace" ] ||
+  fail "the dump is of another namespace: its table record says \"$rec_ns\", this is $namespace"
+[ "$rec_sha" = "$sha" ] ||
+  fail "the table record ${record#"$root"/} describes another dump (sha256 $rec_sha, the dump has $sha)"
+drill_start
+t0=$(date +%s)
+drill_load "$f"
+load=$(($(date +%s) - t0))
+out=$(drill_tables 2>&1) || fail_from "$out" "cannot count the rows of the restored tables"
+while IFS= read -r line; do
+  case $line in 'table '*) ;; *) continue ;; esac
+  line=${line#table }
+  n=${line%% *} line=${line#* }
+  got[${line#* }]=$n
+  ntables=$((ntables + 1))
+done <<<"$out"
+rows=0 capped=0
+for name in "${!want_min[@]}"; do
+  [ -n "${got[$name]+x}" ] ||
+    fail "table $name is missing from the restored dump (the backup recorded ${want_max[$name]} rows)"
+  n=${got[$name]}
+  if [ "$n" -lt "${want_min[$name]}" ] || [ "$n" -gt "${want_max[$name]}" ]; then
+    if [ "${want_min[$name]}" = "${want_max[$name]}" ]; then
+      fail "table $name has $n rows in the restored dump, the backup recorded ${want_min[$name]}"
+    fi
+    fail "table $name has $n rows in the restored dump, the backup recorded ${want_min[$name]} to ${want_max[$name]}"
+  fi
+  rows=$((rows + n))
+  [ "$n" -le "$count_limit" ] || capped=$((capped + 1))
+done
+for name in "${!got[@]}"; do
+  [ -n "${want_min[$name]+x}" ] || fail "table $name is in the restored dump but not in the backup's table record"
+done
+i=0
+for check in "${checks[@]}"; do
+  i=$((i + 1))
+  out=$(drill_query "$check" 2>&1) || fail_from "$out" "check $i failed"
+  case ${out//[[:space:]]/} in
+    t | true | 1) ;;
+    *) fail "check $i returned \"$(printf '%s' "$out" | head -c 80 | tr '\n\t' '  ')\", not true: $(printf '%s' "$check" | head -c 120 | tr '\n\t' '  ')" ;;
+  esac
+done
+result=$(printf 'result=ok\ntables=%s\nrows=%s\ncapped=%s\nbytes=%s\nload=%s\nchecks=%s\nroles=%s\n' \
+  "$ntables" "$rows" "$capped" "$size" "$load" "$i" "$nroles")
+printf '%s\n' "$result" >/dev/termination-log 2>/dev/null || true
+printf '%s\n' "$result" >&3
+REMOTE
+}
+
+# mysql_drill: the MySQL / MariaDB scratch server: a data directory without a root
+# password (the socket is in the pod's own directory, and --skip-networking: nothing
+# listens on TCP), durability off; the load stops at the first error (the client's
+# default without --force).
+mysql_drill() {
+  cat <<'REMOTE'
+drill_start() {
+  local server cli out i
+  if command -v mariadbd >/dev/null 2>&1; then server=mariadbd; else server=mysqld; fi
+  if command -v mariadb >/dev/null 2>&1; then cli=mariadb; else cli=mysql; fi
+  need "$server" "$cli"
+  sock=$scratch/run/mysqld.sock
+  my=("$cli" --no-defaults --user=root --socket="$sock")
+  mkdir -p -- "$scratch/data"
+  if command -v mariadb-install-db >/dev/null 2>&1 || command -v mysql_install_db >/dev/null 2>&1; then
+    local install=mariadb-install-db
+    command -v "$install" >/dev/null 2>&1 || install=mysql_install_db
+    out=$("$install" --no-defaults --datadir="$scratch/data" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve 2>&1) || fail_from "$out" "$install of the scratch server failed"
+  else
+    out=$("$server" --no-defaults --initialize-insecure --datadir="$scratch/data" 2>&1) ||
+      fail_from "$out" "$server --initialize-insecure of the scratch server failed"
+  fi
+  "$server" --no-defaults --datadir="$scratch/data" --socket="$sock" --skip-networking \
+    --pid-file="$scratch/run/server.pid" --tmpdir="$scratch/tmp" --log-error="$scratch/server.log" \
+    --skip-log-bin --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 >/dev/null 2>&1 3>&- &
+  server_pid=$!
+  trap 'kill -KILL "$server_pid" 2>/dev/null || true' EXIT
+  for ((i = 0; i < 3000; i++)); do
+    "${my[@]}" --execute='SELECT 1' >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null ||
+      fail_from "$(tail -n 5 -- "$scratch/server.log" 2>/dev/null)" "the scratch server did not start"
+    sleep 0.1
+  done
+  out=$("${my[@]}" --execute='CREATE DATABASE drill' 2>&1) || fail_from "$out" "cannot create the scratch database"
+}
+drill_load() {
+  local out
+  out=$({ gzip -dc <"$1" || exit 1; } | "${my[@]}" drill 2>&1 >/dev/null) || fail_from "$out" "the dump did not load"
+}
+db_query() { "${my[@]}" --batch --skip-column-names --execute="$1" drill; }
+drill_tables() {
+  local name n
+  db_table_counts | while IFS=$'\t' read -r name n; do
+    [ -z "$name" ] || printf 'table %s %s %s\n' "$n" "$n" "$name"
+  done
+}
+drill_query() { db_query "$1"; }
+REMOTE
+}
+# drill_wait POD: poll until POD ended (limit BAK_TOOLBOX_TIMEOUT from now); its
+# termination message in DRILL_MESSAGE, its phase in DRILL_PHASE.
+DRILL_MESSAGE='' DRILL_PHASE=''
+drill_wait() {
+  local limit start out reason elapsed last=$SECONDS
+  limit=$(duration_to_seconds "$BAK_TOOLBOX_TIMEOUT")
+  start=$SECONDS
+  while :; do
+    if ! out=$(kube get pods "$1" -o jsonpath='{.status.phase}{"|"}{.status.containerStatuses[0].state.waiting.reason}{"\n"}{.status.containerStatuses[0].state.terminated.message}' 2>"$ERR_FILE"); then
+      kube_fail "cannot read drill pod $1" "Check that you may get pods in namespace $BAK_NAMESPACE"
+    fi
+    IFS='|' read -r DRILL_PHASE reason <<<"${out%%$'\n'*}"
+    DRILL_MESSAGE=${out#*$'\n'}
+    [[ $out == *$'\n'* ]] || DRILL_MESSAGE=''
+    elapsed=$((SECONDS - start))
+    case $DRILL_PHASE in
+      Succeeded | Failed) return 0 ;;
+    esac
+    case $reason in
+      ErrImagePull | ImagePullBackOff | InvalidImageName | CreateContainerConfigError | CreateContainerError)
+        verify_fail "drill" "drill pod $1 cannot start: $reason (image $DRILL_IMAGE)" \
+          "See kubectl -n $BAK_NAMESPACE describe pod $1"
+        ;;
+    esac
+    ((elapsed < limit)) ||
+      verify_fail "drill" "drill pod $1 did not finish within ${limit}s (phase ${DRILL_PHASE:-unknown}${reason:+, $reason})" \
+        "Raise BAK_TOOLBOX_TIMEOUT (verify.timeout) for a large dump, or see kubectl -n $BAK_NAMESPACE describe pod $1"
+    if ((SECONDS - last >= PROGRESS_EVERY)); then
+      log "verify: drill pod $1 ${DRILL_PHASE:-Pending} ... ${elapsed}s/${limit}s"
+      last=$SECONDS
+    fi
+    sleep 1
+  done
+}
+
+# drill_message_get KEY: the value of "KEY=value" in the drill's termination message.
+drill_message_get() {
+  local line value=''
+  while IFS= read -r line; do
+    [[ $line != "$1="* ]] || value=${line#"$1="}
+  done <<<"$DRILL_MESSAGE"
+  printf '%s\n' "$value"
+}
+
+# drill_database SNAPSHOT START: the drill of SNAPSHOT (its scratch PVC is SCRATCH_PVC);
+# START: $SECONDS when the drill began. Sets VERIFY_RESULT; fails the drill otherwise.
+drill_database() {
+  local pod detail k
+  drill_image
+  log "verify: drilling the dump ${SNAP_DUMP_FILE##*/} in a scratch server of image $DRILL_IMAGE"
+  pod=backup-ns-drill-$(random_suffix)
+  toolbox_create "pods/$pod" "$(drill_pod_manifest "$pod" "$SCRATCH_PVC" "$(drill_pod_script)")" "drill pod"
+  drill_wait "$pod"
+  if [[ $DRILL_PHASE != Succeeded || $(drill_message_get result) != ok ]]; then
+    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_pick | head -n 1)
+    verify_fail "drill" "$detail" \
+      "The dump does not come back as the backup recorded it: make a new backup, keep an older good snapshot (${0##*/} keep), and see docs/runbook.md (reading a drill result)"
+  fi
+  for k in tables rows capped bytes load checks; do
+    [[ $(drill_message_get "$k") =~ ^[0-9]+$ ]] ||
+      verify_fail "drill" "the drill pod reported no $k (message \"$(one_line "${DRILL_MESSAGE:0:200}")\")" \
+        "Check the image $DRILL_IMAGE (bash, gzip, the database server)"
+  done
+  VERIFY_RESULT="ok: tables=$(drill_message_get tables) rows=$(drill_message_get rows)"
+  [[ $(drill_message_get capped) == 0 ]] || VERIFY_RESULT+=" capped=$(drill_message_get capped)"
+  VERIFY_RESULT+=" checks=$(drill_message_get checks) bytes=$(drill_message_get bytes)"
+  VERIFY_RESULT+=" load=$(drill_message_get load)s restore=$((SECONDS - $2))s"
 }
 
 # --- commands: delete, keep, unkeep -------------------------------------------
@@ -3734,7 +3764,6 @@ command_dump_restore() {
   DR_VARS=$(restore_remote_vars "$DR_MODE" "$DR_TARGET" "$DR_TERMINATE" "$DR_LOCK" "${runid//[!a-z0-9]/}")
   if [[ -n $vs ]]; then
     vs_require_ready "$vs"
-    vs_no_dump_of_snapmode "$vs"
     [[ -n $SNAP_DUMP_FILE && -n $SNAP_DUMP_SHA256 ]] ||
       die "VolumeSnapshot $vs holds no dump" "it has no backup-ns.sh/dump-file and dump-sha256 annotations" \
         "Pick the snapshot of the dump PVC $BAK_DUMP_PVC (${0##*/} list shows DUMP yes)"
@@ -3821,7 +3850,6 @@ command_dump_download() {
   fi
   [[ -n $vs ]] || vs=$(newest_dump_snapshot)
   vs_require_ready "$vs"
-  vs_no_dump_of_snapmode "$vs"
   [[ -n $SNAP_DUMP_FILE && $SNAP_DUMP_SIZE =~ ^[0-9]+$ && $SNAP_DUMP_SHA256 =~ ^[0-9a-f]{64}$ ]] ||
     die "VolumeSnapshot $vs holds no dump" "it has no dump-file, dump-size and dump-sha256 annotations" \
       "Pick a snapshot with DUMP yes in ${0##*/} list"
@@ -4195,30 +4223,30 @@ dump_download_live() {
 # config that differs from the defaults as a kubeconfig and skips the in-cluster one.)
 
 EVENT_PENDING=false
+# "apiVersion|kind|name|uid" of the object of the next Event, when not the run's own
+# (verify's are about the snapshot).
+EVENT_ABOUT=''
 
 # event_involved: "apiVersion|kind|name|uid" of the object the Event is about.
 event_involved() {
-  local job out owners name re='"ownerReferences":[[:space:]]*(\[[^]]*\])'
+  local job out
+  if [[ -n $EVENT_ABOUT ]]; then
+    printf '%s\n' "$EVENT_ABOUT"
+    return 0
+  fi
   # Only inside a pod (its ServiceAccount token is mounted): elsewhere BAK_LABEL_VS_POD
-  # names no Job. One raw GET: the Job's uid, and its owner when that is a CronJob.
+  # names no Job, and kubectl follows a 404 with a namespace GET the role may not make.
   if [[ -n $BAK_LABEL_VS_POD && -r /var/run/secrets/kubernetes.io/serviceaccount/token ]]; then
     job=${BAK_LABEL_VS_POD%-*}
-    if out=$(kube_raw get "/apis/batch/v1/namespaces/$BAK_NAMESPACE/jobs/$job" 2>/dev/null); then
-      owners=''
-      if [[ $out =~ $re ]]; then
-        owners=${BASH_REMATCH[1]}
-        out=${out/"$owners"/}
+    if out=$(kube get jobs.v1.batch "$job" \
+      -o jsonpath='{.metadata.uid}{"|"}{range .metadata.ownerReferences[?(@.kind=="CronJob")]}{.name}{"|"}{.uid}{end}' \
+      2>/dev/null) && [[ -n $out ]]; then
+      if [[ -n ${out#*|} ]]; then
+        printf 'batch/v1|CronJob|%s\n' "${out#*|}"
+      else
+        printf 'batch/v1|Job|%s|%s\n' "$job" "${out%%|*}"
       fi
-      if [[ $owners == *'"kind":"CronJob"'* ]] && json_scalar "$owners" name; then
-        name=$REPLY
-        json_scalar "$owners" uid || true
-        printf 'batch/v1|CronJob|%s|%s\n' "$name" "$REPLY"
-        return 0
-      fi
-      if json_scalar "$out" uid; then
-        printf 'batch/v1|Job|%s|%s\n' "$job" "$REPLY"
-        return 0
-      fi
+      return 0
     fi
   fi
   if ((${#VS_CREATED[@]} > 0)); then
@@ -4247,8 +4275,7 @@ event_record() {
     "$(json_str "$name")" "$(json_str "$BAK_NAMESPACE")" "$(json_str "$uid")" \
     "$(json_str "$type")" "$(json_str "$reason")" "$(json_str "$message")" \
     "$(json_str "${BAK_LABEL_VS_POD:-${HOSTNAME:-backup-ns}}")" "$(json_str "$now")" "$(json_str "$now")")
-  if ! out=$(printf '%s\n' "$manifest" |
-    kube_raw create "/api/v1/namespaces/$BAK_NAMESPACE/events" -f - 2>"$ERR_FILE"); then
+  if ! out=$(printf '%s\n' "$manifest" | kube create --validate=false -f - -o name 2>"$ERR_FILE"); then
     if [[ $type == Normal ]]; then
       warn "cannot record the $reason Event: $(err_detail "$ERR_FILE"). The backup is not affected; check that the ServiceAccount may create events"
     else
@@ -4256,8 +4283,7 @@ event_record() {
     fi
     return 0
   fi
-  json_scalar "$out" name || true
-  [[ $type != Normal ]] || log "event: $type $reason about $kind $name (event/$REPLY)"
+  [[ $type != Normal ]] || log "event: $type $reason about $kind $name ($(one_line "$out"))"
 }
 
 # on_die LINE: called by die before it prints the error line: the BackupFailed Event.
@@ -4324,8 +4350,6 @@ snapshot_names() {
         "Change BAK_VS_NAME_TEMPLATE"
     VS_NAMES+=("$name")
   done
-  GROUP_NAME=$(render_vs_name "$BAK_VS_NAME_TEMPLATE" "$BAK_NAMESPACE" group "$stamp" "$rand" \
-    "$BAK_LABEL_VS_TYPE")
   log "snapshot names: ${VS_NAMES[*]} (periods $RUN_PERIODS, time zone $BAK_TIME_ZONE)"
 }
 
@@ -4337,32 +4361,28 @@ slot_acquire() {
   esac
 }
 
-# pvcs_check: every PVC of the run exists (one raw GET each); PVC_SIZE[pvc] = its
-# capacity (its request while it is not bound); with group snapshots PVC_DRIVER[pvc]
-# and PVC_GROUP[pvc], its CSI driver and backup-ns.sh/snapshot-group label (group_check).
+# PVC_TEMPLATE: "name|capacity|request" of each PVC read (one object or a List).
+PVC_TEMPLATE='{{define "p"}}{{.metadata.name}}|{{with .status}}{{with .capacity}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}|{{with .spec}}{{with .resources}}{{with .requests}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}{{end}}{{"\n"}}{{end}}{{if .items}}{{range .items}}{{template "p" .}}{{end}}{{else}}{{template "p" .}}{{end}}'
+
+# pvcs_check: every PVC of the run exists (one kubectl call); PVC_SIZE[pvc] = its
+# capacity (its request while it is not bound).
 pvcs_check() {
-  local out pvc capacity re_cap re_req
-  re_cap='"capacity":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
-  re_req='"requests":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
-  local re_driver='"volume\.kubernetes\.io/storage-provisioner":[[:space:]]*"([^"]*)"'
-  local re_group='"backup-ns\.sh/snapshot-group":[[:space:]]*"([^"]*)"'
+  local out pvc name capacity request
+  local -A seen=()
+  out=$(kube get persistentvolumeclaims "${PVCS[@]}" -o go-template="$PVC_TEMPLATE" 2>"$ERR_FILE") || true
   PVC_SIZE=()
+  while IFS='|' read -r name capacity request; do
+    [[ -n $name ]] || continue
+    seen[$name]=1
+    capacity=${capacity:-$request}
+    if quantity_bytes "$capacity" >/dev/null; then
+      PVC_SIZE[$name]=$capacity
+    fi
+  done <<<"$out"
   for pvc in "${PVCS[@]}"; do
-    if ! out=$(kube_raw get "/api/v1/namespaces/$BAK_NAMESPACE/persistentvolumeclaims/$pvc" 2>"$ERR_FILE"); then
+    if [[ -z ${seen[$pvc]+x} ]]; then
       kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
     fi
-    capacity=''
-    if [[ $out =~ $re_cap ]]; then
-      capacity=${BASH_REMATCH[1]}
-    elif [[ $out =~ $re_req ]]; then
-      capacity=${BASH_REMATCH[1]}
-    fi
-    if quantity_bytes "$capacity" >/dev/null; then
-      PVC_SIZE[$pvc]=$capacity
-    fi
-    PVC_DRIVER[$pvc]='' PVC_GROUP[$pvc]=''
-    [[ ! $out =~ $re_driver ]] || PVC_DRIVER[$pvc]=${BASH_REMATCH[1]}
-    [[ ! $out =~ $re_group ]] || PVC_GROUP[$pvc]=${BASH_REMATCH[1]}
     log "pvc: $pvc exists"
   done
 }
@@ -4410,7 +4430,6 @@ command_create() {
     fi
     periods_load
   fi
-  group_check
 
   if [[ $kind != none ]]; then
     if [[ " ${PVCS[*]} " != *" $BAK_DUMP_PVC "* ]]; then
@@ -4423,11 +4442,7 @@ command_create() {
   if [[ $BAK_DRY_RUN != true && $BAK_VS_WAIT_UNTIL_READY == true ]]; then
     vs_watch_start
   fi
-  if group_in_use; then
-    group_create
-  else
-    vs_create_all
-  fi
+  vs_create_all
 
   if [[ $BAK_DRY_RUN == true ]]; then
     log "done (dry run): nothing was dumped or created"
@@ -4728,18 +4743,22 @@ HELP
       cat <<'HELP'
 Usage: backup-ns.sh verify SNAPSHOT
 
-A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
-image, Pod Security restricted) that mounts it read-only and checks the dump
-against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
-(a snapshot without a dump: the volume mounts and is not empty). The pod and
-the PVC are deleted on every exit path. The result is recorded on the snapshot:
-annotations backup-ns.sh/verified-at, backup-ns.sh/verified-result and
-backup-ns.sh/verified-ok (true or false).
+A restore drill: restore SNAPSHOT to a scratch PVC. A snapshot with a database
+dump: start a scratch database server from the image of the database container
+(Pod Security restricted, uid BAK_TOOLBOX_RUN_AS_USER, its data on an emptyDir,
+a unix socket only), check the dump (size, sha256, gzip -t), load it with every
+error fatal, compare the tables and row counts with what create recorded beside
+the dump (<dump file>.tables) and run verify.checks. Without a dump: a helper pod
+counts the restored volume's files and bytes (empty fails). The pods and the PVC
+are deleted on every exit path. The result (ok: tables= rows= ... restore=Ns, or
+failed: <why>) is recorded on the snapshot: annotations backup-ns.sh/verified-at,
+backup-ns.sh/verified-result and backup-ns.sh/verified-ok (true or false), and
+as an Event (DrillPassed, DrillFailed).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.
 
-Runbook: docs/runbook.md#reading-verify-results
+Runbook: docs/runbook.md#reading-a-drill-result
 HELP
       ;;
     config)
