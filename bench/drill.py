@@ -54,7 +54,8 @@ def fill(server: dbs.DbServer, size_mb: int) -> int:
         server.sql(
             "INSERT INTO events SELECT g, timestamptz '2026-01-01' + g * interval '1 second', "
             "(ARRAY['view','click','buy'])[1 + g % 3], md5(g::text) || ' ' || "
-            f"md5((g * 31)::text) || ' item ' || (g % 1000) FROM generate_series({start}, {stop}) g;",
+            f"md5((g * 31)::text) || ' item ' || (g % 1000) "
+            f"FROM generate_series({start}, {stop}) g;",
             DB,
             timeout=600,
         )

@@ -53,8 +53,9 @@ class Case:
 
     def annotate(self, **values: str) -> None:
         pairs = [f"backup-ns.sh/{k.replace('_', '-')}={v}" for k, v in values.items()]
-        self.sim.kubectl("-n", self.ns, "annotate", "--overwrite",
-                         "volumesnapshots.snapshot.storage.k8s.io", self.name, *pairs, check=True)  # fmt: skip
+        vs = "volumesnapshots.snapshot.storage.k8s.io"
+        self.sim.kubectl("-n", self.ns, "annotate", "--overwrite", vs, self.name, *pairs,
+                         check=True)  # fmt: skip
 
     def replace_dump(self, data: bytes) -> None:
         """The dump becomes DATA; the annotations and the record's sha256 follow it."""
@@ -214,7 +215,9 @@ def sim(kubesim: KubeSim, postgres_server: DbServer, mariadb_server: DbServer) -
     dk.seed(kubesim, postgres_server, mariadb_server, "drillshop", "drillblog")
     deployed = __import__("tests.deployed", fromlist=["x"])
     deployed.apply_objects(kubesim, deployed.volumes({PG2_NS: ["data", "other"]}))
-    deployed.apply_objects(kubesim, [deployed.postgres_workload(PG2_NS, postgres_server, "drillshop2")])
+    deployed.apply_objects(
+        kubesim, [deployed.postgres_workload(PG2_NS, postgres_server, "drillshop2")]
+    )
     return kubesim
 
 

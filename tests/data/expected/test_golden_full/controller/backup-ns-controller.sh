@@ -2928,8 +2928,9 @@ Per namespace and PVC: the newest ready snapshot and its age, label counts, fail
 snapshots, contents with deletionPolicy Delete (each snapshot's bound content, and
 orphaned ones; warned with the kubectl patch that keeps them: a namespace deletion
 destroys them), the last restore drill of its snapshots (DRILL: ok or FAILED and
-how long ago, from the newest backup-ns.sh/verified-at). A configured PVC without any snapshot is "not deployed (no snapshot
-yet)", not a failure (a rollout in progress). Exit 1 when a configured PVC that has
+how long ago, from the newest backup-ns.sh/verified-at). A configured PVC without
+any snapshot is "not deployed (no snapshot yet)", not a failure (a rollout in
+progress). Exit 1 when a configured PVC that has
 snapshots has no ready one younger than its limit (2 x its schedule's period by
 default), so a CronJob running status fails visibly.
 
