@@ -360,6 +360,11 @@ class Verify(Model):
     rows per table plus one: a bigger table is recorded as "more than countLimit rows",
     so counting never reads more than that from one table (default 10000000; 0: every
     table is only checked to exist)."""
+    command: Command | None = None
+    """A namespace without a database: a command run by verify in the helper pod (the
+    job image; ``["bash", "-c", "test -s /backup-ns/restore/index.html"]``) after the
+    restored volume was counted; it sees the volume read-only at /backup-ns/restore and
+    passes with exit status 0. Not run through a shell unless you call one. Default none."""
     checks: list[VerifyCheck] = Field(default_factory=list)
     """SQL statements the drill runs in the scratch database after loading the dump;
     each must return one row with true (``SELECT count(*) > 0 FROM orders``). They run

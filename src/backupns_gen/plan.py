@@ -97,6 +97,8 @@ class NamespaceUnit:
     the verify command in the job script and the verify rights."""
     verify_checks: tuple[str, ...] = ()
     """verify.checks: SQL statements the drill runs in its scratch database."""
+    verify_command: tuple[str, ...] = ()
+    """verify.command: the argv verify runs in the helper pod (no database)."""
     tenant_groups: tuple[str, ...] = ()
     """Groups bound to the namespace's Role backup-ns-restore (restore.tenantGroups)."""
     """The CronJob verifies each new snapshot (and binds ClusterRole backup-ns-verify)."""
@@ -247,6 +249,7 @@ def plan_namespace(
         verify_after_backup=ns.verify.after_backup,
         drill=drill,
         verify_checks=tuple(ns.verify.checks),
+        verify_command=tuple(ns.verify.command or ()),
         tenant_groups=tuple(ns.restore.tenant_groups),
         lease_namespace=lease_namespace,
         run_as_user=_run_as_user(ns),

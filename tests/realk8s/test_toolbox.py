@@ -853,6 +853,9 @@ def test_helper_pods_are_admitted_by_restricted(world: World, command: str) -> N
             lambda: (_vs(cluster, PSA_NS, "with-dump") or {}).get("status", {}).get("readyToUse")
         )
         world.snapshots[PSA_NS] = "with-dump"
+    if command == "verify":
+        # the database workload the drill takes its image from (its pod never runs)
+        _database_deployment(cluster, PSA_NS)
     vs = world.snapshots[PSA_NS]
     offset = cluster.audit_offset()
     args = [command, vs] + (
@@ -860,13 +863,13 @@ def test_helper_pods_are_admitted_by_restricted(world: World, command: str) -> N
     )
     cp = world.run(PSA_NS, *args, BAK_TOOLBOX_TIMEOUT="5s")
     # No kubelet: the pod was admitted but never runs, so the command gives up, loudly.
-    _one_error_line(cp, "did not start")
+    _one_error_line(cp, "did not finish" if command == "verify" else "did not start")
     assert "phase Pending" in cp.stderr, cp.stderr
-    purpose = command
+    purpose = "drill" if command == "verify" else command
     _assert_admitted_restricted(_pod_creates(cluster, offset, PSA_NS, world.operator), purpose)
     # The scratch PVC was provisioned from the snapshot by the real provisioner, and both
     # are removed on the way out.
-    assert re.search(rf"created scratch PVC persistentvolumeclaims/backup-ns-{purpose}-", cp.stdout)
+    assert re.search(rf"created scratch PVC persistentvolumeclaims/backup-ns-{command}-", cp.stdout)
     assert f"cleanup: deleted pods/backup-ns-{purpose}-" in cp.stdout
     cluster.wait_for(lambda: not _toolbox_leftovers(cluster, PSA_NS), timeout=60)
     assert not (world.tmp / "dump.gz").exists() and not (world.tmp / "dump.gz.part").exists()
@@ -874,7 +877,37 @@ def test_helper_pods_are_admitted_by_restricted(world: World, command: str) -> N
         "backup-ns.sh/verified-result", ""
     )
     if command == "verify":  # a drill that could not run says so on the snapshot
-        assert result.startswith("failed: helper pod backup-ns-verify-"), result
+        assert result.startswith("failed: drill: drill pod backup-ns-drill-"), result
+
+
+def _database_deployment(cluster: RealCluster, ns: str) -> None:
+    """Deployment db (container postgres), as the PSA_NS config names it."""
+    labels = {"app": "db"}
+    cluster.apply(
+        json.dumps({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "db", "namespace": ns},
+            "spec": {"replicas": 0, "selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "postgres", "image": "postgres:15"}]},
+            }},
+        })
+    )  # fmt: skip
+
+
+def test_the_drill_pod_manifest_passes_server_side_dry_run(world: World) -> None:
+    """The rendered script's own drill_pod_manifest (the script sourced, main not run):
+    admitted by restricted, no warning."""
+    manifest = subprocess.run(
+        ["bash", "-c", 'source "$1"; DRILL_IMAGE=postgres:15; drill_pod_manifest dry-drill x :',
+         "x", str(world.script(PSA_NS))], capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    cp = world.cluster.kubectl(
+        "create", "--dry-run=server", "-f", "-", input=manifest, env=world.op_env
+    )
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.strip() == "pod/dry-drill created (server dry run)"
+    assert cp.stderr == "", cp.stderr  # no PodSecurity warning (warn=restricted)
 
 
 def test_helper_pod_manifests_pass_server_side_dry_run(world: World) -> None:

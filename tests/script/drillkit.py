@@ -33,7 +33,8 @@ VS_RE = r"data-2026-05-04-100000-[a-z0-9]+"
 
 
 def config(pg: DbServer, my: DbServer | None, checks: dict[str, list[str]] | None = None,
-           count_limit: int | None = None) -> dict[str, Any]:  # fmt: skip
+           count_limit: int | None = None,
+           files_command: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     """The drills' backupns.yaml: one namespace per database kind and one of files."""
     checks = checks or {}
 
@@ -52,6 +53,8 @@ def config(pg: DbServer, my: DbServer | None, checks: dict[str, list[str]] | Non
         },
         FILES_NS: {"pvcs": ["www"], "database": "none"},
     }  # fmt: skip
+    if files_command:
+        nss[FILES_NS]["verify"] = {"command": files_command}
     if my is not None:
         nss[MY_NS] = {
             "pvcs": ["data"],
@@ -150,17 +153,19 @@ def leftovers(sim: KubeSim, ns: str) -> list[str]:
     return got.stdout.split()
 
 
-def drill_pids() -> list[int]:
-    """Processes of scratch database servers still running (postgres/mariadbd under a
-    drill pod's scratch directory)."""
+def drill_pids(sim: KubeSim) -> list[int]:
+    """Processes of scratch database servers still running in SIM's drill pods (their
+    command line names the scratch directory; the pod's environment names SIM's port)."""
+    port = f"KUBERNETES_SERVICE_PORT={sim.url.rsplit(':', 1)[-1]}".encode()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+            env = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"/backup-ns/scratch" in cmd:
+        if b"/backup-ns/scratch" in cmd and port in env:
             found.append(int(entry))
     return found

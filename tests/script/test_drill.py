@@ -20,6 +20,11 @@ from tests.script import drillkit as dk
 
 __all__ = ["mariadb_server", "postgres_server"]
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0"]
+FILES_COMMAND = [
+    "bash",
+    "-c",
+    "test -s /backup-ns/restore/robots.txt || { echo no robots.txt; exit 1; }",
+]
 CHECKS = {
     dk.PG_NS: ["SELECT count(*) = 40 FROM shop.orders", "SELECT max(id) = 3 FROM public.items"],
     dk.MY_NS: ["SELECT count(*) > 0 FROM posts"],
@@ -29,9 +34,8 @@ CHECKS = {
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory, postgres_server: DbServer,
         mariadb_server: DbServer) -> Path:  # fmt: skip
-    return dk.render(
-        tmp_path_factory.mktemp("drill"), dk.config(postgres_server, mariadb_server, CHECKS)
-    )
+    cfg = dk.config(postgres_server, mariadb_server, CHECKS, files_command=FILES_COMMAND)
+    return dk.render(tmp_path_factory.mktemp("drill"), cfg)
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +116,12 @@ def test_a_mariadb_drill_passes_on_a_good_backup(
         result
     )
     assert dk.leftovers(sim, dk.MY_NS) == []
-    assert dk.drill_pids() == []
+    sim.wait_for(lambda: dk.drill_pids(sim) == [], 30)
 
 
-def test_a_volume_drill_counts_files_and_bytes(seeded: KubeSim, out: Path, tmp_path: Path) -> None:
+def test_a_volume_drill_counts_files_and_bytes_and_runs_verify_command(
+    seeded: KubeSim, out: Path, tmp_path: Path
+) -> None:
     sim = seeded
     got = dk.script(out, dk.FILES_NS, "create", sim=sim, tmp=tmp_path)
     assert got.code == 0, got.err
@@ -123,7 +129,17 @@ def test_a_volume_drill_counts_files_and_bytes(seeded: KubeSim, out: Path, tmp_p
     got = dk.script(out, dk.FILES_NS, "verify", name, sim=sim, tmp=tmp_path)
     assert got.code == 0, got.out + got.err
     result = dk.annotations(sim, dk.FILES_NS, name)["backup-ns.sh/verified-result"]
-    assert re.fullmatch(r"ok: files=2 bytes=\d+ restore=\d+s", result), result
+    assert re.fullmatch(r"ok: files=2 bytes=106 command=passed restore=\d+s", result), result
+    assert dk.leftovers(sim, dk.FILES_NS) == []
+    # verify.command fails on a snapshot without the file it looks for
+    (sim.volume_dir(dk.FILES_NS, "www") / "robots.txt").unlink()
+    got = dk.script(out, dk.FILES_NS, "create", sim=sim, tmp=tmp_path, BAK_VS_RAND="nor001")
+    assert got.code == 0, got.err
+    name = re.search(r"created (www-\S+)", got.out).group(1)  # type: ignore[union-attr]
+    got = dk.script(out, dk.FILES_NS, "verify", name, sim=sim, tmp=tmp_path)
+    assert got.code == 1, got.out + got.err
+    result = dk.annotations(sim, dk.FILES_NS, name)["backup-ns.sh/verified-result"]
+    assert result == "failed: verify.command: no robots.txt", result
     assert dk.leftovers(sim, dk.FILES_NS) == []
 
 
@@ -137,7 +153,7 @@ def _pg_snapshot(sim: KubeSim, out: Path, tmp: Path, rand: str) -> str:
 
 def _nothing_left(sim: KubeSim, tmp: Path) -> None:
     sim.wait_for(lambda: dk.leftovers(sim, dk.PG_NS) == [], 30)
-    sim.wait_for(lambda: dk.drill_pids() == [], 30)
+    sim.wait_for(lambda: dk.drill_pids(sim) == [], 30)
     assert list((tmp / "work").iterdir()) == []
 
 
@@ -160,7 +176,7 @@ def test_sigterm_during_a_drill_leaves_nothing(seeded: KubeSim, out: Path, tmp_p
     name = _pg_snapshot(seeded, out, tmp_path, "sig001")
     proc = dk.start(out, dk.PG_NS, "verify", name, sim=seeded, tmp=tmp_path)
     try:
-        seeded.wait_for(lambda: dk.drill_pids() != [], 120, 0.1)  # the scratch server runs
+        seeded.wait_for(lambda: dk.drill_pids(seeded) != [], 120, 0.1)  # the scratch server runs
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:
