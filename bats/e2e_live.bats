@@ -139,7 +139,7 @@ pg_kill_dump() {
   [[ $output =~ $'\n'"$p database: dump verified: /var/lib/postgresql/data/dump.sql.gz, "([0-9]+)" bytes, sha256 "([0-9a-f]{64})", "[0-9]+"s"$'\n' ]]
   size=${BASH_REMATCH[1]} sha=${BASH_REMATCH[2]}
   [[ ${lines[-1]} == "$p done: /var/lib/postgresql/data/dump.sql.gz on PVC data replaced (record: /var/lib/postgresql/data/dump.sql.gz.info; no snapshot was made)" ]]
-  [[ $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info' ]]
+  [[ $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info\ndump.sql.gz.tables' ]]
   [[ $(stat -c %s "$vol/dump.sql.gz") == "$size" && $(sha256sum <"$vol/dump.sql.gz") == "$sha  -" ]]
   run cat "$vol/dump.sql.gz.info"
   [[ $output =~ ^"size=$size"$'\n'"sha256=$sha"$'\n'"duration="[0-9]+$'\n'"finished=2"[0-9-]+T[0-9:]+Z$ ]]
@@ -167,9 +167,9 @@ pg_kill_dump() {
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ $output == *"$p dump: the dump file /var/lib/postgresql/data/dump.sql.gz on PVC data (written "*") is held by no snapshot; replacing it (--force)"* ]]
   run cat "$BATS_TEST_TMPDIR/during"
-  [[ ${lines[0]} == "$old" && ${lines[1]} == dump.sql.gz && ${lines[2]} == dump.sql.gz.info && ${lines[3]} == dump.sql.gz.tmp.* ]] ||
+  [[ ${lines[0]} == "$old" && ${lines[1]} == dump.sql.gz && ${lines[2]} == dump.sql.gz.info && ${lines[3]} == dump.sql.gz.tables && ${lines[4]} == dump.sql.gz.tmp.* ]] ||
     { printf '%s\n' "$output"; false; }
-  [[ $(stat -c %i "$vol/dump.sql.gz") != "$first" && $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info' ]]
+  [[ $(stat -c %i "$vol/dump.sql.gz") != "$first" && $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info\ndump.sql.gz.tables' ]]
   pg_load "$vol/dump.sql.gz" livepg_copy
   [[ $(db_psql livepg_copy <<<"SELECT count(*) FROM items") == 100 ]]
 
@@ -251,7 +251,7 @@ print("ok")' "$vs" <<<"$output"
   [[ $status -eq 1 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ ${stderr_lines[0]} == 'ERROR: PostgreSQL dump failed in deployment/app-base container postgres in namespace live-pg: dump | gzip into /var/lib/postgresql/data/dump.sql.gz.tmp.'*'/dump failed: pg_dump: error: '* ]]
   [[ $(sha256sum "$vol/dump.sql.gz" "$vol/dump.sql.gz.info") == "$before" ]]
-  [[ $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info' ]]
+  [[ $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info\ndump.sql.gz.tables' ]]
 
   db_psql livepg <<<"DELETE FROM items WHERE id > 50"
   run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/tmp" BAK_DRY_RUN=true bash "$(e2e_script live-pg)" dump </dev/null
@@ -385,7 +385,7 @@ SQL
   [[ $stderr =~ ^"ERROR: MySQL dump failed in statefulset/wordpress-db container mariadb in namespace live-my: dump | gzip into /var/lib/mysql/dump.sql.gz.tmp."[A-Za-z0-9]+"/dump failed: "(mysqldump|mariadb-dump)": Got error: 1142: " ]] ||
     { printf '%s\n' "$stderr"; false; }
   [[ $(sha256sum "$vol/dump.sql.gz" "$vol/dump.sql.gz.info") == "$before" ]]
-  [[ $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info' ]]
+  [[ $(ls -A "$vol") == $'dump.sql.gz\ndump.sql.gz.info\ndump.sql.gz.tables' ]]
 }
 
 @test "refusals: no database configured (no such commands), BAK_DB_SKIP, wrong arguments; --help of each" {

@@ -153,7 +153,7 @@ env-config: present" ]]
 
   local dir
   dir=$(e2e_vs_dir my-restore "$d")
-  [[ $(ls -A "$dir") == $'dump.sql.gz\ndump.sql.gz.info' ]]
+  [[ $(ls -A "$dir") == $'dump.sql.gz\ndump.sql.gz.info\ndump.sql.gz.tables' ]]
   [[ $(sha256sum <"$dir/dump.sql.gz") == "$sha  -" ]]
   [[ $(cat "$(e2e_vs_dir my-restore "$u")/logo.png") == image ]]
   db_mysql <<<'DROP DATABASE IF EXISTS restored; CREATE DATABASE restored CHARACTER SET utf8mb4;'

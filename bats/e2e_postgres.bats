@@ -146,7 +146,7 @@ release_when_pg_dump_waits() {
 
   local dir
   dir=$(e2e_vs_dir pg-restore "$vs")
-  [[ $(ls -A "$dir") == $'dump.sql.gz\ndump.sql.gz.info' ]]
+  [[ $(ls -A "$dir") == $'dump.sql.gz\ndump.sql.gz.info\ndump.sql.gz.tables' ]]
   [[ $(stat -c %s "$dir/dump.sql.gz") == "$size" ]]
   [[ $(sha256sum <"$dir/dump.sql.gz") == "$sha  -" ]]
   db_psql <<<"DROP DATABASE IF EXISTS restored WITH (FORCE); CREATE DATABASE restored;"

@@ -203,7 +203,7 @@ each_is() {
 # record_stubs: the database's record functions and values, for the remote dump body.
 record_stubs() {
   printf '%s\n' "namespace=shop db=app count_limit=5" \
-    'db_record_begin() { :; }' "db_record_end() { printf 'table 2 2 public.t\\n' >\"\$1\"; }"
+    'db_record_begin() { :; }' 'db_record_abort() { :; }' "db_record_end() { printf 'table 2 2 public.t\\n' >\"\$1\"; }"
 }
 
 @test "remote dump body: a failing dump leaves no partial file and reports one reason" {

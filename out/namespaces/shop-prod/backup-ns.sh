@@ -1554,7 +1554,7 @@ umask 077
 dir=${dump_file%/*}
 dir=${dir:-/}
 work=$(mktemp -d "$dump_file.tmp.XXXXXX") || fail "cannot create a temporary directory next to $dump_file"
-trap 'rm -rf -- "$work"' EXIT
+trap 'db_record_abort; rm -rf -- "$work"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -1674,7 +1674,7 @@ dump_database() {
   fi
   log "database: dumping $name to $file"
   script=$(db_remote_script "$kind" "$(remote_literal namespace "$BAK_NAMESPACE"
-    remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))")" "$(remote_dump_body)")
+    remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))")" "$("${kind}_remote_record")" "$(remote_dump_body)")
   if ! db_exec "$resource" "$container" "$script"; then
     kube_fail "$name dump failed in $resource container $container" \
       "No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC $BAK_DUMP_PVC"
@@ -1716,36 +1716,52 @@ db_query() { psql --no-psqlrc --quiet --tuples-only --no-align "${conn[@]}" --db
 db_server_version() { db_query 'SHOW server_version'; }
 db_size() { db_query 'SELECT pg_database_size(current_database())'; }
 REMOTE
-  postgres_remote_record
 }
 
-# postgres_remote_record: db_record_begin FILE holds a REPEATABLE READ transaction (a
-# psql coprocess) that exports its snapshot for pg_dump (--snapshot) and writes, as
-# seen in that snapshot, the tables with their row counts (capped: db_table_counts)
-# and the roles the dump names to FILE; db_record_end ends the transaction after the
-# dump. Row-level security is off, as for pg_dump: a policy that would hide rows
-# fails the count instead of shrinking it.
+# postgres_remote_record: db_record_begin FILE opens a REPEATABLE READ transaction (a
+# psql in the background, reading a fifo) and exports its snapshot for pg_dump
+# (--snapshot), then lets it count, while the dump runs, the tables and their rows
+# (capped: db_table_counts) and name the roles the dump names, into FILE, all as seen
+# in that snapshot. db_record_end waits for the counts and ends the transaction;
+# db_record_abort ends the psql of a failed run. Row-level security is off, as for
+# pg_dump: a policy that would hide rows fails the count instead of shrinking it. A
+# failed count (a savepoint per statement keeps the exported snapshot valid) is said
+# after the dump's own errors, which say more.
 postgres_remote_record() {
   cat <<'REMOTE'
 db_record_begin() {
-  local i=0
-  coproc REC { psql --no-psqlrc --quiet --tuples-only --no-align --set ON_ERROR_STOP=1 \
-    --set=lim="$count_limit" "${conn[@]}" --dbname="$db" 2>"$1.err"; }
-  printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ;' 'SET row_security = off;' "\\o $1.snap" \
-    'SELECT pg_export_snapshot();' "\\o $1" >&"${REC[1]}"
-  db_table_counts >&"${REC[1]}"
-  db_role_names >&"${REC[1]}"
-  printf '%s\n' "\\o $1.done" 'SELECT 1;' '\o' >&"${REC[1]}"
-  until [ -s "$1.done" ]; do
-    kill -0 "$REC_PID" 2>/dev/null || { wait "$REC_PID" || true; fail_from "$(cat -- "$1.err")" "counting the rows for the dump record failed"; }
-    sleep 0.1
+  mkfifo -- "$1.in" || fail "cannot create a fifo in ${1%/*}"
+  psql --no-psqlrc --quiet --tuples-only --no-align --set ON_ERROR_STOP=1 \
+    --set=lim="$count_limit" "${conn[@]}" --dbname="$db" <"$1.in" >/dev/null 2>"$1.err" &
+  rec_pid=$!
+  exec {rec_in}>"$1.in"
+  # (a subshell writes: a psql that already ended cannot take this shell down with SIGPIPE)
+  (printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ;' 'SET row_security = off;' "\\o $1.snap" \
+    'SELECT pg_export_snapshot();' '\o') >&"$rec_in" 2>/dev/null || true
+  until [ -s "$1.snap" ]; do
+    kill -0 "$rec_pid" 2>/dev/null || fail_from "$(cat -- "$1.err")" "cannot open the transaction of the dump record"
+    sleep 0.05
   done
   snapshot=$(head -n 1 -- "$1.snap")
+  # (no export from a subtransaction: the savepoints start after it)
+  ( printf '%s\n' '\set ON_ERROR_STOP off' '\set ON_ERROR_ROLLBACK on' "\\o $1"
+    db_table_counts
+    db_role_names
+    printf '%s\n' "\\o $1.done" 'SELECT 1;' '\o'
+  ) >&"$rec_in" 2>/dev/null || true
 }
 db_record_end() {
-  printf 'COMMIT;\n\\q\n' >&"${REC[1]}"
-  wait "$REC_PID" || fail_from "$(cat -- "$1.err")" "ending the transaction of the dump record failed"
+  until [ -s "$1.done" ]; do
+    kill -0 "$rec_pid" 2>/dev/null || fail_from "$(cat -- "$1.err")" "counting the rows for the dump record failed"
+    sleep 0.1
+  done
+  [ ! -s "$1.err" ] || fail_from "$(cat -- "$1.err")" "counting the rows for the dump record failed"
+  (printf 'COMMIT;\n\\q\n') >&"$rec_in" 2>/dev/null || true
+  exec {rec_in}>&-
+  wait "$rec_pid" || fail_from "$(cat -- "$1.err")" "ending the transaction of the dump record failed"
+  rec_pid=''
 }
+db_record_abort() { [ -z "${rec_pid:-}" ] || kill "$rec_pid" 2>/dev/null || true; }
 REMOTE
   postgres_table_sql
 }
@@ -2622,11 +2638,15 @@ size=$(wc -c <"$f")
 size=${size//[!0-9]/}
 [ -z "$want_size" ] || [ "$size" = "$want_size" ] ||
   fail "size mismatch: ${f#"$root"/} has $size bytes, the snapshot's dump-size says $want_size"
-sha=$(sha256sum <"$f")
-sha=${sha%% *}
-[ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
-  fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
-err=$(gzip -t <"$f" 2>&1) || fail "gzip -t found ${f#"$root"/} corrupt: ${err##*$'\n'}"
+sha=''
+# (the drill reads the dump once, as it loads it: it checks sha256 and gzip there)
+if [ "${stream_checks:-0}" != 1 ]; then
+  sha=$(sha256sum <"$f")
+  sha=${sha%% *}
+  [ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
+    fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
+  err=$(gzip -t <"$f" 2>&1) || fail "gzip -t found ${f#"$root"/} corrupt: ${err##*$'\n'}"
+fi
 printf 'path=%s\nsize=%s\nsha256=%s\n' "$f" "$size" "$sha"
 REMOTE
 }
@@ -2874,6 +2894,9 @@ command_restore_pvc() {
 
 # --- command: verify (a restore drill in the cluster) -------------------------
 
+# verify.command: run in the helper pod of a snapshot without a dump (argv, no shell).
+VERIFY_COMMAND=(
+)
 VERIFY_VS='' VERIFY_OPEN=false VERIFY_MAY_RECORD=true
 
 # verify_may_record NAME: whether this identity may annotate snapshot NAME (one access
@@ -2968,14 +2991,26 @@ verify_volume() {
   fi
   if [[ -n $SNAP_DUMP_FILE ]]; then
     VERIFY_RESULT="ok: dump ${SNAP_DUMP_FILE##*/}, $(remote_get size) bytes, sha256 matches, gzip -t passed"
-  else
-    VERIFY_RESULT="ok: files=$(remote_get files) bytes=$(remote_get bytes) restore=$((SECONDS - $1))s"
+    return 0
   fi
+  VERIFY_RESULT="ok: files=$(remote_get files) bytes=$(remote_get bytes)"
+  if ((${#VERIFY_COMMAND[@]} > 0)); then
+    log "verify: running verify.command in helper pod $HELPER_POD"
+    kube_bg /dev/null "$WORK_DIR/stdout" "$ERR_FILE" exec "pod/$HELPER_POD" -c toolbox -- "${VERIFY_COMMAND[@]}"
+    if ! bg_wait "$BG_PID"; then
+      detail=$(cat -- "$WORK_DIR/stdout" "$ERR_FILE" | err_pick | head -n 1)
+      verify_fail "verify.command" "$detail" \
+        "The restored volume did not pass your check; see what it holds with ${0##*/} restore-pvc"
+    fi
+    VERIFY_RESULT+=" command=passed"
+  fi
+  VERIFY_RESULT+=" restore=$((SECONDS - $1))s"
 }
 
-# verify_event TYPE REASON RESULT: the Event about the snapshot (DrillPassed, DrillFailed).
+# verify_event TYPE REASON RESULT: the Event about the snapshot (DrillPassed, DrillFailed),
+# by those who may record the result (a tenant's drill is shown, not recorded).
 verify_event() {
-  [[ $BAK_EVENTS == true ]] || return 0
+  [[ $BAK_EVENTS == true && $VERIFY_MAY_RECORD == true ]] || return 0
   EVENT_ABOUT="snapshot.storage.k8s.io/v1|VolumeSnapshot|$VERIFY_VS|"
   event_record "$1" "$2" "VolumeSnapshot $VERIFY_VS: $3"
   EVENT_ABOUT=''
@@ -3076,7 +3111,7 @@ drill_pod_script() {
     printf ' %s' "$(sq "$check")"
   done
   printf ' )\n'
-  printf 'exec 3>&1\n'
+  printf 'exec 3>&1\nstream_checks=1\n'
   helper_check_body
   postgres_table_sql
   postgres_drill
@@ -3113,11 +3148,41 @@ done <"$record"
 [ "$header" = 1 ] || fail "the table record ${record#"$root"/} is not one backup-ns writes"
 [ "$rec_ns" = "$namespace" ] ||
   fail "the dump is of another namespace: its table record says \"$rec_ns\", this is $namespace"
-[ "$rec_sha" = "$sha" ] ||
-  fail "the table record ${record#"$root"/} describes another dump (sha256 $rec_sha, the dump has $sha)"
+[ -z "$want_sha" ] || [ "$rec_sha" = "$want_sha" ] ||
+  fail "the table record ${record#"$root"/} describes another dump (sha256 $rec_sha, the snapshot's dump-sha256 says $want_sha)"
+# drill_stream FILE: FILE decompressed on stdout, read once: its sha256 into
+# $scratch/sha256 and gzip's complaint into $scratch/gzip.err on the way.
+drill_stream() {
+  tee >(sha256sum >"$scratch/sha256.part" && mv -- "$scratch/sha256.part" "$scratch/sha256") <"$1" |
+    gzip -dc 2>"$scratch/gzip.err" || : >"$scratch/gzip.failed"
+}
+# drill_loaded OUTPUT: after the load: a dump that is not the recorded one or not a
+# whole gzip stream explains a failed load best, so those are said first.
+drill_loaded() {
+  local i
+  if [ -n "$1" ]; then
+    # the load stopped early, and with it the stream: read the whole file again
+    rm -f -- "$scratch/sha256" "$scratch/gzip.failed"
+    sha256sum <"$f" >"$scratch/sha256"
+    gzip -t <"$f" 2>"$scratch/gzip.err" || : >"$scratch/gzip.failed"
+  fi
+  for ((i = 0; i < 6000; i++)); do
+    [ ! -e "$scratch/sha256" ] || break
+    sleep 0.1
+  done
+  read -r sha _ <"$scratch/sha256" || fail "sha256sum of ${f#"$root"/} printed nothing"
+  [ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
+    fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
+  [ "$rec_sha" = "$sha" ] ||
+    fail "the table record ${record#"$root"/} describes another dump (sha256 $rec_sha, the dump has $sha)"
+  [ ! -e "$scratch/gzip.failed" ] ||
+    fail "gzip found ${f#"$root"/} corrupt: $(tail -n 1 -- "$scratch/gzip.err")"
+  [ -z "$1" ] || fail_from "$1" "the dump did not load"
+}
 drill_start
 t0=$(date +%s)
-drill_load "$f"
+out=$(drill_load "$f" 2>&1) || drill_loaded "${out:-the load failed}"
+drill_loaded ''
 load=$(($(date +%s) - t0))
 out=$(drill_tables 2>&1) || fail_from "$out" "cannot count the rows of the restored tables"
 while IFS= read -r line; do
@@ -3168,7 +3233,7 @@ REMOTE
 postgres_drill() {
   cat <<'REMOTE'
 drill_start() {
-  local out lib
+  local out lib r
   need initdb pg_ctl psql
   export PGDATA=$scratch/pgdata PGHOST=$scratch/run PGUSER=postgres PGDATABASE=drill
   export PGOPTIONS='-c client_min_messages=warning'
@@ -3189,18 +3254,14 @@ drill_start() {
     fail_from "$out"$'\n'"$(tail -n 5 -- "$scratch/server.log" 2>/dev/null)" "the scratch server did not start"
   out=$(psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE drill' 2>&1) ||
     fail_from "$out" "cannot create the scratch database"
-}
-drill_load() {
-  local out r
   for r in "${roles[@]}"; do
     out=$(psql -X -q -v ON_ERROR_STOP=1 -d postgres -v r="$r" 2>&1 <<'SQL'
 SELECT format('CREATE ROLE %I NOLOGIN', :'r') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'r') \gexec
 SQL
     ) || fail_from "$out" "cannot create role $r in the scratch server"
   done
-  out=$({ gzip -dc <"$1" || exit 1; } | psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f - 2>&1 >/dev/null) ||
-    fail_from "$out" "the dump did not load"
 }
+drill_load() { drill_stream "$1" | psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f - >/dev/null; }
 drill_tables() { db_table_counts | psql -X -q -A -t -v ON_ERROR_STOP=1 -v lim="$count_limit"; }
 drill_query() { psql -X -q -A -t -v ON_ERROR_STOP=1 <<<"$1"; }
 REMOTE
