@@ -136,6 +136,8 @@ fi
 # them working: a 20 MB database for the dump path, one create per ready delay.
 step "bench smoke: dump.py" python3 bench/dump.py --smoke
 step "bench smoke: create.py" python3 bench/create.py --repeat 1
+# The restore drill of a 20 MB dump beside a bare gunzip | psql (full size: drop --smoke).
+step "bench smoke: drill.py" python3 bench/drill.py --smoke
 step "bench smoke: render.py" python3 bench/render.py --sizes 20 --validate 20 --repeat 1
 # What a tenant costs in a real etcd (the example's namespaces; the real tier, ~30 s).
 step "bench smoke: tenant.py" python3 bench/tenant.py
