@@ -2959,7 +2959,7 @@ failed (one line each: namespace, snapshot, why, the Job to read).
   --dry-run               print the namespaces and snapshots it would drill
   --namespace NAMESPACE   drill only this namespace (due or not)
 
-Runbook: docs/runbook.md#reading-verify-results
+Runbook: docs/runbook.md#reading-a-drill-result
 HELP
       ;;
     list)

@@ -505,6 +505,11 @@ active_config_vars() {
   printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
 }
 
+# The rule of is_abs_path, in words (settings and annotations say the same).
+ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
+
+# --- settings: checks ---------------------------------------------------------
+
 # invalid VAR WHY: the one error line for a bad setting (exit 2).
 invalid() {
   local shown=${!1-}
@@ -565,39 +570,8 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
-# The rule of is_abs_path, in words (settings and annotations say the same).
-ABS_PATH_RULE='segments of letters, digits and ._@+=,- ; no '"'"'.'"'"' or '"'"'..'"'"' segments, no trailing '"'"'/'"'"''
 verify_abs_path() {
-  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path ($ABS_PATH_RULE)"
-}
-
-# verify_db_value VAR: a literal (printable, no '$', not starting with '-') or a
-# ${ENVVAR} reference that is expanded inside the database container.
-verify_db_value() {
-  local v=${!1-} re='^[^-$[:cntrl:]][^$[:cntrl:]]*$'
-  env_ref "$v" >/dev/null && return 0
-  [[ $v =~ $re ]] || invalid "$1" "is neither a plain value (no '\$', no leading '-') nor a \${ENVVAR} reference"
-}
-
-# verify_password VAR: only a ${ENVVAR} reference or empty, never a password.
-verify_password() {
-  local v=${!1-}
-  [[ -z $v ]] && return 0
-  env_ref "$v" >/dev/null ||
-    invalid "$1" "is not a \${ENVVAR} reference (a literal password is never accepted; the variable is expanded inside the database container)"
-}
-
-verify_exec_resource() {
-  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/'
-  local v=${!1-}
-  if ! [[ $v =~ $re ]] || ! is_dns_subdomain "${v#*/}"; then
-    invalid "$1" "is not <kind>/<name> with kind deployment, statefulset, daemonset, replicaset, pod or job"
-  fi
-}
-
-verify_host() {
-  local re='^([A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9.])?|/[-A-Za-z0-9._/]*)?$'
-  [[ ${!1-} =~ $re ]] || invalid "$1" "is not a host name, IP address or socket directory"
+  is_abs_path "${!1-}" || invalid "$1" "is not an absolute path (segments of letters, digits and ._@+=,- ; no '.' or '..' segments, no trailing '/')"
 }
 
 verify_time_zone() {
@@ -609,8 +583,6 @@ verify_time_zone() {
 
 # verify_settings: each setting's own check, generated from the settings table.
 verify_settings() {
-  local kind
-  kind=$(db_kind)
   verify_dns_label BAK_NAMESPACE 'namespace name'
   verify_bool BAK_DRY_RUN
   verify_bool BAK_DEBUG
@@ -949,6 +921,19 @@ kube_raw() {
   return "$rc"
 }
 
+# url_query_value TEXT: TEXT percent-encoded for a query string.
+url_query_value() {
+  local text=$1 out='' c i
+  for ((i = 0; i < ${#text}; i++)); do
+    c=${text:i:1}
+    case $c in
+      [A-Za-z0-9._~-]) out+=$c ;;
+      *) out+=$(printf '%%%02X' "'$c") ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
 # json_scalar JSON KEY: REPLY = the value of the first member KEY of JSON (a server's
 # answer) that is a string (its contents as sent, escapes kept) or a literal (null:
 # ""). Status 1 when there is none. For keys that occur once in the object.
@@ -1062,12 +1047,16 @@ pvc_selector() {
   printf 'backup-ns.sh/pvc in (%s)\n' "${PVCS[*]}"
 }
 
-# periods_list: one list call (stdout to $WORK_DIR/periods): "pvc|ready|failed|deleting|
-# daily|weekly|monthly|error" for every managed snapshot of this run's PVCs (status.error
-# last: kubectl prints it as one line of JSON, which may hold "|"). Runs in the
-# background beside the PVC check; periods_load reads the result.
+# vs_path: the API path of the namespace's VolumeSnapshots.
+vs_path() {
+  printf '/apis/snapshot.storage.k8s.io/v1/namespaces/%s/volumesnapshots' "$BAK_NAMESPACE"
+}
+
+# periods_list: one raw list call (the JSON list to $WORK_DIR/periods) of every managed
+# snapshot of this run's PVCs. Runs in the background beside the PVC check;
+# periods_load reads the result.
 periods_list() {
-  kube get "$VS_RESOURCE" -l "$(pvc_selector)" -o jsonpath='{range .items[*]}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.readyToUse}{"|"}{.metadata.labels.backup-ns\.sh/failed}{"|"}{.metadata.deletionTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/daily}{"|"}{.metadata.labels.backup-ns\.sh/weekly}{"|"}{.metadata.labels.backup-ns\.sh/monthly}{"|"}{.status.error}{"\n"}{end}' \
+  kube_raw get "$(vs_path)?labelSelector=$(url_query_value "$(pvc_selector)")" \
     >"$WORK_DIR/periods" 2>"$WORK_DIR/periods.err"
 }
 
@@ -1078,15 +1067,27 @@ periods_list() {
 # week's, month's copy. (The controller's failed mark on a snapshot that was not ready
 # in time is no part of it: the controller withdraws that mark once the snapshot is
 # ready, and the snapshot keeps its periods.)
+# The list is split into its items at each item's "kind" member (every item of a
+# custom resource's list carries it, and no string value holds it unescaped).
 periods_load() {
-  local pvc ready failed deleting daily weekly monthly error
+  local list item pvc kind items
+  list=$(<"$WORK_DIR/periods")
+  list=${list//\"kind\":\"VolumeSnapshot\"/$'\x1e'}
+  IFS=$'\x1e' read -r -d '' -a items <<<"$list" || true
   PERIODS_TAKEN=()
-  while IFS='|' read -r pvc ready failed deleting daily weekly monthly error; do
-    [[ $ready == true && $failed != true && -z $deleting && -z $error ]] || continue
-    [[ -z $daily ]] || PERIODS_TAKEN["$pvc daily=$daily"]=1
-    [[ -z $weekly ]] || PERIODS_TAKEN["$pvc weekly=$weekly"]=1
-    [[ -z $monthly ]] || PERIODS_TAKEN["$pvc monthly=$monthly"]=1
-  done <"$WORK_DIR/periods"
+  for item in "${items[@]:1}"; do
+    json_scalar "$item" readyToUse || continue
+    [[ $REPLY == true && $item != *'"error":{'* ]] || continue
+    ! json_scalar "$item" deletionTimestamp || continue
+    json_scalar "$item" 'backup-ns[.]sh/failed' || true
+    [[ $REPLY != true ]] || continue
+    json_scalar "$item" 'backup-ns[.]sh/pvc' || continue
+    pvc=$REPLY
+    for kind in daily weekly monthly; do
+      json_scalar "$item" "backup-ns[.]sh/$kind" || continue
+      [[ -z $REPLY ]] || PERIODS_TAKEN["$pvc $kind=$REPLY"]=1
+    done
+  done
 }
 
 # build_labels PVC: fill VS_LABELS with "key=value" items for PVC's snapshot.
@@ -1178,8 +1179,8 @@ remote_get() {
 VS_CREATED=()
 declare -gA VS_READY=() VS_RESULT=()
 VS_WATCH_FD='' VS_WATCH_PID=''
-# One watch event a line: type|name|readyToUse|restoreSize|content|error message.
-VS_WATCH_JSONPATH='{.type}{"|"}{.object.metadata.name}{"|"}{.object.status.readyToUse}{"|"}{.object.status.restoreSize}{"|"}{.object.status.boundVolumeSnapshotContentName}{"|"}{.object.status.error.message}{"\n"}'
+# The watch's events, one a line (vs_watch_lines): type|name|readyToUse|restoreSize|
+# content|error message.
 
 # vs_manifest NAME PVC CLASS: the VolumeSnapshot as JSON (valid YAML too), with
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
@@ -1203,9 +1204,11 @@ vs_manifest() {
 }
 
 # vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
-# PVCS[i]) with one kubectl call (client-side dry run in dry-run mode).
+# PVCS[i]): one raw POST each, validated by the API server (fieldValidation=Strict:
+# an unknown field is refused, as kubectl's own check would; no OpenAPI download).
+# A dry run sends nothing.
 vs_create_all() {
-  local i manifests=() list out line name created=() dry=() epoch
+  local i manifests=() epoch
   if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
     ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
     die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
@@ -1218,29 +1221,43 @@ vs_create_all() {
     [[ $BAK_DRY_RUN != true ]] ||
       log "snapshot: dry run, would create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (${#VS_LABELS[@]} labels)"
   done
-  # A YAML stream of JSON documents (a v1 List would be validated against OpenAPI v2).
-  list=$(printf -- '---\n%s\n' "${manifests[@]}")
-  [[ $BAK_DRY_RUN != true ]] || dry=(--dry-run=client)
-  if [[ $BAK_DEBUG == true ]]; then
-    printf '%s\n' "$list" >&2
-  fi
-  # On a partial failure, the names kubectl printed are the snapshots that exist.
-  out=$(printf '%s\n' "$list" | kube create "${dry[@]}" -f - -o name 2>"$ERR_FILE") || true
-  while IFS= read -r line; do
-    name=${line#*/}
-    name=${name%% *}
-    if [[ -n $name && $line == volumesnapshot.* ]]; then
-      created+=("$name")
-    fi
-  done <<<"$out"
-  [[ $BAK_DRY_RUN == true ]] || VS_CREATED=("${created[@]}")
   for i in "${!PVCS[@]}"; do
-    if [[ " ${created[*]} " != *" ${VS_NAMES[i]} "* ]]; then
+    if [[ $BAK_DEBUG == true ]]; then
+      printf '%s\n' "${manifests[i]}" >&2
+    fi
+    [[ $BAK_DRY_RUN != true ]] || continue
+    if ! printf '%s\n' "${manifests[i]}" |
+      kube_raw create "$(vs_path)?fieldValidation=Strict" -f - >/dev/null 2>"$ERR_FILE"; then
       kube_fail "cannot create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]}" \
         "Check the snapshot CRDs, the VolumeSnapshotClass and that the ServiceAccount may create volumesnapshots"
     fi
-    [[ $BAK_DRY_RUN == true ]] ||
-      log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
+    VS_CREATED+=("${VS_NAMES[i]}")
+    log "snapshot: created VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (volumesnapshot.snapshot.storage.k8s.io/${VS_NAMES[i]})"
+  done
+}
+
+# vs_watch_lines: the raw watch's events (one JSON object a line) as VS_WATCH lines.
+# The snapshot's name is the metadata member that its namespace follows.
+vs_watch_lines() {
+  local line type name ready size content message re
+  re="\"name\":[[:space:]]*\"([^\"]*)\",[[:space:]]*\"namespace\":"
+  while IFS= read -r line; do
+    json_scalar "$line" type || continue
+    type=$REPLY
+    [[ $line =~ $re ]] || continue
+    name=${BASH_REMATCH[1]}
+    json_scalar "$line" readyToUse || true
+    ready=$REPLY
+    json_scalar "$line" restoreSize || true
+    size=$REPLY
+    json_scalar "$line" boundVolumeSnapshotContentName || true
+    content=$REPLY
+    message=''
+    if [[ $line == *'"error":{'* ]] && json_scalar "$line" message; then
+      message=${REPLY//\\\"/\"}
+      message=${message//\\\\/\\}
+    fi
+    printf '%s|%s|%s|%s|%s|%s\n' "$type" "$name" "$ready" "$size" "$content" "$message"
   done
 }
 
@@ -1259,8 +1276,10 @@ vs_watch_start() {
 vs_watch_run() {
   local parent=$1 pid guard rc=0
   trap - EXIT ERR
-  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get "$VS_RESOURCE" -l "$(pvc_selector)" \
-    --watch --output-watch-events -o jsonpath="$VS_WATCH_JSONPATH" </dev/null 2>"$WORK_DIR/watch.err" &
+  # A raw watch (no discovery): its first events are the snapshots that exist.
+  "${BAK_KUBECTL:-kubectl}" --namespace "$BAK_NAMESPACE" get --raw \
+    "$(vs_path)?watch=true&labelSelector=$(url_query_value "$(pvc_selector)")" \
+    </dev/null 2>"$WORK_DIR/watch.err" > >(vs_watch_lines) &
   pid=$!
   # Only kubectl writes to the pipe: the script sees the end of the stream when it ends.
   exec >/dev/null
@@ -1369,6 +1388,43 @@ vs_wait_ready() {
     die "VolumeSnapshot $name failed" "${failed[0]#*|}" \
       "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumesnapshot $name); it is labelled backup-ns.sh/failed=true"
   fi
+}
+
+# vs_wait_cut: wait until every snapshot this run created is cut (status.creationTime,
+# set when the CSI driver took it; readiness may come much later), within the
+# readiness limit: then the post hooks run and a database's read lock ends. One list
+# call per poll.
+vs_wait_cut() {
+  local limit start=$SECONDS polls=0 out line name cut message pending=("${VS_CREATED[@]}") left
+  limit=$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
+  while ((${#pending[@]} > 0)); do
+    if ! out=$(kube get "$VS_RESOURCE" -l "$(pvc_selector)" \
+      -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.creationTime}{"|"}{.status.error.message}{"\n"}{end}' \
+      2>"$ERR_FILE"); then
+      kube_fail "cannot list VolumeSnapshots" "Check that the ServiceAccount may list volumesnapshots"
+    fi
+    left=()
+    for name in "${pending[@]}"; do
+      cut='' message=''
+      while IFS='|' read -r line cut message; do
+        [[ $line == "$name" ]] && break
+        cut='' message=''
+      done <<<"$out"
+      [[ -z $message ]] || die "VolumeSnapshot $name failed" "$message" \
+        "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumesnapshot $name)"
+      [[ -n $cut ]] || left+=("$name")
+    done
+    pending=("${left[@]}")
+    ((${#pending[@]} > 0)) || break
+    ((SECONDS - start < limit)) || die "VolumeSnapshot ${pending[0]} not cut" \
+      "status.creationTime is not set after $((SECONDS - start))s (limit ${limit}s)" \
+      "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT"
+    # every 0.2s for the first 2s (the application waits for its post hooks, writes for
+    # the read lock's end), then every second
+    polls=$((polls + 1))
+    if ((polls <= 10)); then sleep 0.2; else sleep 1; fi
+  done
+  log "snapshot: cut by the storage: ${VS_CREATED[*]} ($((SECONDS - start))s)"
 }
 
 # vs_mark_failed: (after a failure) remove the period labels from every snapshot this
@@ -1597,17 +1653,21 @@ taken_at() {
 # taken of, as create recorded it (backup-ns.sh/pvc-size; "" when unknown).
 SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
 SNAP_TAKEN='' SNAP_PVC_SIZE=''
+# A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
+# SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod).
+SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 13 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 16 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
-    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE <<<"$out"
+    SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA <<<"$out"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/dump-file" "$SNAP_DUMP_FILE" "is not an absolute path ($ABS_PATH_RULE)"
   [[ -z $SNAP_DUMP_SIZE ]] || is_byte_count "$SNAP_DUMP_SIZE" ||
@@ -1626,6 +1686,12 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/cut-at" "$cut_at" "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)"
   [[ -z $SNAP_PVC_SIZE ]] || is_quantity "$SNAP_PVC_SIZE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/pvc-size" "$SNAP_PVC_SIZE" "is not a quantity"
+  [[ -z $SNAP_DB_MODE || $SNAP_DB_MODE == snapshot ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-mode" "$SNAP_DB_MODE" "is not snapshot"
+  [[ -z $SNAP_DB_KIND || $SNAP_DB_KIND == PostgreSQL || $SNAP_DB_KIND == MySQL ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-kind" "$SNAP_DB_KIND" "is not PostgreSQL or MySQL"
+  [[ -z $SNAP_DB_DATA ]] || is_abs_path "$SNAP_DB_DATA" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-data" "$SNAP_DB_DATA" "is not an absolute path ($ABS_PATH_RULE)"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
   taken_at "$cut_at" "$creation_time" "$SNAP_CREATED" "$rebound"
   SNAP_TAKEN=$REPLY
@@ -1637,6 +1703,15 @@ vs_untrusted() {
   ((${#3} <= 120)) || shown+=...
   die "VolumeSnapshot $1 is refused" "its $2 \"$shown\" $4, which backup-ns.sh never writes" \
     "Nothing was read or changed. Someone edited the snapshot: check who may edit VolumeSnapshots in $BAK_NAMESPACE, and use another snapshot (${0##*/} list)"
+}
+
+# vs_no_dump_of_snapmode NAME: (after vs_info) a snapshot-mode backup has no dump:
+# say so, and what to do instead.
+vs_no_dump_of_snapmode() {
+  [[ $SNAP_DB_MODE == snapshot ]] || return 0
+  die "VolumeSnapshot $1 holds no dump" \
+    "it was cut in snapshot mode: it holds ${SNAP_DB_KIND:-the database}'s own files (${SNAP_DB_DATA:-its data directory}), crash-consistent, not a dump" \
+    "Restore it with ${0##*/} restore-pvc $1 --to NEW_PVC and start ${SNAP_DB_KIND:-the database} on that PVC (restore-pvc says how); or pick a snapshot with DUMP yes in ${0##*/} list"
 }
 
 # vs_require_ready NAME: vs_info, and refuse a snapshot that is not ready to use.
@@ -2117,6 +2192,10 @@ command_restore_pvc() {
     done
     log "PVC $to is Bound"
   fi
+  if [[ $SNAP_DB_MODE == snapshot ]]; then
+    log "next: PVC $to holds ${SNAP_DB_KIND:-the database}'s own files, crash-consistent (snapshot mode, no dump): start ${SNAP_DB_KIND:-the database} of the same major version on it, with PVC $to mounted where the source pod mounted PVC ${SNAP_SOURCE_PVC:-?} so that ${SNAP_DB_DATA:-its data directory} is its data directory; crash recovery runs at the first start. Stop the old server first if it is to take over the data"
+    return 0
+  fi
   log "next: mount PVC $to in a workload (volumes[].persistentVolumeClaim.claimName: $to), or run: ${0##*/} dump-restore --from-pvc $to"
 }
 
@@ -2481,24 +2560,31 @@ EVENT_ABOUT=''
 
 # event_involved: "apiVersion|kind|name|uid" of the object the Event is about.
 event_involved() {
-  local job out
+  local job out owners name re='"ownerReferences":[[:space:]]*(\[[^]]*\])'
   if [[ -n $EVENT_ABOUT ]]; then
     printf '%s\n' "$EVENT_ABOUT"
     return 0
   fi
   # Only inside a pod (its ServiceAccount token is mounted): elsewhere BAK_LABEL_VS_POD
-  # names no Job, and kubectl follows a 404 with a namespace GET the role may not make.
+  # names no Job. One raw GET: the Job's uid, and its owner when that is a CronJob.
   if [[ -n $BAK_LABEL_VS_POD && -r /var/run/secrets/kubernetes.io/serviceaccount/token ]]; then
     job=${BAK_LABEL_VS_POD%-*}
-    if out=$(kube get jobs.v1.batch "$job" \
-      -o jsonpath='{.metadata.uid}{"|"}{range .metadata.ownerReferences[?(@.kind=="CronJob")]}{.name}{"|"}{.uid}{end}' \
-      2>/dev/null) && [[ -n $out ]]; then
-      if [[ -n ${out#*|} ]]; then
-        printf 'batch/v1|CronJob|%s\n' "${out#*|}"
-      else
-        printf 'batch/v1|Job|%s|%s\n' "$job" "${out%%|*}"
+    if out=$(kube_raw get "/apis/batch/v1/namespaces/$BAK_NAMESPACE/jobs/$job" 2>/dev/null); then
+      owners=''
+      if [[ $out =~ $re ]]; then
+        owners=${BASH_REMATCH[1]}
+        out=${out/"$owners"/}
       fi
-      return 0
+      if [[ $owners == *'"kind":"CronJob"'* ]] && json_scalar "$owners" name; then
+        name=$REPLY
+        json_scalar "$owners" uid || true
+        printf 'batch/v1|CronJob|%s|%s\n' "$name" "$REPLY"
+        return 0
+      fi
+      if json_scalar "$out" uid; then
+        printf 'batch/v1|Job|%s|%s\n' "$job" "$REPLY"
+        return 0
+      fi
     fi
   fi
   if ((${#VS_CREATED[@]} > 0)); then
@@ -2527,7 +2613,8 @@ event_record() {
     "$(json_str "$name")" "$(json_str "$BAK_NAMESPACE")" "$(json_str "$uid")" \
     "$(json_str "$type")" "$(json_str "$reason")" "$(json_str "$message")" \
     "$(json_str "${BAK_LABEL_VS_POD:-${HOSTNAME:-backup-ns}}")" "$(json_str "$now")" "$(json_str "$now")")
-  if ! out=$(printf '%s\n' "$manifest" | kube create --validate=false -f - -o name 2>"$ERR_FILE"); then
+  if ! out=$(printf '%s\n' "$manifest" |
+    kube_raw create "/api/v1/namespaces/$BAK_NAMESPACE/events" -f - 2>"$ERR_FILE"); then
     if [[ $type == Normal ]]; then
       warn "cannot record the $reason Event: $(err_detail "$ERR_FILE"). The backup is not affected; check that the ServiceAccount may create events"
     else
@@ -2535,7 +2622,8 @@ event_record() {
     fi
     return 0
   fi
-  [[ $type != Normal ]] || log "event: $type $reason about $kind $name ($(one_line "$out"))"
+  json_scalar "$out" name || true
+  [[ $type != Normal ]] || log "event: $type $reason about $kind $name (event/$REPLY)"
 }
 
 # on_die LINE: called by die before it prints the error line: the BackupFailed Event.
@@ -2613,27 +2701,25 @@ slot_acquire() {
   esac
 }
 
-# PVC_TEMPLATE: "name|capacity|request" of each PVC read (one object or a List).
-PVC_TEMPLATE='{{define "p"}}{{.metadata.name}}|{{with .status}}{{with .capacity}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}|{{with .spec}}{{with .resources}}{{with .requests}}{{with .storage}}{{.}}{{end}}{{end}}{{end}}{{end}}{{"\n"}}{{end}}{{if .items}}{{range .items}}{{template "p" .}}{{end}}{{else}}{{template "p" .}}{{end}}'
-
-# pvcs_check: every PVC of the run exists (one kubectl call); PVC_SIZE[pvc] = its
+# pvcs_check: every PVC of the run exists (one raw GET each); PVC_SIZE[pvc] = its
 # capacity (its request while it is not bound).
 pvcs_check() {
-  local out pvc name capacity request
-  local -A seen=()
-  out=$(kube get persistentvolumeclaims "${PVCS[@]}" -o go-template="$PVC_TEMPLATE" 2>"$ERR_FILE") || true
+  local out pvc capacity re_cap re_req
+  re_cap='"capacity":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
+  re_req='"requests":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
   PVC_SIZE=()
-  while IFS='|' read -r name capacity request; do
-    [[ -n $name ]] || continue
-    seen[$name]=1
-    capacity=${capacity:-$request}
-    if quantity_bytes "$capacity" >/dev/null; then
-      PVC_SIZE[$name]=$capacity
-    fi
-  done <<<"$out"
   for pvc in "${PVCS[@]}"; do
-    if [[ -z ${seen[$pvc]+x} ]]; then
+    if ! out=$(kube_raw get "/api/v1/namespaces/$BAK_NAMESPACE/persistentvolumeclaims/$pvc" 2>"$ERR_FILE"); then
       kube_fail "cannot read PVC $pvc" "Check BAK_PVC_NAMES (kubectl -n $BAK_NAMESPACE get pvc) and that the ServiceAccount may get persistentvolumeclaims"
+    fi
+    capacity=''
+    if [[ $out =~ $re_cap ]]; then
+      capacity=${BASH_REMATCH[1]}
+    elif [[ $out =~ $re_req ]]; then
+      capacity=${BASH_REMATCH[1]}
+    fi
+    if quantity_bytes "$capacity" >/dev/null; then
+      PVC_SIZE[$pvc]=$capacity
     fi
     log "pvc: $pvc exists"
   done

@@ -56,6 +56,7 @@ BAK_BAKED=(
   BAK_TOOLBOX_IMAGE registry.example.com/tools/backup-ns:1.0.0
   BAK_TOOLBOX_RUN_AS_USER 999
   BAK_TOOLBOX_TIMEOUT 10m
+  BAK_VERIFY_COUNT_LIMIT 10000000
   BAK_EVENTS true
 )
 
@@ -510,7 +511,7 @@ active_config_vars() {
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
     printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
   fi
-  printf '%s\n' BAK_TIME_ZONE BAK_EVENTS
+  printf '%s\n' BAK_TIME_ZONE BAK_VERIFY_COUNT_LIMIT BAK_EVENTS
 }
 
 # The rule of is_abs_path, in words (settings and annotations say the same).
@@ -678,6 +679,7 @@ verify_settings() {
   verify_pattern BAK_TOOLBOX_IMAGE '^[A-Za-z0-9][-A-Za-z0-9._/:@]*$' 'is not an image reference'
   verify_int BAK_TOOLBOX_RUN_AS_USER 1 999999999
   verify_duration BAK_TOOLBOX_TIMEOUT
+  verify_int BAK_VERIFY_COUNT_LIMIT 0 1000000000000
   verify_bool BAK_EVENTS
   if [[ -n ${BAK_VS_RAND:-} ]]; then
     verify_pattern BAK_VS_RAND '^[a-z0-9]{1,16}$' 'is not 1 to 16 of [a-z0-9]'
@@ -774,6 +776,7 @@ describe() {
     BAK_TOOLBOX_IMAGE) printf '%s\n' 'image of the helper pods (verify, dump-restore, dump-download)' ;;
     BAK_TOOLBOX_RUN_AS_USER) printf '%s\n' 'non-root uid of the helper pods (the dump file'"'"'s owner)' ;;
     BAK_TOOLBOX_TIMEOUT) printf '%s\n' 'how long to wait for a scratch PVC and its helper pod' ;;
+    BAK_VERIFY_COUNT_LIMIT) printf '%s\n' 'rows counted per table at most (plus one) for the dump record and the drill' ;;
     BAK_EVENTS) printf '%s\n' 'true: record one Kubernetes Event per run (BackupCreated or BackupFailed)' ;;
     BAK_VS_RAND) printf '%s\n' 'fixed value for {rand} in the snapshot name' ;;
     BAK_NOW) printf '%s\n' 'clock override (any date -d input, read in BAK_TIME_ZONE)' ;;
@@ -1232,7 +1235,10 @@ REMOTE
 # directory on any failure. Beside the dump, <dump file>.info records its size,
 # sha256, duration and end time (written in the temporary directory, renamed after
 # the dump; the old record is removed first, so a record never describes another
-# file: at worst there is none).
+# file: at worst there is none). <dump file>.tables records, for the restore drill, the
+# tables and row counts the dump holds (db_record_begin/db_record_end: counted in the
+# dump's own snapshot where the database allows), the roles it names, the namespace,
+# the database and the dump's sha256.
 remote_dump_body() {
   cat <<'REMOTE'
 need gzip sha256sum mktemp mkfifo tee wc date mv rm
@@ -1240,7 +1246,7 @@ umask 077
 dir=${dump_file%/*}
 dir=${dir:-/}
 work=$(mktemp -d "$dump_file.tmp.XXXXXX") || fail "cannot create a temporary directory next to $dump_file"
-trap 'rm -rf -- "$work"' EXIT
+trap 'db_record_abort; rm -rf -- "$work"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -1251,6 +1257,7 @@ tag() {
   while IFS= read -r l || [ -n "$l" ]; do printf '%s %s\n' "$1" "$l"; done
 }
 start=$(date +%s)
+db_record_begin "$work/tables"
 report=$(
   set +e
   { { sha256sum <"$work/sum.fifo" | tag hash; } 2>&1 | tag sum; printf 'sum-status %s\n' "${PIPESTATUS[0]}"; } &
@@ -1282,15 +1289,19 @@ done
 raw=${raw//[!0-9]/}
 [ "${raw:-0}" != 0 ] || fail "the dump is empty"
 [ -n "$sum" ] || fail "sha256sum of the dump printed nothing"
+db_record_end "$work/tables"
 size=$(wc -c <"$work/dump")
 size=${size//[!0-9]/} sum=${sum%% *} end=$(date +%s)
 printf 'size=%s\nsha256=%s\nduration=%s\nfinished=%s\n' "$size" "$sum" "$((end - start))" \
   "$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)" >"$work/info" || fail "cannot write $work/info"
-rm -f -- "$dump_file.info"
+{ printf 'backup-ns-record 1\nnamespace %s\ndatabase %s\nsha256 %s\nlimit %s\n' "$namespace" "$db" "${sum%% *}" "$count_limit"
+  cat -- "$work/tables"; } >"$work/record" || fail "cannot write $work/record"
+rm -f -- "$dump_file.info" "$dump_file.tables"
 mv -f -- "$work/dump" "$dump_file" || fail "cannot rename $work/dump to $dump_file"
 mv -f -- "$work/info" "$dump_file.info" 2>/dev/null || true
+mv -f -- "$work/record" "$dump_file.tables" 2>/dev/null || true
 rm -rf -- "$work"
-sync -- "$dump_file" "$dump_file.info" "$dir" 2>/dev/null || sync
+sync -- "$dump_file" "$dump_file.info" "$dump_file.tables" "$dir" 2>/dev/null || sync
 printf 'dump-size=%s\ndump-sha256=%s\ndump-duration=%s\n' "$size" "$sum" "$((end - start))"
 REMOTE
 }
@@ -1354,7 +1365,8 @@ dump_database() {
     return 0
   fi
   log "database: dumping $name to $file"
-  script=$(db_remote_script "$kind" '' "$(remote_dump_body)")
+  script=$(db_remote_script "$kind" "$(remote_literal namespace "$BAK_NAMESPACE"
+    remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))")" "$("${kind}_remote_record")" "$(remote_dump_body)")
   if ! db_exec "$resource" "$container" "$script"; then
     kube_fail "$name dump failed in $resource container $container" \
       "No snapshot was made and no unfinished dump file is left; check the database, the connection and the free space on PVC $BAK_DUMP_PVC"
@@ -1408,6 +1420,53 @@ db_query() { "$cli" "${conn[@]}" --batch --skip-column-names --execute="$1" -- "
 db_server_version() { db_query 'SELECT VERSION()'; }
 db_size() {
   db_query 'SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()'
+}
+REMOTE
+}
+
+# mysql_remote_record: db_record_begin FILE counts the rows of every table just before
+# the dump, db_record_end just after it and writes "table MIN MAX NAME" lines to FILE.
+# mysqldump --lock-tables holds its own session's locks, which no other session can
+# share, so the counts cannot be taken in the dump's own view: the dump holds a count
+# between the two (MIN = MAX when nothing was written meanwhile). Counts are capped
+# (db_table_counts).
+mysql_remote_record() {
+  cat <<'REMOTE'
+db_record_begin() {
+  local out
+  record_err=''
+  # a failed count: the dump runs on its own and says first what is wrong
+  out=$(db_table_counts 2>&1) || record_err=$out
+  printf '%s\n' "$out" >"$1.before"
+}
+db_record_end() {
+  local out line n name
+  local -A before=()
+  [ -z "$record_err" ] || fail_from "$record_err" "counting the rows for the dump record failed"
+  out=$(db_table_counts 2>&1) || fail_from "$out" "counting the rows for the dump record failed"
+  while IFS=$'\t' read -r name n; do
+    [ -z "$name" ] || before[$name]=$n
+  done <"$1.before"
+  while IFS=$'\t' read -r name n; do
+    [ -n "$name" ] || continue
+    line=${before[$name]:-0}
+    if [ "$line" -le "$n" ]; then printf 'table %s %s %s\n' "$line" "$n" "$name"; else printf 'table %s %s %s\n' "$n" "$line" "$name"; fi
+  done <<<"$out" >"$1"
+}
+db_record_abort() { :; }
+REMOTE
+  mysql_table_sql
+}
+
+# mysql_table_sql: db_table_counts prints "NAME<TAB>N" for every base table of the
+# database, N its row count capped at $count_limit + 1 (one statement built from
+# information_schema, then run).
+mysql_table_sql() {
+  cat <<'REMOTE'
+db_table_counts() {
+  local sql
+  sql=$(db_query "SET SESSION group_concat_max_len = 67108864; SELECT GROUP_CONCAT(CONCAT('SELECT ', QUOTE(TABLE_NAME), ', COUNT(*) FROM (SELECT 1 FROM \`', REPLACE(TABLE_NAME, '\`', '\`\`'), '\` LIMIT $((count_limit + 1))) s') ORDER BY TABLE_NAME SEPARATOR ' UNION ALL ') FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'") || return 1
+  [ "$sql" = NULL ] || [ -z "$sql" ] || db_query "$sql"
 }
 REMOTE
 }
@@ -2526,12 +2585,24 @@ helper_check_script() {
   remote_literal dump_file "$1"
   remote_literal want_size "$2"
   remote_literal want_sha "$3"
+  helper_check_body
+}
+
+# helper_check_body: helper_check_script after its values (root, dump_file, want_size,
+# want_sha); f, size and sha are the dump's path, size and sha256 after it.
+helper_check_body() {
   cat <<'REMOTE'
 if [ -z "$dump_file" ]; then
   first=$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit 2>&1) ||
     fail "cannot read the restored volume: $first"
   [ -n "$first" ] || fail "the restored volume is empty"
-  printf 'entries=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)"
+  # the regular files and the sum of their sizes
+  files=0 bytes=0
+  while IFS= read -r n; do
+    files=$((files + 1)) bytes=$((bytes + n))
+  done < <(find "$root" -mount -path "$root/lost+found" -prune -o -type f -printf '%s\n' 2>/dev/null)
+  printf 'entries=%s\nfiles=%s\nbytes=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" \
+    "$files" "$bytes"
   exit 0
 fi
 need gzip sha256sum wc stat id realpath
@@ -2560,11 +2631,15 @@ size=$(wc -c <"$f")
 size=${size//[!0-9]/}
 [ -z "$want_size" ] || [ "$size" = "$want_size" ] ||
   fail "size mismatch: ${f#"$root"/} has $size bytes, the snapshot's dump-size says $want_size"
-sha=$(sha256sum <"$f")
-sha=${sha%% *}
-[ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
-  fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
-err=$(gzip -t <"$f" 2>&1) || fail "gzip -t found ${f#"$root"/} corrupt: ${err##*$'\n'}"
+sha=''
+# (the drill reads the dump once, as it loads it: it checks sha256 and gzip there)
+if [ "${stream_checks:-0}" != 1 ]; then
+  sha=$(sha256sum <"$f")
+  sha=${sha%% *}
+  [ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
+    fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
+  err=$(gzip -t <"$f" 2>&1) || fail "gzip -t found ${f#"$root"/} corrupt: ${err##*$'\n'}"
+fi
 printf 'path=%s\nsize=%s\nsha256=%s\n' "$f" "$size" "$sha"
 REMOTE
 }
@@ -2705,11 +2780,12 @@ command_list() {
     [[ $taken == 0 ]] || age=$(age_of "$taken")
     # an annotation anyone may write: no control characters (terminal escapes) on screen
     squash "${verified:--}"
-    verified=$REPLY
+    verified=${REPLY/: / }
+    ((${#verified} <= 100)) || verified="${verified:0:97}..."
     printf '%-44s %-5s %-7s %-9s %-14s %-8s %-29s %-12s %-4s %-4s %s\n' "$name" "${ready:-false}" \
       "$age" "${size:--}" "${pvc:--}" "${type:--}" "${periods:--}" "${after:--}" \
       "$([[ $keep == true ]] && echo yes || echo -)" "$([[ -n $dump ]] && echo yes || echo -)" \
-      "${verified%%:*}"
+      "$verified"
   done
 }
 
@@ -2815,6 +2891,9 @@ command_restore_pvc() {
 
 # --- command: verify (a restore drill in the cluster) -------------------------
 
+# verify.command: run in the helper pod of a snapshot without a dump (argv, no shell).
+VERIFY_COMMAND=(
+)
 VERIFY_VS='' VERIFY_OPEN=false VERIFY_MAY_RECORD=true
 
 # verify_may_record NAME: whether this identity may annotate snapshot NAME (one access
@@ -2849,6 +2928,7 @@ verify_fail() {
   detail=$(one_line "$2")
   verify_record "failed: $1: $detail" ||
     warn "could not record the result on $VERIFY_VS: $(err_detail "$WORK_DIR/annotate.err")"
+  verify_event Warning DrillFailed "failed: $1: $detail"
   die "verify of $VERIFY_VS failed: $1" "$detail" "$3"
 }
 
@@ -2859,12 +2939,15 @@ verify_on_exit() {
   [[ $VERIFY_OPEN == true && $1 != 0 && -n $DIE_LINE ]] || return 0
   verify_record "failed: $DIE_LINE" ||
     warn "could not record the result on $VERIFY_VS: $(err_detail "$WORK_DIR/annotate.err")"
+  verify_event Warning DrillFailed "failed: $DIE_LINE"
 }
 
-# verify_snapshot NAME: the drill (toolbox_begin done).
+# verify_snapshot NAME: the drill (toolbox_begin done). A snapshot with a dump: the
+# database drill (drill_database); else the volume's files and bytes (verify_volume).
+VERIFY_RESULT=''
 verify_snapshot() {
-  local script detail result
-  VERIFY_VS=$1
+  local start=$SECONDS
+  VERIFY_VS=$1 VERIFY_RESULT=''
   # A snapshot that cannot be read (missing, or refused) gets no result recorded.
   vs_info "$1"
   verify_may_record "$1"
@@ -2873,18 +2956,13 @@ verify_snapshot() {
     verify_fail "not ready" "readyToUse is \"${SNAP_READY:-unset}\"" "Wait until it is ready"
   log "verify: restoring VolumeSnapshot $1 (${SNAP_SIZE:-?}) to a scratch PVC"
   scratch_from_snapshot "$1" verify
-  helper_pod "$SCRATCH_PVC" verify
-  script=$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")
-  if ! helper_exec "$HELPER_POD" "$script"; then
-    detail=$(err_detail "$ERR_FILE")
-    verify_fail "check" "$detail" "The snapshot cannot be trusted; make a new backup and keep an older good snapshot (${0##*/} keep)"
-  fi
   if [[ -n $SNAP_DUMP_FILE ]]; then
-    result="ok: dump ${SNAP_DUMP_FILE##*/}, $(remote_get size) bytes, sha256 matches, gzip -t passed"
+    drill_database "$1" "$start"
   else
-    result="ok: volume restored and not empty ($(remote_get entries) entries)"
+    verify_volume "$start"
   fi
-  if ! verify_record "$result"; then
+
+  if ! verify_record "$VERIFY_RESULT"; then
     if [[ $(<"$WORK_DIR/annotate.err") == *'(Forbidden)'* ]]; then
       # a tenant's drill (Role backup-ns-restore): the result is shown, not recorded
       warn "verify: the result is not recorded on VolumeSnapshot $1 ($(err_detail "$WORK_DIR/annotate.err")); only the namespace's backup-ns ServiceAccount and the platform team may annotate backups"
@@ -2895,7 +2973,44 @@ verify_snapshot() {
     fi
   fi
   toolbox_cleanup
-  log "verify: VolumeSnapshot $1 $result"
+  verify_event Normal DrillPassed "$VERIFY_RESULT"
+  log "verify: VolumeSnapshot $1 $VERIFY_RESULT"
+}
+
+# verify_volume START: the helper pod checks the restored volume (with a dump file:
+# size, sha256, gzip -t; else: not empty) and counts its files and bytes.
+verify_volume() {
+  local detail
+  helper_pod "$SCRATCH_PVC" verify
+  if ! helper_exec "$HELPER_POD" "$(helper_check_script "$SNAP_DUMP_FILE" "$SNAP_DUMP_SIZE" "$SNAP_DUMP_SHA256")"; then
+    detail=$(err_detail "$ERR_FILE")
+    verify_fail "check" "$detail" "The snapshot cannot be trusted; make a new backup and keep an older good snapshot (${0##*/} keep)"
+  fi
+  if [[ -n $SNAP_DUMP_FILE ]]; then
+    VERIFY_RESULT="ok: dump ${SNAP_DUMP_FILE##*/}, $(remote_get size) bytes, sha256 matches, gzip -t passed"
+    return 0
+  fi
+  VERIFY_RESULT="ok: files=$(remote_get files) bytes=$(remote_get bytes)"
+  if ((${#VERIFY_COMMAND[@]} > 0)); then
+    log "verify: running verify.command in helper pod $HELPER_POD"
+    kube_bg /dev/null "$WORK_DIR/stdout" "$ERR_FILE" exec "pod/$HELPER_POD" -c toolbox -- "${VERIFY_COMMAND[@]}"
+    if ! bg_wait "$BG_PID"; then
+      detail=$(cat -- "$WORK_DIR/stdout" "$ERR_FILE" | err_pick | head -n 1)
+      verify_fail "verify.command" "$detail" \
+        "The restored volume did not pass your check; see what it holds with ${0##*/} restore-pvc"
+    fi
+    VERIFY_RESULT+=" command=passed"
+  fi
+  VERIFY_RESULT+=" restore=$((SECONDS - $1))s"
+}
+
+# verify_event TYPE REASON RESULT: the Event about the snapshot (DrillPassed, DrillFailed),
+# by those who may record the result (a tenant's drill is shown, not recorded).
+verify_event() {
+  [[ $BAK_EVENTS == true && $VERIFY_MAY_RECORD == true ]] || return 0
+  EVENT_ABOUT="snapshot.storage.k8s.io/v1|VolumeSnapshot|$VERIFY_VS|"
+  event_record "$1" "$2" "VolumeSnapshot $VERIFY_VS: $3"
+  EVENT_ABOUT=''
 }
 
 command_verify() {
@@ -2903,6 +3018,324 @@ command_verify() {
   check_vs_name "$1"
   toolbox_begin
   verify_snapshot "$1"
+}
+
+# --- the database drill (verify of a snapshot with a dump) --------------------
+# verify starts a scratch database server from the image of the application's database
+# container (read from the exec target at drill time) in a pod of its own: Pod Security
+# restricted, as the database's uid, the restored scratch PVC mounted read-only, the
+# server's data on an emptyDir, no Service, listening on a unix socket in that emptyDir
+# only, so no password is needed and none exists. The pod's command is the script
+# drill_pod_script prints (values single-quoted in it, as in every remote script):
+# check the dump file, start the server, load the dump (every error fatal), compare
+# the tables and row counts with the record that create left beside the dump
+# (<dump>.tables), run verify.checks. Its result is the container's termination
+# message (the error line after a failure: FallbackToLogsOnError).
+
+# The checks of verify.checks: SQL for the scratch server's client, never for a shell.
+VERIFY_CHECKS=(
+)
+# Where the drill pod keeps the scratch server (an emptyDir).
+DRILL_SCRATCH=/backup-ns/scratch
+
+# drill_image: the image of the exec target's database container (DRILL_IMAGE).
+DRILL_IMAGE=''
+drill_image() {
+  local p resource container path
+  p=BAK_DB_MYSQL
+  resource=${p}_EXEC_RESOURCE container=${p}_EXEC_CONTAINER
+  resource=${!resource} container=${!container}
+  case ${resource%%/*} in
+    po | pod | pods) path="{.spec.containers[?(@.name==\"$container\")].image}" ;;
+    *) path="{.spec.template.spec.containers[?(@.name==\"$container\")].image}" ;;
+  esac
+  if ! DRILL_IMAGE=$(kube get "$resource" -o "jsonpath=$path" 2>"$ERR_FILE"); then
+    verify_fail "drill" "cannot read the image of $resource: $(err_detail "$ERR_FILE")" \
+      "Check ${p}_EXEC_RESOURCE and that you may get it"
+  fi
+  [[ $DRILL_IMAGE =~ ^[A-Za-z0-9][-A-Za-z0-9._/:@]*$ ]] ||
+    verify_fail "drill" "$resource has no container $container with an image (got \"${DRILL_IMAGE:0:80}\")" \
+      "Check ${p}_EXEC_CONTAINER"
+}
+
+# drill_pod_manifest NAME PVC SCRIPT: the drill pod (see above) as JSON.
+drill_pod_manifest() {
+  local uid=$((10#$BAK_TOOLBOX_RUN_AS_USER)) life
+  life=$(($(duration_to_seconds "$BAK_TOOLBOX_TIMEOUT") + 60))
+  printf '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n'
+  printf '    "name": %s,\n    "namespace": %s,\n    "labels": {\n' "$(json_str "$1")" \
+    "$(json_str "$BAK_NAMESPACE")"
+  labels_json '      ' "backup-ns.sh/toolbox=drill"
+  printf '    }\n  },\n  "spec": {\n    "restartPolicy": "Never",\n'
+  printf '    "automountServiceAccountToken": false,\n    "enableServiceLinks": false,\n'
+  printf '    "terminationGracePeriodSeconds": 5,\n    "activeDeadlineSeconds": %d,\n' "$life"
+  printf '    "securityContext": {\n      "runAsNonRoot": true,\n      "runAsUser": %d,\n' "$uid"
+  printf '      "runAsGroup": %d,\n      "seccompProfile": {\n        "type": "RuntimeDefault"\n      }\n    },\n' "$uid"
+  printf '    "containers": [\n      {\n        "name": "drill",\n        "image": %s,\n' \
+    "$(json_str "$DRILL_IMAGE")"
+  printf '        "command": ["bash", "-c", %s, "backup-ns-drill"],\n' "$(json_str "$3")"
+  printf '        "terminationMessagePolicy": "FallbackToLogsOnError",\n'
+  printf '        "securityContext": {\n          "allowPrivilegeEscalation": false,\n'
+  printf '          "readOnlyRootFilesystem": true,\n          "capabilities": {\n'
+  printf '            "drop": ["ALL"]\n          }\n        },\n'
+  printf '        "resources": {\n          "requests": {"cpu": "100m", "memory": "256Mi"}\n        },\n'
+  printf '        "volumeMounts": [\n          {"name": "restore", "mountPath": %s, "readOnly": true},\n' \
+    "$(json_str "$TOOLBOX_MOUNT")"
+  printf '          {"name": "scratch", "mountPath": %s}\n' "$(json_str "$DRILL_SCRATCH")"
+  printf '        ]\n      }\n    ],\n    "volumes": [\n'
+  printf '      {"name": "restore", "persistentVolumeClaim": {"claimName": %s, "readOnly": true}},\n' \
+    "$(json_str "$2")"
+  printf '      {"name": "scratch", "emptyDir": {}}\n'
+  printf '    ]\n  }\n}\n'
+}
+
+# drill_pod_script: the drill pod's bash script: the dump check of helper_check_script,
+# then the kind's drill_start, drill_load, drill_tables and drill_query (so another
+# source of the data, e.g. a restored data directory, can reuse start and checks),
+# then the comparison with the record and the checks.
+drill_pod_script() {
+  local check
+  remote_prologue
+  remote_literal root "$TOOLBOX_MOUNT"
+  remote_literal dump_file "$SNAP_DUMP_FILE"
+  remote_literal want_size "$SNAP_DUMP_SIZE"
+  remote_literal want_sha "$SNAP_DUMP_SHA256"
+  remote_literal namespace "$BAK_NAMESPACE"
+  remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))"
+  remote_literal scratch "$DRILL_SCRATCH"
+  printf 'checks=('
+  for check in "${VERIFY_CHECKS[@]}"; do
+    printf ' %s' "$(sq "$check")"
+  done
+  printf ' )\n'
+  printf 'exec 3>&1\nstream_checks=1\n'
+  helper_check_body
+  mysql_table_sql
+  mysql_drill
+  drill_body
+}
+
+# drill_body: the part of the pod script after the kind's functions.
+drill_body() {
+  cat <<'REMOTE'
+need date gzip
+mkdir -p -- "$scratch/tmp" "$scratch/run"
+chmod 700 -- "$scratch/run"
+export TMPDIR=$scratch/tmp
+record=$f.tables
+[ -f "$record" ] && [ -r "$record" ] ||
+  fail "no table record ${record#"$root"/} beside the dump: create writes one with every dump; this dump was made without it, or the file is gone"
+declare -A want_min=() want_max=() got=()
+roles=()
+header='' rec_ns='' rec_sha='' nroles=0 ntables=0
+while IFS= read -r line || [ -n "$line" ]; do
+  case $line in
+    'backup-ns-record '*) header=${line#* } ;;
+    'namespace '*) rec_ns=${line#* } ;;
+    'sha256 '*) rec_sha=${line#* } ;;
+    'role '*) roles+=("${line#role }") nroles=$((nroles + 1)) ;;
+    'table '*)
+      line=${line#table }
+      min=${line%% *} line=${line#* }
+      max=${line%% *} name=${line#* }
+      want_min[$name]=$min want_max[$name]=$max
+      ;;
+  esac
+done <"$record"
+[ "$header" = 1 ] || fail "the table record ${record#"$root"/} is not one backup-ns writes"
+[ "$rec_ns" = "$namespace" ] ||
+  fail "the dump is of another namespace: its table record says \"$rec_ns\", this is $namespace"
+[ -z "$want_sha" ] || [ "$rec_sha" = "$want_sha" ] ||
+  fail "the table record ${record#"$root"/} describes another dump (sha256 $rec_sha, the snapshot's dump-sha256 says $want_sha)"
+# drill_stream FILE: FILE decompressed on stdout, read once: its sha256 into
+# $scratch/sha256 and gzip's complaint into $scratch/gzip.err on the way.
+drill_stream() {
+  tee >(sha256sum >"$scratch/sha256.part" && mv -- "$scratch/sha256.part" "$scratch/sha256") <"$1" |
+    gzip -dc 2>"$scratch/gzip.err" || : >"$scratch/gzip.failed"
+}
+# drill_loaded OUTPUT: after the load: a dump that is not the recorded one or not a
+# whole gzip stream explains a failed load best, so those are said first.
+drill_loaded() {
+  local i
+  if [ -n "$1" ]; then
+    # the load stopped early, and with it the stream: read the whole file again
+    rm -f -- "$scratch/sha256" "$scratch/gzip.failed"
+    sha256sum <"$f" >"$scratch/sha256"
+    gzip -t <"$f" 2>"$scratch/gzip.err" || : >"$scratch/gzip.failed"
+  fi
+  for ((i = 0; i < 6000; i++)); do
+    [ ! -e "$scratch/sha256" ] || break
+    sleep 0.1
+  done
+  read -r sha _ <"$scratch/sha256" || fail "sha256sum of ${f#"$root"/} printed nothing"
+  [ -z "$want_sha" ] || [ "$sha" = "$want_sha" ] ||
+    fail "sha256 mismatch: ${f#"$root"/} has sha256 $sha, the snapshot's dump-sha256 says $want_sha"
+  [ "$rec_sha" = "$sha" ] ||
+    fail "the table record ${record#"$root"/} describes another dump (sha256 $rec_sha, the dump has $sha)"
+  [ ! -e "$scratch/gzip.failed" ] ||
+    fail "gzip found ${f#"$root"/} corrupt: $(tail -n 1 -- "$scratch/gzip.err")"
+  [ -z "$1" ] || fail_from "$1" "the dump did not load"
+}
+drill_start
+t0=$(date +%s)
+out=$(drill_load "$f" 2>&1) || drill_loaded "${out:-the load failed}"
+drill_loaded ''
+load=$(($(date +%s) - t0))
+out=$(drill_tables 2>&1) || fail_from "$out" "cannot count the rows of the restored tables"
+while IFS= read -r line; do
+  case $line in 'table '*) ;; *) continue ;; esac
+  line=${line#table }
+  n=${line%% *} line=${line#* }
+  got[${line#* }]=$n
+  ntables=$((ntables + 1))
+done <<<"$out"
+rows=0 capped=0
+for name in "${!want_min[@]}"; do
+  [ -n "${got[$name]+x}" ] ||
+    fail "table $name is missing from the restored dump (the backup recorded ${want_max[$name]} rows)"
+  n=${got[$name]}
+  if [ "$n" -lt "${want_min[$name]}" ] || [ "$n" -gt "${want_max[$name]}" ]; then
+    if [ "${want_min[$name]}" = "${want_max[$name]}" ]; then
+      fail "table $name has $n rows in the restored dump, the backup recorded ${want_min[$name]}"
+    fi
+    fail "table $name has $n rows in the restored dump, the backup recorded ${want_min[$name]} to ${want_max[$name]}"
+  fi
+  rows=$((rows + n))
+  [ "$n" -le "$count_limit" ] || capped=$((capped + 1))
+done
+for name in "${!got[@]}"; do
+  [ -n "${want_min[$name]+x}" ] || fail "table $name is in the restored dump but not in the backup's table record"
+done
+i=0
+for check in "${checks[@]}"; do
+  i=$((i + 1))
+  out=$(drill_query "$check" 2>&1) || fail_from "$out" "check $i failed"
+  case ${out//[[:space:]]/} in
+    t | true | 1) ;;
+    *) fail "check $i returned \"$(printf '%s' "$out" | head -c 80 | tr '\n\t' '  ')\", not true: $(printf '%s' "$check" | head -c 120 | tr '\n\t' '  ')" ;;
+  esac
+done
+result=$(printf 'result=ok\ntables=%s\nrows=%s\ncapped=%s\nbytes=%s\nload=%s\nchecks=%s\nroles=%s\n' \
+  "$ntables" "$rows" "$capped" "$size" "$load" "$i" "$nroles")
+printf '%s\n' "$result" >/dev/termination-log 2>/dev/null || true
+printf '%s\n' "$result" >&3
+REMOTE
+}
+
+# mysql_drill: the MySQL / MariaDB scratch server: a data directory without a root
+# password (the socket is in the pod's own directory, and --skip-networking: nothing
+# listens on TCP), durability off; the load stops at the first error (the client's
+# default without --force).
+mysql_drill() {
+  cat <<'REMOTE'
+drill_start() {
+  local server cli out i
+  if command -v mariadbd >/dev/null 2>&1; then server=mariadbd; else server=mysqld; fi
+  if command -v mariadb >/dev/null 2>&1; then cli=mariadb; else cli=mysql; fi
+  need "$server" "$cli"
+  sock=$scratch/run/mysqld.sock
+  my=("$cli" --no-defaults --user=root --socket="$sock")
+  mkdir -p -- "$scratch/data"
+  if command -v mariadb-install-db >/dev/null 2>&1 || command -v mysql_install_db >/dev/null 2>&1; then
+    local install=mariadb-install-db
+    command -v "$install" >/dev/null 2>&1 || install=mysql_install_db
+    out=$("$install" --no-defaults --datadir="$scratch/data" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve 2>&1) || fail_from "$out" "$install of the scratch server failed"
+  else
+    out=$("$server" --no-defaults --initialize-insecure --datadir="$scratch/data" 2>&1) ||
+      fail_from "$out" "$server --initialize-insecure of the scratch server failed"
+  fi
+  "$server" --no-defaults --datadir="$scratch/data" --socket="$sock" --skip-networking \
+    --pid-file="$scratch/run/server.pid" --tmpdir="$scratch/tmp" --log-error="$scratch/server.log" \
+    --skip-log-bin --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 >/dev/null 2>&1 3>&- &
+  server_pid=$!
+  trap 'kill -KILL "$server_pid" 2>/dev/null || true' EXIT
+  for ((i = 0; i < 3000; i++)); do
+    "${my[@]}" --execute='SELECT 1' >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null ||
+      fail_from "$(tail -n 5 -- "$scratch/server.log" 2>/dev/null)" "the scratch server did not start"
+    sleep 0.1
+  done
+  out=$("${my[@]}" --execute='CREATE DATABASE drill' 2>&1) || fail_from "$out" "cannot create the scratch database"
+}
+drill_load() { drill_stream "$1" | "${my[@]}" drill >/dev/null; }
+db_query() { "${my[@]}" --batch --skip-column-names --execute="$1" drill; }
+drill_tables() {
+  local name n
+  db_table_counts | while IFS=$'\t' read -r name n; do
+    [ -z "$name" ] || printf 'table %s %s %s\n' "$n" "$n" "$name"
+  done
+}
+drill_query() { db_query "$1"; }
+REMOTE
+}
+# drill_wait POD: poll until POD ended (limit BAK_TOOLBOX_TIMEOUT from now); its
+# termination message in DRILL_MESSAGE, its phase in DRILL_PHASE.
+DRILL_MESSAGE='' DRILL_PHASE=''
+drill_wait() {
+  local limit start out reason elapsed last=$SECONDS
+  limit=$(duration_to_seconds "$BAK_TOOLBOX_TIMEOUT")
+  start=$SECONDS
+  while :; do
+    if ! out=$(kube get pods "$1" -o jsonpath='{.status.phase}{"|"}{.status.containerStatuses[0].state.waiting.reason}{"\n"}{.status.containerStatuses[0].state.terminated.message}' 2>"$ERR_FILE"); then
+      kube_fail "cannot read drill pod $1" "Check that you may get pods in namespace $BAK_NAMESPACE"
+    fi
+    IFS='|' read -r DRILL_PHASE reason <<<"${out%%$'\n'*}"
+    DRILL_MESSAGE=${out#*$'\n'}
+    [[ $out == *$'\n'* ]] || DRILL_MESSAGE=''
+    elapsed=$((SECONDS - start))
+    case $DRILL_PHASE in
+      Succeeded | Failed) return 0 ;;
+    esac
+    case $reason in
+      ErrImagePull | ImagePullBackOff | InvalidImageName | CreateContainerConfigError | CreateContainerError)
+        verify_fail "drill" "drill pod $1 cannot start: $reason (image $DRILL_IMAGE)" \
+          "See kubectl -n $BAK_NAMESPACE describe pod $1"
+        ;;
+    esac
+    ((elapsed < limit)) ||
+      verify_fail "drill" "drill pod $1 did not finish within ${limit}s (phase ${DRILL_PHASE:-unknown}${reason:+, $reason})" \
+        "Raise BAK_TOOLBOX_TIMEOUT (verify.timeout) for a large dump, or see kubectl -n $BAK_NAMESPACE describe pod $1"
+    if ((SECONDS - last >= PROGRESS_EVERY)); then
+      log "verify: drill pod $1 ${DRILL_PHASE:-Pending} ... ${elapsed}s/${limit}s"
+      last=$SECONDS
+    fi
+    sleep 1
+  done
+}
+
+# drill_message_get KEY: the value of "KEY=value" in the drill's termination message.
+drill_message_get() {
+  local line value=''
+  while IFS= read -r line; do
+    [[ $line != "$1="* ]] || value=${line#"$1="}
+  done <<<"$DRILL_MESSAGE"
+  printf '%s\n' "$value"
+}
+
+# drill_database SNAPSHOT START: the drill of SNAPSHOT (its scratch PVC is SCRATCH_PVC);
+# START: $SECONDS when the drill began. Sets VERIFY_RESULT; fails the drill otherwise.
+drill_database() {
+  local pod detail k
+  drill_image
+  log "verify: drilling the dump ${SNAP_DUMP_FILE##*/} in a scratch server of image $DRILL_IMAGE"
+  pod=backup-ns-drill-$(random_suffix)
+  toolbox_create "pods/$pod" "$(drill_pod_manifest "$pod" "$SCRATCH_PVC" "$(drill_pod_script)")" "drill pod"
+  drill_wait "$pod"
+  if [[ $DRILL_PHASE != Succeeded || $(drill_message_get result) != ok ]]; then
+    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_pick | head -n 1)
+    verify_fail "drill" "$detail" \
+      "The dump does not come back as the backup recorded it: make a new backup, keep an older good snapshot (${0##*/} keep), and see docs/runbook.md (reading a drill result)"
+  fi
+  for k in tables rows capped bytes load checks; do
+    [[ $(drill_message_get "$k") =~ ^[0-9]+$ ]] ||
+      verify_fail "drill" "the drill pod reported no $k (message \"$(one_line "${DRILL_MESSAGE:0:200}")\")" \
+        "Check the image $DRILL_IMAGE (bash, gzip, the database server)"
+  done
+  VERIFY_RESULT="ok: tables=$(drill_message_get tables) rows=$(drill_message_get rows)"
+  [[ $(drill_message_get capped) == 0 ]] || VERIFY_RESULT+=" capped=$(drill_message_get capped)"
+  VERIFY_RESULT+=" checks=$(drill_message_get checks) bytes=$(drill_message_get bytes)"
+  VERIFY_RESULT+=" load=$(drill_message_get load)s restore=$((SECONDS - $2))s"
 }
 
 # --- commands: delete, keep, unkeep -------------------------------------------
@@ -3893,10 +4326,17 @@ dump_download_live() {
 # config that differs from the defaults as a kubeconfig and skips the in-cluster one.)
 
 EVENT_PENDING=false
+# "apiVersion|kind|name|uid" of the object of the next Event, when not the run's own
+# (verify's are about the snapshot).
+EVENT_ABOUT=''
 
 # event_involved: "apiVersion|kind|name|uid" of the object the Event is about.
 event_involved() {
   local job out owners name re='"ownerReferences":[[:space:]]*(\[[^]]*\])'
+  if [[ -n $EVENT_ABOUT ]]; then
+    printf '%s\n' "$EVENT_ABOUT"
+    return 0
+  fi
   # Only inside a pod (its ServiceAccount token is mounted): elsewhere BAK_LABEL_VS_POD
   # names no Job. One raw GET: the Job's uid, and its owner when that is a CronJob.
   if [[ -n $BAK_LABEL_VS_POD && -r /var/run/secrets/kubernetes.io/serviceaccount/token ]]; then
@@ -4414,18 +4854,22 @@ HELP
       cat <<'HELP'
 Usage: backup-ns.sh verify SNAPSHOT
 
-A restore drill: restore SNAPSHOT to a scratch PVC, start a helper pod (the job
-image, Pod Security restricted) that mounts it read-only and checks the dump
-against the snapshot's dump-size and dump-sha256 annotations and with gzip -t
-(a snapshot without a dump: the volume mounts and is not empty). The pod and
-the PVC are deleted on every exit path. The result is recorded on the snapshot:
-annotations backup-ns.sh/verified-at, backup-ns.sh/verified-result and
-backup-ns.sh/verified-ok (true or false).
+A restore drill: restore SNAPSHOT to a scratch PVC. A snapshot with a database
+dump: start a scratch database server from the image of the database container
+(Pod Security restricted, uid BAK_TOOLBOX_RUN_AS_USER, its data on an emptyDir,
+a unix socket only), check the dump (size, sha256, gzip -t), load it with every
+error fatal, compare the tables and row counts with what create recorded beside
+the dump (<dump file>.tables) and run verify.checks. Without a dump: a helper pod
+counts the restored volume's files and bytes (empty fails). The pods and the PVC
+are deleted on every exit path. The result (ok: tables= rows= ... restore=Ns, or
+failed: <why>) is recorded on the snapshot: annotations backup-ns.sh/verified-at,
+backup-ns.sh/verified-result and backup-ns.sh/verified-ok (true or false), and
+as an Event (DrillPassed, DrillFailed).
 
 With BAK_VERIFY_AFTER_BACKUP=true (verify.afterBackup in backupns.yaml), create
 verifies each snapshot it made.
 
-Runbook: docs/runbook.md#reading-verify-results
+Runbook: docs/runbook.md#reading-a-drill-result
 HELP
       ;;
     config)
