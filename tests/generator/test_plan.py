@@ -48,6 +48,7 @@ def test_example_env_postgres_lease() -> None:
         ("BAK_TOOLBOX_IMAGE", DEFAULT_IMAGE),
         ("BAK_TOOLBOX_RUN_AS_USER", "999"),
         ("BAK_TOOLBOX_TIMEOUT", "10m"),
+        ("BAK_VERIFY_COUNT_LIMIT", "10000000"),
         ("BAK_EVENTS", "true"),
     ]
 
