@@ -2000,6 +2000,8 @@ declare -gA VS_READY=() VS_RESULT=()
 VS_WATCH_FD='' VS_WATCH_PID=''
 # The watch's events, one a line (vs_watch_lines): type|name|readyToUse|restoreSize|
 # content|error message.
+# Why several PVCs are snapshotted one by one (group_check says when they are not).
+VS_APART_WHY='this script has no group snapshots (groupSnapshot: never, or one PVC configured)'
 
 # vs_manifest NAME PVC CLASS: the VolumeSnapshot as JSON (valid YAML too), with
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
@@ -2022,16 +2024,24 @@ vs_manifest() {
   printf '    "source": {\n      "persistentVolumeClaimName": %s\n    }\n  }\n}\n' "$REPLY"
 }
 
+# cut_clock: RUN_CUT_AT, the time the snapshots are cut (just before the create call).
+cut_clock() {
+  local epoch
+  if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
+    ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
+    die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
+  fi
+}
+
 # vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
 # PVCS[i]): one raw POST each, validated by the API server (fieldValidation=Strict:
 # an unknown field is refused, as kubectl's own check would; no OpenAPI download).
 # A dry run sends nothing.
 vs_create_all() {
-  local i manifests=() epoch
-  if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
-    ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
-    die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
-  fi
+  local i manifests=()
+  cut_clock
+  ((${#PVCS[@]} < 2)) ||
+    log "snapshot: one VolumeSnapshot per PVC, not cut at one instant: $VS_APART_WHY"
   for i in "${!PVCS[@]}"; do
     build_labels "${PVCS[i]}"
     log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
@@ -4597,7 +4607,8 @@ slot_acquire() {
 }
 
 # pvcs_check: every PVC of the run exists (one raw GET each); PVC_SIZE[pvc] = its
-# capacity (its request while it is not bound).
+# capacity (its request while it is not bound); with group snapshots PVC_DRIVER[pvc]
+# and PVC_GROUP[pvc], its CSI driver and backup-ns.sh/snapshot-group label (group_check).
 pvcs_check() {
   local out pvc capacity re_cap re_req
   re_cap='"capacity":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'

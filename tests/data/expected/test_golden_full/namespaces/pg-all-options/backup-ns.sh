@@ -15,7 +15,7 @@ set -Eeuo pipefail
 BAK_GENERATOR_VERSION=0.1.0
 BAK_SCRIPT_NAMESPACE=pg-all-options
 # What this script was generated with (a namespace without MySQL gets no MySQL code).
-BAK_CAPS=(lease postgres)
+BAK_CAPS=(group lease postgres)
 
 # The defaults baked in by backupns-gen, as (variable, value) pairs: every setting
 # this script reads (the settings table, backupns_gen/settings.py), in its order.
@@ -28,6 +28,7 @@ BAK_BAKED=(
   BAK_DUMP_PVC uploads
   BAK_VS_NAME_TEMPLATE '{namespace}-{pvc}-{type}-{date}-{rand}'
   BAK_VS_CLASS_NAME csi-hostpath-snapclass
+  BAK_GROUP_SNAPSHOT auto
   BAK_VS_WAIT_UNTIL_READY true
   BAK_VS_WAIT_UNTIL_READY_TIMEOUT 1h30m
   BAK_THRESHOLD_SPACE_USED_PERCENTAGE 85
@@ -500,8 +501,9 @@ active_config_vars() {
   if [[ -n ${BAK_PVC_NAME:-} ]]; then
     printf '%s\n' BAK_PVC_NAME
   fi
-  printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY \
-    BAK_VS_WAIT_UNTIL_READY_TIMEOUT BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP
+  printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_GROUP_SNAPSHOT \
+    BAK_VS_WAIT_UNTIL_READY BAK_VS_WAIT_UNTIL_READY_TIMEOUT \
+    BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP
   if [[ $kind == postgres ]]; then
     printf '%s\n' BAK_DB_POSTGRES BAK_DB_POSTGRES_EXEC_RESOURCE BAK_DB_POSTGRES_EXEC_CONTAINER \
       BAK_DB_POSTGRES_DUMP_FILE BAK_DB_POSTGRES_HOST BAK_DB_POSTGRES_PORT \
@@ -651,6 +653,7 @@ verify_settings() {
   verify_bool BAK_DEBUG
   verify_subdomain BAK_DUMP_PVC 'PVC name' optional
   verify_subdomain BAK_VS_CLASS_NAME 'VolumeSnapshotClass name' optional
+  verify_choice BAK_GROUP_SNAPSHOT 'is not auto, always or never' auto always never
   verify_bool BAK_VS_WAIT_UNTIL_READY
   verify_duration BAK_VS_WAIT_UNTIL_READY_TIMEOUT
   verify_int BAK_THRESHOLD_SPACE_USED_PERCENTAGE 1 100
@@ -754,6 +757,7 @@ describe() {
     BAK_DUMP_PVC) printf '%s\n' 'PVC that holds the dump file (gets the dump-* annotations)' ;;
     BAK_VS_NAME_TEMPLATE) printf '%s\n' 'snapshot name; placeholders {namespace} {pvc} {date} {rand} {type}' ;;
     BAK_VS_CLASS_NAME) printf '%s\n' 'VolumeSnapshotClass; empty = the default class of the cluster' ;;
+    BAK_GROUP_SNAPSHOT) printf '%s\n' 'auto: one VolumeGroupSnapshot of all PVCs when the cluster has a class; always; never' ;;
     BAK_VS_WAIT_UNTIL_READY) printf '%s\n' 'true: wait until each snapshot is readyToUse' ;;
     BAK_VS_WAIT_UNTIL_READY_TIMEOUT) printf '%s\n' 'how long to wait (15m, 1h30m, 90s or seconds)' ;;
     BAK_THRESHOLD_SPACE_USED_PERCENTAGE) printf '%s\n' 'fail before dumping when the disk of the dump directory is this % full' ;;
@@ -883,6 +887,7 @@ check_dependencies() {
     die "missing dependency" "flock is not installed or not on PATH (lock mode flock takes the node's slots with it)" \
       "Use an image with util-linux's flock, such as registry.k8s.io/kubectl (the default), or set lock.mode: lease"
   fi
+  [[ $BAK_GROUP_SNAPSHOT == never ]] || tools+=(cksum)
   check_runtime "Use an image with bash, kubectl and GNU coreutils, such as registry.k8s.io/kubectl (the default)" \
     "${tools[@]}"
 }
@@ -2000,6 +2005,8 @@ declare -gA VS_READY=() VS_RESULT=()
 VS_WATCH_FD='' VS_WATCH_PID=''
 # The watch's events, one a line (vs_watch_lines): type|name|readyToUse|restoreSize|
 # content|error message.
+# Why several PVCs are snapshotted one by one (group_check says when they are not).
+VS_APART_WHY='this script has no group snapshots (groupSnapshot: never, or one PVC configured)'
 
 # vs_manifest NAME PVC CLASS: the VolumeSnapshot as JSON (valid YAML too), with
 # VS_LABELS and VS_ANNOTATIONS; every value escaped. CLASS "" = the default class.
@@ -2022,16 +2029,24 @@ vs_manifest() {
   printf '    "source": {\n      "persistentVolumeClaimName": %s\n    }\n  }\n}\n' "$REPLY"
 }
 
+# cut_clock: RUN_CUT_AT, the time the snapshots are cut (just before the create call).
+cut_clock() {
+  local epoch
+  if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
+    ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
+    die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
+  fi
+}
+
 # vs_create_all: label and create the snapshot of every PVC (VS_NAMES[i] of
 # PVCS[i]): one raw POST each, validated by the API server (fieldValidation=Strict:
 # an unknown field is refused, as kubectl's own check would; no OpenAPI download).
 # A dry run sends nothing.
 vs_create_all() {
-  local i manifests=() epoch
-  if ! epoch=$(clock_epoch UTC "${BAK_NOW:-now}" 2>"$ERR_FILE") ||
-    ! RUN_CUT_AT=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>"$ERR_FILE"); then
-    die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW"
-  fi
+  local i manifests=()
+  cut_clock
+  ((${#PVCS[@]} < 2)) ||
+    log "snapshot: one VolumeSnapshot per PVC, not cut at one instant: $VS_APART_WHY"
   for i in "${!PVCS[@]}"; do
     build_labels "${PVCS[i]}"
     log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
@@ -2282,6 +2297,219 @@ vs_summary() {
     name=${VS_NAMES[i]}
     IFS='|' read -r ready size content <<<"${VS_RESULT[$name]:-}"
     log "result: VolumeSnapshot $name of PVC ${PVCS[i]}: readyToUse=${ready:-unknown} restoreSize=${size:-unknown} content=${content:-none}"
+  done
+}
+
+# --- VolumeGroupSnapshot ------------------------------------------------------
+# Several PVCs cut at one instant: one VolumeGroupSnapshot selects them by the label
+# backup-ns.sh/snapshot-group (a VolumeGroupSnapshot selects PVCs by label only, never by
+# name), and the snapshot controller creates one member VolumeSnapshot per PVC (named
+# snapshot-<hash>, owned by the group). The members get the labels and annotations of
+# any other snapshot of this script, plus backup-ns.sh/group=<group name>.
+
+VGS_RESOURCE=volumegroupsnapshots.v1.groupsnapshot.storage.k8s.io
+VGS_CLASS_RESOURCE=volumegroupsnapshotclasses.v1.groupsnapshot.storage.k8s.io
+GROUP_LABEL=backup-ns.sh/snapshot-group
+# The VolumeGroupSnapshotClass of this run ('' = one VolumeSnapshot per PVC), the group's
+# name (snapshot_names) and the label value that selects this run's PVCs.
+GROUP_CLASS='' GROUP_NAME='' GROUP_KEY=''
+# Each PVC's CSI driver and backup-ns.sh/snapshot-group label (pvcs_check).
+declare -gA PVC_DRIVER=() PVC_GROUP=()
+
+# group_check: decide (BAK_GROUP_SNAPSHOT) whether this run's PVCs are cut in one
+# VolumeGroupSnapshot: two or more PVCs of one CSI driver and a VolumeGroupSnapshotClass
+# of the cluster for it (one list call; the class marked default, or the only one).
+# always: refuse without it; auto: VS_APART_WHY says why not.
+group_check() {
+  local pvc driver='' why='' out name class_driver default classes=() defaults=()
+  GROUP_CLASS=''
+  ((${#PVCS[@]} > 1)) || return 0
+  if [[ $BAK_GROUP_SNAPSHOT == never ]]; then
+    VS_APART_WHY='BAK_GROUP_SNAPSHOT=never'
+    return 0
+  fi
+  for pvc in "${PVCS[@]}"; do
+    if [[ -z ${PVC_DRIVER[$pvc]:-} ]]; then
+      why="PVC $pvc names no CSI driver (no volume.kubernetes.io/storage-provisioner annotation)"
+      break
+    elif [[ -n $driver && ${PVC_DRIVER[$pvc]} != "$driver" ]]; then
+      why="PVC $pvc is of driver ${PVC_DRIVER[$pvc]}, PVC ${PVCS[0]} of $driver"
+      break
+    fi
+    driver=${PVC_DRIVER[$pvc]}
+  done
+  if [[ -z $why ]] && ! out=$(kube get "$VGS_CLASS_RESOURCE" -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.driver}{"|"}{.metadata.annotations.groupsnapshot\.storage\.kubernetes\.io/is-default-class}{"\n"}{end}' 2>"$ERR_FILE"); then
+    why="cannot list VolumeGroupSnapshotClasses: $(err_detail "$ERR_FILE")"
+  elif [[ -z $why ]]; then
+    while IFS='|' read -r name class_driver default; do
+      [[ -n $name && $class_driver == "$driver" ]] || continue
+      classes+=("$name")
+      [[ $default != true ]] || defaults+=("$name")
+    done <<<"$out"
+    if ((${#defaults[@]} == 1)); then
+      GROUP_CLASS=${defaults[0]}
+    elif ((${#classes[@]} == 1)); then
+      GROUP_CLASS=${classes[0]}
+    elif ((${#classes[@]} == 0)); then
+      why="the cluster has no VolumeGroupSnapshotClass for driver $driver"
+    else
+      why="the cluster has ${#classes[@]} VolumeGroupSnapshotClasses for driver $driver and not one default"
+    fi
+  fi
+  if [[ -n $GROUP_CLASS ]]; then
+    log "group: PVCs ${PVCS[*]} are cut at one instant in one VolumeGroupSnapshot (class $GROUP_CLASS, driver $driver)"
+  elif [[ $BAK_GROUP_SNAPSHOT == always ]]; then
+    die "cannot cut PVCs ${PVCS[*]} in one VolumeGroupSnapshot" "$why" \
+      "Install the groupsnapshot.storage.k8s.io/v1 CRDs and a VolumeGroupSnapshotClass for the driver (snapshot controller and CSI snapshotter with --feature-gates=CSIVolumeGroupSnapshot=true), or set groupSnapshot: auto"
+  else
+    VS_APART_WHY=$why
+  fi
+}
+
+# group_in_use: whether this run cuts its PVCs in one VolumeGroupSnapshot (after
+# group_check), for a check that needs them cut at one instant.
+group_in_use() {
+  [[ -n $GROUP_CLASS ]]
+}
+
+# group_manifest: the VolumeGroupSnapshot as JSON: GROUP_NAME of class GROUP_CLASS,
+# selecting the PVCs labelled GROUP_LABEL=GROUP_KEY.
+group_manifest() {
+  local labels=("backup-ns.sh/type=$BAK_LABEL_VS_TYPE")
+  [[ -z $BAK_LABEL_VS_POD ]] || labels+=("backup-ns.sh/pod=$BAK_LABEL_VS_POD")
+  printf '{\n  "apiVersion": "groupsnapshot.storage.k8s.io/v1",\n  "kind": "VolumeGroupSnapshot",\n'
+  json_quote "$GROUP_NAME"
+  printf '  "metadata": {\n    "name": %s,\n' "$REPLY"
+  json_quote "$BAK_NAMESPACE"
+  printf '    "namespace": %s,\n    "labels": {\n' "$REPLY"
+  json_members '      ' "${labels[@]}"
+  printf '    },\n    "annotations": {\n'
+  json_members '      ' "backup-ns.sh/cut-at=$RUN_CUT_AT" "backup-ns.sh/pvcs=${PVCS[*]}"
+  printf '    }\n  },\n  "spec": {\n'
+  json_quote "$GROUP_CLASS"
+  printf '    "volumeGroupSnapshotClassName": %s,\n    "source": {\n      "selector": {\n        "matchLabels": {\n' "$REPLY"
+  json_members '          ' "$GROUP_LABEL=$GROUP_KEY"
+  printf '        }\n      }\n    }\n  }\n}\n'
+}
+
+# group_label_pvcs: label this run's PVCs GROUP_LABEL=GROUP_KEY where they lack it (one
+# call, logged: the group selects its PVCs by it). GROUP_KEY names this set of PVCs, so a
+# PVC dropped from the set keeps a label that no longer selects it.
+group_label_pvcs() {
+  local pvc sum relabel=()
+  read -r sum _ < <(printf '%s,' "${PVCS[@]}" | cksum)
+  GROUP_KEY="set-$sum"
+  for pvc in "${PVCS[@]}"; do
+    [[ ${PVC_GROUP[$pvc]:-} == "$GROUP_KEY" ]] || relabel+=("$pvc")
+  done
+  ((${#relabel[@]} > 0)) || return 0
+  if [[ $BAK_DRY_RUN == true ]]; then
+    log "group: dry run, would label PVC ${relabel[*]} $GROUP_LABEL=$GROUP_KEY (the VolumeGroupSnapshot selects its PVCs by it)"
+    return 0
+  fi
+  if ! kube label persistentvolumeclaims "${relabel[@]}" --overwrite "$GROUP_LABEL=$GROUP_KEY" >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "cannot label PVC ${relabel[*]} $GROUP_LABEL=$GROUP_KEY" \
+      "Check that the ServiceAccount may patch persistentvolumeclaims, or set groupSnapshot: never"
+  fi
+  log "group: labelled PVC ${relabel[*]} $GROUP_LABEL=$GROUP_KEY (the VolumeGroupSnapshot selects its PVCs by it)"
+}
+
+# group_create: cut every PVC in one VolumeGroupSnapshot, wait until it is ready, then
+# label and annotate its member VolumeSnapshots as vs_create_all does its own; VS_NAMES[i]
+# becomes the member of PVCS[i], and VS_CREATED the members.
+group_create() {
+  local dry=()
+  cut_clock
+  group_label_pvcs
+  [[ $BAK_DRY_RUN != true ]] || dry=(--dry-run=client)
+  if ! group_manifest | kube create "${dry[@]}" -f - -o name >/dev/null 2>"$ERR_FILE"; then
+    kube_fail "cannot create VolumeGroupSnapshot $GROUP_NAME of PVC ${PVCS[*]}" \
+      "Check the groupsnapshot.storage.k8s.io CRDs and that the ServiceAccount may create volumegroupsnapshots"
+  fi
+  if [[ $BAK_DRY_RUN == true ]]; then
+    log "snapshot: dry run, would create VolumeGroupSnapshot $GROUP_NAME of PVC ${PVCS[*]} (class $GROUP_CLASS)"
+    return 0
+  fi
+  log "snapshot: created VolumeGroupSnapshot $GROUP_NAME of PVC ${PVCS[*]} (class $GROUP_CLASS)"
+  group_wait_members "$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")"
+  group_label_members
+}
+
+# group_wait_members LIMIT: poll the group until it is ready and every PVC's member
+# VolumeSnapshot exists (VS_NAMES[i] of PVCS[i]); fail on its status.error, on a member of
+# a PVC that is not this run's, or after LIMIT seconds.
+group_wait_members() {
+  local limit=$1 start=$SECONDS out ready message name pvc owners i found extra seen=''
+  local -A member=()
+  while :; do
+    if ! out=$(kube get "$VGS_RESOURCE" "$GROUP_NAME" -o jsonpath='{.status.readyToUse}{"|"}{.status.error.message}' 2>"$ERR_FILE"); then
+      kube_fail "cannot read VolumeGroupSnapshot $GROUP_NAME" "Check that the ServiceAccount may get volumegroupsnapshots"
+    fi
+    IFS='|' read -r ready message <<<"$out"
+    # An update conflict of the snapshot controller is retried by it (it sets status.error
+    # meanwhile): wait on. Any other error fails the run.
+    if [[ -n $message && $ready != true && $message == *"the object has been modified"* ]]; then
+      [[ $message == "$seen" ]] || log "snapshot: VolumeGroupSnapshot $GROUP_NAME: the snapshot controller retries after a conflict: $(one_line "$message")"
+      seen=$message
+    elif [[ -n $message && $ready != true ]]; then
+      die "VolumeGroupSnapshot $GROUP_NAME failed" "$message" \
+        "Check the CSI driver and the snapshot controller (kubectl -n $BAK_NAMESPACE describe volumegroupsnapshot $GROUP_NAME), then delete it"
+    fi
+    if [[ $ready == true ]]; then
+      # The members: VolumeSnapshots without our labels yet, owned by the group.
+      if ! out=$(kube get "$VS_RESOURCE" -l '!backup-ns.sh/pvc' -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{range .metadata.ownerReferences[*]}{.kind}{"/"}{.name}{" "}{end}{"\n"}{end}' 2>"$ERR_FILE"); then
+        kube_fail "cannot list the members of VolumeGroupSnapshot $GROUP_NAME" "Check that the ServiceAccount may list volumesnapshots"
+      fi
+      member=() extra=''
+      while IFS='|' read -r name pvc owners; do
+        [[ " $owners" == *" VolumeGroupSnapshot/$GROUP_NAME "* ]] || continue
+        if [[ " ${PVCS[*]} " == *" $pvc "* ]]; then
+          member[$pvc]=$name
+        else
+          extra="$name of PVC $pvc"
+        fi
+      done <<<"$out"
+      if [[ -n $extra ]]; then
+        die "VolumeGroupSnapshot $GROUP_NAME holds a PVC that is not this run's" "member $extra carries $GROUP_LABEL=$GROUP_KEY" \
+          "Remove that label from the PVC and delete the group: kubectl -n $BAK_NAMESPACE delete volumegroupsnapshot $GROUP_NAME"
+      fi
+      found=${#member[@]}
+      if ((found == ${#PVCS[@]})); then
+        for i in "${!PVCS[@]}"; do
+          VS_NAMES[i]=${member[${PVCS[i]}]}
+        done
+        log "snapshot: VolumeGroupSnapshot $GROUP_NAME is ready after $((SECONDS - start))s: members ${VS_NAMES[*]}"
+        return 0
+      fi
+    fi
+    if ((SECONDS - start >= limit)); then
+      die "VolumeGroupSnapshot $GROUP_NAME not ready" \
+        "readyToUse=${ready:-unset}, ${found:-0} of ${#PVCS[@]} member VolumeSnapshots after $((SECONDS - start))s (limit ${limit}s)" \
+        "Check the CSI driver and the snapshot controller, or raise BAK_VS_WAIT_UNTIL_READY_TIMEOUT; delete the group: kubectl -n $BAK_NAMESPACE delete volumegroupsnapshot $GROUP_NAME"
+    fi
+    sleep 1
+  done
+}
+
+# group_label_members: the labels and annotations of vs_create_all (plus
+# backup-ns.sh/group) on each member, one merge patch each.
+group_label_members() {
+  local i patch
+  VS_CREATED=("${VS_NAMES[@]}")
+  for i in "${!PVCS[@]}"; do
+    build_labels "${PVCS[i]}"
+    VS_LABELS+=("backup-ns.sh/group=$GROUP_NAME")
+    build_annotations "${PVCS[i]}"
+    patch=$(printf '{"metadata":{"labels":{\n'
+      json_members '' "${VS_LABELS[@]}"
+      printf '},"annotations":{\n'
+      json_members '' "${VS_ANNOTATIONS[@]}"
+      printf '}}}\n')
+    if ! kube patch "$VS_RESOURCE" "${VS_NAMES[i]}" --type merge -p "$patch" >/dev/null 2>"$ERR_FILE"; then
+      kube_fail "cannot label VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (member of VolumeGroupSnapshot $GROUP_NAME)" \
+        "Check that the ServiceAccount may patch volumesnapshots"
+    fi
+    log "snapshot: labelled VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (member of VolumeGroupSnapshot $GROUP_NAME): ${VS_LABELS[*]}"
   done
 }
 
@@ -4585,6 +4813,8 @@ snapshot_names() {
         "Change BAK_VS_NAME_TEMPLATE"
     VS_NAMES+=("$name")
   done
+  GROUP_NAME=$(render_vs_name "$BAK_VS_NAME_TEMPLATE" "$BAK_NAMESPACE" group "$stamp" "$rand" \
+    "$BAK_LABEL_VS_TYPE")
   log "snapshot names: ${VS_NAMES[*]} (periods $RUN_PERIODS, time zone $BAK_TIME_ZONE)"
 }
 
@@ -4597,11 +4827,14 @@ slot_acquire() {
 }
 
 # pvcs_check: every PVC of the run exists (one raw GET each); PVC_SIZE[pvc] = its
-# capacity (its request while it is not bound).
+# capacity (its request while it is not bound); with group snapshots PVC_DRIVER[pvc]
+# and PVC_GROUP[pvc], its CSI driver and backup-ns.sh/snapshot-group label (group_check).
 pvcs_check() {
   local out pvc capacity re_cap re_req
   re_cap='"capacity":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
   re_req='"requests":[[:space:]]*\{[[:space:]]*"storage":[[:space:]]*"([^"]*)"'
+  local re_driver='"volume\.kubernetes\.io/storage-provisioner":[[:space:]]*"([^"]*)"'
+  local re_group='"backup-ns\.sh/snapshot-group":[[:space:]]*"([^"]*)"'
   PVC_SIZE=()
   for pvc in "${PVCS[@]}"; do
     if ! out=$(kube_raw get "/api/v1/namespaces/$BAK_NAMESPACE/persistentvolumeclaims/$pvc" 2>"$ERR_FILE"); then
@@ -4616,6 +4849,9 @@ pvcs_check() {
     if quantity_bytes "$capacity" >/dev/null; then
       PVC_SIZE[$pvc]=$capacity
     fi
+    PVC_DRIVER[$pvc]='' PVC_GROUP[$pvc]=''
+    [[ ! $out =~ $re_driver ]] || PVC_DRIVER[$pvc]=${BASH_REMATCH[1]}
+    [[ ! $out =~ $re_group ]] || PVC_GROUP[$pvc]=${BASH_REMATCH[1]}
     log "pvc: $pvc exists"
   done
 }
@@ -4663,6 +4899,7 @@ command_create() {
     fi
     periods_load
   fi
+  group_check
 
   if [[ $kind != none ]]; then
     if [[ " ${PVCS[*]} " != *" $BAK_DUMP_PVC "* ]]; then
@@ -4675,7 +4912,11 @@ command_create() {
   if [[ $BAK_DRY_RUN != true && $BAK_VS_WAIT_UNTIL_READY == true ]]; then
     vs_watch_start
   fi
-  vs_create_all
+  if group_in_use; then
+    group_create
+  else
+    vs_create_all
+  fi
 
   if [[ $BAK_DRY_RUN == true ]]; then
     log "done (dry run): nothing was dumped or created"
