@@ -1527,36 +1527,61 @@ AWK
 
 APPLY_FAILED=0
 
+# The awk programs of this step (each its own file under awk/).
+IFS= read -r -d '' AWK_DESCRIBE <<'AWK' || true
+# describe: the decide output's action lines, one human line each (-v today).
+$1 == "unlabel" { print "unlabel " $4 " " $2 "/" $3 " : " $5 }
+$1 == "unmark" { print "unmark " $2 "/" $3 " : " $5 }
+$1 == "mark" { print "mark " $2 "/" $3 " : delete-after=" today " (" $4 "), " $5 }
+$1 == "delete" && $7 != "" { print "delete " $2 "/" $3 " : " $6 "; kept data: handle shared with content " $7 \
+  "; content " $4 ($5 == "Delete" ? " deletionPolicy Delete -> Retain first," : "") " deleted too" }
+$1 == "delete" && $7 == "" { print "delete " $2 "/" $3 " : " $6 ($4 != "" && $5 != "Delete" ? "; content " $4 " deletionPolicy " $5 " -> Delete first" : "") }
+$1 == "skip" { print "keep " $2 "/" $3 " : " $4 " (not deleted)" }
+$1 == "sync" { print "sync vsc/" $2 " : " $5 }
+$1 == "orphan" { print "orphan vsc/" $2 " : " $3 " (labelled orphaned-since=" today ")" }
+$1 == "odelete" && $5 != "" { print "delete vsc/" $2 " : " $4 "; kept data: handle shared with content " $5 ($3 == "Delete" ? "; deletionPolicy Delete -> Retain first" : "") }
+$1 == "odelete" && $5 == "" { print "delete vsc/" $2 " : " $4 ($3 != "Delete" ? "; deletionPolicy " $3 " -> Delete first" : "") }
+$1 == "oskip" { print "keep vsc/" $2 " : " $3 " (not deleted)" }
+$1 == "gdelete" { print "delete volumegroupsnapshot " $2 "/" $3 " : " $4 "; its content deletionPolicy -> Delete first (the members' data goes with it)" }
+AWK
+IFS= read -r -d '' AWK_OBJECTS <<'AWK' || true
+# objects: "NS<TAB>NAME" (VolumeSnapshots) or "NAME" (contents) lines -> a JSON List
+# of references for `kubectl -f` (-v kind).
+BEGIN { printf "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" }
+{
+  printf "%s{\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"%s\",\"metadata\":{", (NR > 1 ? "," : ""), kind
+  if (kind == "VolumeSnapshot") printf "\"namespace\":\"%s\",\"name\":\"%s\"}}", $1, $2
+  else printf "\"name\":\"%s\"}}", $1
+}
+END { print "]}" }
+AWK
+IFS= read -r -d '' AWK_PATCHES <<'AWK' || true
+# patches: the decide output -> one merge patch per snapshot with all of its label
+# changes, "PATCH<TAB>NS<TAB>NAME" in the order the snapshots first appear (-v today).
+$1 == "unlabel" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/" $4 "\":null"; if (!(id in O)) { O[id] = ++n; I[n] = id } }
+$1 == "unmark" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/delete-after\":" ($4 == "" ? "null" : "\"" $4 "\"") ",\"backup-ns.sh/delete-reason\":null"; if (!(id in O)) { O[id] = ++n; I[n] = id } }
+$1 == "mark" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/delete-after\":\"" today "\",\"backup-ns.sh/delete-reason\":\"" $4 "\""; if (!(id in O)) { O[id] = ++n; I[n] = id } }
+END { for (i = 1; i <= n; i++) print "{\"metadata\":{\"labels\":{" substr(P[I[i]], 2) "}}}\t" I[i] }
+AWK
+IFS= read -r -d '' AWK_SYNCLIST <<'AWK' || true
+# synclist: the decide output's sync lines that add labels or annotations -> one JSON
+# List of partial VolumeSnapshotContents for a server-side apply; exit 1 when none.
+BEGIN { n = 0; printf "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" }
+$1 == "sync" && $3 != "{\"labels\":{},\"annotations\":{}}" {
+  printf "%s{\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshotContent\",\"metadata\":{\"name\":\"%s\",%s}", (n++ ? "," : ""), $2, substr($3, 2)
+}
+END { print "]}"; exit (n == 0) }
+AWK
+
 # describe: the action lines (see AWK_DECIDE) as one human line each.
 describe() {
-  awk -F '\t' '
-    $1 == "unlabel" { print "unlabel " $4 " " $2 "/" $3 " : " $5 }
-    $1 == "unmark" { print "unmark " $2 "/" $3 " : " $5 }
-    $1 == "mark" { print "mark " $2 "/" $3 " : delete-after=" today " (" $4 "), " $5 }
-    $1 == "delete" && $7 != "" { print "delete " $2 "/" $3 " : " $6 "; kept data: handle shared with content " $7 \
-      "; content " $4 ($5 == "Delete" ? " deletionPolicy Delete -> Retain first," : "") " deleted too" }
-    $1 == "delete" && $7 == "" { print "delete " $2 "/" $3 " : " $6 ($4 != "" && $5 != "Delete" ? "; content " $4 " deletionPolicy " $5 " -> Delete first" : "") }
-    $1 == "skip" { print "keep " $2 "/" $3 " : " $4 " (not deleted)" }
-    $1 == "sync" { print "sync vsc/" $2 " : " $5 }
-    $1 == "orphan" { print "orphan vsc/" $2 " : " $3 " (labelled orphaned-since=" today ")" }
-    $1 == "odelete" && $5 != "" { print "delete vsc/" $2 " : " $4 "; kept data: handle shared with content " $5 ($3 == "Delete" ? "; deletionPolicy Delete -> Retain first" : "") }
-    $1 == "odelete" && $5 == "" { print "delete vsc/" $2 " : " $4 ($3 != "Delete" ? "; deletionPolicy " $3 " -> Delete first" : "") }
-    $1 == "oskip" { print "keep vsc/" $2 " : " $3 " (not deleted)" }
-    $1 == "gdelete" { print "delete volumegroupsnapshot " $2 "/" $3 " : " $4 "; its content deletionPolicy -> Delete first (the members\047 data goes with it)" }
-  ' today="$TODAY" "$1"
+  awk -F '\t' -v today="$TODAY" "$AWK_DESCRIBE" "$1"
 }
 
 # object_list KIND: stdin "NS<TAB>NAME" (VolumeSnapshots) or "NAME" (contents) lines ->
 # a JSON List of references for `kubectl -f`.
 object_list() {
-  awk -F '\t' -v kind="$1" '
-    BEGIN { printf "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" }
-    {
-      printf "%s{\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"%s\",\"metadata\":{", (NR > 1 ? "," : ""), kind
-      if (kind == "VolumeSnapshot") printf "\"namespace\":\"%s\",\"name\":\"%s\"}}", $1, $2
-      else printf "\"name\":\"%s\"}}", $1
-    }
-    END { print "]}" }'
+  awk -F '\t' -v kind="$1" "$AWK_OBJECTS"
 }
 
 # kind_of RES: the Kind for a resource name.
@@ -1592,11 +1617,7 @@ apply_actions() {
   # retain and mark: one merge patch per snapshot with all of its label changes (a
   # period label removed, a failed mark withdrawn, delete-after and its reason set),
   # one kubectl call per distinct patch
-  awk -F '\t' -v today="$TODAY" '
-    $1 == "unlabel" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/" $4 "\":null"; if (!(id in O)) { O[id] = ++n; I[n] = id } }
-    $1 == "unmark" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/delete-after\":" ($4 == "" ? "null" : "\"" $4 "\"") ",\"backup-ns.sh/delete-reason\":null"; if (!(id in O)) { O[id] = ++n; I[n] = id } }
-    $1 == "mark" { id = $2 "\t" $3; P[id] = P[id] ",\"backup-ns.sh/delete-after\":\"" today "\",\"backup-ns.sh/delete-reason\":\"" $4 "\""; if (!(id in O)) { O[id] = ++n; I[n] = id } }
-    END { for (i = 1; i <= n; i++) print "{\"metadata\":{\"labels\":{" substr(P[I[i]], 2) "}}}\t" I[i] }' \
+  awk -F '\t' -v today="$TODAY" "$AWK_PATCHES" \
     "$actions" >"$WORK_DIR/vs-patches"
   while IFS= read -r patch; do
     awk -F '\t' -v p="$patch" '$1 == p { print $2 "\t" $3 }' "$WORK_DIR/vs-patches" >"$refs"
@@ -1620,12 +1641,7 @@ apply_actions() {
   apply_groups "$actions"
   apply_step_done sweep
   # sync: additions in one server-side apply, removals grouped by the keys removed
-  awk -F '\t' '
-    BEGIN { n = 0; printf "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" }
-    $1 == "sync" && $3 != "{\"labels\":{},\"annotations\":{}}" {
-      printf "%s{\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshotContent\",\"metadata\":{\"name\":\"%s\",%s}", (n++ ? "," : ""), $2, substr($3, 2)
-    }
-    END { print "]}"; exit (n == 0) }' "$actions" >"$WORK_DIR/sync.json" &&
+  awk -F '\t' "$AWK_SYNCLIST" "$actions" >"$WORK_DIR/sync.json" &&
     sync_apply "$WORK_DIR/sync.json"
   while IFS= read -r group; do
     awk -F '\t' -v g="$group" '$1 == "sync" && $4 == g { print $2 }' "$actions" >"$refs"
