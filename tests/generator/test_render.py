@@ -185,9 +185,11 @@ def test_cronjob_wiring(tmp_path: Path) -> None:
 def test_flock_mode_mounts_the_lock_directory(tmp_path: Path) -> None:
     files = render(plan(load_config(FULL)), stub_root(tmp_path))
     docs = list(yaml.safe_load_all(files["namespaces/files-only/manifests.yaml"].text))
-    kinds = ["ServiceAccount", "RoleBinding", "Role", "ConfigMap", "CronJob"]
+    # the full config schedules drills: the verify binding and the drill CronJob
+    kinds = ["ServiceAccount", "RoleBinding", "RoleBinding", "Role", "ConfigMap", "CronJob",
+             "CronJob"]  # fmt: skip
     assert [d["kind"] for d in docs] == kinds
-    pod = docs[4]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    pod = docs[5]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert {v["name"]: v for v in pod["volumes"]}["locks"]["hostPath"] == {
         "path": "/var/lib/backup-ns/locks",
@@ -430,9 +432,20 @@ def test_verify_role_bound_only_where_verify_after_backup_is_on(tmp_path: Path) 
         if name.endswith(".yaml")
     }
     binding = ("RoleBinding", "backup-ns-verify")
+    # the full config schedules drills: every namespace verifies
     assert binding in kinds["namespaces/pg-all-options/manifests.yaml"]
-    assert binding not in kinds["namespaces/files-only/manifests.yaml"]
+    assert binding in kinds["namespaces/files-only/manifests.yaml"]
     assert ("ClusterRole", "backup-ns-verify") in kinds["cluster/namespace-role.yaml"]
+    drills = ("RoleBinding", "backup-ns-drill")
+    assert drills in kinds["cluster/controller.yaml"]
+    assert drills not in kinds["namespaces/files-only/manifests.yaml"]
+    text = "namespaces: {a: {pvcs: [x], verify: {afterBackup: true}}, b: {pvcs: [x]}}"
+    some = render(plan_of(text), stub_root(tmp_path / "some"))
+    assert "backup-ns-verify" in some["namespaces/a/manifests.yaml"].text
+    assert "backup-ns-verify" not in some["namespaces/b/manifests.yaml"].text
+    ctl = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(
+        some["cluster/controller.yaml"].text)]  # fmt: skip
+    assert drills not in ctl and ("CronJob", "backup-ns-controller-drill") not in ctl
     example = render(plan(load_config(EXAMPLE)), stub_root(tmp_path / "ex"))
     assert "backup-ns-verify" not in example["cluster/namespace-role.yaml"].text
 
