@@ -2753,7 +2753,10 @@ DRILL_SCRATCH=/backup-ns/scratch
 DRILL_IMAGE=''
 drill_image() {
   local p resource container path
-  p=BAK_DB_MYSQL
+  case $(db_kind) in
+    postgres) p=BAK_DB_POSTGRES ;;
+    *) p=BAK_DB_MYSQL ;;
+  esac
   resource=${p}_EXEC_RESOURCE container=${p}_EXEC_CONTAINER
   resource=${!resource} container=${!container}
   case ${resource%%/*} in
