@@ -567,6 +567,10 @@ class ControllerConfig(Model):
     stale_after_factor: int = Field(default=2, ge=1, le=100)
     """status fails when a PVC's newest ready snapshot is older than this many schedule
     periods (default 2)."""
+    resources: Resources = Field(default_factory=Resources)
+    """The controller pods' resource requests and limits (default: requests cpu 50m, memory
+    64Mi; limits memory 256Mi). A run holds about 9 KB per snapshot it reads: 256Mi is enough
+    for some 25,000 snapshots; raise limits.memory for more."""
     admission_policies: bool = True
     """true (default): render ValidatingAdmissionPolicies (cluster/admission-policies.yaml,
     enforced by the kube-apiserver itself, Kubernetes >= 1.30) that keep anyone but the

@@ -15,7 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import schedule, settings, zonerules
-from .config import DEFAULT_RUN_AS_USER, Config, ControllerConfig, Hook, Job, NamespaceConfig
+from .config import (
+    DEFAULT_RUN_AS_USER,
+    Config,
+    ControllerConfig,
+    Hook,
+    Job,
+    NamespaceConfig,
+    Resources,
+)
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
 from .monitoring import DRILL_CRONJOB_NAME, MonitoringUnit, plan_monitoring
@@ -154,6 +162,8 @@ class ClusterUnit:
     """The controller namespace: its Namespace, RBAC, CronJobs and the slot Leases."""
     image: str
     """The controller CronJobs' image."""
+    resources: Resources
+    """The controller pods' requests and limits (controller.resources)."""
     time_zone: str
     """The controller CronJobs' timeZone."""
     run_schedule: str
@@ -293,6 +303,7 @@ def plan(config: Config) -> Plan:
     cluster = ClusterUnit(
         namespace=ctl.namespace,
         image=ctl.image,
+        resources=ctl.resources,
         time_zone=ctl.time_zone,
         run_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
         run_schedule_source=ctl.schedules.prune,

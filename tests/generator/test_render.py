@@ -464,3 +464,20 @@ def test_the_job_program_rendered_once_per_shape_is_what_rendering_gives() -> No
         full = renderer.script(unit, hdr)
         assert renderer._job_program(unit, hdr, full) == renderer.script(unit, hdr, job=True)
     assert len(renderer.job_tails) == 1
+
+
+def test_controller_resources_set_every_controller_pod(tmp_path: Path) -> None:
+    text = (
+        "controller: {resources: {requests: {memory: 128Mi}, limits: {memory: 1Gi, cpu: '1'}}}\n"
+        "namespaces: {a: {pvcs: [x]}}\n"
+    )
+    files = render(plan_of(text), stub_root(tmp_path))
+    docs = yaml.safe_load_all(files["cluster/controller.yaml"].text)
+    jobs = [d for d in docs if d["kind"] == "CronJob"]
+    assert jobs
+    for job in jobs:
+        (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["resources"] == {"requests": {"memory": "128Mi"},
+                                          "limits": {"cpu": "1", "memory": "1Gi"}}
+    default = render(plan_of("namespaces: {a: {pvcs: [x]}}\n"), stub_root(tmp_path / "d"))
+    assert 'limits:\n                  memory: "256Mi"' in default["cluster/controller.yaml"].text
