@@ -5,6 +5,7 @@ from __future__ import annotations
 from backupns_gen.config import DEFAULT_IMAGE
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
+from backupns_gen.render import Renderer, header
 from tests.genhelpers import EXAMPLE, FULL, plan_of
 
 
@@ -206,3 +207,25 @@ def test_lease_slots_live_in_the_controller_namespace() -> None:
     assert dict(a.env)["BAK_LOCK_LEASE_NAMESPACE"] == "platform-backup"
     assert (a.run_as_user, b.run_as_user, c.run_as_user) == (65532, 65532, 1000)
     assert p.cluster.lease_namespaces == ("a", "c")
+
+
+def test_snapshot_mode_on_two_pvcs_gets_the_group_and_asks_it_before_refusing() -> None:
+    the_plan = plan_of(
+        "namespaces:\n"
+        "  two: {pvcs: [data, wal], lock: {mode: none},\n"
+        "        database: {postgres: {exec: deployment/pg, mode: snapshot}}}\n"
+        "  never: {pvcs: [data, wal], lock: {mode: none}, groupSnapshot: never,\n"
+        "          database: {postgres: {exec: deployment/pg, mode: snapshot}}}\n"
+    )
+    units = {u.name: u for u in the_plan.namespaces}
+    assert {"dbsnap", "group"} <= units["two"].caps
+    assert "dbsnap" in units["never"].caps and "group" not in units["never"].caps
+    renderer, hdr = Renderer(), header(the_plan.source_name)
+    two = renderer.script(units["two"], hdr)
+    # group_check decides before snapmode_check asks it; members get the annotations
+    create = two[two.index("\ncommand_create() {") :]
+    assert create.index("\n  group_check\n") < create.index('\n    snapmode_check "$kind"\n')
+    assert "snapmode_grouped() {\n  group_in_use\n}" in two
+    label_members = two[two.index("\ngroup_label_members() {") :]
+    assert "\n    snapmode_annotate\n" in label_members.split("\n}\n", 1)[0]
+    assert "snapmode_grouped() {\n  return 1\n}" in renderer.script(units["never"], hdr)

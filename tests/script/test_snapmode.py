@@ -13,7 +13,9 @@ before the copy starts) must be there.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -85,8 +87,10 @@ def render(base: Path, ns: str, database: str, pvcs: str = "[data]") -> Path:
     return base / "out" / "namespaces" / ns / "backup-ns.sh"
 
 
-def tenant(sim: KubeSim, base: Path, ns: str, db: PodDb, database: str) -> Tenant:
-    script = render(base, ns, database)
+def tenant(
+    sim: KubeSim, base: Path, ns: str, db: PodDb, database: str, pvcs: str = "[data]"
+) -> Tenant:
+    script = render(base, ns, database, pvcs)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "MYSQL"))}
     env.update(sim.env(base), TMPDIR=str(base), NO_COLOR="1")
     return Tenant(ns, db, script, env)
@@ -321,33 +325,121 @@ def test_mariadb_recovers_from_every_snapshot_under_load(my: Tenant, kubesim: Ku
 # -- what snapshot mode refuses, and the read lock on every way out ---------------------
 
 
-def test_postgres_with_its_wal_on_another_pvc_is_refused(
-    kubesim: KubeSim, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+@pytest.fixture(scope="module")
+def walpg(kubesim: KubeSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
+    """PostgreSQL with pg_wal on a PVC of its own (wal), the script made for both PVCs."""
     ns = "snap-wal"
     namespace(kubesim, ns)
     db = start_postgres_pod(kubesim, ns, wal_pvc="wal")
     try:
-        t = tenant(kubesim, tmp_path_factory.mktemp("wal"), ns, db, pg_config(db))
-        cp = t.run("create")
-        assert cp.returncode == 1, cp.stdout + cp.stderr
-        assert cp.stderr.splitlines()[-1] == (
-            "ERROR: PostgreSQL snapshot mode refused in namespace snap-wal: the WAL (pg_wal)"
-            " /var/lib/postgresql/wal/pg_wal lies on PVC wal, which this run does not snapshot"
-            " (PVCs: data). Add PVC wal to the namespace's pvcs, or use mode dump"
-        )
-        # both PVCs: their snapshots would be cut at two instants
-        cp = t.run("create", BAK_PVC_NAMES="data wal")
-        assert cp.returncode == 1, cp.stdout + cp.stderr
-        assert cp.stderr.splitlines()[-1] == (
-            "ERROR: PostgreSQL snapshot mode refused in namespace snap-wal: the WAL (pg_wal) on"
-            " PVC wal, the data directory /var/lib/postgresql/data/pgdata on PVC data:"
-            " snapshots of two PVCs are cut at two instants. Keep the database's files on one"
-            " PVC, or use mode dump"
-        )
-        assert kubesim.get_json("vs", "-n", ns)["items"] == []
+        base = tmp_path_factory.mktemp("wal")
+        yield tenant(kubesim, base, ns, db, pg_config(db), pvcs="[data, wal]")
     finally:
         db.stop(kubesim)
+
+
+def test_postgres_with_its_wal_on_another_pvc_is_refused(walpg: Tenant, kubesim: KubeSim) -> None:
+    ns = walpg.ns
+    cp = walpg.run("create", BAK_PVC_NAMES="data")
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert cp.stderr.splitlines()[-1] == (
+        "ERROR: PostgreSQL snapshot mode refused in namespace snap-wal: the WAL (pg_wal)"
+        " /var/lib/postgresql/wal/pg_wal lies on PVC wal, which this run does not snapshot"
+        " (PVCs: data). Add PVC wal to the namespace's pvcs, or use mode dump"
+    )
+    # both PVCs, no VolumeGroupSnapshotClass: their snapshots would be cut at two instants
+    cp = walpg.run("create")
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert cp.stderr.splitlines()[-1] == (
+        "ERROR: PostgreSQL snapshot mode refused in namespace snap-wal: the WAL (pg_wal) on"
+        " PVC wal, the data directory /var/lib/postgresql/data/pgdata on PVC data:"
+        " snapshots of two PVCs are cut at two instants without a group snapshot (the"
+        " cluster has no VolumeGroupSnapshotClass for driver hostpath.csi.k8s.io). Keep the"
+        " database's files on one PVC, cut the PVCs in one group snapshot (groupSnapshot:"
+        " auto or always, and a VolumeGroupSnapshotClass for their CSI driver), or use mode"
+        " dump"
+    )
+    # groupSnapshot never: the same refusal, saying why there is no group
+    cp = walpg.run("create", BAK_GROUP_SNAPSHOT="never")
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    why = "cut at two instants without a group snapshot (BAK_GROUP_SNAPSHOT=never)."
+    assert why in cp.stderr.splitlines()[-1], cp.stderr
+    assert kubesim.get_json("vs", "-n", ns)["items"] == []
+    assert kubesim.get_json("volumegroupsnapshot", "-n", ns)["items"] == []
+
+
+GROUP_CLASS = {
+    "apiVersion": "groupsnapshot.storage.k8s.io/v1",
+    "kind": "VolumeGroupSnapshotClass",
+    "metadata": {"name": "snap-wal-group"},
+    "driver": "hostpath.csi.k8s.io",
+    "deletionPolicy": "Delete",
+}
+
+
+def test_postgres_with_its_wal_on_another_pvc_is_cut_in_one_group_and_restarts(
+    walpg: Tenant, kubesim: KubeSim, tmp_path: Path
+) -> None:
+    """With a VolumeGroupSnapshotClass the two PVCs are cut at one instant: both members
+    carry what a restore needs; restored side by side (pg_wal where the data directory's
+    symlink points), the real server recovers with every row committed before the cut."""
+    ns, server = walpg.ns, walpg.db.server
+    server.sql("CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY)", "shop")
+    kubesim.apply(json.dumps(GROUP_CLASS))
+    load = Load(server, "INSERT INTO t (id) VALUES ({i}) RETURNING id;")
+    try:
+        time.sleep(0.5)
+        name, out = walpg.create()
+    finally:
+        done = load.finish()
+        kubesim.kubectl("delete", "volumegroupsnapshotclass", GROUP_CLASS["metadata"]["name"])
+    log = out["log"]
+    assert "CHECKPOINT done" in log, log
+    assert (
+        "snapshot mode: the data directory on PVC data, the WAL (pg_wal) on PVC wal, cut at"
+        " one instant in one VolumeGroupSnapshot (pod pg-"
+    ) in log, log
+    groups = kubesim.get_json("volumegroupsnapshot", "-n", ns)["items"]
+    assert len(groups) == 1
+    group = groups[0]["metadata"]["name"]
+    members = {}
+    for vs in kubesim.get_json("vs", "-n", ns)["items"]:
+        labels = vs["metadata"]["labels"]
+        assert labels["backup-ns.sh/group"] == group
+        members[labels["backup-ns.sh/pvc"]] = vs["metadata"]["name"]
+    assert sorted(members) == ["data", "wal"] and name in members.values()
+    cuts = set()
+    for pvc, vs_name in members.items():
+        _files, cut, ann = snapshot_files(kubesim, ns, vs_name)
+        cuts.add(cut)
+        assert ann["backup-ns.sh/db-mode"] == "snapshot", pvc
+        assert ann["backup-ns.sh/db-kind"] == "PostgreSQL"
+        assert ann["backup-ns.sh/db-consistency"] == "crash-consistent"
+        assert ann["backup-ns.sh/db-data"] == "/var/lib/postgresql/data/pgdata"
+        assert ann["backup-ns.sh/db-data-pvc"] == "data"
+        assert ann["backup-ns.sh/db-pvcs"] == "data wal"
+        assert ann["backup-ns.sh/db-checkpoint-lsn"].count("/") == 1
+    # Restore both members, then lay them out as the pod had them: the data directory's
+    # pg_wal is a symlink to where PVC wal was mounted.
+    for pvc, vs_name in members.items():
+        cp = walpg.run("restore-pvc", vs_name, "--to", f"restored-{pvc}", "--wait")
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+    data = kubesim.volume_dir(ns, "restored-data") / "pgdata"
+    wal = kubesim.volume_dir(ns, "restored-wal") / "pg_wal"
+    assert os.readlink(data / "pg_wal") == "/var/lib/postgresql/wal/pg_wal"
+    assert any(wal.iterdir())
+    pair = tmp_path / "pgdata"
+    shutil.copytree(data, pair, symlinks=True)
+    (pair / "pg_wal").unlink()
+    shutil.copytree(wal, pair / "pg_wal")
+    with start_recovered("postgres", pair, server.password) as (srv, rlog):
+        assert "database system was not properly shut down" in rlog, rlog
+        ids = {int(x) for x in srv.sql("SELECT id FROM t", "shop").split()}
+    (cut,) = cuts
+    committed = committed_before(done, cut)
+    assert committed, "no insert was committed before the cut"
+    missing = committed - ids
+    assert not missing, f"{len(missing)} committed inserts missing: {sorted(missing)[:10]}"
 
 
 def writes_wait(server: DbServer) -> bool:

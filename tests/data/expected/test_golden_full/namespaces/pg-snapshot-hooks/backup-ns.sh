@@ -2049,7 +2049,8 @@ REMOTE
 # "file system level backup" with a consistent snapshot; InnoDB likewise). Before
 # anything else snapmode_check asks the server where its files are, resolves each
 # path in the database container and maps it to that pod's volume mounts: all must
-# lie on one PVC this run snapshots (two PVCs are cut at two instants). Just before
+# lie on PVCs this run snapshots, and on one PVC unless the run cuts its PVCs in one
+# VolumeGroupSnapshot (else two PVCs are cut at two instants). Just before
 # the cut snapmode_quiesce: PostgreSQL CHECKPOINT; MySQL/MariaDB FLUSH TABLES WITH
 # READ LOCK in one session that a background kubectl exec holds, which
 # snapmode_release ends as soon as the snapshots are cut (on_exit too, on every other
@@ -2059,7 +2060,8 @@ REMOTE
 # verify's database drill once it has one.
 
 DBSNAP_MODE=dump         # this run's mode (command_create sets it)
-DBSNAP_PVC=''            # the PVC that holds the database's files
+DBSNAP_PVC=''            # the PVC that holds the data directory
+DBSNAP_PVCS=()           # every PVC that holds some of the database's files
 DBSNAP_DATA=''           # the data directory (datadir), as the container sees it
 DBSNAP_VERSION=''        # the server's version
 DBSNAP_LSN=''            # PostgreSQL: the LSN of the CHECKPOINT before the cut
@@ -2105,8 +2107,10 @@ snapmode_target() {
 # shellcheck disable=SC2016 # $c is a go-template variable, not the shell's
 POD_MOUNTS_TEMPLATE='{{range .spec.volumes}}v|{{.name}}|{{with .persistentVolumeClaim}}{{.claimName}}{{end}}{{"\n"}}{{end}}{{range $c := .spec.containers}}{{range $c.volumeMounts}}m|{{$c.name}}|{{.name}}|{{.mountPath}}{{"\n"}}{{end}}{{end}}'
 
-# snapmode_check KIND: the database's files all lie on one PVC of this run (else one
-# line naming what lies elsewhere); sets DBSNAP_PVC, DBSNAP_DATA, DBSNAP_VERSION.
+# snapmode_check KIND: the database's files all lie on PVCs of this run, and on one
+# PVC unless this run cuts its PVCs in one VolumeGroupSnapshot (group_check ran
+# before); else one line naming what lies elsewhere. Sets DBSNAP_PVC, DBSNAP_PVCS,
+# DBSNAP_DATA, DBSNAP_VERSION.
 snapmode_check() {
   local kind=$1 script pod out kind_ what path best claim line volume mount
   local -A claims=() on_pvc=()
@@ -2155,19 +2159,27 @@ snapmode_check() {
       die "$DB_NAME snapshot mode refused" "$what $path lies on PVC $claim, which this run does not snapshot (PVCs: ${PVCS[*]})" \
         "Add PVC $claim to the namespace's pvcs, or use mode dump"
     fi
+    [[ -n ${on_pvc[$claim]-} ]] || DBSNAP_PVCS+=("$claim")
     on_pvc[$claim]=1
     where_of+=("$what on PVC $claim")
     [[ -n $DBSNAP_DATA ]] || DBSNAP_DATA=$path DBSNAP_PVC=$claim
   done
-  if ((${#on_pvc[@]} > 1)); then
+  if ((${#DBSNAP_PVCS[@]} > 1)) && ! snapmode_grouped; then
     for line in "${where_of[@]}"; do
       [[ $line == *" on PVC $DBSNAP_PVC" ]] || break
     done
-    die "$DB_NAME snapshot mode refused" "$line, the data directory $DBSNAP_DATA on PVC $DBSNAP_PVC: snapshots of two PVCs are cut at two instants" \
-      "Keep the database's files on one PVC, or use mode dump"
+    die "$DB_NAME snapshot mode refused" "$line, the data directory $DBSNAP_DATA on PVC $DBSNAP_PVC: snapshots of two PVCs are cut at two instants without a group snapshot ($VS_APART_WHY)" \
+      "Keep the database's files on one PVC, cut the PVCs in one group snapshot (groupSnapshot: auto or always, and a VolumeGroupSnapshotClass for their CSI driver), or use mode dump"
   fi
   printf -v line '%s, ' "${where_of[@]}"
+  ((${#DBSNAP_PVCS[@]} < 2)) || line+="cut at one instant in one VolumeGroupSnapshot, "
   log "database: $DB_NAME snapshot mode: ${line%, } (pod $pod, server $DBSNAP_VERSION)"
+}
+
+# snapmode_grouped: whether this run cuts its PVCs at one instant, in one
+# VolumeGroupSnapshot (group_check ran before).
+snapmode_grouped() {
+  return 1
 }
 
 # snapmode_quiesce KIND: right before the cut: PostgreSQL's CHECKPOINT; MySQL's read
@@ -2238,6 +2250,7 @@ snapmode_annotate() {
     "backup-ns.sh/db-consistency=crash-consistent"
     "backup-ns.sh/db-data=$DBSNAP_DATA"
     "backup-ns.sh/db-data-pvc=$DBSNAP_PVC"
+    "backup-ns.sh/db-pvcs=${DBSNAP_PVCS[*]}"
     "backup-ns.sh/db-server-version=$DBSNAP_VERSION")
   [[ -z $DBSNAP_LSN ]] || VS_ANNOTATIONS+=("backup-ns.sh/db-checkpoint-lsn=$DBSNAP_LSN")
 }
