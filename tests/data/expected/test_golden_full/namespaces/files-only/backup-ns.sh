@@ -1666,18 +1666,22 @@ SNAP_TAKEN='' SNAP_PVC_SIZE=''
 # A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
 # SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod).
 SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA=''
+# SNAP_GROUP: the VolumeGroupSnapshot it is a member of (backup-ns.sh/group), else "".
+SNAP_GROUP=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.labels.backup-ns\.sh/group}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 16 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 17 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA <<<"$out"
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_GROUP <<<"$out"
+  [[ -z $SNAP_GROUP ]] || is_dns_subdomain "$SNAP_GROUP" ||
+    vs_untrusted "$1" "label backup-ns.sh/group" "$SNAP_GROUP" "is not a VolumeGroupSnapshot name"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
     vs_untrusted "$1" "annotation backup-ns.sh/dump-file" "$SNAP_DUMP_FILE" "is not an absolute path ($ABS_PATH_RULE)"
   [[ -z $SNAP_DUMP_SIZE ]] || is_byte_count "$SNAP_DUMP_SIZE" ||
@@ -2384,6 +2388,12 @@ command_delete() {
     if [[ $SNAP_KEEP == true && $force != true ]]; then
       die "delete refused" "VolumeSnapshot $name is labelled backup-ns.sh/keep=true" \
         "Run ${0##*/} unkeep $name first, or pass --force"
+    fi
+    # A member's data goes only with its VolumeGroupSnapshot: the snapshot controller
+    # keeps a deleted member (and its data) until the whole group is deleted.
+    if [[ -n $SNAP_GROUP ]]; then
+      die "delete refused" "VolumeSnapshot $name is a member of VolumeGroupSnapshot $SNAP_GROUP, whose members' data goes only with the whole group" \
+        "Delete the group with all its members (kubectl -n $BAK_NAMESPACE delete volumegroupsnapshot $SNAP_GROUP), or let retention expire it"
     fi
     policy='' handle='' spec_handle='' REPLY=''
     if [[ -n $SNAP_CONTENT ]]; then
