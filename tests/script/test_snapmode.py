@@ -424,6 +424,16 @@ def test_postgres_with_its_wal_on_another_pvc_is_cut_in_one_group_and_restarts(
     for pvc, vs_name in members.items():
         cp = walpg.run("restore-pvc", vs_name, "--to", f"restored-{pvc}", "--wait")
         assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert cp.stdout.splitlines()[-1] == (
+            f"[backup-ns] {ns}: next: PVC restored-{pvc} holds PostgreSQL's files of PVC"
+            f" {pvc}, crash-consistent (snapshot mode, no dump); the rest lie on the other"
+            f" PVCs of data, wal, cut at the same instant in VolumeGroupSnapshot {group}:"
+            " restore each of its members (backup-ns.sh list: the same time), then start"
+            " PostgreSQL of the same major version with each restored PVC mounted where the"
+            f" source pod mounted its PVC (PVC restored-{pvc} where it mounted PVC {pvc}) so"
+            " that /var/lib/postgresql/data/pgdata is its data directory; crash recovery runs"
+            " at the first start. Stop the old server first if it is to take over the data"
+        )
     data = kubesim.volume_dir(ns, "restored-data") / "pgdata"
     wal = kubesim.volume_dir(ns, "restored-wal") / "pg_wal"
     assert os.readlink(data / "pg_wal") == "/var/lib/postgresql/wal/pg_wal"

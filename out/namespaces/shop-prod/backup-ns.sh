@@ -2483,22 +2483,23 @@ taken_at() {
 SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP='' SNAP_DUMP_FILE='' SNAP_DUMP_SIZE='' SNAP_DUMP_SHA256='' SNAP_SOURCE_PVC=''
 SNAP_TAKEN='' SNAP_PVC_SIZE=''
 # A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
-# SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod).
-SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA=''
+# SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod),
+# SNAP_DB_PVCS (every PVC that held some of its files).
+SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_PVCS=''
 # SNAP_GROUP: the VolumeGroupSnapshot it is a member of (backup-ns.sh/group), else "".
 SNAP_GROUP=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.labels.backup-ns\.sh/group}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 17 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 18 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_GROUP <<<"$out"
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP <<<"$out"
   [[ -z $SNAP_GROUP ]] || is_dns_subdomain "$SNAP_GROUP" ||
     vs_untrusted "$1" "label backup-ns.sh/group" "$SNAP_GROUP" "is not a VolumeGroupSnapshot name"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
@@ -2525,6 +2526,8 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/db-kind" "$SNAP_DB_KIND" "is not PostgreSQL or MySQL"
   [[ -z $SNAP_DB_DATA ]] || is_abs_path "$SNAP_DB_DATA" ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-data" "$SNAP_DB_DATA" "is not an absolute path ($ABS_PATH_RULE)"
+  [[ $SNAP_DB_PVCS =~ ^([a-z0-9.-]+( [a-z0-9.-]+)*)?$ ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-pvcs" "$SNAP_DB_PVCS" "is not a list of PVC names"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
   taken_at "$cut_at" "$creation_time" "$SNAP_CREATED" "$rebound"
   SNAP_TAKEN=$REPLY
@@ -3025,7 +3028,10 @@ command_restore_pvc() {
     done
     log "PVC $to is Bound"
   fi
-  if [[ $SNAP_DB_MODE == snapshot ]]; then
+  if [[ $SNAP_DB_MODE == snapshot && $SNAP_DB_PVCS == *' '* ]]; then
+    log "next: PVC $to holds ${SNAP_DB_KIND:-the database}'s files of PVC ${SNAP_SOURCE_PVC:-?}, crash-consistent (snapshot mode, no dump); the rest lie on the other PVCs of ${SNAP_DB_PVCS// /, }, cut at the same instant in VolumeGroupSnapshot ${SNAP_GROUP:-?}: restore each of its members (${0##*/} list: the same time), then start ${SNAP_DB_KIND:-the database} of the same major version with each restored PVC mounted where the source pod mounted its PVC (PVC $to where it mounted PVC ${SNAP_SOURCE_PVC:-?}) so that ${SNAP_DB_DATA:-its data directory} is its data directory; crash recovery runs at the first start. Stop the old server first if it is to take over the data"
+    return 0
+  elif [[ $SNAP_DB_MODE == snapshot ]]; then
     log "next: PVC $to holds ${SNAP_DB_KIND:-the database}'s own files, crash-consistent (snapshot mode, no dump): start ${SNAP_DB_KIND:-the database} of the same major version on it, with PVC $to mounted where the source pod mounted PVC ${SNAP_SOURCE_PVC:-?} so that ${SNAP_DB_DATA:-its data directory} is its data directory; crash recovery runs at the first start. Stop the old server first if it is to take over the data"
     return 0
   fi
