@@ -22,7 +22,6 @@ from .config import (
     Hook,
     Job,
     NamespaceConfig,
-    Resources,
 )
 from .controller import ControllerUnit, plan_controller
 from .fields import duration_seconds
@@ -162,8 +161,10 @@ class ClusterUnit:
     """The controller namespace: its Namespace, RBAC, CronJobs and the slot Leases."""
     image: str
     """The controller CronJobs' image."""
-    resources: Resources
-    """The controller pods' requests and limits (controller.resources)."""
+    requests: tuple[tuple[str, str], ...]
+    """The controller pods' resource requests, (name, quantity) pairs (controller.resources)."""
+    limits: tuple[tuple[str, str], ...]
+    """The controller pods' resource limits, (name, quantity) pairs."""
     time_zone: str
     """The controller CronJobs' timeZone."""
     run_schedule: str
@@ -303,7 +304,8 @@ def plan(config: Config) -> Plan:
     cluster = ClusterUnit(
         namespace=ctl.namespace,
         image=ctl.image,
-        resources=ctl.resources,
+        requests=tuple(sorted(ctl.resources.requests.items())),
+        limits=tuple(sorted(ctl.resources.limits.items())),
         time_zone=ctl.time_zone,
         run_schedule=schedule.expand(ctl.schedules.prune, f"{ctl.namespace}/prune"),
         run_schedule_source=ctl.schedules.prune,
