@@ -678,7 +678,7 @@ def lease_spec(cluster: Cluster) -> dict[str, Any]:
     return dict(got["spec"])
 
 
-def test_a_held_lease_stops_a_run_and_an_expired_one_is_taken_over(ctl: Ctl) -> None:
+def test_a_held_lease_stops_a_run_and_an_expired_one_is_taken_over(ctl: Ctl, tenant: str) -> None:
     cluster, now = ctl.cluster, datetime.now(timezone.utc)
     ok(ctl.run("sync", now=now))  # the Lease exists (released)
     stamp = set_lease(cluster, "laptop-42", now, 3600)
@@ -693,6 +693,14 @@ def test_a_held_lease_stops_a_run_and_an_expired_one_is_taken_over(ctl: Ctl) -> 
     ok(ctl.run("plan", now=now))  # plan takes no lease
 
     set_lease(cluster, "crashed", now - timedelta(hours=2), 60)
+    # nothing to change: the Lease is only read, not taken over
+    idle = ok(ctl.run("run", now=now))
+    assert [w for w in idle.writes() if w[1] == "leases"] == [], idle.calls
+    assert lease_spec(cluster)["holderIdentity"] == "crashed"
+    # a change to make (an expired snapshot beside a newer one): the run takes it over
+    yesterday = day(-1).strftime("%Y-%m-%d")
+    make_snapshot(cluster, tenant, "l1", managed(**{"backup-ns.sh/delete-after": yesterday}))
+    make_snapshot(cluster, tenant, "l2", managed(**{"backup-ns.sh/daily": f"{now:%Y-%m-%d}"}))
     taken = ctl.run("run", now=now)
     assert taken.status == 0, taken.stdout + taken.stderr
     assert taken.stderr.startswith(
