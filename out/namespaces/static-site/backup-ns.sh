@@ -1942,22 +1942,23 @@ SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP
 SNAP_TAKEN='' SNAP_PVC_SIZE=''
 # A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
 # SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod),
+# SNAP_DB_DATA_PVC (the PVC that holds it), SNAP_DB_DATA_MOUNT (where the pod mounts it),
 # SNAP_DB_PVCS (every PVC that held some of its files).
-SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_PVCS=''
+SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_DATA_PVC='' SNAP_DB_DATA_MOUNT='' SNAP_DB_PVCS=''
 # SNAP_GROUP: the VolumeGroupSnapshot it is a member of (backup-ns.sh/group), else "".
 SNAP_GROUP=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-pvc}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-mount}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 18 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 20 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP <<<"$out"
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP SNAP_DB_DATA_PVC SNAP_DB_DATA_MOUNT <<<"$out"
   [[ -z $SNAP_GROUP ]] || is_dns_subdomain "$SNAP_GROUP" ||
     vs_untrusted "$1" "label backup-ns.sh/group" "$SNAP_GROUP" "is not a VolumeGroupSnapshot name"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
@@ -1984,6 +1985,10 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/db-kind" "$SNAP_DB_KIND" "is not PostgreSQL or MySQL"
   [[ -z $SNAP_DB_DATA ]] || is_abs_path "$SNAP_DB_DATA" ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-data" "$SNAP_DB_DATA" "is not an absolute path ($ABS_PATH_RULE)"
+  [[ -z $SNAP_DB_DATA_PVC ]] || is_dns_subdomain "$SNAP_DB_DATA_PVC" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-data-pvc" "$SNAP_DB_DATA_PVC" "is not a PVC name"
+  [[ -z $SNAP_DB_DATA_MOUNT || $SNAP_DB_DATA_MOUNT == / ]] || is_abs_path "$SNAP_DB_DATA_MOUNT" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-data-mount" "$SNAP_DB_DATA_MOUNT" "is not an absolute path ($ABS_PATH_RULE)"
   [[ $SNAP_DB_PVCS =~ ^([a-z0-9.-]+( [a-z0-9.-]+)*)?$ ]] ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-pvcs" "$SNAP_DB_PVCS" "is not a list of PVC names"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
@@ -2550,7 +2555,8 @@ verify_on_exit() {
 }
 
 # verify_snapshot NAME: the drill (toolbox_begin done). A snapshot with a dump: the
-# database drill (drill_database); else the volume's files and bytes (verify_volume).
+# database drill (drill_database); a snapshot-mode backup of the one PVC that holds the
+# database's files: the server started on them (drill_snapshot); else the volume's files and bytes (verify_volume).
 VERIFY_RESULT=''
 verify_snapshot() {
   local start=$SECONDS

@@ -2702,22 +2702,23 @@ SNAP_READY='' SNAP_SIZE='' SNAP_PVC='' SNAP_CONTENT='' SNAP_CREATED='' SNAP_KEEP
 SNAP_TAKEN='' SNAP_PVC_SIZE=''
 # A snapshot-mode backup (no dump, the database's own files): SNAP_DB_MODE=snapshot,
 # SNAP_DB_KIND (PostgreSQL, MySQL), SNAP_DB_DATA (its data directory in the source pod),
+# SNAP_DB_DATA_PVC (the PVC that holds it), SNAP_DB_DATA_MOUNT (where the pod mounts it),
 # SNAP_DB_PVCS (every PVC that held some of its files).
-SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_PVCS=''
+SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_DATA_PVC='' SNAP_DB_DATA_MOUNT='' SNAP_DB_PVCS=''
 # SNAP_GROUP: the VolumeGroupSnapshot it is a member of (backup-ns.sh/group), else "".
 SNAP_GROUP=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-pvc}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-mount}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 18 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 20 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP <<<"$out"
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP SNAP_DB_DATA_PVC SNAP_DB_DATA_MOUNT <<<"$out"
   [[ -z $SNAP_GROUP ]] || is_dns_subdomain "$SNAP_GROUP" ||
     vs_untrusted "$1" "label backup-ns.sh/group" "$SNAP_GROUP" "is not a VolumeGroupSnapshot name"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
@@ -2744,6 +2745,10 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/db-kind" "$SNAP_DB_KIND" "is not PostgreSQL or MySQL"
   [[ -z $SNAP_DB_DATA ]] || is_abs_path "$SNAP_DB_DATA" ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-data" "$SNAP_DB_DATA" "is not an absolute path ($ABS_PATH_RULE)"
+  [[ -z $SNAP_DB_DATA_PVC ]] || is_dns_subdomain "$SNAP_DB_DATA_PVC" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-data-pvc" "$SNAP_DB_DATA_PVC" "is not a PVC name"
+  [[ -z $SNAP_DB_DATA_MOUNT || $SNAP_DB_DATA_MOUNT == / ]] || is_abs_path "$SNAP_DB_DATA_MOUNT" ||
+    vs_untrusted "$1" "annotation backup-ns.sh/db-data-mount" "$SNAP_DB_DATA_MOUNT" "is not an absolute path ($ABS_PATH_RULE)"
   [[ $SNAP_DB_PVCS =~ ^([a-z0-9.-]+( [a-z0-9.-]+)*)?$ ]] ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-pvcs" "$SNAP_DB_PVCS" "is not a list of PVC names"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
@@ -3310,7 +3315,8 @@ verify_on_exit() {
 }
 
 # verify_snapshot NAME: the drill (toolbox_begin done). A snapshot with a dump: the
-# database drill (drill_database); else the volume's files and bytes (verify_volume).
+# database drill (drill_database); a snapshot-mode backup of the one PVC that holds the
+# database's files: the server started on them (drill_snapshot); else the volume's files and bytes (verify_volume).
 VERIFY_RESULT=''
 verify_snapshot() {
   local start=$SECONDS
@@ -3325,7 +3331,11 @@ verify_snapshot() {
   scratch_from_snapshot "$1" verify
   if [[ -n $SNAP_DUMP_FILE ]]; then
     drill_database "$1" "$start"
+  elif [[ $SNAP_DB_MODE == snapshot && $SNAP_SOURCE_PVC == "$SNAP_DB_DATA_PVC" && $SNAP_DB_PVCS != *' '* ]]; then
+    drill_snapshot "$1" "$start"
   else
+    [[ $SNAP_DB_MODE != snapshot || $SNAP_DB_PVCS != *' '* ]] ||
+      log "verify: the database's files lie on PVCs $SNAP_DB_PVCS: the drill starts a database on one restored PVC only, so this checks the volume"
     verify_volume "$start"
   fi
 
@@ -3398,12 +3408,18 @@ command_verify() {
 # the tables and row counts with the record that create left beside the dump
 # (<dump>.tables), run verify.checks. Its result is the container's termination
 # message (the error line after a failure: FallbackToLogsOnError).
+# A snapshot-mode backup (the database's own files, no dump) gets drill_snapshot: the
+# same pod and image, the restored PVC mounted read-write, the server started on the
+# data directory as it lies on the PVC, so crash recovery runs; then the same counts and
+# checks (amcheck too, where PostgreSQL has it), with nothing recorded to compare with.
 
 # The checks of verify.checks: SQL for the scratch server's client, never for a shell.
 VERIFY_CHECKS=(
 )
 # Where the drill pod keeps the scratch server (an emptyDir).
 DRILL_SCRATCH=/backup-ns/scratch
+# amcheck in a snapshot drill: at most this many B-tree indexes, the smallest first.
+DRILL_INDEX_LIMIT=1000
 
 # drill_image: the image of the exec target's database container (DRILL_IMAGE).
 DRILL_IMAGE=''
@@ -3428,9 +3444,11 @@ drill_image() {
       "Check ${p}_EXEC_CONTAINER"
 }
 
-# drill_pod_manifest NAME PVC SCRIPT: the drill pod (see above) as JSON.
+# drill_pod_manifest NAME PVC SCRIPT [rw]: the drill pod (see above) as JSON; rw: the
+# PVC mounted read-write (crash recovery writes to the data directory).
 drill_pod_manifest() {
-  local uid=$((10#$BAK_TOOLBOX_RUN_AS_USER)) life
+  local uid=$((10#$BAK_TOOLBOX_RUN_AS_USER)) life ro=true
+  [[ ${4:-} != rw ]] || ro=false
   life=$(($(duration_to_seconds "$BAK_TOOLBOX_TIMEOUT") + 60))
   printf '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n'
   printf '    "name": %s,\n    "namespace": %s,\n    "labels": {\n' "$(json_str "$1")" \
@@ -3449,12 +3467,12 @@ drill_pod_manifest() {
   printf '          "readOnlyRootFilesystem": true,\n          "capabilities": {\n'
   printf '            "drop": ["ALL"]\n          }\n        },\n'
   printf '        "resources": {\n          "requests": {"cpu": "100m", "memory": "256Mi"}\n        },\n'
-  printf '        "volumeMounts": [\n          {"name": "restore", "mountPath": %s, "readOnly": true},\n' \
-    "$(json_str "$TOOLBOX_MOUNT")"
+  printf '        "volumeMounts": [\n          {"name": "restore", "mountPath": %s, "readOnly": %s},\n' \
+    "$(json_str "$TOOLBOX_MOUNT")" "$ro"
   printf '          {"name": "scratch", "mountPath": %s}\n' "$(json_str "$DRILL_SCRATCH")"
   printf '        ]\n      }\n    ],\n    "volumes": [\n'
-  printf '      {"name": "restore", "persistentVolumeClaim": {"claimName": %s, "readOnly": true}},\n' \
-    "$(json_str "$2")"
+  printf '      {"name": "restore", "persistentVolumeClaim": {"claimName": %s, "readOnly": %s}},\n' \
+    "$(json_str "$2")" "$ro"
   printf '      {"name": "scratch", "emptyDir": {}}\n'
   printf '    ]\n  }\n}\n'
 }
@@ -3464,13 +3482,25 @@ drill_pod_manifest() {
 # source of the data, e.g. a restored data directory, can reuse start and checks),
 # then the comparison with the record and the checks.
 drill_pod_script() {
-  local check
-  remote_prologue
-  remote_literal root "$TOOLBOX_MOUNT"
+  drill_pod_head
   remote_literal dump_file "$SNAP_DUMP_FILE"
   remote_literal want_size "$SNAP_DUMP_SIZE"
   remote_literal want_sha "$SNAP_DUMP_SHA256"
   remote_literal namespace "$BAK_NAMESPACE"
+  printf 'stream_checks=1\n'
+  helper_check_body
+  postgres_table_sql
+  postgres_drill
+  drill_common
+  drill_body
+}
+
+# drill_pod_head: the start of either drill pod's script: the prologue and the values
+# both use (the checks of verify.checks as a bash array).
+drill_pod_head() {
+  local check
+  remote_prologue
+  remote_literal root "$TOOLBOX_MOUNT"
   remote_literal count_limit "$((10#$BAK_VERIFY_COUNT_LIMIT))"
   remote_literal scratch "$DRILL_SCRATCH"
   printf 'checks=('
@@ -3478,26 +3508,60 @@ drill_pod_script() {
     printf ' %s' "$(sq "$check")"
   done
   printf ' )\n'
-  printf 'exec 3>&1\nstream_checks=1\n'
-  helper_check_body
-  postgres_table_sql
-  postgres_drill
-  drill_body
+  printf 'exec 3>&1\n'
 }
 
-# drill_body: the part of the pod script after the kind's functions.
-drill_body() {
+# drill_common: what both drills do alike once the server runs: drill_counted reads
+# drill_tables' lines into got[] (ntables), drill_checks runs verify.checks (i: how
+# many), drill_report prints the result lines where the pod's caller reads them.
+drill_common() {
   cat <<'REMOTE'
-need date gzip
 mkdir -p -- "$scratch/tmp" "$scratch/run"
 chmod 700 -- "$scratch/run"
 export TMPDIR=$scratch/tmp
+declare -A got=()
+ntables=0
+drill_counted() {
+  local line n
+  while IFS= read -r line; do
+    case $line in 'table '*) ;; *) continue ;; esac
+    line=${line#table }
+    n=${line%% *} line=${line#* }
+    got[${line#* }]=$n
+    ntables=$((ntables + 1))
+  done <<<"$1"
+}
+drill_checks() {
+  local out
+  i=0
+  for check in "${checks[@]}"; do
+    i=$((i + 1))
+    out=$(drill_query "$check" 2>&1) || fail_from "$out" "check $i failed"
+    case ${out//[[:space:]]/} in
+      t | true | 1) ;;
+      *) fail "check $i returned \"$(printf '%s' "$out" | head -c 80 | tr '\n\t' '  ')\", not true: $(printf '%s' "$check" | head -c 120 | tr '\n\t' '  ')" ;;
+    esac
+  done
+}
+drill_report() {
+  local result
+  result=$(printf '%s\n' "$@")
+  printf '%s\n' "$result" >/dev/termination-log 2>/dev/null || true
+  printf '%s\n' "$result" >&3
+}
+REMOTE
+}
+
+# drill_body: the dump drill's part of the pod script after the kind's functions.
+drill_body() {
+  cat <<'REMOTE'
+need date gzip
 record=$f.tables
 [ -f "$record" ] && [ -r "$record" ] ||
   fail "no table record ${record#"$root"/} beside the dump: create writes one with every dump; this dump was made without it, or the file is gone"
-declare -A want_min=() want_max=() got=()
+declare -A want_min=() want_max=()
 roles=()
-header='' rec_ns='' rec_sha='' nroles=0 ntables=0
+header='' rec_ns='' rec_sha='' nroles=0
 while IFS= read -r line || [ -n "$line" ]; do
   case $line in
     'backup-ns-record '*) header=${line#* } ;;
@@ -3552,13 +3616,7 @@ out=$(drill_load "$f" 2>&1) || drill_loaded "${out:-the load failed}"
 drill_loaded ''
 load=$(($(date +%s) - t0))
 out=$(drill_tables 2>&1) || fail_from "$out" "cannot count the rows of the restored tables"
-while IFS= read -r line; do
-  case $line in 'table '*) ;; *) continue ;; esac
-  line=${line#table }
-  n=${line%% *} line=${line#* }
-  got[${line#* }]=$n
-  ntables=$((ntables + 1))
-done <<<"$out"
+drill_counted "$out"
 rows=0 capped=0
 for name in "${!want_min[@]}"; do
   [ -n "${got[$name]+x}" ] ||
@@ -3576,19 +3634,9 @@ done
 for name in "${!got[@]}"; do
   [ -n "${want_min[$name]+x}" ] || fail "table $name is in the restored dump but not in the backup's table record"
 done
-i=0
-for check in "${checks[@]}"; do
-  i=$((i + 1))
-  out=$(drill_query "$check" 2>&1) || fail_from "$out" "check $i failed"
-  case ${out//[[:space:]]/} in
-    t | true | 1) ;;
-    *) fail "check $i returned \"$(printf '%s' "$out" | head -c 80 | tr '\n\t' '  ')\", not true: $(printf '%s' "$check" | head -c 120 | tr '\n\t' '  ')" ;;
-  esac
-done
-result=$(printf 'result=ok\ntables=%s\nrows=%s\ncapped=%s\nbytes=%s\nload=%s\nchecks=%s\nroles=%s\n' \
-  "$ntables" "$rows" "$capped" "$size" "$load" "$i" "$nroles")
-printf '%s\n' "$result" >/dev/termination-log 2>/dev/null || true
-printf '%s\n' "$result" >&3
+drill_checks
+drill_report result=ok "tables=$ntables" "rows=$rows" "capped=$capped" "bytes=$size" "load=$load" \
+  "checks=$i" "roles=$nroles"
 REMOTE
 }
 
@@ -3596,14 +3644,15 @@ REMOTE
 # directory is the pod's own, mode 0700; nothing listens on TCP); durability off (the
 # data lives for one drill); the roles the dump names created (NOLOGIN) first, as a
 # server the dump is restored into has them; the load in one transaction, stopping at
-# the first error.
+# the first error. In the pod: drill_passwd: the server's and client's environment (a
+# uid without a passwd entry gets one); drill_server WHAT OPTIONS: the server on
+# $PGDATA, on the pod's own socket only (WHAT: the failure's words); drill_start: a new
+# scratch cluster for a dump.
 postgres_drill() {
   cat <<'REMOTE'
-drill_start() {
-  local out lib r
-  need initdb pg_ctl psql
-  export PGDATA=$scratch/pgdata PGHOST=$scratch/run PGUSER=postgres PGDATABASE=drill
-  export PGOPTIONS='-c client_min_messages=warning'
+drill_passwd() {
+  local lib
+  export PGHOST=$scratch/run PGOPTIONS='-c client_min_messages=warning'
   if ! id -un >/dev/null 2>&1; then
     # a uid without a passwd entry (initdb needs one): nss_wrapper, as the image's entrypoint does
     for lib in /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so /usr/lib64/libnss_wrapper.so; do
@@ -3614,11 +3663,21 @@ drill_start() {
       break
     done
   fi
+}
+drill_server() {
+  local out
+  trap 'pg_ctl -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true' EXIT
+  out=$(pg_ctl -D "$PGDATA" -l "$scratch/server.log" -w -t 300 -o "-c listen_addresses='' -c unix_socket_directories=$PGHOST $2" start 2>&1 3>&-) ||
+    fail_from "$out"$'\n'"$(tail -n 5 -- "$scratch/server.log" 2>/dev/null)" "$1"
+}
+drill_start() {
+  local out r
+  need initdb pg_ctl psql
+  export PGDATA=$scratch/pgdata PGUSER=postgres PGDATABASE=drill
+  drill_passwd
   out=$(initdb --username=postgres --auth=trust --encoding=UTF8 --locale=C --no-sync -D "$PGDATA" 2>&1) ||
     fail_from "$out" "initdb of the scratch server failed"
-  trap 'pg_ctl -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true' EXIT
-  out=$(pg_ctl -D "$PGDATA" -l "$scratch/server.log" -w -t 300 -o "-c listen_addresses='' -c unix_socket_directories=$PGHOST -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c maintenance_work_mem=256MB -c max_wal_size=4GB" start 2>&1 3>&-) ||
-    fail_from "$out"$'\n'"$(tail -n 5 -- "$scratch/server.log" 2>/dev/null)" "the scratch server did not start"
+  drill_server "the scratch server did not start" "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c maintenance_work_mem=256MB -c max_wal_size=4GB"
   out=$(psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE drill' 2>&1) ||
     fail_from "$out" "cannot create the scratch database"
   for r in "${roles[@]}"; do
@@ -3633,6 +3692,152 @@ drill_tables() { db_table_counts | psql -X -q -A -t -v ON_ERROR_STOP=1 -v lim="$
 drill_query() { psql -X -q -A -t -v ON_ERROR_STOP=1 <<<"$1"; }
 REMOTE
 }
+
+# postgres_drill_recover: PostgreSQL on a snapshot-mode backup's data directory
+# ($data): the source server's postmaster.pid goes (no server of that copy runs; in a
+# pod sharing no pids it would be taken for a stale one anyway); crash recovery runs in
+# a single-user server, which also names the bootstrap superuser (oid 10; the only
+# role a single-user server needs no name of); then the server starts, its client
+# connecting on the pod's own socket without a password (an hba_file in the scratch
+# directory: the copy's own pg_hba.conf and passwords stay as they are), and that role
+# does the counts, amcheck and checks in the configured database. drill_integrity: amcheck's bt_index_check on
+# the smallest $index_limit valid B-tree indexes, in a transaction rolled back after,
+# or "skipped" where the image has no amcheck.
+postgres_drill_recover() {
+  cat <<'REMOTE'
+drill_recover() {
+  local out line
+  need postgres pg_ctl psql
+  export PGDATA=$data PGDATABASE=$db
+  rm -f -- "$PGDATA/postmaster.pid"
+  drill_passwd
+  out=$(postgres --single -D "$PGDATA" -c archive_mode=off template1 2>&1 3>&- \
+    <<<'SELECT rolname AS superuser FROM pg_authid WHERE oid = 10;') ||
+    fail_from "$out" "the server did not start on the restored data directory (crash recovery failed)"
+  PGUSER=''
+  while IFS= read -r line; do
+    case $line in *'superuser = "'*) line=${line#*superuser = \"} PGUSER=${line%%\"*} ;; esac
+  done <<<"$out"
+  [ -n "$PGUSER" ] || fail_from "$out" "the recovered server names no bootstrap superuser"
+  export PGUSER
+  printf 'local all all trust\n' >"$scratch/pg_hba.conf"
+  drill_server "the recovered server did not start" \
+    "-c hba_file=$scratch/pg_hba.conf -c archive_mode=off"
+  out=$(drill_query "SELECT pg_is_in_recovery()" 2>&1) || fail_from "$out" "cannot ask the recovered server"
+  [ "$out" = f ] || fail "the server on the restored data directory is still in recovery (a standby.signal or recovery.signal in it?)"
+}
+drill_integrity() {
+  local out
+  out=$(drill_query "SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'" 2>&1) ||
+    fail_from "$out" "cannot ask the recovered server for amcheck"
+  if [ "$out" != 1 ]; then
+    integrity=skipped
+    return 0
+  fi
+  out=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -v lim="$index_limit" 2>&1 <<'SQL'
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT count(bt_index_check(x.oid)) FROM (
+  SELECT c.oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+  WHERE a.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't'
+  ORDER BY c.relpages, c.oid LIMIT :lim) x;
+ROLLBACK;
+SQL
+  ) || fail_from "$out" "amcheck found a damaged index"
+  integrity=${out//[!0-9]/}
+}
+REMOTE
+}
+# drill_snapshot_pod_script REL: the snapshot drill pod's script: the kind's server
+# start and counts (those of the dump drill) and recovery, then drill_snapshot_body.
+# REL: the data directory relative to the PVC's root.
+drill_snapshot_pod_script() {
+  drill_pod_head
+  remote_literal rel "$1"
+  remote_literal index_limit "$DRILL_INDEX_LIMIT"
+  remote_literal db "$BAK_DB_POSTGRES_DB"
+  postgres_table_sql
+  postgres_drill
+  postgres_drill_recover
+  drill_common
+  drill_snapshot_body
+}
+
+# drill_snapshot_body: find the data directory on the restored volume (nothing outside
+# it), start the server on it (crash recovery), then amcheck, the counts, the checks.
+drill_snapshot_body() {
+  cat <<'REMOTE'
+need date realpath
+real_root=$(realpath -e -- "$root" 2>&1) || fail "cannot resolve the restored volume: $real_root"
+data=$(realpath -e -- "$root/$rel" 2>&1) ||
+  fail "no data directory $rel in the restored volume: $data"
+case $data/ in
+  "$real_root"/*) ;;
+  *) fail "the data directory $rel leads out of the restored volume (it resolves to $data)" ;;
+esac
+[ -d "$data" ] || fail "the data directory $rel in the restored volume is not a directory"
+[ -O "$data" ] || fail "the data directory $rel belongs to uid $(stat -c %u -- "$data"), the drill pod runs as uid $(id -u); set verify.runAsUser (BAK_TOOLBOX_RUN_AS_USER) to the uid of the database container"
+t0=$(date +%s)
+drill_recover
+recovery=$(($(date +%s) - t0))
+drill_integrity
+out=$(drill_tables 2>&1) || fail_from "$out" "cannot count the rows of the recovered tables"
+drill_counted "$out"
+rows=0 capped=0
+for name in "${!got[@]}"; do
+  rows=$((rows + got[$name]))
+  [ "${got[$name]}" -le "$count_limit" ] || capped=$((capped + 1))
+done
+drill_checks
+drill_report result=ok "tables=$ntables" "rows=$rows" "capped=$capped" "recovery=$recovery" \
+  "checks=$i" "integrity=$integrity"
+REMOTE
+}
+
+# drill_snapshot SNAPSHOT START: the drill of a snapshot-mode backup (see above; its
+# scratch PVC is SCRATCH_PVC, mounted read-write: recovery writes to the data
+# directory, and the scratch PVC is thrown away after; copying the files to the
+# emptyDir first would cost their size twice). Sets VERIFY_RESULT; fails the drill
+# otherwise.
+drill_snapshot() {
+  local pod detail k rel=${SNAP_DB_DATA#"${SNAP_DB_DATA_MOUNT%/}"} want
+  [[ -n $SNAP_DB_DATA_MOUNT && $SNAP_DB_DATA/ == "${SNAP_DB_DATA_MOUNT%/}"/* ]] ||
+    verify_fail "drill" "the snapshot does not say where its data directory ${SNAP_DB_DATA:-?} lies on PVC ${SNAP_DB_DATA_PVC:-?} (no backup-ns.sh/db-data-mount annotation)" \
+      "Drill a snapshot that a current backup-ns.sh made, or restore this one with ${0##*/} restore-pvc and start the database on it"
+  want=PostgreSQL
+  [[ $SNAP_DB_KIND == "$want" ]] ||
+    verify_fail "drill" "the snapshot holds ${SNAP_DB_KIND:-an unknown database}'s files, this namespace's database is $want" \
+      "Restore it with ${0##*/} restore-pvc and start ${SNAP_DB_KIND:-the database} on it"
+  rel=${rel#/}
+  drill_image
+  log "verify: starting ${SNAP_DB_KIND} (image $DRILL_IMAGE) on the restored data directory ${rel:-.}: crash recovery, then the checks"
+  pod=backup-ns-drill-$(random_suffix)
+  toolbox_create "pods/$pod" \
+    "$(drill_pod_manifest "$pod" "$SCRATCH_PVC" "$(drill_snapshot_pod_script "${rel:-.}")" rw)" "drill pod"
+  drill_wait "$pod"
+  if [[ $DRILL_PHASE != Succeeded || $(drill_message_get result) != ok ]]; then
+    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_pick | head -n 1)
+    verify_fail "drill" "$detail" \
+      "The database does not come back from this snapshot: make a new backup, keep an older good snapshot (${0##*/} keep), and see docs/runbook.md (reading a drill result)"
+  fi
+  for k in tables rows capped recovery checks; do
+    [[ $(drill_message_get "$k") =~ ^[0-9]+$ ]] ||
+      verify_fail "drill" "the drill pod reported no $k (message \"$(one_line "${DRILL_MESSAGE:0:200}")\")" \
+        "Check the image $DRILL_IMAGE (bash, the database server)"
+  done
+  VERIFY_RESULT="ok: mode=snapshot recovered in $(drill_message_get recovery)s tables=$(drill_message_get tables)"
+  VERIFY_RESULT+=" rows=$(drill_message_get rows)"
+  [[ $(drill_message_get capped) == 0 ]] || VERIFY_RESULT+=" capped=$(drill_message_get capped)"
+  VERIFY_RESULT+=" (not compared: no count is recorded at a snapshot-mode backup)"
+  case $(drill_message_get integrity) in
+    skipped) VERIFY_RESULT+=" amcheck=skipped" ;;
+    '') ;;
+    *) VERIFY_RESULT+=" amcheck=$(drill_message_get integrity)" ;;
+  esac
+  [[ $SNAP_DB_KIND != MySQL ]] || VERIFY_RESULT=${VERIFY_RESULT% amcheck=skipped}
+  VERIFY_RESULT+=" checks=$(drill_message_get checks) restore=$((SECONDS - $2))s"
+}
+
 # drill_wait POD: poll until POD ended (limit BAK_TOOLBOX_TIMEOUT from now); its
 # termination message in DRILL_MESSAGE, its phase in DRILL_PHASE.
 DRILL_MESSAGE='' DRILL_PHASE=''
