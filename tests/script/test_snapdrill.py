@@ -10,6 +10,8 @@ mysql uid first, as a real MariaDB container's files would be)."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -155,4 +157,28 @@ def test_a_mariadb_snapshot_drill_recovers_and_records_the_figures(
         result,
     ), result
     assert dk.leftovers(kubesim, my.ns) == []
+    kubesim.wait_for(lambda: dk.drill_pids(kubesim) == [], 30)
+
+
+@pytest.fixture(scope="module")
+def slow(kubesim: KubeSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
+    """A PostgreSQL tenant whose check takes 60 s: the drill is caught while it runs."""
+    yield from serve(kubesim, tmp_path_factory.mktemp("slow"), "snapdrill-sig", start_postgres_pod,
+                     PG_SEED, pg_config, dk.PG_UID,
+                     ["SELECT (SELECT 1 FROM pg_sleep(60)) = 1"])  # fmt: skip
+
+
+def test_sigterm_during_a_snapshot_drill_leaves_nothing(slow: Tenant, kubesim: KubeSim) -> None:
+    name = slow.create()[0]
+    proc = subprocess.Popen(["bash", str(slow.script), "verify", name], env=slow.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        kubesim.wait_for(lambda: dk.drill_pids(kubesim) != [], 120, 0.1)  # the server runs
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    kubesim.wait_for(lambda: dk.leftovers(kubesim, slow.ns) == [], 30)
     kubesim.wait_for(lambda: dk.drill_pids(kubesim) == [], 30)
