@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,3 +170,15 @@ def drill_pids(sim: KubeSim) -> list[int]:
         if b"/backup-ns/scratch" in cmd and port in env:
             found.append(int(entry))
     return found
+
+
+def terminate_while_drilling(sim: KubeSim, proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM to PROC (a verify) once its scratch server runs; its exit code and stderr."""
+    try:
+        sim.wait_for(lambda: drill_pids(sim) != [], 120, 0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err

@@ -8,7 +8,6 @@ after every ending (success, failure, timeout, SIGTERM)."""
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,12 +174,6 @@ def test_a_drill_that_times_out_fails_and_leaves_nothing(
 def test_sigterm_during_a_drill_leaves_nothing(seeded: KubeSim, out: Path, tmp_path: Path) -> None:
     name = _pg_snapshot(seeded, out, tmp_path, "sig001")
     proc = dk.start(out, dk.PG_NS, "verify", name, sim=seeded, tmp=tmp_path)
-    try:
-        seeded.wait_for(lambda: dk.drill_pids(seeded) != [], 120, 0.1)  # the scratch server runs
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, err
+    code, err = dk.terminate_while_drilling(seeded, proc)
+    assert code == 143, err
     _nothing_left(seeded, tmp_path)

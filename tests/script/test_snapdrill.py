@@ -10,7 +10,6 @@ mysql uid first, as a real MariaDB container's files would be)."""
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -172,13 +171,7 @@ def test_sigterm_during_a_snapshot_drill_leaves_nothing(slow: Tenant, kubesim: K
     name = slow.create()[0]
     proc = subprocess.Popen(["bash", str(slow.script), "verify", name], env=slow.env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        kubesim.wait_for(lambda: dk.drill_pids(kubesim) != [], 120, 0.1)  # the server runs
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, err
+    code, err = dk.terminate_while_drilling(kubesim, proc)
+    assert code == 143, err
     kubesim.wait_for(lambda: dk.leftovers(kubesim, slow.ns) == [], 30)
     kubesim.wait_for(lambda: dk.drill_pids(kubesim) == [], 30)
