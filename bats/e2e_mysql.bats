@@ -127,7 +127,7 @@ release_when_mysqldump_waits() {
   create my-restore
   [[ $status -eq 0 ]] || { printf '%s\n' "$output" "$stderr"; false; }
   [[ -z $stderr ]]
-  [[ ${lines[0]} == "$p backup-ns "*" (mysql): create in namespace my-restore (PVCs: data uploads, database: mysql)" ]]
+  [[ ${lines[0]} == "$p backup-ns "*" (group mysql): create in namespace my-restore (PVCs: data uploads, database: mysql)" ]]
   [[ $output =~ $'\n'"$p database: MySQL check passed in statefulset/wordpress-db container mariadb ("[^$'\n']*"MariaDB"[^$'\n']*")"$'\n' ]]
   [[ $output == *$'\n'"$p database: dumping MySQL to /var/lib/mysql/dump.sql.gz"$'\n'* ]]
   [[ $output =~ $'\n'"$p database: dump verified: /var/lib/mysql/dump.sql.gz, "([0-9]+)" bytes, sha256 "([0-9a-f]{64})", "([0-9]+)"s"$'\n' ]]

@@ -140,6 +140,7 @@ BAK_PVC_NAMES=data
 BAK_DUMP_PVC=data
 BAK_VS_NAME_TEMPLATE={pvc}-{date}-{rand}
 BAK_VS_CLASS_NAME=
+BAK_GROUP_SNAPSHOT=auto
 BAK_VS_WAIT_UNTIL_READY=true
 BAK_VS_WAIT_UNTIL_READY_TIMEOUT=15m
 BAK_THRESHOLD_SPACE_USED_PERCENTAGE=90
@@ -161,6 +162,7 @@ BAK_LABEL_VS_TYPE=adhoc
 BAK_LABEL_VS_POD=
 BAK_LABEL_VS_RETAIN=daily_weekly_monthly
 BAK_TIME_ZONE=Europe/Vienna
+BAK_VERIFY_COUNT_LIMIT=10000000
 BAK_EVENTS=true' ]]
 }
 
@@ -328,7 +330,7 @@ BAK_EVENTS=true' ]]
   run_clean "$S" BAK_KUBECTL=/bin/true BAK_FLOCK_DIR="$BATS_TEST_TMPDIR/nope" NO_COLOR=1 -- create
   [[ $status -eq 1 ]]
   [[ $stderr == "ERROR: cannot open the lock file in namespace shop-prod: $BATS_TEST_TMPDIR/nope/"[12]".lock is not writable. Create $BATS_TEST_TMPDIR/nope (the CronJob mounts it as a hostPath) or set BAK_FLOCK_DIR, or BAK_LOCK=none" ]]
-  [[ ${lines[0]} == '[backup-ns] shop-prod: backup-ns '*' (flock postgres): create in namespace shop-prod (PVCs: data uploads, database: postgres)' ]]
+  [[ ${lines[0]} == '[backup-ns] shop-prod: backup-ns '*' (flock group postgres): create in namespace shop-prod (PVCs: data uploads, database: postgres)' ]]
   [[ $output != *$'\e['* ]]
 }
 
