@@ -6,7 +6,7 @@ import itertools
 import re
 from typing import Any
 
-TYPES = ("http", "snapshot", "exec-cut", "disk")
+TYPES = ("http", "snapshot", "exec-cut", "disk", "pod-start")
 
 
 class FaultError(ValueError):

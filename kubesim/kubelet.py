@@ -292,6 +292,11 @@ class PodRun:
         return not self.stopping.is_set()
 
     async def _wait_until_startable(self) -> bool:
+        # fault "pod-start" (match namespace, pod): the containers start only after
+        # "seconds" (an image pull that takes that long), the pod Pending meanwhile
+        hold = self.sim.faults.take("pod-start", namespace=self.ns, pod=self.name)
+        if hold and not await self._sleep(float(hold.get("seconds", 3600))):
+            return False
         while True:
             pod = self.pod()
             if pod is None or self.stopping.is_set():

@@ -160,7 +160,9 @@ def test_a_drill_that_times_out_fails_and_leaves_nothing(
     seeded: KubeSim, out: Path, tmp_path: Path
 ) -> None:
     name = _pg_snapshot(seeded, out, tmp_path, "tmo001")
-    # the drill pod cannot finish within 1s
+    # the drill pod cannot finish within 1s: its containers start only after 30s
+    hold = {"namespace": dk.PG_NS, "pod": "backup-ns-drill-.*"}
+    seeded.fault({"type": "pod-start", "match": hold, "seconds": 30, "times": 1})
     got = dk.script(
         out, dk.PG_NS, "verify", name, sim=seeded, tmp=tmp_path, BAK_TOOLBOX_TIMEOUT="1s"
     )

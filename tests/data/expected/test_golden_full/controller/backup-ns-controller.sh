@@ -614,6 +614,14 @@ err_pick() {
   done
 }
 
+# err_first: err_pick's first line (read whole, so no writer in the pipe is cut off by
+# SIGPIPE as `| head -n 1` would, which pipefail and the ERR trap turn into a bug line).
+err_first() {
+  local picked
+  picked=$(err_pick)
+  printf '%s\n' "${picked%%$'\n'*}"
+}
+
 # err_detail FILE: the one line that explains a failure from captured stderr (err_pick).
 err_detail() {
   local picked

@@ -969,6 +969,14 @@ err_pick() {
   done
 }
 
+# err_first: err_pick's first line (read whole, so no writer in the pipe is cut off by
+# SIGPIPE as `| head -n 1` would, which pipefail and the ERR trap turn into a bug line).
+err_first() {
+  local picked
+  picked=$(err_pick)
+  printf '%s\n' "${picked%%$'\n'*}"
+}
+
 # err_detail FILE: the one line that explains a failure from captured stderr (err_pick).
 err_detail() {
   local picked
@@ -3721,7 +3729,7 @@ verify_volume() {
     log "verify: running verify.command in helper pod $HELPER_POD"
     kube_bg /dev/null "$WORK_DIR/stdout" "$ERR_FILE" exec "pod/$HELPER_POD" -c toolbox -- "${VERIFY_COMMAND[@]}"
     if ! bg_wait "$BG_PID"; then
-      detail=$(cat -- "$WORK_DIR/stdout" "$ERR_FILE" | err_pick | head -n 1)
+      detail=$(cat -- "$WORK_DIR/stdout" "$ERR_FILE" | err_first)
       verify_fail "verify.command" "$detail" \
         "The restored volume did not pass your check; see what it holds with ${0##*/} restore-pvc"
     fi
@@ -4165,7 +4173,7 @@ drill_snapshot() {
     "$(drill_pod_manifest "$pod" "$SCRATCH_PVC" "$(drill_snapshot_pod_script "${rel:-.}")" rw)" "drill pod"
   drill_wait "$pod"
   if [[ $DRILL_PHASE != Succeeded || $(drill_message_get result) != ok ]]; then
-    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_pick | head -n 1)
+    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_first)
     verify_fail "drill" "$detail" \
       "The database does not come back from this snapshot: make a new backup, keep an older good snapshot (${0##*/} keep), and see docs/runbook.md (reading a drill result)"
   fi
@@ -4241,7 +4249,7 @@ drill_database() {
   toolbox_create "pods/$pod" "$(drill_pod_manifest "$pod" "$SCRATCH_PVC" "$(drill_pod_script)")" "drill pod"
   drill_wait "$pod"
   if [[ $DRILL_PHASE != Succeeded || $(drill_message_get result) != ok ]]; then
-    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_pick | head -n 1)
+    detail=$(printf '%s\n' "$DRILL_MESSAGE" | err_first)
     verify_fail "drill" "$detail" \
       "The dump does not come back as the backup recorded it: make a new backup, keep an older good snapshot (${0##*/} keep), and see docs/runbook.md (reading a drill result)"
   fi

@@ -876,6 +876,14 @@ err_pick() {
   done
 }
 
+# err_first: err_pick's first line (read whole, so no writer in the pipe is cut off by
+# SIGPIPE as `| head -n 1` would, which pipefail and the ERR trap turn into a bug line).
+err_first() {
+  local picked
+  picked=$(err_pick)
+  printf '%s\n' "${picked%%$'\n'*}"
+}
+
 # err_detail FILE: the one line that explains a failure from captured stderr (err_pick).
 err_detail() {
   local picked
@@ -3134,7 +3142,7 @@ verify_volume() {
     log "verify: running verify.command in helper pod $HELPER_POD"
     kube_bg /dev/null "$WORK_DIR/stdout" "$ERR_FILE" exec "pod/$HELPER_POD" -c toolbox -- "${VERIFY_COMMAND[@]}"
     if ! bg_wait "$BG_PID"; then
-      detail=$(cat -- "$WORK_DIR/stdout" "$ERR_FILE" | err_pick | head -n 1)
+      detail=$(cat -- "$WORK_DIR/stdout" "$ERR_FILE" | err_first)
       verify_fail "verify.command" "$detail" \
         "The restored volume did not pass your check; see what it holds with ${0##*/} restore-pvc"
     fi
