@@ -39,31 +39,11 @@ from kubesim.fixture import KubeSim  # noqa: E402
 from tests import dbs  # noqa: E402
 from tests.script import drillkit as dk  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+import pgfill  # noqa: E402
+
 GOAL = 1.3
-ROWS_PER_MB = 7_000  # about, for these rows
 DB = "drillbench"
-
-
-def fill(server: dbs.DbServer, size_mb: int) -> int:
-    """Database DB of at least size_mb; its size in bytes."""
-    server.create_database(DB)
-    server.sql("CREATE TABLE events (id bigint, at timestamptz, kind text, payload text);", DB)
-    start, batch = 1, min(500_000, size_mb * ROWS_PER_MB)
-    while True:
-        stop = start + batch - 1
-        server.sql(
-            "INSERT INTO events SELECT g, timestamptz '2026-01-01' + g * interval '1 second', "
-            "(ARRAY['view','click','buy'])[1 + g % 3], md5(g::text) || ' ' || "
-            f"md5((g * 31)::text) || ' item ' || (g % 1000) "
-            f"FROM generate_series({start}, {stop}) g;",
-            DB,
-            timeout=600,
-        )
-        start = stop + 1
-        size = int(server.sql(f"SELECT pg_database_size('{DB}');").strip())
-        if size >= size_mb * 1024 * 1024:
-            server.sql("VACUUM (FREEZE, ANALYZE) events;", DB, timeout=1800)
-            return size
 
 
 def floor(server: dbs.DbServer, dump: Path) -> float:
@@ -109,7 +89,7 @@ def main(argv: list[str]) -> None:
     sim = KubeSim(tmp / "kubesim", args=["--snapshot-ready-delay", "0"]).start()
     try:
         t0 = time.monotonic()
-        size = fill(server, args.size_mb)
+        size = pgfill.fill(server, DB, args.size_mb)
         print(f"database: {size / 2**20:.0f} MiB in {time.monotonic() - t0:.0f}s")
         out = dk.render(tmp / "render", dk.config(server, None))
         dk.seed(sim, server, None, DB)

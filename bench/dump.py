@@ -60,6 +60,7 @@ from tests import dbs, poddbs  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 import manifests  # noqa: E402
+import pgfill  # noqa: E402
 
 NS = "bench"
 MOUNT = manifests.PG_MOUNT
@@ -70,32 +71,13 @@ SNAP_FLAT = 1.2
 """Snapshot mode: the largest size's median at most this times the smallest's."""
 PAUSE_GOAL_S = 1.0
 """MySQL snapshot mode: writes wait at most this long."""
-ROWS_PER_MB = 7_000  # about, for these rows
 
 
 def fill(server: dbs.DbServer, size_mb: int) -> tuple[int, float]:
     """Create database bench of at least size_mb; return (bytes, seconds)."""
     t0 = time.monotonic()
-    server.create_database(NS)
-    server.sql("CREATE TABLE events (id bigint, at timestamptz, kind text, payload text);", NS)
-    start, batch = 1, min(500_000, size_mb * ROWS_PER_MB)
-    while True:
-        stop = start + batch - 1
-        server.sql(
-            "INSERT INTO events SELECT g, timestamptz '2026-01-01' + g * interval '1 second', "
-            "(ARRAY['view','click','buy'])[1 + g % 3], md5(g::text) || ' ' || "
-            f"md5((g * 31)::text) || ' item ' || (g % 1000) "
-            f"FROM generate_series({start}, {stop}) g;",
-            NS,
-            timeout=600,
-        )
-        start = stop + 1
-        size = int(server.sql(f"SELECT pg_database_size('{NS}');").strip())
-        if size >= size_mb * 1024 * 1024:
-            # Set every hint bit now: the first scan after a bulk load writes the whole
-            # table back, which would slow whichever dump comes first.
-            server.sql("VACUUM (FREEZE, ANALYZE) events;", NS, timeout=1800)
-            return size, time.monotonic() - t0
+    size = pgfill.fill(server, NS, size_mb)
+    return size, time.monotonic() - t0
 
 
 def seed(kubesim: KubeSim, server: dbs.DbServer) -> None:
@@ -135,18 +117,14 @@ def render(tmp: Path, port: int) -> Path:
     cfg = tmp / "backupns.yaml"
     cfg.write_text(yaml.safe_dump(config))
     out = tmp / "out"
+    return render_script(cfg, out)
+
+
+def render_script(cfg: Path, out: Path) -> Path:
+    """Render CFG into OUT (no lint: not what is measured); the namespace's script."""
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "backupns_gen",
-            "render",
-            "--no-lint",
-            "-c",
-            str(cfg),
-            "-o",
-            str(out),
-        ],
+        [sys.executable, "-m", "backupns_gen", "render", "--no-lint",
+         "-c", str(cfg), "-o", str(out)],
         check=True,
         capture_output=True,
         cwd=REPO,
@@ -281,23 +259,7 @@ def render_snapshot(tmp: Path, kind: str, port: int) -> Path:
     cfg = tmp / f"snap-{kind}.yaml"
     cfg.write_text(yaml.safe_dump(config))
     out = tmp / f"out-{kind}"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "backupns_gen",
-            "render",
-            "--no-lint",
-            "-c",
-            str(cfg),
-            "-o",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
-    return out / "namespaces" / NS / "backup-ns.sh"
+    return render_script(cfg, out)
 
 
 def snapshot_round(
