@@ -227,6 +227,11 @@ def ctls() -> Iterator[dict[int, Ctl]]:
     yield got
     for ctl in got.values():
         if isinstance(ctl.cluster, RealCluster):  # kubesim: gone with its module
+            # A test that made its own tenant namespace may leave it: delete them all, or
+            # remove_contents waits its whole timeout for a namespace nobody deletes.
+            ctl.cluster.kubectl(
+                "delete", "namespace", *ctl.tenants, "--ignore-not-found", "--wait=false"
+            )
             remove_contents(ctl.cluster, ctl.tenants)
 
 
