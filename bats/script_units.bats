@@ -177,6 +177,16 @@ each_is() {
   [[ $status -eq 0 && $output == "$s" ]]
 }
 
+@test "url_query_value: every byte but an unreserved one is percent-encoded, as a URL query needs" {
+  run --separate-stderr in_script "$S" -- url_query_value 'backup-ns.sh/pvc in (data,www-1)'
+  [[ $status -eq 0 && -z $stderr ]]
+  [[ $output == 'backup-ns.sh%2Fpvc%20in%20%28data%2Cwww-1%29' ]]
+  local token='eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MTIzNH0+/=&?~_.-'
+  run --separate-stderr in_script "$S" -- url_query_value "$token"
+  run --separate-stderr python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._~") == sys.argv[2])' "$token" "$output"
+  [[ $output == True ]]
+}
+
 @test "env_config_serialize: KEY=value lines, a password value never appears" {
   run --separate-stderr in_script "$S" BAK_NAMESPACE=shop BAK_DB_POSTGRES_PASSWORD=hunter2 \
     BAK_DB_MYSQL_PASSWORD='${MYSQL_ROOT_PASSWORD}' -- \
