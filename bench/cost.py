@@ -424,10 +424,22 @@ def bench_create(server: Server, tmp: Path, repeat: int, db: Any, show: bool) ->
         goals = {"requests": GOAL_CREATE_REQUESTS, "discovery": 0, "tool CPU s": GOAL_CREATE_CPU}
         report(fig, goals if ns == PLAIN else {}, show)
         if ns == PLAIN:
-            kubectl_floor(server, tmp, ns, len(fig.samples[-1].requests), repeat)
+            n = len(fig.samples[-1].requests)
+            kubectl_floor(server, tmp, ns, n, repeat, {}, "")
+            lean = lean_env(out / "namespaces" / ns / "backup-ns.sh")
+            kubectl_floor(server, tmp, ns, n, repeat, lean, " with the script's Go runtime")
 
 
-def kubectl_floor(server: Server, tmp: Path, ns: str, n: int, repeat: int) -> None:
+def lean_env(script: Path) -> dict[str, str]:
+    """The Go runtime settings the script gives its raw kubectl calls (KUBE_LEAN_ENV)."""
+    found = re.search(r"^KUBE_LEAN_ENV=\((.*)\)$", script.read_text(), re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"{script}: no KUBE_LEAN_ENV")
+    return dict(item.split("=", 1) for item in found.group(1).split())
+
+
+def kubectl_floor(server: Server, tmp: Path, ns: str, n: int, repeat: int,
+                  extra: dict[str, str], what: str) -> None:
     """The floor of the create's tool CPU: N bare kubectl processes (one per request the
     create made), each a raw GET of the PVC with a cold cache, as the ServiceAccount."""
     argv = ["kubectl", "get", "--raw", f"/api/v1/namespaces/{ns}/persistentvolumeclaims/data"]
@@ -435,12 +447,12 @@ def kubectl_floor(server: Server, tmp: Path, ns: str, n: int, repeat: int) -> No
     for _ in range(repeat):
         used = 0.0
         for _ in range(n):
-            env = server.sa_env(ns, NS_SA, tmp)
+            env = {**server.sa_env(ns, NS_SA, tmp), **extra}
             c0 = cpu()
             subprocess.run(argv, env=env, capture_output=True, check=True, timeout=60)
             used += cpu() - c0
         xs.append(used)
-    print(f"    CPU floor   {stat(xs, '.3f')}  ({n} bare kubectl get --raw, cold cache)")
+    print(f"    CPU floor   {stat(xs, '.3f')}  ({n} bare kubectl get --raw, cold cache{what})")
 
 
 # --- the controller ----------------------------------------------------------------------

@@ -87,7 +87,7 @@ in_script() {
 # the clock WHEN (any `date -d` input, read in ZONE), as create computes them.
 periods_at() {
   # shellcheck disable=SC2016 # expanded by the child bash, not here
-  env -i PATH="$PATH" bash -c 'source "$1" && period_labels "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
+  env -i PATH="$PATH" bash -c 'source "$1" && n=$(clock_names "$(clock_epoch "$3" "$2")" "$3") && echo "${n#* }"' _ "$@"
 }
 
 # periods_without_tzdata SCRIPT WHEN ZONE: periods_at on a system without zone files
@@ -96,13 +96,13 @@ periods_without_tzdata() {
   mkdir -p "$BATS_TEST_TMPDIR/no-zoneinfo"
   # shellcheck disable=SC2016 # expanded by the child bash, not here
   env -i PATH="$PATH" TZDIR="$BATS_TEST_TMPDIR/no-zoneinfo" \
-    bash -c 'source "$1" && period_labels "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
+    bash -c 'source "$1" && n=$(clock_names "$(clock_epoch "$3" "$2")" "$3") && echo "${n#* }"' _ "$@"
 }
 
 # stamp_at SCRIPT WHEN ZONE: the {date} placeholder for the clock WHEN.
 stamp_at() {
   # shellcheck disable=SC2016 # expanded by the child bash, not here
-  env -i PATH="$PATH" bash -c 'source "$1" && date_stamp "$(clock_epoch "$3" "$2")" "$3"' _ "$@"
+  env -i PATH="$PATH" bash -c 'source "$1" && n=$(clock_names "$(clock_epoch "$3" "$2")" "$3") && echo "${n%% *}"' _ "$@"
 }
 
 # delete_after_at SCRIPT WHEN ZONE DAYS: backup-ns.sh/delete-after for the clock WHEN.

@@ -299,13 +299,14 @@ json_members() {
   done
 }
 
-# duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.
-# Returns 1 (and prints nothing) for anything else (is_duration).
-duration_to_seconds() {
+# duration_in_seconds DURATION: REPLY = the seconds of "90", "90s", "15m", "1h30m",
+# "2h5m10s" (no subshell). Returns 1 for anything else (is_duration).
+duration_in_seconds() {
   local d=$1 total=0 n re_plain='^[0-9]+$' re_part='^([0-9]+)([hms])(.*)$'
+  REPLY=''
   is_duration "$d" || return 1
   if [[ $d =~ $re_plain ]]; then
-    printf '%d\n' "$((10#$d))"
+    REPLY=$((10#$d))
     return 0
   fi
   while [[ $d =~ $re_part ]]; do
@@ -317,7 +318,13 @@ duration_to_seconds() {
     esac
     d=${BASH_REMATCH[3]}
   done
-  printf '%d\n' "$total"
+  REPLY=$total
+}
+
+# duration_to_seconds DURATION: duration_in_seconds on stdout (nothing for a bad one).
+duration_to_seconds() {
+  duration_in_seconds "$1" || return 1
+  printf '%d\n' "$REPLY"
 }
 
 # is_dns_label VALUE: RFC 1123 label (namespaces, containers): at most 63 characters.
@@ -424,15 +431,11 @@ clock_epoch() {
   printf '%s\n' "$e"
 }
 
-# period_labels EPOCH ZONE: "<daily> <weekly> <monthly>" in ZONE, e.g.
-# "2026-12-31 2026-w53 2026-12": the ISO week-year and week (GGGG-wVV).
-period_labels() {
-  zone_date "$1" "$2" '%Y-%m-%d %G-w%V %Y-%m'
-}
-
-# date_stamp EPOCH ZONE: the {date} placeholder, YYYY-MM-DD-HHMMSS in ZONE.
-date_stamp() {
-  zone_date "$1" "$2" %Y-%m-%d-%H%M%S
+# clock_names EPOCH ZONE: "<date> <daily> <weekly> <monthly>" in ZONE, from one reading:
+# the {date} placeholder (YYYY-MM-DD-HHMMSS) and the period labels, e.g.
+# "2026-12-31-013000 2026-12-31 2026-w53 2026-12": the ISO week-year and week (GGGG-wVV).
+clock_names() {
+  zone_date "$1" "$2" '%Y-%m-%d-%H%M%S %Y-%m-%d %G-w%V %Y-%m'
 }
 
 # delete_after_date EPOCH ZONE DAYS: today in ZONE plus DAYS, YYYY-MM-DD.
@@ -451,18 +454,26 @@ random_suffix() {
   printf '%s\n' "$s"
 }
 
-# env_config_serialize VAR...: "VAR=value" lines for the backup-ns.sh/env-config
-# annotation and the `config` command. A secret setting is written only as its
-# ${ENVVAR} reference; any other value of it is left out, never printed.
-env_config_serialize() {
+# env_config_lines VAR...: CONFIG_LINES = the "VAR=value" lines for the
+# backup-ns.sh/env-config annotation and the `config` command (no subshell). A secret
+# setting is written only as its ${ENVVAR} reference; any other value of it is left
+# out, never printed. env_config_serialize VAR...: the same lines on stdout.
+CONFIG_LINES=()
+env_config_lines() {
   local var
+  CONFIG_LINES=()
   for var in "$@"; do
     [[ -n ${!var+x} ]] || continue
     if secret_setting "$var" && ! env_ref "${!var}" >/dev/null; then
       continue
     fi
-    printf '%s=%s\n' "$var" "${!var}"
+    CONFIG_LINES+=("$var=${!var}")
   done
+}
+
+env_config_serialize() {
+  env_config_lines "$@"
+  ((${#CONFIG_LINES[@]} == 0)) || printf '%s\n' "${CONFIG_LINES[@]}"
 }
 
 # --- time zones -----------------------------------------------------------------

@@ -218,13 +218,14 @@ json_members() {
   done
 }
 
-# duration_to_seconds DURATION: "90", "90s", "15m", "1h30m", "2h5m10s" -> seconds.
-# Returns 1 (and prints nothing) for anything else (is_duration).
-duration_to_seconds() {
+# duration_in_seconds DURATION: REPLY = the seconds of "90", "90s", "15m", "1h30m",
+# "2h5m10s" (no subshell). Returns 1 for anything else (is_duration).
+duration_in_seconds() {
   local d=$1 total=0 n re_plain='^[0-9]+$' re_part='^([0-9]+)([hms])(.*)$'
+  REPLY=''
   is_duration "$d" || return 1
   if [[ $d =~ $re_plain ]]; then
-    printf '%d\n' "$((10#$d))"
+    REPLY=$((10#$d))
     return 0
   fi
   while [[ $d =~ $re_part ]]; do
@@ -236,7 +237,13 @@ duration_to_seconds() {
     esac
     d=${BASH_REMATCH[3]}
   done
-  printf '%d\n' "$total"
+  REPLY=$total
+}
+
+# duration_to_seconds DURATION: duration_in_seconds on stdout (nothing for a bad one).
+duration_to_seconds() {
+  duration_in_seconds "$1" || return 1
+  printf '%d\n' "$REPLY"
 }
 
 # is_dns_label VALUE: RFC 1123 label (namespaces, containers): at most 63 characters.
@@ -343,15 +350,11 @@ clock_epoch() {
   printf '%s\n' "$e"
 }
 
-# period_labels EPOCH ZONE: "<daily> <weekly> <monthly>" in ZONE, e.g.
-# "2026-12-31 2026-w53 2026-12": the ISO week-year and week (GGGG-wVV).
-period_labels() {
-  zone_date "$1" "$2" '%Y-%m-%d %G-w%V %Y-%m'
-}
-
-# date_stamp EPOCH ZONE: the {date} placeholder, YYYY-MM-DD-HHMMSS in ZONE.
-date_stamp() {
-  zone_date "$1" "$2" %Y-%m-%d-%H%M%S
+# clock_names EPOCH ZONE: "<date> <daily> <weekly> <monthly>" in ZONE, from one reading:
+# the {date} placeholder (YYYY-MM-DD-HHMMSS) and the period labels, e.g.
+# "2026-12-31-013000 2026-12-31 2026-w53 2026-12": the ISO week-year and week (GGGG-wVV).
+clock_names() {
+  zone_date "$1" "$2" '%Y-%m-%d-%H%M%S %Y-%m-%d %G-w%V %Y-%m'
 }
 
 # delete_after_date EPOCH ZONE DAYS: today in ZONE plus DAYS, YYYY-MM-DD.
@@ -370,18 +373,26 @@ random_suffix() {
   printf '%s\n' "$s"
 }
 
-# env_config_serialize VAR...: "VAR=value" lines for the backup-ns.sh/env-config
-# annotation and the `config` command. A secret setting is written only as its
-# ${ENVVAR} reference; any other value of it is left out, never printed.
-env_config_serialize() {
+# env_config_lines VAR...: CONFIG_LINES = the "VAR=value" lines for the
+# backup-ns.sh/env-config annotation and the `config` command (no subshell). A secret
+# setting is written only as its ${ENVVAR} reference; any other value of it is left
+# out, never printed. env_config_serialize VAR...: the same lines on stdout.
+CONFIG_LINES=()
+env_config_lines() {
   local var
+  CONFIG_LINES=()
   for var in "$@"; do
     [[ -n ${!var+x} ]] || continue
     if secret_setting "$var" && ! env_ref "${!var}" >/dev/null; then
       continue
     fi
-    printf '%s=%s\n' "$var" "${!var}"
+    CONFIG_LINES+=("$var=${!var}")
   done
+}
+
+env_config_serialize() {
+  env_config_lines "$@"
+  ((${#CONFIG_LINES[@]} == 0)) || printf '%s\n' "${CONFIG_LINES[@]}"
 }
 
 # --- time zones -----------------------------------------------------------------
@@ -475,17 +486,23 @@ zone_date() {
 }
 # --- configuration: verify, print, help ---------------------------------------
 
-# db_kind: the database to dump in this run: none, postgres or mysql.
-db_kind() {
+# db_kind_reply: REPLY = the database to dump in this run: none, postgres or mysql
+# (no subshell); db_kind: the same on stdout.
+db_kind_reply() {
   if [[ $BAK_DB_SKIP == true ]]; then
-    printf 'none\n'
+    REPLY=none
   elif [[ ${BAK_DB_POSTGRES:-false} == true ]]; then
-    printf 'postgres\n'
+    REPLY=postgres
   elif [[ ${BAK_DB_MYSQL:-false} == true ]]; then
-    printf 'mysql\n'
+    REPLY=mysql
   else
-    printf 'none\n'
+    REPLY=none
   fi
+}
+
+db_kind() {
+  db_kind_reply
+  printf '%s\n' "$REPLY"
 }
 
 # secret_setting VAR: true for a setting whose value is only ever a ${ENVVAR}
@@ -497,33 +514,37 @@ secret_setting() {
   esac
 }
 
-# active_config_vars: the names of the settings that apply to this run, in order.
+# active_config_vars: CONFIG_VARS = the names of the settings that apply to this run,
+# in order.
+CONFIG_VARS=()
 active_config_vars() {
   local kind
-  kind=$(db_kind)
-  printf '%s\n' BAK_NAMESPACE BAK_DRY_RUN BAK_DEBUG BAK_PVC_NAMES
+  db_kind_reply
+  kind=$REPLY
+  CONFIG_VARS=()
+  CONFIG_VARS+=(BAK_NAMESPACE BAK_DRY_RUN BAK_DEBUG BAK_PVC_NAMES)
   if [[ -n ${BAK_PVC_NAME:-} ]]; then
-    printf '%s\n' BAK_PVC_NAME
+    CONFIG_VARS+=(BAK_PVC_NAME)
   fi
-  printf '%s\n' BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY \
-    BAK_VS_WAIT_UNTIL_READY_TIMEOUT BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP
+  CONFIG_VARS+=(BAK_DUMP_PVC BAK_VS_NAME_TEMPLATE BAK_VS_CLASS_NAME BAK_VS_WAIT_UNTIL_READY \
+    BAK_VS_WAIT_UNTIL_READY_TIMEOUT BAK_THRESHOLD_SPACE_USED_PERCENTAGE BAK_DB_SKIP)
   if [[ $kind == postgres ]]; then
-    printf '%s\n' BAK_DB_POSTGRES BAK_DB_POSTGRES_EXEC_RESOURCE BAK_DB_POSTGRES_EXEC_CONTAINER \
+    CONFIG_VARS+=(BAK_DB_POSTGRES BAK_DB_POSTGRES_EXEC_RESOURCE BAK_DB_POSTGRES_EXEC_CONTAINER \
       BAK_DB_POSTGRES_DUMP_FILE BAK_DB_POSTGRES_HOST BAK_DB_POSTGRES_PORT \
-      BAK_DB_POSTGRES_USER BAK_DB_POSTGRES_PASSWORD BAK_DB_POSTGRES_DB
+      BAK_DB_POSTGRES_USER BAK_DB_POSTGRES_PASSWORD BAK_DB_POSTGRES_DB)
   fi
-  printf '%s\n' BAK_LOCK
+  CONFIG_VARS+=(BAK_LOCK)
   if [[ $BAK_LOCK != none ]]; then
-    printf '%s\n' BAK_LOCK_SLOTS BAK_LOCK_TIMEOUT_SEC
+    CONFIG_VARS+=(BAK_LOCK_SLOTS BAK_LOCK_TIMEOUT_SEC)
   fi
   if [[ $BAK_LOCK == lease ]]; then
-    printf '%s\n' BAK_LOCK_NODE BAK_LOCK_LEASE_NAMESPACE BAK_LOCK_LEASE_DURATION_SEC
+    CONFIG_VARS+=(BAK_LOCK_NODE BAK_LOCK_LEASE_NAMESPACE BAK_LOCK_LEASE_DURATION_SEC)
   fi
-  printf '%s\n' BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN
+  CONFIG_VARS+=(BAK_LABEL_VS_TYPE BAK_LABEL_VS_POD BAK_LABEL_VS_RETAIN)
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
-    printf '%s\n' BAK_LABEL_VS_RETAIN_DAYS
+    CONFIG_VARS+=(BAK_LABEL_VS_RETAIN_DAYS)
   fi
-  printf '%s\n' BAK_TIME_ZONE BAK_VERIFY_COUNT_LIMIT BAK_EVENTS
+  CONFIG_VARS+=(BAK_TIME_ZONE BAK_VERIFY_COUNT_LIMIT BAK_EVENTS)
 }
 
 # The rule of is_abs_path, in words (settings and annotations say the same).
@@ -551,8 +572,7 @@ verify_int() { # VAR MIN MAX
 }
 
 verify_duration() {
-  local v
-  if ! v=$(duration_to_seconds "${!1-}") || ((v == 0)); then
+  if ! duration_in_seconds "${!1-}" || ((REPLY == 0)); then
     invalid "$1" "is not a duration such as 15m, 1h30m, 90s or 900"
   fi
 }
@@ -650,7 +670,8 @@ verify_time_zone() {
 # verify_settings: each setting's own check, generated from the settings table.
 verify_settings() {
   local kind
-  kind=$(db_kind)
+  db_kind_reply
+  kind=$REPLY
   verify_dns_label BAK_NAMESPACE 'namespace name'
   verify_bool BAK_DRY_RUN
   verify_bool BAK_DEBUG
@@ -738,7 +759,8 @@ verify_config() {
       invalid BAK_DB_SKIP "is false, but neither BAK_DB_POSTGRES nor BAK_DB_MYSQL is true"
     fi
   fi
-  kind=$(db_kind)
+  db_kind_reply
+  kind=$REPLY
   [[ $kind != mysql ]] ||
     invalid BAK_DB_MYSQL "is true, but this script was generated without MySQL support (add database.mysql to backupns.yaml and render again)"
   if [[ $kind != none && -z $BAK_DUMP_PVC ]]; then
@@ -841,19 +863,20 @@ warn_unknown_settings() {
 # print_config: one log line: how many settings apply and those that differ from the
 # baked defaults (no secrets). With BAK_DEBUG=true, one line per setting as well.
 print_config() {
-  local vars line n=0 k=0 changed=()
+  local line n=0 k=0 changed=()
   local -A baked=()
   set -- "${BAK_BAKED[@]}"
   while (($# >= 2)); do
     baked[$1]=$2
     shift 2
   done
-  mapfile -t vars < <(active_config_vars)
-  while IFS= read -r line; do
+  active_config_vars
+  env_config_lines "${CONFIG_VARS[@]}"
+  for line in "${CONFIG_LINES[@]}"; do
     n=$((n + 1))
     [[ $BAK_DEBUG != true ]] || log "config $line"
     [[ -n ${baked[${line%%=*}]+x} && ${baked[${line%%=*}]} == "${line#*=}" ]] || changed[k++]=$line
-  done < <(env_config_serialize "${vars[@]}")
+  done
   if ((k == 0)); then
     log "config: $n settings checked, all as baked (backup-ns.sh config prints them)"
   else
@@ -1516,11 +1539,13 @@ build_labels() {
 # build_annotations PVC: fill VS_ANNOTATIONS (cut-at, pvc-namespace, pvc-size,
 # env-config; dump-* on BAK_DUMP_PVC).
 build_annotations() {
-  local vars
-  mapfile -t vars < <(active_config_vars)
+  local config
+  active_config_vars
+  env_config_lines "${CONFIG_VARS[@]}"
+  printf -v config '%s\n' "${CONFIG_LINES[@]}"
   VS_ANNOTATIONS=("backup-ns.sh/cut-at=$RUN_CUT_AT" "backup-ns.sh/pvc-namespace=$BAK_NAMESPACE")
   [[ -z ${PVC_SIZE[$1]:-} ]] || VS_ANNOTATIONS+=("backup-ns.sh/pvc-size=${PVC_SIZE[$1]}")
-  VS_ANNOTATIONS+=("backup-ns.sh/env-config=$(env_config_serialize "${vars[@]}")")
+  VS_ANNOTATIONS+=("backup-ns.sh/env-config=${config%$'\n'}")
   if [[ -n $DUMP_SIZE && $1 == "$BAK_DUMP_PVC" ]]; then
     VS_ANNOTATIONS+=("backup-ns.sh/dump-file=$DUMP_FILE"
       "backup-ns.sh/dump-size=$DUMP_SIZE"
@@ -2101,8 +2126,7 @@ vs_create_all() {
       printf '%s\n' "${manifests[i]}" >&2
     fi
     [[ $BAK_DRY_RUN != true ]] || continue
-    if ! printf '%s\n' "${manifests[i]}" |
-      kube_raw create "$path" -f - >/dev/null 2>"$ERR_FILE"; then
+    if ! kube_raw create "$path" -f - <<<"${manifests[i]}" >/dev/null 2>"$ERR_FILE"; then
       kube_fail "cannot create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]}" \
         "Check the snapshot CRDs, the VolumeSnapshotClass and that the ServiceAccount may create volumesnapshots"
     fi
@@ -4790,8 +4814,7 @@ event_record() {
   "type": %s, "reason": %s, "message": %s,
   "source": {"component": "backup-ns"}, "reportingComponent": "backup-ns",
   "reportingInstance": %s, "firstTimestamp": %s, "lastTimestamp": %s, "count": 1}' "${q[@]}"
-  if ! out=$(printf '%s\n' "$manifest" |
-    kube_raw create "/api/v1/namespaces/$BAK_NAMESPACE/events" -f - 2>"$ERR_FILE"); then
+  if ! out=$(kube_raw create "/api/v1/namespaces/$BAK_NAMESPACE/events" -f - <<<"$manifest" 2>"$ERR_FILE"); then
     if [[ $type == Normal ]]; then
       warn "cannot record the $reason Event: $(err_detail "$ERR_FILE"). The backup is not affected; check that the ServiceAccount may create events"
     else
@@ -4847,13 +4870,14 @@ on_exit() {
 # snapshot_names: after the lock, from one clock reading: VS_NAMES (one per PVC),
 # RUN_PERIODS and RUN_DELETE_AFTER.
 snapshot_names() {
-  local epoch stamp rand pvc name
+  local epoch names stamp rand pvc name
   if ! epoch=$(clock_epoch "$BAK_TIME_ZONE" "${BAK_NOW:-now}" 2>"$ERR_FILE"); then
     die "cannot read the clock" "$(err_detail "$ERR_FILE")" "Check BAK_NOW and BAK_TIME_ZONE"
   fi
   zone_require "$BAK_TIME_ZONE" "$epoch" "the period labels"
-  stamp=$(date_stamp "$epoch" "$BAK_TIME_ZONE")
-  RUN_PERIODS=$(period_labels "$epoch" "$BAK_TIME_ZONE")
+  names=$(clock_names "$epoch" "$BAK_TIME_ZONE")
+  stamp=${names%% *}
+  RUN_PERIODS=${names#* }
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
     RUN_DELETE_AFTER=$(delete_after_date "$epoch" "$BAK_TIME_ZONE" "$((10#$BAK_LABEL_VS_RETAIN_DAYS))")
   fi
@@ -4912,7 +4936,8 @@ command_create() {
   else
     read -ra PVCS <<<"$BAK_PVC_NAMES"
   fi
-  kind=$(db_kind)
+  db_kind_reply
+  kind=$REPLY
 
   run_begin
 
@@ -4965,7 +4990,8 @@ command_create() {
     return 0
   fi
   if [[ $BAK_VS_WAIT_UNTIL_READY == true ]]; then
-    limit=$(duration_to_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT")
+    duration_in_seconds "$BAK_VS_WAIT_UNTIL_READY_TIMEOUT"
+    limit=$REPLY
     log "snapshot: waiting until ready (limit ${limit}s): ${VS_NAMES[*]}"
     vs_wait_ready "$limit"
   else
@@ -4988,11 +5014,10 @@ command_create() {
 }
 
 command_config() {
-  local vars
   (($# == 0)) || usage_error "config takes no arguments (got \"$1\")"
   verify_config
-  mapfile -t vars < <(active_config_vars)
-  env_config_serialize "${vars[@]}"
+  active_config_vars
+  env_config_serialize "${CONFIG_VARS[@]}"
 }
 
 # --- commands: usage, help, dispatch (generated from the command list) ----------
