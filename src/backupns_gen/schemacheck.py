@@ -83,6 +83,7 @@ class Schemas:
         self.cache = cache
         self._version: str | None = None
         self._defs: tuple[Any, frozenset[str], bool] | None = None
+        self._rules: tuple[frozenset[str], bool] | None = None
         self._validators: dict[tuple[str, str], Any] = {}
         self._tool_key: str | None = None
 
@@ -136,6 +137,21 @@ class Schemas:
             self._defs = (defs, frozenset(enums), not other_rules)
         return self._defs
 
+    def shape_rules(self) -> tuple[frozenset[str], bool]:
+        """``definitions()`` without the definitions: every enum string and whether
+        strings have no other rules, kept in the lint cache (reading the definitions
+        costs more than checking the one manifest a re-render renders)."""
+        if self._rules is None:
+            key = key_of(self.tool_key(), "shape-rules")
+            hit = self.cache.get(key)
+            if isinstance(hit, dict) and isinstance(hit.get("enums"), list):
+                self._rules = frozenset(map(str, hit["enums"])), bool(hit.get("shape_ok"))
+            else:
+                _defs, enums, shape_ok = self.definitions()
+                self.cache.put(key, {"enums": sorted(enums), "shape_ok": shape_ok})
+                self._rules = enums, shape_ok
+        return self._rules
+
     def validator(self, kind: str, api_version: str) -> Any:
         """A compiled jsonschema validator, or None when there is no schema for the kind."""
         key = (kind, api_version)
@@ -180,7 +196,7 @@ def check_file(path: str, text: str, schemas: Schemas, cache: LintCache) -> File
     hit = cache.get(key)
     if isinstance(hit, dict):
         return FileResult(**hit)
-    _defs, enums, shape_ok = schemas.definitions()
+    enums, shape_ok = schemas.shape_rules()
     result = FileResult()
     try:
         docs = [d for d in yaml.load_all(without_scripts(text) if shape_ok else text, _LOADER)]

@@ -9,7 +9,7 @@ from annotated_types import Ge, Le
 
 from backupns_gen.config import ControllerConfig, Keep
 from backupns_gen.controller import CTL_SETTINGS, controller_env
-from backupns_gen.schedule import period_seconds
+from backupns_gen.schedule import _stepped_period, period_seconds
 from tests.genhelpers import plan_of
 
 
@@ -63,3 +63,15 @@ def test_period_is_the_longest_gap() -> None:
     assert period_seconds("0 */6 * * *") == 6 * 3600
     assert period_seconds("0 1 * * 1,4") == 4 * 86400
     assert period_seconds("@hourly") == 3600
+
+
+def test_a_daily_schedule_is_a_day_without_stepping_through_its_runs() -> None:
+    """The shortcut for once a day at a fixed time agrees with stepping through the runs
+    (every minute and hour), and leaves anything else to the stepping."""
+    for minute in range(60):
+        for hour in range(24):
+            expr = f"{minute} {hour} * * *"
+            assert period_seconds(expr) == _stepped_period(expr, 16) == 86400
+    assert period_seconds("@daily") == 86400
+    assert period_seconds("5 1 * * 1") == 7 * 86400
+    assert period_seconds("5 1 1 * *") == 31 * 86400

@@ -103,3 +103,18 @@ def test_parsing_without_the_script_gives_the_same_shape(config: Path) -> None:
         full = [shape(d, enums) for d in yaml.safe_load_all(f.text)]
         fast = [shape(d, enums) for d in yaml.safe_load_all(stripped)]
         assert full == fast, path
+
+
+def test_shape_rules_are_kept_in_the_lint_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The enums and the strings' rules come from the definitions once; a later run with
+    the same cache does not read the definitions to check a manifest's shape."""
+    _defs, enums, shape_ok = Schemas("1.32", LintCache(tmp_path)).definitions()
+    assert Schemas("1.32", LintCache(tmp_path)).shape_rules() == (enums, shape_ok)
+
+    def no_definitions(self: Schemas) -> None:
+        raise AssertionError("the definitions were read")
+
+    monkeypatch.setattr(Schemas, "definitions", no_definitions)
+    assert Schemas("1.32", LintCache(tmp_path)).shape_rules() == (enums, shape_ok)
