@@ -66,7 +66,7 @@ def _renderer(config_path: Path) -> tuple[Plan, Renderer]:
     from .render import Renderer
     from .rendercache import RenderCache
 
-    return plan(_load(config_path)), Renderer(cache=RenderCache())
+    return plan(_load(config_path)), Renderer(cache=RenderCache(), workers=os.cpu_count() or 1)
 
 
 def _report(report: LintReport) -> LintReport:

@@ -9,6 +9,7 @@ default, so a re-render lints only what changed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from . import shellcheck
@@ -46,9 +47,10 @@ class LintReport:
 
 class Linter:
     """Lint as the files come, one unit at a time: each manifest file is checked when
-    added (its result kept, not its text), each script reduced to its shape, and the
-    distinct shapes (a handful, whatever the number of namespaces) go to ShellCheck in
-    ``finish``. Memory stays bounded by one unit plus the distinct shapes."""
+    added (its result kept, not its text), each script reduced to its shape, and each
+    new shape (a handful, whatever the number of namespaces) goes to ShellCheck at once,
+    in the background, while the next units render: up to one ShellCheck per core, the
+    rest in ``finish``. Memory stays bounded by one unit plus the distinct shapes."""
 
     def __init__(
         self, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION, cache: LintCache | None = None
@@ -63,11 +65,21 @@ class Linter:
         self.manifests = 0
         self.manifests_validated = 0
         self.skipped: set[str] = set()
+        self.runs: list[shellcheck.Run] = []
+        self.running: list[shellcheck.Run] = []
+        self.queued: list[str] = []
+        """New shapes not handed to ShellCheck yet."""
+        self.jobs = os.cpu_count() or 2
 
     def add(self, files: dict[str, RenderedFile]) -> None:
         for path, f in sorted(files.items()):
             if f.kind == "script":
-                self.shapes.setdefault(shellcheck.canonical(f.text), []).append(path)
+                text = shellcheck.canonical(f.text)
+                paths = self.shapes.get(text)
+                if paths is None:
+                    paths = self.shapes[text] = []
+                    self.queued.append(text)
+                paths.append(path)
                 self.scripts += 1
             elif f.kind == "manifest" and path.endswith(".yaml"):
                 result = check_file(path, f.text, self.schemas, self.cache)
@@ -76,6 +88,19 @@ class Linter:
                 self.manifests += result.docs
                 self.manifests_validated += result.validated
                 self.skipped.update(result.skipped)
+        self._start()
+
+    def _start(self) -> None:
+        """Hand the queued shapes to ShellCheck, one run each, while fewer than one per
+        core are running (a shape whose result is cached starts none)."""
+        if not self.queued:
+            return
+        self.running = [run for run in self.running if not run.done()]
+        while self.queued and len(self.running) < self.jobs:
+            run = shellcheck.Run([self.queued.pop(0)], self.cache, jobs=1)
+            self.runs.append(run)
+            if not run.done():
+                self.running.append(run)
 
     def tools(self) -> str:
         """What a lint verdict depends on besides the texts: ShellCheck (its version) and
@@ -86,8 +111,16 @@ class Linter:
 
     def finish(self) -> LintReport:
         """Run ShellCheck on the shapes not cached and report, findings in path order."""
-        run = shellcheck.Run(self.shapes, self.cache)
-        results = run.wait()
+        if self.queued:
+            self.runs.append(shellcheck.Run(self.queued, self.cache))
+            self.queued = []
+        results: dict[str, shellcheck.Comments] = {}
+        try:
+            for run in self.runs:
+                results.update(run.wait())
+        finally:
+            for run in self.runs:
+                run.stop()
         scripts = sorted((path, text) for text, paths in self.shapes.items() for path in paths)
         findings = [
             shellcheck.format_comment(path, c) for path, text in scripts for c in results[text]
@@ -101,7 +134,7 @@ class Linter:
                 for item in sorted(self.skipped)
             ],
             scripts=self.scripts,
-            scripts_linted=run.count,
+            scripts_linted=sum(run.count for run in self.runs),
             manifests=self.manifests,
             manifests_validated=self.manifests_validated,
         )

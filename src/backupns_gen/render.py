@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from . import __version__, commands, jobscript, kinds
+from . import __version__, commands, jobscript, kinds, renderpool
 from .cache import default_dir
 from .controller import DRILL_CRONJOB
 from .dashboard import dashboard_json
@@ -236,9 +238,13 @@ class Renderer:
     """One render run: the Jinja environment for a templates root, made once and passed
     along (not kept in module state), and optionally the persistent RenderCache."""
 
-    def __init__(self, root: str | None = None, cache: RenderCache | None = None) -> None:
+    def __init__(
+        self, root: str | None = None, cache: RenderCache | None = None, workers: int = 0
+    ) -> None:
         self.root = root
         self.cache = cache
+        self.workers = workers
+        """Worker processes for a large render (``renderpool``); 0 or 1: none."""
         self.env = environment(root)
         self.words = jobscript.Memo()
         """jobscript's memo: what it learnt about the texts of this run."""
@@ -297,15 +303,18 @@ class Renderer:
             return None
         return self.cache.key({"unit": unit, "header": hdr}, self.root)
 
-    def namespace(self, unit: NamespaceUnit, hdr: str) -> dict[str, RenderedFile]:
-        """A namespace's files, from its plan unit only (no raw config)."""
+    def namespace(
+        self, unit: NamespaceUnit, hdr: str, key: str | None = None
+    ) -> dict[str, RenderedFile]:
+        """A namespace's files, from its plan unit only (no raw config); KEY: its render
+        key when known already."""
         if self.cache is None:
             return self._namespace(unit, hdr)
 
         def fresh() -> dict[str, tuple[str, int, str]]:
             return {p: (f.text, f.mode, f.kind) for p, f in self._namespace(unit, hdr).items()}
 
-        key = self.key(unit, hdr)
+        key = key or self.key(unit, hdr)
         found = self.cache.get_or_render(key, fresh)
         return {p: RenderedFile(t, m, k) for p, (t, m, k) in found.items()}
 
@@ -373,13 +382,50 @@ class Renderer:
         keeps none of them renders in memory bounded by one namespace, whatever the
         number of namespaces."""
         hdr = header(plan.source_name)
-        for unit in plan.namespaces:
-            if only is not None and unit.name not in only:
-                continue
-            if keep is not None and not keep(unit, self.key(unit, hdr)):
-                continue
-            yield self.namespace(unit, hdr)
+        pool: renderpool.Pool | None = None
+        pending: deque[tuple[NamespaceUnit, str | None, Future[Files] | None]] = deque()
+        try:
+            for unit in plan.namespaces:
+                if only is not None and unit.name not in only:
+                    continue
+                key = self.key(unit, hdr)
+                if keep is not None and not keep(unit, key):
+                    continue
+                if pool is None and self._pooled(plan, key) and self.cache is not None:
+                    assert self.cache.dir is not None
+                    pool = renderpool.Pool(self.root, self.workers, self.cache.dir.parent)
+                future = None
+                if pool is not None and self.cache is not None and not self.cache.has(key):
+                    future = pool.submit(unit, hdr, key)
+                pending.append((unit, key, future))
+                # in plan order: a namespace at hand at once, a pooled one when the
+                # window is full (the workers render those behind it meanwhile)
+                window = 0 if pool is None else pool.window
+                while pending and (pending[0][2] is None or len(pending) > window):
+                    yield self._take(pending.popleft(), hdr)
+            while pending:
+                yield self._take(pending.popleft(), hdr)
+        finally:
+            if pool is not None:
+                pool.close()
         yield self.cluster(plan, hdr)
+
+    def _pooled(self, plan: Plan, key: str | None) -> bool:
+        """Whether to start worker processes, at a namespace not rendered yet."""
+        return (
+            self.workers > 1
+            and self.cache is not None
+            and self.cache.dir is not None
+            and key is not None
+            and not self.cache.has(key)
+            and len(plan.namespaces) >= renderpool.MIN_NAMESPACES
+        )
+
+    def _take(
+        self, item: tuple[NamespaceUnit, str | None, Future[Files] | None], hdr: str
+    ) -> Files:
+        unit, key, future = item
+        return self.namespace(unit, hdr, key) if future is None else future.result()
 
     def cluster(self, plan: Plan, hdr: str) -> Files:
         """The files that are not a namespace's: the controller script, cluster/,

@@ -84,6 +84,14 @@ class RenderCache:
             return None
         return key_of(self._code[root], text)
 
+    def has(self, key: str | None) -> bool:
+        """Whether an entry for KEY is kept (in memory or on disk)."""
+        if key is None:
+            return False
+        if key in self._memory:
+            return True
+        return self.dir is not None and (self.dir / key[:2] / key / "index.json").is_file()
+
     def get_or_render(self, key: str | None, render: Callable[[], Files]) -> Files:
         if key is None:
             return render()

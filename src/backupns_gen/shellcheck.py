@@ -164,6 +164,20 @@ class Run:
             for chunk in chunks
         ]
 
+    def done(self) -> bool:
+        """True when every ShellCheck process of this run has exited."""
+        return all(proc.poll() is not None for proc in self._procs)
+
+    def stop(self) -> None:
+        """End this run's ShellCheck processes (another run failed): no result kept."""
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+        if self._procs:
+            self._tmp.cleanup()
+        self._procs = []
+
     def wait(self) -> dict[str, Comments]:
         """Comments per text; results are cached only when every process succeeded."""
         if not self._procs:

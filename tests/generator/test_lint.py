@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backupns_gen.lint import lint
+from backupns_gen.lint import Linter, lint
 from backupns_gen.lintcache import LintCache
 from backupns_gen.loader import load_config
 from backupns_gen.plan import plan
@@ -96,3 +96,14 @@ def test_the_cli_reuses_results_across_processes(tmp_path: Path) -> None:
     assert f"({n} scripts, {n} distinct linted;" in run()
     assert f"({n} scripts, 0 distinct linted; " in run()
     assert "0 distinct validated" in run()
+
+
+def test_shellcheck_starts_on_a_new_shape_before_the_last_unit() -> None:
+    """A new script shape goes to ShellCheck when it is added, while the next units
+    render; finish only collects (and runs what is left queued)."""
+    files = render(plan_of("namespaces: {a: {pvcs: [x]}}"))
+    linter = Linter(cache=fresh())
+    linter.add({p: f for p, f in files.items() if p.startswith("namespaces/")})
+    assert len(linter.runs) == 1 and not linter.runs[0].done() and not linter.queued
+    report = linter.finish()
+    assert (report.scripts, report.scripts_linted, report.findings) == (1, 1, [])
