@@ -384,6 +384,7 @@ class Renderer:
         hdr = header(plan.source_name)
         pool: renderpool.Pool | None = None
         pending: deque[tuple[NamespaceUnit, str | None, Future[Files] | None]] = deque()
+        misses = 0
         try:
             for unit in plan.namespaces:
                 if only is not None and unit.name not in only:
@@ -391,9 +392,10 @@ class Renderer:
                 key = self.key(unit, hdr)
                 if keep is not None and not keep(unit, key):
                     continue
-                if pool is None and self._pooled(plan, key) and self.cache is not None:
-                    assert self.cache.dir is not None
-                    pool = renderpool.Pool(self.root, self.workers, self.cache.dir.parent)
+                if pool is None and self._pooled(plan, key):
+                    misses += 1
+                    if misses > renderpool.FIRST_IN_MAIN and self.cache and self.cache.dir:
+                        pool = renderpool.Pool(self.root, self.workers, self.cache.dir.parent)
                 future = None
                 if pool is not None and self.cache is not None and not self.cache.has(key):
                     future = pool.submit(unit, hdr, key)

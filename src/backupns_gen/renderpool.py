@@ -6,8 +6,9 @@ cache does not hold to worker processes and takes their files back in plan order
 few per worker ahead (``WINDOW``): memory stays bounded by that window, whatever the
 number of namespaces. The workers are started with ``spawn`` (a fresh interpreter: they
 never hold the parsed config) and store what they render in the render cache, as the
-main process would. The pool is only worth its start-up for a large render; the
-``Renderer`` starts one on its first miss when the plan has ``MIN_NAMESPACES`` or more.
+main process would. The pool is only worth its start-up for a large render: the
+``Renderer`` starts one at its ``FIRST_IN_MAIN`` + 1st miss when the plan has
+``MIN_NAMESPACES`` or more.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ if TYPE_CHECKING:  # render imports this module
 MIN_NAMESPACES = 64
 """A plan with fewer namespaces renders in the main process (a worker costs an
 interpreter start and the imports, about what 50 namespaces cost to render)."""
+FIRST_IN_MAIN = 16
+"""Namespaces not in the render cache that the main process renders itself before it
+starts the pool: a re-render with a few changed renders them without workers."""
 WINDOW = 4
 """Namespaces handed to the pool ahead of the one the caller takes next, per worker."""
 

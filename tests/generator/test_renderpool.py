@@ -19,21 +19,29 @@ def test_workers_render_what_the_main_process_renders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(renderpool, "MIN_NAMESPACES", 10)
+    monkeypatch.setattr(renderpool, "FIRST_IN_MAIN", 2)
     root = stub_root(tmp_path)
     the_plan = plan_of(MANY)
     alone = list(Renderer(root).units(the_plan))
     cache = RenderCache(tmp_path / "cache")
     pooled = list(Renderer(root, cache, workers=2).units(the_plan))
     assert pooled == alone
-    # the workers rendered and stored every namespace: none was rendered here, and
-    # a render from the cache now finds them all
-    assert (cache.hits, cache.misses) == (0, 0)
+    # the workers rendered and stored every namespace but the first two: those were
+    # rendered here, and a render from the cache now finds them all
+    assert (cache.hits, cache.misses) == (0, 2)
     again = RenderCache(tmp_path / "cache")
     assert list(Renderer(root, again, workers=2).units(the_plan)) == alone
     assert (again.hits, again.misses) == (12, 0)
 
 
-def test_a_small_plan_renders_in_the_main_process(tmp_path: Path) -> None:
+def test_a_small_plan_or_a_few_changed_render_in_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = RenderCache(tmp_path / "cache")
     list(Renderer(stub_root(tmp_path), cache, workers=2).units(plan_of(MANY)))
     assert (cache.hits, cache.misses) == (0, 12)
+    monkeypatch.setattr(renderpool, "MIN_NAMESPACES", 10)
+    changed = MANY.replace("[d1]", "[d1, e1]")
+    again = RenderCache(tmp_path / "cache")
+    list(Renderer(stub_root(tmp_path / "same"), again, workers=2).units(plan_of(changed)))
+    assert (again.hits, again.misses) == (11, 1)
