@@ -222,7 +222,10 @@ def plan_namespace(
     lease_namespace: str = "backup-ns",
     schedules: schedule.Schedules | None = None,
     drill: bool = False,
+    zones: tuple[zonerules.ZoneRule, ...] | None = None,
 ) -> NamespaceUnit:
+    """The namespace's unit; ZONES: the rules it carries, when known (``plan`` gives
+    every namespace the rules of every zone of the config), else its own zone's."""
     pg, my = ns.database.postgres, ns.database.mysql
     hooks = bool(ns.hooks.pre or ns.hooks.post)
     caps = frozenset(
@@ -264,7 +267,7 @@ def plan_namespace(
         tenant_groups=tuple(ns.restore.tenant_groups),
         lease_namespace=lease_namespace,
         run_as_user=_run_as_user(ns),
-        zones=zonerules.rules_for({ns.time_zone}),
+        zones=zonerules.rules_for({ns.time_zone}) if zones is None else zones,
     )
 
 
@@ -293,11 +296,13 @@ def plan(config: Config) -> Plan:
     ctl = config.controller
     zones = config_zones(config)
     units = tuple(
-        replace(
-            plan_namespace(
-                name, config.namespaces[name], ctl.namespace, schedules, bool(ctl.verify.schedule)
-            ),
-            zones=zones,
+        plan_namespace(
+            name,
+            config.namespaces[name],
+            ctl.namespace,
+            schedules,
+            bool(ctl.verify.schedule),
+            zones,
         )
         for name in sorted(config.namespaces)
     )

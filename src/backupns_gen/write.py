@@ -47,12 +47,14 @@ def existing_generated(out_dir: Path, known: set[str] | frozenset[str] = frozens
     found: set[str] = set()
     if not out_dir.is_dir():
         return found
-    for dirpath, _dirs, filenames in os.walk(out_dir):
+    root = os.fspath(out_dir)
+    for dirpath, _dirs, filenames in os.walk(root):
+        sub = dirpath[len(root) :].strip(os.sep).replace(os.sep, "/")
         for name in filenames:
-            path = Path(dirpath, name)
-            rel = path.relative_to(out_dir).as_posix()
+            rel = f"{sub}/{name}" if sub else name
             if rel in known:
                 continue
+            path = Path(dirpath, name)
             if not path.is_symlink() and is_generated(_read_head(path)):
                 found.add(rel)
     return found
