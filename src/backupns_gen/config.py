@@ -529,7 +529,9 @@ class ScheduledDrills(Model):
     """A namespace whose last drill is older than this is due (default 168h: a week)."""
     timeout: Duration = "1h"
     """How long the controller waits for one drill's Job before it counts as failed
-    (default 1h)."""
+    (default 1h). The Job gets activeDeadlineSeconds of this plus 60s (or the namespace's
+    job.activeDeadlineSeconds when that is shorter), so Kubernetes stops a drill that
+    runs longer."""
 
 
 class ControllerConfig(Model):

@@ -34,6 +34,10 @@ CONFIG: dict[str, Any] = {
     },
     "namespaces": {ns: {"pvcs": ["data"], "lock": {"mode": "none"}} for ns in TENANTS},
 }
+# a's own Job deadline is shorter than the drill timeout plus the margin: its drill Job keeps it
+CONFIG["namespaces"]["drill-a"].update(
+    {"job": {"activeDeadlineSeconds": "330s"}, "waitUntilReady": {"timeout": "1m"}}
+)
 
 
 def _stamp(ago: timedelta) -> str:
@@ -98,6 +102,10 @@ def test_drill_oldest_first_one_at_a_time_then_the_third_fails(drills: KubeSim) 
     assert _drill_jobs(sim, "drill-c") == []
     (job_b,) = _drill_jobs(sim, "drill-b")
     (job_a,) = _drill_jobs(sim, "drill-a")
+    # Kubernetes stops a drill Job the controller no longer waits for: timeout 5m + 60s, or
+    # the namespace's shorter job.activeDeadlineSeconds
+    assert job_b["spec"]["activeDeadlineSeconds"] == 360
+    assert job_a["spec"]["activeDeadlineSeconds"] == 330
     # concurrency 1: a's Job was created only after b's had finished
     assert job_a["metadata"]["creationTimestamp"] >= job_b["status"]["completionTime"]
     for ns in ("drill-a", "drill-b"):

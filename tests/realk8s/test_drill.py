@@ -4,8 +4,10 @@ controller's ServiceAccount with only the rendered RBAC (ClusterRole backup-ns-c
 and ClusterRole backup-ns-drill bound in each namespace): the audit log shows every
 request allowed. The tier has no kubelet: the Job's pod is created (Pod Security
 `restricted` admits it, the namespace enforces it) but never runs, so the drill is
-reported as not finished within its timeout: one ERROR line, exit 1. The full drill runs
-on kubesim (tests/controller/test_drill.py).
+reported as not finished within its timeout: one ERROR line, exit 1; the Job carries
+activeDeadlineSeconds (the drill timeout plus its margin), and the real Job controller
+stops it: DeadlineExceeded, its pod deleted. The full drill runs on kubesim
+(tests/controller/test_drill.py).
 """
 
 from __future__ import annotations
@@ -144,3 +146,17 @@ namespaces:
     assert realk8s.wait_for(pods, timeout=60)
     events = realk8s.api(f"/api/v1/namespaces/{b}/events") or {"items": []}
     assert [e for e in events["items"] if e.get("reason") == "FailedCreate"] == []
+
+    # the controller gave up after 5s; Kubernetes stops the Job at its deadline (5s plus the
+    # margin of 60s, shorter than the namespace's job.activeDeadlineSeconds of 3h) and
+    # deletes its pod
+    assert job["spec"]["activeDeadlineSeconds"] == 65
+
+    def failed() -> Any:
+        got = realk8s.api(f"/apis/batch/v1/namespaces/{b}/jobs/{name}") or {}
+        return [c for c in got.get("status", {}).get("conditions") or []
+                if c["type"] == "Failed" and c["status"] == "True"]  # fmt: skip
+
+    (condition,) = realk8s.wait_for(failed, timeout=300)
+    assert condition["reason"] == "DeadlineExceeded", condition
+    assert realk8s.wait_for(lambda: pods() == [], timeout=60) is not None
