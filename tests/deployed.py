@@ -114,6 +114,11 @@ def mariadb_workload(ns: str, my: DbServer, db: str) -> dict[str, Any]:
     return _workload("StatefulSet", "wordpress-db", ns, "mariadb", "data", "/var/lib/mysql", env)
 
 
+def web_workload(ns: str, name: str, pvc: str, mount: str) -> dict[str, Any]:
+    """A Deployment NAME whose container nginx mounts PVC at MOUNT (no database)."""
+    return _workload("Deployment", name, ns, "nginx", pvc, mount, {})
+
+
 def seed_databases(pg: DbServer, my: DbServer | None, rows: int = 3) -> None:
     pg.create_database("shop")
     pg.sql(

@@ -365,6 +365,14 @@ class Verify(Model):
     job image; ``["bash", "-c", "test -s /backup-ns/restore/index.html"]``) after the
     restored volume was counted; it sees the volume read-only at /backup-ns/restore and
     passes with exit status 0. Not run through a shell unless you call one. Default none."""
+    count_in: ExecResource | None = None
+    """A workload whose pod mounts the namespace's PVCs (deployment/web, type/name as for a
+    hook's exec): create counts each PVC's regular files and their bytes there (kubectl
+    exec; the container needs sh, find and stat) after the pre hooks, right before the
+    cut, and records them on the snapshot (backup-ns.sh/volume-count). verify of a
+    snapshot without a dump compares the restored volume with them, exactly, when pre
+    hooks quiesced that PVC (every pre hook that brackets it passed); a count on a live
+    volume is recorded and shown, not compared. Default none: nothing is counted."""
     checks: list[VerifyCheck] = Field(default_factory=list)
     """SQL statements the drill runs in the scratch database after loading the dump;
     each must return one row with true (``SELECT count(*) > 0 FROM orders``). They run

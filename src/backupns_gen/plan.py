@@ -239,6 +239,7 @@ def plan_namespace(
             ("dbsnap", any(d is not None and d.mode == "snapshot" for d in (pg, my))),
             ("hooks", hooks),
             ("group", ns.group_snapshot != "never" and len(ns.pvcs) > 1),
+            ("volcount", ns.verify.count_in is not None),
         )
         if on
     )

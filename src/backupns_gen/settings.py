@@ -686,6 +686,15 @@ SETTINGS: tuple[Setting, ...] = (
         cap="db",
     ),
     Setting(
+        "BAK_VERIFY_COUNT_IN",
+        "exec_resource",
+        "workload whose pod mounts the PVCs: create counts their files and bytes there",
+        lambda s: s.ns.verify.count_in or "",
+        "verify.countIn",
+        cap="volcount",
+        when="set",
+    ),
+    Setting(
         "BAK_EVENTS",
         "bool",
         "true: record one Kubernetes Event per run (BackupCreated or BackupFailed)",

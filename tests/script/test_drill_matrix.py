@@ -5,6 +5,10 @@ already by the sha256 the snapshot records (and the case is about a later line o
 defence), the annotations and the record are rewritten to match the broken dump, as
 someone who can write the volume and edit the snapshot could.
 
+A namespace without a database (VOL_NS) is drilled by counting its restored volume
+against the count create took in the pod of verify.countIn while a pre hook held it
+still (kubesim runs that exec as a local process with the pod's volumes).
+
 Run with ``-s`` to see each case's one-line result."""
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ from tests.script import drillkit as dk
 __all__ = ["mariadb_server", "postgres_server"]
 KUBESIM_ARGS = ["--snapshot-ready-delay", "0"]
 PG2_NS = "drill-pg2"
+VOL_NS = "drill-vol"
+VOL = {
+    "pvcs": ["data", "other"], "database": "none",
+    "hooks": {"pre": [{"exec": "deployment/web", "container": "nginx", "command": ["sync"]}]},
+    "verify": {"countIn": "deployment/web"},
+}  # fmt: skip
 CHECKS = {dk.PG_NS: ["SELECT count(*) = 40 FROM shop.orders"], dk.MY_NS: []}
 EXT_DIR = Path("/usr/share/postgresql/15/extension")
 
@@ -161,6 +171,17 @@ def check_false(c: Case) -> None:
     pass  # the database had 39 orders when backed up (see BEFORE): the check wants 40
 
 
+def vol_wrong_pvc(c: Case) -> None:
+    other = c.name.replace("data-", "other-", 1)
+    count = dk.annotations(c.sim, c.ns, c.name)["backup-ns.sh/volume-count"]
+    c.name = other  # the snapshot of PVC other, carrying data's count
+    c.annotate(volume_count=count)
+
+
+def vol_file_removed(c: Case) -> None:
+    (c.dir / "site" / "index.html").unlink()
+
+
 def my_rows_changed(c: Case) -> None:
     c.db.sql("DELETE FROM posts WHERE id = 2", "drillblog")
     cp = subprocess.run(["mariadb-dump", "--no-defaults", "-h", c.db.host, "-P", str(c.db.port),
@@ -192,8 +213,12 @@ MATRIX: dict[str, tuple[str, Break, bool]] = {
     "user-check-false": (dk.PG_NS, check_false, False),
     "mariadb-rows-changed": (dk.MY_NS, my_rows_changed, False),
     "mariadb-truncated-gzip": (dk.MY_NS, my_truncated, False),
+    "volume-snapshot-of-the-wrong-pvc": (VOL_NS, vol_wrong_pvc, False),
+    "volume-file-removed": (VOL_NS, vol_file_removed, False),
+    "volume-emptied": (VOL_NS, empty_volume, False),
     "control-postgres": (dk.PG_NS, untouched, True),
     "control-mariadb": (dk.MY_NS, untouched, True),
+    "control-volume": (VOL_NS, untouched, True),
 }
 
 
@@ -204,6 +229,7 @@ def out(tmp_path_factory: pytest.TempPathFactory, postgres_server: DbServer,
     pg2 = dict(cfg["namespaces"][dk.PG_NS])
     pg2["verify"] = {**pg2["verify"], "checks": []}
     cfg["namespaces"][PG2_NS] = pg2
+    cfg["namespaces"][VOL_NS] = VOL
     return dk.render(tmp_path_factory.mktemp("matrix"), cfg)
 
 
@@ -218,6 +244,14 @@ def sim(kubesim: KubeSim, postgres_server: DbServer, mariadb_server: DbServer) -
     deployed.apply_objects(
         kubesim, [deployed.postgres_workload(PG2_NS, postgres_server, "drillshop2")]
     )
+    deployed.apply_objects(kubesim, deployed.volumes({VOL_NS: ["data", "other"]}))
+    deployed.apply_objects(kubesim, [deployed.web_workload(VOL_NS, "web", "data", "/srv/www")])
+    data, other = kubesim.volume_dir(VOL_NS, "data"), kubesim.volume_dir(VOL_NS, "other")
+    (data / "site").mkdir(parents=True, exist_ok=True)
+    (data / "site" / "index.html").write_text("hello\n")
+    (data / "robots.txt").write_text("x" * 100)
+    other.mkdir(parents=True, exist_ok=True)
+    (other / "app.log").write_text("another volume\n")
     return kubesim
 
 
@@ -245,7 +279,7 @@ def test_the_drill_catches_every_broken_backup(
     db = postgres_server if ns == dk.PG_NS else mariadb_server
     if ns == dk.PG_NS:
         reset_pg(db, "drillshop", orders=39 if breaks is check_false else 40)
-    else:
+    elif ns == dk.MY_NS:
         db.sql("DROP TABLE IF EXISTS posts; CREATE TABLE posts (id int PRIMARY KEY, title text);"
                "INSERT INTO posts VALUES (1, 'hello'), (2, 'world');", "drillblog")  # fmt: skip
     c = Case(ns, db, sim, out, tmp_path)
@@ -258,13 +292,15 @@ def test_the_drill_catches_every_broken_backup(
     else:
         c.create("m" + uuid.uuid4().hex[:5])
     breaks(c)
-    dk.own_snapshot(sim, c.ns, c.name, dk.PG_UID if ns == dk.PG_NS else dk.MY_UID)
+    if ns != VOL_NS:
+        dk.own_snapshot(sim, c.ns, c.name, dk.PG_UID if ns == dk.PG_NS else dk.MY_UID)
     got = dk.script(out, c.ns, "verify", c.name, sim=sim, tmp=tmp_path)
     result = dk.annotations(sim, c.ns, c.name).get("backup-ns.sh/verified-result", "")
     print(f"\n{case:36} {'pass' if got.code == 0 else 'FAIL'}  {result}")
     if passes:
         assert got.code == 0, got.out + got.err
-        assert result.startswith("ok: tables="), result
+        assert result.startswith("ok: files=" if ns == VOL_NS else "ok: tables="), result
+        assert ns != VOL_NS or " recorded=same " in result, result
     else:
         assert got.code == 1, got.out + got.err
         assert result.startswith("failed: "), result

@@ -2560,18 +2560,22 @@ SNAP_TAKEN='' SNAP_PVC_SIZE=''
 SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_DATA_PVC='' SNAP_DB_DATA_MOUNT='' SNAP_DB_PVCS=''
 # SNAP_GROUP: the VolumeGroupSnapshot it is a member of (backup-ns.sh/group), else "".
 SNAP_GROUP=''
+# SNAP_VOLUME_COUNT: create's count of the volume's files and bytes (verify.countIn):
+# "files=N bytes=N quiesced=true|false", else "".
+SNAP_VOLUME_COUNT=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-pvc}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-mount}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-pvc}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-mount}{"|"}{.metadata.annotations.backup-ns\.sh/volume-count}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 20 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 21 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP SNAP_DB_DATA_PVC SNAP_DB_DATA_MOUNT <<<"$out"
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP SNAP_DB_DATA_PVC SNAP_DB_DATA_MOUNT \
+    SNAP_VOLUME_COUNT <<<"$out"
   [[ -z $SNAP_GROUP ]] || is_dns_subdomain "$SNAP_GROUP" ||
     vs_untrusted "$1" "label backup-ns.sh/group" "$SNAP_GROUP" "is not a VolumeGroupSnapshot name"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
@@ -2602,6 +2606,8 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/db-data-pvc" "$SNAP_DB_DATA_PVC" "is not a PVC name"
   [[ -z $SNAP_DB_DATA_MOUNT || $SNAP_DB_DATA_MOUNT == / ]] || is_abs_path "$SNAP_DB_DATA_MOUNT" ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-data-mount" "$SNAP_DB_DATA_MOUNT" "is not an absolute path ($ABS_PATH_RULE)"
+  [[ -z $SNAP_VOLUME_COUNT || $SNAP_VOLUME_COUNT =~ ^files=[0-9]{1,18}\ bytes=[0-9]{1,18}\ quiesced=(true|false)$ ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/volume-count" "$SNAP_VOLUME_COUNT" "is not \"files=N bytes=N quiesced=true|false\""
   [[ $SNAP_DB_PVCS =~ ^([a-z0-9.-]+( [a-z0-9.-]+)*)?$ ]] ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-pvcs" "$SNAP_DB_PVCS" "is not a list of PVC names"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
@@ -2818,13 +2824,17 @@ if [ -z "$dump_file" ]; then
   first=$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit 2>&1) ||
     fail "cannot read the restored volume: $first"
   [ -n "$first" ] || fail "the restored volume is empty"
-  # the regular files and the sum of their sizes
-  files=0 bytes=0
+  # the regular files and the sum of their sizes; what find could not read, and its first complaint
+  files=0 bytes=0 unreadable=0 complaint=''
   while IFS= read -r n; do
-    files=$((files + 1)) bytes=$((bytes + n))
-  done < <(find "$root" -mount -path "$root/lost+found" -prune -o -type f -printf '%s\n' 2>/dev/null)
-  printf 'entries=%s\nfiles=%s\nbytes=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" \
-    "$files" "$bytes"
+    case $n in
+      'f '*) files=$((files + 1)) bytes=$((bytes + ${n#f })) ;;
+      *) unreadable=$((unreadable + 1)) complaint=${complaint:-$n} ;;
+    esac
+  done < <(find "$root" -mount -path "$root/lost+found" -prune -o -type f -printf 'f %s\n' 2>&1)
+  printf 'entries=%s\nfiles=%s\nbytes=%s\nunreadable=%s\ncomplaint=%s\n' \
+    "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" "$files" "$bytes" "$unreadable" \
+    "${complaint//[[:cntrl:]]/ }"
   exit 0
 fi
 need gzip sha256sum wc stat id realpath
@@ -3221,6 +3231,7 @@ verify_volume() {
     return 0
   fi
   VERIFY_RESULT="ok: files=$(remote_get files) bytes=$(remote_get bytes)"
+  verify_volume_count
   if ((${#VERIFY_COMMAND[@]} > 0)); then
     log "verify: running verify.command in helper pod $HELPER_POD"
     kube_bg /dev/null "$WORK_DIR/stdout" "$ERR_FILE" exec "pod/$HELPER_POD" -c toolbox -- "${VERIFY_COMMAND[@]}"
@@ -3232,6 +3243,29 @@ verify_volume() {
     VERIFY_RESULT+=" command=passed"
   fi
   VERIFY_RESULT+=" restore=$((SECONDS - $1))s"
+}
+
+# verify_volume_count: (after the helper's count) the restored volume's files and bytes
+# against create's count (backup-ns.sh/volume-count, verify.countIn): a count taken while
+# pre hooks quiesced the volume must match exactly; a count of a live volume (it changed
+# between the count and the cut) is shown beside the result, not compared.
+verify_volume_count() {
+  local nfiles nbytes want_files want_bytes quiesced
+  [[ -n $SNAP_VOLUME_COUNT ]] || return 0
+  read -r want_files want_bytes quiesced <<<"$SNAP_VOLUME_COUNT"
+  want_files=${want_files#files=} want_bytes=${want_bytes#bytes=} quiesced=${quiesced#quiesced=}
+  if [[ $quiesced != true ]]; then
+    VERIFY_RESULT+=" recorded-live=$want_files/$want_bytes"
+    return 0
+  fi
+  nfiles=$(remote_get files) nbytes=$(remote_get bytes)
+  [[ $(remote_get unreadable) == 0 ]] ||
+    verify_fail "count" "the helper pod cannot read all of the restored volume ($(remote_get unreadable) complaints, the first: $(remote_get complaint)), so its count cannot be compared with the backup's" \
+      "Set verify.runAsUser (BAK_TOOLBOX_RUN_AS_USER) to the uid that owns the volume's files"
+  [[ $nfiles == "$want_files" && $nbytes == "$want_bytes" ]] ||
+    verify_fail "count" "the restored volume holds $nfiles files and $nbytes bytes, the backup counted $want_files files and $want_bytes bytes under its pre hooks" \
+      "The snapshot does not hold the volume the backup counted (another PVC's, emptied or changed): keep an older good snapshot (${0##*/} keep), make a new backup and check the storage"
+  VERIFY_RESULT+=" recorded=same"
 }
 
 # verify_event TYPE REASON RESULT: the Event about the snapshot (DrillPassed, DrillFailed),

@@ -15,7 +15,7 @@ set -Eeuo pipefail
 BAK_GENERATOR_VERSION=0.1.0
 BAK_SCRIPT_NAMESPACE=redis-hooks
 # What this script was generated with (a namespace without MySQL gets no MySQL code).
-BAK_CAPS=(group hooks lease)
+BAK_CAPS=(group hooks lease volcount)
 
 # The defaults baked in by backupns-gen, as (variable, value) pairs: every setting
 # this script reads (the settings table, backupns_gen/settings.py), in its order.
@@ -51,6 +51,7 @@ BAK_BAKED=(
   BAK_TOOLBOX_IMAGE registry.example.com/tools/backup-ns:1.0.0
   BAK_TOOLBOX_RUN_AS_USER 999
   BAK_TOOLBOX_TIMEOUT 10m
+  BAK_VERIFY_COUNT_IN statefulset/redis
   BAK_EVENTS true
 )
 
@@ -532,7 +533,11 @@ active_config_vars() {
   if [[ $BAK_LABEL_VS_RETAIN == days ]]; then
     CONFIG_VARS+=(BAK_LABEL_VS_RETAIN_DAYS)
   fi
-  CONFIG_VARS+=(BAK_TIME_ZONE BAK_EVENTS)
+  CONFIG_VARS+=(BAK_TIME_ZONE)
+  if [[ -n ${BAK_VERIFY_COUNT_IN:-} ]]; then
+    CONFIG_VARS+=(BAK_VERIFY_COUNT_IN)
+  fi
+  CONFIG_VARS+=(BAK_EVENTS)
 }
 
 # The rule of is_abs_path, in words (settings and annotations say the same).
@@ -599,6 +604,18 @@ verify_printable() {
   [[ ${!1-} != *[[:cntrl:]]* ]] || invalid "$1" "contains control characters"
 }
 
+# is_exec_resource VALUE: kubectl exec's <type>/<name>: type deployment, statefulset,
+# daemonset, replicaset, pod or job (singular, plural or short name: deploy, sts, ds,
+# rs, po), name a Kubernetes name (DNS subdomain, at most 253 characters).
+is_exec_resource() {
+  local re='^(deployments?|deploy|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|pods?|po|jobs?)/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' rest=${1#*"/"}
+  [[ ${#rest} -le 253 && $1 =~ $re ]]
+}
+
+verify_exec_resource() {
+  is_exec_resource "${!1-}" || invalid "$1" "is not <type>/<name> with type deployment, statefulset, daemonset, replicaset, pod or job (also plural, or short: deploy, sts, ds, rs, po) and a Kubernetes name"
+}
+
 verify_time_zone() {
   local v=${!1-}
   is_zone_name "$v" || invalid "$1" "is not an IANA time zone name"
@@ -641,6 +658,9 @@ verify_settings() {
   verify_pattern BAK_TOOLBOX_IMAGE '^[A-Za-z0-9][-A-Za-z0-9._/:@]*$' 'is not an image reference'
   verify_int BAK_TOOLBOX_RUN_AS_USER 1 999999999
   verify_duration BAK_TOOLBOX_TIMEOUT
+  if [[ -n ${BAK_VERIFY_COUNT_IN:-} ]]; then
+    verify_exec_resource BAK_VERIFY_COUNT_IN
+  fi
   verify_bool BAK_EVENTS
   if [[ -n ${BAK_VS_RAND:-} ]]; then
     verify_pattern BAK_VS_RAND '^[a-z0-9]{1,16}$' 'is not 1 to 16 of [a-z0-9]'
@@ -734,6 +754,7 @@ describe() {
     BAK_TOOLBOX_IMAGE) printf '%s\n' 'image of the helper pods (verify, dump-restore, dump-download)' ;;
     BAK_TOOLBOX_RUN_AS_USER) printf '%s\n' 'non-root uid of the helper pods (the dump file'"'"'s owner)' ;;
     BAK_TOOLBOX_TIMEOUT) printf '%s\n' 'how long to wait for a scratch PVC and its helper pod' ;;
+    BAK_VERIFY_COUNT_IN) printf '%s\n' 'workload whose pod mounts the PVCs: create counts their files and bytes there' ;;
     BAK_EVENTS) printf '%s\n' 'true: record one Kubernetes Event per run (BackupCreated or BackupFailed)' ;;
     BAK_VS_RAND) printf '%s\n' 'fixed value for {rand} in the snapshot name' ;;
     BAK_NOW) printf '%s\n' 'clock override (any date -d input, read in BAK_TIME_ZONE)' ;;
@@ -1527,6 +1548,11 @@ remote_get() {
   printf '%s\n' "$value"
 }
 
+# POD_MOUNTS_TEMPLATE: "v|volume|claim" per volume of a pod, "m|container|volume|path|
+# subPath" per volume mount of each container (kubectl get pod -o go-template).
+# shellcheck disable=SC2016 # $c is a go-template variable, not the shell's
+POD_MOUNTS_TEMPLATE='{{range .spec.volumes}}v|{{.name}}|{{with .persistentVolumeClaim}}{{.claimName}}{{end}}{{"\n"}}{{end}}{{range $c := .spec.containers}}{{range $c.volumeMounts}}m|{{$c.name}}|{{.name}}|{{.mountPath}}|{{with .subPath}}{{.}}{{end}}{{with .subPathExpr}}{{.}}{{end}}{{"\n"}}{{end}}{{end}}'
+
 # --- VolumeSnapshot -----------------------------------------------------------
 
 # Names of this run's snapshots that the API created, those seen ready, and their
@@ -1584,6 +1610,7 @@ vs_create_all() {
     log "labels for ${VS_NAMES[i]}: ${VS_LABELS[*]}"
     build_annotations "${PVCS[i]}"
     hooks_annotate "${PVCS[i]}"
+    volcount_annotate "${PVCS[i]}"
     manifests+=("$(vs_manifest "${VS_NAMES[i]}" "${PVCS[i]}" "$BAK_VS_CLASS_NAME")")
     [[ $BAK_DRY_RUN != true ]] ||
       log "snapshot: dry run, would create VolumeSnapshot ${VS_NAMES[i]} of PVC ${PVCS[i]} (${#VS_LABELS[@]} labels)"
@@ -2036,6 +2063,7 @@ group_label_members() {
     VS_LABELS+=("backup-ns.sh/group=$GROUP_NAME")
     build_annotations "${PVCS[i]}"
     hooks_annotate "${PVCS[i]}"
+    volcount_annotate "${PVCS[i]}"
     patch=$(printf '{"metadata":{"labels":{\n'
       json_members '' "${VS_LABELS[@]}"
       printf '},"annotations":{\n'
@@ -2335,6 +2363,21 @@ hooks_on_exit() {
   hooks_run post cleanup
 }
 
+# hooks_quiesced PVC: whether pre hooks bracket PVC's snapshot and every one of them ran
+# and passed (HOOK_RESULTS): the volume stood still for its snapshot.
+hooks_quiesced() {
+  local n any=false
+  [[ $BAK_HOOKS == true ]] || return 1
+  for ((n = 1; n <= HOOK_COUNT; n++)); do
+    hook_define "$n"
+    [[ $HOOK_PHASE == pre ]] || continue
+    [[ -z $HOOK_PVCS || " $HOOK_PVCS " == *" $1 "* ]] || continue
+    [[ ${HOOK_RESULTS[n]:-} == ok* ]] || return 1
+    any=true
+  done
+  [[ $any == true ]]
+}
+
 # hooks_annotate PVC: add the backup-ns.sh/hooks annotation to VS_ANNOTATIONS: the
 # hooks that bracket PVC's snapshot, the pre hooks with their results, the post hooks
 # (they run after the snapshot exists: their results are in the job's log).
@@ -2351,6 +2394,158 @@ hooks_annotate() {
     fi
   done
   ((${#lines[@]} == 0)) || VS_ANNOTATIONS+=("backup-ns.sh/hooks=$(printf '%s\n' "${lines[@]}")")
+}
+
+# --- the volume count (verify.countIn) ------------------------------------------
+# create counts each PVC's regular files and the sum of their sizes in the pod of
+# BAK_VERIFY_COUNT_IN, as verify counts the restored volume (lost+found and other file
+# systems left out), and records "files=N bytes=N quiesced=true|false" on the PVC's
+# snapshot (backup-ns.sh/volume-count). volcount_check, before the dump and the hooks:
+# the pod (its container's host name, as kubectl exec picks it), and for each PVC the
+# first container that mounts it whole (no subPath) and where; a pod that mounts none of
+# this run's PVCs stops the run. volcount_take, after the pre hooks, right before the cut:
+# one exec per container (sh, find, and stat where find has no -printf). quiesced: every
+# pre hook that brackets the PVC ran and passed; verify compares only such a count (a
+# live volume changes between the count and the cut). A count that fails is a warning:
+# the snapshot is made, without the record.
+
+VOLCOUNT_POD=''
+declare -gA VOLCOUNT_AT=() VOLCOUNT=() # PVC -> "container|mount path"; PVC -> the record
+
+# volcount_check: VOLCOUNT_POD and VOLCOUNT_AT (see above).
+volcount_check() {
+  local out kind what volume path sub pvc notes=()
+  local -A claims=() whole=() partial=()
+  [[ -n $BAK_VERIFY_COUNT_IN ]] || return 0
+  if [[ $BAK_DRY_RUN == true ]]; then
+    log "volume count: dry run, would count the files of PVC ${PVCS[*]} in $BAK_VERIFY_COUNT_IN"
+    return 0
+  fi
+  case ${BAK_VERIFY_COUNT_IN%%/*} in
+    po | pod | pods) VOLCOUNT_POD=${BAK_VERIFY_COUNT_IN#*/} ;;
+    *)
+      # shellcheck disable=SC2016 # $HOSTNAME is the container's, expanded by its sh
+      if ! printf '%s\n' 'printf "pod=%s\n" "${HOSTNAME:-}"' |
+        kube exec -i "$BAK_VERIFY_COUNT_IN" -- sh -s >"$WORK_DIR/stdout" 2>"$ERR_FILE"; then
+        kube_fail "volume count: cannot exec into $BAK_VERIFY_COUNT_IN" \
+          "Check BAK_VERIFY_COUNT_IN (verify.countIn) and that the workload runs"
+      fi
+      VOLCOUNT_POD=$(remote_get pod)
+      is_dns_subdomain "$VOLCOUNT_POD" ||
+        die "volume count: cannot tell the pod of $BAK_VERIFY_COUNT_IN" "its container's host name is \"$VOLCOUNT_POD\"" \
+          "Name the pod itself in verify.countIn (pod/NAME), or run it without spec.hostname"
+      ;;
+  esac
+  if ! out=$(kube get pod "$VOLCOUNT_POD" -o go-template="$POD_MOUNTS_TEMPLATE" 2>"$ERR_FILE"); then
+    kube_fail "volume count: cannot read pod $VOLCOUNT_POD" "Check that the ServiceAccount may get pods"
+  fi
+  while IFS='|' read -r kind what volume path sub; do
+    case $kind in
+      v) [[ -z $volume ]] || claims[$what]=$volume ;;
+      m)
+        pvc=${claims[$volume]-}
+        [[ -n $pvc && -z ${whole[$pvc]-} ]] || continue
+        if [[ -n $sub ]]; then
+          partial[$pvc]=1
+        else
+          whole[$pvc]="$what|$path"
+        fi
+        ;;
+    esac
+  done <<<"$out"
+  VOLCOUNT_AT=()
+  for pvc in "${PVCS[@]}"; do
+    if [[ -n ${whole[$pvc]-} ]]; then
+      VOLCOUNT_AT[$pvc]=${whole[$pvc]}
+    elif [[ -n ${partial[$pvc]-} ]]; then
+      notes+=("PVC $pvc is mounted only through a subPath")
+    else
+      notes+=("PVC $pvc is not mounted")
+    fi
+  done
+  if ((${#VOLCOUNT_AT[@]} == 0)); then
+    printf -v out '%s; ' "${notes[@]}"
+    die "volume count: pod $VOLCOUNT_POD mounts none of PVC ${PVCS[*]} whole" "${out%; }" \
+      "Name in verify.countIn (BAK_VERIFY_COUNT_IN) a workload whose pod mounts the PVCs without subPath, or remove it"
+  fi
+  for pvc in "${PVCS[@]}"; do
+    [[ -z ${VOLCOUNT_AT[$pvc]-} ]] || continue
+    log "volume count: PVC $pvc is not counted: pod $VOLCOUNT_POD does not mount it whole"
+  done
+}
+
+# volcount_script PVC...: the count script (POSIX sh) for PVCs of one container.
+volcount_script() {
+  local pvc
+  cat <<'REMOTE'
+set -u
+fail() { printf 'backup-ns-error: %s\n' "$*" >&2; exit 3; }
+command -v find >/dev/null 2>&1 || fail "find is not installed in the container"
+if find / -maxdepth 0 -printf '' >/dev/null 2>&1; then
+  size() { find . -xdev -path ./lost+found -prune -o -type f -printf '%s\n'; }
+else
+  command -v stat >/dev/null 2>&1 || fail "stat is not installed in the container"
+  size() { find . -xdev -path ./lost+found -prune -o -type f -exec stat -c %s {} +; }
+fi
+# count PVC DIR: "count=PVC|files|bytes"; find's failure (an unreadable directory, a
+# file gone while counting) fails the count.
+count() {
+  cd -- "$2" 2>/dev/null || fail "cannot enter $2 (PVC $1) in this container"
+  { size || echo failed; } | {
+    files=0 bytes=0
+    while read -r n; do
+      [ "$n" != failed ] || exit 1
+      files=$((files + 1)) bytes=$((bytes + n))
+    done
+    printf 'count=%s|%s|%s\n' "$1" "$files" "$bytes"
+  } || fail "cannot count the files under $2 (PVC $1): find failed"
+}
+REMOTE
+  for pvc in "$@"; do
+    printf 'count %s %s\n' "$(sq "$pvc")" "$(sq "${VOLCOUNT_AT[$pvc]#*|}")"
+  done
+}
+
+# volcount_take: count (see above) into VOLCOUNT; a failure is a warning.
+volcount_take() {
+  local container pvc pvcs line rest nfiles nbytes quiesced
+  local -A done_in=()
+  VOLCOUNT=()
+  [[ -n $BAK_VERIFY_COUNT_IN && $BAK_DRY_RUN != true ]] || return 0
+  for pvc in "${PVCS[@]}"; do
+    [[ -n ${VOLCOUNT_AT[$pvc]-} ]] || continue
+    container=${VOLCOUNT_AT[$pvc]%%|*}
+    [[ -z ${done_in[$container]-} ]] || continue
+    done_in[$container]=1
+    pvcs=()
+    for rest in "${PVCS[@]}"; do
+      [[ ${VOLCOUNT_AT[$rest]-} != "$container|"* ]] || pvcs+=("$rest")
+    done
+    if ! printf '{\n%s\n} </dev/null\n' "$(volcount_script "${pvcs[@]}")" |
+      kube exec -i "pod/$VOLCOUNT_POD" -c "$container" -- sh -s >"$WORK_DIR/stdout" 2>"$ERR_FILE"; then
+      warn "volume count failed in pod $VOLCOUNT_POD container $container: $(err_detail "$ERR_FILE"); the snapshots of PVC ${pvcs[*]} carry no count (verify cannot compare them)"
+      continue
+    fi
+    while IFS= read -r line; do
+      [[ $line == count=* ]] || continue
+      IFS='|' read -r pvc nfiles nbytes <<<"${line#count=}"
+      [[ -n ${VOLCOUNT_AT[$pvc]-} && $nfiles =~ ^[0-9]{1,18}$ && $nbytes =~ ^[0-9]{1,18}$ ]] || continue
+      quiesced=false
+      ! hooks_quiesced "$pvc" || quiesced=true
+
+      VOLCOUNT[$pvc]="files=$nfiles bytes=$nbytes quiesced=$quiesced"
+      if [[ $quiesced == true ]]; then
+        log "volume count: PVC $pvc: $nfiles files, $nbytes bytes (pod $VOLCOUNT_POD container $container; quiesced by the pre hooks: verify compares them)"
+      else
+        log "volume count: PVC $pvc: $nfiles files, $nbytes bytes (pod $VOLCOUNT_POD container $container; live, no pre hook quiesced it: recorded, not compared)"
+      fi
+    done <"$WORK_DIR/stdout"
+  done
+}
+
+# volcount_annotate PVC: the record of PVC's count, if any, in VS_ANNOTATIONS.
+volcount_annotate() {
+  [[ -z ${VOLCOUNT[$1]-} ]] || VS_ANNOTATIONS+=("backup-ns.sh/volume-count=${VOLCOUNT[$1]}")
 }
 
 # --- toolbox: what the restore commands share ---------------------------------
@@ -2547,18 +2742,22 @@ SNAP_TAKEN='' SNAP_PVC_SIZE=''
 SNAP_DB_MODE='' SNAP_DB_KIND='' SNAP_DB_DATA='' SNAP_DB_DATA_PVC='' SNAP_DB_DATA_MOUNT='' SNAP_DB_PVCS=''
 # SNAP_GROUP: the VolumeGroupSnapshot it is a member of (backup-ns.sh/group), else "".
 SNAP_GROUP=''
+# SNAP_VOLUME_COUNT: create's count of the volume's files and bytes (verify.countIn):
+# "files=N bytes=N quiesced=true|false", else "".
+SNAP_VOLUME_COUNT=''
 vs_info() {
   local out seps cut_at creation_time rebound
-  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-pvc}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-mount}' 2>"$ERR_FILE"); then
+  if ! out=$(kube get "$VS_RESOURCE" "$1" -o jsonpath='{.status.readyToUse}{"|"}{.status.restoreSize}{"|"}{.metadata.labels.backup-ns\.sh/pvc}{"|"}{.status.boundVolumeSnapshotContentName}{"|"}{.metadata.creationTimestamp}{"|"}{.metadata.labels.backup-ns\.sh/keep}{"|"}{.metadata.annotations.backup-ns\.sh/dump-file}{"|"}{.metadata.annotations.backup-ns\.sh/dump-size}{"|"}{.metadata.annotations.backup-ns\.sh/dump-sha256}{"|"}{.spec.source.persistentVolumeClaimName}{"|"}{.metadata.annotations.backup-ns\.sh/cut-at}{"|"}{.status.creationTime}{"|"}{.metadata.annotations.backup-ns\.sh/rebound-from}{"|"}{.metadata.annotations.backup-ns\.sh/pvc-size}{"|"}{.metadata.annotations.backup-ns\.sh/db-mode}{"|"}{.metadata.annotations.backup-ns\.sh/db-kind}{"|"}{.metadata.annotations.backup-ns\.sh/db-data}{"|"}{.metadata.annotations.backup-ns\.sh/db-pvcs}{"|"}{.metadata.labels.backup-ns\.sh/group}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-pvc}{"|"}{.metadata.annotations.backup-ns\.sh/db-data-mount}{"|"}{.metadata.annotations.backup-ns\.sh/volume-count}' 2>"$ERR_FILE"); then
     kube_fail "cannot read VolumeSnapshot $1" "See the snapshots with: ${0##*/} list"
   fi
   # jsonpath prints values as they are: a '|' or a line break in one would shift the others.
   seps=${out//[!|]/}
-  [[ ${#seps} -eq 20 && $out != *$'\n'* ]] ||
+  [[ ${#seps} -eq 21 && $out != *$'\n'* ]] ||
     vs_untrusted "$1" "a label or annotation" "$out" "holds a '|' or a line break"
   IFS='|' read -r SNAP_READY SNAP_SIZE SNAP_PVC SNAP_CONTENT SNAP_CREATED SNAP_KEEP SNAP_DUMP_FILE SNAP_DUMP_SIZE \
     SNAP_DUMP_SHA256 SNAP_SOURCE_PVC cut_at creation_time rebound SNAP_PVC_SIZE \
-    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP SNAP_DB_DATA_PVC SNAP_DB_DATA_MOUNT <<<"$out"
+    SNAP_DB_MODE SNAP_DB_KIND SNAP_DB_DATA SNAP_DB_PVCS SNAP_GROUP SNAP_DB_DATA_PVC SNAP_DB_DATA_MOUNT \
+    SNAP_VOLUME_COUNT <<<"$out"
   [[ -z $SNAP_GROUP ]] || is_dns_subdomain "$SNAP_GROUP" ||
     vs_untrusted "$1" "label backup-ns.sh/group" "$SNAP_GROUP" "is not a VolumeGroupSnapshot name"
   [[ -z $SNAP_DUMP_FILE ]] || is_abs_path "$SNAP_DUMP_FILE" ||
@@ -2589,6 +2788,8 @@ vs_info() {
     vs_untrusted "$1" "annotation backup-ns.sh/db-data-pvc" "$SNAP_DB_DATA_PVC" "is not a PVC name"
   [[ -z $SNAP_DB_DATA_MOUNT || $SNAP_DB_DATA_MOUNT == / ]] || is_abs_path "$SNAP_DB_DATA_MOUNT" ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-data-mount" "$SNAP_DB_DATA_MOUNT" "is not an absolute path ($ABS_PATH_RULE)"
+  [[ -z $SNAP_VOLUME_COUNT || $SNAP_VOLUME_COUNT =~ ^files=[0-9]{1,18}\ bytes=[0-9]{1,18}\ quiesced=(true|false)$ ]] ||
+    vs_untrusted "$1" "annotation backup-ns.sh/volume-count" "$SNAP_VOLUME_COUNT" "is not \"files=N bytes=N quiesced=true|false\""
   [[ $SNAP_DB_PVCS =~ ^([a-z0-9.-]+( [a-z0-9.-]+)*)?$ ]] ||
     vs_untrusted "$1" "annotation backup-ns.sh/db-pvcs" "$SNAP_DB_PVCS" "is not a list of PVC names"
   SNAP_SOURCE_PVC=${SNAP_SOURCE_PVC:-$SNAP_PVC}
@@ -2805,13 +3006,17 @@ if [ -z "$dump_file" ]; then
   first=$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit 2>&1) ||
     fail "cannot read the restored volume: $first"
   [ -n "$first" ] || fail "the restored volume is empty"
-  # the regular files and the sum of their sizes
-  files=0 bytes=0
+  # the regular files and the sum of their sizes; what find could not read, and its first complaint
+  files=0 bytes=0 unreadable=0 complaint=''
   while IFS= read -r n; do
-    files=$((files + 1)) bytes=$((bytes + n))
-  done < <(find "$root" -mount -path "$root/lost+found" -prune -o -type f -printf '%s\n' 2>/dev/null)
-  printf 'entries=%s\nfiles=%s\nbytes=%s\n' "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" \
-    "$files" "$bytes"
+    case $n in
+      'f '*) files=$((files + 1)) bytes=$((bytes + ${n#f })) ;;
+      *) unreadable=$((unreadable + 1)) complaint=${complaint:-$n} ;;
+    esac
+  done < <(find "$root" -mount -path "$root/lost+found" -prune -o -type f -printf 'f %s\n' 2>&1)
+  printf 'entries=%s\nfiles=%s\nbytes=%s\nunreadable=%s\ncomplaint=%s\n' \
+    "$(find "$root" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" "$files" "$bytes" "$unreadable" \
+    "${complaint//[[:cntrl:]]/ }"
   exit 0
 fi
 need gzip sha256sum wc stat id realpath
@@ -3200,6 +3405,7 @@ verify_volume() {
     return 0
   fi
   VERIFY_RESULT="ok: files=$(remote_get files) bytes=$(remote_get bytes)"
+  verify_volume_count
   if ((${#VERIFY_COMMAND[@]} > 0)); then
     log "verify: running verify.command in helper pod $HELPER_POD"
     kube_bg /dev/null "$WORK_DIR/stdout" "$ERR_FILE" exec "pod/$HELPER_POD" -c toolbox -- "${VERIFY_COMMAND[@]}"
@@ -3211,6 +3417,29 @@ verify_volume() {
     VERIFY_RESULT+=" command=passed"
   fi
   VERIFY_RESULT+=" restore=$((SECONDS - $1))s"
+}
+
+# verify_volume_count: (after the helper's count) the restored volume's files and bytes
+# against create's count (backup-ns.sh/volume-count, verify.countIn): a count taken while
+# pre hooks quiesced the volume must match exactly; a count of a live volume (it changed
+# between the count and the cut) is shown beside the result, not compared.
+verify_volume_count() {
+  local nfiles nbytes want_files want_bytes quiesced
+  [[ -n $SNAP_VOLUME_COUNT ]] || return 0
+  read -r want_files want_bytes quiesced <<<"$SNAP_VOLUME_COUNT"
+  want_files=${want_files#files=} want_bytes=${want_bytes#bytes=} quiesced=${quiesced#quiesced=}
+  if [[ $quiesced != true ]]; then
+    VERIFY_RESULT+=" recorded-live=$want_files/$want_bytes"
+    return 0
+  fi
+  nfiles=$(remote_get files) nbytes=$(remote_get bytes)
+  [[ $(remote_get unreadable) == 0 ]] ||
+    verify_fail "count" "the helper pod cannot read all of the restored volume ($(remote_get unreadable) complaints, the first: $(remote_get complaint)), so its count cannot be compared with the backup's" \
+      "Set verify.runAsUser (BAK_TOOLBOX_RUN_AS_USER) to the uid that owns the volume's files"
+  [[ $nfiles == "$want_files" && $nbytes == "$want_bytes" ]] ||
+    verify_fail "count" "the restored volume holds $nfiles files and $nbytes bytes, the backup counted $want_files files and $want_bytes bytes under its pre hooks" \
+      "The snapshot does not hold the volume the backup counted (another PVC's, emptied or changed): keep an older good snapshot (${0##*/} keep), make a new backup and check the storage"
+  VERIFY_RESULT+=" recorded=same"
 }
 
 # verify_event TYPE REASON RESULT: the Event about the snapshot (DrillPassed, DrillFailed),
@@ -3690,6 +3919,7 @@ command_create() {
   fi
   group_check
   hooks_check
+  volcount_check
 
   if [[ $kind != none ]]; then
     if [[ " ${PVCS[*]} " != *" $BAK_DUMP_PVC "* ]]; then
@@ -3697,6 +3927,7 @@ command_create() {
     fi
   fi
   hooks_run pre
+  volcount_take
 
   # The readiness watch starts before the create, so its requests overlap with it.
   if [[ $BAK_DRY_RUN != true && $BAK_VS_WAIT_UNTIL_READY == true ]]; then
