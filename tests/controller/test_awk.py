@@ -22,6 +22,9 @@ SCRIPT = REPO / "out" / "controller" / "backup-ns-controller.sh"
 PROGRAMS = {
     "json": [],
     "decide": ["lib"],
+    "keys": ["lib"],
+    "orphans": ["lib"],
+    "holders": [],
     "groups": [],
     "status": ["lib"],
     "list": ["lib"],

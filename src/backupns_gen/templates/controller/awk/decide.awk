@@ -1,18 +1,36 @@
+# One group (namespace/PVC) at a time: the pairs come sorted by group, and only the
+# current group's snapshots and their contents are held (forget() after each), so the
+# memory is the largest group's, not the cluster's. Output: one tagged line per action
+# (PHASE SEQ CONTENT HANDLE CONTENT-NAME ACTION...: the order and the shared handles
+# are settled after the orphans, by holders.awk). Written to statefile at the end: the
+# deletions made and held back by the cap ("NDEL CAPPED"), where the orphans go on.
 BEGIN { FS = "\t"; split("daily weekly monthly", KIND, " "); split(phases, ph, " ")
   for (p in ph) P[ph[p]] = 1
-  todayn = daynum(today) }
+  todayn = daynum(today); newest = -1; ndel = 0; capped = 0 }
 $1 == "K" { keep[$2, $3, "daily"] = $4; keep[$2, $3, "weekly"] = $5; keep[$2, $3, "monthly"] = $6
   keep[$2, "", "daily"] = $4; keep[$2, "", "weekly"] = $5; keep[$2, "", "monthly"] = $6; next }
-$1 == "V" { load_vs(); next }
-$1 == "C" { load_vsc(); next }
 $1 == "P" { if ($4 != "Bound") restoring[$2, $5] = $3 " (" ($4 == "" ? "no phase" : $4) ")"; next }
+# GROUP SEQ V-line [CSEQ C-line]: a managed snapshot (SEQ its line in the read) beside
+# its bound content (CSEQ likewise), when there is one.
+{ if ($1 != cur && nv) decide_group(); cur = $1; load_pair() }
+function load_pair(   n, f, x, s, sq) {
+  n = split($0, f, "\t"); sq = f[2]
+  s = f[3]; for (x = 4; x <= 16; x++) s = s "\t" f[x]
+  $0 = s; load_vs(); vseq[nv] = sq
+  if (n <= 16) return
+  s = f[18]; for (x = 19; x <= 31; x++) s = s "\t" f[x]
+  $0 = s; load_vsc(); cseq[nc] = f[17]
+}
 function keepcount(i, kind) {
   if ((vns[i], vpvc[i], kind) in keep) return keep[vns[i], vpvc[i], kind]
   if ((vns[i], "", kind) in keep) return keep[vns[i], "", kind]
   return kind == "daily" ? keep_daily : kind == "weekly" ? keep_weekly : keep_monthly
 }
-# out LINE: one action line (printed at the end, once the shared handles are known).
-function out(line) { buf[++nbuf] = line }
+# out LINE [J]: one action line of the current phase, tagged (see above); J: the
+# content it deletes (local index), whose shared handle holders.awk settles.
+function out(line, j) {
+  print phase "\t" ++nout "\t" (j ? cseq[j] "\t" chandle[j] "\t" cname[j] : "\t\t") "\t" line
+}
 # stale_mark I: snapshot I carries the failed mark but is ready and not failed now.
 function stale_mark(i) {
   return lab("v" i, "backup-ns.sh/delete-reason") == "failed" && lab("v" i, "backup-ns.sh/delete-after") != "" \
@@ -40,17 +58,25 @@ function unmark(i, da,   ret, rd, nd, why) {
   return nd
 }
 END {
+  if (nv) decide_group()
+  phase = 0
+  if (newest >= 0) out("newest\t" newest_ts)
+  print ndel "\t" capped > statefile
+}
+# decide_group: the actions of the group loaded (every snapshot managed), then forget it.
+function decide_group(   gi, g, kk, kind, label, seen, k, i, n, da, left, top, who, c, pol, j, set, diff, rm, why, ks, x, key, aset, js) {
   sort_groups()
-  newest = -1
   for (i = 1; i <= nv; i++) {
-    if (!vmanaged[i]) continue
-    if (voep[i] > newest) { newest = voep[i]; newest_ts = vots[i] }
+    # the newest of all (the first read of equal ones)
+    if (voep[i] > newest || (voep[i] == newest && vseq[i] + 0 < newest_seq)) {
+      newest = voep[i]; newest_ts = vots[i]; newest_seq = vseq[i] + 0
+    }
     fail[i] = failed(i)
     vkeep[i] = (lab("v" i, "backup-ns.sh/keep") == "true")
     countable[i] = vready[i] && fail[i] == "" && !vdel[i]
   }
-  if (newest >= 0) out("newest\t" newest_ts)
 
+  phase = 1
   # retain: per group and period kind, the ready snapshots of the newest N periods keep
   # their label. A period counts once: two ready copies of one week (a late snapshot and
   # the next run's) are one week, and do not push the oldest kept week out.
@@ -72,6 +98,7 @@ END {
     }
   }
 
+  phase = 2
   # mark: no period label left (daily_weekly_monthly), or failed; a failed mark on a
   # snapshot that is ready and not failed any more is withdrawn (unmark).
   for (gi = 1; gi <= ng; gi++) {
@@ -98,8 +125,8 @@ END {
     }
   }
 
+  phase = 3
   # sweep: delete-after before today, oldest first per group; the safety rules.
-  ndel = 0; capped = 0
   for (gi = 1; gi <= ng; gi++) {
     g = GN[gi]; left = 0; top = 0
     for (k = 1; k <= G[g]; k++) { i = GI[g, k]; if (countable[i]) { left++; if (!top) top = i } }
@@ -123,8 +150,7 @@ END {
       c = vbound[i]; pol = (c in cbyname) ? cpolicy[cbyname[c]] : ""
       if (!(c in cbyname)) c = ""
       out("delete\t" who "\t" c "\t" pol "\tdelete-after " da " is before today " today \
-        (fail[i] != "" ? " (failed: " fail[i] ")" : ""))
-      if (c != "") { bj[nbuf] = cbyname[c]; going[cbyname[c]] = 1 }
+        (fail[i] != "" ? " (failed: " fail[i] ")" : ""), (c != "") ? cbyname[c] : 0)
     }
   }
 
@@ -176,50 +202,10 @@ END {
     if (!diff && rm == "") continue
     if (!diff) { set = ""; aset = "" }
     js = "{\"labels\":{" set "},\"annotations\":{" aset "}}"
-    out("sync\t" cname[j] "\t" js "\t" substr(rm, 2) "\tfrom " vns[i] "/" vname[i] ":" why)
+    # in the order of the read, after every group's sweep
+    print "4\t" vseq[i] "\t\t\t\tsync\t" cname[j] "\t" js "\t" substr(rm, 2) "\tfrom " vns[i] "/" vname[i] ":" why
   }
-
-  # orphans: our contents whose snapshot (or namespace) is gone.
-  for (j = 1; j <= nc; j++) {
-    if (!cours[j] || cdel[j]) continue
-    og = crefns[j] "/" cpvc[j]
-    if (!(og in ctop) || cnano[j] > cnano[ctop[og]] || (cnano[j] == cnano[ctop[og]] && cname[j] > cname[ctop[og]])) ctop[og] = j
-  }
-  for (j = 1; j <= nc && P["orphans"]; j++) {
-    if (!cours[j] || cdel[j]) continue
-    i = ((crefns[j], crefname[j]) in byname) ? byname[crefns[j], crefname[j]] : 0
-    if (i && (crefuid[j] == "" || crefuid[j] == vuid[i])) continue
-    og = crefns[j] "/" cpvc[j]; since = lab("c" j, "backup-ns.sh/orphaned-since")
-    gone = "snapshot " crefns[j] "/" crefname[j] " is gone"
-    if (since == "" || daynum(since) < 0) { out("orphan\t" cname[j] "\t" gone ", first seen today"); continue }
-    d = todayn - daynum(since)
-    if (d < orphan_days) continue
-    if (lab("c" j, "backup-ns.sh/keep") == "true") { out("oskip\t" cname[j] "\tlabelled backup-ns.sh/keep=true"); continue }
-    if (ctop[og] == j) { out("oskip\t" cname[j] "\tnewest content of " og); continue }
-    if (ndel >= max_del) { capped++; out("oskip\t" cname[j] "\tdeletion cap reached (maxDeletionsPerRun " max_del ")"); continue }
-    ndel++
-    out("odelete\t" cname[j] "\t" cpolicy[j] "\t" gone ", orphaned since " since " (" d " days, keep " orphan_days ")")
-    bj[nbuf] = j; going[j] = 1
-  }
-  if (capped) out("cap\t" capped "\t" max_del)
-  shared_handles()
-  for (k = 1; k <= nbuf; k++) print buf[k] ((k in bj) ? "\t" holder[bj[k]] : "")
-}
-# shared_handles: holder[J] for each content J deleted in this run: a content with the
-# same snapshot handle that stays (any other content, also one being deleted already
-# or not ours), else the last of this run's deletions of that handle; "" when J is
-# the last holder. Only the last holder lets the driver delete the data.
-function shared_handles(   j, k, h) {
-  for (j = 1; j <= nc; j++) {
-    h = chandle[j]
-    if (h != "" && !(j in going) && !(h in stays)) stays[h] = j
-  }
-  for (k = 1; k <= nbuf; k++) if ((k in bj) && chandle[bj[k]] != "") last[chandle[bj[k]]] = bj[k]
-  for (k = 1; k <= nbuf; k++) {
-    if (!(k in bj)) continue
-    j = bj[k]; h = chandle[j]; holder[j] = ""
-    if (h == "") continue
-    if (h in stays) holder[j] = cname[stays[h]]
-    else if (last[h] != j) holder[j] = cname[last[h]]
-  }
+  delete fail; delete vkeep; delete countable; delete held; delete lost; delete was_failed
+  delete deleted; delete G; delete GI; delete GN; ng = 0
+  forget()
 }

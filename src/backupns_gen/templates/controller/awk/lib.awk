@@ -133,6 +133,11 @@ function load_vsc(   j) {
   cpvc[j] = (("c" j, "backup-ns.sh/pvc") in L) ? L["c" j, "backup-ns.sh/pvc"] : "?"
   cbyname[cname[j]] = j
 }
+# forget: drop every record loaded (for a program that holds one group at a time).
+function forget() {
+  nv = 0; nc = 0
+  delete L; delete LK; delete A; delete AK; delete byname; delete cbyname
+}
 # newer I J: record I sorts before J (newest first; ties by name, descending).
 function newer(i, j) {
   return vep[i] > vep[j] || (vep[i] == vep[j] && vname[i] > vname[j])

@@ -1282,6 +1282,11 @@ function load_vsc(   j) {
   cpvc[j] = (("c" j, "backup-ns.sh/pvc") in L) ? L["c" j, "backup-ns.sh/pvc"] : "?"
   cbyname[cname[j]] = j
 }
+# forget: drop every record loaded (for a program that holds one group at a time).
+function forget() {
+  nv = 0; nc = 0
+  delete L; delete LK; delete A; delete AK; delete byname; delete cbyname
+}
 # newer I J: record I sorts before J (newest first; ties by name, descending).
 function newer(i, j) {
   return vep[i] > vep[j] || (vep[i] == vep[j] && vname[i] > vname[j])
@@ -1317,7 +1322,11 @@ function failed(i) {
 }
 AWK
 
-# The decisions. Input: K lines (keep table), V, C and P lines. Output, tab-separated:
+# The decisions, one group (namespace/PVC) at a time (decide): AWK_KEYS puts each
+# snapshot beside its content, GNU sort (spilling to WORK_DIR) brings each group's
+# together, AWK_DECIDE decides group by group, AWK_ORPHANS the orphans, AWK_HOLDERS the
+# shared handles. So memory is the largest group's, not the cluster's. The action
+# lines, tab-separated:
 #   unlabel NS NAME KIND REASON          mark NS NAME TOKEN REASON
 #   unmark NS NAME DELETE_AFTER REASON   (DELETE_AFTER "" = remove the label)
 #   delete NS NAME CONTENT POLICY REASON SHARED      skip NS NAME REASON
@@ -1328,21 +1337,39 @@ AWK
 # data stays for that holder; "" for the last holder (deletionPolicy Delete, as always).
 #   cap CAPPED MAX                       newest TIMESTAMP
 IFS= read -r -d '' AWK_DECIDE <<'AWK' || true
+# One group (namespace/PVC) at a time: the pairs come sorted by group, and only the
+# current group's snapshots and their contents are held (forget() after each), so the
+# memory is the largest group's, not the cluster's. Output: one tagged line per action
+# (PHASE SEQ CONTENT HANDLE CONTENT-NAME ACTION...: the order and the shared handles
+# are settled after the orphans, by holders.awk). Written to statefile at the end: the
+# deletions made and held back by the cap ("NDEL CAPPED"), where the orphans go on.
 BEGIN { FS = "\t"; split("daily weekly monthly", KIND, " "); split(phases, ph, " ")
   for (p in ph) P[ph[p]] = 1
-  todayn = daynum(today) }
+  todayn = daynum(today); newest = -1; ndel = 0; capped = 0 }
 $1 == "K" { keep[$2, $3, "daily"] = $4; keep[$2, $3, "weekly"] = $5; keep[$2, $3, "monthly"] = $6
   keep[$2, "", "daily"] = $4; keep[$2, "", "weekly"] = $5; keep[$2, "", "monthly"] = $6; next }
-$1 == "V" { load_vs(); next }
-$1 == "C" { load_vsc(); next }
 $1 == "P" { if ($4 != "Bound") restoring[$2, $5] = $3 " (" ($4 == "" ? "no phase" : $4) ")"; next }
+# GROUP SEQ V-line [CSEQ C-line]: a managed snapshot (SEQ its line in the read) beside
+# its bound content (CSEQ likewise), when there is one.
+{ if ($1 != cur && nv) decide_group(); cur = $1; load_pair() }
+function load_pair(   n, f, x, s, sq) {
+  n = split($0, f, "\t"); sq = f[2]
+  s = f[3]; for (x = 4; x <= 16; x++) s = s "\t" f[x]
+  $0 = s; load_vs(); vseq[nv] = sq
+  if (n <= 16) return
+  s = f[18]; for (x = 19; x <= 31; x++) s = s "\t" f[x]
+  $0 = s; load_vsc(); cseq[nc] = f[17]
+}
 function keepcount(i, kind) {
   if ((vns[i], vpvc[i], kind) in keep) return keep[vns[i], vpvc[i], kind]
   if ((vns[i], "", kind) in keep) return keep[vns[i], "", kind]
   return kind == "daily" ? keep_daily : kind == "weekly" ? keep_weekly : keep_monthly
 }
-# out LINE: one action line (printed at the end, once the shared handles are known).
-function out(line) { buf[++nbuf] = line }
+# out LINE [J]: one action line of the current phase, tagged (see above); J: the
+# content it deletes (local index), whose shared handle holders.awk settles.
+function out(line, j) {
+  print phase "\t" ++nout "\t" (j ? cseq[j] "\t" chandle[j] "\t" cname[j] : "\t\t") "\t" line
+}
 # stale_mark I: snapshot I carries the failed mark but is ready and not failed now.
 function stale_mark(i) {
   return lab("v" i, "backup-ns.sh/delete-reason") == "failed" && lab("v" i, "backup-ns.sh/delete-after") != "" \
@@ -1370,17 +1397,25 @@ function unmark(i, da,   ret, rd, nd, why) {
   return nd
 }
 END {
+  if (nv) decide_group()
+  phase = 0
+  if (newest >= 0) out("newest\t" newest_ts)
+  print ndel "\t" capped > statefile
+}
+# decide_group: the actions of the group loaded (every snapshot managed), then forget it.
+function decide_group(   gi, g, kk, kind, label, seen, k, i, n, da, left, top, who, c, pol, j, set, diff, rm, why, ks, x, key, aset, js) {
   sort_groups()
-  newest = -1
   for (i = 1; i <= nv; i++) {
-    if (!vmanaged[i]) continue
-    if (voep[i] > newest) { newest = voep[i]; newest_ts = vots[i] }
+    # the newest of all (the first read of equal ones)
+    if (voep[i] > newest || (voep[i] == newest && vseq[i] + 0 < newest_seq)) {
+      newest = voep[i]; newest_ts = vots[i]; newest_seq = vseq[i] + 0
+    }
     fail[i] = failed(i)
     vkeep[i] = (lab("v" i, "backup-ns.sh/keep") == "true")
     countable[i] = vready[i] && fail[i] == "" && !vdel[i]
   }
-  if (newest >= 0) out("newest\t" newest_ts)
 
+  phase = 1
   # retain: per group and period kind, the ready snapshots of the newest N periods keep
   # their label. A period counts once: two ready copies of one week (a late snapshot and
   # the next run's) are one week, and do not push the oldest kept week out.
@@ -1402,6 +1437,7 @@ END {
     }
   }
 
+  phase = 2
   # mark: no period label left (daily_weekly_monthly), or failed; a failed mark on a
   # snapshot that is ready and not failed any more is withdrawn (unmark).
   for (gi = 1; gi <= ng; gi++) {
@@ -1428,8 +1464,8 @@ END {
     }
   }
 
+  phase = 3
   # sweep: delete-after before today, oldest first per group; the safety rules.
-  ndel = 0; capped = 0
   for (gi = 1; gi <= ng; gi++) {
     g = GN[gi]; left = 0; top = 0
     for (k = 1; k <= G[g]; k++) { i = GI[g, k]; if (countable[i]) { left++; if (!top) top = i } }
@@ -1453,8 +1489,7 @@ END {
       c = vbound[i]; pol = (c in cbyname) ? cpolicy[cbyname[c]] : ""
       if (!(c in cbyname)) c = ""
       out("delete\t" who "\t" c "\t" pol "\tdelete-after " da " is before today " today \
-        (fail[i] != "" ? " (failed: " fail[i] ")" : ""))
-      if (c != "") { bj[nbuf] = cbyname[c]; going[cbyname[c]] = 1 }
+        (fail[i] != "" ? " (failed: " fail[i] ")" : ""), (c != "") ? cbyname[c] : 0)
     }
   }
 
@@ -1506,52 +1541,97 @@ END {
     if (!diff && rm == "") continue
     if (!diff) { set = ""; aset = "" }
     js = "{\"labels\":{" set "},\"annotations\":{" aset "}}"
-    out("sync\t" cname[j] "\t" js "\t" substr(rm, 2) "\tfrom " vns[i] "/" vname[i] ":" why)
+    # in the order of the read, after every group's sweep
+    print "4\t" vseq[i] "\t\t\t\tsync\t" cname[j] "\t" js "\t" substr(rm, 2) "\tfrom " vns[i] "/" vname[i] ":" why
   }
-
-  # orphans: our contents whose snapshot (or namespace) is gone.
-  for (j = 1; j <= nc; j++) {
-    if (!cours[j] || cdel[j]) continue
-    og = crefns[j] "/" cpvc[j]
-    if (!(og in ctop) || cnano[j] > cnano[ctop[og]] || (cnano[j] == cnano[ctop[og]] && cname[j] > cname[ctop[og]])) ctop[og] = j
-  }
-  for (j = 1; j <= nc && P["orphans"]; j++) {
-    if (!cours[j] || cdel[j]) continue
-    i = ((crefns[j], crefname[j]) in byname) ? byname[crefns[j], crefname[j]] : 0
-    if (i && (crefuid[j] == "" || crefuid[j] == vuid[i])) continue
-    og = crefns[j] "/" cpvc[j]; since = lab("c" j, "backup-ns.sh/orphaned-since")
-    gone = "snapshot " crefns[j] "/" crefname[j] " is gone"
-    if (since == "" || daynum(since) < 0) { out("orphan\t" cname[j] "\t" gone ", first seen today"); continue }
-    d = todayn - daynum(since)
-    if (d < orphan_days) continue
-    if (lab("c" j, "backup-ns.sh/keep") == "true") { out("oskip\t" cname[j] "\tlabelled backup-ns.sh/keep=true"); continue }
-    if (ctop[og] == j) { out("oskip\t" cname[j] "\tnewest content of " og); continue }
-    if (ndel >= max_del) { capped++; out("oskip\t" cname[j] "\tdeletion cap reached (maxDeletionsPerRun " max_del ")"); continue }
-    ndel++
-    out("odelete\t" cname[j] "\t" cpolicy[j] "\t" gone ", orphaned since " since " (" d " days, keep " orphan_days ")")
-    bj[nbuf] = j; going[j] = 1
-  }
-  if (capped) out("cap\t" capped "\t" max_del)
-  shared_handles()
-  for (k = 1; k <= nbuf; k++) print buf[k] ((k in bj) ? "\t" holder[bj[k]] : "")
+  delete fail; delete vkeep; delete countable; delete held; delete lost; delete was_failed
+  delete deleted; delete G; delete GI; delete GN; ng = 0
+  forget()
 }
-# shared_handles: holder[J] for each content J deleted in this run: a content with the
-# same snapshot handle that stays (any other content, also one being deleted already
-# or not ours), else the last of this run's deletions of that handle; "" when J is
-# the last holder. Only the last holder lets the driver delete the data.
-function shared_handles(   j, k, h) {
-  for (j = 1; j <= nc; j++) {
-    h = chandle[j]
-    if (h != "" && !(j in going) && !(h in stays)) stays[h] = j
-  }
-  for (k = 1; k <= nbuf; k++) if ((k in bj) && chandle[bj[k]] != "") last[chandle[bj[k]]] = bj[k]
-  for (k = 1; k <= nbuf; k++) {
-    if (!(k in bj)) continue
-    j = bj[k]; h = chandle[j]; holder[j] = ""
-    if (h == "") continue
-    if (h in stays) holder[j] = cname[stays[h]]
-    else if (last[h] != j) holder[j] = cname[last[h]]
-  }
+AWK
+
+IFS= read -r -d '' AWK_KEYS <<'AWK' || true
+# keys (-v key=...): the read's V or C lines, each after the key it is sorted and joined
+# on, with its line number (the order of the read) where later steps need it:
+#   bound: each managed snapshot: CONTENT GROUP SEQ V-line (its bound content's name)
+#   name: each content: NAME SEQ C-line
+#   ours: each of our contents not being deleted: GROUP SEQ C-line (GROUP its PVC's)
+#   snapshot: each snapshot: NS/NAME UID
+BEGIN { FS = "\t" }
+key == "bound" { forget(); load_vs(); if (vmanaged[1]) print vbound[1] "\t" vgroup[1] "\t" NR "\t" $0; next }
+key == "name" { print $2 "\t" NR "\t" $0; next }
+key == "ours" { forget(); load_vsc(); if (cours[1] && !cdel[1]) print crefns[1] "/" cpvc[1] "\t" NR "\t" $0; next }
+key == "snapshot" { print $2 "/" $3 "\t" $4 }
+AWK
+
+IFS= read -r -d '' AWK_ORPHANS <<'AWK' || true
+# orphans: our contents whose snapshot (or namespace) is gone; after the sweep, whose
+# deletions count against the same cap (-v ndel, capped: the sweep's).
+#   -v step=top: keys.awk's "ours" lines sorted by group -> REF SEQ TOP C-line, REF the
+#     snapshot it was cut for (NS/NAME), TOP 1 for the newest content of its group
+#     (one group held at a time)
+#   -v step=decide: those lines sorted by SEQ, each followed by its snapshot's UID when
+#     that snapshot exists -> the tagged action lines (as decide.awk's), the cap line last.
+BEGIN { FS = "\t"; todayn = daynum(today); split(phases, ph, " ")
+  for (p in ph) P[ph[p]] = 1 }
+# load_seq SQ AT: the C line from field AT on as content nc (field SQ, its SEQ, in
+# cseq); the field after it, if any, in after (else hasafter is 0).
+function load_seq(sq, at,   n, f, x, s) {
+  n = split($0, f, "\t")
+  s = f[at]; for (x = at + 1; x <= at + 13; x++) s = s "\t" f[x]
+  hasafter = n > at + 13; after = f[at + 14]
+  $0 = s; load_vsc(); cseq[nc] = f[sq]; cline[nc] = s
+}
+step == "top" { if ($1 != cur && nc) tops(); cur = $1; load_seq(2, 3); next }
+function tops(   j, t) {
+  t = 0
+  for (j = 1; j <= nc; j++) if (!t || cnano[j] > cnano[t] || (cnano[j] == cnano[t] && cname[j] > cname[t])) t = j
+  for (j = 1; j <= nc; j++) print crefns[j] "/" crefname[j] "\t" cseq[j] "\t" (j == t) "\t" cline[j]
+  forget()
+}
+step == "decide" && P["orphans"] {
+  forget(); top = $3; load_seq(2, 4); j = 1
+  # the snapshot is there (the same object, when the content names its uid)
+  if (hasafter && (crefuid[j] == "" || crefuid[j] == after)) next
+  og = crefns[j] "/" cpvc[j]; since = lab("c" j, "backup-ns.sh/orphaned-since")
+  gone = "snapshot " crefns[j] "/" crefname[j] " is gone"
+  if (since == "" || daynum(since) < 0) { out("orphan\t" cname[j] "\t" gone ", first seen today"); next }
+  d = todayn - daynum(since)
+  if (d < orphan_days) next
+  if (lab("c" j, "backup-ns.sh/keep") == "true") { out("oskip\t" cname[j] "\tlabelled backup-ns.sh/keep=true"); next }
+  if (top) { out("oskip\t" cname[j] "\tnewest content of " og); next }
+  if (ndel >= max_del) { capped++; out("oskip\t" cname[j] "\tdeletion cap reached (maxDeletionsPerRun " max_del ")"); next }
+  ndel++
+  out("odelete\t" cname[j] "\t" cpolicy[j] "\t" gone ", orphaned since " since " (" d " days, keep " orphan_days ")", j)
+}
+END {
+  if (step == "top" && nc) tops()
+  if (step == "decide" && capped) out("cap\t" capped "\t" max_del, 0, 6)
+}
+# out LINE [J [PHASE]]: a tagged action line (as decide.awk's): phase 5 (or PHASE), in
+# the order of the read; J: the content it deletes.
+function out(line, j, phase) {
+  print (phase ? phase : 5) "\t" (nc ? cseq[1] : 0) "\t" (j ? cseq[j] "\t" chandle[j] "\t" cname[j] : "\t\t") "\t" line
+}
+AWK
+
+IFS= read -r -d '' AWK_HOLDERS <<'AWK' || true
+# holders: the tagged action lines (decide.awk's and orphans.awk's, sorted by phase and
+# SEQ) -> the action lines, each deletion of a content followed by its SHARED holder:
+# a content with the same snapshot handle that stays (any other content, also one being
+# deleted already or not ours), else the last of this run's deletions of that handle;
+# "" when it is the last holder. Only the last holder lets the driver delete the data.
+# Three passes (assignment operands): pass=1 the tagged lines, pass=2 the C lines (the
+# read: SEQ is the line number), pass=3 the tagged lines again. Holds the deletions only.
+BEGIN { FS = "\t" }
+pass == 1 && $3 != "" { going[$3] = 1; if ($4 != "") { last[$4] = $3; lastname[$4] = $5; need[$4] = 1 }; next }
+pass == 2 && $13 != "" && ($13 in need) && !(FNR in going) && !($13 in stays) { stays[$13] = $2; next }
+pass == 3 {
+  line = $0; sub(/^([^\t]*\t){5}/, "", line)
+  if ($3 == "") { print line; next }
+  holder = ""
+  if ($4 != "") holder = ($4 in stays) ? stays[$4] : (last[$4] != $3) ? lastname[$4] : ""
+  print line "\t" holder
 }
 AWK
 
@@ -1870,16 +1950,44 @@ table_lines() {
   done
 }
 
-# decide PHASES: the action lines for the state in WORK_DIR. (LC_ALL=C: bytes, not
-# characters: twice as fast, and the same results on the ASCII names and labels.)
+# dsort ARGS...: sort tab-separated lines by bytes, in a bounded buffer (GNU sort
+# spills the rest to WORK_DIR).
+dsort() {
+  LC_ALL=C sort -t $'\t' -S 64M -T "$WORK_DIR" "$@"
+}
+
+# decide PHASES: the action lines for the state in WORK_DIR (see AWK_DECIDE), one group
+# at a time. (LC_ALL=C: bytes, not characters: twice as fast, and the same results on
+# the ASCII names and labels; sort and join order alike.)
 decide() {
-  { table_lines; cat -- "$WORK_DIR/vs" "$WORK_DIR/vsc" "$WORK_DIR/pvc"; } |
-    LC_ALL=C awk -v phases="$1" -v today="$TODAY" -v now="$NOW_EPOCH" \
+  local d=$WORK_DIR ndel capped
+  local -a vars=(-v phases="$1" -v today="$TODAY" -v now="$NOW_EPOCH"
+    -v max_del="$((10#$CTL_MAX_DELETIONS_PER_RUN))"
+    -v orphan_days="$((10#$CTL_ORPHAN_RETENTION_DAYS))"
+    -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))")
+  # each managed snapshot beside its bound content, by group
+  LC_ALL=C awk -v key=name "$AWK_LIB$AWK_KEYS" "$d/vsc" | dsort -k1,1 >"$d/vsc.byname"
+  LC_ALL=C awk -v key=bound "$AWK_LIB$AWK_KEYS" "$d/vs" | dsort -k1,1 |
+    LC_ALL=C join -t $'\t' -a 1 - "$d/vsc.byname" | cut -f 2- | dsort -k1,1 >"$d/pairs"
+  rm -f -- "$d/vsc.byname"
+  { table_lines; cat -- "$d/pvc" "$d/pairs"; } |
+    LC_ALL=C awk "${vars[@]}" -v statefile="$d/swept" \
       -v keep_daily="$((10#$CTL_KEEP_DAILY))" -v keep_weekly="$((10#$CTL_KEEP_WEEKLY))" \
       -v keep_monthly="$((10#$CTL_KEEP_MONTHLY))" -v min_ready="$((10#$CTL_MIN_READY))" \
-      -v max_del="$((10#$CTL_MAX_DELETIONS_PER_RUN))" \
-      -v orphan_days="$((10#$CTL_ORPHAN_RETENTION_DAYS))" \
-      -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))" "$AWK_LIB$AWK_DECIDE"
+      "$AWK_LIB$AWK_DECIDE" >"$d/tagged"
+  rm -f -- "$d/pairs"
+  IFS=$'\t' read -r ndel capped <"$d/swept"
+  # our contents, the newest of each group found, each beside its snapshot's uid
+  LC_ALL=C awk -v key=snapshot "$AWK_LIB$AWK_KEYS" "$d/vs" | dsort -k1,1 >"$d/vs.byname"
+  LC_ALL=C awk -v key=ours "$AWK_LIB$AWK_KEYS" "$d/vsc" | dsort -k1,1 |
+    LC_ALL=C awk -v step=top "$AWK_LIB$AWK_ORPHANS" | dsort -k1,1 |
+    LC_ALL=C join -t $'\t' -a 1 - "$d/vs.byname" | dsort -k2,2n |
+    LC_ALL=C awk "${vars[@]}" -v step=decide -v ndel="$ndel" -v capped="$capped" \
+      "$AWK_LIB$AWK_ORPHANS" >>"$d/tagged"
+  rm -f -- "$d/vs.byname"
+  dsort -s -k1,1n -k2,2n "$d/tagged" >"$d/tagged.sorted"
+  LC_ALL=C awk "$AWK_HOLDERS" pass=1 "$d/tagged.sorted" pass=2 "$d/vsc" pass=3 "$d/tagged.sorted"
+  rm -f -- "$d/tagged" "$d/tagged.sorted"
 }
 
 on_exit() {
@@ -2880,7 +2988,7 @@ check_runtime() {
 check_dependencies() {
   check_runtime \
     "Use an image with bash, kubectl, GNU coreutils, awk, sed and grep, such as registry.k8s.io/kubectl (the default)" \
-    "${CTL_KUBECTL:-kubectl}" date awk sed grep sort cut mktemp
+    "${CTL_KUBECTL:-kubectl}" date awk sed grep sort join cut mktemp
 }
 
 # help_settings: every setting with its baked value and help (help settings).
