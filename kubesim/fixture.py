@@ -136,7 +136,7 @@ class KubeSim:
         self.kubectl("apply", "-f", "-", input=manifest, check=True)
 
     # -- control API ----------------------------------------------------------------------
-    def control(self, method: str, path: str, body: Any = None) -> Any:
+    def control(self, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
@@ -146,7 +146,7 @@ class KubeSim:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-        with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:
             raw = resp.read()
         if not raw:
             return None
@@ -201,8 +201,9 @@ class KubeSim:
         self.control("DELETE", "/_kubesim/requests")
 
     def seed(self, objects: list[dict[str, Any]]) -> int:
-        """Bulk-create objects as given (status kept, namespaces created)."""
-        return int(self.control("POST", "/_kubesim/objects", objects)["created"])
+        """Bulk-create objects as given (status kept, namespaces created). A big seed on
+        a busy machine takes its time: up to a minute a request."""
+        return int(self.control("POST", "/_kubesim/objects", objects, timeout=60)["created"])
 
     def clock(self, *, advance: float | str | None = None, to: str | None = None) -> dict[str, Any]:
         """kubesim's clock (the CronJob controller's now): read it, advance it or set it.

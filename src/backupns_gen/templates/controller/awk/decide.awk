@@ -13,14 +13,6 @@ $1 == "P" { if ($4 != "Bound") restoring[$2, $5] = $3 " (" ($4 == "" ? "no phase
 # GROUP SEQ V-line [CSEQ C-line]: a managed snapshot (SEQ its line in the read) beside
 # its bound content (CSEQ likewise), when there is one.
 { if ($1 != cur && nv) decide_group(); cur = $1; load_pair() }
-function load_pair(   n, f, x, s, sq) {
-  n = split($0, f, "\t"); sq = f[2]
-  s = f[3]; for (x = 4; x <= 16; x++) s = s "\t" f[x]
-  $0 = s; load_vs(); vseq[nv] = sq
-  if (n <= 16) return
-  s = f[18]; for (x = 19; x <= 31; x++) s = s "\t" f[x]
-  $0 = s; load_vsc(); cseq[nc] = f[17]
-}
 function keepcount(i, kind) {
   if ((vns[i], vpvc[i], kind) in keep) return keep[vns[i], vpvc[i], kind]
   if ((vns[i], "", kind) in keep) return keep[vns[i], "", kind]

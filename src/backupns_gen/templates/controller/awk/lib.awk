@@ -138,6 +138,16 @@ function forget() {
   nv = 0; nc = 0
   delete L; delete LK; delete A; delete AK; delete byname; delete cbyname
 }
+# load_pair: a pair line (GROUP SEQ V-line [CSEQ C-line], keys.awk's snapshots joined
+# with their contents) as snapshot nv (SEQ in vseq) and its content nc (CSEQ in cseq).
+function load_pair(   n, f, x, s, sq) {
+  n = split($0, f, "\t"); sq = f[2]
+  s = f[3]; for (x = 4; x <= 16; x++) s = s "\t" f[x]
+  $0 = s; load_vs(); vseq[nv] = sq
+  if (n <= 16) return
+  s = f[18]; for (x = 19; x <= 31; x++) s = s "\t" f[x]
+  $0 = s; load_vsc(); cseq[nc] = f[17]
+}
 # newer I J: record I sorts before J (newest first; ties by name, descending).
 function newer(i, j) {
   return vep[i] > vep[j] || (vep[i] == vep[j] && vname[i] > vname[j])

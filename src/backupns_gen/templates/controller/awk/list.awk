@@ -1,5 +1,5 @@
 BEGIN { FS = "\t"; if (sel != "") { eq = index(sel, "="); skey = eq ? substr(sel, 1, eq - 1) : sel; sval = eq ? substr(sel, eq + 1) : ""; hasval = eq > 0 } }
-$1 == "V" { load_vs(); i = nv
+$1 == "V" { forget(); load_vs(); i = nv
   if (!vmanaged[i] || (ns != "" && vns[i] != ns) || (pvc != "" && vpvc[i] != pvc)) next
   if (sel != "" && (!(("v" i, skey) in L) || (hasval && L["v" i, skey] != sval))) next
   labels = ""; n = split(substr(LK["v" i], 2), ks, " ")

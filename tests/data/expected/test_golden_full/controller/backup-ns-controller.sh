@@ -1287,6 +1287,16 @@ function forget() {
   nv = 0; nc = 0
   delete L; delete LK; delete A; delete AK; delete byname; delete cbyname
 }
+# load_pair: a pair line (GROUP SEQ V-line [CSEQ C-line], keys.awk's snapshots joined
+# with their contents) as snapshot nv (SEQ in vseq) and its content nc (CSEQ in cseq).
+function load_pair(   n, f, x, s, sq) {
+  n = split($0, f, "\t"); sq = f[2]
+  s = f[3]; for (x = 4; x <= 16; x++) s = s "\t" f[x]
+  $0 = s; load_vs(); vseq[nv] = sq
+  if (n <= 16) return
+  s = f[18]; for (x = 19; x <= 31; x++) s = s "\t" f[x]
+  $0 = s; load_vsc(); cseq[nc] = f[17]
+}
 # newer I J: record I sorts before J (newest first; ties by name, descending).
 function newer(i, j) {
   return vep[i] > vep[j] || (vep[i] == vep[j] && vname[i] > vname[j])
@@ -1352,14 +1362,6 @@ $1 == "P" { if ($4 != "Bound") restoring[$2, $5] = $3 " (" ($4 == "" ? "no phase
 # GROUP SEQ V-line [CSEQ C-line]: a managed snapshot (SEQ its line in the read) beside
 # its bound content (CSEQ likewise), when there is one.
 { if ($1 != cur && nv) decide_group(); cur = $1; load_pair() }
-function load_pair(   n, f, x, s, sq) {
-  n = split($0, f, "\t"); sq = f[2]
-  s = f[3]; for (x = 4; x <= 16; x++) s = s "\t" f[x]
-  $0 = s; load_vs(); vseq[nv] = sq
-  if (n <= 16) return
-  s = f[18]; for (x = 19; x <= 31; x++) s = s "\t" f[x]
-  $0 = s; load_vsc(); cseq[nc] = f[17]
-}
 function keepcount(i, kind) {
   if ((vns[i], vpvc[i], kind) in keep) return keep[vns[i], vpvc[i], kind]
   if ((vns[i], "", kind) in keep) return keep[vns[i], "", kind]
@@ -1557,11 +1559,20 @@ IFS= read -r -d '' AWK_KEYS <<'AWK' || true
 #   name: each content: NAME SEQ C-line
 #   ours: each of our contents not being deleted: GROUP SEQ C-line (GROUP its PVC's)
 #   snapshot: each snapshot: NS/NAME UID
+#   claim (of the pair lines): each snapshot not being deleted and its content:
+#     CSEQ SEQ GROUP
+#   delete: each content with deletionPolicy Delete not being deleted: SEQ NAME GROUP,
+#     GROUP its PVC's when it is ours (else empty)
+#   policy (of the delete lines joined with the claims, the last snapshot's first):
+#     X SEQ NAME GROUP, GROUP the claiming snapshot's, else the content's own
 BEGIN { FS = "\t" }
 key == "bound" { forget(); load_vs(); if (vmanaged[1]) print vbound[1] "\t" vgroup[1] "\t" NR "\t" $0; next }
 key == "name" { print $2 "\t" NR "\t" $0; next }
 key == "ours" { forget(); load_vsc(); if (cours[1] && !cdel[1]) print crefns[1] "/" cpvc[1] "\t" NR "\t" $0; next }
-key == "snapshot" { print $2 "/" $3 "\t" $4 }
+key == "snapshot" { print $2 "/" $3 "\t" $4; next }
+key == "claim" && NF > 16 && $13 == "" { print $17 "\t" $2 "\t" $1; next }
+key == "delete" { forget(); load_vsc(); if (!cdel[1] && cpolicy[1] == "Delete") print NR "\t" cname[1] "\t" (cours[1] ? crefns[1] "/" cpvc[1] : ""); next }
+key == "policy" && $1 != last { last = $1; g = (NF > 3) ? $5 : $3; if (g != "") print "X\t" $1 "\t" $2 "\t" g }
 AWK
 
 IFS= read -r -d '' AWK_ORPHANS <<'AWK' || true
@@ -1956,6 +1967,15 @@ dsort() {
   LC_ALL=C sort -t $'\t' -S 64M -T "$WORK_DIR" "$@"
 }
 
+# pair_up: WORK_DIR/pairs, each managed snapshot beside its bound content (when there
+# is one), by group (AWK_KEYS).
+pair_up() {
+  LC_ALL=C awk -v key=name "$AWK_LIB$AWK_KEYS" "$WORK_DIR/vsc" | dsort -k1,1 >"$WORK_DIR/vsc.byname"
+  LC_ALL=C awk -v key=bound "$AWK_LIB$AWK_KEYS" "$WORK_DIR/vs" | dsort -k1,1 |
+    LC_ALL=C join -t $'\t' -a 1 - "$WORK_DIR/vsc.byname" | cut -f 2- | dsort -k1,1 >"$WORK_DIR/pairs"
+  rm -f -- "$WORK_DIR/vsc.byname"
+}
+
 # decide PHASES: the action lines for the state in WORK_DIR (see AWK_DECIDE), one group
 # at a time. (LC_ALL=C: bytes, not characters: twice as fast, and the same results on
 # the ASCII names and labels; sort and join order alike.)
@@ -1965,11 +1985,7 @@ decide() {
     -v max_del="$((10#$CTL_MAX_DELETIONS_PER_RUN))"
     -v orphan_days="$((10#$CTL_ORPHAN_RETENTION_DAYS))"
     -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))")
-  # each managed snapshot beside its bound content, by group
-  LC_ALL=C awk -v key=name "$AWK_LIB$AWK_KEYS" "$d/vsc" | dsort -k1,1 >"$d/vsc.byname"
-  LC_ALL=C awk -v key=bound "$AWK_LIB$AWK_KEYS" "$d/vs" | dsort -k1,1 |
-    LC_ALL=C join -t $'\t' -a 1 - "$d/vsc.byname" | cut -f 2- | dsort -k1,1 >"$d/pairs"
-  rm -f -- "$d/vsc.byname"
+  pair_up
   { table_lines; cat -- "$d/pvc" "$d/pairs"; } |
     LC_ALL=C awk "${vars[@]}" -v statefile="$d/swept" \
       -v keep_daily="$((10#$CTL_KEEP_DAILY))" -v keep_weekly="$((10#$CTL_KEEP_WEEKLY))" \
@@ -2105,14 +2121,22 @@ command_orphans() {
 # ones, contents with deletionPolicy Delete (each snapshot's bound content, synced or
 # not, and our orphaned contents); STALE rows for configured PVCs whose newest ready
 # snapshot is older than their limit (or missing); "not deployed" rows for configured
-# PVCs without any snapshot. Exit 1 when stale.
+# PVCs without any snapshot. Exit 1 when stale. Read as decide reads: one group (its
+# pair lines) held at a time, the rows (one a PVC) kept for the table's widths.
 # With -v json=1, one JSON document instead of the table.
 IFS= read -r -d '' AWK_STATUS <<'AWK' || true
 BEGIN { FS = "\t" }
 function jq(s) { gsub(/\\/, "\\\\\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 $1 == "K" { conf[$2 "/" $3] = $8; next }
-$1 == "V" { load_vs(); next }
-$1 == "C" { load_vsc(); next }
+# X SEQ NAME GROUP: a content with deletionPolicy Delete, counted in GROUP (keys.awk's
+# "policy" lines), in the order of the read
+$1 == "X" { delpol[$4]++; dnames = dnames " " $3; next }
+# the pair lines (decide's), by group: one group held at a time
+{ if ($1 != cur && nv) group_row(); cur = $1; load_pair() }
+function group_row() {
+  sort_groups(); make_row(GN[1])
+  delete G; delete GI; delete GN; ng = 0; forget()
+}
 function row(a, b, c, d, e, f, g, h, k, m) {
   nr++; R[nr, 1] = a; R[nr, 2] = b; R[nr, 3] = c; R[nr, 4] = d; R[nr, 5] = e; R[nr, 6] = f
   R[nr, 7] = g; R[nr, 8] = h; R[nr, 9] = k; R[nr, 10] = m
@@ -2131,57 +2155,58 @@ function last_drill(g,   k, i, at, best, bi) {
 function drill_ok(i) {
   return (("v" i, "backup-ns.sh/verified-ok") in A) && unq(A["v" i, "backup-ns.sh/verified-ok"]) == "true"
 }
-END {
-  sort_groups()
-  # deletionPolicy Delete: each managed snapshot's bound content (synced or not), and
-  # our contents whose snapshot is gone
-  for (i = 1; i <= nv; i++) if (vmanaged[i] && !vdel[i] && (vbound[i] in cbyname)) cgroup[cbyname[vbound[i]]] = vgroup[i]
-  for (j = 1; j <= nc; j++) {
-    if (cdel[j] || cpolicy[j] != "Delete") continue
-    if (j in cgroup) dg = cgroup[j]
-    else if (cours[j]) dg = crefns[j] "/" cpvc[j]
-    else continue
-    delpol[dg]++; dnames = dnames " " cname[j]
-  }
-  row("NAMESPACE/PVC", "NEWEST-READY", "AGE", "DAILY", "WEEKLY", "MONTHLY", "FAILED", "DELETE-POLICY", "DRILL", "STATE")
-  for (g in conf) if (!(g in G)) { ng++; GN[ng] = g; G[g] = 0 }
-  for (a = 2; a <= ng; a++) { t = GN[a]; b = a; while (b > 1 && GN[b - 1] > t) { GN[b] = GN[b - 1]; b-- } GN[b] = t }
-  for (gi = 1; gi <= ng; gi++) {
-    g = GN[gi]; top = 0; nd = 0; nw = 0; nm = 0; nf = 0
-    for (k = 1; k <= G[g]; k++) {
-      i = GI[g, k]
-      if (vdel[i]) continue
-      f = failed(i)
-      if (f != "") { nf++; continue }
-      if (vready[i] && !top) top = i
-      if (vready[i]) {
-        nd += (("v" i, "backup-ns.sh/daily") in L); nw += (("v" i, "backup-ns.sh/weekly") in L)
-        nm += (("v" i, "backup-ns.sh/monthly") in L)
-      }
+# make_row G: the row (ROW[G], fields joined by tabs) and JSON (JS[G]) of group G, its
+# snapshots loaded (none for a configured PVC without any).
+function make_row(g,   k, i, f, top, nd, nw, nm, nf, state, isstale, dr, dat, drill, slash) {
+  top = 0; nd = 0; nw = 0; nm = 0; nf = 0
+  for (k = 1; k <= G[g]; k++) {
+    i = GI[g, k]
+    if (vdel[i]) continue
+    f = failed(i)
+    if (f != "") { nf++; continue }
+    if (vready[i] && !top) top = i
+    if (vready[i]) {
+      nd += (("v" i, "backup-ns.sh/daily") in L); nw += (("v" i, "backup-ns.sh/weekly") in L)
+      nm += (("v" i, "backup-ns.sh/monthly") in L)
     }
-    state = "ok"; was = stale
-    if (g in conf) {
-      if (!G[g]) { state = "not deployed (no snapshot yet)"; undeployed = undeployed " " g }
-      else if (!top) { state = "STALE (no ready snapshot)"; stale++ }
-      else if (now - vep[top] > conf[g]) { state = "STALE (older than " age(conf[g]) ")"; stale++ }
-    } else state = "ok (not in config)"
-    if (g in delpol) { state = state ", " delpol[g] " content(s) deletionPolicy Delete"; deletes += delpol[g] }
-    dr = last_drill(g); dat = dr ? unq(A["v" dr, "backup-ns.sh/verified-at"]) : ""
-    drill = dr ? (drill_ok(dr) ? "ok " : "FAILED ") age(now - epoch(dat)) : "-"
-    row(g, top ? vname[top] : "-", top ? age(now - vep[top]) : "-", nd, nw, nm, nf, (g in delpol) ? delpol[g] : 0, drill, state)
-    slash = index(g, "/")
-    J[gi] = "{\"namespace\": " jq(substr(g, 1, slash - 1)) ", \"pvc\": " jq(substr(g, slash + 1)) \
-      ", \"newestReady\": " (top ? jq(vname[top]) : "null") ", \"newestReadyAgeSeconds\": " (top ? now - vep[top] : "null") \
-      ", \"daily\": " nd ", \"weekly\": " nw ", \"monthly\": " nm ", \"failed\": " nf \
-      ", \"deletePolicyContents\": " ((g in delpol) ? delpol[g] : 0) ", \"configured\": " ((g in conf) ? "true" : "false") \
-      ", \"stale\": " (stale > was ? "true" : "false") ", \"state\": " jq(state) \
-      ", \"lastDrill\": " (dr ? "{\"snapshot\": " jq(vname[dr]) ", \"at\": " jq(dat) ", \"ok\": " (drill_ok(dr) ? "true" : "false") \
-      ", \"result\": " (("v" dr, "backup-ns.sh/verified-result") in A ? jsonq(A["v" dr, "backup-ns.sh/verified-result"]) : "null") "}" : "null") "}"
+  }
+  state = "ok"; isstale = 0
+  if (g in conf) {
+    if (!G[g]) { state = "not deployed (no snapshot yet)"; undep[g] = 1 }
+    else if (!top) { state = "STALE (no ready snapshot)"; isstale = 1 }
+    else if (now - vep[top] > conf[g]) { state = "STALE (older than " age(conf[g]) ")"; isstale = 1 }
+  } else state = "ok (not in config)"
+  stale += isstale
+  if (g in delpol) { state = state ", " delpol[g] " content(s) deletionPolicy Delete"; deletes += delpol[g] }
+  dr = last_drill(g); dat = dr ? unq(A["v" dr, "backup-ns.sh/verified-at"]) : ""
+  drill = dr ? (drill_ok(dr) ? "ok " : "FAILED ") age(now - epoch(dat)) : "-"
+  ROW[g] = g "\t" (top ? vname[top] : "-") "\t" (top ? age(now - vep[top]) : "-") "\t" nd "\t" nw "\t" nm "\t" nf \
+    "\t" ((g in delpol) ? delpol[g] : 0) "\t" drill "\t" state
+  slash = index(g, "/")
+  JS[g] = "{\"namespace\": " jq(substr(g, 1, slash - 1)) ", \"pvc\": " jq(substr(g, slash + 1)) \
+    ", \"newestReady\": " (top ? jq(vname[top]) : "null") ", \"newestReadyAgeSeconds\": " (top ? now - vep[top] : "null") \
+    ", \"daily\": " nd ", \"weekly\": " nw ", \"monthly\": " nm ", \"failed\": " nf \
+    ", \"deletePolicyContents\": " ((g in delpol) ? delpol[g] : 0) ", \"configured\": " ((g in conf) ? "true" : "false") \
+    ", \"stale\": " (isstale ? "true" : "false") ", \"state\": " jq(state) \
+    ", \"lastDrill\": " (dr ? "{\"snapshot\": " jq(vname[dr]) ", \"at\": " jq(dat) ", \"ok\": " (drill_ok(dr) ? "true" : "false") \
+    ", \"result\": " (("v" dr, "backup-ns.sh/verified-result") in A ? jsonq(A["v" dr, "backup-ns.sh/verified-result"]) : "null") "}" : "null") "}"
+  RG[++nrg] = g
+}
+END {
+  if (nv) group_row()
+  for (g in conf) if (!(g in ROW)) make_row(g)
+  # the groups in name order (insertion sort: they come sorted, the PVCs without a
+  # snapshot after them)
+  for (a = 2; a <= nrg; a++) { t = RG[a]; b = a; while (b > 1 && RG[b - 1] > t) { RG[b] = RG[b - 1]; b-- } RG[b] = t }
+  row("NAMESPACE/PVC", "NEWEST-READY", "AGE", "DAILY", "WEEKLY", "MONTHLY", "FAILED", "DELETE-POLICY", "DRILL", "STATE")
+  for (gi = 1; gi <= nrg; gi++) {
+    g = RG[gi]; split(ROW[g], f, "\t"); row(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])
+    if (g in undep) undeployed = undeployed " " g
   }
   if (json) {
     printf "{\"stale\": %d, \"pvcs\": [", stale
-    for (gi = 1; gi <= ng; gi++) printf "%s\n  %s", (gi > 1 ? "," : ""), J[gi]
-    printf "%s]}\n", (ng ? "\n" : "")
+    for (gi = 1; gi <= nrg; gi++) printf "%s\n  %s", (gi > 1 ? "," : ""), JS[RG[gi]]
+    printf "%s]}\n", (nrg ? "\n" : "")
     nr = 0
   }
   for (c = 1; c <= 10; c++) { w[c] = 0; for (r = 1; r <= nr; r++) if (length(R[r, c]) > w[c]) w[c] = length(R[r, c]) }
@@ -2195,6 +2220,16 @@ END {
   exit (stale > 0)
 }
 AWK
+
+# delete_policy_lines: the X lines of the contents with deletionPolicy Delete (AWK_KEYS),
+# each counted for the group of the snapshot bound to it (the last read, when several
+# are), else for its own PVC's when it is ours.
+delete_policy_lines() {
+  LC_ALL=C awk -v key=claim "$AWK_LIB$AWK_KEYS" "$WORK_DIR/pairs" | dsort -k1,1 -k2,2nr >"$WORK_DIR/claims"
+  LC_ALL=C awk -v key=delete "$AWK_LIB$AWK_KEYS" "$WORK_DIR/vsc" | dsort -k1,1 |
+    LC_ALL=C join -t $'\t' -a 1 - "$WORK_DIR/claims" |
+    LC_ALL=C awk -v key=policy "$AWK_LIB$AWK_KEYS" | dsort -k2,2n
+}
 
 command_status() {
   local status=0 json=0
@@ -2212,7 +2247,8 @@ command_status() {
   start
   clock_init
   read_state vs vsc >/dev/null
-  { table_lines; cat -- "$WORK_DIR/vs" "$WORK_DIR/vsc"; } |
+  pair_up
+  { table_lines; delete_policy_lines; cat -- "$WORK_DIR/pairs"; } |
     awk -v now="$NOW_EPOCH" -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))" -v json="$json" "$AWK_LIB$AWK_STATUS" ||
     status=$?
   if ((status == 1)); then
@@ -2225,7 +2261,7 @@ command_status() {
 # One line per managed snapshot, newest first.
 IFS= read -r -d '' AWK_LIST <<'AWK' || true
 BEGIN { FS = "\t"; if (sel != "") { eq = index(sel, "="); skey = eq ? substr(sel, 1, eq - 1) : sel; sval = eq ? substr(sel, eq + 1) : ""; hasval = eq > 0 } }
-$1 == "V" { load_vs(); i = nv
+$1 == "V" { forget(); load_vs(); i = nv
   if (!vmanaged[i] || (ns != "" && vns[i] != ns) || (pvc != "" && vpvc[i] != pvc)) next
   if (sel != "" && (!(("v" i, skey) in L) || (hasval && L["v" i, skey] != sval))) next
   labels = ""; n = split(substr(LK["v" i], 2), ks, " ")
@@ -2802,10 +2838,13 @@ IFS= read -r -d '' AWK_DRILL <<'AWK' || true
 #   namespace TAB snapshot TAB last drill ("never" or its time, with ", failed")
 # The snapshot: the newest ready one (not failed), one holding a database dump first.
 # A configured namespace without such a snapshot is named on stderr, not drilled.
+# The V lines come sorted by namespace (in the order of the read within one): one
+# namespace is held at a time.
 BEGIN { FS = "\t" }
 $1 == "K" { conf[$2] = 1; next }
-$1 == "V" { load_vs(); next }
-END {
+$1 == "V" { if ($2 != cur && nv) namespace_done(); cur = $2; load_vs(); next }
+# namespace_done: the newest drill and the snapshot to drill of the namespace loaded.
+function namespace_done(   i, n, t, d) {
   for (i = 1; i <= nv; i++) {
     n = vns[i]
     if (!vmanaged[i] || vdel[i] || !(n in conf)) continue
@@ -2820,11 +2859,16 @@ END {
     d = (("v" i, "backup-ns.sh/dump-sha256") in A)
     if (!(n in pick) || d > pickd[n] || (d == pickd[n] && newer(i, pick[n]))) { pick[n] = i; pickd[n] = d }
   }
+  if (n in pick) pickname[n] = vname[pick[n]]
+  forget()
+}
+END {
+  if (nv) namespace_done()
   for (n in conf) {
     if (only != "" && n != only) continue
     l = (n in last) ? last[n] : -1
     if (only == "" && l >= 0 && lastok[n] && now - l < interval) continue
-    if (!(n in pick)) { none = none " " n; continue }
+    if (!(n in pickname)) { none = none " " n; continue }
     nd++; D[nd] = n; DL[n] = l
   }
   for (a = 2; a <= nd; a++) {
@@ -2834,7 +2878,7 @@ END {
   }
   for (a = 1; a <= nd && a <= max; a++) {
     n = D[a]
-    print n "\t" vname[pick[n]] "\t" ((n in last) ? lastts[n] (lastok[n] ? "" : ", failed") : "never")
+    print n "\t" pickname[n] "\t" ((n in last) ? lastts[n] (lastok[n] ? "" : ", failed") : "never")
   }
   if (none != "") print "NOTE: no ready snapshot to drill in" none > "/dev/stderr"
   if (only != "" && !(only in conf)) print "NOTE: " only " is not a configured namespace" > "/dev/stderr"
@@ -2923,7 +2967,7 @@ command_drill() {
   start
   clock_init
   read_state vs >/dev/null
-  { table_lines; cat -- "$WORK_DIR/vs"; } |
+  { table_lines; dsort -s -k2,2 "$WORK_DIR/vs"; } |
     LC_ALL=C awk -v now="$NOW_EPOCH" -v interval="$((10#$CTL_DRILL_INTERVAL_SEC))" \
       -v max="$((10#$CTL_DRILL_MAX_PER_RUN))" -v only="$only" \
       -v failed_after="$((10#$CTL_FAILED_AFTER_SEC))" "$AWK_LIB$AWK_DRILL" >"$WORK_DIR/drills"
