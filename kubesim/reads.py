@@ -147,7 +147,13 @@ def list_objects(
         meta["continue"] = encode_continue(
             int(meta["resourceVersion"]), last.get("namespace", ""), last["name"]
         )
-        meta["remainingItemCount"] = sum(1 for o in everything[more_at:] if pred(o))
+        # as the apiserver: unknown (omitted) under a label or field selector, else the
+        # count of what follows (no scan: a big list's pages stay linear)
+        if not (
+            request.query.get("labelSelector", "").strip()
+            or request.query.get("fieldSelector", "").strip()
+        ):
+            meta["remainingItemCount"] = len(everything) - more_at
     if wants_table(request) and tables_available():
         table = table_of(request, res, items, meta["resourceVersion"])
         table["metadata"] = meta
