@@ -579,8 +579,9 @@ class ControllerConfig(Model):
     periods (default 2)."""
     resources: Resources = Field(default_factory=Resources)
     """The controller pods' resource requests and limits (default: requests cpu 50m, memory
-    64Mi; limits memory 256Mi). A run holds about 9 KB per snapshot it reads: 256Mi is enough
-    for some 25,000 snapshots; raise limits.memory for more."""
+    64Mi; limits memory 256Mi). A run decides one namespace/PVC at a time: its memory does
+    not grow with the number of snapshots, its temporary files do (about 2 KB per snapshot,
+    in the pods' emptyDir)."""
     admission_policies: bool = True
     """true (default): render ValidatingAdmissionPolicies (cluster/admission-policies.yaml,
     enforced by the kube-apiserver itself, Kubernetes >= 1.30) that keep anyone but the
