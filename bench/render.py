@@ -158,12 +158,12 @@ def row(
     rss_goal: float | None = None,
 ) -> None:
     wall, lo, hi = fig.stat("wall")
-    cpu = fig.stat("cpu")[0]
+    cpu, cpu_lo, cpu_hi = fig.stat("cpu")
     rss = fig.stat("rss_mb")[0]
     verdict = "ok" if wall <= goal else "OVER"
     line = (
-        f"  {label:<44}{wall:8.3f} s (min {lo:.3f}, max {hi:.3f}; cpu {cpu:.3f} s)  "
-        f"goal <= {goal:g} s {verdict}"
+        f"  {label:<44}{wall:8.3f} s (min {lo:.3f}, max {hi:.3f}; "
+        f"cpu {cpu:.3f} s, min {cpu_lo:.3f}, max {cpu_hi:.3f})  goal <= {goal:g} s {verdict}"
     )
     if floor is not None:
         f = floor.stat("wall")[0]

@@ -195,4 +195,3 @@ def test_the_scripts_know_utc_and_no_other_zone(scripts: dict[str, Path]) -> Non
     for script in scripts.values():
         assert bash_zone_tz(script, "UTC", [0]) == ["UTC0 0"]
         assert bash_zone_tz(script, "Asia/Tokyo", [0]) == [" 1"]
-
