@@ -30,22 +30,6 @@ MAX_ALIAS_EXPANSION = 100_000
 class _UniqueKeyLoader(_BASE):  # type: ignore[valid-type,misc]
     """SafeLoader that rejects a mapping key given twice."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._tags: dict[tuple[Any, Any, Any], str] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        """The resolver's tag, looked up once per (kind, text, implicit): no path
-        resolver is added, so nothing else decides it, and a config of thousands of
-        namespaces repeats its words thousands of times."""
-        if self.yaml_path_resolvers:
-            return str(super().resolve(kind, value, implicit))
-        key = (kind, value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)
-        return tag
-
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:

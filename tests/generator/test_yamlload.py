@@ -123,24 +123,3 @@ def test_cli_refuses_an_oversized_time_zone_with_exit_2(
         f"backupns.yaml: namespaces.shop.timeZone: {shown} "
         "is not a valid IANA time zone (like UTC or Europe/Vienna)\n"
     )
-
-
-def test_each_distinct_scalar_is_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A tag is resolved once per distinct (kind, text, plain or quoted), and the values
-    are what PyYAML's safe loader gives."""
-    import yaml
-
-    calls = []
-    resolve = yaml.resolver.BaseResolver.resolve
-
-    def counted(self: object, kind: object, value: object, implicit: object) -> object:
-        calls.append(value)
-        return resolve(self, kind, value, implicit)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(yaml.resolver.BaseResolver, "resolve", counted)
-    words = ["yes", "1", "1.5", "~", "null", "2026-01-01", "x", "'1'", '"yes"', "0o17"]
-    text = "a:\n" + "".join(f"  - {w}\n" for w in words * 200)
-    loaded = load_yaml(text, "f.yaml")
-    monkeypatch.setattr(yaml.resolver.BaseResolver, "resolve", resolve)
-    assert loaded == yaml.safe_load(text)
-    assert len(calls) <= len(words) + 4  # the scalars, the key, the list, the mapping
