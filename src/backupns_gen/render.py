@@ -382,7 +382,7 @@ class Renderer:
         keeps none of them renders in memory bounded by one namespace, whatever the
         number of namespaces."""
         hdr = header(plan.source_name)
-        pool: renderpool.Pool | None = None
+        pool: renderpool.Pool[Files] | None = None
         pending: deque[tuple[NamespaceUnit, str | None, Future[Files] | None]] = deque()
         misses = 0
         try:
@@ -395,7 +395,12 @@ class Renderer:
                 if pool is None and self._pooled(plan, key):
                     misses += 1
                     if misses > renderpool.FIRST_IN_MAIN and self.cache and self.cache.dir:
-                        pool = renderpool.Pool(self.root, self.workers, self.cache.dir.parent)
+                        pool = renderpool.Pool(
+                            self.workers,
+                            _pool_start,
+                            (self.root, self.cache.dir.parent),
+                            _pool_render,
+                        )
                 future = None
                 if pool is not None and self.cache is not None and not self.cache.has(key):
                     future = pool.submit(unit, hdr, key)
@@ -468,6 +473,20 @@ class Renderer:
         for unit in self.units(plan):
             files.update(unit)
         return dict(sorted(files.items()))
+
+
+_pool_renderer: Renderer | None = None
+"""A render worker's Renderer (``renderpool``: set by ``_pool_start`` in each worker)."""
+
+
+def _pool_start(root: str | None, cache_dir: Path) -> None:
+    global _pool_renderer
+    _pool_renderer = Renderer(root, RenderCache(cache_dir))
+
+
+def _pool_render(unit: NamespaceUnit, hdr: str, key: str | None) -> Files:
+    assert _pool_renderer is not None
+    return _pool_renderer.namespace(unit, hdr, key)
 
 
 def render_template(name: str, root: str | None = None, **context: Any) -> str:

@@ -7,20 +7,18 @@ few per worker ahead (``WINDOW``): memory stays bounded by that window, whatever
 number of namespaces. The workers are started with ``spawn`` (a fresh interpreter: they
 never hold the parsed config) and store what they render in the render cache, as the
 main process would. The pool is only worth its start-up for a large render: the
-``Renderer`` starts one at its ``FIRST_IN_MAIN`` + 1st miss when the plan has
+``Renderer`` (render.py) starts one at its ``FIRST_IN_MAIN`` + 1st miss when the plan has
 ``MIN_NAMESPACES`` or more.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Generic, TypeVar
 
-if TYPE_CHECKING:  # render imports this module
-    from .plan import NamespaceUnit
-    from .render import Files, Renderer
+T = TypeVar("T")
 
 MIN_NAMESPACES = 64
 """A plan with fewer namespaces renders in the main process (a worker costs an
@@ -31,37 +29,31 @@ starts the pool: a re-render with a few changed renders them without workers."""
 WINDOW = 4
 """Namespaces handed to the pool ahead of the one the caller takes next, per worker."""
 
-_renderer: Renderer | None = None
 
+class Pool(Generic[T]):
+    """WORKERS processes, each started with START(*START_ARGS), that run TASK on what is
+    submitted. START and TASK are module-level functions of the caller's module (a
+    spawned worker imports them by name), so this module imports none of the pipeline's
+    and render, which uses it, stays the only way in."""
 
-def _start(root: str | None, cache_dir: Path) -> None:
-    global _renderer
-    from .render import Renderer
-    from .rendercache import RenderCache
-
-    _renderer = Renderer(root, RenderCache(cache_dir))
-
-
-def _render(unit: NamespaceUnit, hdr: str, key: str | None) -> Files:
-    assert _renderer is not None
-    return _renderer.namespace(unit, hdr, key)
-
-
-class Pool:
-    """WORKERS processes rendering namespaces with the templates under ROOT, storing
-    them in the render cache in CACHE_DIR (``RenderCache``'s directory argument)."""
-
-    def __init__(self, root: str | None, workers: int, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        workers: int,
+        start: Callable[..., None],
+        start_args: tuple[Any, ...],
+        task: Callable[..., T],
+    ) -> None:
         self.window = WINDOW * workers
+        self._task = task
         self._executor = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start,
-            initargs=(root, cache_dir),
+            initializer=start,
+            initargs=start_args,
         )
 
-    def submit(self, unit: NamespaceUnit, hdr: str, key: str | None) -> Future[Files]:
-        return self._executor.submit(_render, unit, hdr, key)
+    def submit(self, *args: Any) -> Future[T]:
+        return self._executor.submit(self._task, *args)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

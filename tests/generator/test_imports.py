@@ -20,7 +20,7 @@ STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("load", frozenset({"fields", "config", "checks", "loader", "schema"})),
     ("plan", frozenset({"settings", "controller", "monitoring", "plan"})),
-    ("render", frozenset({"render", "rendercache", "jobscript", "refdocs"})),
+    ("render", frozenset({"render", "renderpool", "rendercache", "jobscript", "refdocs"})),
     ("lint", frozenset({"lint", "lintcache", "shellcheck", "schemacheck"})),
     ("write", frozenset({"write", "unitindex"})),
     ("cli", frozenset({"cli", "__main__"})),
