@@ -79,11 +79,12 @@ step "real control plane tier (tests/realk8s/build.sh)" bash tests/realk8s/build
 # build fails the run; the tests that need them (tests/monitoring/) then error.
 step "monitoring tier: promtool, kube-state-metrics (tests/monitoring/build.sh)" bash tests/monitoring/build.sh
 
-# pytest on BACKUPNS_PYTEST_WORKERS (default 2) pytest-xdist workers, a test module per
+# pytest on BACKUPNS_PYTEST_WORKERS (default 3) pytest-xdist workers, a test module per
 # worker and every module of the real tier on one (tests/conftest.py); 1: one process. Most
-# tests wait on servers, so two workers beside bats keep the warm suite in its budget.
+# tests wait on servers (or on ShellCheck), so three workers beside the second lane use the
+# 2 cores better than two did.
 run_pytest() {
-  local parallel=() workers=${BACKUPNS_PYTEST_WORKERS:-2}
+  local parallel=() workers=${BACKUPNS_PYTEST_WORKERS:-3}
   ((workers > 1)) && parallel=(-n "$workers" --dist loadfile)
   python3 -m pytest -q -p no:cacheprovider --durations=15 "${parallel[@]}" tests kubesim/tests
   local rc=$?
